@@ -1,0 +1,424 @@
+//! The journal handle: the public API every binding wraps.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use parking_lot::{Mutex, RwLock};
+
+use crate::completion::{Callback, Completion};
+use crate::error::{Error, InvalidArgument, Result};
+use crate::layout::{self, WriterLock};
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::model::{validate_persistence_id, AtomicWrite, Event, EventRef, NewEvent, WriteReceipt};
+use crate::options::{Backend, Options};
+use crate::snapshot::SnapshotStore;
+use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, Storage};
+use crate::writer::{Request, Shared, WriteReply, Writer};
+
+/// An open event journal. Cheap to clone: clones share one journal, and
+/// [`Journal::close`] closes it for all of them.
+///
+/// Writes go through one group-commit writer thread; reads run on the calling
+/// thread against committed data. With the default [`crate::SyncPolicy::Always`],
+/// a write whose result is `Ok` is on stable storage.
+///
+/// ```
+/// use tidemark::{Backend, Journal, NewEvent, Options};
+/// let journal = Journal::open("unused-for-memory", Options::new().backend(Backend::Memory))?;
+/// let receipt = journal.append("account-1", vec![NewEvent::new(b"opened".to_vec())])?;
+/// assert_eq!(receipt.first_sequence_nr, 1);
+/// let events = journal.read("account-1", 1, u64::MAX, usize::MAX)?;
+/// assert_eq!(events[0].payload, b"opened");
+/// journal.close()?;
+/// # Ok::<(), tidemark::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    options: Options,
+    storage: Arc<dyn Storage>,
+    /// `None` once closed (or for a read-only journal); taking it stops intake.
+    sender: RwLock<Option<Sender<Request>>>,
+    closed: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+    snapshots: SnapshotStore,
+    writer_done: Mutex<Option<crossbeam_channel::Receiver<()>>>,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path` with `options`.
+    ///
+    /// Fails with [`Error::Locked`] when another writer holds the journal,
+    /// [`Error::UnsupportedFormat`] when it was written by a newer format, and
+    /// [`Error::Corrupt`] when damage is found before the tail of the log.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal> {
+        options.validate()?;
+        let path = path.as_ref().to_path_buf();
+        let metrics = Arc::new(Metrics::default());
+        let closed = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::default());
+
+        let (storage, snapshots, lock): (Arc<dyn Storage>, SnapshotStore, Option<WriterLock>) = match options.backend {
+            Backend::Memory => (Arc::new(MemoryStorage::new()), SnapshotStore::memory(closed.clone(), metrics.clone()), None),
+            backend => {
+                let lock = if options.read_only { None } else { Some(WriterLock::acquire(&path)?) };
+                layout::prepare(&path, backend, options.read_only)?;
+                let storage: Arc<dyn Storage> = match backend {
+                    Backend::Lmdb => Arc::new(LmdbStorage::open(&path.join("lmdb"), &options, metrics.clone())?),
+                    _ => Arc::new(FileStorage::open(&path.join("segments"), &options, metrics.clone())?),
+                };
+                let snapshots = SnapshotStore::files(path.join("snapshots"), closed.clone(), metrics.clone(), options.snapshot_compression)?;
+                (storage, snapshots, lock)
+            }
+        };
+
+        let (sender, writer_done) = if options.read_only {
+            (None, None)
+        } else {
+            let (sender, receiver) = crossbeam_channel::unbounded();
+            let writer = Writer::new(storage.clone(), receiver, shared.clone(), metrics.clone(), &options)?;
+            let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+            std::thread::Builder::new()
+                .name("tidemark-writer".into())
+                .spawn(move || {
+                    writer.run();
+                    // The lock is released only after storage is closed and flushed.
+                    drop(lock);
+                    let _ = done_tx.send(());
+                })
+                .map_err(|e| Error::io("spawn writer thread", &path, e))?;
+            (Some(sender), Some(done_rx))
+        };
+
+        Ok(Journal {
+            inner: Arc::new(Inner {
+                path,
+                options,
+                storage,
+                sender: RwLock::new(sender),
+                closed,
+                shared,
+                metrics,
+                snapshots,
+                writer_done: Mutex::new(writer_done),
+            }),
+        })
+    }
+
+    /// The directory the journal lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.options.backend
+    }
+
+    /// True once [`Journal::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Hands a request to the writer, or fails it at once.
+    fn submit(&self, request: Request) {
+        let guard = self.inner.sender.read();
+        let Some(sender) = guard.as_ref() else {
+            drop(guard);
+            let error = if self.is_closed() { Error::Closed } else { InvalidArgument::ReadOnly.into() };
+            return request.fail(error);
+        };
+        if let Some(err) = self.inner.shared.failure() {
+            drop(guard);
+            return request.fail(err);
+        }
+        if let Err(crossbeam_channel::SendError(request)) = sender.send(request) {
+            drop(guard);
+            request.fail(Error::Closed);
+        }
+    }
+
+    fn validate_events(&self, events: &[NewEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Err(InvalidArgument::EmptyWrite.into());
+        }
+        events.iter().try_for_each(|e| e.validate(self.inner.options.max_event_bytes))
+    }
+
+    // ---- append -------------------------------------------------------------
+
+    /// Appends events to a stream as one atomic write; the journal assigns
+    /// sequence numbers `highest + 1 ..`. Blocks until committed (and, by
+    /// default, flushed).
+    pub fn append(&self, persistence_id: &str, events: Vec<NewEvent>) -> Result<WriteReceipt> {
+        self.append_async(persistence_id, events).wait()
+    }
+
+    /// [`Journal::append`] as a runtime-agnostic future.
+    pub fn append_async(&self, persistence_id: &str, events: Vec<NewEvent>) -> Completion<WriteReceipt> {
+        let (completion, callback) = Completion::new();
+        self.append_with(persistence_id, events, callback);
+        completion
+    }
+
+    /// [`Journal::append`] with a callback, called exactly once, on the writer
+    /// thread (or on this thread when the request fails validation). The
+    /// callback must not block.
+    pub fn append_with(&self, persistence_id: &str, events: Vec<NewEvent>, callback: impl FnOnce(Result<WriteReceipt>) + Send + 'static) {
+        if let Err(e) = self.ensure_open().and_then(|()| validate_persistence_id(persistence_id)).and_then(|()| self.validate_events(&events)) {
+            return callback(Err(e));
+        }
+        let write = AtomicWrite { persistence_id: persistence_id.to_owned(), first_sequence_nr: 0, events };
+        self.submit(Request::Write { writes: vec![write], reply: WriteReply::One(Box::new(callback)) });
+    }
+
+    // ---- write --------------------------------------------------------------
+
+    /// Commits explicit atomic writes in one group commit. Each write's first
+    /// sequence number must be its stream's `highest + 1` (counting earlier
+    /// writes of the same call); a write that does not fit fails alone with
+    /// [`Error::SequenceConflict`]. The result has one entry per write, in order.
+    pub fn write(&self, writes: Vec<AtomicWrite>) -> Result<Vec<Result<WriteReceipt>>> {
+        self.write_async(writes).wait()
+    }
+
+    /// [`Journal::write`] as a runtime-agnostic future.
+    pub fn write_async(&self, writes: Vec<AtomicWrite>) -> Completion<Vec<Result<WriteReceipt>>> {
+        let (completion, callback) = Completion::new();
+        self.write_with(writes, move |r| callback(Ok(r)));
+        completion
+    }
+
+    /// [`Journal::write`] with a callback called exactly once (see [`Journal::append_with`]).
+    /// Per-write failures, `Closed` included, are entries of the vector.
+    pub fn write_with(&self, writes: Vec<AtomicWrite>, callback: impl FnOnce(Vec<Result<WriteReceipt>>) + Send + 'static) {
+        if let Err(e) = self.ensure_open() {
+            return callback(writes.iter().map(|_| Err(e.clone())).collect());
+        }
+        // Invalid writes fail alone; the valid rest go to the writer.
+        let checks: Vec<Result<()>> = writes
+            .iter()
+            .map(|w| {
+                validate_persistence_id(&w.persistence_id)?;
+                if w.first_sequence_nr == 0 {
+                    return Err(InvalidArgument::ZeroSequenceNr.into());
+                }
+                self.validate_events(&w.events)
+            })
+            .collect();
+        if checks.iter().all(Result::is_ok) {
+            return self.submit(Request::Write { writes, reply: WriteReply::Many(Box::new(callback)) });
+        }
+        let valid: Vec<AtomicWrite> = writes.into_iter().zip(&checks).filter(|(_, c)| c.is_ok()).map(|(w, _)| w).collect();
+        let merge = move |committed: Vec<Result<WriteReceipt>>| {
+            let mut committed = committed.into_iter();
+            let merged = checks.into_iter().map(|c| match c {
+                Ok(()) => committed.next().unwrap_or(Err(Error::Closed)),
+                Err(e) => Err(e),
+            });
+            callback(merged.collect())
+        };
+        if valid.is_empty() {
+            return merge(Vec::new());
+        }
+        self.submit(Request::Write { writes: valid, reply: WriteReply::Many(Box::new(merge)) });
+    }
+
+    // ---- delete and flush ---------------------------------------------------
+
+    /// Deletes the stream's events up to and including `to_sequence_nr`.
+    /// [`Journal::highest_sequence_nr`] is unchanged.
+    pub fn delete_to(&self, persistence_id: &str, to_sequence_nr: u64) -> Result<()> {
+        self.delete_to_async(persistence_id, to_sequence_nr).wait()
+    }
+
+    /// [`Journal::delete_to`] as a runtime-agnostic future.
+    pub fn delete_to_async(&self, persistence_id: &str, to_sequence_nr: u64) -> Completion<()> {
+        let (completion, callback) = Completion::new();
+        self.delete_to_with(persistence_id, to_sequence_nr, callback);
+        completion
+    }
+
+    /// [`Journal::delete_to`] with a callback called exactly once.
+    pub fn delete_to_with(&self, persistence_id: &str, to_sequence_nr: u64, callback: impl FnOnce(Result<()>) + Send + 'static) {
+        if let Err(e) = self.ensure_open().and_then(|()| validate_persistence_id(persistence_id)) {
+            return callback(Err(e));
+        }
+        self.submit(Request::Delete { persistence_id: persistence_id.to_owned(), to: to_sequence_nr, reply: Box::new(callback) });
+    }
+
+    /// Waits until everything submitted before it is committed and flushed to
+    /// stable storage, whatever the sync policy.
+    pub fn flush(&self) -> Result<()> {
+        self.flush_async().wait()
+    }
+
+    /// [`Journal::flush`] as a runtime-agnostic future.
+    pub fn flush_async(&self) -> Completion<()> {
+        let (completion, callback) = Completion::new();
+        self.flush_with(callback);
+        completion
+    }
+
+    /// [`Journal::flush`] with a callback called exactly once.
+    pub fn flush_with(&self, callback: impl FnOnce(Result<()>) + Send + 'static) {
+        let callback: Callback<()> = Box::new(callback);
+        if let Err(e) = self.ensure_open() {
+            return callback(Err(e));
+        }
+        self.submit(Request::Flush { reply: callback });
+    }
+
+    // ---- reads --------------------------------------------------------------
+
+    /// Events of a stream with `from <= sequence_nr <= to`, oldest first, at most `max`.
+    /// Deleted events are not returned.
+    pub fn read(&self, persistence_id: &str, from: u64, to: u64, max: usize) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        self.scan(persistence_id, from, to, max, |e| {
+            out.push(e.to_event());
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Like [`Journal::read`] but hands borrowed events to `visit` without
+    /// allocating; `visit` returns `false` to stop early.
+    pub fn scan(&self, persistence_id: &str, from: u64, to: u64, max: usize, mut visit: impl FnMut(EventRef<'_>) -> bool) -> Result<()> {
+        self.ensure_open()?;
+        validate_persistence_id(persistence_id)?;
+        if max == 0 || from > to {
+            return Ok(());
+        }
+        self.inner.storage.scan_stream(persistence_id, from.max(1), to, max, &mut visit)
+    }
+
+    /// Highest sequence number ever committed for the stream (0 if none).
+    /// Survives [`Journal::delete_to`] and reopening.
+    pub fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {
+        self.ensure_open()?;
+        validate_persistence_id(persistence_id)?;
+        self.inner.storage.highest_sequence_nr(persistence_id)
+    }
+
+    /// Every persistence id ever written, sorted.
+    pub fn persistence_ids(&self) -> Result<Vec<String>> {
+        self.ensure_open()?;
+        self.inner.storage.persistence_ids()
+    }
+
+    /// Events carrying `tag` with `global_offset >= from_offset`, in commit order, at most `max`.
+    /// Resume from the last event's `global_offset + 1`.
+    pub fn events_by_tag(&self, tag: &str, from_offset: u64, max: usize) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        self.scan_tag(tag, from_offset, max, |e| {
+            out.push(e.to_event());
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Allocation-free form of [`Journal::events_by_tag`].
+    pub fn scan_tag(&self, tag: &str, from_offset: u64, max: usize, mut visit: impl FnMut(EventRef<'_>) -> bool) -> Result<()> {
+        self.ensure_open()?;
+        if tag.is_empty() {
+            return Err(InvalidArgument::EmptyTag.into());
+        }
+        if max == 0 {
+            return Ok(());
+        }
+        self.inner.storage.scan_global(from_offset, Some(tag), max, &mut visit)
+    }
+
+    /// Every live event with `global_offset >= from_offset`, in commit order, at most `max`.
+    pub fn all_events(&self, from_offset: u64, max: usize) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        self.scan_all(from_offset, max, |e| {
+            out.push(e.to_event());
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Allocation-free form of [`Journal::all_events`].
+    pub fn scan_all(&self, from_offset: u64, max: usize, mut visit: impl FnMut(EventRef<'_>) -> bool) -> Result<()> {
+        self.ensure_open()?;
+        if max == 0 {
+            return Ok(());
+        }
+        self.inner.storage.scan_global(from_offset, None, max, &mut visit)
+    }
+
+    /// The journal's snapshot store.
+    pub fn snapshots(&self) -> &SnapshotStore {
+        &self.inner.snapshots
+    }
+
+    /// Current metrics.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    // ---- close --------------------------------------------------------------
+
+    /// Stops intake, commits what is queued within the close timeout, fails
+    /// whatever is left with [`Error::Closed`], flushes, and releases the files
+    /// and the writer lock. Returns within the close timeout (plus the duration
+    /// of a commit already in progress). Idempotent.
+    pub fn close(&self) -> Result<()> {
+        self.inner.close()
+    }
+}
+
+impl Inner {
+    fn close(&self) -> Result<()> {
+        let timeout = self.options.close_timeout;
+        let deadline = Instant::now() + timeout;
+        *self.shared.close_deadline.lock() = Some(deadline);
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Taking the sender waits for in-progress submissions, so none can slip in after this.
+        let sender = self.sender.write().take();
+        drop(sender);
+        let done = self.writer_done.lock().take();
+        if let Some(done) = done {
+            // The writer stops committing at the deadline; allow one in-flight commit to finish.
+            let grace = Duration::from_millis(250).min(timeout);
+            if done.recv_deadline(deadline + grace).is_err() {
+                tracing::warn!(path = %self.path.display(), "writer did not stop within the close timeout; it finishes in the background");
+            }
+        } else if self.options.read_only {
+            self.storage.close()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.inner.path).field("backend", &self.inner.options.backend).field("closed", &self.is_closed()).finish()
+    }
+}

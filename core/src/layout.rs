@@ -1,0 +1,87 @@
+//! The journal directory: its `FORMAT` marker and its `LOCK` file.
+//!
+//! ```text
+//! <path>/FORMAT       backend name and format version (text)
+//! <path>/LOCK         advisory lock held by the one writer
+//! <path>/lmdb/        LMDB environment (backend lmdb)
+//! <path>/segments/    segment files and control file (backend files)
+//! <path>/snapshots/   one file per snapshot (both persistent backends)
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, InvalidArgument, Result};
+use crate::fsutil;
+use crate::options::Backend;
+
+/// The on-disk format version this library writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const FORMAT_FILE: &str = "FORMAT";
+
+/// Reads which backend a journal directory holds, or `None` if it holds none.
+pub fn detect_backend(path: &Path) -> Result<Option<Backend>> {
+    Ok(read_format(path)?.map(|(backend, _)| backend))
+}
+
+fn read_format(path: &Path) -> Result<Option<(Backend, u32)>> {
+    let file = path.join(FORMAT_FILE);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", &file, e)),
+    };
+    let mut backend = None;
+    let mut version = None;
+    for line in text.lines() {
+        match line.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+            Some(("backend", v)) => backend = v.parse::<Backend>().ok(),
+            Some(("format", v)) => version = v.parse::<u32>().ok(),
+            _ => {}
+        }
+    }
+    match (backend, version) {
+        (Some(b), Some(v)) => Ok(Some((b, v))),
+        _ => Err(Error::corrupt(&file, 0, crate::error::CorruptReason::Malformed("FORMAT file lacks backend or format"))),
+    }
+}
+
+/// Checks (or, for a new journal, writes) the `FORMAT` marker.
+pub(crate) fn prepare(path: &Path, backend: Backend, read_only: bool) -> Result<()> {
+    match read_format(path)? {
+        Some((on_disk, version)) => {
+            if version > FORMAT_VERSION {
+                return Err(Error::UnsupportedFormat { path: path.to_owned(), found: version, supported: FORMAT_VERSION });
+            }
+            if on_disk != backend {
+                return Err(InvalidArgument::BackendMismatch { on_disk: on_disk.name(), requested: backend.name() }.into());
+            }
+            Ok(())
+        }
+        None if read_only => Err(InvalidArgument::NotAJournal(path.to_owned()).into()),
+        None => {
+            fsutil::create_dir_durably(path)?;
+            let text = format!("tidemark journal\nbackend = {}\nformat = {FORMAT_VERSION}\n", backend.name());
+            fsutil::write_atomically(&path.join(FORMAT_FILE), text.as_bytes())
+        }
+    }
+}
+
+/// The writer's exclusive advisory lock (`flock`); released when dropped or when the process dies.
+pub(crate) struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    pub(crate) fn acquire(dir: &Path) -> Result<WriterLock> {
+        fsutil::create_dir_durably(dir)?;
+        let path: PathBuf = dir.join("LOCK");
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| Error::io("open", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(WriterLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        }
+    }
+}

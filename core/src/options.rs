@@ -1,0 +1,197 @@
+//! Journal configuration: a builder with documented defaults.
+
+use std::time::Duration;
+
+use crate::error::{InvalidArgument, Result};
+
+/// Where events are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// LMDB through `heed` (default): one memory-mapped B-tree file.
+    #[default]
+    Lmdb,
+    /// Append-only segment files with CRC32-framed records.
+    Files,
+    /// In-process memory, for tests. Nothing survives `close`.
+    Memory,
+}
+
+impl Backend {
+    /// The name used in options and on the command line: `lmdb`, `files`, `memory`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Lmdb => "lmdb",
+            Backend::Files => "files",
+            Backend::Memory => "memory",
+        }
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "lmdb" => Ok(Backend::Lmdb),
+            "files" | "segments" => Ok(Backend::Files),
+            "memory" => Ok(Backend::Memory),
+            _ => Err(InvalidArgument::Option { option: "backend", reason: "expected lmdb, files or memory" }.into()),
+        }
+    }
+}
+
+/// When a write becomes durable relative to its acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncPolicy {
+    /// Acknowledge only after the batch is on stable storage (default).
+    #[default]
+    Always,
+    /// Acknowledge after the write reaches the OS; flush at most this often.
+    /// A power loss may lose up to this much acknowledged time; a process crash loses nothing.
+    Interval(Duration),
+    /// Never flush explicitly (tests and benchmarks).
+    Never,
+}
+
+/// Options for [`crate::Journal::open`].
+///
+/// ```
+/// use std::time::Duration;
+/// use tidemark::{Backend, Options, SyncPolicy};
+/// let options = Options::new()
+///     .backend(Backend::Files)
+///     .sync(SyncPolicy::Always)
+///     .close_timeout(Duration::from_secs(2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) backend: Backend,
+    pub(crate) sync: SyncPolicy,
+    pub(crate) max_batch_events: usize,
+    pub(crate) max_batch_bytes: usize,
+    pub(crate) max_batch_delay: Duration,
+    pub(crate) max_event_bytes: usize,
+    pub(crate) close_timeout: Duration,
+    pub(crate) lmdb_map_size: usize,
+    pub(crate) segment_bytes: u64,
+    pub(crate) read_only: bool,
+    pub(crate) snapshot_compression: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            backend: Backend::Lmdb,
+            sync: SyncPolicy::Always,
+            max_batch_events: 4096,
+            max_batch_bytes: 4 << 20,
+            max_batch_delay: Duration::ZERO,
+            max_event_bytes: 64 << 20,
+            close_timeout: Duration::from_secs(5),
+            lmdb_map_size: 64 << 20,
+            segment_bytes: 64 << 20,
+            read_only: false,
+            snapshot_compression: false,
+        }
+    }
+}
+
+impl Options {
+    /// Defaults: LMDB, `SyncPolicy::Always`, batches of up to 4096 events / 4 MiB,
+    /// no batch delay, events up to 64 MiB, 5 s close timeout, a 64 MiB initial
+    /// LMDB map (grown automatically), 64 MiB segments.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Storage backend (default [`Backend::Lmdb`]).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+    /// Sync policy (default [`SyncPolicy::Always`]).
+    pub fn sync(mut self, sync: SyncPolicy) -> Self {
+        self.sync = sync;
+        self
+    }
+    /// Most events committed in one group commit (default 4096).
+    pub fn max_batch_events(mut self, n: usize) -> Self {
+        self.max_batch_events = n;
+        self
+    }
+    /// Most bytes committed in one group commit (default 4 MiB). A single larger
+    /// write is still committed, alone.
+    pub fn max_batch_bytes(mut self, n: usize) -> Self {
+        self.max_batch_bytes = n;
+        self
+    }
+    /// How long the writer may wait for more work before committing a batch
+    /// (default zero: a lone caller never waits).
+    pub fn max_batch_delay(mut self, delay: Duration) -> Self {
+        self.max_batch_delay = delay;
+        self
+    }
+    /// Largest encoded event accepted (default 64 MiB).
+    pub fn max_event_bytes(mut self, n: usize) -> Self {
+        self.max_event_bytes = n;
+        self
+    }
+    /// Upper bound on [`crate::Journal::close`] (default 5 s): queued writes not
+    /// committed by then fail with [`crate::Error::Closed`].
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+    /// Initial LMDB map size in bytes (default 64 MiB); the map grows by itself.
+    pub fn lmdb_map_size(mut self, bytes: usize) -> Self {
+        self.lmdb_map_size = bytes;
+        self
+    }
+    /// Size at which the segment-file backend starts a new segment (default 64 MiB).
+    pub fn segment_bytes(mut self, bytes: u64) -> Self {
+        self.segment_bytes = bytes;
+        self
+    }
+    /// Opens without the writer lock; every write fails with `InvalidArgument`.
+    /// Lets readers (and the CLI) run beside a live writer.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+    /// Compress snapshot state with zstd (default off; needs the `zstd` feature).
+    pub fn snapshot_compression(mut self, on: bool) -> Self {
+        self.snapshot_compression = on;
+        self
+    }
+
+    /// The configured backend.
+    pub fn backend_kind(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |option, reason| Err(InvalidArgument::Option { option, reason }.into());
+        if self.max_batch_events == 0 {
+            return bad("max_batch_events", "must be at least 1");
+        }
+        if self.max_batch_bytes == 0 {
+            return bad("max_batch_bytes", "must be at least 1");
+        }
+        if self.max_event_bytes == 0 || self.max_event_bytes > (u32::MAX as usize) {
+            return bad("max_event_bytes", "must be between 1 and 4 GiB");
+        }
+        if self.lmdb_map_size < 64 << 10 {
+            return bad("lmdb_map_size", "must be at least 64 KiB");
+        }
+        if self.segment_bytes < 4096 {
+            return bad("segment_bytes", "must be at least 4 KiB");
+        }
+        if let SyncPolicy::Interval(d) = self.sync {
+            if d.is_zero() {
+                return bad("sync", "interval must be positive");
+            }
+        }
+        if cfg!(not(feature = "zstd")) && self.snapshot_compression {
+            return bad("snapshot_compression", "built without the zstd feature");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! Snapshot stores: one file per snapshot for the persistent backends, a map
+//! for the memory backend. Both apply the same selection rules.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::model::{validate_persistence_id, Snapshot, SnapshotCriteria};
+
+mod codec;
+mod files;
+
+pub(crate) use files::FileSnapshots;
+
+/// Where a snapshot is, without its state: what listings return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SnapshotInfo {
+    /// Sequence number of the snapshot.
+    pub sequence_nr: u64,
+    /// Unix milliseconds.
+    pub timestamp: u64,
+}
+
+/// The snapshots of one journal. Obtain it with [`crate::Journal::snapshots`].
+///
+/// All methods block on file I/O (`save` fsyncs); bindings run them off their
+/// host's event loop. A snapshot whose checksum fails is never returned: `load`
+/// skips it, counts it in [`crate::MetricsSnapshot::skipped_corrupt_snapshots`]
+/// and returns the next older match.
+pub struct SnapshotStore {
+    inner: Inner,
+    closed: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+    compress: bool,
+}
+
+enum Inner {
+    Files(FileSnapshots),
+    Memory(Mutex<HashMap<String, BTreeMap<u64, Snapshot>>>),
+}
+
+impl SnapshotStore {
+    pub(crate) fn files(root: PathBuf, closed: Arc<AtomicBool>, metrics: Arc<Metrics>, compress: bool) -> Result<Self> {
+        Ok(SnapshotStore { inner: Inner::Files(FileSnapshots::open(root)?), closed, metrics, compress })
+    }
+
+    pub(crate) fn memory(closed: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Self {
+        SnapshotStore { inner: Inner::Memory(Mutex::default()), closed, metrics, compress: false }
+    }
+
+    fn check(&self, persistence_id: &str) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        validate_persistence_id(persistence_id)
+    }
+
+    /// Stores a snapshot atomically and durably (temp file, fsync, rename, fsync
+    /// of the directory). A snapshot with the same sequence number is replaced.
+    pub fn save(&self, snapshot: &Snapshot) -> Result<()> {
+        self.check(&snapshot.persistence_id)?;
+        match &self.inner {
+            Inner::Files(f) => f.save(snapshot, self.compress),
+            Inner::Memory(m) => {
+                m.lock().entry(snapshot.persistence_id.clone()).or_default().insert(snapshot.sequence_nr, snapshot.clone());
+                Ok(())
+            }
+        }
+    }
+
+    /// The newest snapshot (highest sequence number, then latest timestamp)
+    /// matching `criteria` whose checksum holds.
+    pub fn load(&self, persistence_id: &str, criteria: SnapshotCriteria) -> Result<Option<Snapshot>> {
+        self.check(persistence_id)?;
+        match &self.inner {
+            Inner::Files(f) => f.load(persistence_id, criteria, &self.metrics),
+            Inner::Memory(m) => Ok(m
+                .lock()
+                .get(persistence_id)
+                .and_then(|s| s.values().rev().find(|s| criteria.matches(s.sequence_nr, s.timestamp)).cloned())),
+        }
+    }
+
+    /// Snapshots of a stream, oldest first, without their state.
+    pub fn list(&self, persistence_id: &str) -> Result<Vec<SnapshotInfo>> {
+        self.check(persistence_id)?;
+        match &self.inner {
+            Inner::Files(f) => f.list(persistence_id),
+            Inner::Memory(m) => Ok(m
+                .lock()
+                .get(persistence_id)
+                .map(|s| s.values().map(|s| SnapshotInfo { sequence_nr: s.sequence_nr, timestamp: s.timestamp }).collect())
+                .unwrap_or_default()),
+        }
+    }
+
+    /// Every persistence id that has at least one snapshot.
+    pub fn persistence_ids(&self) -> Result<Vec<String>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        match &self.inner {
+            Inner::Files(f) => f.persistence_ids(&self.metrics),
+            Inner::Memory(m) => {
+                let mut ids: Vec<String> = m.lock().iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| k.clone()).collect();
+                ids.sort();
+                Ok(ids)
+            }
+        }
+    }
+
+    /// Deletes the snapshot with this sequence number, if any. Returns whether one was deleted.
+    pub fn delete(&self, persistence_id: &str, sequence_nr: u64) -> Result<bool> {
+        let criteria = SnapshotCriteria::latest().min_sequence_nr(sequence_nr).max_sequence_nr(sequence_nr);
+        Ok(self.delete_matching(persistence_id, criteria)? > 0)
+    }
+
+    /// Deletes every snapshot matching `criteria`; returns how many.
+    pub fn delete_matching(&self, persistence_id: &str, criteria: SnapshotCriteria) -> Result<usize> {
+        self.check(persistence_id)?;
+        match &self.inner {
+            Inner::Files(f) => f.delete_where(persistence_id, |info| criteria.matches(info.sequence_nr, info.timestamp)),
+            Inner::Memory(m) => {
+                let mut map = m.lock();
+                let Some(snaps) = map.get_mut(persistence_id) else { return Ok(0) };
+                let before = snaps.len();
+                snaps.retain(|_, s| !criteria.matches(s.sequence_nr, s.timestamp));
+                Ok(before - snaps.len())
+            }
+        }
+    }
+
+    /// Keeps the `keep_last_n` newest snapshots of a stream and deletes the rest; returns how many were deleted.
+    pub fn prune(&self, persistence_id: &str, keep_last_n: usize) -> Result<usize> {
+        let infos = self.list(persistence_id)?;
+        let excess = infos.len().saturating_sub(keep_last_n);
+        if excess == 0 {
+            return Ok(0);
+        }
+        let cutoff = infos[excess - 1];
+        match &self.inner {
+            Inner::Files(f) => f.delete_where(persistence_id, |info| info <= cutoff),
+            Inner::Memory(m) => {
+                let mut map = m.lock();
+                let Some(snaps) = map.get_mut(persistence_id) else { return Ok(0) };
+                let before = snaps.len();
+                snaps.retain(|_, s| SnapshotInfo { sequence_nr: s.sequence_nr, timestamp: s.timestamp } > cutoff);
+                Ok(before - snaps.len())
+            }
+        }
+    }
+
+    /// Root directory of the snapshot files (`None` for the memory backend).
+    pub fn path(&self) -> Option<&Path> {
+        match &self.inner {
+            Inner::Files(f) => Some(f.root()),
+            Inner::Memory(_) => None,
+        }
+    }
+}

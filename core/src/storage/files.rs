@@ -1,0 +1,694 @@
+//! Segment-file backend: one append-only log shared by every stream, rolled
+//! into segments, with an in-memory index rebuilt at open. Format version 1
+//! (see `docs/format.md`):
+//!
+//! ```text
+//! segment  = header frame*
+//! header   = "TMSG" format:u32 segment_no:u64 reserved:12 crc32:u32      (32 bytes)
+//! frame    = "TMFR" len:u32 payload_crc:u32 header_crc:u32 payload       (one per group commit)
+//! payload  = entry*
+//! entry    = 1 pid_len:u16 pid body_len:u32 body      (an event; body as in `codec`)
+//!          | 2 pid_len:u16 pid to:u64                 (delete_to)
+//! ```
+//!
+//! One frame per group commit makes every atomic write all-or-nothing: a
+//! frame torn by a crash is dropped whole at open. `control` (written
+//! atomically) keeps what must outlive reclaimed segments: each stream's
+//! highest and deleted-to sequence numbers, and the next global offset.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::{Op, Storage, Visit};
+use crate::codec;
+use crate::error::{CorruptReason, Error, Result};
+use crate::fsutil;
+use crate::layout::FORMAT_VERSION;
+use crate::metrics::Metrics;
+use crate::options::Options;
+
+const SEGMENT_MAGIC: &[u8; 4] = b"TMSG";
+const FRAME_MAGIC: &[u8; 4] = b"TMFR";
+const CONTROL_MAGIC: &[u8; 4] = b"TMCT";
+const SEGMENT_HEADER: u64 = 32;
+const FRAME_HEADER: usize = 16;
+const ENTRY_EVENT: u8 = 1;
+const ENTRY_DELETE: u8 = 2;
+
+/// Where an event body lives.
+#[derive(Debug, Clone, Copy)]
+struct Location {
+    segment: u64,
+    offset: u64,
+    len: u32,
+}
+
+#[derive(Debug)]
+struct StreamIndex {
+    persistence_id: Arc<str>,
+    highest: u64,
+    deleted_to: u64,
+    /// Sequence number of `locations[0]`.
+    first: u64,
+    locations: VecDeque<Location>,
+}
+
+impl StreamIndex {
+    fn location(&self, seq: u64) -> Option<Location> {
+        if seq <= self.deleted_to || seq < self.first {
+            return None;
+        }
+        self.locations.get((seq - self.first) as usize).copied()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct GlobalEntry {
+    offset: u64,
+    stream: u32,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct Index {
+    streams: Vec<StreamIndex>,
+    by_id: HashMap<String, u32>,
+    /// Every event in offset order (deleted ones are skipped when read).
+    global: Vec<GlobalEntry>,
+    tags: HashMap<String, Vec<u64>>,
+    segments: BTreeMap<u64, Arc<File>>,
+    /// Live events per segment, to find segments that can be deleted.
+    live: BTreeMap<u64, u64>,
+    next_offset: u64,
+}
+
+impl Index {
+    fn stream_mut(&mut self, persistence_id: &str) -> (u32, &mut StreamIndex) {
+        let idx = match self.by_id.get(persistence_id) {
+            Some(i) => *i,
+            None => {
+                let i = self.streams.len() as u32;
+                self.streams.push(StreamIndex { persistence_id: persistence_id.into(), highest: 0, deleted_to: 0, first: 1, locations: VecDeque::new() });
+                self.by_id.insert(persistence_id.to_owned(), i);
+                i
+            }
+        };
+        (idx, &mut self.streams[idx as usize])
+    }
+
+    fn add_event(&mut self, persistence_id: &str, seq: u64, offset: u64, tags: impl Iterator<Item = impl AsRef<str>>, loc: Location) -> std::result::Result<(), CorruptReason> {
+        let (idx, stream) = self.stream_mut(persistence_id);
+        if stream.locations.is_empty() && stream.deleted_to > 0 && seq <= stream.deleted_to + 1 && seq > stream.highest {
+            // The control file said events up to `deleted_to` are gone; the log resumes somewhere below that.
+            stream.highest = seq - 1;
+        }
+        if seq != stream.highest + 1 {
+            return Err(CorruptReason::Malformed("sequence numbers of a stream are not consecutive"));
+        }
+        if stream.locations.is_empty() {
+            stream.first = seq;
+        }
+        stream.locations.push_back(loc);
+        stream.highest = seq;
+        if seq <= stream.deleted_to {
+            // Deleted before the control file was written; its segment survives only by chance.
+            stream.locations.pop_back();
+            stream.first = seq + 1;
+        } else {
+            *self.live.entry(loc.segment).or_default() += 1;
+        }
+        if self.global.last().is_some_and(|g| g.offset >= offset) {
+            return Err(CorruptReason::Malformed("global offsets are not increasing"));
+        }
+        self.global.push(GlobalEntry { offset, stream: idx, seq });
+        for tag in tags {
+            self.tags.entry(tag.as_ref().to_owned()).or_default().push(offset);
+        }
+        self.next_offset = offset + 1;
+        Ok(())
+    }
+
+    fn delete_to(&mut self, persistence_id: &str, to: u64) {
+        let Some(&idx) = self.by_id.get(persistence_id) else { return };
+        let stream = &mut self.streams[idx as usize];
+        if to <= stream.deleted_to {
+            return;
+        }
+        stream.deleted_to = to;
+        while stream.first <= to {
+            let Some(loc) = stream.locations.pop_front() else {
+                stream.first = to + 1;
+                break;
+            };
+            stream.first += 1;
+            if let Some(n) = self.live.get_mut(&loc.segment) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// What the writer thread owns.
+struct Active {
+    number: u64,
+    file: Arc<File>,
+    len: u64,
+    frame: Vec<u8>,
+    /// Offsets (within `frame`) of event bodies, in op order.
+    body_offsets: Vec<(u64, u32)>,
+}
+
+pub(crate) struct FileStorage {
+    dir: PathBuf,
+    index: RwLock<Index>,
+    active: Mutex<Option<Active>>,
+    segment_bytes: u64,
+    read_only: bool,
+    metrics: Arc<Metrics>,
+}
+
+fn segment_path(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("{number:020}.seg"))
+}
+
+fn io<'a>(operation: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |e| Error::io(operation, path, e)
+}
+
+impl FileStorage {
+    pub(crate) fn open(dir: &Path, options: &Options, metrics: Arc<Metrics>) -> Result<Self> {
+        if !options.read_only {
+            fsutil::create_dir_durably(dir)?;
+        }
+        let mut numbers: Vec<u64> = match fs::read_dir(dir) {
+            Ok(entries) => entries.flatten().filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok()).collect(),
+            Err(e) => return Err(Error::io("list segments", dir, e)),
+        };
+        numbers.sort_unstable();
+
+        let mut index = Index { next_offset: 1, ..Default::default() };
+        let reclaimed_highest = load_control(dir, &mut index)?;
+        let storage_dir = dir.to_owned();
+        let last = numbers.last().copied();
+        for &number in &numbers {
+            let path = segment_path(dir, number);
+            let file = OpenOptions::new().read(true).write(!options.read_only).open(&path).map_err(io("open segment", &path))?;
+            let is_last = Some(number) == last;
+            let end = scan_segment(&path, &file, number, is_last, &mut index)?;
+            let len = file.metadata().map_err(io("stat segment", &path))?.len();
+            if end < len && is_last {
+                if options.read_only {
+                    // A live writer may be mid-append; read up to the last whole frame.
+                } else {
+                    tracing::warn!(path = %path.display(), offset = end, bytes = len - end, "truncating torn tail");
+                    file.set_len(end).map_err(io("truncate torn tail", &path))?;
+                    file.sync_all().map_err(io("fsync", &path))?;
+                    Metrics::add(&metrics.repaired_tails, 1);
+                    Metrics::add(&metrics.repaired_bytes, len - end);
+                }
+            }
+            index.segments.insert(number, Arc::new(file));
+        }
+        for (pid, highest) in reclaimed_highest {
+            let (_, stream) = index.stream_mut(&pid);
+            stream.highest = stream.highest.max(highest);
+        }
+
+        let active = if options.read_only {
+            None
+        } else {
+            match last {
+                Some(number) => {
+                    let file = index.segments[&number].clone();
+                    let len = file.metadata().map_err(io("stat segment", &segment_path(dir, number)))?.len();
+                    Some(Active { number, file, len, frame: Vec::new(), body_offsets: Vec::new() })
+                }
+                None => {
+                    let active = create_segment(dir, 1)?;
+                    index.segments.insert(1, active.file.clone());
+                    Some(active)
+                }
+            }
+        };
+
+        Ok(FileStorage {
+            dir: storage_dir,
+            index: RwLock::new(index),
+            active: Mutex::new(active),
+            segment_bytes: options.segment_bytes,
+            read_only: options.read_only,
+            metrics,
+        })
+    }
+
+    fn segment_file(&self, number: u64) -> PathBuf {
+        segment_path(&self.dir, number)
+    }
+
+    /// Reads and decodes the bodies at `locs` (one stream's, or any), calling `visit` per event.
+    /// Adjacent bodies in one segment are read with one `pread`.
+    fn visit_locations(&self, items: &[(Location, u32)], visit: &mut dyn FnMut(&str, &[u8]) -> Result<bool>) -> Result<bool> {
+        let files: HashMap<u64, Arc<File>> = {
+            let index = self.index.read();
+            items.iter().filter_map(|(l, _)| index.segments.get(&l.segment).map(|f| (l.segment, f.clone()))).collect()
+        };
+        let mut buf = Vec::new();
+        let mut i = 0;
+        while i < items.len() {
+            let first = items[i].0;
+            let mut j = i + 1;
+            let mut end = first.offset + first.len as u64;
+            while j < items.len() {
+                let l = items[j].0;
+                if l.segment != first.segment || l.offset < end || l.offset - end > 4096 || l.offset + l.len as u64 - first.offset > (1 << 20) {
+                    break;
+                }
+                end = l.offset + l.len as u64;
+                j += 1;
+            }
+            let file = files.get(&first.segment).ok_or(Error::Closed)?;
+            buf.resize((end - first.offset) as usize, 0);
+            let path = self.segment_file(first.segment);
+            file.read_exact_at(&mut buf, first.offset).map_err(io("read segment", &path))?;
+            for (loc, _) in &items[i..j] {
+                let start = (loc.offset - first.offset) as usize;
+                let body = &buf[start..start + loc.len as usize];
+                if !visit(&path.to_string_lossy(), body)? {
+                    return Ok(false);
+                }
+            }
+            i = j;
+        }
+        Ok(true)
+    }
+
+    fn write_control(&self) -> Result<()> {
+        let index = self.index.read();
+        let mut out = Vec::new();
+        out.extend_from_slice(CONTROL_MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&index.next_offset.to_le_bytes());
+        out.extend_from_slice(&(index.streams.len() as u64).to_le_bytes());
+        for s in &index.streams {
+            out.extend_from_slice(&(s.persistence_id.len() as u16).to_le_bytes());
+            out.extend_from_slice(s.persistence_id.as_bytes());
+            out.extend_from_slice(&s.highest.to_le_bytes());
+            out.extend_from_slice(&s.deleted_to.to_le_bytes());
+        }
+        let crc = crc32fast::hash(&out[12..]);
+        out[8..12].copy_from_slice(&crc.to_le_bytes());
+        drop(index);
+        fsutil::write_atomically(&self.dir.join("control"), &out)
+    }
+}
+
+fn create_segment(dir: &Path, number: u64) -> Result<Active> {
+    let path = segment_path(dir, number);
+    let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(io("create segment", &path))?;
+    let mut header = [0u8; SEGMENT_HEADER as usize];
+    header[..4].copy_from_slice(SEGMENT_MAGIC);
+    header[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[8..16].copy_from_slice(&number.to_le_bytes());
+    let crc = crc32fast::hash(&header[..28]);
+    header[28..].copy_from_slice(&crc.to_le_bytes());
+    file.write_all_at(&header, 0).map_err(io("write segment header", &path))?;
+    file.sync_all().map_err(io("fsync", &path))?;
+    fsutil::sync_dir(dir)?;
+    Ok(Active { number, file: Arc::new(file), len: SEGMENT_HEADER, frame: Vec::new(), body_offsets: Vec::new() })
+}
+
+/// Loads the control file into `index`; returns each stream's highest sequence
+/// number, applied after the log is replayed.
+fn load_control(dir: &Path, index: &mut Index) -> Result<Vec<(String, u64)>> {
+    let path = dir.join("control");
+    let mut highest_by_stream = Vec::new();
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(highest_by_stream),
+        Err(e) => return Err(Error::io("read control file", &path, e)),
+    };
+    let corrupt = |reason| Error::corrupt(&path, 0, reason);
+    if bytes.len() < 28 || &bytes[..4] != CONTROL_MAGIC {
+        return Err(corrupt(CorruptReason::BadMagic));
+    }
+    let stored = codec::le_u32(&bytes[8..12]);
+    let computed = crc32fast::hash(&bytes[12..]);
+    if stored != computed {
+        return Err(corrupt(CorruptReason::Checksum { stored, computed }));
+    }
+    let version = codec::le_u32(&bytes[4..8]);
+    if version > FORMAT_VERSION {
+        return Err(Error::UnsupportedFormat { path, found: version, supported: FORMAT_VERSION });
+    }
+    index.next_offset = codec::le_u64(&bytes[12..20]);
+    let count = codec::le_u64(&bytes[20..28]);
+    let mut pos = 28;
+    for _ in 0..count {
+        let take = |pos: usize, n: usize| bytes.get(pos..pos + n).ok_or(CorruptReason::Truncated);
+        let len = u16::from_le_bytes(take(pos, 2).map_err(corrupt)?.try_into().unwrap()) as usize;
+        let pid = std::str::from_utf8(take(pos + 2, len).map_err(corrupt)?).map_err(|_| corrupt(CorruptReason::Malformed("persistence id")))?;
+        let highest = codec::le_u64(take(pos + 2 + len, 8).map_err(corrupt)?);
+        let deleted_to = codec::le_u64(take(pos + 10 + len, 8).map_err(corrupt)?);
+        pos += 18 + len;
+        let (_, stream) = index.stream_mut(pid);
+        stream.deleted_to = deleted_to;
+        stream.first = deleted_to + 1;
+        highest_by_stream.push((pid.to_owned(), highest));
+    }
+    Ok(highest_by_stream)
+}
+
+/// Scans one segment into the index; returns the offset just past its last whole frame.
+fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mut Index) -> Result<u64> {
+    let len = file.metadata().map_err(io("stat segment", path))?.len();
+    let mut data = vec![0; len as usize];
+    file.read_exact_at(&mut data, 0).map_err(io("read segment", path))?;
+    let corrupt = |offset: u64, reason| Error::corrupt(path, offset, reason);
+    if data.len() < SEGMENT_HEADER as usize {
+        if is_last && data.iter().all(|b| *b == 0) {
+            return Ok(0);
+        }
+        return Err(corrupt(0, CorruptReason::Truncated));
+    }
+    if &data[..4] != SEGMENT_MAGIC {
+        return Err(corrupt(0, CorruptReason::BadMagic));
+    }
+    let stored = codec::le_u32(&data[28..32]);
+    let computed = crc32fast::hash(&data[..28]);
+    if stored != computed {
+        return Err(corrupt(0, CorruptReason::Checksum { stored, computed }));
+    }
+    let version = codec::le_u32(&data[4..8]);
+    if version > FORMAT_VERSION {
+        return Err(Error::UnsupportedFormat { path: path.to_owned(), found: version, supported: FORMAT_VERSION });
+    }
+    let mut pos = SEGMENT_HEADER as usize;
+    while pos < data.len() {
+        let payload = match frame_at(&data, pos) {
+            Ok(p) => p,
+            Err(reason) => {
+                // A torn tail: the bad frame is the last thing in the newest segment.
+                if is_last && !has_valid_frame_after(&data, pos + 1) {
+                    return Ok(pos as u64);
+                }
+                return Err(corrupt(pos as u64, reason));
+            }
+        };
+        let payload_start = pos + FRAME_HEADER;
+        let mut p = 0;
+        while p < payload.len() {
+            let at = (payload_start + p) as u64;
+            let bad = |r| corrupt(at, r);
+            let kind = payload[p];
+            let pid_len = payload.get(p + 1..p + 3).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize).ok_or_else(|| bad(CorruptReason::Truncated))?;
+            let pid = payload.get(p + 3..p + 3 + pid_len).ok_or_else(|| bad(CorruptReason::Truncated))?;
+            let pid = std::str::from_utf8(pid).map_err(|_| bad(CorruptReason::Malformed("persistence id is not UTF-8")))?;
+            p += 3 + pid_len;
+            match kind {
+                ENTRY_EVENT => {
+                    let body_len = payload.get(p..p + 4).map(codec::le_u32).ok_or_else(|| bad(CorruptReason::Truncated))? as usize;
+                    let body = payload.get(p + 4..p + 4 + body_len).ok_or_else(|| bad(CorruptReason::Truncated))?;
+                    let event = codec::decode_event(pid, body).map_err(bad)?;
+                    let loc = Location { segment: number, offset: (payload_start + p + 4) as u64, len: body_len as u32 };
+                    index.add_event(pid, event.sequence_nr, event.global_offset, event.tags.iter(), loc).map_err(bad)?;
+                    p += 4 + body_len;
+                }
+                ENTRY_DELETE => {
+                    let to = payload.get(p..p + 8).map(codec::le_u64).ok_or_else(|| bad(CorruptReason::Truncated))?;
+                    index.delete_to(pid, to);
+                    p += 8;
+                }
+                _ => return Err(bad(CorruptReason::Malformed("unknown entry kind"))),
+            }
+        }
+        pos = payload_start + payload.len();
+    }
+    Ok(pos as u64)
+}
+
+/// The payload of a valid frame at `pos`.
+fn frame_at(data: &[u8], pos: usize) -> std::result::Result<&[u8], CorruptReason> {
+    let header = data.get(pos..pos + FRAME_HEADER).ok_or(CorruptReason::Truncated)?;
+    if &header[..4] != FRAME_MAGIC {
+        return Err(CorruptReason::BadMagic);
+    }
+    let stored = codec::le_u32(&header[12..16]);
+    let computed = crc32fast::hash(&header[..12]);
+    if stored != computed {
+        return Err(CorruptReason::Checksum { stored, computed });
+    }
+    let len = codec::le_u32(&header[4..8]) as usize;
+    let payload = data.get(pos + FRAME_HEADER..pos + FRAME_HEADER + len).ok_or(CorruptReason::Truncated)?;
+    let stored = codec::le_u32(&header[8..12]);
+    let computed = crc32fast::hash(payload);
+    if stored != computed {
+        return Err(CorruptReason::Checksum { stored, computed });
+    }
+    Ok(payload)
+}
+
+/// True when a whole valid frame starts anywhere at or after `from`: then the
+/// damage before it is corruption, not a torn tail.
+fn has_valid_frame_after(data: &[u8], from: usize) -> bool {
+    let mut pos = from;
+    while let Some(found) = data.get(pos..).and_then(|rest| rest.windows(4).position(|w| w == FRAME_MAGIC)) {
+        if frame_at(data, pos + found).is_ok() {
+            return true;
+        }
+        pos += found + 1;
+    }
+    false
+}
+
+impl Storage for FileStorage {
+    fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {
+        let index = self.index.read();
+        Ok(index.by_id.get(persistence_id).map_or(0, |&i| index.streams[i as usize].highest))
+    }
+
+    fn next_global_offset(&self) -> Result<u64> {
+        Ok(self.index.read().next_offset)
+    }
+
+    fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
+        const CHUNK: usize = 4096;
+        let mut next = from;
+        let mut remaining = max;
+        let mut items = Vec::new();
+        while remaining > 0 && next <= to {
+            items.clear();
+            {
+                let index = self.index.read();
+                let Some(&idx) = index.by_id.get(persistence_id) else { return Ok(()) };
+                let stream = &index.streams[idx as usize];
+                next = next.max(stream.first).max(stream.deleted_to + 1);
+                while items.len() < CHUNK.min(remaining) && next <= to.min(stream.highest) {
+                    match stream.location(next) {
+                        Some(loc) => items.push((loc, idx)),
+                        None => break,
+                    }
+                    next += 1;
+                }
+            }
+            if items.is_empty() {
+                break;
+            }
+            remaining -= items.len();
+            let go_on = self.visit_locations(&items, &mut |path, body| {
+                let event = codec::decode_event(persistence_id, body).map_err(|r| Error::corrupt(path, 0, r))?;
+                Ok(visit(event))
+            })?;
+            if !go_on {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()> {
+        const CHUNK: usize = 4096;
+        let mut next_offset = from_offset;
+        let mut remaining = max;
+        loop {
+            let mut items = Vec::new();
+            let mut names = Vec::new();
+            {
+                let index = self.index.read();
+                let offsets: Box<dyn Iterator<Item = u64>> = match tag {
+                    Some(t) => match index.tags.get(t) {
+                        Some(list) => {
+                            let start = list.partition_point(|o| *o < next_offset);
+                            Box::new(list[start..].iter().copied())
+                        }
+                        None => return Ok(()),
+                    },
+                    None => {
+                        let start = index.global.partition_point(|g| g.offset < next_offset);
+                        Box::new(index.global[start..].iter().map(|g| g.offset))
+                    }
+                };
+                for offset in offsets {
+                    if items.len() >= CHUNK.min(remaining) {
+                        break;
+                    }
+                    next_offset = offset + 1;
+                    let pos = index.global.partition_point(|g| g.offset < offset);
+                    let Some(entry) = index.global.get(pos).filter(|g| g.offset == offset) else { continue };
+                    let stream = &index.streams[entry.stream as usize];
+                    if let Some(loc) = stream.location(entry.seq) {
+                        items.push((loc, entry.stream));
+                        names.push(Arc::clone(&stream.persistence_id));
+                    }
+                }
+            }
+            if items.is_empty() {
+                return Ok(());
+            }
+            let mut i = 0;
+            let mut delivered = 0;
+            let go_on = self.visit_locations(&items, &mut |path, body| {
+                let pid = &names[i];
+                i += 1;
+                let event = codec::decode_event(pid, body).map_err(|r| Error::corrupt(path, 0, r))?;
+                if tag.is_some_and(|t| !event.tags.contains(t)) {
+                    return Ok(true);
+                }
+                delivered += 1;
+                Ok(visit(event))
+            })?;
+            remaining = remaining.saturating_sub(delivered);
+            if !go_on || remaining == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    fn persistence_ids(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self.index.read().by_id.keys().cloned().collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn commit(&self, ops: &[Op<'_>], buffer: &[u8]) -> Result<()> {
+        if self.read_only {
+            return Err(crate::error::InvalidArgument::ReadOnly.into());
+        }
+        let mut guard = self.active.lock();
+        let active = guard.as_mut().ok_or(Error::Closed)?;
+        active.frame.clear();
+        active.body_offsets.clear();
+        active.frame.extend_from_slice(&[0; FRAME_HEADER]);
+        for op in ops {
+            match op {
+                Op::Write(w) => {
+                    for body in w.bodies {
+                        active.frame.push(ENTRY_EVENT);
+                        active.frame.extend_from_slice(&(w.persistence_id.len() as u16).to_le_bytes());
+                        active.frame.extend_from_slice(w.persistence_id.as_bytes());
+                        active.frame.extend_from_slice(&((body.end - body.start) as u32).to_le_bytes());
+                        active.body_offsets.push((active.frame.len() as u64, (body.end - body.start) as u32));
+                        active.frame.extend_from_slice(&buffer[body.clone()]);
+                    }
+                }
+                Op::Delete { persistence_id, to } => {
+                    active.frame.push(ENTRY_DELETE);
+                    active.frame.extend_from_slice(&(persistence_id.len() as u16).to_le_bytes());
+                    active.frame.extend_from_slice(persistence_id.as_bytes());
+                    active.frame.extend_from_slice(&to.to_le_bytes());
+                }
+            }
+        }
+        let payload_len = active.frame.len() - FRAME_HEADER;
+        let payload_crc = crc32fast::hash(&active.frame[FRAME_HEADER..]);
+        active.frame[..4].copy_from_slice(FRAME_MAGIC);
+        active.frame[4..8].copy_from_slice(&(payload_len as u32).to_le_bytes());
+        active.frame[8..12].copy_from_slice(&payload_crc.to_le_bytes());
+        let header_crc = crc32fast::hash(&active.frame[..12]);
+        active.frame[12..16].copy_from_slice(&header_crc.to_le_bytes());
+
+        if active.len > SEGMENT_HEADER && active.len + active.frame.len() as u64 > self.segment_bytes {
+            // Seal the full segment (its data must be durable before a newer one exists), then roll.
+            let path = self.segment_file(active.number);
+            active.file.sync_data().map_err(io("fsync", &path))?;
+            let next = create_segment(&self.dir, active.number + 1)?;
+            let frame = std::mem::take(&mut active.frame);
+            let offsets = std::mem::take(&mut active.body_offsets);
+            *active = Active { frame, body_offsets: offsets, ..next };
+            self.index.write().segments.insert(active.number, active.file.clone());
+        }
+
+        let path = self.segment_file(active.number);
+        if let Err(e) = active.file.write_all_at(&active.frame, active.len) {
+            // Undo a partial append so the log stays whole; if that fails too, stop accepting writes.
+            return Err(match active.file.set_len(active.len) {
+                Ok(()) => Error::io("append", &path, e),
+                Err(_) => Error::Failed(Arc::new(Error::io("append", &path, e))),
+            });
+        }
+        let base = active.len;
+        active.len += active.frame.len() as u64;
+
+        let mut index = self.index.write();
+        let mut bodies = active.body_offsets.iter();
+        for op in ops {
+            match op {
+                Op::Write(w) => {
+                    for (i, event) in w.events.iter().enumerate() {
+                        let &(offset, len) = bodies.next().expect("one body per event");
+                        let loc = Location { segment: active.number, offset: base + offset, len };
+                        let seq = w.first_sequence_nr + i as u64;
+                        index
+                            .add_event(w.persistence_id, seq, w.first_global_offset + i as u64, event.tags.iter(), loc)
+                            .map_err(|r| Error::corrupt(&path, base, r))?;
+                    }
+                }
+                Op::Delete { persistence_id, to } => index.delete_to(persistence_id, *to),
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<()> {
+        let guard = self.active.lock();
+        let Some(active) = guard.as_ref() else { return Ok(()) };
+        active.file.sync_data().map_err(io("fsync", &self.segment_file(active.number)))
+    }
+
+    fn maintain(&self) -> Result<()> {
+        let active = match self.active.lock().as_ref() {
+            Some(a) => a.number,
+            None => return Ok(()),
+        };
+        let empty: Vec<u64> = {
+            let index = self.index.read();
+            index.segments.keys().copied().filter(|n| *n < active && index.live.get(n).copied().unwrap_or(0) == 0).collect()
+        };
+        if empty.is_empty() {
+            return Ok(());
+        }
+        // The control file must hold every stream's state before the log records carrying it disappear.
+        self.write_control()?;
+        for number in empty {
+            let path = self.segment_file(number);
+            fs::remove_file(&path).map_err(io("delete segment", &path))?;
+            let mut index = self.index.write();
+            index.segments.remove(&number);
+            index.live.remove(&number);
+            Metrics::add(&self.metrics.segments_reclaimed, 1);
+        }
+        fsutil::sync_dir(&self.dir)
+    }
+
+    fn close(&self) -> Result<()> {
+        if let Some(active) = self.active.lock().take() {
+            active.file.sync_data().map_err(io("fsync", &self.segment_file(active.number)))?;
+        }
+        Ok(())
+    }
+}
