@@ -164,6 +164,17 @@ pub enum InvalidArgument {
     /// A directory that is not a Tidemark journal (read-only open of a missing journal, say).
     #[error("{0} is not a Tidemark journal")]
     NotAJournal(PathBuf),
+    /// `import_stream_state` would lower a stream's marks or hide live events.
+    #[error("a stream's highest and deleted-to marks can only move forward, with deleted_to <= highest and no live events skipped")]
+    StreamStateRegression,
+    /// Imported events must come in increasing global-offset order above the journal's next offset.
+    #[error("imported global offset {offset} is below the journal's next offset {next}")]
+    ImportOffsetNotIncreasing {
+        /// The offending offset.
+        offset: u64,
+        /// The lowest offset still allowed.
+        next: u64,
+    },
     /// An option value outside its allowed range.
     #[error("option {option}: {reason}")]
     Option {

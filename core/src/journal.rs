@@ -15,8 +15,8 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::model::{validate_persistence_id, AtomicWrite, Event, EventRef, NewEvent, WriteReceipt};
 use crate::options::{Backend, Options};
 use crate::snapshot::SnapshotStore;
-use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, Storage};
-use crate::writer::{Request, Shared, WriteReply, Writer};
+use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, Storage, StreamState};
+use crate::writer::{NewEventWithIds, Request, Shared, WriteReply, Writer};
 
 /// An open event journal. Cheap to clone: clones share one journal, and
 /// [`Journal::close`] closes it for all of them.
@@ -37,13 +37,13 @@ use crate::writer::{Request, Shared, WriteReply, Writer};
 /// ```
 #[derive(Clone)]
 pub struct Journal {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     path: PathBuf,
-    options: Options,
-    storage: Arc<dyn Storage>,
+    pub(crate) options: Options,
+    pub(crate) storage: Arc<dyn Storage>,
     /// `None` once closed (or for a read-only journal); taking it stops intake.
     sender: RwLock<Option<Sender<Request>>>,
     closed: Arc<AtomicBool>,
@@ -285,6 +285,44 @@ impl Journal {
         self.submit(Request::Flush { reply: callback });
     }
 
+    // ---- import (tools: restore, migration between backends) ----------------
+
+    /// Stores events exactly as given: sequence numbers, global offsets,
+    /// timestamps and every other field. All-or-nothing. Events must come in
+    /// increasing global-offset order, at or above the journal's next offset;
+    /// each continues its stream, except that a stream with no live events may
+    /// resume above its highest (the gap is recorded as deleted).
+    pub fn import(&self, events: Vec<Event>) -> Result<()> {
+        self.ensure_open()?;
+        let mut staged = Vec::with_capacity(events.len());
+        for e in events {
+            validate_persistence_id(&e.persistence_id)?;
+            if e.sequence_nr == 0 {
+                return Err(InvalidArgument::ZeroSequenceNr.into());
+            }
+            let event = NewEvent { payload: e.payload, manifest: e.manifest, writer_id: e.writer_id, tags: e.tags, timestamp: Some(e.timestamp), metadata: e.metadata };
+            event.validate(self.inner.options.max_event_bytes)?;
+            staged.push(NewEventWithIds { persistence_id: e.persistence_id, sequence_nr: e.sequence_nr, global_offset: e.global_offset, event });
+        }
+        if staged.is_empty() {
+            return Ok(());
+        }
+        let (completion, callback) = Completion::new();
+        self.submit(Request::Import { events: staged, reply: callback });
+        completion.wait()
+    }
+
+    /// Raises a stream's marks (for restoring streams whose events were all
+    /// deleted). Marks only move forward, `deleted_to <= highest`, and live
+    /// events may not be skipped; otherwise [`InvalidArgument::StreamStateRegression`].
+    pub fn import_stream_state(&self, persistence_id: &str, highest: u64, deleted_to: u64) -> Result<()> {
+        self.ensure_open()?;
+        validate_persistence_id(persistence_id)?;
+        let (completion, callback) = Completion::new();
+        self.submit(Request::SetState { persistence_id: persistence_id.to_owned(), highest, deleted_to, reply: callback });
+        completion.wait()
+    }
+
     // ---- reads --------------------------------------------------------------
 
     /// Events of a stream with `from <= sequence_nr <= to`, oldest first, at most `max`.
@@ -314,7 +352,14 @@ impl Journal {
     pub fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {
         self.ensure_open()?;
         validate_persistence_id(persistence_id)?;
-        self.inner.storage.highest_sequence_nr(persistence_id)
+        Ok(self.inner.storage.stream_state(persistence_id)?.highest_sequence_nr)
+    }
+
+    /// The stream's marks: its highest sequence number and how far it was deleted.
+    pub fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
+        self.ensure_open()?;
+        validate_persistence_id(persistence_id)?;
+        self.inner.storage.stream_state(persistence_id)
     }
 
     /// Every persistence id ever written, sorted.

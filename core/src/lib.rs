@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod codec;
 mod completion;
 mod error;
@@ -44,6 +45,7 @@ mod snapshot;
 mod storage;
 mod writer;
 
+pub use admin::compact;
 pub use completion::{Callback, Completion};
 pub use error::{CorruptReason, Error, ErrorKind, InvalidArgument, Result};
 pub use journal::Journal;
@@ -55,3 +57,4 @@ pub use model::{
 };
 pub use options::{Backend, Options, SyncPolicy};
 pub use snapshot::{SnapshotInfo, SnapshotStore};
+pub use storage::StreamState;

@@ -16,9 +16,10 @@ use parking_lot::Mutex;
 
 use crate::codec;
 use crate::completion::Callback;
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidArgument, Result};
 use crate::metrics::Metrics;
-use crate::model::{now_millis, AtomicWrite, WriteReceipt};
+use crate::model::{now_millis, AtomicWrite, NewEvent, WriteReceipt};
+use crate::storage::StreamState;
 use crate::options::{Options, SyncPolicy};
 use crate::storage::{Op, StagedWrite, Storage};
 
@@ -28,8 +29,20 @@ pub(crate) enum Request {
     Write { writes: Vec<AtomicWrite>, reply: WriteReply },
     /// `delete_to`.
     Delete { persistence_id: String, to: u64, reply: Callback<()> },
+    /// `import_stream_state`: raise a stream's highest and deleted-to marks.
+    SetState { persistence_id: String, highest: u64, deleted_to: u64, reply: Callback<()> },
+    /// `import`: events with their own sequence numbers and global offsets.
+    Import { events: Vec<NewEventWithIds>, reply: Callback<()> },
     /// Completes once everything queued before it is committed and flushed.
     Flush { reply: Callback<()> },
+}
+
+/// An event to import: its payload and fields plus the identity it had.
+pub(crate) struct NewEventWithIds {
+    pub persistence_id: String,
+    pub sequence_nr: u64,
+    pub global_offset: u64,
+    pub event: NewEvent,
 }
 
 pub(crate) enum WriteReply {
@@ -41,6 +54,7 @@ impl Request {
     fn event_count(&self) -> usize {
         match self {
             Request::Write { writes, .. } => writes.iter().map(|w| w.events.len()).sum(),
+            Request::Import { events, .. } => events.len(),
             _ => 1,
         }
     }
@@ -48,6 +62,7 @@ impl Request {
     fn byte_estimate(&self) -> usize {
         match self {
             Request::Write { writes, .. } => writes.iter().flat_map(|w| &w.events).map(|e| e.encoded_len()).sum(),
+            Request::Import { events, .. } => events.iter().map(|e| e.event.encoded_len()).sum(),
             _ => 0,
         }
     }
@@ -57,7 +72,7 @@ impl Request {
         match self {
             Request::Write { writes, reply: WriteReply::Many(reply) } => reply(writes.iter().map(|_| Err(error.clone())).collect()),
             Request::Write { reply: WriteReply::One(reply), .. } => reply(Err(error)),
-            Request::Delete { reply, .. } | Request::Flush { reply } => reply(Err(error)),
+            Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => reply(Err(error)),
         }
     }
 }
@@ -86,8 +101,8 @@ pub(crate) struct Writer {
     max_batch_events: usize,
     max_batch_bytes: usize,
     max_batch_delay: Duration,
-    /// Highest sequence number per stream, as committed. Loaded lazily from storage.
-    highest: HashMap<String, u64>,
+    /// Committed state per stream. Loaded lazily from storage.
+    streams: HashMap<String, StreamState>,
     next_offset: u64,
     /// Reused across batches so the hot path does not allocate.
     buffer: Vec<u8>,
@@ -99,12 +114,22 @@ pub(crate) struct Writer {
     needs_upkeep: bool,
 }
 
-/// Where one write's results go before the batch completes.
+/// What staging decided for one atomic write (or other request) of a batch.
 enum Outcome {
-    Staged { first_sequence_nr: u64, first_global_offset: u64, bodies: Range<usize> },
-    /// A delete, with the stream's highest sequence number at its place in the queue.
-    Delete { highest: u64 },
+    /// Will be committed with these numbers.
+    Staged { first_sequence_nr: u64, first_global_offset: u64, count: u64 },
+    /// A request without a receipt (delete, import, state); committed with the batch.
+    Unit,
+    /// Decided before storage was touched (a conflict, say).
     Done(Result<WriteReceipt>),
+}
+
+/// An operation of the batch, by index into the requests, so the borrowed
+/// storage `Op`s can be built after staging.
+enum Planned {
+    Write { request: usize, write: usize, first_sequence_nr: u64, first_global_offset: u64, bodies: Range<usize> },
+    Import { request: usize, event: usize, body: Range<usize> },
+    State { request: usize, highest: u64, deleted_to: u64 },
 }
 
 impl Writer {
@@ -119,7 +144,7 @@ impl Writer {
             max_batch_events: options.max_batch_events,
             max_batch_bytes: options.max_batch_bytes,
             max_batch_delay: options.max_batch_delay,
-            highest: HashMap::new(),
+            streams: HashMap::new(),
             next_offset,
             buffer: Vec::with_capacity(64 << 10),
             bodies: Vec::new(),
@@ -160,7 +185,7 @@ impl Writer {
                 batch.drain(..).for_each(|r| r.fail(err.clone()));
                 continue;
             }
-            let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. }));
+            let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. } | Request::SetState { .. }));
             self.commit_batch(&mut batch);
             self.needs_upkeep |= deleted;
             if self.needs_upkeep && self.requests.is_empty() && self.shared.close_deadline.lock().is_none() {
@@ -214,114 +239,195 @@ impl Writer {
         self.shared.failed.lock().get_or_insert_with(|| Arc::new(err.clone()));
     }
 
-    fn highest(&mut self, persistence_id: &str) -> Result<u64> {
-        if let Some(h) = self.highest.get(persistence_id) {
-            return Ok(*h);
+    fn stream(&mut self, persistence_id: &str) -> Result<StreamState> {
+        if let Some(state) = self.streams.get(persistence_id) {
+            return Ok(*state);
         }
-        let h = self.storage.highest_sequence_nr(persistence_id)?;
-        self.highest.insert(persistence_id.to_owned(), h);
-        Ok(h)
+        let state = self.storage.stream_state(persistence_id)?;
+        self.streams.insert(persistence_id.to_owned(), state);
+        Ok(state)
+    }
+
+    /// Validates the batch against the streams' state, assigns numbers and
+    /// encodes bodies into `self.buffer`. Returns one outcome list per request
+    /// and the planned storage operations.
+    fn stage<'b>(&mut self, batch: &'b [Request], staged: &mut HashMap<&'b str, StreamState>, next_offset: &mut u64) -> (Vec<Vec<Outcome>>, Vec<Planned>) {
+        let now = now_millis();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut plan = Vec::new();
+        for (r, request) in batch.iter().enumerate() {
+            let mut out = Vec::new();
+            match request {
+                Request::Write { writes, .. } => {
+                    for (w, write) in writes.iter().enumerate() {
+                        let pid = write.persistence_id.as_str();
+                        let state = match staged.get(pid).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                out.push(Outcome::Done(Err(e)));
+                                continue;
+                            }
+                        };
+                        let expected = state.highest_sequence_nr + 1;
+                        if write.first_sequence_nr != 0 && write.first_sequence_nr != expected {
+                            Metrics::add(&self.metrics.sequence_conflicts, 1);
+                            out.push(Outcome::Done(Err(Error::SequenceConflict { persistence_id: pid.to_owned(), expected, actual: write.first_sequence_nr })));
+                            continue;
+                        }
+                        let first_body = self.bodies.len();
+                        for (i, event) in write.events.iter().enumerate() {
+                            let start = self.buffer.len();
+                            codec::encode_event(&mut self.buffer, event, expected + i as u64, *next_offset + i as u64, event.timestamp.unwrap_or(now));
+                            self.bodies.push(start..self.buffer.len());
+                        }
+                        let count = write.events.len() as u64;
+                        out.push(Outcome::Staged { first_sequence_nr: expected, first_global_offset: *next_offset, count });
+                        plan.push(Planned::Write { request: r, write: w, first_sequence_nr: expected, first_global_offset: *next_offset, bodies: first_body..self.bodies.len() });
+                        staged.insert(pid, StreamState { highest_sequence_nr: state.highest_sequence_nr + count, ..state });
+                        *next_offset += count;
+                    }
+                }
+                Request::Delete { persistence_id, to, .. } => {
+                    let pid = persistence_id.as_str();
+                    match staged.get(pid).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
+                        Ok(state) => {
+                            let deleted_to = (*to).min(state.highest_sequence_nr).max(state.deleted_to);
+                            if deleted_to > state.deleted_to {
+                                plan.push(Planned::State { request: r, highest: state.highest_sequence_nr, deleted_to });
+                                staged.insert(pid, StreamState { deleted_to, ..state });
+                            }
+                            out.push(Outcome::Unit);
+                        }
+                        Err(e) => out.push(Outcome::Done(Err(e))),
+                    }
+                }
+                Request::SetState { persistence_id, highest, deleted_to, .. } => {
+                    let pid = persistence_id.as_str();
+                    match staged.get(pid).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
+                        Ok(state) if *highest < state.highest_sequence_nr || *deleted_to < state.deleted_to || deleted_to > highest => {
+                            out.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
+                        }
+                        Ok(state) if *highest > state.highest_sequence_nr && state.deleted_to < state.highest_sequence_nr && *deleted_to < state.highest_sequence_nr => {
+                            // Raising highest over live events would leave a gap of missing events.
+                            out.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
+                        }
+                        Ok(_) => {
+                            plan.push(Planned::State { request: r, highest: *highest, deleted_to: *deleted_to });
+                            staged.insert(pid, StreamState { highest_sequence_nr: *highest, deleted_to: *deleted_to });
+                            out.push(Outcome::Unit);
+                        }
+                        Err(e) => out.push(Outcome::Done(Err(e))),
+                    }
+                }
+                Request::Import { events, .. } => {
+                    // Validate the whole import first: it is all-or-nothing like a write.
+                    let plan_start = plan.len();
+                    let body_start = self.buffer.len();
+                    let spans_start = self.bodies.len();
+                    let mut local: HashMap<&str, StreamState> = HashMap::new();
+                    let mut offset = *next_offset;
+                    let mut failure = None;
+                    for (i, e) in events.iter().enumerate() {
+                        let pid = e.persistence_id.as_str();
+                        let state = match local.get(pid).or(staged.get(pid)).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
+                            Ok(s) => s,
+                            Err(err) => {
+                                failure = Some(err);
+                                break;
+                            }
+                        };
+                        if e.global_offset < offset {
+                            failure = Some(InvalidArgument::ImportOffsetNotIncreasing { offset: e.global_offset, next: offset }.into());
+                            break;
+                        }
+                        let mut state = state;
+                        if e.sequence_nr > state.highest_sequence_nr + 1 && state.deleted_to == state.highest_sequence_nr {
+                            // The stream starts above 1 (its start was deleted): record the gap as deleted.
+                            state = StreamState { highest_sequence_nr: e.sequence_nr - 1, deleted_to: e.sequence_nr - 1 };
+                            plan.push(Planned::State { request: r, highest: state.highest_sequence_nr, deleted_to: state.deleted_to });
+                        }
+                        if e.sequence_nr != state.highest_sequence_nr + 1 {
+                            failure = Some(Error::SequenceConflict { persistence_id: pid.to_owned(), expected: state.highest_sequence_nr + 1, actual: e.sequence_nr });
+                            break;
+                        }
+                        let start = self.buffer.len();
+                        codec::encode_event(&mut self.buffer, &e.event, e.sequence_nr, e.global_offset, e.event.timestamp.unwrap_or(now));
+                        self.bodies.push(start..self.buffer.len());
+                        plan.push(Planned::Import { request: r, event: i, body: self.bodies.len() - 1..self.bodies.len() });
+                        local.insert(pid, StreamState { highest_sequence_nr: e.sequence_nr, ..state });
+                        offset = e.global_offset + 1;
+                    }
+                    match failure {
+                        Some(err) => {
+                            plan.truncate(plan_start);
+                            self.buffer.truncate(body_start);
+                            self.bodies.truncate(spans_start);
+                            out.push(Outcome::Done(Err(err)));
+                        }
+                        None => {
+                            staged.extend(local);
+                            *next_offset = offset;
+                            out.push(Outcome::Unit);
+                        }
+                    }
+                }
+                Request::Flush { .. } => {}
+            }
+            outcomes.push(out);
+        }
+        (outcomes, plan)
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Request>) {
         let started = Instant::now();
         self.buffer.clear();
         self.bodies.clear();
-        let now = now_millis();
-        // Highest sequence numbers as they will be if this batch commits; applied after success.
-        let mut staged_highest: HashMap<&str, u64> = HashMap::new();
-        let mut outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(batch.len());
         let mut next_offset = self.next_offset;
-        let mut committed_events = 0u64;
-
-        for request in batch.iter() {
-            let mut request_outcomes = Vec::new();
-            match request {
-                Request::Write { writes, .. } => {
-                    for write in writes {
-                        let pid = write.persistence_id.as_str();
-                        let highest = match staged_highest.get(pid) {
-                            Some(h) => Ok(*h),
-                            None => self.highest(pid),
-                        };
-                        let highest = match highest {
-                            Ok(h) => h,
-                            Err(e) => {
-                                request_outcomes.push(Outcome::Done(Err(e)));
-                                continue;
-                            }
-                        };
-                        let expected = highest + 1;
-                        if write.first_sequence_nr != 0 && write.first_sequence_nr != expected {
-                            Metrics::add(&self.metrics.sequence_conflicts, 1);
-                            request_outcomes.push(Outcome::Done(Err(Error::SequenceConflict {
-                                persistence_id: pid.to_owned(),
-                                expected,
-                                actual: write.first_sequence_nr,
-                            })));
-                            continue;
-                        }
-                        let first_body = self.bodies.len();
-                        for (i, event) in write.events.iter().enumerate() {
-                            let start = self.buffer.len();
-                            codec::encode_event(&mut self.buffer, event, expected + i as u64, next_offset + i as u64, event.timestamp.unwrap_or(now));
-                            self.bodies.push(start..self.buffer.len());
-                        }
-                        let count = write.events.len() as u64;
-                        request_outcomes.push(Outcome::Staged {
-                            first_sequence_nr: expected,
-                            first_global_offset: next_offset,
-                            bodies: first_body..self.bodies.len(),
-                        });
-                        staged_highest.insert(pid, highest + count);
-                        next_offset += count;
-                        committed_events += count;
-                    }
-                }
-                Request::Delete { persistence_id, .. } => {
-                    // Resolved below, in queue order, against the staged highest.
-                    let highest = match staged_highest.get(persistence_id.as_str()) {
-                        Some(h) => Ok(*h),
-                        None => self.highest(persistence_id),
-                    };
-                    request_outcomes.push(match highest {
-                        Ok(highest) => Outcome::Delete { highest },
-                        Err(e) => Outcome::Done(Err(e)),
-                    });
-                }
-                Request::Flush { .. } => {}
-            }
-            outcomes.push(request_outcomes);
-        }
+        let mut staged: HashMap<&str, StreamState> = HashMap::new();
+        let (outcomes, plan) = self.stage(batch, &mut staged, &mut next_offset);
+        let committed_events: u64 = plan.iter().map(|p| match p {
+            Planned::Write { bodies, .. } => bodies.len() as u64,
+            Planned::Import { .. } => 1,
+            Planned::State { .. } => 0,
+        }).sum();
 
         // Build the storage operations, borrowing the requests and the shared buffer.
-        let mut ops = Vec::new();
-        for (request, request_outcomes) in batch.iter().zip(&outcomes) {
-            match request {
-                Request::Write { writes, .. } => {
-                    let staged = request_outcomes.iter().zip(writes.iter()).filter_map(|(o, w)| match o {
-                        Outcome::Staged { first_sequence_nr, first_global_offset, bodies, .. } => Some(Op::Write(StagedWrite {
-                            persistence_id: &w.persistence_id,
-                            first_sequence_nr: *first_sequence_nr,
-                            first_global_offset: *first_global_offset,
-                            events: &w.events,
-                            bodies: &self.bodies[bodies.clone()],
-                        })),
-                        Outcome::Delete { .. } | Outcome::Done(_) => None,
-                    });
-                    ops.extend(staged);
+        let ops: Vec<Op<'_>> = plan
+            .iter()
+            .map(|p| match *p {
+                Planned::Write { request, write, first_sequence_nr, first_global_offset, ref bodies } => {
+                    let Request::Write { writes, .. } = &batch[request] else { unreachable!("planned write of a write request") };
+                    let w = &writes[write];
+                    Op::Write(StagedWrite { persistence_id: &w.persistence_id, first_sequence_nr, first_global_offset, events: &w.events, bodies: &self.bodies[bodies.clone()] })
                 }
-                Request::Delete { persistence_id, to, .. } => {
-                    if let Some(Outcome::Delete { highest }) = request_outcomes.first() {
-                        let to = (*to).min(*highest);
-                        if to > 0 {
-                            ops.push(Op::Delete { persistence_id, to });
+                Planned::Import { request, event, ref body } => {
+                    let Request::Import { events, .. } = &batch[request] else { unreachable!("planned import of an import request") };
+                    let e = &events[event];
+                    Op::Write(StagedWrite {
+                        persistence_id: &e.persistence_id,
+                        first_sequence_nr: e.sequence_nr,
+                        first_global_offset: e.global_offset,
+                        events: std::slice::from_ref(&e.event),
+                        bodies: &self.bodies[body.clone()],
+                    })
+                }
+                Planned::State { request, highest, deleted_to } => {
+                    let persistence_id = match &batch[request] {
+                        Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
+                        Request::Import { events, .. } => {
+                            // The state entry precedes the first event of its stream in this import.
+                            let next_event = plan.iter().skip_while(|q| !std::ptr::eq(*q, p)).find_map(|q| match q {
+                                Planned::Import { event, .. } => Some(*event),
+                                _ => None,
+                            });
+                            events[next_event.expect("a state entry precedes an imported event")].persistence_id.as_str()
                         }
-                    }
+                        _ => unreachable!("state entries come from delete, set-state or import"),
+                    };
+                    Op::SetState { persistence_id, highest, deleted_to }
                 }
-                Request::Flush { .. } => {}
-            }
-        }
+            })
+            .collect();
 
         let wrote = !ops.is_empty();
         let committed = if wrote { self.storage.commit(&ops, &self.buffer) } else { Ok(()) };
@@ -340,23 +446,25 @@ impl Writer {
         match &result {
             Ok(()) => {
                 self.next_offset = next_offset;
-                for (pid, h) in staged_highest {
-                    match self.highest.get_mut(pid) {
-                        Some(slot) => *slot = h,
+                for (pid, state) in staged {
+                    match self.streams.get_mut(pid) {
+                        Some(slot) => *slot = state,
                         None => {
-                            self.highest.insert(pid.to_owned(), h);
+                            self.streams.insert(pid.to_owned(), state);
                         }
                     }
                 }
-                Metrics::add(&self.metrics.batches, 1);
-                Metrics::add(&self.metrics.events, committed_events);
-                Metrics::add(&self.metrics.bytes, self.buffer.len() as u64);
-                self.metrics.batch_events.record(committed_events);
-                self.metrics.commit_latency_us.record_duration(started.elapsed());
+                if wrote {
+                    Metrics::add(&self.metrics.batches, 1);
+                    Metrics::add(&self.metrics.events, committed_events);
+                    Metrics::add(&self.metrics.bytes, self.buffer.len() as u64);
+                    self.metrics.batch_events.record(committed_events);
+                    self.metrics.commit_latency_us.record_duration(started.elapsed());
+                }
             }
             Err(_) => {
-                // Storage rolled back (or the journal is now failed); reload highest values lazily.
-                self.highest.clear();
+                // Storage rolled back (or the journal is now failed); reload state lazily.
+                self.streams.clear();
                 if let Ok(offset) = self.storage.next_global_offset() {
                     self.next_offset = offset;
                 }
@@ -367,12 +475,10 @@ impl Writer {
             let resolve = |o: Outcome| -> Result<WriteReceipt> {
                 match o {
                     Outcome::Done(r) => r,
-                    Outcome::Delete { .. } => result.clone().map(|()| WriteReceipt { first_sequence_nr: 0, last_sequence_nr: 0, first_global_offset: 0 }),
-                    Outcome::Staged { first_sequence_nr, first_global_offset, bodies, .. } => result.clone().map(|()| WriteReceipt {
-                        first_sequence_nr,
-                        last_sequence_nr: first_sequence_nr + bodies.len() as u64 - 1,
-                        first_global_offset,
-                    }),
+                    Outcome::Unit => result.clone().map(|()| WriteReceipt { first_sequence_nr: 0, last_sequence_nr: 0, first_global_offset: 0 }),
+                    Outcome::Staged { first_sequence_nr, first_global_offset, count } => {
+                        result.clone().map(|()| WriteReceipt { first_sequence_nr, last_sequence_nr: first_sequence_nr + count - 1, first_global_offset })
+                    }
                 }
             };
             match request {
@@ -386,12 +492,8 @@ impl Writer {
                     results.iter().for_each(|r| self.count_write(r));
                     reply(results);
                 }
-                Request::Delete { reply, .. } => {
-                    let r = match request_outcomes.into_iter().next() {
-                        Some(Outcome::Done(Err(e))) => Err(e),
-                        _ => result.clone(),
-                    };
-                    reply(r);
+                Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
+                    reply(request_outcomes.into_iter().next().map(resolve).unwrap_or(Ok(WriteReceipt { first_sequence_nr: 0, last_sequence_nr: 0, first_global_offset: 0 })).map(|_| ()));
                 }
                 Request::Flush { reply } => {
                     // An explicit flush makes everything before it durable, whatever the policy.

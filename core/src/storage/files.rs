@@ -8,7 +8,7 @@
 //! frame    = "TMFR" len:u32 payload_crc:u32 header_crc:u32 payload       (one per group commit)
 //! payload  = entry*
 //! entry    = 1 pid_len:u16 pid body_len:u32 body      (an event; body as in `codec`)
-//!          | 2 pid_len:u16 pid to:u64                 (delete_to)
+//!          | 2 pid_len:u16 pid highest:u64 deleted_to:u64   (stream marks: delete_to, import)
 //! ```
 //!
 //! One frame per group commit makes every atomic write all-or-nothing: a
@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{Op, Storage, Visit};
+use super::{Op, Storage, StreamState, Visit};
 use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 use crate::fsutil;
@@ -38,7 +38,7 @@ const CONTROL_MAGIC: &[u8; 4] = b"TMCT";
 const SEGMENT_HEADER: u64 = 32;
 const FRAME_HEADER: usize = 16;
 const ENTRY_EVENT: u8 = 1;
-const ENTRY_DELETE: u8 = 2;
+const ENTRY_STATE: u8 = 2;
 
 /// Where an event body lives.
 #[derive(Debug, Clone, Copy)]
@@ -133,9 +133,13 @@ impl Index {
         Ok(())
     }
 
-    fn delete_to(&mut self, persistence_id: &str, to: u64) {
-        let Some(&idx) = self.by_id.get(persistence_id) else { return };
+    fn set_state(&mut self, persistence_id: &str, highest: u64, to: u64) {
+        let (idx, _) = self.stream_mut(persistence_id);
         let stream = &mut self.streams[idx as usize];
+        stream.highest = stream.highest.max(highest);
+        if stream.locations.is_empty() {
+            stream.first = stream.first.max(stream.highest + 1);
+        }
         if to <= stream.deleted_to {
             return;
         }
@@ -419,10 +423,10 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
                     index.add_event(pid, event.sequence_nr, event.global_offset, event.tags.iter(), loc).map_err(bad)?;
                     p += 4 + body_len;
                 }
-                ENTRY_DELETE => {
-                    let to = payload.get(p..p + 8).map(codec::le_u64).ok_or_else(|| bad(CorruptReason::Truncated))?;
-                    index.delete_to(pid, to);
-                    p += 8;
+                ENTRY_STATE => {
+                    let marks = payload.get(p..p + 16).ok_or_else(|| bad(CorruptReason::Truncated))?;
+                    index.set_state(pid, codec::le_u64(&marks[..8]), codec::le_u64(&marks[8..]));
+                    p += 16;
                 }
                 _ => return Err(bad(CorruptReason::Malformed("unknown entry kind"))),
             }
@@ -467,9 +471,12 @@ fn has_valid_frame_after(data: &[u8], from: usize) -> bool {
 }
 
 impl Storage for FileStorage {
-    fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {
+    fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
         let index = self.index.read();
-        Ok(index.by_id.get(persistence_id).map_or(0, |&i| index.streams[i as usize].highest))
+        Ok(index.by_id.get(persistence_id).map_or_else(StreamState::default, |&i| {
+            let s = &index.streams[i as usize];
+            StreamState { highest_sequence_nr: s.highest, deleted_to: s.deleted_to }
+        }))
     }
 
     fn next_global_offset(&self) -> Result<u64> {
@@ -596,11 +603,12 @@ impl Storage for FileStorage {
                         active.frame.extend_from_slice(&buffer[body.clone()]);
                     }
                 }
-                Op::Delete { persistence_id, to } => {
-                    active.frame.push(ENTRY_DELETE);
+                Op::SetState { persistence_id, highest, deleted_to } => {
+                    active.frame.push(ENTRY_STATE);
                     active.frame.extend_from_slice(&(persistence_id.len() as u16).to_le_bytes());
                     active.frame.extend_from_slice(persistence_id.as_bytes());
-                    active.frame.extend_from_slice(&to.to_le_bytes());
+                    active.frame.extend_from_slice(&highest.to_le_bytes());
+                    active.frame.extend_from_slice(&deleted_to.to_le_bytes());
                 }
             }
         }
@@ -648,7 +656,7 @@ impl Storage for FileStorage {
                             .map_err(|r| Error::corrupt(&path, base, r))?;
                     }
                 }
-                Op::Delete { persistence_id, to } => index.delete_to(persistence_id, *to),
+                Op::SetState { persistence_id, highest, deleted_to } => index.set_state(persistence_id, *highest, *deleted_to),
             }
         }
         Ok(())
@@ -683,6 +691,48 @@ impl Storage for FileStorage {
             Metrics::add(&self.metrics.segments_reclaimed, 1);
         }
         fsutil::sync_dir(&self.dir)
+    }
+
+    fn copy_to(&self, dest: &Path) -> Result<()> {
+        fsutil::create_dir_durably(dest)?;
+        // A consistent cut: sealed segments are immutable, and the active one is
+        // copied up to its length at this moment, which ends on a frame boundary.
+        let (segments, control) = {
+            let active = self.active.lock();
+            let index = self.index.read();
+            let active_len = active.as_ref().map(|a| (a.number, a.len));
+            let mut segments = Vec::new();
+            for (&number, file) in &index.segments {
+                let len = match active_len {
+                    Some((n, len)) if n == number => len,
+                    _ => file.metadata().map_err(io("stat segment", &self.segment_file(number)))?.len(),
+                };
+                segments.push((number, file.clone(), len));
+            }
+            let control = match fs::read(self.dir.join("control")) {
+                Ok(bytes) => Some(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io("read control file", &self.dir.join("control"), e)),
+            };
+            (segments, control)
+        };
+        if let Some(bytes) = control {
+            fsutil::write_atomically(&dest.join("control"), &bytes)?;
+        }
+        let mut buf = vec![0u8; 1 << 20];
+        for (number, file, len) in segments {
+            let target = segment_path(dest, number);
+            let out = OpenOptions::new().write(true).create_new(true).open(&target).map_err(io("create segment copy", &target))?;
+            let mut pos = 0;
+            while pos < len {
+                let n = ((len - pos) as usize).min(buf.len());
+                file.read_exact_at(&mut buf[..n], pos).map_err(io("read segment", &self.segment_file(number)))?;
+                out.write_all_at(&buf[..n], pos).map_err(io("write segment copy", &target))?;
+                pos += n as u64;
+            }
+            out.sync_all().map_err(io("fsync", &target))?;
+        }
+        fsutil::sync_dir(dest)
     }
 
     fn close(&self) -> Result<()> {

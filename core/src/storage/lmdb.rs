@@ -21,7 +21,7 @@ use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, RoTxn, RwTxn, WithoutTls};
 use parking_lot::{Mutex, RwLock};
 
-use super::{Op, Storage, Visit};
+use super::{Op, Storage, StreamState, Visit};
 use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 use crate::layout::FORMAT_VERSION;
@@ -262,11 +262,14 @@ impl LmdbStorage {
                     dbs.streams.put(&mut txn, w.persistence_id.as_bytes(), &record.encode())?;
                     state.streams.insert(w.persistence_id.to_owned(), record);
                 }
-                Op::Delete { persistence_id, to } => {
+                Op::SetState { persistence_id, highest, deleted_to: to } => {
                     let mut record = stream_record(&dbs, &txn, state, persistence_id)?;
-                    if record.id == 0 || *to <= record.deleted_to {
-                        continue;
+                    if record.id == 0 {
+                        record.id = state.next_stream;
+                        state.next_stream += 1;
+                        dbs.names.put(&mut txn, &record.id.to_be_bytes(), persistence_id.as_bytes())?;
                     }
+                    record.highest = *highest;
                     let range = event_key(record.id, record.deleted_to + 1)..=event_key(record.id, *to);
                     let mut index_keys = Vec::new();
                     for item in dbs.events.range(&txn, &incl(range.start(), range.end()))? {
@@ -285,7 +288,7 @@ impl LmdbStorage {
                         }
                     }
                     dbs.events.delete_range(&mut txn, &incl(range.start(), range.end()))?;
-                    record.deleted_to = *to;
+                    record.deleted_to = record.deleted_to.max(*to);
                     dbs.streams.put(&mut txn, persistence_id.as_bytes(), &record.encode())?;
                     state.streams.insert((*persistence_id).to_owned(), record);
                 }
@@ -323,8 +326,10 @@ fn stream_record(dbs: &Dbs, txn: &RwTxn<'_>, state: &WriterState, persistence_id
 }
 
 impl Storage for LmdbStorage {
-    fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {
-        self.read(|_, txn| Ok(self.stream(txn, persistence_id)?.map_or(0, |s| s.highest)))
+    fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
+        self.read(|_, txn| {
+            Ok(self.stream(txn, persistence_id)?.map_or_else(StreamState::default, |s| StreamState { highest_sequence_nr: s.highest, deleted_to: s.deleted_to }))
+        })
     }
 
     fn next_global_offset(&self) -> Result<u64> {
@@ -433,6 +438,20 @@ impl Storage for LmdbStorage {
                 }
             }
         }
+    }
+
+    fn copy_to(&self, dest: &Path) -> Result<()> {
+        crate::fsutil::create_dir_durably(dest)?;
+        let target = dest.join("data.mdb");
+        let guard = self.env.read();
+        let env = guard.as_ref().ok_or(Error::Closed)?;
+        // LMDB's copy runs in its own read transaction: a consistent point in time, compacted.
+        let file = env.copy_to_path(&target, heed::CompactionOption::Enabled).map_err(|e| match e {
+            heed::Error::Io(io) => Error::io("copy environment", &target, io),
+            other => Error::lmdb("copy environment", other),
+        })?;
+        file.sync_all().map_err(|e| Error::io("fsync", &target, e))?;
+        crate::fsutil::sync_dir(dest)
     }
 
     fn sync(&self) -> Result<()> {

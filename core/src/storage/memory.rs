@@ -4,13 +4,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use parking_lot::RwLock;
 
-use super::{Op, Storage, Visit};
+use super::{Op, Storage, StreamState, Visit};
 use crate::codec;
 use crate::error::{Error, Result};
 
 #[derive(Default)]
 struct Stream {
     highest: u64,
+    deleted_to: u64,
     /// Live events by sequence number: their encoded bodies.
     events: BTreeMap<u64, Box<[u8]>>,
 }
@@ -38,8 +39,8 @@ fn corrupt(reason: crate::error::CorruptReason) -> Error {
 }
 
 impl Storage for MemoryStorage {
-    fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {
-        Ok(self.state.read().streams.get(persistence_id).map_or(0, |s| s.highest))
+    fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
+        Ok(self.state.read().streams.get(persistence_id).map_or_else(StreamState::default, |s| StreamState { highest_sequence_nr: s.highest, deleted_to: s.deleted_to }))
     }
 
     fn next_global_offset(&self) -> Result<u64> {
@@ -102,9 +103,11 @@ impl Storage for MemoryStorage {
                     }
                     state.next_offset = w.first_global_offset + w.bodies.len() as u64;
                 }
-                Op::Delete { persistence_id, to } => {
-                    let Some(stream) = state.streams.get_mut(*persistence_id) else { continue };
-                    let kept = stream.events.split_off(&(to + 1));
+                Op::SetState { persistence_id, highest, deleted_to } => {
+                    let stream = state.streams.entry((*persistence_id).to_owned()).or_default();
+                    stream.highest = *highest;
+                    stream.deleted_to = *deleted_to;
+                    let kept = stream.events.split_off(&(deleted_to + 1));
                     let removed = std::mem::replace(&mut stream.events, kept);
                     let offsets: Vec<u64> = removed
                         .values()
@@ -117,6 +120,10 @@ impl Storage for MemoryStorage {
             }
         }
         Ok(())
+    }
+
+    fn copy_to(&self, _dest: &std::path::Path) -> Result<()> {
+        Err(crate::error::InvalidArgument::Option { option: "backend", reason: "the memory backend has nothing on disk to copy" }.into())
     }
 
     fn sync(&self) -> Result<()> {

@@ -15,8 +15,9 @@ pub(crate) mod memory;
 pub(crate) enum Op<'a> {
     /// An atomic write whose sequence numbers and offsets are assigned.
     Write(StagedWrite<'a>),
-    /// Removes events `1..=to` of a stream; `to` never exceeds the stream's highest.
-    Delete { persistence_id: &'a str, to: u64 },
+    /// Sets a stream's marks and removes its events `<= deleted_to`. The writer
+    /// guarantees both marks only grow and `deleted_to <= highest`.
+    SetState { persistence_id: &'a str, highest: u64, deleted_to: u64 },
 }
 
 /// A validated atomic write. Event `i` has sequence number
@@ -30,6 +31,15 @@ pub(crate) struct StagedWrite<'a> {
     pub bodies: &'a [Range<usize>],
 }
 
+/// A stream's marks: events `deleted_to + 1 ..= highest` are live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamState {
+    /// Highest sequence number ever written (0 for none).
+    pub highest_sequence_nr: u64,
+    /// Events up to and including this one were deleted.
+    pub deleted_to: u64,
+}
+
 /// Called for each event of a scan; return `false` to stop.
 pub(crate) type Visit<'v> = dyn FnMut(EventRef<'_>) -> bool + 'v;
 
@@ -37,8 +47,8 @@ pub(crate) type Visit<'v> = dyn FnMut(EventRef<'_>) -> bool + 'v;
 /// `commit`, `sync` and `close`; every other method may be called from any
 /// thread at any time.
 pub(crate) trait Storage: Send + Sync {
-    /// Highest sequence number ever committed for the stream (0 if none); survives deletion.
-    fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64>;
+    /// The stream's marks (zeros for an unknown stream); they survive deletion.
+    fn stream_state(&self, persistence_id: &str) -> Result<StreamState>;
     /// Offset the next committed event gets (1 for an empty journal).
     fn next_global_offset(&self) -> Result<u64>;
     /// Visits the stream's live events with `from <= seq <= to`, in order, at most `max`.
@@ -57,6 +67,9 @@ pub(crate) trait Storage: Send + Sync {
     fn maintain(&self) -> Result<()> {
         Ok(())
     }
+    /// Writes a consistent copy of the committed data into the empty directory
+    /// `dest` (the backend's own subdirectory of a journal), safe beside a live writer.
+    fn copy_to(&self, dest: &std::path::Path) -> Result<()>;
     /// Releases files and locks. Called once, after the last commit.
     fn close(&self) -> Result<()>;
 }
