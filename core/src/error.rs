@@ -299,7 +299,17 @@ impl Error {
     }
 
     pub(crate) fn lmdb(operation: &'static str, err: heed::Error) -> Error {
-        Error::Lmdb { operation, message: err.to_string() }
+        Error::lmdb_at(operation, None, err)
+    }
+
+    /// Classifies an LMDB error; OS errors (a full device, say) keep their meaning.
+    pub(crate) fn lmdb_at(operation: &'static str, path: Option<&std::path::Path>, err: heed::Error) -> Error {
+        let path = || path.map(|p| p.to_path_buf()).unwrap_or_default();
+        match err {
+            heed::Error::Io(io) => Error::io(operation, path(), io),
+            heed::Error::Mdb(heed::MdbError::Other(code)) if code > 0 => Error::io(operation, path(), io::Error::from_raw_os_error(code)),
+            other => Error::Lmdb { operation, message: other.to_string() },
+        }
     }
 
     pub(crate) fn corrupt(path: impl Into<PathBuf>, offset: u64, reason: CorruptReason) -> Error {

@@ -52,3 +52,24 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     result
 }
+
+/// True when `path`'s file system (or this process's file-size limit) has less
+/// than `needed` bytes of room. LMDB reports a short write as `EIO`, so this is
+/// how a full device is told apart from a failing one.
+pub(crate) fn lacks_room(path: &Path, needed: u64) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: plain syscalls writing into zeroed structs we own.
+    unsafe {
+        let mut fs: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c_path.as_ptr(), &mut fs) == 0 && (fs.f_bavail as u64).saturating_mul(fs.f_frsize as u64) < needed {
+            return true;
+        }
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            return size.saturating_add(needed) > limit.rlim_cur as u64;
+        }
+    }
+    false
+}

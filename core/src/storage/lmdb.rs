@@ -431,10 +431,15 @@ impl Storage for LmdbStorage {
                 Err(e) => {
                     state.streams.clear();
                     state.next_stream = self.read(|_, txn| Ok(self.meta_u64(txn, b"next_stream")?.unwrap_or(1)))?;
-                    return Err(match e {
-                        heed::Error::Io(io) => Error::io("commit", self.path.join("data.mdb"), io),
-                        other => Error::lmdb("commit", other),
-                    });
+                    let data = self.path.join("data.mdb");
+                    let error = Error::lmdb_at("commit", Some(&data), e);
+                    // A short write surfaces as EIO; tell a full device apart from a failing one.
+                    if matches!(&error, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EIO))
+                        && crate::fsutil::lacks_room(&data, buffer.len() as u64 + (1 << 20))
+                    {
+                        return Err(Error::StorageFull { path: data });
+                    }
+                    return Err(error);
                 }
             }
         }
@@ -459,10 +464,7 @@ impl Storage for LmdbStorage {
             return Ok(()); // every commit already flushed data and meta pages
         }
         let guard = self.env.read();
-        guard.as_ref().ok_or(Error::Closed)?.force_sync().map_err(|e| match e {
-            heed::Error::Io(io) => Error::io("fsync", self.path.join("data.mdb"), io),
-            other => Error::lmdb("sync", other),
-        })
+        guard.as_ref().ok_or(Error::Closed)?.force_sync().map_err(|e| Error::lmdb_at("fsync", Some(&self.path.join("data.mdb")), e))
     }
 
     fn close(&self) -> Result<()> {

@@ -1,0 +1,235 @@
+//! Tests with real processes: SIGKILL crash safety and the writer lock.
+//!
+//! The child side runs in this same test binary: the parent re-executes it
+//! with `--exact child_process --ignored` and a `TIDEMARK_CHILD` mode.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use tidemark::{Backend, Error, Journal, NewEvent, Options};
+
+fn payload(pid: &str, seq: u64) -> Vec<u8> {
+    // Long enough that a torn write can land inside an event.
+    format!("{pid}:{seq}:").repeat(1 + (seq % 40) as usize).into_bytes()
+}
+
+fn spawn_child(mode: &str, dir: &Path, backend: Backend) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .env("TIDEMARK_CHILD", mode)
+        .env("TIDEMARK_DIR", dir)
+        .env("TIDEMARK_BACKEND", backend.name())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// Skips the test harness's own output up to the child's "ready" line.
+fn wait_ready(lines: &mut impl Iterator<Item = std::io::Result<String>>) {
+    for line in lines.by_ref() {
+        if line.unwrap() == "ready" {
+            return;
+        }
+    }
+    panic!("child exited before it was ready");
+}
+
+/// The child half. Does nothing unless started by a parent test.
+#[test]
+#[ignore = "run as a child process by the tests in this file"]
+fn child_process() {
+    let Ok(mode) = std::env::var("TIDEMARK_CHILD") else { return };
+    let dir = std::path::PathBuf::from(std::env::var("TIDEMARK_DIR").unwrap());
+    let backend: Backend = std::env::var("TIDEMARK_BACKEND").unwrap().parse().unwrap();
+    match mode.as_str() {
+        "append" => {
+            let journal = Journal::open(&dir, Options::new().backend(backend).segment_bytes(256 << 10)).unwrap();
+            println!("ready");
+            // Four writers so that group commits hold several callers.
+            let threads: Vec<_> = (0..4)
+                .map(|t| {
+                    let journal = journal.clone();
+                    std::thread::spawn(move || {
+                        let pid = format!("stream-{t}");
+                        let mut rng = rand::rngs::StdRng::seed_from_u64(t);
+                        loop {
+                            let next = journal.highest_sequence_nr(&pid).unwrap() + 1;
+                            let n = rng.gen_range(1..=5u64);
+                            let events = (next..next + n).map(|s| NewEvent::new(payload(&pid, s)).tag("crash")).collect();
+                            let receipt = journal.write(vec![tidemark::AtomicWrite::new(pid.clone(), next, events)]).unwrap().remove(0).unwrap();
+                            println!("ack {pid} {}", receipt.last_sequence_nr);
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+        }
+        "full" => {
+            // A file-size limit makes the device look full (EFBIG) without a special mount.
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit { rlim_cur: 3 << 20, rlim_max: libc::RLIM_INFINITY };
+                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+            }
+            let journal = Journal::open(&dir, Options::new().backend(backend).lmdb_map_size(64 << 20)).unwrap();
+            let mut acked = 0u64;
+            let error = loop {
+                match journal.append("big", vec![NewEvent::new(vec![7u8; 64 << 10])]) {
+                    Ok(r) => acked = r.last_sequence_nr,
+                    Err(e) => break e,
+                }
+                assert!(acked < 1000, "the size limit never hit");
+            };
+            println!("full {} {acked}", error.kind().code());
+            println!("error {error}");
+            let readable = journal.read("big", 1, u64::MAX, usize::MAX).map(|v| v.len()).unwrap_or(usize::MAX);
+            println!("read {readable}");
+        }
+        "lock" => match Journal::open(&dir, Options::new().backend(backend)) {
+            Err(Error::Locked { path }) => println!("locked {}", path.display()),
+            Err(e) => println!("error {e}"),
+            Ok(_) => println!("opened"),
+        },
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+fn crash_rounds(backend: Backend, rounds: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let seed: u64 = rand::random();
+    eprintln!("crash test seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut acked: BTreeMap<String, u64> = BTreeMap::new();
+    for round in 0..rounds {
+        let mut child = spawn_child("append", &path, backend);
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        wait_ready(&mut lines);
+        // Read acknowledgements for a random number of them, then kill mid-stream.
+        let wanted = rng.gen_range(1..400);
+        for line in lines.by_ref().take(wanted) {
+            let line = line.unwrap();
+            let mut parts = line.split(' ');
+            if parts.next() != Some("ack") {
+                continue;
+            }
+            let pid = parts.next().unwrap().to_owned();
+            let seq: u64 = parts.next().unwrap().parse().unwrap();
+            let e = acked.entry(pid).or_default();
+            *e = (*e).max(seq);
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Reopen: every acknowledged event is there, intact, and nothing is half-written.
+        let journal = Journal::open(&path, Options::new().backend(backend)).unwrap();
+        for (pid, &highest_acked) in &acked {
+            let highest = journal.highest_sequence_nr(pid).unwrap();
+            assert!(highest >= highest_acked, "round {round}: {pid} lost acknowledged events ({highest} < {highest_acked})");
+            let events = journal.read(pid, 1, u64::MAX, usize::MAX).unwrap();
+            assert_eq!(events.len() as u64, highest, "round {round}: {pid} has gaps");
+            for (i, e) in events.iter().enumerate() {
+                assert_eq!(e.sequence_nr, i as u64 + 1);
+                assert_eq!(e.payload, payload(pid, e.sequence_nr), "round {round}: {pid}/{} damaged", e.sequence_nr);
+                assert_eq!(e.tags, ["crash"]);
+            }
+        }
+        assert!(!acked.is_empty(), "round {round}: the child acknowledged nothing");
+        let all = journal.all_events(0, usize::MAX).unwrap();
+        assert!(all.windows(2).all(|w| w[0].global_offset < w[1].global_offset));
+        journal.close().unwrap();
+    }
+}
+
+#[test]
+fn kill_9_never_loses_acknowledged_events_lmdb() {
+    crash_rounds(Backend::Lmdb, 20);
+}
+
+#[test]
+fn kill_9_never_loses_acknowledged_events_files() {
+    crash_rounds(Backend::Files, 20);
+}
+
+#[test]
+#[ignore = "soak: cargo test --release -p tidemark --test processes -- --ignored soak"]
+fn soak_kill_9_200_rounds() {
+    crash_rounds(Backend::Files, 200);
+    crash_rounds(Backend::Lmdb, 200);
+}
+
+#[test]
+fn a_full_device_fails_the_write_with_storage_full_and_keeps_acknowledged_data() {
+    for backend in [Backend::Files, Backend::Lmdb] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let out = spawn_child("full", &path, backend).wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let line = text.lines().find(|l| l.starts_with("full ")).unwrap_or_else(|| panic!("{backend:?}: child said {text:?}"));
+        let mut parts = line.split(' ').skip(1);
+        let kind = parts.next().unwrap();
+        let acked: u64 = parts.next().unwrap().parse().unwrap();
+        assert!(kind == "STORAGE_FULL", "{backend:?}: expected STORAGE_FULL, got {text}");
+        assert!(acked > 0);
+        assert!(text.contains(&format!("read {acked}")), "{backend:?}: reads after the failure: {text:?}");
+        let journal = Journal::open(&path, Options::new().backend(backend)).unwrap();
+        let events = journal.read("big", 1, u64::MAX, usize::MAX).unwrap();
+        assert_eq!(events.len() as u64, acked, "{backend:?}");
+        assert!(events.iter().all(|e| e.payload == vec![7u8; 64 << 10]));
+        // With space back, writing continues after the acknowledged events.
+        assert_eq!(journal.append("big", vec![NewEvent::new(vec![1])]).unwrap().first_sequence_nr, acked + 1);
+    }
+}
+
+#[test]
+fn second_writer_process_gets_locked_and_first_keeps_working() {
+    for backend in [Backend::Files, Backend::Lmdb] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let journal = Journal::open(&path, Options::new().backend(backend)).unwrap();
+        journal.append("p", vec![NewEvent::new(b"1".to_vec())]).unwrap();
+        let child = spawn_child("lock", &path, backend);
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(&format!("locked {}", path.join("LOCK").display())), "{backend:?}: child said {text:?}");
+        // Also refused inside this process, and the first writer is unaffected.
+        assert!(matches!(Journal::open(&path, Options::new().backend(backend)), Err(Error::Locked { .. })));
+        assert_eq!(journal.append("p", vec![NewEvent::new(b"2".to_vec())]).unwrap().first_sequence_nr, 2);
+        journal.close().unwrap();
+        // After close the lock is free.
+        let child = spawn_child("lock", &path, backend);
+        let text = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+        assert!(text.contains("opened"), "{backend:?}: {text:?}");
+    }
+}
+
+#[test]
+fn child_killed_while_holding_the_lock_releases_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let mut child = spawn_child("append", &path, Backend::Files);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_ready(&mut lines);
+    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files)), Err(Error::Locked { .. })));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Journal::open(&path, Options::new().backend(Backend::Files)) {
+            Ok(j) => {
+                j.close().unwrap();
+                break;
+            }
+            Err(Error::Locked { .. }) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("lock not released after SIGKILL: {e}"),
+        }
+    }
+}
