@@ -1,1 +1,1340 @@
+//! # tidemark-c: the C ABI of the Tidemark journal
+//!
+//! A plain C interface over the [`tidemark`] core, for C programs and for any
+//! language with a C FFI (the .NET package `Tidemark` is built on it). The
+//! header `include/tidemark.h` is generated from this file by cbindgen.
+//!
+//! Conventions:
+//! - Every function returns a status (`TM_OK` = 0, otherwise a `TM_*` code);
+//!   details of the last failure on the calling thread come from [`tm_last_error`].
+//! - Handles (`tm_journal*`, `tm_queue*`) are opaque, never dereferenced by the
+//!   library: a null, freed or foreign handle is refused with `TM_INVALID_HANDLE`.
+//! - Results too large for a struct come back in a `tm_buffer` owned by the
+//!   library; release it with [`tm_buffer_free`], which refuses a second free.
+//! - Strings are UTF-8 with an explicit length (no NUL terminator needed).
+//! - One crossing per batch: events go in as one encoded buffer, a page of
+//!   events comes back as one encoded buffer (formats below).
+//! - Asynchronous writes complete through a completion queue: submit with a
+//!   64-bit token, and drain finished operations in batches with
+//!   [`tm_queue_wait`] on a thread you own. No library thread ever calls into
+//!   the host.
+//! - No Rust panic crosses the boundary: it becomes `TM_INTERNAL`.
+//!
+//! ## Encoded event input (`tm_append`, `tm_write`)
+//! All integers little-endian. An *event list* is `u32 count` followed by
+//! `count` events, each:
+//! `u64 timestamp` (Unix ms; `TM_TIMESTAMP_NOW` = let the journal set it),
+//! `u32 len + manifest`, `u32 len + writer_id`, `u32 len + metadata`,
+//! `u32 tag_count` then `tag_count` x (`u32 len + tag`), `u32 len + payload`.
+//! A *write list* (`tm_write`) is `u32 count` followed by `count` atomic writes,
+//! each `u32 len + persistence_id`, `u64 first_sequence_nr`, then an event list.
+//!
+//! ## Encoded event page (`tm_read`, `tm_events_by_tag`, `tm_all_events`)
+//! `u32 count` then `count` events, each: `u64 sequence_nr`, `u64 global_offset`,
+//! `u64 timestamp`, `u32 len + persistence_id`, `u32 len + manifest`,
+//! `u32 len + writer_id`, `u32 len + metadata`, `u32 tag_count` then tags
+//! (`u32 len + tag`), `u32 len + payload`. [`tm_event_next`] decodes one.
 
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)] // the safety contract of every function is in the header's preamble
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use tidemark::{AtomicWrite, Backend, Error, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt};
+
+// ---- constants -----------------------------------------------------------------
+
+/// Version of this C ABI. Bumped on every incompatible change.
+pub const TM_ABI_VERSION: u32 = 1;
+
+/// Success.
+pub const TM_OK: i32 = 0;
+/// The journal (or queue) is closed.
+pub const TM_CLOSED: i32 = 1;
+/// Another writer holds the journal's lock.
+pub const TM_LOCKED: i32 = 2;
+/// An atomic write did not continue its stream (see `tm_error.expected` / `actual`).
+pub const TM_SEQUENCE_CONFLICT: i32 = 3;
+/// An argument was refused (empty id, invalid UTF-8, malformed buffer, ...).
+pub const TM_INVALID_ARGUMENT: i32 = 4;
+/// Stored data failed a checksum or could not be decoded.
+pub const TM_CORRUPT: i32 = 5;
+/// The journal was written by a newer on-disk format.
+pub const TM_UNSUPPORTED_FORMAT: i32 = 6;
+/// The device is full.
+pub const TM_STORAGE_FULL: i32 = 7;
+/// An operating-system or LMDB I/O error.
+pub const TM_IO: i32 = 8;
+/// An earlier storage failure left the journal unusable until reopened.
+pub const TM_FAILED: i32 = 9;
+/// A null, freed or unknown handle or buffer (a buffer freed twice, say).
+pub const TM_INVALID_HANDLE: i32 = 100;
+/// A bug inside the library (a caught panic). The operation did not complete.
+pub const TM_INTERNAL: i32 = 101;
+
+/// `timestamp` value of an input event that lets the journal stamp it at commit.
+pub const TM_TIMESTAMP_NOW: u64 = u64::MAX;
+
+/// Backend `lmdb` (default).
+pub const TM_BACKEND_LMDB: u32 = 0;
+/// Backend `files` (append-only segment files).
+pub const TM_BACKEND_FILES: u32 = 1;
+/// Backend `memory` (tests; nothing survives close).
+pub const TM_BACKEND_MEMORY: u32 = 2;
+
+/// Acknowledge after the batch is on stable storage (default).
+pub const TM_SYNC_ALWAYS: u32 = 0;
+/// Acknowledge after the write reaches the OS; flush every `sync_interval_ms`.
+pub const TM_SYNC_INTERVAL: u32 = 1;
+/// Never flush explicitly (tests, benchmarks).
+pub const TM_SYNC_NEVER: u32 = 2;
+
+/// The status code for every core error kind: the one place that maps them.
+pub fn status_of_kind(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::Closed => TM_CLOSED,
+        ErrorKind::Locked => TM_LOCKED,
+        ErrorKind::SequenceConflict => TM_SEQUENCE_CONFLICT,
+        ErrorKind::InvalidArgument => TM_INVALID_ARGUMENT,
+        ErrorKind::Corrupt => TM_CORRUPT,
+        ErrorKind::UnsupportedFormat => TM_UNSUPPORTED_FORMAT,
+        ErrorKind::StorageFull => TM_STORAGE_FULL,
+        ErrorKind::Io => TM_IO,
+        ErrorKind::Failed => TM_FAILED,
+    }
+}
+
+// ---- public C types ----------------------------------------------------------------
+
+/// An open journal (opaque).
+pub struct tm_journal {
+    _private: [u8; 0],
+}
+
+/// A completion queue (opaque).
+pub struct tm_queue {
+    _private: [u8; 0],
+}
+
+/// Bytes owned by the library. Read `data[0..len]`; release with `tm_buffer_free`.
+#[repr(C)]
+pub struct tm_buffer {
+    /// First byte (never null; may point at zero bytes).
+    pub data: *const u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+/// Details of the last failure on the calling thread.
+#[repr(C)]
+pub struct tm_error {
+    /// The status code (`TM_OK` when nothing failed yet on this thread).
+    pub code: i32,
+    /// For `TM_SEQUENCE_CONFLICT`: the sequence number the journal expected.
+    pub expected: u64,
+    /// For `TM_SEQUENCE_CONFLICT`: the first sequence number the write carried.
+    pub actual: u64,
+    /// UTF-8 message (not NUL-terminated); valid until the next failing call on this thread.
+    pub message: *const u8,
+    /// Length of `message` in bytes.
+    pub message_len: usize,
+}
+
+/// Journal options. Fill with `tm_options_init`, then change what you need.
+#[repr(C)]
+pub struct tm_options {
+    /// `sizeof(tm_options)`, set by `tm_options_init`: lets the ABI grow.
+    pub struct_size: u32,
+    /// `TM_BACKEND_LMDB`, `TM_BACKEND_FILES` or `TM_BACKEND_MEMORY`.
+    pub backend: u32,
+    /// `TM_SYNC_ALWAYS`, `TM_SYNC_INTERVAL` or `TM_SYNC_NEVER`.
+    pub sync: u32,
+    /// 1 opens without the writer lock; writes then fail.
+    pub read_only: u32,
+    /// Flush period for `TM_SYNC_INTERVAL`, in milliseconds.
+    pub sync_interval_ms: u64,
+    /// Most events in one group commit.
+    pub max_batch_events: u64,
+    /// Most bytes in one group commit.
+    pub max_batch_bytes: u64,
+    /// How long the writer may wait for more work, in microseconds.
+    pub max_batch_delay_us: u64,
+    /// Largest encoded event accepted.
+    pub max_event_bytes: u64,
+    /// Upper bound on close, in milliseconds.
+    pub close_timeout_ms: u64,
+    /// Initial LMDB map size in bytes (grows automatically).
+    pub lmdb_map_size: u64,
+    /// Segment size of the files backend.
+    pub segment_bytes: u64,
+    /// 1 compresses snapshot state with zstd.
+    pub snapshot_compression: u32,
+    /// Reserved, set to 0.
+    pub reserved: u32,
+}
+
+/// What a successful write returns.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub struct tm_receipt {
+    /// Sequence number of the first event written.
+    pub first_sequence_nr: u64,
+    /// Sequence number of the last event written.
+    pub last_sequence_nr: u64,
+    /// Global offset of the first event; the others follow consecutively.
+    pub first_global_offset: u64,
+}
+
+/// A finished asynchronous operation, as returned by `tm_queue_wait`.
+#[repr(C)]
+pub struct tm_completion {
+    /// The token given at submission.
+    pub token: u64,
+    /// `TM_OK` or the failure's status code.
+    pub status: i32,
+    /// Reserved (0).
+    pub reserved: u32,
+    /// The receipt of a successful `tm_append_async`.
+    pub receipt: tm_receipt,
+    /// For `TM_SEQUENCE_CONFLICT`: expected sequence number.
+    pub expected: u64,
+    /// For `TM_SEQUENCE_CONFLICT`: actual sequence number.
+    pub actual: u64,
+    /// For a successful `tm_write_async`: the write results (see `tm_write`).
+    /// For a failure: the UTF-8 error message. Otherwise null. Free with `tm_buffer_free`.
+    pub buffer: *mut tm_buffer,
+}
+
+/// Snapshot selection: `min_sequence_nr <= sequence_nr <= max_sequence_nr`
+/// and `min_timestamp <= timestamp <= max_timestamp`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct tm_snapshot_criteria {
+    /// Highest sequence number selected (inclusive).
+    pub max_sequence_nr: u64,
+    /// Latest timestamp selected (inclusive, Unix ms).
+    pub max_timestamp: u64,
+    /// Lowest sequence number selected (inclusive).
+    pub min_sequence_nr: u64,
+    /// Earliest timestamp selected (inclusive, Unix ms).
+    pub min_timestamp: u64,
+}
+
+/// A decoded event of a page, pointing into the page buffer (see `tm_event_next`).
+#[repr(C)]
+pub struct tm_event_view {
+    /// Position in the stream, from 1.
+    pub sequence_nr: u64,
+    /// Position in the whole journal.
+    pub global_offset: u64,
+    /// Unix milliseconds.
+    pub timestamp: u64,
+    /// Persistence id bytes (UTF-8).
+    pub persistence_id: *const u8,
+    /// Its length.
+    pub persistence_id_len: usize,
+    /// Manifest bytes (UTF-8).
+    pub manifest: *const u8,
+    /// Its length.
+    pub manifest_len: usize,
+    /// Writer id bytes (UTF-8).
+    pub writer_id: *const u8,
+    /// Its length.
+    pub writer_id_len: usize,
+    /// Metadata bytes.
+    pub metadata: *const u8,
+    /// Its length.
+    pub metadata_len: usize,
+    /// Number of tags.
+    pub tag_count: u32,
+    /// Reserved (0).
+    pub reserved: u32,
+    /// The encoded tags: `tag_count` x (`u32 len + bytes`).
+    pub tags: *const u8,
+    /// Length of the encoded tags.
+    pub tags_len: usize,
+    /// Payload bytes.
+    pub payload: *const u8,
+    /// Its length.
+    pub payload_len: usize,
+}
+
+/// Counters of a journal (see the core's `MetricsSnapshot`).
+#[repr(C)]
+#[derive(Default)]
+pub struct tm_metrics {
+    /// Atomic writes committed.
+    pub appends: u64,
+    /// Events committed.
+    pub events: u64,
+    /// Encoded event bytes committed.
+    pub bytes: u64,
+    /// Group commits.
+    pub batches: u64,
+    /// Flushes to stable storage.
+    pub fsyncs: u64,
+    /// Writes failed by a storage error.
+    pub failed_writes: u64,
+    /// Writes refused with a sequence conflict.
+    pub sequence_conflicts: u64,
+    /// Torn tails truncated at open.
+    pub repaired_tails: u64,
+    /// Bytes truncated by tail repair.
+    pub repaired_bytes: u64,
+    /// Snapshots skipped for a bad checksum.
+    pub skipped_corrupt_snapshots: u64,
+    /// Times the LMDB map was grown.
+    pub lmdb_map_resizes: u64,
+    /// Segment files reclaimed after deletions.
+    pub segments_reclaimed: u64,
+}
+
+// ---- errors --------------------------------------------------------------------------
+
+struct FfiError {
+    code: i32,
+    message: String,
+    expected: u64,
+    actual: u64,
+}
+
+impl FfiError {
+    fn new(code: i32, message: impl Into<String>) -> Self {
+        FfiError { code, message: message.into(), expected: 0, actual: 0 }
+    }
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(TM_INVALID_ARGUMENT, message)
+    }
+    fn handle(what: &str) -> Self {
+        Self::new(TM_INVALID_HANDLE, format!("{what} is null, freed or not a handle of this library"))
+    }
+}
+
+impl From<Error> for FfiError {
+    fn from(e: Error) -> Self {
+        let (expected, actual) = match &e {
+            Error::SequenceConflict { expected, actual, .. } => (*expected, *actual),
+            _ => (0, 0),
+        };
+        FfiError { code: status_of_kind(e.kind()), message: e.to_string(), expected, actual }
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<FfiError> = RefCell::new(FfiError::new(TM_OK, ""));
+}
+
+fn set_last_error(e: FfiError) -> i32 {
+    let code = e.code;
+    LAST_ERROR.with(|l| *l.borrow_mut() = e);
+    code
+}
+
+type FfiResult<T = ()> = Result<T, FfiError>;
+
+/// Runs `f`, turning errors and panics into a status code.
+fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => TM_OK,
+        Ok(Err(e)) => set_last_error(e),
+        Err(panic) => {
+            let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            set_last_error(FfiError::new(TM_INTERNAL, format!("internal error (panic): {msg}")))
+        }
+    }
+}
+
+// ---- handle registries -------------------------------------------------------------
+
+static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(1);
+static JOURNALS: LazyLock<RwLock<HashMap<usize, Journal>>> = LazyLock::new(Default::default);
+static QUEUES: LazyLock<RwLock<HashMap<usize, Arc<Queue>>>> = LazyLock::new(Default::default);
+static BUFFERS: LazyLock<Mutex<HashSet<usize>>> = LazyLock::new(Default::default);
+
+/// Handles are ids, never reused, handed out as pointers (8-aligned so they look like one).
+fn new_handle() -> usize {
+    NEXT_HANDLE.fetch_add(1, Ordering::Relaxed) << 3
+}
+
+fn journal(j: *const tm_journal) -> FfiResult<Journal> {
+    JOURNALS.read().get(&(j as usize)).cloned().ok_or_else(|| FfiError::handle("journal handle"))
+}
+
+fn queue(q: *const tm_queue) -> FfiResult<Arc<Queue>> {
+    QUEUES.read().get(&(q as usize)).cloned().ok_or_else(|| FfiError::handle("queue handle"))
+}
+
+/// A buffer: the public header first, then the bytes it points at.
+#[repr(C)]
+struct OwnedBuffer {
+    header: tm_buffer,
+    bytes: Vec<u8>,
+}
+
+fn new_buffer(bytes: Vec<u8>) -> *mut tm_buffer {
+    let mut owned = Box::new(OwnedBuffer { header: tm_buffer { data: std::ptr::null(), len: bytes.len() }, bytes });
+    owned.header.data = owned.bytes.as_ptr();
+    let ptr = Box::into_raw(owned) as *mut tm_buffer;
+    BUFFERS.lock().insert(ptr as usize);
+    ptr
+}
+
+/// A buffer not yet handed out (queued completions): registered when delivered.
+struct PendingBuffer(Vec<u8>);
+
+// ---- argument helpers -----------------------------------------------------------------
+
+unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> FfiResult<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(FfiError::invalid(format!("{what} is null but its length is {len}")));
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+unsafe fn utf8<'a>(ptr: *const u8, len: usize, what: &str) -> FfiResult<&'a str> {
+    std::str::from_utf8(bytes(ptr, len, what)?).map_err(|e| FfiError::invalid(format!("{what} is not valid UTF-8: {e}")))
+}
+
+fn out<'a, T>(ptr: *mut T, what: &str) -> FfiResult<&'a mut T> {
+    // SAFETY: the caller passes a valid, writable pointer or null (refused here).
+    unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::invalid(format!("output pointer {what} is null")))
+}
+
+fn criteria(c: *const tm_snapshot_criteria) -> SnapshotCriteria {
+    // SAFETY: null or a valid pointer, per the contract.
+    match unsafe { c.as_ref() } {
+        None => SnapshotCriteria::latest(),
+        Some(c) => SnapshotCriteria::latest()
+            .max_sequence_nr(c.max_sequence_nr)
+            .max_timestamp(c.max_timestamp)
+            .min_sequence_nr(c.min_sequence_nr)
+            .min_timestamp(c.min_timestamp),
+    }
+}
+
+// ---- the wire format ------------------------------------------------------------------
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> FfiResult<&'a [u8]> {
+        if self.buf.len() - self.pos < n {
+            return Err(FfiError::invalid(format!("encoded buffer truncated at byte {} (needs {n} more)", self.pos)));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u32(&mut self) -> FfiResult<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
+    }
+    fn u64(&mut self) -> FfiResult<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
+    }
+    fn blob(&mut self) -> FfiResult<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn string(&mut self, what: &str) -> FfiResult<String> {
+        let b = self.blob()?;
+        std::str::from_utf8(b).map(str::to_owned).map_err(|_| FfiError::invalid(format!("{what} is not valid UTF-8")))
+    }
+    fn finish(&self) -> FfiResult<()> {
+        if self.pos != self.buf.len() {
+            return Err(FfiError::invalid(format!("{} unexpected bytes after the encoded data", self.buf.len() - self.pos)));
+        }
+        Ok(())
+    }
+    fn events(&mut self) -> FfiResult<Vec<NewEvent>> {
+        let count = self.u32()? as usize;
+        // Each event takes at least 28 bytes: refuse absurd counts before allocating.
+        if count > (self.buf.len() - self.pos) / 28 {
+            return Err(FfiError::invalid(format!("event count {count} exceeds the buffer")));
+        }
+        let mut events = Vec::with_capacity(count);
+        for _ in 0..count {
+            let timestamp = self.u64()?;
+            let manifest = self.string("manifest")?;
+            let writer_id = self.string("writer id")?;
+            let metadata = self.blob()?.to_vec();
+            let tag_count = self.u32()? as usize;
+            let mut tags = Vec::with_capacity(tag_count.min(64));
+            for _ in 0..tag_count {
+                tags.push(self.string("tag")?);
+            }
+            let payload = self.blob()?.to_vec();
+            let timestamp = (timestamp != TM_TIMESTAMP_NOW).then_some(timestamp);
+            events.push(NewEvent { payload, manifest, writer_id, tags, timestamp, metadata });
+        }
+        Ok(events)
+    }
+    fn writes(&mut self) -> FfiResult<Vec<AtomicWrite>> {
+        let count = self.u32()? as usize;
+        if count > (self.buf.len() - self.pos) / 16 {
+            return Err(FfiError::invalid(format!("write count {count} exceeds the buffer")));
+        }
+        let mut writes = Vec::with_capacity(count);
+        for _ in 0..count {
+            let persistence_id = self.string("persistence id")?;
+            let first_sequence_nr = self.u64()?;
+            let events = self.events()?;
+            writes.push(AtomicWrite { persistence_id, first_sequence_nr, events });
+        }
+        Ok(writes)
+    }
+}
+
+fn put_blob(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+fn encode_event(out: &mut Vec<u8>, e: &EventRef<'_>) {
+    out.extend_from_slice(&e.sequence_nr.to_le_bytes());
+    out.extend_from_slice(&e.global_offset.to_le_bytes());
+    out.extend_from_slice(&e.timestamp.to_le_bytes());
+    put_blob(out, e.persistence_id.as_bytes());
+    put_blob(out, e.manifest.as_bytes());
+    put_blob(out, e.writer_id.as_bytes());
+    put_blob(out, e.metadata);
+    out.extend_from_slice(&(e.tags.len() as u32).to_le_bytes());
+    for t in e.tags.iter() {
+        put_blob(out, t.as_bytes());
+    }
+    put_blob(out, e.payload);
+}
+
+/// Encodes a page: the count is patched in at the end.
+fn encode_page(scan: impl FnOnce(&mut dyn FnMut(EventRef<'_>) -> bool) -> tidemark::Result<()>) -> FfiResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(&[0; 4]);
+    let mut count: u32 = 0;
+    scan(&mut |e| {
+        encode_event(&mut out, &e);
+        count += 1;
+        count < u32::MAX
+    })?;
+    out[..4].copy_from_slice(&count.to_le_bytes());
+    Ok(out)
+}
+
+fn encode_strings(items: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + items.iter().map(|s| s.len() + 4).sum::<usize>());
+    out.extend_from_slice(&(items.len() as u32).to_le_bytes());
+    items.iter().for_each(|s| put_blob(&mut out, s.as_bytes()));
+    out
+}
+
+/// Write results: `u32 count` then per write `i32 status`, `u32 message_len`,
+/// `u64 a`, `u64 b`, `u64 c`, message. Success: a, b, c = receipt; conflict: a = expected, b = actual.
+fn encode_write_results(results: Vec<tidemark::Result<WriteReceipt>>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + results.len() * 32);
+    out.extend_from_slice(&(results.len() as u32).to_le_bytes());
+    for r in results {
+        let (status, msg, a, b, c) = match r {
+            Ok(r) => (TM_OK, String::new(), r.first_sequence_nr, r.last_sequence_nr, r.first_global_offset),
+            Err(e) => {
+                let f = FfiError::from(e);
+                (f.code, f.message, f.expected, f.actual, 0)
+            }
+        };
+        out.extend_from_slice(&status.to_le_bytes());
+        out.extend_from_slice(&(msg.len() as u32).to_le_bytes());
+        for v in [a, b, c] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(msg.as_bytes());
+    }
+    out
+}
+
+// ---- completion queue -----------------------------------------------------------------
+
+struct Done {
+    token: u64,
+    status: i32,
+    receipt: tm_receipt,
+    expected: u64,
+    actual: u64,
+    buffer: Option<PendingBuffer>,
+}
+
+impl Done {
+    fn of_error(token: u64, e: Error) -> Done {
+        let f = FfiError::from(e);
+        Done { token, status: f.code, receipt: tm_receipt::default(), expected: f.expected, actual: f.actual, buffer: Some(PendingBuffer(f.message.into_bytes())) }
+    }
+    fn ok(token: u64) -> Done {
+        Done { token, status: TM_OK, receipt: tm_receipt::default(), expected: 0, actual: 0, buffer: None }
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    done: VecDeque<Done>,
+    shut_down: bool,
+}
+
+impl Queue {
+    /// Called on the core's writer thread: never blocks beyond this short lock.
+    fn push(&self, done: Done) {
+        self.state.lock().done.push_back(done);
+        self.ready.notify_one();
+    }
+}
+
+// ---- library info and errors -----------------------------------------------------------
+
+/// The version of this C ABI (`TM_ABI_VERSION` of the library actually loaded).
+#[no_mangle]
+pub extern "C" fn tm_abi_version() -> u32 {
+    TM_ABI_VERSION
+}
+
+/// The library version as a static NUL-terminated string, e.g. `"0.1.0"`.
+#[no_mangle]
+pub extern "C" fn tm_version() -> *const std::ffi::c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A static NUL-terminated name for a status code (`"SEQUENCE_CONFLICT"`), `"UNKNOWN"` for others.
+#[no_mangle]
+pub extern "C" fn tm_status_name(status: i32) -> *const std::ffi::c_char {
+    let name: &'static str = match status {
+        TM_OK => "OK\0",
+        TM_CLOSED => "CLOSED\0",
+        TM_LOCKED => "LOCKED\0",
+        TM_SEQUENCE_CONFLICT => "SEQUENCE_CONFLICT\0",
+        TM_INVALID_ARGUMENT => "INVALID_ARGUMENT\0",
+        TM_CORRUPT => "CORRUPT\0",
+        TM_UNSUPPORTED_FORMAT => "UNSUPPORTED_FORMAT\0",
+        TM_STORAGE_FULL => "STORAGE_FULL\0",
+        TM_IO => "IO\0",
+        TM_FAILED => "FAILED\0",
+        TM_INVALID_HANDLE => "INVALID_HANDLE\0",
+        TM_INTERNAL => "INTERNAL\0",
+        _ => "UNKNOWN\0",
+    };
+    name.as_ptr().cast()
+}
+
+/// Copies the details of the last failure on this thread into `*out`.
+/// Returns `TM_INVALID_ARGUMENT` only when `out` is null.
+#[no_mangle]
+pub unsafe extern "C" fn tm_last_error(out: *mut tm_error) -> i32 {
+    let Some(out) = out.as_mut() else { return TM_INVALID_ARGUMENT };
+    LAST_ERROR.with(|l| {
+        let l = l.borrow();
+        *out = tm_error { code: l.code, expected: l.expected, actual: l.actual, message: l.message.as_ptr(), message_len: l.message.len() };
+    });
+    TM_OK
+}
+
+// ---- buffers -------------------------------------------------------------------------------
+
+/// Releases a buffer returned by the library. A null, unknown or already
+/// freed buffer is refused with `TM_INVALID_HANDLE` (nothing is freed).
+#[no_mangle]
+pub unsafe extern "C" fn tm_buffer_free(buffer: *mut tm_buffer) -> i32 {
+    guard(|| {
+        if !BUFFERS.lock().remove(&(buffer as usize)) {
+            return Err(FfiError::handle("buffer"));
+        }
+        drop(Box::from_raw(buffer as *mut OwnedBuffer));
+        Ok(())
+    })
+}
+
+/// Decodes the event at `*pos` of an event page (`data[0..len]`, as returned
+/// by `tm_read` and friends; start with `*pos = 4`, after the count) into
+/// `*out`, whose pointers point into `data`, and advances `*pos`.
+/// Returns `TM_INVALID_ARGUMENT` when the page is malformed or exhausted.
+#[no_mangle]
+pub unsafe extern "C" fn tm_event_next(data: *const u8, len: usize, pos: *mut usize, out: *mut tm_event_view) -> i32 {
+    guard(|| {
+        let buf = bytes(data, len, "data")?;
+        let pos = out_ptr(pos, "pos")?;
+        let view = out_ptr(out, "out")?;
+        if *pos > buf.len() {
+            return Err(FfiError::invalid("pos is past the end of the page"));
+        }
+        let mut r = Reader { buf, pos: *pos };
+        let sequence_nr = r.u64()?;
+        let global_offset = r.u64()?;
+        let timestamp = r.u64()?;
+        let pid = r.blob()?;
+        let manifest = r.blob()?;
+        let writer = r.blob()?;
+        let metadata = r.blob()?;
+        let tag_count = r.u32()?;
+        let tags_start = r.pos;
+        for _ in 0..tag_count {
+            r.blob()?;
+        }
+        let tags = &buf[tags_start..r.pos];
+        let payload = r.blob()?;
+        *view = tm_event_view {
+            sequence_nr,
+            global_offset,
+            timestamp,
+            persistence_id: pid.as_ptr(),
+            persistence_id_len: pid.len(),
+            manifest: manifest.as_ptr(),
+            manifest_len: manifest.len(),
+            writer_id: writer.as_ptr(),
+            writer_id_len: writer.len(),
+            metadata: metadata.as_ptr(),
+            metadata_len: metadata.len(),
+            tag_count,
+            reserved: 0,
+            tags: tags.as_ptr(),
+            tags_len: tags.len(),
+            payload: payload.as_ptr(),
+            payload_len: payload.len(),
+        };
+        *pos = r.pos;
+        Ok(())
+    })
+}
+
+fn out_ptr<'a, T>(ptr: *mut T, what: &str) -> FfiResult<&'a mut T> {
+    out(ptr, what)
+}
+
+// ---- open and close ------------------------------------------------------------------------
+
+/// Fills `*options` with the defaults: LMDB, `TM_SYNC_ALWAYS`, batches of up to
+/// 4096 events / 4 MiB, no batch delay, events up to 64 MiB, 5 s close timeout.
+#[no_mangle]
+pub unsafe extern "C" fn tm_options_init(options: *mut tm_options) -> i32 {
+    guard(|| {
+        let o = out(options, "options")?;
+        *o = tm_options {
+            struct_size: std::mem::size_of::<tm_options>() as u32,
+            backend: TM_BACKEND_LMDB,
+            sync: TM_SYNC_ALWAYS,
+            read_only: 0,
+            sync_interval_ms: 100,
+            max_batch_events: 4096,
+            max_batch_bytes: 4 << 20,
+            max_batch_delay_us: 0,
+            max_event_bytes: 64 << 20,
+            close_timeout_ms: 5000,
+            lmdb_map_size: 64 << 20,
+            segment_bytes: 64 << 20,
+            snapshot_compression: 0,
+            reserved: 0,
+        };
+        Ok(())
+    })
+}
+
+fn to_options(o: &tm_options) -> FfiResult<Options> {
+    if (o.struct_size as usize) < std::mem::size_of::<tm_options>() {
+        return Err(FfiError::invalid("options.struct_size is too small: initialise the options with tm_options_init"));
+    }
+    let backend = match o.backend {
+        TM_BACKEND_LMDB => Backend::Lmdb,
+        TM_BACKEND_FILES => Backend::Files,
+        TM_BACKEND_MEMORY => Backend::Memory,
+        b => return Err(FfiError::invalid(format!("unknown backend {b}"))),
+    };
+    let sync = match o.sync {
+        TM_SYNC_ALWAYS => SyncPolicy::Always,
+        TM_SYNC_INTERVAL => SyncPolicy::Interval(Duration::from_millis(o.sync_interval_ms)),
+        TM_SYNC_NEVER => SyncPolicy::Never,
+        s => return Err(FfiError::invalid(format!("unknown sync policy {s}"))),
+    };
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    Ok(Options::new()
+        .backend(backend)
+        .sync(sync)
+        .read_only(o.read_only != 0)
+        .max_batch_events(size(o.max_batch_events))
+        .max_batch_bytes(size(o.max_batch_bytes))
+        .max_batch_delay(Duration::from_micros(o.max_batch_delay_us))
+        .max_event_bytes(size(o.max_event_bytes))
+        .close_timeout(Duration::from_millis(o.close_timeout_ms))
+        .lmdb_map_size(size(o.lmdb_map_size))
+        .segment_bytes(o.segment_bytes)
+        .snapshot_compression(o.snapshot_compression != 0))
+}
+
+/// Opens (creating if needed) the journal at `path` (UTF-8, `path_len` bytes).
+/// `options` may be null for the defaults. On success `*out` is the handle.
+#[no_mangle]
+pub unsafe extern "C" fn tm_journal_open(path: *const u8, path_len: usize, options: *const tm_options, out_journal: *mut *mut tm_journal) -> i32 {
+    guard(|| {
+        let out_journal = out(out_journal, "out_journal")?;
+        *out_journal = std::ptr::null_mut();
+        let path = utf8(path, path_len, "path")?;
+        let options = match options.as_ref() {
+            None => Options::new(),
+            Some(o) => to_options(o)?,
+        };
+        let journal = Journal::open(path, options)?;
+        let handle = new_handle();
+        JOURNALS.write().insert(handle, journal);
+        *out_journal = handle as *mut tm_journal;
+        Ok(())
+    })
+}
+
+/// Closes the journal: stops intake, commits what is queued within the close
+/// timeout, fails the rest with `TM_CLOSED`, releases files and lock.
+/// Idempotent. The handle stays valid (every operation then fails with
+/// `TM_CLOSED`) until `tm_journal_free`.
+#[no_mangle]
+pub unsafe extern "C" fn tm_journal_close(journal_handle: *mut tm_journal) -> i32 {
+    guard(|| Ok(journal(journal_handle)?.close()?))
+}
+
+/// Closes the journal if needed and releases the handle. A second free (or
+/// any later use of the handle) fails with `TM_INVALID_HANDLE`.
+#[no_mangle]
+pub unsafe extern "C" fn tm_journal_free(journal_handle: *mut tm_journal) -> i32 {
+    guard(|| {
+        let j = JOURNALS.write().remove(&(journal_handle as usize)).ok_or_else(|| FfiError::handle("journal handle"))?;
+        Ok(j.close()?)
+    })
+}
+
+// ---- blocking writes -----------------------------------------------------------------------
+
+/// Appends an encoded event list to a stream as one atomic write (sequence
+/// numbers assigned by the journal); blocks until committed per the sync policy.
+/// `out_receipt` may be null.
+#[no_mangle]
+pub unsafe extern "C" fn tm_append(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    events: *const u8,
+    events_len: usize,
+    out_receipt: *mut tm_receipt,
+) -> i32 {
+    guard(|| {
+        let j = journal(journal_handle)?;
+        let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
+        let mut r = Reader { buf: bytes(events, events_len, "events")?, pos: 0 };
+        let events = r.events()?;
+        r.finish()?;
+        let receipt = j.append(pid, events)?;
+        if let Some(o) = out_receipt.as_mut() {
+            *o = tm_receipt { first_sequence_nr: receipt.first_sequence_nr, last_sequence_nr: receipt.last_sequence_nr, first_global_offset: receipt.first_global_offset };
+        }
+        Ok(())
+    })
+}
+
+/// Commits an encoded write list in one group commit; blocks. Returns `TM_OK`
+/// when the call itself succeeded: each write's own result is in
+/// `*out_results`, `u32 count` then per write `i32 status`, `u32 message_len`,
+/// `u64 a`, `u64 b`, `u64 c`, message bytes (on success a, b, c are the
+/// receipt; on `TM_SEQUENCE_CONFLICT` a = expected, b = actual).
+#[no_mangle]
+pub unsafe extern "C" fn tm_write(journal_handle: *mut tm_journal, writes: *const u8, writes_len: usize, out_results: *mut *mut tm_buffer) -> i32 {
+    guard(|| {
+        let results_out = out(out_results, "out_results")?;
+        *results_out = std::ptr::null_mut();
+        let j = journal(journal_handle)?;
+        let mut r = Reader { buf: bytes(writes, writes_len, "writes")?, pos: 0 };
+        let writes = r.writes()?;
+        r.finish()?;
+        let results = j.write(writes)?;
+        *results_out = new_buffer(encode_write_results(results));
+        Ok(())
+    })
+}
+
+/// Deletes a stream's events up to and including `to_sequence_nr`; blocks.
+/// The highest sequence number is kept.
+#[no_mangle]
+pub unsafe extern "C" fn tm_delete_to(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, to_sequence_nr: u64) -> i32 {
+    guard(|| {
+        let j = journal(journal_handle)?;
+        let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
+        Ok(j.delete_to(pid, to_sequence_nr)?)
+    })
+}
+
+/// Waits until everything submitted before is committed and on stable storage.
+#[no_mangle]
+pub unsafe extern "C" fn tm_flush(journal_handle: *mut tm_journal) -> i32 {
+    guard(|| Ok(journal(journal_handle)?.flush()?))
+}
+
+// ---- reads ----------------------------------------------------------------------------------
+
+/// Highest sequence number ever committed for the stream (0 if none); survives deletion.
+#[no_mangle]
+pub unsafe extern "C" fn tm_highest_sequence_nr(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, out_sequence_nr: *mut u64) -> i32 {
+    guard(|| {
+        let o = out(out_sequence_nr, "out_sequence_nr")?;
+        let j = journal(journal_handle)?;
+        *o = j.highest_sequence_nr(utf8(persistence_id, persistence_id_len, "persistence id")?)?;
+        Ok(())
+    })
+}
+
+/// Reads a page of a stream: events with `from <= sequence_nr <= to`, at most
+/// `max`, oldest first, into one encoded page buffer (`*out_page`).
+#[no_mangle]
+pub unsafe extern "C" fn tm_read(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    from_sequence_nr: u64,
+    to_sequence_nr: u64,
+    max: u64,
+    out_page: *mut *mut tm_buffer,
+) -> i32 {
+    guard(|| {
+        let o = out(out_page, "out_page")?;
+        *o = std::ptr::null_mut();
+        let j = journal(journal_handle)?;
+        let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        let page = encode_page(|visit| j.scan(pid, from_sequence_nr, to_sequence_nr, max, visit))?;
+        *o = new_buffer(page);
+        Ok(())
+    })
+}
+
+/// Reads a page of events carrying `tag` with `global_offset >= from_offset`,
+/// in commit order, at most `max`. Resume from the last `global_offset + 1`.
+#[no_mangle]
+pub unsafe extern "C" fn tm_events_by_tag(journal_handle: *mut tm_journal, tag: *const u8, tag_len: usize, from_offset: u64, max: u64, out_page: *mut *mut tm_buffer) -> i32 {
+    guard(|| {
+        let o = out(out_page, "out_page")?;
+        *o = std::ptr::null_mut();
+        let j = journal(journal_handle)?;
+        let tag = utf8(tag, tag_len, "tag")?;
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        *o = new_buffer(encode_page(|visit| j.scan_tag(tag, from_offset, max, visit))?);
+        Ok(())
+    })
+}
+
+/// Reads a page of every live event with `global_offset >= from_offset`, in commit order, at most `max`.
+#[no_mangle]
+pub unsafe extern "C" fn tm_all_events(journal_handle: *mut tm_journal, from_offset: u64, max: u64, out_page: *mut *mut tm_buffer) -> i32 {
+    guard(|| {
+        let o = out(out_page, "out_page")?;
+        *o = std::ptr::null_mut();
+        let j = journal(journal_handle)?;
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        *o = new_buffer(encode_page(|visit| j.scan_all(from_offset, max, visit))?);
+        Ok(())
+    })
+}
+
+/// Every persistence id ever written, sorted: `u32 count` then `u32 len + bytes` each.
+#[no_mangle]
+pub unsafe extern "C" fn tm_persistence_ids(journal_handle: *mut tm_journal, out_ids: *mut *mut tm_buffer) -> i32 {
+    guard(|| {
+        let o = out(out_ids, "out_ids")?;
+        *o = std::ptr::null_mut();
+        let ids = journal(journal_handle)?.persistence_ids()?;
+        *o = new_buffer(encode_strings(&ids));
+        Ok(())
+    })
+}
+
+/// Copies the journal's counters into `*out_metrics`.
+#[no_mangle]
+pub unsafe extern "C" fn tm_metrics_get(journal_handle: *mut tm_journal, out_metrics: *mut tm_metrics) -> i32 {
+    guard(|| {
+        let o = out(out_metrics, "out_metrics")?;
+        let m = journal(journal_handle)?.metrics();
+        *o = tm_metrics {
+            appends: m.appends,
+            events: m.events,
+            bytes: m.bytes,
+            batches: m.batches,
+            fsyncs: m.fsyncs,
+            failed_writes: m.failed_writes,
+            sequence_conflicts: m.sequence_conflicts,
+            repaired_tails: m.repaired_tails,
+            repaired_bytes: m.repaired_bytes,
+            skipped_corrupt_snapshots: m.skipped_corrupt_snapshots,
+            lmdb_map_resizes: m.lmdb_map_resizes,
+            segments_reclaimed: m.segments_reclaimed,
+        };
+        Ok(())
+    })
+}
+
+/// The journal's metrics in the Prometheus text format (UTF-8 buffer).
+#[no_mangle]
+pub unsafe extern "C" fn tm_metrics_prometheus(journal_handle: *mut tm_journal, out_text: *mut *mut tm_buffer) -> i32 {
+    guard(|| {
+        let o = out(out_text, "out_text")?;
+        *o = std::ptr::null_mut();
+        let text = journal(journal_handle)?.metrics().to_prometheus();
+        *o = new_buffer(text.into_bytes());
+        Ok(())
+    })
+}
+
+// ---- snapshots ----------------------------------------------------------------------------
+
+/// Fills `*criteria` with "select every snapshot".
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_criteria_init(criteria: *mut tm_snapshot_criteria) -> i32 {
+    guard(|| {
+        *out(criteria, "criteria")? = tm_snapshot_criteria { max_sequence_nr: u64::MAX, max_timestamp: u64::MAX, min_sequence_nr: 0, min_timestamp: 0 };
+        Ok(())
+    })
+}
+
+/// Saves a snapshot atomically and durably (blocking file I/O); one with the
+/// same sequence number is replaced.
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_save(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    sequence_nr: u64,
+    timestamp: u64,
+    manifest: *const u8,
+    manifest_len: usize,
+    metadata: *const u8,
+    metadata_len: usize,
+    state: *const u8,
+    state_len: usize,
+) -> i32 {
+    guard(|| {
+        let j = journal(journal_handle)?;
+        let snapshot = Snapshot {
+            persistence_id: utf8(persistence_id, persistence_id_len, "persistence id")?.to_owned(),
+            sequence_nr,
+            timestamp,
+            manifest: utf8(manifest, manifest_len, "manifest")?.to_owned(),
+            metadata: bytes(metadata, metadata_len, "metadata")?.to_vec(),
+            state: bytes(state, state_len, "state")?.to_vec(),
+        };
+        Ok(j.snapshots().save(&snapshot)?)
+    })
+}
+
+/// Loads the newest snapshot matching `criteria` (null = any). `*out_snapshot`
+/// is null when none matches, else a buffer: `u64 sequence_nr`, `u64 timestamp`,
+/// `u32 len + manifest`, `u32 len + metadata`, `u32 len + state`.
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_load(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    criteria_ptr: *const tm_snapshot_criteria,
+    out_snapshot: *mut *mut tm_buffer,
+) -> i32 {
+    guard(|| {
+        let o = out(out_snapshot, "out_snapshot")?;
+        *o = std::ptr::null_mut();
+        let j = journal(journal_handle)?;
+        let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
+        if let Some(s) = j.snapshots().load(pid, criteria(criteria_ptr))? {
+            let mut buf = Vec::with_capacity(28 + s.manifest.len() + s.metadata.len() + s.state.len());
+            buf.extend_from_slice(&s.sequence_nr.to_le_bytes());
+            buf.extend_from_slice(&s.timestamp.to_le_bytes());
+            put_blob(&mut buf, s.manifest.as_bytes());
+            put_blob(&mut buf, &s.metadata);
+            put_blob(&mut buf, &s.state);
+            *o = new_buffer(buf);
+        }
+        Ok(())
+    })
+}
+
+/// Lists a stream's snapshots, oldest first: `u32 count` then `u64 sequence_nr`, `u64 timestamp` each.
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_list(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, out_list: *mut *mut tm_buffer) -> i32 {
+    guard(|| {
+        let o = out(out_list, "out_list")?;
+        *o = std::ptr::null_mut();
+        let j = journal(journal_handle)?;
+        let infos = j.snapshots().list(utf8(persistence_id, persistence_id_len, "persistence id")?)?;
+        let mut buf = Vec::with_capacity(4 + infos.len() * 16);
+        buf.extend_from_slice(&(infos.len() as u32).to_le_bytes());
+        for i in infos {
+            buf.extend_from_slice(&i.sequence_nr.to_le_bytes());
+            buf.extend_from_slice(&i.timestamp.to_le_bytes());
+        }
+        *o = new_buffer(buf);
+        Ok(())
+    })
+}
+
+/// Deletes the snapshot at `sequence_nr`; `*out_deleted` (may be null) is 1 when one was deleted.
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_delete(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, sequence_nr: u64, out_deleted: *mut u32) -> i32 {
+    guard(|| {
+        let j = journal(journal_handle)?;
+        let deleted = j.snapshots().delete(utf8(persistence_id, persistence_id_len, "persistence id")?, sequence_nr)?;
+        if let Some(o) = out_deleted.as_mut() {
+            *o = deleted as u32;
+        }
+        Ok(())
+    })
+}
+
+/// Deletes every snapshot matching `criteria` (null = all); `*out_count` (may be null) is how many.
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_delete_matching(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    criteria_ptr: *const tm_snapshot_criteria,
+    out_count: *mut u64,
+) -> i32 {
+    guard(|| {
+        let j = journal(journal_handle)?;
+        let n = j.snapshots().delete_matching(utf8(persistence_id, persistence_id_len, "persistence id")?, criteria(criteria_ptr))?;
+        if let Some(o) = out_count.as_mut() {
+            *o = n as u64;
+        }
+        Ok(())
+    })
+}
+
+/// Keeps the `keep_last_n` newest snapshots of a stream; `*out_count` (may be null) is how many were deleted.
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_prune(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, keep_last_n: u64, out_count: *mut u64) -> i32 {
+    guard(|| {
+        let j = journal(journal_handle)?;
+        let keep = usize::try_from(keep_last_n).unwrap_or(usize::MAX);
+        let n = j.snapshots().prune(utf8(persistence_id, persistence_id_len, "persistence id")?, keep)?;
+        if let Some(o) = out_count.as_mut() {
+            *o = n as u64;
+        }
+        Ok(())
+    })
+}
+
+/// Every persistence id with at least one snapshot: `u32 count` then `u32 len + bytes` each.
+#[no_mangle]
+pub unsafe extern "C" fn tm_snapshot_persistence_ids(journal_handle: *mut tm_journal, out_ids: *mut *mut tm_buffer) -> i32 {
+    guard(|| {
+        let o = out(out_ids, "out_ids")?;
+        *o = std::ptr::null_mut();
+        let ids = journal(journal_handle)?.snapshots().persistence_ids()?;
+        *o = new_buffer(encode_strings(&ids));
+        Ok(())
+    })
+}
+
+// ---- completion queue and asynchronous writes -----------------------------------------------
+
+/// Creates a completion queue. One queue can serve many journals.
+#[no_mangle]
+pub unsafe extern "C" fn tm_queue_new(out_queue: *mut *mut tm_queue) -> i32 {
+    guard(|| {
+        let o = out(out_queue, "out_queue")?;
+        let handle = new_handle();
+        QUEUES.write().insert(handle, Arc::new(Queue::default()));
+        *o = handle as *mut tm_queue;
+        Ok(())
+    })
+}
+
+/// Waits until at least one operation finished (or `timeout_ms` passed; a
+/// negative timeout waits forever), then moves up to `capacity` completions
+/// into `out[0..]` and sets `*out_count`. Each completion's `buffer`, when not
+/// null, is the caller's to free. Returns `TM_CLOSED` (with `*out_count` = 0)
+/// once the queue was shut down and is empty.
+#[no_mangle]
+pub unsafe extern "C" fn tm_queue_wait(queue_handle: *mut tm_queue, out_completions: *mut tm_completion, capacity: usize, timeout_ms: i64, out_count: *mut usize) -> i32 {
+    guard(|| {
+        let count = out(out_count, "out_count")?;
+        *count = 0;
+        if out_completions.is_null() || capacity == 0 {
+            return Err(FfiError::invalid("out_completions is null or capacity is 0"));
+        }
+        let q = queue(queue_handle)?;
+        let deadline = (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        let mut state = q.state.lock();
+        while state.done.is_empty() {
+            if state.shut_down {
+                return Err(FfiError::new(TM_CLOSED, "completion queue was shut down"));
+            }
+            match deadline {
+                None => q.ready.wait(&mut state),
+                Some(d) => {
+                    if q.ready.wait_until(&mut state, d).timed_out() {
+                        break;
+                    }
+                }
+            }
+        }
+        let n = state.done.len().min(capacity);
+        let items: Vec<Done> = state.done.drain(..n).collect();
+        drop(state);
+        for (i, d) in items.into_iter().enumerate() {
+            let buffer = d.buffer.map_or(std::ptr::null_mut(), |b| new_buffer(b.0));
+            out_completions.add(i).write(tm_completion {
+                token: d.token,
+                status: d.status,
+                reserved: 0,
+                receipt: d.receipt,
+                expected: d.expected,
+                actual: d.actual,
+                buffer,
+            });
+        }
+        *count = n;
+        Ok(())
+    })
+}
+
+/// Shuts the queue down: waiters wake, and `tm_queue_wait` returns `TM_CLOSED`
+/// once every completion already queued was drained. Operations still running
+/// complete into the queue; drain it again to free their buffers.
+#[no_mangle]
+pub unsafe extern "C" fn tm_queue_shutdown(queue_handle: *mut tm_queue) -> i32 {
+    guard(|| {
+        let q = queue(queue_handle)?;
+        q.state.lock().shut_down = true;
+        q.ready.notify_all();
+        Ok(())
+    })
+}
+
+/// Shuts the queue down and releases the handle; completions not drained are
+/// dropped (their buffers freed). A second free fails with `TM_INVALID_HANDLE`.
+#[no_mangle]
+pub unsafe extern "C" fn tm_queue_free(queue_handle: *mut tm_queue) -> i32 {
+    guard(|| {
+        let q = QUEUES.write().remove(&(queue_handle as usize)).ok_or_else(|| FfiError::handle("queue handle"))?;
+        let mut state = q.state.lock();
+        state.shut_down = true;
+        state.done.clear();
+        drop(state);
+        q.ready.notify_all();
+        Ok(())
+    })
+}
+
+fn submit_prelude(journal_handle: *mut tm_journal, queue_handle: *mut tm_queue) -> FfiResult<(Journal, Arc<Queue>)> {
+    Ok((journal(journal_handle)?, queue(queue_handle)?))
+}
+
+/// Submits an append (see `tm_append`). On `TM_OK`, exactly one completion
+/// with `token` arrives in the queue (its status says whether the append
+/// succeeded, its `receipt` what was written). On any other return nothing was
+/// submitted and no completion arrives.
+#[no_mangle]
+pub unsafe extern "C" fn tm_append_async(
+    journal_handle: *mut tm_journal,
+    queue_handle: *mut tm_queue,
+    token: u64,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    events: *const u8,
+    events_len: usize,
+) -> i32 {
+    guard(|| {
+        let (j, q) = submit_prelude(journal_handle, queue_handle)?;
+        let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
+        let mut r = Reader { buf: bytes(events, events_len, "events")?, pos: 0 };
+        let events = r.events()?;
+        r.finish()?;
+        j.append_with(pid, events, move |result| {
+            q.push(match result {
+                Ok(r) => Done {
+                    receipt: tm_receipt { first_sequence_nr: r.first_sequence_nr, last_sequence_nr: r.last_sequence_nr, first_global_offset: r.first_global_offset },
+                    ..Done::ok(token)
+                },
+                Err(e) => Done::of_error(token, e),
+            })
+        });
+        Ok(())
+    })
+}
+
+/// Submits an encoded write list (see `tm_write`). The completion's buffer
+/// holds the per-write results.
+#[no_mangle]
+pub unsafe extern "C" fn tm_write_async(journal_handle: *mut tm_journal, queue_handle: *mut tm_queue, token: u64, writes: *const u8, writes_len: usize) -> i32 {
+    guard(|| {
+        let (j, q) = submit_prelude(journal_handle, queue_handle)?;
+        let mut r = Reader { buf: bytes(writes, writes_len, "writes")?, pos: 0 };
+        let writes = r.writes()?;
+        r.finish()?;
+        j.write_with(writes, move |results| q.push(Done { buffer: Some(PendingBuffer(encode_write_results(results))), ..Done::ok(token) }));
+        Ok(())
+    })
+}
+
+/// Submits a deletion (see `tm_delete_to`).
+#[no_mangle]
+pub unsafe extern "C" fn tm_delete_to_async(
+    journal_handle: *mut tm_journal,
+    queue_handle: *mut tm_queue,
+    token: u64,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    to_sequence_nr: u64,
+) -> i32 {
+    guard(|| {
+        let (j, q) = submit_prelude(journal_handle, queue_handle)?;
+        let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
+        j.delete_to_with(pid, to_sequence_nr, move |result| {
+            q.push(match result {
+                Ok(()) => Done::ok(token),
+                Err(e) => Done::of_error(token, e),
+            })
+        });
+        Ok(())
+    })
+}
+
+/// Submits a flush (see `tm_flush`).
+#[no_mangle]
+pub unsafe extern "C" fn tm_flush_async(journal_handle: *mut tm_journal, queue_handle: *mut tm_queue, token: u64) -> i32 {
+    guard(|| {
+        let (j, q) = submit_prelude(journal_handle, queue_handle)?;
+        j.flush_with(move |result| {
+            q.push(match result {
+                Ok(()) => Done::ok(token),
+                Err(e) => Done::of_error(token, e),
+            })
+        });
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_kind_has_a_distinct_named_status() {
+        let mut seen = HashSet::new();
+        for kind in ErrorKind::ALL {
+            let status = status_of_kind(kind);
+            assert_ne!(status, TM_OK);
+            assert!(seen.insert(status), "{kind:?} shares a status");
+            let name = unsafe { std::ffi::CStr::from_ptr(tm_status_name(status)) }.to_str().unwrap();
+            assert_eq!(name, kind.code());
+        }
+    }
+}
