@@ -1,0 +1,342 @@
+//! Corruption, torn tails, close under load, concurrency and LMDB map growth.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use tidemark::{Backend, CorruptReason, Error, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy};
+
+fn only_segment(path: &Path) -> PathBuf {
+    let mut segs: Vec<PathBuf> = fs::read_dir(path.join("segments")).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "seg")).collect();
+    segs.sort();
+    assert_eq!(segs.len(), 1);
+    segs.remove(0)
+}
+
+/// Writes `n` appends of 1..=4 events; returns the segment length after each.
+fn write_batches(path: &Path, n: usize) -> Vec<(u64, u64)> {
+    let j = Journal::open(path, Options::new().backend(Backend::Files)).unwrap();
+    let mut ends = Vec::new();
+    for i in 0..n {
+        let count = 1 + i % 4;
+        let r = j.append("s", (0..count).map(|k| NewEvent::new(format!("event {i}/{k} {}", "x".repeat(i * 7 % 90)).into_bytes())).collect()).unwrap();
+        ends.push((r.last_sequence_nr, fs::metadata(only_segment(path)).unwrap().len()));
+    }
+    j.close().unwrap();
+    ends
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn truncation_at_any_offset_is_repaired_to_the_last_whole_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("orig");
+    let ends = write_batches(&original, 12);
+    let total = ends.last().unwrap().1;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(rand::random());
+    let mut cuts: Vec<u64> = (0..40).map(|_| rng.gen_range(33..total)).collect();
+    cuts.extend(ends.iter().map(|e| e.1 - 1)); // one byte short of every frame end
+    for (i, cut) in cuts.into_iter().enumerate() {
+        let path = dir.path().join(format!("cut{i}"));
+        copy_dir(&original, &path);
+        fs::OpenOptions::new().write(true).open(only_segment(&path)).unwrap().set_len(cut).unwrap();
+        let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
+        let expected = ends.iter().filter(|(_, end)| *end <= cut).map(|(seq, _)| *seq).max().unwrap_or(0);
+        assert_eq!(j.highest_sequence_nr("s").unwrap(), expected, "cut at {cut}");
+        assert_eq!(j.read("s", 1, u64::MAX, usize::MAX).unwrap().len() as u64, expected);
+        let repaired = ends.iter().all(|(_, end)| *end != cut);
+        assert_eq!(j.metrics().repaired_tails, repaired as u64, "cut at {cut}");
+        // The journal continues after the repaired tail and survives another reopen.
+        j.append("s", vec![NewEvent::new(b"after".to_vec())]).unwrap();
+        j.close().unwrap();
+        let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
+        assert_eq!(j.highest_sequence_nr("s").unwrap(), expected + 1);
+        assert_eq!(j.metrics().repaired_tails, 0);
+        j.close().unwrap();
+    }
+}
+
+#[test]
+fn a_flipped_bit_before_the_tail_is_reported_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let ends = write_batches(&path, 10);
+    let segment = only_segment(&path);
+    let mut bytes = fs::read(&segment).unwrap();
+    // Damage the payload of the fourth frame (frames start where the previous one ended).
+    let frame_start = ends[2].1;
+    bytes[frame_start as usize + 30] ^= 0x04;
+    fs::write(&segment, &bytes).unwrap();
+    match Journal::open(&path, Options::new().backend(Backend::Files)) {
+        Err(Error::Corrupt { path: p, offset, reason }) => {
+            assert_eq!(p, segment);
+            assert_eq!(offset, frame_start);
+            assert!(matches!(reason, CorruptReason::Checksum { .. }), "{reason:?}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // Read-only opens refuse it the same way: nothing silently skipped.
+    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files).read_only(true)), Err(Error::Corrupt { .. })));
+}
+
+#[test]
+fn a_damaged_lmdb_event_is_reported_not_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let j = Journal::open(&path, Options::new()).unwrap();
+    j.append("p", vec![NewEvent::new(b"first-event-payload".to_vec()), NewEvent::new(b"UNIQUE-MARKER-PAYLOAD".to_vec())]).unwrap();
+    j.close().unwrap();
+    let data = path.join("lmdb").join("data.mdb");
+    let mut bytes = fs::read(&data).unwrap();
+    let at = bytes.windows(21).position(|w| w == b"UNIQUE-MARKER-PAYLOAD").expect("payload on disk");
+    bytes[at + 3] ^= 0x01;
+    fs::write(&data, &bytes).unwrap();
+    let j = Journal::open(&path, Options::new()).unwrap();
+    assert_eq!(j.read("p", 1, 1, 1).unwrap().len(), 1);
+    assert!(matches!(j.read("p", 1, 2, 10), Err(Error::Corrupt { reason: CorruptReason::Checksum { .. }, .. })));
+}
+
+#[test]
+fn a_corrupt_snapshot_is_skipped_for_the_previous_one() {
+    for backend in [Backend::Lmdb, Backend::Files] {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path().join("j"), Options::new().backend(backend)).unwrap();
+        let snap = |seq: u64| Snapshot { persistence_id: "p".into(), sequence_nr: seq, timestamp: seq, manifest: String::new(), metadata: vec![], state: vec![seq as u8; 1000] };
+        j.snapshots().save(&snap(1)).unwrap();
+        j.snapshots().save(&snap(2)).unwrap();
+        let root = j.snapshots().path().unwrap().to_owned();
+        let stream_dir = fs::read_dir(&root).unwrap().flatten().next().unwrap().path();
+        let newest = fs::read_dir(&stream_dir).unwrap().flatten().map(|e| e.path()).max().unwrap();
+        let mut bytes = fs::read(&newest).unwrap();
+        bytes[500] ^= 0xff;
+        fs::write(&newest, bytes).unwrap();
+        let loaded = j.snapshots().load("p", SnapshotCriteria::latest()).unwrap().unwrap();
+        assert_eq!(loaded, snap(1), "{backend:?}");
+        assert_eq!(j.metrics().skipped_corrupt_snapshots, 1);
+        // Truncated to nothing: also skipped.
+        fs::write(&newest, b"").unwrap();
+        assert_eq!(j.snapshots().load("p", SnapshotCriteria::latest()).unwrap().unwrap().sequence_nr, 1);
+    }
+}
+
+#[test]
+fn compressed_snapshots_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path().join("j"), Options::new().snapshot_compression(true)).unwrap();
+    let state: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    let snap = Snapshot { persistence_id: "p".into(), sequence_nr: 5, timestamp: 1, manifest: "m".into(), metadata: vec![1], state };
+    j.snapshots().save(&snap).unwrap();
+    let root = j.snapshots().path().unwrap().to_owned();
+    let file = fs::read_dir(fs::read_dir(&root).unwrap().flatten().next().unwrap().path()).unwrap().flatten().next().unwrap().path();
+    assert!(fs::metadata(file).unwrap().len() < 100_000, "zstd should shrink a repetitive state");
+    assert_eq!(j.snapshots().load("p", SnapshotCriteria::latest()).unwrap(), Some(snap));
+}
+
+/// Submits 10,000 single-event appends, then closes at once.
+fn close_with_queue(max_batch_events: usize) -> (usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let timeout = Duration::from_millis(300);
+    let j = Journal::open(&path, Options::new().backend(Backend::Files).close_timeout(timeout).max_batch_events(max_batch_events)).unwrap();
+    let results: Arc<Mutex<Vec<tidemark::Result<u64>>>> = Arc::default();
+    for i in 0..10_000 {
+        let results = results.clone();
+        j.append_with("p", vec![NewEvent::new(format!("{i}").into_bytes())], move |r| results.lock().unwrap().push(r.map(|r| r.first_sequence_nr)));
+    }
+    let started = Instant::now();
+    j.close().unwrap();
+    let took = started.elapsed();
+    // The bound is the contract under test: the close timeout plus one commit in flight.
+    assert!(took < timeout + Duration::from_secs(1), "close took {took:?}");
+    let results = std::mem::take(&mut *results.lock().unwrap());
+    assert_eq!(results.len(), 10_000, "every append completed exactly once");
+    let mut acked: Vec<u64> = Vec::new();
+    let mut closed = 0;
+    for r in results {
+        match r {
+            Ok(seq) => acked.push(seq),
+            Err(Error::Closed) => closed += 1,
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    acked.sort_unstable();
+    assert_eq!(acked, (1..=acked.len() as u64).collect::<Vec<_>>());
+    let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
+    assert_eq!(j.highest_sequence_nr("p").unwrap(), acked.len() as u64, "acknowledged means durable; failed means absent");
+    (acked.len(), closed)
+}
+
+#[test]
+fn close_with_ten_thousand_queued_flushes_within_the_bound() {
+    let (acked, closed) = close_with_queue(4096);
+    assert_eq!(acked + closed, 10_000);
+}
+
+#[test]
+fn close_fails_what_it_cannot_commit_in_time_with_closed() {
+    // One fsync per event cannot commit 10,000 events in 300 ms on any disk here.
+    let (acked, closed) = close_with_queue(1);
+    assert!(closed > 0, "expected some appends to fail with Closed ({acked} committed)");
+}
+
+#[test]
+fn sixteen_threads_on_distinct_and_shared_streams() {
+    for backend in [Backend::Memory, Backend::Lmdb, Backend::Files] {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path().join("j"), Options::new().backend(backend)).unwrap();
+        let acks: Arc<Mutex<Vec<(String, u64, String)>>> = Arc::default();
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let j = j.clone();
+                let acks = acks.clone();
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        let pid = if i % 2 == 0 { format!("own-{t}") } else { format!("shared-{}", i % 3) };
+                        let payload = format!("{t}/{i}");
+                        let r = j.append(&pid, vec![NewEvent::new(payload.clone().into_bytes())]).unwrap();
+                        acks.lock().unwrap().push((pid, r.first_sequence_nr, payload));
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let acks = acks.lock().unwrap();
+        let mut by_stream: BTreeMap<&str, Vec<(u64, &str)>> = BTreeMap::new();
+        for (pid, seq, payload) in acks.iter() {
+            by_stream.entry(pid).or_default().push((*seq, payload));
+        }
+        let mut seen = HashSet::new();
+        for (pid, mut list) in by_stream {
+            list.sort();
+            let events = j.read(pid, 1, u64::MAX, usize::MAX).unwrap();
+            assert_eq!(events.len(), list.len(), "{backend:?} {pid}");
+            for (e, (seq, payload)) in events.iter().zip(&list) {
+                assert_eq!(e.sequence_nr, *seq, "{backend:?} {pid}: gapless and acknowledged once");
+                assert_eq!(e.payload, payload.as_bytes());
+                assert!(seen.insert(e.global_offset));
+            }
+        }
+        assert_eq!(seen.len(), 16 * 200);
+        assert!(j.metrics().batch_events.max >= 1);
+    }
+}
+
+#[test]
+fn lmdb_map_grows_from_one_mebibyte_to_hold_a_hundred() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path().join("j"), Options::new().lmdb_map_size(1 << 20).sync(SyncPolicy::Never)).unwrap();
+    let chunk = vec![0x5a; 100 << 10];
+    for i in 0..100 {
+        j.append(&format!("s{}", i % 7), (0..10).map(|_| NewEvent::new(chunk.clone())).collect()).unwrap();
+    }
+    j.flush().unwrap();
+    assert!(j.metrics().lmdb_map_resizes > 0);
+    let total: usize = (0..7).map(|s| j.read(&format!("s{s}"), 1, u64::MAX, usize::MAX).unwrap().len()).sum();
+    assert_eq!(total, 1000);
+    j.close().unwrap();
+    let j = Journal::open(dir.path().join("j"), Options::new().lmdb_map_size(1 << 20)).unwrap();
+    assert_eq!(j.all_events(0, usize::MAX).unwrap().len(), 1000);
+}
+
+#[test]
+fn segments_roll_and_deleted_segments_are_reclaimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let options = Options::new().backend(Backend::Files).segment_bytes(64 << 10);
+    let j = Journal::open(&path, options.clone()).unwrap();
+    for i in 0..200 {
+        j.append("a", vec![NewEvent::new(vec![i as u8; 2000])]).unwrap();
+        j.append("b", vec![NewEvent::new(vec![i as u8; 100])]).unwrap();
+    }
+    let count = || fs::read_dir(path.join("segments")).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "seg")).count();
+    let before = count();
+    assert!(before > 4);
+    j.delete_to("a", 200).unwrap();
+    j.delete_to("b", 150).unwrap();
+    // Reclaiming runs in the background when the writer is idle after a delete.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while j.metrics().segments_reclaimed == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(j.metrics().segments_reclaimed > 0);
+    j.append("c", vec![NewEvent::new(b"x".to_vec())]).unwrap();
+    assert!(count() < before);
+    j.close().unwrap();
+    let j = Journal::open(&path, options).unwrap();
+    assert_eq!(j.highest_sequence_nr("a").unwrap(), 200);
+    assert_eq!(j.highest_sequence_nr("b").unwrap(), 200);
+    assert_eq!(j.read("b", 1, u64::MAX, usize::MAX).unwrap().iter().map(|e| e.sequence_nr).collect::<Vec<_>>(), (151..=200).collect::<Vec<_>>());
+    assert_eq!(j.append("a", vec![NewEvent::new(b"next".to_vec())]).unwrap().first_sequence_nr, 201);
+    let offsets: Vec<u64> = j.all_events(0, usize::MAX).unwrap().iter().map(|e| e.global_offset).collect();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn backup_while_writing_and_compaction() {
+    for backend in [Backend::Lmdb, Backend::Files] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let j = Journal::open(&path, Options::new().backend(backend)).unwrap();
+        for i in 0..50 {
+            j.append("p", vec![NewEvent::new(vec![i; 500]).tag("t")]).unwrap();
+        }
+        j.snapshots().save(&Snapshot { persistence_id: "p".into(), sequence_nr: 10, timestamp: 1, manifest: String::new(), metadata: vec![], state: b"s".to_vec() }).unwrap();
+        let writer = {
+            let j = j.clone();
+            std::thread::spawn(move || {
+                for i in 0..200u32 {
+                    j.append("q", vec![NewEvent::new(i.to_le_bytes().to_vec())]).unwrap();
+                }
+            })
+        };
+        let backup = dir.path().join("backup");
+        j.backup_to(&backup).unwrap();
+        writer.join().unwrap();
+        j.delete_to("p", 40).unwrap();
+        j.close().unwrap();
+        let b = Journal::open(&backup, Options::new().backend(backend)).unwrap();
+        assert_eq!(b.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), 50, "{backend:?}");
+        let q = b.read("q", 1, u64::MAX, usize::MAX).unwrap();
+        assert_eq!(q.len() as u64, b.highest_sequence_nr("q").unwrap(), "a consistent cut of q");
+        assert!(b.snapshots().load("p", SnapshotCriteria::latest()).unwrap().is_some());
+        b.close().unwrap();
+        tidemark::compact(&path, Options::new()).unwrap();
+        let c = Journal::open(&path, Options::new().backend(backend)).unwrap();
+        assert_eq!(c.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), 10);
+        assert_eq!(c.highest_sequence_nr("p").unwrap(), 50);
+        assert_eq!(c.read("q", 1, u64::MAX, usize::MAX).unwrap().len(), 200);
+        assert_eq!(c.events_by_tag("t", 0, usize::MAX).unwrap().len(), 10);
+        assert!(c.snapshots().load("p", SnapshotCriteria::latest()).unwrap().is_some());
+    }
+}
+
+#[test]
+fn newer_format_versions_are_refused_with_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    Journal::open(&path, Options::new()).unwrap().close().unwrap();
+    fs::write(path.join("FORMAT"), "tidemark journal\nbackend = lmdb\nformat = 99\n").unwrap();
+    match Journal::open(&path, Options::new()) {
+        Err(Error::UnsupportedFormat { found: 99, supported, .. }) => assert_eq!(supported, tidemark::FORMAT_VERSION),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files)), Err(Error::UnsupportedFormat { .. })));
+    fs::write(path.join("FORMAT"), "tidemark journal\nbackend = lmdb\nformat = 1\n").unwrap();
+    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files)), Err(Error::InvalidArgument(tidemark::InvalidArgument::BackendMismatch { .. }))));
+}
