@@ -256,7 +256,7 @@ impl FileStorage {
 
     /// Reads and decodes the bodies at `locs` (one stream's, or any), calling `visit` per event.
     /// Adjacent bodies in one segment are read with one `pread`.
-    fn visit_locations(&self, items: &[(Location, u32)], visit: &mut dyn FnMut(&str, &[u8]) -> Result<bool>) -> Result<bool> {
+    fn visit_locations(&self, items: &[(Location, u32)], visit: &mut dyn FnMut(&Path, u64, &[u8]) -> Result<bool>) -> Result<bool> {
         let files: HashMap<u64, Arc<File>> = {
             let index = self.index.read();
             items.iter().filter_map(|(l, _)| index.segments.get(&l.segment).map(|f| (l.segment, f.clone()))).collect()
@@ -282,7 +282,7 @@ impl FileStorage {
             for (loc, _) in &items[i..j] {
                 let start = (loc.offset - first.offset) as usize;
                 let body = &buf[start..start + loc.len as usize];
-                if !visit(&path.to_string_lossy(), body)? {
+                if !visit(&path, loc.offset, body)? {
                     return Ok(false);
                 }
             }
@@ -507,8 +507,8 @@ impl Storage for FileStorage {
                 break;
             }
             remaining -= items.len();
-            let go_on = self.visit_locations(&items, &mut |path, body| {
-                let event = codec::decode_event(persistence_id, body).map_err(|r| Error::corrupt(path, 0, r))?;
+            let go_on = self.visit_locations(&items, &mut |path, offset, body| {
+                let event = codec::decode_event(persistence_id, body).map_err(|r| Error::corrupt(path, offset, r))?;
                 Ok(visit(event))
             })?;
             if !go_on {
@@ -559,10 +559,10 @@ impl Storage for FileStorage {
             }
             let mut i = 0;
             let mut delivered = 0;
-            let go_on = self.visit_locations(&items, &mut |path, body| {
+            let go_on = self.visit_locations(&items, &mut |path, offset, body| {
                 let pid = &names[i];
                 i += 1;
-                let event = codec::decode_event(pid, body).map_err(|r| Error::corrupt(path, 0, r))?;
+                let event = codec::decode_event(pid, body).map_err(|r| Error::corrupt(path, offset, r))?;
                 if tag.is_some_and(|t| !event.tags.contains(t)) {
                     return Ok(true);
                 }
@@ -712,7 +712,7 @@ impl Storage for FileStorage {
             let control = match fs::read(self.dir.join("control")) {
                 Ok(bytes) => Some(bytes),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io("read control file", &self.dir.join("control"), e)),
+                Err(e) => return Err(Error::io("read control file", self.dir.join("control"), e)),
             };
             (segments, control)
         };

@@ -362,12 +362,13 @@ impl Storage for LmdbStorage {
             let mut seen = 0;
             let mut visit_key = |key: &[u8]| -> Result<bool> {
                 let stream = be_u64(&key[..8]);
-                if !names.contains_key(&stream) {
-                    let name = self.dbs.names.get(txn, &stream.to_be_bytes()).map_err(lmdb("read names"))?.ok_or_else(|| self.corrupt(CorruptReason::Malformed("index names an unknown stream")))?;
-                    let name = String::from_utf8(name.to_vec()).map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?;
-                    names.insert(stream, name);
-                }
-                let pid = &names[&stream];
+                let pid = match names.entry(stream) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let name = self.dbs.names.get(txn, &stream.to_be_bytes()).map_err(lmdb("read names"))?.ok_or_else(|| self.corrupt(CorruptReason::Malformed("index names an unknown stream")))?;
+                        e.insert(String::from_utf8(name.to_vec()).map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?)
+                    }
+                };
                 let Some(body) = self.dbs.events.get(txn, key).map_err(lmdb("read events"))? else { return Ok(true) };
                 let event = codec::decode_event(pid, body).map_err(|r| self.corrupt(r))?;
                 if tag.is_some_and(|t| !event.tags.contains(t)) {
