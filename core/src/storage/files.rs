@@ -157,6 +157,9 @@ impl Index {
     }
 }
 
+/// Receives an event body with the file and offset it was read from; returns whether to go on.
+type VisitBody<'v> = dyn FnMut(&Path, u64, &[u8]) -> Result<bool> + 'v;
+
 /// What the writer thread owns.
 struct Active {
     number: u64,
@@ -256,7 +259,7 @@ impl FileStorage {
 
     /// Reads and decodes the bodies at `locs` (one stream's, or any), calling `visit` per event.
     /// Adjacent bodies in one segment are read with one `pread`.
-    fn visit_locations(&self, items: &[(Location, u32)], visit: &mut dyn FnMut(&Path, u64, &[u8]) -> Result<bool>) -> Result<bool> {
+    fn visit_locations(&self, items: &[(Location, u32)], visit: &mut VisitBody<'_>) -> Result<bool> {
         let files: HashMap<u64, Arc<File>> = {
             let index = self.index.read();
             items.iter().filter_map(|(l, _)| index.segments.get(&l.segment).map(|f| (l.segment, f.clone()))).collect()
