@@ -1,1 +1,36 @@
+//! The `tidemark._tidemark` extension module: glue between the Tidemark core
+//! and Python. It converts types, errors and completions; every storage rule
+//! lives in the core.
+//!
+//! - [`journal`]: the blocking `Journal` and `SnapshotStore` (GIL released while waiting).
+//! - [`aio`]: completion and worker threads that settle asyncio futures.
+//! - [`model`]: `Event`, `NewEvent`, `AtomicWrite`, `WriteReceipt`, `Snapshot`, page encoding.
+//! - [`errors`]: the one mapping from core error kinds to exception classes.
 
+use pyo3::prelude::*;
+
+mod aio;
+mod errors;
+mod journal;
+mod model;
+
+#[pymodule]
+fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<journal::Journal>()?;
+    m.add_class::<journal::SnapshotStore>()?;
+    m.add_class::<model::Event>()?;
+    m.add_class::<model::NewEvent>()?;
+    m.add_class::<model::AtomicWrite>()?;
+    m.add_class::<model::WriteReceipt>()?;
+    m.add_class::<model::Snapshot>()?;
+    m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
+    let resolver = wrap_pyfunction!(aio::_resolve_many, m)?;
+    aio::set_resolver(py, resolver.clone().into_any().unbind());
+    m.add_function(resolver)?;
+    let on_exit = wrap_pyfunction!(aio::_on_exit, m)?;
+    py.import("atexit")?.call_method1("register", (&on_exit,))?;
+    m.add_function(on_exit)?;
+    Ok(())
+}
