@@ -1,0 +1,80 @@
+//! Journals written by format version 1 are kept under `fixtures/v1/` and must
+//! open and verify with every later version of the library.
+
+use std::path::Path;
+
+use tidemark::{Error, Journal, Options};
+use tidemark_compat::{open, Fixture};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn fixture_dir(backend: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/v1").join(backend)
+}
+
+#[test]
+fn version_1_journals_open_and_verify() {
+    let fixture = Fixture::load(&Fixture::default_path());
+    for backend in ["lmdb", "files"] {
+        // Opened from a copy: opening writes lock files, and the checked-in journal must stay as it was.
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&fixture_dir(backend), dir.path());
+        let journal = open(dir.path(), backend).unwrap();
+        fixture.verify(&journal).unwrap_or_else(|e| panic!("{backend}: {e}"));
+        journal.close().unwrap();
+    }
+}
+
+#[test]
+fn the_fixture_round_trips_through_a_fresh_journal() {
+    let fixture = Fixture::load(&Fixture::default_path());
+    for backend in ["lmdb", "files"] {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = open(dir.path(), backend).unwrap();
+        fixture.write(&journal).unwrap();
+        fixture.verify(&journal).unwrap();
+        journal.close().unwrap();
+        let journal = open(dir.path(), backend).unwrap();
+        fixture.verify(&journal).unwrap_or_else(|e| panic!("{backend} after reopen: {e}"));
+    }
+}
+
+#[test]
+fn a_newer_format_is_refused_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dir("files"), dir.path());
+    std::fs::write(dir.path().join("FORMAT"), "tidemark journal\nbackend = files\nformat = 2\n").unwrap();
+    match Journal::open(dir.path(), Options::new().backend(tidemark::Backend::Files)) {
+        Err(e @ Error::UnsupportedFormat { found: 2, supported: 1, .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("format version 2") && text.contains("up to 1"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Regenerates `fixtures/v1/` (only when the fixture itself changes; never for a new format).
+#[test]
+#[ignore = "regenerates checked-in fixtures: cargo test -p tidemark-compat -- --ignored regenerate"]
+fn regenerate_fixture_journals() {
+    let fixture = Fixture::load(&Fixture::default_path());
+    for backend in ["lmdb", "files"] {
+        let dir = fixture_dir(backend);
+        let _ = std::fs::remove_dir_all(&dir);
+        let journal = open(&dir, backend).unwrap();
+        fixture.write(&journal).unwrap();
+        journal.close().unwrap();
+        let _ = std::fs::remove_file(dir.join("LOCK"));
+        let _ = std::fs::remove_file(dir.join("lmdb/lock.mdb"));
+    }
+}
