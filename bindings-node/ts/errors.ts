@@ -1,0 +1,170 @@
+/**
+ * Errors raised by Tidemark. Every failure the core reports is a
+ * {@link TidemarkError} with a stable string {@link TidemarkError.code}; each
+ * code also has its own subclass, so both `err.code === 'SEQUENCE_CONFLICT'`
+ * and `err instanceof SequenceConflictError` work. Arguments of the wrong
+ * JavaScript type are rejected with a plain `TypeError` (or `RangeError` for
+ * numbers out of range) before anything reaches the core.
+ */
+
+/** Stable error codes, one per core error kind. */
+export type ErrorCode =
+  | 'CLOSED'
+  | 'LOCKED'
+  | 'SEQUENCE_CONFLICT'
+  | 'INVALID_ARGUMENT'
+  | 'CORRUPT'
+  | 'UNSUPPORTED_FORMAT'
+  | 'STORAGE_FULL'
+  | 'IO'
+  | 'FAILED'
+
+/** Base class of every error the journal reports. */
+export class TidemarkError extends Error {
+  /** Stable, machine-readable code; switch on this. */
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** The journal (or its snapshot store) was closed. */
+export class ClosedError extends TidemarkError {
+  constructor(message = 'journal is closed', options?: { cause?: unknown }) {
+    super('CLOSED', message, options)
+  }
+}
+
+/** Another writer (process or open handle) holds the journal's lock. */
+export class LockedError extends TidemarkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOCKED', message, options)
+  }
+}
+
+/** An explicit write did not continue its stream (first sequence nr must be highest + 1). */
+export class SequenceConflictError extends TidemarkError {
+  /** The stream the write was for. */
+  readonly persistenceId: string | undefined
+  /** The sequence number the journal expected (highest + 1). */
+  readonly expected: number | bigint | undefined
+  /** The first sequence number the write carried. */
+  readonly actual: number | bigint | undefined
+
+  constructor(
+    message: string,
+    details: { persistenceId?: string; expected?: number | bigint; actual?: number | bigint } = {},
+    options?: { cause?: unknown },
+  ) {
+    super('SEQUENCE_CONFLICT', message, options)
+    this.persistenceId = details.persistenceId
+    this.expected = details.expected
+    this.actual = details.actual
+  }
+}
+
+/** The journal refused an argument (empty persistence id, empty write, bad option, read-only journal, ...). */
+export class InvalidArgumentError extends TidemarkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_ARGUMENT', message, options)
+  }
+}
+
+/** Stored data failed a checksum or could not be decoded. */
+export class CorruptError extends TidemarkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CORRUPT', message, options)
+  }
+}
+
+/** The journal was written by a newer on-disk format. */
+export class UnsupportedFormatError extends TidemarkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNSUPPORTED_FORMAT', message, options)
+  }
+}
+
+/** The device is full (or a file-size limit was hit); nothing of the failed operation was acknowledged. */
+export class StorageFullError extends TidemarkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORAGE_FULL', message, options)
+  }
+}
+
+/** An operating-system or LMDB I/O error. */
+export class IoError extends TidemarkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IO', message, options)
+  }
+}
+
+/** An earlier storage failure (a failed fsync) poisoned the journal: reopen it. */
+export class FailedError extends TidemarkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FAILED', message, options)
+  }
+}
+
+/** Details the native layer may attach to an error. */
+export interface ErrorDetails {
+  persistenceId?: string
+  expected?: number | bigint
+  actual?: number | bigint
+}
+
+/**
+ * The one table from error code to error class. A code the native layer
+ * reports but this table lacks is a bug caught by the test suite.
+ */
+export const errorClasses: { readonly [C in ErrorCode]: new (message: string, ...rest: never[]) => TidemarkError } = {
+  CLOSED: ClosedError,
+  LOCKED: LockedError,
+  SEQUENCE_CONFLICT: SequenceConflictError,
+  INVALID_ARGUMENT: InvalidArgumentError,
+  CORRUPT: CorruptError,
+  UNSUPPORTED_FORMAT: UnsupportedFormatError,
+  STORAGE_FULL: StorageFullError,
+  IO: IoError,
+  FAILED: FailedError,
+}
+
+/** Builds the error for a code reported by the native layer. */
+export function createError(code: string, message: string, details?: ErrorDetails): TidemarkError {
+  switch (code as ErrorCode) {
+    case 'CLOSED':
+      return new ClosedError(message)
+    case 'LOCKED':
+      return new LockedError(message)
+    case 'SEQUENCE_CONFLICT':
+      return new SequenceConflictError(message, details)
+    case 'INVALID_ARGUMENT':
+      return new InvalidArgumentError(message)
+    case 'CORRUPT':
+      return new CorruptError(message)
+    case 'UNSUPPORTED_FORMAT':
+      return new UnsupportedFormatError(message)
+    case 'STORAGE_FULL':
+      return new StorageFullError(message)
+    case 'IO':
+      return new IoError(message)
+    case 'FAILED':
+      return new FailedError(message)
+    default:
+      // Unknown to this JS layer (a newer native addon): still a TidemarkError.
+      return new TidemarkError(code as ErrorCode, message)
+  }
+}
+
+const NATIVE_PREFIX = /^tidemark:([A-Z_]+):([\s\S]*)$/
+
+/** @internal Converts an error thrown or rejected by the native addon. */
+export function fromNative(err: unknown): unknown {
+  if (err instanceof Error) {
+    const m = NATIVE_PREFIX.exec(err.message)
+    if (m) return createError(m[1], m[2])
+  }
+  return err
+}

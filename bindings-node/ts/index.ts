@@ -1,0 +1,801 @@
+/**
+ * Tidemark for Node.js: an embedded, crash-safe event journal for actor
+ * systems. Open a {@link Journal}, `await journal.append(id, events)`, read
+ * streams back with `journal.read` or `for await (const e of journal.replay(id))`.
+ *
+ * @packageDocumentation
+ */
+import type * as Native from '../native'
+import { createError, fromNative, type ErrorDetails, TidemarkError } from './errors'
+
+export * from './errors'
+
+// The addon sits at the package root, next to `dist/` and `esm/`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const native: typeof Native = require('../tidemark.node')
+
+// ---- public types -------------------------------------------------------------
+
+/** Storage backend: `lmdb` (default), append-only segment `files`, or `memory` (tests). */
+export type Backend = 'lmdb' | 'files' | 'memory'
+
+/**
+ * When an acknowledged write is durable: `always` (default; the Promise
+ * resolves after fsync), `interval` (resolves after the OS has the data; fsync
+ * every `syncIntervalMs`), `never` (tests and benchmarks).
+ */
+export type SyncMode = 'always' | 'interval' | 'never'
+
+/** Options of {@link Journal.open}. Defaults are the core's. */
+export interface OpenOptions {
+  /** Storage backend (default `'lmdb'`). */
+  backend?: Backend
+  /** Sync policy (default `'always'`). */
+  sync?: SyncMode
+  /** Flush period for `sync: 'interval'`, in ms (default 100). */
+  syncIntervalMs?: number
+  /** Most events in one group commit (default 4096). */
+  maxBatchEvents?: number
+  /** Most bytes in one group commit (default 4 MiB). */
+  maxBatchBytes?: number
+  /** How long the writer may wait to grow a batch, in ms (default 0). */
+  maxBatchDelayMs?: number
+  /** Largest encoded event accepted, in bytes (default 64 MiB). */
+  maxEventBytes?: number
+  /** Upper bound on `close()`, in ms (default 5000); writes still queued then fail with `CLOSED`. */
+  closeTimeoutMs?: number
+  /** Initial LMDB map size in bytes (default 64 MiB; grows by itself). */
+  lmdbMapSize?: number
+  /** Segment size of the `files` backend in bytes (default 64 MiB). */
+  segmentBytes?: number
+  /** Open without the writer lock; writes fail with `INVALID_ARGUMENT`. */
+  readOnly?: boolean
+  /** Compress snapshot state with zstd (default false). */
+  snapshotCompression?: boolean
+  /**
+   * Return sequence numbers and global offsets as `bigint` instead of
+   * `number` (default false). Without it, a value above
+   * `Number.MAX_SAFE_INTEGER` raises a `RangeError` instead of losing precision.
+   */
+  bigint?: boolean
+}
+
+/** A sequence number or offset accepted as input: a safe integer, a `bigint`, or `Infinity` for "no upper bound". */
+export type SeqInput = number | bigint
+
+/** An event to write. Only `payload` is required. */
+export interface NewEvent {
+  /** Payload bytes; a string is stored as UTF-8. */
+  payload: Uint8Array | string
+  /** Event type name (default empty). */
+  manifest?: string
+  /** Writer instance id (default empty). */
+  writerId?: string
+  /** Tags for {@link Journal.eventsByTag} (non-empty strings). */
+  tags?: string[]
+  /** Unix milliseconds (default: the commit time). */
+  timestamp?: number
+  /** Small adapter-specific bytes (default empty). */
+  metadata?: Uint8Array
+}
+
+/** What {@link Journal.append} accepts per event: bytes, a UTF-8 string, or a {@link NewEvent}. */
+export type EventInput = Uint8Array | string | NewEvent
+
+/** What a successful write returns. `N` is `number`, or `bigint` with `{ bigint: true }`. */
+export interface WriteReceipt<N extends number | bigint = number> {
+  /** Sequence number of the first event written. */
+  firstSequenceNr: N
+  /** Sequence number of the last event written. */
+  lastSequenceNr: N
+  /** Global offset of the first event; the others follow consecutively. */
+  firstGlobalOffset: N
+}
+
+/** One explicit atomic write for {@link Journal.write}. */
+export interface AtomicWrite {
+  /** The stream. */
+  persistenceId: string
+  /** Must be the stream's highest sequence number + 1, else this write fails with `SEQUENCE_CONFLICT`. */
+  firstSequenceNr: SeqInput
+  /** The events, in order; at least one. */
+  events: EventInput[]
+}
+
+/** A stored event. */
+export interface Event<N extends number | bigint = number> {
+  /** The stream. */
+  persistenceId: string
+  /** Position in the stream, from 1. */
+  sequenceNr: N
+  /** Position in the whole journal, strictly increasing in commit order. */
+  globalOffset: N
+  /** Unix milliseconds. */
+  timestamp: number
+  /** Event type name. */
+  manifest: string
+  /** Writer instance id. */
+  writerId: string
+  /** Tags. */
+  tags: string[]
+  /** Adapter-specific bytes (a view into the page buffer). */
+  metadata: Buffer
+  /** Payload bytes (a view into the page buffer the event was read with: no copy). */
+  payload: Buffer
+}
+
+/** Range of {@link Journal.read}. */
+export interface ReadOptions {
+  /** First sequence number (default 1). */
+  from?: SeqInput
+  /** Last sequence number, inclusive (default: no limit). */
+  to?: SeqInput
+  /** Most events returned (default: no limit). */
+  max?: number
+}
+
+/** Range of {@link Journal.replay}. */
+export interface ReplayOptions {
+  /** First sequence number (default 1). */
+  from?: SeqInput
+  /** Last sequence number, inclusive (default: no limit). */
+  to?: SeqInput
+  /** Events fetched per native call (default 4096). */
+  pageSize?: number
+}
+
+/** Range of {@link Journal.eventsByTag} and {@link Journal.allEvents}. */
+export interface OffsetOptions {
+  /** Smallest global offset returned (default 0). Resume from the last event's `globalOffset + 1`. */
+  fromOffset?: SeqInput
+  /** Most events returned (default: no limit). */
+  max?: number
+}
+
+/** Counters and histograms of the journal. */
+export interface Metrics {
+  appends: number
+  events: number
+  bytes: number
+  batches: number
+  fsyncs: number
+  failedWrites: number
+  sequenceConflicts: number
+  repairedTails: number
+  repairedBytes: number
+  skippedCorruptSnapshots: number
+  lmdbMapResizes: number
+  segmentsReclaimed: number
+  /** Commit latency in microseconds. */
+  commitLatencyUs: { count: number; sum: number; max: number }
+  /** Events per group commit. */
+  batchEvents: { count: number; sum: number; max: number }
+}
+
+/** A saved snapshot. */
+export interface Snapshot<N extends number | bigint = number> {
+  persistenceId: string
+  /** Sequence number of the last event folded into the state. */
+  sequenceNr: N
+  /** Unix milliseconds. */
+  timestamp: number
+  /** State type name. */
+  manifest: string
+  /** Adapter-specific bytes. */
+  metadata: Buffer
+  /** The state bytes. */
+  state: Buffer
+}
+
+/** A snapshot to save. */
+export interface SnapshotInput {
+  persistenceId: string
+  sequenceNr: SeqInput
+  /** State bytes; a string is stored as UTF-8. */
+  state: Uint8Array | string
+  /** Unix milliseconds (default `Date.now()`). */
+  timestamp?: number
+  manifest?: string
+  metadata?: Uint8Array
+}
+
+/** Which snapshots a load or delete selects (all bounds inclusive; omitted = unbounded). */
+export interface SnapshotCriteria {
+  maxSequenceNr?: SeqInput
+  maxTimestamp?: number
+  minSequenceNr?: SeqInput
+  minTimestamp?: number
+}
+
+/** A snapshot listing entry. */
+export interface SnapshotInfo<N extends number | bigint = number> {
+  sequenceNr: N
+  timestamp: number
+}
+
+// ---- argument checks (TypeError / RangeError before the core sees anything) ----
+
+function checkString(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`)
+  return value
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value
+}
+
+function checkBytes(value: unknown, name: string): Uint8Array {
+  if (value instanceof Uint8Array) return value
+  if (typeof value === 'string') return Buffer.from(value, 'utf8')
+  throw new TypeError(`${name} must be a Uint8Array, Buffer or string, got ${describe(value)}`)
+}
+
+/** A u64 input as a number the native layer takes (`Infinity` = u64::MAX). */
+function seqIn(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value === 'bigint') {
+    if (value < 0n) throw new RangeError(`${name} must not be negative`)
+    if (value === 0xffff_ffff_ffff_ffffn) return Infinity
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${name} ${value} is above Number.MAX_SAFE_INTEGER, which this binding does not accept as input`)
+    return Number(value)
+  }
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number or bigint, got ${describe(value)}`)
+  if (value === Infinity) return Infinity
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative safe integer or Infinity, got ${value}`)
+  return value
+}
+
+function countIn(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`)
+  if (value === Infinity) return Infinity
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer or Infinity, got ${value}`)
+  return value
+}
+
+function checkObject(value: unknown, name: string): Record<string, unknown> {
+  if (value === undefined) return {}
+  if (value === null || typeof value !== 'object') throw new TypeError(`${name} must be an object, got ${describe(value)}`)
+  return value as Record<string, unknown>
+}
+
+function toNativeEvent(input: unknown, name: string): Native.NativeEvent {
+  if (input instanceof Uint8Array) return { payload: input }
+  if (typeof input === 'string') return { payload: Buffer.from(input, 'utf8') }
+  if (input === null || typeof input !== 'object') throw new TypeError(`${name} must be a Uint8Array, string or event object, got ${describe(input)}`)
+  const e = input as NewEvent
+  const out: Native.NativeEvent = { payload: checkBytes(e.payload, `${name}.payload`) }
+  if (e.manifest !== undefined) out.manifest = checkString(e.manifest, `${name}.manifest`)
+  if (e.writerId !== undefined) out.writerId = checkString(e.writerId, `${name}.writerId`)
+  if (e.tags !== undefined) {
+    if (!Array.isArray(e.tags)) throw new TypeError(`${name}.tags must be an array of strings`)
+    e.tags.forEach((t, i) => checkString(t, `${name}.tags[${i}]`))
+    out.tags = e.tags
+  }
+  if (e.timestamp !== undefined) out.timestamp = seqIn(e.timestamp, `${name}.timestamp`, 0)
+  if (e.metadata !== undefined) {
+    if (!(e.metadata instanceof Uint8Array)) throw new TypeError(`${name}.metadata must be a Uint8Array`)
+    out.metadata = e.metadata
+  }
+  return out
+}
+
+function toNativeEvents(events: unknown): Native.NativeEvent[] {
+  if (Array.isArray(events)) return events.map((e, i) => toNativeEvent(e, `events[${i}]`))
+  return [toNativeEvent(events, 'event')]
+}
+
+function toNativeCriteria(c: unknown): Native.NativeCriteria {
+  const o = checkObject(c, 'criteria')
+  return {
+    maxSequenceNr: seqIn(o.maxSequenceNr, 'maxSequenceNr', Infinity),
+    maxTimestamp: seqIn(o.maxTimestamp, 'maxTimestamp', Infinity),
+    minSequenceNr: seqIn(o.minSequenceNr, 'minSequenceNr', 0),
+    minTimestamp: seqIn(o.minTimestamp, 'minTimestamp', 0),
+  }
+}
+
+const OPTION_KEYS = new Set([
+  'backend',
+  'sync',
+  'syncIntervalMs',
+  'maxBatchEvents',
+  'maxBatchBytes',
+  'maxBatchDelayMs',
+  'maxEventBytes',
+  'closeTimeoutMs',
+  'lmdbMapSize',
+  'segmentBytes',
+  'readOnly',
+  'snapshotCompression',
+  'bigint',
+])
+
+function toNativeOptions(options: unknown): Native.NativeOptions {
+  const o = checkObject(options, 'options')
+  for (const key of Object.keys(o)) {
+    if (!OPTION_KEYS.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}`)
+  }
+  const out: Native.NativeOptions = {}
+  if (o.backend !== undefined) out.backend = checkString(o.backend, 'options.backend')
+  if (o.sync !== undefined) out.sync = checkString(o.sync, 'options.sync')
+  const numbers = ['syncIntervalMs', 'maxBatchEvents', 'maxBatchBytes', 'maxBatchDelayMs', 'maxEventBytes', 'closeTimeoutMs', 'lmdbMapSize', 'segmentBytes'] as const
+  for (const key of numbers) {
+    if (o[key] !== undefined) out[key] = countIn(o[key], `options.${key}`, 0)
+  }
+  for (const key of ['readOnly', 'snapshotCompression', 'bigint'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') throw new TypeError(`options.${key} must be a boolean`)
+  }
+  if (o.readOnly !== undefined) out.readOnly = o.readOnly as boolean
+  if (o.snapshotCompression !== undefined) out.snapshotCompression = o.snapshotCompression as boolean
+  return out
+}
+
+// ---- numbers out --------------------------------------------------------------
+
+const TWO_32 = 0x1_0000_0000
+
+/** @internal A u64 given as two u32 halves, as number (range-checked) or bigint. */
+export function u64(lo: number, hi: number, big: boolean): number | bigint {
+  if (big) return (BigInt(hi) << 32n) | BigInt(lo)
+  if (hi < 0x20_0000) return hi * TWO_32 + lo
+  throw new RangeError(`value ${(BigInt(hi) << 32n) | BigInt(lo)} exceeds Number.MAX_SAFE_INTEGER; open the journal with { bigint: true }`)
+}
+
+function bigOut(value: bigint, big: boolean): number | bigint {
+  if (big) return value
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`value ${value} exceeds Number.MAX_SAFE_INTEGER; open the journal with { bigint: true }`)
+  return Number(value)
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** @internal Decodes one page (layout documented in the native crate's `PageEncoder`). */
+export function decodePage<N extends number | bigint>(page: Buffer, big: boolean): Event<N>[] {
+  const view = new DataView(page.buffer, page.byteOffset, page.byteLength)
+  const count = view.getUint32(0, true)
+  let p = view.getUint32(4, true)
+  const stringCount = view.getUint32(p, true)
+  p += 4
+  const strings: string[] = new Array(stringCount)
+  for (let i = 0; i < stringCount; i++) {
+    const len = view.getUint32(p, true)
+    p += 4
+    strings[i] = len === 0 ? '' : page.toString('utf8', p, p + len)
+    p += len
+  }
+  const events: Event<N>[] = new Array(count)
+  p = 8
+  for (let k = 0; k < count; k++) {
+    const sequenceNr = u64(view.getUint32(p, true), view.getUint32(p + 4, true), big) as N
+    const globalOffset = u64(view.getUint32(p + 8, true), view.getUint32(p + 12, true), big) as N
+    const timestamp = u64(view.getUint32(p + 16, true), view.getUint32(p + 20, true), false) as number
+    const persistenceId = strings[view.getUint32(p + 24, true)]
+    const manifest = strings[view.getUint32(p + 28, true)]
+    const writerId = strings[view.getUint32(p + 32, true)]
+    const tagCount = view.getUint32(p + 36, true)
+    p += 40
+    const tags: string[] = new Array(tagCount)
+    for (let t = 0; t < tagCount; t++, p += 4) tags[t] = strings[view.getUint32(p, true)]
+    const metaLen = view.getUint32(p, true)
+    const payloadLen = view.getUint32(p + 4, true)
+    p += 8
+    const metadata = metaLen === 0 ? EMPTY : page.subarray(p, p + metaLen)
+    p += metaLen
+    const payload = page.subarray(p, p + payloadLen)
+    p += payloadLen
+    p += (4 - (p & 3)) & 3
+    events[k] = { persistenceId, sequenceNr, globalOffset, timestamp, manifest, writerId, tags, metadata, payload }
+  }
+  return events
+}
+
+// ---- completion records (layout in the native crate) ----------------------------
+
+const TAG_RECEIPT = 0
+const TAG_UNIT = 1
+const TAG_ERROR = 2
+const TAG_MANY = 3
+const STRIDE = 8
+
+interface Pending {
+  resolve: (value: any) => void
+  reject: (reason: unknown) => void
+}
+
+const asyncDispose: typeof Symbol.asyncDispose = (Symbol as any).asyncDispose ?? Symbol.for('Symbol.asyncDispose')
+
+/**
+ * An open journal. Every operation returns a Promise and none blocks the
+ * event loop: writes go to the core's group-commit writer and resolve from its
+ * completion; reads and snapshot I/O run on the libuv thread pool.
+ *
+ * `N` is the type of sequence numbers and offsets: `number` by default,
+ * `bigint` when opened with `{ bigint: true }`.
+ */
+export class Journal<N extends number | bigint = number> {
+  readonly #native: Native.NativeJournal
+  readonly #big: boolean
+  readonly #pending = new Map<number, Pending>()
+  #nextId = 0
+  /** The journal's snapshot store. */
+  readonly snapshots: SnapshotStore<N>
+
+  private constructor(nativeJournal: Native.NativeJournal, big: boolean) {
+    this.#native = nativeJournal
+    this.#big = big
+    this.snapshots = new SnapshotStore<N>(nativeJournal, big)
+    nativeJournal.start((records, errors) => this.#complete(records, errors))
+  }
+
+  /**
+   * Opens (creating if needed) the journal in directory `path`.
+   * Rejects with `LOCKED` when another writer holds it, `CORRUPT` when damage
+   * is found before the tail of the log, `UNSUPPORTED_FORMAT` for a newer format.
+   */
+  static open(path: string, options: OpenOptions & { bigint: true }): Promise<Journal<bigint>>
+  static open(path: string, options?: OpenOptions & { bigint?: false }): Promise<Journal<number>>
+  static open(path: string, options?: OpenOptions): Promise<Journal<number> | Journal<bigint>>
+  static async open(path: string, options?: OpenOptions): Promise<Journal<any>> {
+    checkString(path, 'path')
+    const nativeOptions = toNativeOptions(options)
+    const big = options?.bigint === true
+    let nativeJournal: Native.NativeJournal
+    try {
+      nativeJournal = await native.openJournal(path, nativeOptions)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return new Journal(nativeJournal, big)
+  }
+
+  /** The journal directory. */
+  get path(): string {
+    return this.#native.path
+  }
+
+  /** The backend in use. */
+  get backend(): Backend {
+    return this.#native.backend as Backend
+  }
+
+  /** True once {@link Journal.close} was called. */
+  get closed(): boolean {
+    return this.#native.closed
+  }
+
+  /** Registers a pending operation and returns its id and Promise. */
+  #submit<T>(send: (id: number) => void): Promise<T> {
+    const id = (this.#nextId = (this.#nextId + 1) >>> 0)
+    const promise = new Promise<T>((resolve, reject) => {
+      if (this.#pending.size === 0) this.#native.ref()
+      this.#pending.set(id, { resolve, reject })
+    })
+    try {
+      send(id)
+    } catch (err) {
+      this.#pending.delete(id)
+      if (this.#pending.size === 0) this.#native.unref()
+      throw err instanceof Error && !(err instanceof TidemarkError) ? new TypeError(err.message, { cause: err }) : err
+    }
+    return promise
+  }
+
+  #error(e: Native.CompletionError): TidemarkError {
+    const details: ErrorDetails = {}
+    if (e.persistenceId !== undefined) details.persistenceId = e.persistenceId
+    if (e.expected !== undefined) details.expected = bigOut(e.expected, this.#big)
+    if (e.actual !== undefined) details.actual = bigOut(e.actual, this.#big)
+    return createError(e.code, e.message, details)
+  }
+
+  #receipt(records: Uint32Array, i: number): WriteReceipt<N> {
+    const big = this.#big
+    return {
+      firstSequenceNr: u64(records[i + 2], records[i + 3], big) as N,
+      lastSequenceNr: u64(records[i + 4], records[i + 5], big) as N,
+      firstGlobalOffset: u64(records[i + 6], records[i + 7], big) as N,
+    }
+  }
+
+  /** Settles the Promises of everything the native queue drained. */
+  #complete(records: Uint32Array, errors: Native.CompletionError[]): void {
+    const pending = this.#pending
+    for (let i = 0; i < records.length; i += STRIDE) {
+      const id = records[i]
+      const tag = records[i + 1]
+      const p = pending.get(id)
+      if (p === undefined) continue
+      pending.delete(id)
+      try {
+        if (tag === TAG_RECEIPT) p.resolve(this.#receipt(records, i))
+        else if (tag === TAG_UNIT) p.resolve(undefined)
+        else if (tag === TAG_ERROR) p.reject(this.#error(errors[records[i + 2]]))
+        else if (tag === TAG_MANY) {
+          const n = records[i + 2]
+          const results: PromiseSettledResult<WriteReceipt<N>>[] = new Array(n)
+          for (let k = 0; k < n; k++) {
+            i += STRIDE
+            results[k] =
+              records[i + 1] === TAG_RECEIPT
+                ? { status: 'fulfilled', value: this.#receipt(records, i) }
+                : { status: 'rejected', reason: this.#error(errors[records[i + 2]]) }
+          }
+          p.resolve(results)
+        }
+      } catch (err) {
+        p.reject(err) // a RangeError from an unsafe number
+      }
+    }
+    if (pending.size === 0) this.#native.unref()
+  }
+
+  /**
+   * Appends events to a stream as one atomic write; the journal assigns
+   * sequence numbers `highest + 1 ..`. Resolves once committed (and, with the
+   * default `sync: 'always'`, on stable storage). Calls made without awaiting
+   * are committed in call order and batched into shared group commits.
+   */
+  append(persistenceId: string, events: EventInput | EventInput[]): Promise<WriteReceipt<N>> {
+    checkString(persistenceId, 'persistenceId')
+    if (events instanceof Uint8Array) {
+      return this.#submit((id) => this.#native.appendPayload(id, persistenceId, events))
+    }
+    const nativeEvents = toNativeEvents(events)
+    return this.#submit((id) => this.#native.append(id, persistenceId, nativeEvents))
+  }
+
+  /**
+   * Commits explicit atomic writes in one group commit. Each write's
+   * `firstSequenceNr` must be its stream's highest + 1 (counting earlier
+   * writes of the same call). Resolves to one settled result per write, in
+   * order, like `Promise.allSettled`: a write that does not fit is
+   * `{ status: 'rejected', reason: SequenceConflictError }` and fails alone.
+   */
+  write(writes: AtomicWrite[]): Promise<PromiseSettledResult<WriteReceipt<N>>[]> {
+    if (!Array.isArray(writes)) throw new TypeError(`writes must be an array, got ${describe(writes)}`)
+    const nativeWrites: Native.NativeAtomicWrite[] = writes.map((w, i) => {
+      const o = checkObject(w, `writes[${i}]`)
+      if (!Array.isArray(o.events)) throw new TypeError(`writes[${i}].events must be an array`)
+      return {
+        persistenceId: checkString(o.persistenceId, `writes[${i}].persistenceId`),
+        firstSequenceNr: seqIn(o.firstSequenceNr, `writes[${i}].firstSequenceNr`, 0),
+        events: o.events.map((e, k) => toNativeEvent(e, `writes[${i}].events[${k}]`)),
+      }
+    })
+    return this.#submit((id) => this.#native.write(id, nativeWrites))
+  }
+
+  /** Deletes the stream's events up to and including `toSequenceNr`; `highestSequenceNr` is unchanged. */
+  deleteTo(persistenceId: string, toSequenceNr: SeqInput): Promise<void> {
+    checkString(persistenceId, 'persistenceId')
+    const to = seqIn(toSequenceNr, 'toSequenceNr', 0)
+    return this.#submit((id) => this.#native.deleteTo(id, persistenceId, to))
+  }
+
+  /** Resolves once everything submitted before it is committed and on stable storage, whatever the sync mode. */
+  flush(): Promise<void> {
+    return this.#submit((id) => this.#native.flush(id))
+  }
+
+  /** Events of a stream with `from <= sequenceNr <= to`, oldest first, at most `max`. Deleted events are not returned. */
+  async read(persistenceId: string, options?: ReadOptions): Promise<Event<N>[]> {
+    checkString(persistenceId, 'persistenceId')
+    const o = checkObject(options, 'options')
+    const from = seqIn(o.from, 'from', 1)
+    const to = seqIn(o.to, 'to', Infinity)
+    const max = countIn(o.max, 'max', Infinity)
+    let page: Buffer
+    try {
+      page = await this.#native.read(persistenceId, from, to, max)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return decodePage<N>(page, this.#big)
+  }
+
+  /**
+   * Iterates over a stream page by page (one native call per page, off the
+   * event loop): `for await (const event of journal.replay(id)) { ... }`.
+   */
+  async *replay(persistenceId: string, options?: ReplayOptions): AsyncIterableIterator<Event<N>> {
+    checkString(persistenceId, 'persistenceId')
+    const o = checkObject(options, 'options')
+    let from = seqIn(o.from, 'from', 1)
+    const to = seqIn(o.to, 'to', Infinity)
+    const pageSize = countIn(o.pageSize, 'pageSize', 4096) || 1
+    for (;;) {
+      let page: Buffer
+      try {
+        page = await this.#native.read(persistenceId, from, to, pageSize)
+      } catch (err) {
+        throw fromNative(err)
+      }
+      // Sequence numbers are read as bigint-free numbers only to continue the scan.
+      const events = decodePage<N>(page, this.#big)
+      yield* events
+      if (events.length < pageSize) return
+      from = Number(events[events.length - 1].sequenceNr) + 1
+      if (from > to) return
+    }
+  }
+
+  /** Events carrying `tag` with `globalOffset >= fromOffset`, in commit order, at most `max`. */
+  async eventsByTag(tag: string, options?: OffsetOptions): Promise<Event<N>[]> {
+    checkString(tag, 'tag')
+    const o = checkObject(options, 'options')
+    try {
+      return decodePage<N>(await this.#native.eventsByTag(tag, seqIn(o.fromOffset, 'fromOffset', 0), countIn(o.max, 'max', Infinity)), this.#big)
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /** Every live event with `globalOffset >= fromOffset`, in commit order, at most `max`. */
+  async allEvents(options?: OffsetOptions): Promise<Event<N>[]> {
+    const o = checkObject(options, 'options')
+    try {
+      return decodePage<N>(await this.#native.allEvents(seqIn(o.fromOffset, 'fromOffset', 0), countIn(o.max, 'max', Infinity)), this.#big)
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /** Highest sequence number ever committed for the stream (0 if none); survives `deleteTo` and reopening. */
+  async highestSequenceNr(persistenceId: string): Promise<N> {
+    checkString(persistenceId, 'persistenceId')
+    try {
+      return bigOut(await this.#native.highestSequenceNr(persistenceId), this.#big) as N
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /** Every persistence id ever written, sorted. */
+  async persistenceIds(): Promise<string[]> {
+    try {
+      return await this.#native.persistenceIds()
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /** Current metrics (in-memory counters; does not touch storage). */
+  metrics(): Metrics {
+    const m = this.#native.metrics()
+    return {
+      appends: m[0],
+      events: m[1],
+      bytes: m[2],
+      batches: m[3],
+      fsyncs: m[4],
+      failedWrites: m[5],
+      sequenceConflicts: m[6],
+      repairedTails: m[7],
+      repairedBytes: m[8],
+      skippedCorruptSnapshots: m[9],
+      lmdbMapResizes: m[10],
+      segmentsReclaimed: m[11],
+      commitLatencyUs: { count: m[12], sum: m[13], max: m[14] },
+      batchEvents: { count: m[15], sum: m[16], max: m[17] },
+    }
+  }
+
+  /** Current metrics in the Prometheus text format. */
+  metricsPrometheus(): string {
+    return this.#native.metricsPrometheus()
+  }
+
+  /**
+   * Stops intake, commits what is queued within `closeTimeoutMs`, rejects
+   * whatever is left with `CLOSED`, flushes and releases the lock. Idempotent.
+   * Any later operation rejects with `ClosedError`.
+   */
+  async close(): Promise<void> {
+    try {
+      await this.#native.close()
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /** `await using journal = await Journal.open(...)` closes it at the end of the scope. */
+  [asyncDispose](): Promise<void> {
+    return this.close()
+  }
+}
+
+/**
+ * The snapshots of a journal (`journal.snapshots`). All methods run their
+ * file I/O on the libuv thread pool. A snapshot whose checksum fails is never
+ * returned: `load` skips it and returns the next older match.
+ */
+export class SnapshotStore<N extends number | bigint = number> {
+  readonly #native: Native.NativeJournal
+  readonly #big: boolean
+
+  /** @internal */
+  constructor(nativeJournal: Native.NativeJournal, big: boolean) {
+    this.#native = nativeJournal
+    this.#big = big
+  }
+
+  async #call<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f()
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /** Stores a snapshot atomically and durably; one with the same sequence number is replaced. */
+  save(snapshot: SnapshotInput): Promise<void> {
+    const s = checkObject(snapshot, 'snapshot')
+    const input: Native.NativeSnapshotIn = {
+      persistenceId: checkString(s.persistenceId, 'snapshot.persistenceId'),
+      sequenceNr: seqIn(s.sequenceNr, 'snapshot.sequenceNr', 0),
+      timestamp: seqIn(s.timestamp, 'snapshot.timestamp', Date.now()),
+      state: checkBytes(s.state, 'snapshot.state'),
+    }
+    if (s.sequenceNr === undefined) throw new TypeError('snapshot.sequenceNr is required')
+    if (s.manifest !== undefined) input.manifest = checkString(s.manifest, 'snapshot.manifest')
+    if (s.metadata !== undefined) input.metadata = checkBytes(s.metadata, 'snapshot.metadata')
+    return this.#call(() => this.#native.snapshotSave(input))
+  }
+
+  /** The newest snapshot (highest sequence number, then latest timestamp) matching `criteria`, or `null`. */
+  async load(persistenceId: string, criteria?: SnapshotCriteria): Promise<Snapshot<N> | null> {
+    checkString(persistenceId, 'persistenceId')
+    const c = toNativeCriteria(criteria)
+    const s = await this.#call(() => this.#native.snapshotLoad(persistenceId, c))
+    if (s === null || s === undefined) return null
+    return {
+      persistenceId: s.persistenceId,
+      sequenceNr: bigOut(s.sequenceNr, this.#big) as N,
+      timestamp: bigOut(s.timestamp, false) as number,
+      manifest: s.manifest,
+      metadata: s.metadata,
+      state: s.state,
+    }
+  }
+
+  /** The stream's snapshots, oldest first, without their state. */
+  async list(persistenceId: string): Promise<SnapshotInfo<N>[]> {
+    checkString(persistenceId, 'persistenceId')
+    const list = await this.#call(() => this.#native.snapshotList(persistenceId))
+    return list.map((i) => ({ sequenceNr: bigOut(i.sequenceNr, this.#big) as N, timestamp: bigOut(i.timestamp, false) as number }))
+  }
+
+  /** Deletes the snapshot with this sequence number; resolves to whether one existed. */
+  delete(persistenceId: string, sequenceNr: SeqInput): Promise<boolean> {
+    checkString(persistenceId, 'persistenceId')
+    const seq = seqIn(sequenceNr, 'sequenceNr', 0)
+    return this.#call(() => this.#native.snapshotDelete(persistenceId, seq))
+  }
+
+  /** Deletes every snapshot matching `criteria`; resolves to how many. */
+  deleteMatching(persistenceId: string, criteria: SnapshotCriteria): Promise<number> {
+    checkString(persistenceId, 'persistenceId')
+    const c = toNativeCriteria(criteria)
+    return this.#call(() => this.#native.snapshotDeleteMatching(persistenceId, c))
+  }
+
+  /** Keeps the `keepLastN` newest snapshots of a stream and deletes the rest; resolves to how many were deleted. */
+  prune(persistenceId: string, keepLastN: number): Promise<number> {
+    checkString(persistenceId, 'persistenceId')
+    const keep = countIn(keepLastN, 'keepLastN', 0)
+    return this.#call(() => this.#native.snapshotPrune(persistenceId, keep))
+  }
+
+  /** Every persistence id that has at least one snapshot. */
+  persistenceIds(): Promise<string[]> {
+    return this.#call(() => this.#native.snapshotPersistenceIds())
+  }
+}
+
+/** @internal Every error code the native addon can report (for tests). */
+export function nativeErrorCodes(): string[] {
+  return native.errorCodes()
+}

@@ -1,0 +1,253 @@
+/**
+ * `tidemark/loom`: a durable, embedded `JournalStore` for Loom actors.
+ *
+ * Loom (`@certo-ventures/loom`) is not published on the npm registry, so it
+ * cannot be a dependency: the interface below is declared from Loom's
+ * documented contract (six async methods, `JournalEntry`, `JournalSnapshot`)
+ * and {@link TidemarkJournalStore} is type-checked against it. TypeScript's
+ * structural typing makes it assignable wherever Loom expects its own
+ * `JournalStore`.
+ *
+ * Mapping: each actor is a persistence id (`prefix + actorId`); each entry one
+ * event (manifest = the entry's `type`, payload = its JSON); the actor's
+ * snapshot is a Tidemark snapshot at the stream's highest sequence number whose
+ * state bytes are the JSON of `{ state, cursor, timestamp }`.
+ *
+ * @packageDocumentation
+ */
+import { Journal, type OpenOptions } from './index'
+
+// ---- Loom's types, declared from its contract ---------------------------------
+
+/** Loom: the actor's state was replaced. */
+export interface StateUpdatedEntry {
+  type: 'state_updated'
+  state: Record<string, unknown>
+}
+/** Loom: an activity was scheduled. */
+export interface ActivityScheduledEntry {
+  type: 'activity_scheduled'
+  activityId: string
+  name: string
+  input: unknown
+}
+/** Loom: an activity completed. */
+export interface ActivityCompletedEntry {
+  type: 'activity_completed'
+  activityId: string
+  result: unknown
+}
+/** Loom: an activity failed. */
+export interface ActivityFailedEntry {
+  type: 'activity_failed'
+  activityId: string
+  error: string
+}
+/** Loom: a child actor was spawned. */
+export interface ChildSpawnedEntry {
+  type: 'child_spawned'
+  childId: string
+  actorType: string
+  input: unknown
+}
+/** Loom: an event was received. */
+export interface EventReceivedEntry {
+  type: 'event_received'
+  eventType: string
+  data: unknown
+}
+/** Loom: the actor suspended. */
+export interface SuspendedEntry {
+  type: 'suspended'
+  reason: string
+}
+
+/** One entry of an actor's journal: a JSON-serialisable union discriminated on `type`. */
+export type JournalEntry =
+  | StateUpdatedEntry
+  | ActivityScheduledEntry
+  | ActivityCompletedEntry
+  | ActivityFailedEntry
+  | ChildSpawnedEntry
+  | EventReceivedEntry
+  | SuspendedEntry
+
+/** An actor's snapshot: its state, the journal position the state covers, and when it was taken. */
+export interface JournalSnapshot {
+  /** A JSON object. */
+  state: Record<string, unknown>
+  /** The journal position the state covers. */
+  cursor: number
+  /** Epoch milliseconds. */
+  timestamp: number
+}
+
+/** Loom's storage interface for actor journals. */
+export interface JournalStore {
+  /** Appends one entry to the actor's journal; resolves once stored. */
+  appendEntry(actorId: string, entry: JournalEntry): Promise<void>
+  /** Every retained entry of the actor, oldest first; `[]` when none. */
+  readEntries(actorId: string): Promise<JournalEntry[]>
+  /** Stores the actor's snapshot, replacing the previous one. */
+  saveSnapshot(actorId: string, snapshot: JournalSnapshot): Promise<void>
+  /** The actor's snapshot, or `null`. */
+  getLatestSnapshot(actorId: string): Promise<JournalSnapshot | null>
+  /** Drops the first `beforeCursor` of the currently retained entries. */
+  trimEntries(actorId: string, beforeCursor: number): Promise<void>
+  /** Removes the actor's entries and its snapshot. */
+  deleteJournal(actorId: string): Promise<void>
+}
+
+// ---- the adapter ----------------------------------------------------------------
+
+/** Options of {@link TidemarkJournalStore}. */
+export interface TidemarkJournalStoreOptions {
+  /**
+   * Prepended to every actor id to form the persistence id (default `''`),
+   * so one journal can hold Loom actors beside other streams.
+   */
+  prefix?: string
+}
+
+/** Options of {@link TidemarkJournalStore.open}: journal options plus store options. */
+export type TidemarkJournalStoreOpenOptions = Omit<OpenOptions, 'bigint'> & TidemarkJournalStoreOptions
+
+/** Counts for monitoring, like Loom's other stores' `getStats()`. */
+export interface JournalStoreStats {
+  /** Actors (under the prefix) that ever had entries. */
+  streams: number
+  /** Actors (under the prefix) that have a snapshot. */
+  snapshots: number
+}
+
+const SNAPSHOT_MANIFEST = 'loom.snapshot'
+
+/** Stores whose journal they opened themselves, and so close. */
+const ownedJournals = new WeakSet<object>()
+
+const asyncDispose: typeof Symbol.asyncDispose = (Symbol as any).asyncDispose ?? Symbol.for('Symbol.asyncDispose')
+
+function checkActorId(actorId: unknown): string {
+  if (typeof actorId !== 'string') throw new TypeError(`actorId must be a string, got ${typeof actorId}`)
+  if (actorId.trim() === '') throw new Error('actorId must not be empty')
+  return actorId
+}
+
+/**
+ * A Loom `JournalStore` on a Tidemark journal: embedded, durable (with the
+ * default `sync: 'always'`, an `appendEntry` that resolved survives a crash),
+ * and cheap under many concurrent un-awaited appends (they share group
+ * commits and keep per-actor call order).
+ *
+ * ```ts
+ * const journalStore = await TidemarkJournalStore.open('./loom-journal')
+ * // new ActorRuntime({ ..., journalStore })   // instead of new RedisJournalStore(redis)
+ * ```
+ */
+export class TidemarkJournalStore implements JournalStore {
+  /** The underlying journal. */
+  readonly journal: Journal<number>
+  readonly #prefix: string
+
+  /**
+   * Wraps an open journal. The store does not close a journal passed in;
+   * use {@link TidemarkJournalStore.open} for one it owns.
+   */
+  constructor(journal: Journal<number>, options: TidemarkJournalStoreOptions = {}) {
+    if (!(journal instanceof Journal)) throw new TypeError('journal must be a tidemark Journal')
+    const prefix = options.prefix ?? ''
+    if (typeof prefix !== 'string') throw new TypeError('prefix must be a string')
+    this.journal = journal
+    this.#prefix = prefix
+  }
+
+  /** Opens (creating if needed) a journal in directory `path` and a store that owns it. */
+  static async open(path: string, options: TidemarkJournalStoreOpenOptions = {}): Promise<TidemarkJournalStore> {
+    const { prefix, ...journalOptions } = options
+    const journal = await Journal.open(path, journalOptions)
+    const store = new TidemarkJournalStore(journal, { prefix })
+    ownedJournals.add(store)
+    return store
+  }
+
+  #pid(actorId: unknown): string {
+    return this.#prefix + checkActorId(actorId)
+  }
+
+  async appendEntry(actorId: string, entry: JournalEntry): Promise<void> {
+    const pid = this.#pid(actorId)
+    if (entry === null || typeof entry !== 'object' || typeof (entry as { type?: unknown }).type !== 'string') {
+      throw new TypeError('entry must be an object with a string type')
+    }
+    const payload = Buffer.from(JSON.stringify(entry), 'utf8')
+    await this.journal.append(pid, [{ payload, manifest: entry.type }])
+  }
+
+  async readEntries(actorId: string): Promise<JournalEntry[]> {
+    const events = await this.journal.read(this.#pid(actorId))
+    return events.map((e) => JSON.parse(e.payload.toString('utf8')) as JournalEntry)
+  }
+
+  async saveSnapshot(actorId: string, snapshot: JournalSnapshot): Promise<void> {
+    const pid = this.#pid(actorId)
+    if (snapshot === null || typeof snapshot !== 'object') throw new TypeError('snapshot must be an object')
+    const sequenceNr = await this.journal.highestSequenceNr(pid)
+    const ts = snapshot.timestamp
+    const timestamp = Number.isSafeInteger(ts) && ts >= 0 ? ts : Date.now()
+    const state = Buffer.from(JSON.stringify({ state: snapshot.state, cursor: snapshot.cursor, timestamp: snapshot.timestamp }), 'utf8')
+    await this.journal.snapshots.save({ persistenceId: pid, sequenceNr, timestamp, state, manifest: SNAPSHOT_MANIFEST })
+    // One snapshot per actor: the one just saved is the newest (its sequence
+    // number is the stream's highest, which never decreases), keep only it.
+    await this.journal.snapshots.prune(pid, 1)
+  }
+
+  async getLatestSnapshot(actorId: string): Promise<JournalSnapshot | null> {
+    const s = await this.journal.snapshots.load(this.#pid(actorId))
+    if (s === null) return null
+    try {
+      const parsed = JSON.parse(s.state.toString('utf8')) as JournalSnapshot
+      if (parsed === null || typeof parsed !== 'object') return null
+      return parsed
+    } catch {
+      return null // unreadable: treated as absent, forcing a full replay
+    }
+  }
+
+  async trimEntries(actorId: string, beforeCursor: number): Promise<void> {
+    const pid = this.#pid(actorId)
+    if (typeof beforeCursor !== 'number' || Number.isNaN(beforeCursor)) throw new TypeError('beforeCursor must be a number')
+    if (beforeCursor < 0) throw new RangeError(`beforeCursor must not be negative, got ${beforeCursor}`)
+    const count = Math.floor(beforeCursor)
+    if (count === 0) return
+    const [first] = await this.journal.read(pid, { max: 1 })
+    if (first === undefined) return
+    const highest = await this.journal.highestSequenceNr(pid)
+    // Retained entries are first.sequenceNr ..= highest (deletion only removes a prefix).
+    const to = Math.min(first.sequenceNr - 1 + count, highest)
+    await this.journal.deleteTo(pid, to)
+  }
+
+  async deleteJournal(actorId: string): Promise<void> {
+    const pid = this.#pid(actorId)
+    const highest = await this.journal.highestSequenceNr(pid)
+    if (highest > 0) await this.journal.deleteTo(pid, highest)
+    await this.journal.snapshots.deleteMatching(pid, {})
+  }
+
+  /** Counts for monitoring. */
+  async getStats(): Promise<JournalStoreStats> {
+    const [streams, snapshots] = await Promise.all([this.journal.persistenceIds(), this.journal.snapshots.persistenceIds()])
+    const mine = (ids: string[]) => ids.filter((id) => id.startsWith(this.#prefix)).length
+    return { streams: mine(streams), snapshots: mine(snapshots) }
+  }
+
+  /** Closes the journal if this store opened it (see {@link TidemarkJournalStore.open}). */
+  async close(): Promise<void> {
+    if (ownedJournals.has(this)) await this.journal.close()
+  }
+
+  /** `await using store = await TidemarkJournalStore.open(...)`. */
+  [asyncDispose](): Promise<void> {
+    return this.close()
+  }
+}
