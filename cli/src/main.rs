@@ -1,1 +1,165 @@
-fn main() {}
+//! `tidemark`: the operator's tool for Tidemark journals.
+//!
+//! Look inside a journal (`stats`, `ls`, `cat`, `tail`), check it (`verify`),
+//! move it between backends (`export`, `import`), copy it while it is live
+//! (`backup`, `restore`), reclaim space (`compact`), and see the whole thing
+//! work (`demo`). Human-readable tables by default, `--json` for scripts.
+//!
+//! Exit codes (see [`failure`]): 0 success, 1 error, 2 usage, 3 problems found
+//! (verify, damaged backup, corrupt data), 4 journal locked by another process,
+//! 5 path missing or not a Tidemark journal.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+mod backup;
+mod compact;
+mod demo;
+mod export;
+mod failure;
+mod inspect;
+mod load;
+mod output;
+mod store;
+mod verify;
+
+use failure::Failure;
+
+/// Look inside, check, move and back up Tidemark event journals.
+#[derive(Debug, Parser)]
+#[command(name = "tidemark", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Print JSON (one document, or JSON lines for event listings) instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an LMDB journal, run simulated actors that persist and snapshot, then recover them and report how fast.
+    Demo {
+        /// Directory of the demo journal (created if missing; reused on later runs).
+        #[arg(default_value = "./tidemark-data")]
+        dir: PathBuf,
+        /// Number of simulated actors.
+        #[arg(long, default_value_t = 16)]
+        actors: usize,
+        /// Events each actor persists.
+        #[arg(long, default_value_t = 2_000)]
+        events: usize,
+    },
+    /// Backend, format version, size on disk, streams, events, snapshots and time range.
+    Stats {
+        /// Journal directory.
+        path: PathBuf,
+    },
+    /// Persistence ids with event counts, highest sequence numbers and latest snapshots.
+    Ls {
+        /// Journal directory.
+        path: PathBuf,
+    },
+    /// One stream's events (payloads as UTF-8 when valid, else base64).
+    Cat {
+        /// Journal directory.
+        path: PathBuf,
+        /// Persistence id of the stream.
+        persistence_id: String,
+        /// First sequence number shown.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Last sequence number shown.
+        #[arg(long, default_value_t = u64::MAX)]
+        to: u64,
+    },
+    /// The global event feed, or the events of one tag, in offset order.
+    Tail(inspect::TailArgs),
+    /// Read every record and snapshot, check every checksum and index entry; exit 3 on any problem.
+    Verify {
+        /// Journal directory.
+        path: PathBuf,
+    },
+    /// Write every event, stream mark and snapshot as JSON lines (lossless; `-` for stdout).
+    Export {
+        /// Journal directory.
+        path: PathBuf,
+        /// Output file (`-` writes to stdout).
+        out: PathBuf,
+    },
+    /// Create a journal from an export, with the backend of your choice.
+    Import(export::ImportArgs),
+    /// Take a consistent hot copy with a sha256 manifest (safe beside a live writer).
+    Backup {
+        /// Journal directory.
+        path: PathBuf,
+        /// Backup directory to create (must not exist).
+        dest: PathBuf,
+    },
+    /// Check a backup against its sha256 manifest and restore it into a new journal directory.
+    Restore {
+        /// Backup directory made by `tidemark backup`.
+        backup: PathBuf,
+        /// Journal directory to create (must not exist).
+        path: PathBuf,
+    },
+    /// Rewrite a closed journal without its deleted data (needs the writer lock).
+    Compact {
+        /// Journal directory.
+        path: PathBuf,
+    },
+    /// Test helper: append events to one stream and print each acknowledged sequence number.
+    #[command(hide = true)]
+    Load(LoadArgs),
+}
+
+/// Arguments of the hidden `load` command used by the integration tests.
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Journal directory (created if missing).
+    path: PathBuf,
+    /// Stream to append to.
+    #[arg(long, default_value = "load-1")]
+    persistence_id: String,
+    /// Stop after this many events (default: run until killed).
+    #[arg(long)]
+    count: Option<u64>,
+    /// Backend used when the journal is created.
+    #[arg(long, default_value = "lmdb")]
+    backend: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = run(cli);
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let failure = Failure::from_error(&err);
+            eprintln!("tidemark: error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.json;
+    match cli.command {
+        Command::Demo { dir, actors, events } => demo::run(&dir, actors, events, json),
+        Command::Stats { path } => inspect::stats(&path, json),
+        Command::Ls { path } => inspect::ls(&path, json),
+        Command::Cat { path, persistence_id, from, to } => inspect::cat(&path, &persistence_id, from, to, json),
+        Command::Tail(args) => inspect::tail(&args, json),
+        Command::Verify { path } => verify::run(&path, json),
+        Command::Export { path, out } => export::export(&path, &out, json),
+        Command::Import(args) => export::import(&args, json),
+        Command::Backup { path, dest } => backup::backup(&path, &dest, json),
+        Command::Restore { backup, path } => backup::restore(&backup, &path, json),
+        Command::Compact { path } => compact::run(&path, json),
+        Command::Load(args) => load::run(&args.path, &args.persistence_id, args.count, &args.backend),
+    }
+}

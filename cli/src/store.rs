@@ -1,0 +1,129 @@
+//! Opening journals the way each command needs, with clear errors.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tidemark::{Backend, ErrorKind, Journal, Options};
+
+use crate::failure::{Failure, EXIT_ERROR, EXIT_NOT_FOUND};
+
+/// The backend of the journal at `path`, or a "not found" failure naming what is missing.
+pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
+    if !path.exists() {
+        return Err(Failure::new(EXIT_NOT_FOUND, format!("{}: no such file or directory", path.display())).into());
+    }
+    if !path.is_dir() {
+        return Err(Failure::new(EXIT_NOT_FOUND, format!("{} is not a directory, so not a Tidemark journal", path.display())).into());
+    }
+    match tidemark::detect_backend(path).with_context(|| format!("reading {}", path.join("FORMAT").display()))? {
+        Some(backend) => Ok(backend),
+        None => Err(Failure::new(EXIT_NOT_FOUND, format!("{} is not a Tidemark journal (it has no FORMAT file)", path.display())).into()),
+    }
+}
+
+/// Opens an existing journal without the writer lock, so it can be read beside
+/// a live writer in another process. The files backend sees the log as of open.
+pub fn open_read_only(path: &Path) -> anyhow::Result<Journal> {
+    let backend = backend_of(path)?;
+    match Journal::open(path, Options::new().backend(backend).read_only(true)) {
+        Ok(journal) => Ok(journal),
+        // Work-around for a core bug (tidemark 0.1.0): a read-only LMDB open closes its
+        // database handles with the transaction that opened them, so its first read
+        // fails with EINVAL. When no writer holds the journal, the writer-lock open
+        // reads the same data (and this command writes nothing).
+        Err(read_only_error) if backend == Backend::Lmdb && read_only_error.kind() == ErrorKind::Io => {
+            match Journal::open(path, Options::new().backend(backend)) {
+                Ok(journal) => Ok(journal),
+                Err(e) if e.kind() == ErrorKind::Locked => Err(anyhow::Error::new(e).context(format!(
+                    "opening {} read-only failed ({read_only_error}), and a live writer holds the journal; \
+                     this tidemark build cannot read an LMDB journal beside a live writer",
+                    path.display()
+                ))),
+                Err(_) => Err(anyhow::Error::new(read_only_error).context(format!("opening {} read-only", path.display()))),
+            }
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("opening {} read-only", path.display()))),
+    }
+}
+
+/// Fails unless `path` does not exist yet (or is an empty directory), so that
+/// commands creating a journal never mix into existing data.
+pub fn require_fresh(path: &Path, what: &str) -> anyhow::Result<()> {
+    match std::fs::read_dir(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("checking {}", path.display()))),
+        Ok(mut entries) => {
+            if entries.next().is_none() {
+                Ok(())
+            } else {
+                Err(Failure::new(EXIT_ERROR, format!("{what} {} already exists and is not empty; choose a new path", path.display())).into())
+            }
+        }
+    }
+}
+
+/// A sibling of `path` to build into before renaming it into place.
+pub fn staging_path(path: &Path, purpose: &str) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "journal".into());
+    path.with_file_name(format!(".{name}.{purpose}-{}", std::process::id()))
+}
+
+/// Moves a finished staging directory to `path` (which must be fresh) durably.
+pub fn publish(staging: &Path, path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        // `require_fresh` allowed an empty directory; rename cannot replace it portably.
+        std::fs::remove_dir(path).with_context(|| format!("replacing empty directory {}", path.display()))?;
+    }
+    std::fs::rename(staging, path).with_context(|| format!("moving {} to {}", staging.display(), path.display()))?;
+    sync_parent(path)
+}
+
+/// Makes a directory entry change at `path` durable.
+pub fn sync_parent(path: &Path) -> anyhow::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::File::open(&parent).and_then(|d| d.sync_all()).with_context(|| format!("fsync of directory {}", parent.display()))
+}
+
+/// The format version recorded in the journal's `FORMAT` file.
+pub fn format_version(path: &Path) -> anyhow::Result<Option<u32>> {
+    let file = path.join("FORMAT");
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .find(|(key, _)| key.trim() == "format")
+        .and_then(|(_, value)| value.trim().parse().ok()))
+}
+
+/// Every regular file under `root`, as paths relative to it, sorted.
+pub fn files_under(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+            let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+            let kind = entry.file_type().with_context(|| format!("inspecting {}", entry.path().display()))?;
+            if kind.is_dir() {
+                walk(root, &entry.path(), out)?;
+            } else if kind.is_file() {
+                out.push(entry.path().strip_prefix(root).expect("walked below root").to_path_buf());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Total size in bytes of the files under `root`.
+pub fn size_on_disk(root: &Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for file in files_under(root)? {
+        let path = root.join(&file);
+        total += std::fs::metadata(&path).with_context(|| format!("inspecting {}", path.display()))?.len();
+    }
+    Ok(total)
+}

@@ -1,0 +1,320 @@
+//! `verify`: read everything, check every checksum and index entry, report
+//! each problem with its location.
+//!
+//! What is checked, through the core's read API (which verifies the CRC32 of
+//! every event body it decodes, and for the files backend every frame at open):
+//! 1. every stream holds exactly the events `deleted_to + 1 ..= highest`, each
+//!    decodable, with the right persistence id and sequence number;
+//! 2. the global index lists exactly those events, in strictly increasing offsets;
+//! 3. each tag index lists exactly the events carrying the tag;
+//! 4. every snapshot file decodes and passes its checksum.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tidemark::{Error, ErrorKind, Journal, SnapshotCriteria};
+
+use crate::failure::EXIT_PROBLEMS;
+use crate::inspect::PAGE;
+use crate::output;
+use crate::store;
+
+/// One problem, with where it is.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// Where: a file and offset, or a stream and sequence number.
+    pub location: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Report {
+    path: PathBuf,
+    backend: String,
+    ok: bool,
+    streams: u64,
+    events: u64,
+    global_index_entries: u64,
+    tags: u64,
+    tag_index_entries: u64,
+    snapshots: u64,
+    problems: Vec<Problem>,
+}
+
+impl Report {
+    fn problem(&mut self, location: impl Into<String>, problem: impl Into<String>) {
+        self.problems.push(Problem { location: location.into(), problem: problem.into() });
+    }
+}
+
+/// Where an error points, for errors that carry a location.
+fn error_location(error: &Error) -> Option<String> {
+    match error {
+        Error::Corrupt { path, offset, .. } => Some(format!("{} at byte offset {offset}", path.display())),
+        _ => None,
+    }
+}
+
+/// `tidemark verify PATH`.
+pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let backend = store::backend_of(path)?;
+    let mut report = Report { path: path.to_path_buf(), backend: backend.name().to_owned(), ..Default::default() };
+    match store::open_read_only(path) {
+        Ok(journal) => {
+            check(&journal, &mut report)?;
+            journal.close()?;
+        }
+        Err(err) => match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
+            // The files backend checks every frame at open; damage before the tail stops the open.
+            Some(e) if e.kind() == ErrorKind::Corrupt => {
+                report.problem(error_location(e).unwrap_or_else(|| path.display().to_string()), e.to_string());
+            }
+            _ => return Err(err),
+        },
+    }
+    report.ok = report.problems.is_empty();
+    if json {
+        output::print_json(&report)?;
+    } else {
+        println!("verified {} ({} backend)", report.path.display(), report.backend);
+        println!("  streams            {}", report.streams);
+        println!("  events             {}", report.events);
+        println!("  global index       {} entries", report.global_index_entries);
+        println!("  tag indexes        {} tags, {} entries", report.tags, report.tag_index_entries);
+        println!("  snapshots          {}", report.snapshots);
+        if report.ok {
+            println!("OK: no problems found");
+        } else {
+            println!("FAILED: {} problem(s)", report.problems.len());
+            for p in &report.problems {
+                println!("  {}: {}", p.location, p.problem);
+            }
+        }
+    }
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEMS) })
+}
+
+/// An event as the stream index knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Known {
+    persistence_id: String,
+    sequence_nr: u64,
+    tags: Vec<String>,
+}
+
+fn stream_location(pid: &str, seq: u64) -> String {
+    format!("stream {pid:?} sequence nr {seq}")
+}
+
+fn describe(error: &Error) -> String {
+    match error_location(error) {
+        Some(at) => format!("{error} (in {at})"),
+        None => error.to_string(),
+    }
+}
+
+fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
+    let ids = journal.persistence_ids()?;
+    let mut states = Vec::with_capacity(ids.len());
+    let mut total = 0;
+    for id in &ids {
+        let state = journal.stream_state(id)?;
+        if state.deleted_to > state.highest_sequence_nr {
+            report.problem(format!("stream {id:?}"), format!("deleted_to {} is above highest sequence nr {}", state.deleted_to, state.highest_sequence_nr));
+        }
+        total += state.highest_sequence_nr.saturating_sub(state.deleted_to);
+        states.push(state);
+    }
+    report.streams = ids.len() as u64;
+    let bar = output::progress(total, "verifying");
+
+    // 1. Streams: every expected event, readable, in order.
+    let mut by_offset: BTreeMap<u64, Known> = BTreeMap::new();
+    for (id, state) in ids.iter().zip(&states) {
+        let mut expected = state.deleted_to + 1;
+        let last = state.highest_sequence_nr;
+        while expected <= last {
+            let mut got = Vec::new();
+            let scanned = journal.scan(id, expected, last, PAGE, |e| {
+                got.push((e.sequence_nr, e.global_offset, e.persistence_id == id, e.tags.iter().map(str::to_owned).collect::<Vec<_>>()));
+                true
+            });
+            for (seq, offset, right_id, tags) in &got {
+                if *seq != expected {
+                    let missing = if *seq > expected { format!("events {expected}..{} are missing from the stream index", seq - 1) } else { format!("sequence nr {seq} is out of order") };
+                    report.problem(stream_location(id, expected), missing);
+                }
+                if !right_id {
+                    report.problem(stream_location(id, *seq), "the event is stored under another persistence id");
+                }
+                if let Some(previous) = by_offset.insert(*offset, Known { persistence_id: id.clone(), sequence_nr: *seq, tags: tags.clone() }) {
+                    report.problem(stream_location(id, *seq), format!("global offset {offset} is also used by {}", stream_location(&previous.persistence_id, previous.sequence_nr)));
+                }
+                report.events += 1;
+                expected = seq + 1;
+            }
+            bar.set_position(report.events);
+            match scanned {
+                Ok(()) if got.is_empty() => {
+                    report.problem(stream_location(id, expected), format!("events {expected}..{last} are missing from the stream index"));
+                    break;
+                }
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Corrupt => {
+                    // The scan stopped at an unreadable event: it is the next one expected.
+                    report.problem(stream_location(id, expected), describe(&e));
+                    expected += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    bar.finish_and_clear();
+
+    // 2. The global index: exactly the events above, offsets strictly increasing.
+    let mut listed: BTreeSet<u64> = BTreeSet::new();
+    let mut from = 1;
+    let mut previous = 0;
+    loop {
+        let mut page = 0;
+        let mut last_seen = None;
+        let scanned = journal.scan_all(from, PAGE, |e| {
+            page += 1;
+            last_seen = Some(e.global_offset);
+            if e.global_offset <= previous {
+                report.problem(format!("global offset {}", e.global_offset), format!("not above the previous offset {previous}"));
+            }
+            previous = e.global_offset;
+            listed.insert(e.global_offset);
+            match by_offset.get(&e.global_offset) {
+                Some(k) if k.persistence_id == e.persistence_id && k.sequence_nr == e.sequence_nr => {}
+                Some(k) => report.problem(
+                    format!("global offset {}", e.global_offset),
+                    format!("the global index points to {} but the stream index has {} there", stream_location(e.persistence_id, e.sequence_nr), stream_location(&k.persistence_id, k.sequence_nr)),
+                ),
+                None => report.problem(format!("global offset {}", e.global_offset), format!("the global index lists {} which no stream holds", stream_location(e.persistence_id, e.sequence_nr))),
+            }
+            from = e.global_offset + 1;
+            true
+        });
+        report.global_index_entries += page;
+        match scanned {
+            Ok(()) if page < PAGE as u64 => break,
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Corrupt => {
+                // The unreadable entry is the first one at or after `from` (or right
+                // after `from` when it failed at once): resume at the next offset the streams know of.
+                report.problem(format!("global index at or after offset {from}"), describe(&e));
+                let resume = if last_seen.is_some() { from } else { from + 1 };
+                match by_offset.range(resume..).next() {
+                    Some((&next, _)) => from = next,
+                    None => break,
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (offset, known) in &by_offset {
+        if !listed.contains(offset) {
+            report.problem(stream_location(&known.persistence_id, known.sequence_nr), format!("missing from the global index (offset {offset})"));
+        }
+    }
+
+    // 3. Tag indexes: exactly the events carrying each tag.
+    let mut by_tag: HashMap<&str, BTreeSet<u64>> = HashMap::new();
+    for (offset, known) in &by_offset {
+        for tag in &known.tags {
+            by_tag.entry(tag.as_str()).or_default().insert(*offset);
+        }
+    }
+    let mut tags: Vec<&str> = by_tag.keys().copied().collect();
+    tags.sort_unstable();
+    report.tags = tags.len() as u64;
+    for tag in tags {
+        let expected = &by_tag[tag];
+        let mut found = BTreeSet::new();
+        let mut from = 1;
+        loop {
+            let mut page = 0;
+            let scanned = journal.scan_tag(tag, from, PAGE, |e| {
+                page += 1;
+                found.insert(e.global_offset);
+                from = e.global_offset + 1;
+                true
+            });
+            match scanned {
+                Ok(()) if page < PAGE => break,
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Corrupt => {
+                    report.problem(format!("tag {tag:?} index at or after offset {from}"), describe(&e));
+                    let resume = if page > 0 { from } else { from + 1 };
+                    match expected.range(resume..).next() {
+                        Some(&next) => from = next,
+                        None => break,
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        report.tag_index_entries += found.len() as u64;
+        for offset in expected.difference(&found) {
+            let k = &by_offset[offset];
+            report.problem(stream_location(&k.persistence_id, k.sequence_nr), format!("carries tag {tag:?} but the tag index lacks it (offset {offset})"));
+        }
+        for offset in found.difference(expected) {
+            report.problem(format!("tag {tag:?} index"), format!("lists offset {offset}, which is not a live event carrying the tag"));
+        }
+    }
+
+    // 4. Snapshots: each listed file must load (a failed checksum makes `load` skip it).
+    check_snapshots(journal, &ids, report)?;
+    Ok(())
+}
+
+/// The directory the file snapshot store keeps a stream's snapshots in
+/// (`snapshots/<first 12 bytes of sha256(id), hex>`), for locations and for
+/// finding files no readable snapshot accounts for.
+fn snapshot_dir_name(persistence_id: &str) -> String {
+    Sha256::digest(persistence_id.as_bytes())[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check_snapshots(journal: &Journal, journal_ids: &[String], report: &mut Report) -> anyhow::Result<()> {
+    let store = journal.snapshots();
+    let ids: BTreeSet<String> = journal_ids.iter().cloned().chain(store.persistence_ids()?).collect();
+    let root = store.path().map(Path::to_path_buf);
+    let mut known_dirs = BTreeSet::new();
+    for id in &ids {
+        known_dirs.insert(snapshot_dir_name(id));
+        for info in store.list(id)? {
+            report.snapshots += 1;
+            let exact = SnapshotCriteria::latest().min_sequence_nr(info.sequence_nr).max_sequence_nr(info.sequence_nr).min_timestamp(info.timestamp).max_timestamp(info.timestamp);
+            let location = match &root {
+                Some(root) => root.join(snapshot_dir_name(id)).join(format!("{:020}-{:020}.snap", info.sequence_nr, info.timestamp)).display().to_string(),
+                None => format!("snapshot of {id:?} at sequence nr {}", info.sequence_nr),
+            };
+            match store.load(id, exact) {
+                Ok(Some(s)) if s.persistence_id == *id && s.sequence_nr == info.sequence_nr => {}
+                Ok(Some(_)) => report.problem(location, format!("snapshot of {id:?} sequence nr {} decodes to another snapshot", info.sequence_nr)),
+                Ok(None) => report.problem(location, format!("snapshot of {id:?} sequence nr {} fails its checksum or does not decode", info.sequence_nr)),
+                Err(e) => report.problem(location, describe(&e)),
+            }
+        }
+    }
+    // Files in directories of no known stream: none of them decodes (else its id would be known).
+    if let Some(root) = root {
+        for file in store::files_under(&root)? {
+            let mut parts = file.components();
+            let (Some(dir), Some(_), None) = (parts.next(), parts.next(), parts.next()) else { continue };
+            let dir = dir.as_os_str().to_string_lossy();
+            if file.extension().is_some_and(|e| e == "snap") && !known_dirs.contains(dir.as_ref()) {
+                report.snapshots += 1;
+                report.problem(root.join(&file).display().to_string(), "snapshot file does not decode (checksum, format, or persistence id)");
+            }
+        }
+    }
+    Ok(())
+}
