@@ -27,8 +27,8 @@ pub fn detect_backend(path: &Path) -> Result<Option<Backend>> {
 
 fn read_format(path: &Path) -> Result<Option<(Backend, u32)>> {
     let file = path.join(FORMAT_FILE);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
+    let text = match std::fs::read(&file) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| Error::corrupt(&file, 0, crate::error::CorruptReason::Malformed("FORMAT file is not UTF-8")))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", &file, e)),
     };
