@@ -263,6 +263,10 @@ const char *tm_status_name(int32_t status);
 // Returns `TM_INVALID_ARGUMENT` only when `out` is null.
 int32_t tm_last_error(struct tm_error *out);
 
+// Writes the status code of every error kind of the core into `out[0..capacity]`
+// and their number into `*out_count`, so a binding can check that it maps each.
+int32_t tm_error_statuses(int32_t *out_statuses, size_t capacity, size_t *out_count);
+
 // Releases a buffer returned by the library. A null, unknown or already
 // freed buffer is refused with `TM_INVALID_HANDLE` (nothing is freed).
 int32_t tm_buffer_free(struct tm_buffer *buffer);

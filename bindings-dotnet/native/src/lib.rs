@@ -648,6 +648,23 @@ pub unsafe extern "C" fn tm_last_error(out: *mut tm_error) -> i32 {
     TM_OK
 }
 
+/// Writes the status code of every error kind of the core into `out[0..capacity]`
+/// and their number into `*out_count`, so a binding can check that it maps each.
+#[no_mangle]
+pub unsafe extern "C" fn tm_error_statuses(out_statuses: *mut i32, capacity: usize, out_count: *mut usize) -> i32 {
+    guard(|| {
+        let count = out(out_count, "out_count")?;
+        *count = ErrorKind::ALL.len();
+        if capacity < ErrorKind::ALL.len() || out_statuses.is_null() {
+            return Err(FfiError::invalid(format!("room for {} statuses is needed", ErrorKind::ALL.len())));
+        }
+        for (i, kind) in ErrorKind::ALL.iter().enumerate() {
+            out_statuses.add(i).write(status_of_kind(*kind));
+        }
+        Ok(())
+    })
+}
+
 // ---- buffers -------------------------------------------------------------------------------
 
 /// Releases a buffer returned by the library. A null, unknown or already

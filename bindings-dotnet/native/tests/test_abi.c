@@ -39,6 +39,13 @@ static void test_info(void) {
   CHECK(strcmp(tm_status_name(TM_SEQUENCE_CONFLICT), "SEQUENCE_CONFLICT") == 0);
   CHECK(strcmp(tm_status_name(12345), "UNKNOWN") == 0);
   EXPECT(TM_INVALID_ARGUMENT, tm_last_error(NULL));
+  int32_t statuses[32]; size_t nstat = 0;
+  EXPECT(TM_OK, tm_error_statuses(statuses, 32, &nstat));
+  CHECK(nstat == 9);
+  for (size_t i = 0; i < nstat; i++) CHECK(statuses[i] != TM_OK && strcmp(tm_status_name(statuses[i]), "UNKNOWN") != 0);
+  EXPECT(TM_INVALID_ARGUMENT, tm_error_statuses(statuses, 2, &nstat));
+  CHECK(nstat == 9);
+  EXPECT(TM_INVALID_ARGUMENT, tm_error_statuses(statuses, 32, NULL));
   EXPECT(TM_INVALID_ARGUMENT, tm_options_init(NULL));
   EXPECT(TM_INVALID_ARGUMENT, tm_snapshot_criteria_init(NULL));
 }

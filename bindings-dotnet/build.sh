@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Build, test and pack the Tidemark .NET binding (C ABI + C# library).
+#   build.sh test   build the native library, run the C tests under valgrind, build and run every .NET test
+#   build.sh pack   write Tidemark.<version>.nupkg to bindings-dotnet/dist/
+#   build.sh bench  run the .NET benchmarks of bench/dotnet (release build)
+# Uses the .NET SDK when `dotnet` is installed; otherwise Mono with the offline toolchain of ../shared/dotnet.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(git -C "$HERE" rev-parse --show-toplevel)"
+BUILD="$HERE/build"
+FEED_DIR="$ROOT/../shared/dotnet"
+VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)"
+export CARGO_TERM_QUIET=true
+
+step() { printf '\n--> %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  step "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
+}
+
+target_dir() { cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'; }
+
+native() { # native debug|release -> prints the path of libtidemark_c.so
+  local profile="$1" flag=()
+  [ "$profile" = release ] && flag=(--release)
+  (cd "$ROOT" && cargo build -p tidemark-c "${flag[@]}" >&2)
+  echo "$(target_dir)/$profile/libtidemark_c.so"
+}
+
+c_tests() {
+  apt_install gcc valgrind
+  local lib="$1" out="$BUILD/c"
+  mkdir -p "$out"
+  step "C ABI tests under valgrind"
+  if have cbindgen; then
+    (cd "$HERE/native" && cbindgen --quiet --config cbindgen.toml --crate tidemark-c --output "$out/tidemark.h") \
+      && { diff -q "$out/tidemark.h" "$HERE/native/include/tidemark.h" >/dev/null || { echo "include/tidemark.h is stale: regenerate it with cbindgen" >&2; return 1; }; }
+  fi
+  gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I"$HERE/native/include" "$HERE/native/tests/test_abi.c" -L"$(dirname "$lib")" -ltidemark_c -o "$out/test_abi"
+  gcc -std=c11 -Wall -Wextra -Werror -I"$HERE/native/include" "$HERE/native/examples/example.c" -L"$(dirname "$lib")" -ltidemark_c -o "$out/example"
+  LD_LIBRARY_PATH="$(dirname "$lib")" valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+    --suppressions="$HERE/native/tests/valgrind.supp" --error-exitcode=3 "$out/test_abi"
+  rm -rf "$out/example-journal" && LD_LIBRARY_PATH="$(dirname "$lib")" "$out/example" "$out/example-journal" >/dev/null
+  echo "C example ran"
+}
+
+mono_tools() {
+  apt_install mono-devel unzip
+  [ -d "$FEED_DIR" ] || { echo "offline feed not found at $FEED_DIR" >&2; exit 1; }
+  bash "$FEED_DIR/setup.sh" "$BUILD/dotnet-tools" >/dev/null
+  # shellcheck disable=SC1091
+  . "$BUILD/dotnet-tools/env.sh"
+  L="$DOTNET_TOOLS/lib"
+}
+
+csc() { $CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -unsafe -warnaserror+ "$@"; }
+
+# Every facade of Mono's netstandard shim: netstandard-built test libraries (xunit.assert) need them.
+facades() { for f in "$MONO_FACADES"/System.*.dll; do case "$f" in */System.Runtime.dll|*/System.Threading.Tasks.dll) ;; *) printf -- ' -r:%s' "$f" ;; esac; done; }
+
+build_library() { # build_library OUTDIR [debug|release]
+  local out="$1" opt="-debug+"
+  [ "${2:-debug}" = release ] && opt="-optimize+"
+  mkdir -p "$out"
+  csc $opt -target:library -doc:"$out/Tidemark.xml" -out:"$out/Tidemark.dll" "$HERE"/src/Tidemark/*.cs
+}
+
+mono_test() {
+  mono_tools
+  local lib="$1" out="$BUILD/test"
+  rm -rf "$out" && mkdir -p "$out"
+  step "C# library and tests (Roslyn on Mono)"
+  build_library "$out"
+  csc -debug+ -target:exe -out:"$out/Tidemark.TestChild.exe" -r:"$out/Tidemark.dll" "$HERE"/tests/Tidemark.TestChild/*.cs
+  csc -debug+ -target:library -out:"$out/Tidemark.Tests.dll" -r:"$out/Tidemark.dll" $(facades) \
+    -r:"$L/xunit.core.dll" -r:"$L/xunit.assert.dll" -r:"$L/xunit.abstractions.dll" "$HERE"/tests/Tidemark.Tests/*.cs
+  cp "$L"/xunit.*.dll "$out/" && cp "$lib" "$out/"
+  step "xUnit tests (Mono)"
+  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit.log")
+  local rc=${PIPESTATUS[0]}
+  return "$rc"
+}
+
+sdk_test() {
+  step ".NET SDK: dotnet test"
+  mkdir -p "$HERE/src/Tidemark/runtimes/linux-x64/native"
+  cp "$1" "$HERE/src/Tidemark/runtimes/linux-x64/native/"
+  dotnet test "$HERE/tests/Tidemark.Tests/Tidemark.Tests.csproj" -p:TidemarkNative="$1"
+}
+
+cmd_test() {
+  local lib; lib="$(native debug)"
+  c_tests "$lib"
+  if have dotnet; then sdk_test "$lib"; else mono_test "$lib"; fi
+}
+
+cmd_pack() {
+  local lib; lib="$(native release)"
+  mkdir -p "$HERE/dist"
+  if have dotnet; then
+    mkdir -p "$HERE/src/Tidemark/runtimes/linux-x64/native" && cp "$lib" "$HERE/src/Tidemark/runtimes/linux-x64/native/"
+    dotnet pack "$HERE/src/Tidemark/Tidemark.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
+    return
+  fi
+  mono_tools
+  local stage="$BUILD/pack/Tidemark"
+  rm -rf "$stage" && mkdir -p "$stage/lib/netstandard2.0" "$stage/runtimes/linux-x64/native"
+  step "pack Tidemark $VERSION"
+  build_library "$stage/lib/netstandard2.0" release
+  cp "$lib" "$stage/runtimes/linux-x64/native/libtidemark_c.so"
+  strip --strip-debug "$stage/runtimes/linux-x64/native/libtidemark_c.so"
+  cp "$HERE/src/Tidemark/README.md" "$stage/README.md"
+  cp "$HERE/LICENSE" "$stage/LICENSE"
+  sed "s/\$version\$/$VERSION/" "$HERE/src/Tidemark/Tidemark.nuspec" > "$stage/Tidemark.nuspec"
+  $NUGET_EXE pack "$stage/Tidemark.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
+  ls -l "$HERE/dist"
+}
+
+cmd_bench() {
+  local lib; lib="$(native release)"
+  mono_tools
+  bash "$ROOT/bench/dotnet/run.sh" "$lib"
+}
+
+case "${1:-}" in
+  test) cmd_test ;;
+  pack) cmd_pack ;;
+  bench) cmd_bench ;;
+  *) echo "usage: build.sh test | pack | bench" >&2; exit 2 ;;
+esac
