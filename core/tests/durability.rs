@@ -18,17 +18,34 @@ fn only_segment(path: &Path) -> PathBuf {
     segs.remove(0)
 }
 
-/// Writes `n` appends of 1..=4 events; returns the segment length after each.
+/// Offsets where each frame of a segment ends, read from the frame headers (format.md).
+fn frame_ends(segment: &Path) -> Vec<u64> {
+    let bytes = fs::read(segment).unwrap();
+    let mut pos = 32;
+    let mut ends = Vec::new();
+    while pos + 16 <= bytes.len() && &bytes[pos..pos + 4] == b"TMFR" {
+        pos += 16 + u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        ends.push(pos as u64);
+    }
+    ends
+}
+
+/// Writes `n` appends of 1..=4 events (one frame each); returns (last sequence nr, frame end) per append
+/// and trims the zeros written ahead, so the file ends with the last frame.
 fn write_batches(path: &Path, n: usize) -> Vec<(u64, u64)> {
     let j = Journal::open(path, Options::new().backend(Backend::Files)).unwrap();
-    let mut ends = Vec::new();
+    let mut seqs = Vec::new();
     for i in 0..n {
         let count = 1 + i % 4;
         let r = j.append("s", (0..count).map(|k| NewEvent::new(format!("event {i}/{k} {}", "x".repeat(i * 7 % 90)).into_bytes())).collect()).unwrap();
-        ends.push((r.last_sequence_nr, fs::metadata(only_segment(path)).unwrap().len()));
+        seqs.push(r.last_sequence_nr);
     }
     j.close().unwrap();
-    ends
+    let segment = only_segment(path);
+    let ends = frame_ends(&segment);
+    assert_eq!(ends.len(), n);
+    fs::OpenOptions::new().write(true).open(&segment).unwrap().set_len(*ends.last().unwrap()).unwrap();
+    seqs.into_iter().zip(ends).collect()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -70,6 +87,23 @@ fn truncation_at_any_offset_is_repaired_to_the_last_whole_batch() {
         assert_eq!(j.metrics().repaired_tails, 0);
         j.close().unwrap();
     }
+}
+
+#[test]
+fn zeros_written_ahead_are_the_clean_end_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
+    j.append("s", vec![NewEvent::new(b"one".to_vec())]).unwrap();
+    j.close().unwrap();
+    let segment = only_segment(&path);
+    let ends = frame_ends(&segment);
+    assert!(fs::metadata(&segment).unwrap().len() > ends[0], "space is written ahead of the log");
+    let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
+    assert_eq!(j.metrics().repaired_tails, 0);
+    j.append("s", vec![NewEvent::new(b"two".to_vec())]).unwrap();
+    assert_eq!(frame_ends(&segment).len(), 2, "the next frame goes right after the last one");
+    assert_eq!(j.read("s", 1, 9, 9).unwrap().len(), 2);
 }
 
 #[test]

@@ -37,6 +37,8 @@ const FRAME_MAGIC: &[u8; 4] = b"TMFR";
 const CONTROL_MAGIC: &[u8; 4] = b"TMCT";
 const SEGMENT_HEADER: u64 = 32;
 const FRAME_HEADER: usize = 16;
+/// How far ahead of the log's end zeros are written.
+const PREALLOCATE: u64 = 1 << 20;
 const ENTRY_EVENT: u8 = 1;
 const ENTRY_STATE: u8 = 2;
 
@@ -164,7 +166,11 @@ type VisitBody<'v> = dyn FnMut(&Path, u64, &[u8]) -> Result<bool> + 'v;
 struct Active {
     number: u64,
     file: Arc<File>,
+    /// End of the last whole frame: where the next frame goes.
     len: u64,
+    /// File length: zeros past `len` were written ahead so that appends do not
+    /// change the file size, which lets `fdatasync` skip a metadata flush.
+    allocated: u64,
     frame: Vec<u8>,
     /// Offsets (within `frame`) of event bodies, in op order.
     body_offsets: Vec<(u64, u32)>,
@@ -202,13 +208,15 @@ impl FileStorage {
         let reclaimed_highest = load_control(dir, &mut index)?;
         let storage_dir = dir.to_owned();
         let last = numbers.last().copied();
+        let mut last_end = 0;
         for &number in &numbers {
             let path = segment_path(dir, number);
             let file = OpenOptions::new().read(true).write(!options.read_only).open(&path).map_err(io("open segment", &path))?;
             let is_last = Some(number) == last;
-            let end = scan_segment(&path, &file, number, is_last, &mut index)?;
+            let (end, torn) = scan_segment(&path, &file, number, is_last, &mut index)?;
             let len = file.metadata().map_err(io("stat segment", &path))?.len();
-            if end < len && is_last {
+            last_end = end;
+            if torn {
                 if options.read_only {
                     // A live writer may be mid-append; read up to the last whole frame.
                 } else {
@@ -230,10 +238,18 @@ impl FileStorage {
             None
         } else {
             match last {
+                Some(number) if last_end < SEGMENT_HEADER => {
+                    // Created but its header never reached the disk whole: start it again.
+                    let path = segment_path(dir, number);
+                    fs::remove_file(&path).map_err(io("remove torn segment", &path))?;
+                    let active = create_segment(dir, number)?;
+                    index.segments.insert(number, active.file.clone());
+                    Some(active)
+                }
                 Some(number) => {
                     let file = index.segments[&number].clone();
-                    let len = file.metadata().map_err(io("stat segment", &segment_path(dir, number)))?.len();
-                    Some(Active { number, file, len, frame: Vec::new(), body_offsets: Vec::new() })
+                    let allocated = file.metadata().map_err(io("stat segment", &segment_path(dir, number)))?.len();
+                    Some(Active { number, file, len: last_end, allocated, frame: Vec::new(), body_offsets: Vec::new() })
                 }
                 None => {
                     let active = create_segment(dir, 1)?;
@@ -327,7 +343,7 @@ fn create_segment(dir: &Path, number: u64) -> Result<Active> {
     file.write_all_at(&header, 0).map_err(io("write segment header", &path))?;
     file.sync_all().map_err(io("fsync", &path))?;
     fsutil::sync_dir(dir)?;
-    Ok(Active { number, file: Arc::new(file), len: SEGMENT_HEADER, frame: Vec::new(), body_offsets: Vec::new() })
+    Ok(Active { number, file: Arc::new(file), len: SEGMENT_HEADER, allocated: SEGMENT_HEADER, frame: Vec::new(), body_offsets: Vec::new() })
 }
 
 /// Loads the control file into `index`; returns each stream's highest sequence
@@ -371,15 +387,16 @@ fn load_control(dir: &Path, index: &mut Index) -> Result<Vec<(String, u64)>> {
     Ok(highest_by_stream)
 }
 
-/// Scans one segment into the index; returns the offset just past its last whole frame.
-fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mut Index) -> Result<u64> {
+/// Scans one segment into the index; returns the offset just past its last
+/// whole frame, and whether a torn tail (non-zero garbage) follows it.
+fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mut Index) -> Result<(u64, bool)> {
     let len = file.metadata().map_err(io("stat segment", path))?.len();
     let mut data = vec![0; len as usize];
     file.read_exact_at(&mut data, 0).map_err(io("read segment", path))?;
     let corrupt = |offset: u64, reason| Error::corrupt(path, offset, reason);
     if data.len() < SEGMENT_HEADER as usize {
         if is_last && data.iter().all(|b| *b == 0) {
-            return Ok(0);
+            return Ok((0, !data.is_empty()));
         }
         return Err(corrupt(0, CorruptReason::Truncated));
     }
@@ -400,9 +417,13 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
         let payload = match frame_at(&data, pos) {
             Ok(p) => p,
             Err(reason) => {
+                // Zeros written ahead of the log: its clean end.
+                if data[pos..].iter().all(|b| *b == 0) {
+                    return Ok((pos as u64, false));
+                }
                 // A torn tail: the bad frame is the last thing in the newest segment.
                 if is_last && !has_valid_frame_after(&data, pos + 1) {
-                    return Ok(pos as u64);
+                    return Ok((pos as u64, true));
                 }
                 return Err(corrupt(pos as u64, reason));
             }
@@ -436,7 +457,19 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
         }
         pos = payload_start + payload.len();
     }
-    Ok(pos as u64)
+    Ok((pos as u64, false))
+}
+
+/// Writes zeros over `from..to` of `file`.
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut pos = from;
+    while pos < to {
+        let n = ((to - pos) as usize).min(ZEROS.len());
+        file.write_all_at(&ZEROS[..n], pos)?;
+        pos += n as u64;
+    }
+    Ok(())
 }
 
 /// The payload of a valid frame at `pos`.
@@ -624,9 +657,10 @@ impl Storage for FileStorage {
         active.frame[12..16].copy_from_slice(&header_crc.to_le_bytes());
 
         if active.len > SEGMENT_HEADER && active.len + active.frame.len() as u64 > self.segment_bytes {
-            // Seal the full segment (its data must be durable before a newer one exists), then roll.
+            // Seal the full segment (its data, without the zeros ahead, durable before a newer one exists), then roll.
             let path = self.segment_file(active.number);
-            active.file.sync_data().map_err(io("fsync", &path))?;
+            active.file.set_len(active.len).map_err(io("seal segment", &path))?;
+            active.file.sync_all().map_err(io("fsync", &path))?;
             let next = create_segment(&self.dir, active.number + 1)?;
             let frame = std::mem::take(&mut active.frame);
             let offsets = std::mem::take(&mut active.body_offsets);
@@ -635,9 +669,19 @@ impl Storage for FileStorage {
         }
 
         let path = self.segment_file(active.number);
+        let end = active.len + active.frame.len() as u64;
+        if end > active.allocated {
+            let target = end.max(active.allocated.saturating_add(PREALLOCATE).min(self.segment_bytes.max(end)));
+            if let Err(e) = write_zeros(&active.file, active.allocated, target) {
+                let _ = active.file.set_len(active.allocated);
+                return Err(Error::io("preallocate", &path, e));
+            }
+            active.allocated = target;
+        }
         if let Err(e) = active.file.write_all_at(&active.frame, active.len) {
             // Undo a partial append so the log stays whole; if that fails too, stop accepting writes.
-            return Err(match active.file.set_len(active.len) {
+            // Zero what was written (the space stays allocated); a later open must not see a frame.
+            return Err(match write_zeros(&active.file, active.len, end) {
                 Ok(()) => Error::io("append", &path, e),
                 Err(_) => Error::Failed(Arc::new(Error::io("append", &path, e))),
             });
