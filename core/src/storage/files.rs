@@ -462,7 +462,7 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
 
 /// Writes zeros over `from..to` of `file`.
 fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
-    const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
     let mut pos = from;
     while pos < to {
         let n = ((to - pos) as usize).min(ZEROS.len());
