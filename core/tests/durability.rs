@@ -374,3 +374,22 @@ fn newer_format_versions_are_refused_with_both_versions() {
     fs::write(path.join("FORMAT"), "tidemark journal\nbackend = lmdb\nformat = 1\n").unwrap();
     assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files)), Err(Error::InvalidArgument(tidemark::InvalidArgument::BackendMismatch { .. }))));
 }
+
+#[test]
+fn interval_policy_flushes_in_the_background_and_flush_forces_a_sync() {
+    for backend in [Backend::Files, Backend::Lmdb] {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path().join("i"), Options::new().backend(backend).sync(SyncPolicy::Interval(Duration::from_millis(20)))).unwrap();
+        j.append("p", vec![NewEvent::new(b"x".to_vec())]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while j.metrics().fsyncs == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(j.metrics().fsyncs, 1, "{backend:?}: one background flush for one dirty batch");
+        let n = Journal::open(dir.path().join("n"), Options::new().backend(backend).sync(SyncPolicy::Never)).unwrap();
+        n.append("p", vec![NewEvent::new(b"x".to_vec())]).unwrap();
+        assert_eq!(n.metrics().fsyncs, 0);
+        n.flush().unwrap();
+        assert_eq!(n.metrics().fsyncs, 1, "{backend:?}: flush makes a never-synced journal durable");
+    }
+}
