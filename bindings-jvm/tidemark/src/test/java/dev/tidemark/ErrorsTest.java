@@ -1,0 +1,140 @@
+package dev.tidemark;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Every core error kind has its own exception, and each is reached by a real trigger. */
+class ErrorsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyCoreErrorKindMapsToItsOwnExceptionClass() {
+        String[] codes = NativeBridge.errorCodes();
+        assertTrue(codes.length >= 9);
+        Set<Class<?>> classes = new HashSet<>();
+        for (String code : codes) {
+            TidemarkException e = TidemarkException.fromNative(code, "message", "pid", 2, 3);
+            assertNotEquals(TidemarkException.class, e.getClass(), "no dedicated exception for core error " + code);
+            assertEquals(code, e.code());
+            assertEquals("message", e.getMessage());
+            assertTrue(classes.add(e.getClass()), "two codes share " + e.getClass());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    void aSecondWriterIsLockedOut(Backend backend) {
+        Options options = Options.builder().backend(backend).build();
+        try (Journal first = Tidemark.open(dir, options)) {
+            first.append("p", NewEvent.of("x"));
+            LockedException e = assertThrows(LockedException.class, () -> Tidemark.open(dir, options));
+            assertEquals("LOCKED", e.code());
+        }
+        try (Journal again = Tidemark.open(dir, options)) {
+            assertEquals(1, again.highestSequenceNr("p"));
+        }
+    }
+
+    @Test
+    void aReadOnlyJournalRefusesWrites() {
+        // LMDB is left out: a read-only open of an LMDB journal fails in the core
+        // ("I/O error during read format", EINVAL); reported to the core's owner.
+        try (Journal writer = Tidemark.open(dir, Options.builder().backend(Backend.FILES).build())) {
+            writer.append("p", NewEvent.of("x"));
+        }
+        try (Journal reader = Tidemark.open(dir, Options.builder().backend(Backend.FILES).readOnly(true).build())) {
+            assertEquals(1, reader.read("p").size());
+            assertThrows(InvalidArgumentException.class, () -> reader.append("p", NewEvent.of("y")));
+        }
+    }
+
+    @Test
+    void aBackendMismatchAndBadOptionsAreInvalidArguments() {
+        try (Journal journal = Tidemark.open(dir, Options.builder().backend(Backend.FILES).build())) {
+            journal.append("p", NewEvent.of("x"));
+        }
+        assertThrows(InvalidArgumentException.class, () -> Tidemark.open(dir, Options.builder().backend(Backend.LMDB).build()));
+        assertThrows(InvalidArgumentException.class, () -> Tidemark.open(dir.resolve("other"), Options.builder().maxBatchEvents(0).build()));
+    }
+
+    @Test
+    void aDamagedFormatMarkerIsCorruptData() throws IOException {
+        try (Journal journal = Tidemark.open(dir, Options.builder().backend(Backend.FILES).build())) {
+            journal.append("p", NewEvent.of("x"));
+        }
+        Files.writeString(dir.resolve("FORMAT"), "garbage\n");
+        assertEquals("CORRUPT", assertThrows(CorruptDataException.class, () -> Tidemark.open(dir, Options.builder().backend(Backend.FILES).build())).code());
+    }
+
+    @Test
+    void aNewerFormatIsUnsupported() throws IOException {
+        try (Journal journal = Tidemark.open(dir, Options.defaults())) {
+            journal.append("p", NewEvent.of("x"));
+        }
+        Files.writeString(dir.resolve("FORMAT"), "backend = lmdb\nformat = 99\n");
+        assertThrows(UnsupportedFormatException.class, () -> Tidemark.open(dir));
+    }
+
+    @Test
+    void aFileInPlaceOfTheDirectoryIsAnIoError() throws IOException {
+        Path file = dir.resolve("not-a-dir");
+        Files.writeString(file, "x");
+        assertEquals("IO", assertThrows(StorageIOException.class, () -> Tidemark.open(file)).code());
+    }
+
+    /**
+     * A child JVM whose file-size limit ({@code ulimit -f}) is 2 MiB appends until the segment
+     * file hits it: the kernel answers EFBIG, which the core reports as storage full.
+     */
+    @Test
+    void aFullDeviceIsStorageFull() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = System.getProperty("java.class.path");
+        String lib = NativeLoader.loadedFrom().toString();
+        String command = "ulimit -f 2048; exec '" + java + "' -XX:-UsePerfData -Dtidemark.native.library='" + lib + "' -cp '" + cp + "' "
+                + "'" + StorageFullProbe.class.getName() + "' '" + dir + "'";
+        Process p = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe finished");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("STORAGE_FULL after"), out);
+        assertTrue(out.contains("survived: true"), out);
+    }
+
+    /** Child-process side of {@link #aFullDeviceIsStorageFull()}. */
+    public static final class StorageFullProbe {
+        public static void main(String[] args) {
+            Path dir = Path.of(args[0]);
+            byte[] payload = new byte[64 << 10];
+            long acknowledged = 0;
+            try (Journal journal = Tidemark.open(dir, Options.builder().backend(Backend.FILES).build())) {
+                for (int i = 0; i < 1000; i++) {
+                    try {
+                        acknowledged = journal.append("full", NewEvent.of(payload)).lastSequenceNr();
+                    } catch (StorageFullException e) {
+                        System.out.println("STORAGE_FULL after " + acknowledged + ": " + e.getMessage());
+                        List<Event> events = journal.read("full");
+                        System.out.println("survived: " + (events.size() == acknowledged));
+                        return;
+                    }
+                }
+                System.out.println("no error after " + acknowledged + " appends");
+            } catch (TidemarkException e) {
+                System.out.println("unexpected " + e.code() + ": " + e.getMessage());
+            }
+        }
+    }
+}
