@@ -110,11 +110,9 @@ fn stream_location(pid: &str, seq: u64) -> String {
     format!("stream {pid:?} sequence nr {seq}")
 }
 
+/// The error's own message: it already names the file and offset where it has them.
 fn describe(error: &Error) -> String {
-    match error_location(error) {
-        Some(at) => format!("{error} (in {at})"),
-        None => error.to_string(),
-    }
+    error.to_string()
 }
 
 fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
