@@ -70,10 +70,21 @@ impl Request {
     /// Fails the request without touching storage.
     pub(crate) fn fail(self, error: Error) {
         match self {
-            Request::Write { writes, reply: WriteReply::Many(reply) } => reply(writes.iter().map(|_| Err(error.clone())).collect()),
-            Request::Write { reply: WriteReply::One(reply), .. } => reply(Err(error)),
-            Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => reply(Err(error)),
+            Request::Write { writes, reply: WriteReply::Many(reply) } => {
+                let results = writes.iter().map(|_| Err(error.clone())).collect();
+                deliver(|| reply(results))
+            }
+            Request::Write { reply: WriteReply::One(reply), .. } => deliver(|| reply(Err(error))),
+            Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => deliver(|| reply(Err(error))),
         }
+    }
+}
+
+/// Runs a caller's completion; a panicking callback is contained so that the
+/// writer, and every other caller in the batch, carry on.
+fn deliver(callback: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)).is_err() {
+        tracing::error!("a completion callback panicked");
     }
 }
 
@@ -186,7 +197,13 @@ impl Writer {
                 continue;
             }
             let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. } | Request::SetState { .. }));
-            self.commit_batch(&mut batch);
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_batch(&mut batch))).is_err() {
+                // A bug, not a storage error: refuse further writes rather than guess at the state.
+                let error = Error::Io { operation: "commit", path: Default::default(), source: Arc::new(std::io::Error::other("the writer thread panicked")) };
+                self.poison(&error);
+                batch.drain(..).for_each(|r| r.fail(Error::Failed(Arc::new(error.clone()))));
+                continue;
+            }
             self.needs_upkeep |= deleted;
             if self.needs_upkeep && self.requests.is_empty() && self.shared.close_deadline.lock().is_none() {
                 self.needs_upkeep = false;
@@ -485,15 +502,16 @@ impl Writer {
                 Request::Write { reply: WriteReply::One(reply), .. } => {
                     let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
                     self.count_write(&r);
-                    reply(r);
+                    deliver(|| reply(r));
                 }
                 Request::Write { reply: WriteReply::Many(reply), .. } => {
                     let results: Vec<_> = request_outcomes.into_iter().map(resolve).collect();
                     results.iter().for_each(|r| self.count_write(r));
-                    reply(results);
+                    deliver(|| reply(results));
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
-                    reply(request_outcomes.into_iter().next().map(resolve).unwrap_or(Ok(WriteReceipt { first_sequence_nr: 0, last_sequence_nr: 0, first_global_offset: 0 })).map(|_| ()));
+                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Ok(WriteReceipt { first_sequence_nr: 0, last_sequence_nr: 0, first_global_offset: 0 })).map(|_| ());
+                    deliver(|| reply(r));
                 }
                 Request::Flush { reply } => {
                     // An explicit flush makes everything before it durable, whatever the policy.
@@ -501,7 +519,7 @@ impl Writer {
                         Ok(()) if self.dirty => self.flush().inspect_err(|e| self.poison(e)),
                         _ => result.clone(),
                     };
-                    reply(flushed);
+                    deliver(|| reply(flushed));
                 }
             }
         }

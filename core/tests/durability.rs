@@ -393,3 +393,11 @@ fn interval_policy_flushes_in_the_background_and_flush_forces_a_sync() {
         assert_eq!(n.metrics().fsyncs, 1, "{backend:?}: flush makes a never-synced journal durable");
     }
 }
+
+#[test]
+fn a_panicking_callback_does_not_stop_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path().join("j"), Options::new()).unwrap();
+    j.append_with("p", vec![NewEvent::new(b"1".to_vec())], |_| panic!("callback bug"));
+    assert_eq!(j.append("p", vec![NewEvent::new(b"2".to_vec())]).unwrap().first_sequence_nr, 2);
+}
