@@ -80,6 +80,7 @@ mono_test() {
   csc -debug+ -target:exe -out:"$out/Tidemark.TestChild.exe" -r:"$out/Tidemark.dll" "$HERE"/tests/Tidemark.TestChild/*.cs
   csc -debug+ -target:library -out:"$out/Tidemark.Tests.dll" -r:"$out/Tidemark.dll" $(facades) \
     -r:"$L/xunit.core.dll" -r:"$L/xunit.assert.dll" -r:"$L/xunit.abstractions.dll" "$HERE"/tests/Tidemark.Tests/*.cs
+  gcc -shared -fPIC -O2 -o "$out/libfailsync.so" "$HERE/native/tests/failsync.c" -ldl
   cp "$L"/xunit.*.dll "$out/" && cp "$lib" "$out/"
   step "xUnit tests (Mono)"
   (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit.log")

@@ -7,6 +7,7 @@ using Tidemark;
 //   exit-without-dispose PATH : open, append asynchronously, print "appended", return without disposing
 //   crash PATH BACKEND        : append forever; print "ack <seq>" for every acknowledged event (killed by the test)
 //   full PATH BACKEND         : append 64 KiB events until the device is full (the test sets a file-size limit)
+//   failsync PATH BACKEND     : append until a flush fails (the test preloads libfailsync.so), then once more
 internal static class Program
 {
     private static async Task<int> Main(string[] args)
@@ -57,6 +58,30 @@ internal static class Program
                     try
                     {
                         journal.Append("big", new NewEvent(new byte[64 << 10]));
+                        Console.WriteLine("then ok");
+                    }
+                    catch (TidemarkException again)
+                    {
+                        Console.WriteLine($"then {again.GetType().Name}");
+                    }
+                }
+                return 0;
+            }
+            case "failsync":
+            {
+                // Run with LD_PRELOAD=libfailsync.so: flushes start failing after a few succeeded.
+                using var journal = Journal.Open(path, new JournalOptions { Backend = backend });
+                try
+                {
+                    for (int i = 0; i < 1000; i++) journal.Append("p", new NewEvent(new byte[16]));
+                    Console.WriteLine("never failed");
+                }
+                catch (TidemarkException e)
+                {
+                    Console.WriteLine($"first {e.GetType().Name}");
+                    try
+                    {
+                        journal.Append("p", new NewEvent(new byte[16]));
                         Console.WriteLine("then ok");
                     }
                     catch (TidemarkException again)

@@ -182,4 +182,20 @@ public class ErrorTests
         using var journal = Journal.Open(dir.Sub("journal"), new JournalOptions { Backend = backend });
         Assert.Equal(acked, journal.Read("big").Count);
     }
+
+    [Fact]
+    public void A_failed_flush_makes_the_journal_throw_JournalFailedException()
+    {
+        using var dir = new TempDir();
+        string shim = Path.Combine(Path.GetDirectoryName(typeof(ErrorTests).Assembly.Location)!, "libfailsync.so");
+        // The shim makes fdatasync fail with EIO after 20 successful calls: a real failed flush.
+        using var child = StartChild($"failsync \"{dir.Sub("journal")}\" Files", $"export TIDEMARK_FAIL_SYNC_AFTER=20 LD_PRELOAD='{shim}';");
+        string output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        Assert.Contains("first JournalIOException", output);
+        Assert.Contains("then JournalFailedException", output);
+        // Reopened, the journal works again.
+        using var journal = Journal.Open(dir.Sub("journal"), new JournalOptions { Backend = Backend.Files });
+        journal.Append("p", new NewEvent(Bytes("after")));
+    }
 }
