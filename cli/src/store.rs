@@ -24,6 +24,16 @@ pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
 /// Opens an existing journal without the writer lock, so it can be read beside
 /// a live writer in another process. The files backend sees the log as of open.
 pub fn open_read_only(path: &Path) -> anyhow::Result<Journal> {
+    open_read_only_with(path, true)
+}
+
+/// [`open_read_only`] for long-running readers (`tail --follow`): never falls
+/// back to taking the writer lock, which would keep the application's writer out.
+pub fn open_read_only_strict(path: &Path) -> anyhow::Result<Journal> {
+    open_read_only_with(path, false)
+}
+
+fn open_read_only_with(path: &Path, writer_fallback: bool) -> anyhow::Result<Journal> {
     let backend = backend_of(path)?;
     match Journal::open(path, Options::new().backend(backend).read_only(true)) {
         Ok(journal) => Ok(journal),
@@ -31,7 +41,7 @@ pub fn open_read_only(path: &Path) -> anyhow::Result<Journal> {
         // database handles with the transaction that opened them, so its first read
         // fails with EINVAL. When no writer holds the journal, the writer-lock open
         // reads the same data (and this command writes nothing).
-        Err(read_only_error) if backend == Backend::Lmdb && read_only_error.kind() == ErrorKind::Io => {
+        Err(read_only_error) if writer_fallback && backend == Backend::Lmdb && read_only_error.kind() == ErrorKind::Io => {
             match Journal::open(path, Options::new().backend(backend)) {
                 Ok(journal) => Ok(journal),
                 Err(e) if e.kind() == ErrorKind::Locked => Err(anyhow::Error::new(e).context(format!(
