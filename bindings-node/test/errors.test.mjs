@@ -1,0 +1,125 @@
+// Every error code, each produced by a real trigger where one exists, and the
+// exhaustiveness of the code -> class table.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import * as tidemark from 'tidemark'
+import { nativeErrorCodes } from '../dist/index.js'
+import { tempDir, runChild } from './helpers.mjs'
+
+const { Journal, TidemarkError, errorClasses, createError } = tidemark
+
+function expectCode(code, Class) {
+  return (err) => {
+    assert.ok(err instanceof TidemarkError, `not a TidemarkError: ${err}`)
+    assert.ok(err instanceof Class, `${err.name} is not a ${Class.name}`)
+    assert.equal(err.code, code)
+    assert.equal(err.name, Class.name)
+    assert.ok(err.message.length > 0)
+    return true
+  }
+}
+
+test('every native error code has a class, and every class round-trips its code', () => {
+  const codes = nativeErrorCodes()
+  assert.equal(codes.length, Object.keys(errorClasses).length, 'the JS table and the core kinds differ in size')
+  for (const code of codes) {
+    const Class = errorClasses[code]
+    assert.ok(Class, `no error class for native code ${code}`)
+    const err = createError(code, 'message')
+    assert.ok(err instanceof Class)
+    assert.ok(err instanceof TidemarkError)
+    assert.ok(err instanceof Error)
+    assert.equal(err.code, code)
+    assert.equal(tidemark[Class.name], Class, `${Class.name} is exported`)
+  }
+})
+
+test('CLOSED: an operation after close', async (t) => {
+  const journal = await Journal.open(tempDir(t), { backend: 'files' })
+  await journal.close()
+  await assert.rejects(journal.append('p', 'x'), expectCode('CLOSED', tidemark.ClosedError))
+})
+
+test('LOCKED: a second writer on the same directory', async (t) => {
+  const dir = tempDir(t)
+  const first = await Journal.open(dir)
+  t.after(() => first.close())
+  await assert.rejects(Journal.open(dir), expectCode('LOCKED', tidemark.LockedError))
+})
+
+test('SEQUENCE_CONFLICT: an explicit write that does not continue its stream', async (t) => {
+  const journal = await Journal.open(tempDir(t), { backend: 'lmdb' })
+  t.after(() => journal.close())
+  await journal.append('p', 'x')
+  const [result] = await journal.write([{ persistenceId: 'p', firstSequenceNr: 1, events: ['again'] }])
+  expectCode('SEQUENCE_CONFLICT', tidemark.SequenceConflictError)(result.reason)
+  assert.deepEqual([result.reason.persistenceId, result.reason.expected, result.reason.actual], ['p', 2, 1])
+})
+
+test('INVALID_ARGUMENT: values the core refuses', async (t) => {
+  const journal = await Journal.open(tempDir(t), { backend: 'memory' })
+  t.after(() => journal.close())
+  const invalid = expectCode('INVALID_ARGUMENT', tidemark.InvalidArgumentError)
+  await assert.rejects(journal.append('', 'x'), invalid)
+  await assert.rejects(journal.append('p', []), invalid)
+  await assert.rejects(journal.append('p\0q', 'x'), invalid)
+  await assert.rejects(journal.append('p', { payload: 'x', tags: [''] }), invalid)
+  await assert.rejects(journal.eventsByTag(''), invalid)
+  await assert.rejects(Journal.open(tempDir(t), { sync: 'sometimes' }), invalid)
+  await assert.rejects(Journal.open(tempDir(t), { backend: 'tape' }), invalid)
+  await assert.rejects(Journal.open(tempDir(t), { maxBatchEvents: 0 }), invalid)
+})
+
+test('CORRUPT: a damaged FORMAT marker', async (t) => {
+  const dir = tempDir(t)
+  const journal = await Journal.open(dir, { backend: 'files' })
+  await journal.close()
+  fs.writeFileSync(path.join(dir, 'FORMAT'), 'tidemark journal\ngarbage\n')
+  await assert.rejects(Journal.open(dir, { backend: 'files' }), expectCode('CORRUPT', tidemark.CorruptError))
+})
+
+test('UNSUPPORTED_FORMAT: a journal from a newer format version', async (t) => {
+  const dir = tempDir(t)
+  const journal = await Journal.open(dir, { backend: 'lmdb' })
+  await journal.close()
+  const file = path.join(dir, 'FORMAT')
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/format = \d+/, 'format = 999'))
+  await assert.rejects(Journal.open(dir, { backend: 'lmdb' }), expectCode('UNSUPPORTED_FORMAT', tidemark.UnsupportedFormatError))
+})
+
+test('IO: a journal path below a regular file', async (t) => {
+  const dir = tempDir(t)
+  const file = path.join(dir, 'plain-file')
+  fs.writeFileSync(file, 'not a directory')
+  await assert.rejects(Journal.open(path.join(file, 'journal'), { backend: 'files' }), expectCode('IO', tidemark.IoError))
+})
+
+test('STORAGE_FULL: a write beyond the file-size limit (ulimit -f), and the journal keeps working', async (t) => {
+  const dir = tempDir(t)
+  const script = `
+    import { Journal } from 'tidemark'
+    const journal = await Journal.open(${JSON.stringify(dir)}, { backend: 'files' })
+    try {
+      await journal.append('p', Buffer.alloc(16 << 20))
+      console.log('no error')
+    } catch (err) {
+      console.log(JSON.stringify({ code: err.code, name: err.name }))
+    }
+    const r = await journal.append('p', 'small')
+    console.log(JSON.stringify({ after: r.firstSequenceNr }))
+    await journal.close()
+  `
+  // bash's ulimit -f counts 1 KiB blocks; Node ignores SIGXFSZ, so the write fails with EFBIG.
+  const out = await runChild({ shell: `ulimit -f 8192 && exec "${process.execPath}" --input-type=module -e "$SCRIPT"`, env: { SCRIPT: script } })
+  assert.equal(out.code, 0, out.stderr)
+  const [first, second] = out.stdout.trim().split('\n').map((l) => JSON.parse(l))
+  assert.deepEqual(first, { code: 'STORAGE_FULL', name: 'StorageFullError' })
+  assert.deepEqual(second, { after: 1 })
+})
+
+test('FAILED: mapped to FailedError (needs an fsync failure, which a test cannot cause without fault injection)', () => {
+  const err = createError('FAILED', 'journal failed earlier and must be reopened')
+  expectCode('FAILED', tidemark.FailedError)(err)
+})

@@ -1,0 +1,41 @@
+// Compiled with `tsc --noEmit -p test/tsconfig.json` by test.sh: the public
+// types must accept this code (and reject the lines marked @ts-expect-error).
+import { Journal, type Event, type WriteReceipt, TidemarkError, SequenceConflictError } from 'tidemark'
+import { TidemarkJournalStore, type JournalStore, type JournalEntry, type JournalSnapshot } from 'tidemark/loom'
+
+export async function usage(): Promise<void> {
+  const journal = await Journal.open('./data', { backend: 'files', sync: 'always' })
+  const receipt: WriteReceipt = await journal.append('cart-1', [{ payload: Buffer.from('x'), tags: ['cart'] }, 'y'])
+  const n: number = receipt.lastSequenceNr
+  const events: Event[] = await journal.read('cart-1', { from: n })
+  for await (const e of journal.replay('cart-1')) e.payload.toString()
+  const big = await Journal.open('./data2', { bigint: true })
+  const b: bigint = (await big.append('a', 'x')).firstSequenceNr
+  // @ts-expect-error sequence numbers are bigint in bigint mode
+  const wrong: number = (await big.append('a', 'x')).firstSequenceNr
+  const results = await journal.write([{ persistenceId: 'a', firstSequenceNr: 1, events: ['x'] }])
+  for (const r of results) if (r.status === 'rejected' && r.reason instanceof SequenceConflictError) r.reason.expected
+  try {
+    await journal.flush()
+  } catch (err) {
+    if (err instanceof TidemarkError && err.code === 'LOCKED') throw err
+  }
+  // @ts-expect-error unknown backend
+  await Journal.open('./x', { backend: 'redis' })
+  await journal.snapshots.save({ persistenceId: 'cart-1', sequenceNr: n, state: 'state' })
+  const snap = await journal.snapshots.load('cart-1', { maxSequenceNr: 10 })
+  snap?.state.toString()
+  await journal.close()
+  void [events, b, wrong]
+}
+
+// The adapter implements Loom's interface as declared from Loom's contract.
+export async function loom(): Promise<void> {
+  const store: JournalStore = await TidemarkJournalStore.open('./loom')
+  const entry: JournalEntry = { type: 'activity_scheduled', activityId: 'a', name: 'n', input: {} }
+  await store.appendEntry('actor', entry)
+  const snapshot: JournalSnapshot | null = await store.getLatestSnapshot('actor')
+  // @ts-expect-error entries are a discriminated union
+  await store.appendEntry('actor', { type: 'nonsense' })
+  void snapshot
+}
