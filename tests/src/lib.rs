@@ -198,8 +198,21 @@ fn summary(events: &[tidemark::Event]) -> Vec<(String, u64, u64, usize)> {
     events.iter().map(|e| (e.persistence_id.clone(), e.sequence_nr, e.global_offset, e.payload.len())).collect()
 }
 
+/// The payload every crash-matrix writer appends as event `seq` of `pid`:
+/// `"{pid}:{seq}:"` repeated `1 + seq % 40` times (UTF-8), so a reader in any
+/// language can check it without shared state.
+pub fn crash_payload(pid: &str, seq: u64) -> Vec<u8> {
+    format!("{pid}:{seq}:").repeat(1 + (seq % 40) as usize).into_bytes()
+}
+
 /// Opens a journal of the given backend name (`lmdb` or `files`).
 pub fn open(dir: &Path, backend: &str) -> tidemark::Result<Journal> {
     let backend: Backend = backend.parse()?;
     Journal::open(dir, Options::new().backend(backend))
+}
+
+/// Opens a journal read-only (no writer lock), beside a live writer.
+pub fn open_read_only(dir: &Path, backend: &str) -> tidemark::Result<Journal> {
+    let backend: Backend = backend.parse()?;
+    Journal::open(dir, Options::new().backend(backend).read_only(true))
 }
