@@ -18,7 +18,7 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let before = store::size_on_disk(path)?;
     let started = Instant::now();
     let bar = output::spinner("compacting");
-    let result = tidemark::compact(path, Options::new().backend(backend)).with_context(|| format!("compacting {}", path.display()));
+    let result = store::retry_locked(|| tidemark::compact(path, Options::new().backend(backend))).with_context(|| format!("compacting {}", path.display()));
     bar.finish_and_clear();
     result?;
     let after = store::size_on_disk(path)?;

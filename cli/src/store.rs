@@ -21,6 +21,24 @@ pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
     }
 }
 
+/// How long commands wait for a writer lock that another process holds.
+///
+/// A lock is sometimes held for a moment by a process that is not a writer at
+/// all: a child forked by the writer's process keeps a copy of the lock's file
+/// descriptor until it execs. A short wait tells that apart from a live writer.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs `attempt` until it does not fail with [`ErrorKind::Locked`], for at most [`LOCK_WAIT`].
+pub fn retry_locked<T>(mut attempt: impl FnMut() -> tidemark::Result<T>) -> tidemark::Result<T> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match attempt() {
+            Err(e) if e.kind() == ErrorKind::Locked && std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(50)),
+            other => return other,
+        }
+    }
+}
+
 /// Opens an existing journal without the writer lock, so it can be read beside
 /// a live writer in another process. The files backend sees the log as of open.
 pub fn open_read_only(path: &Path) -> anyhow::Result<Journal> {
@@ -42,7 +60,7 @@ fn open_read_only_with(path: &Path, writer_fallback: bool) -> anyhow::Result<Jou
         // fails with EINVAL. When no writer holds the journal, the writer-lock open
         // reads the same data (and this command writes nothing).
         Err(read_only_error) if writer_fallback && backend == Backend::Lmdb && read_only_error.kind() == ErrorKind::Io => {
-            match Journal::open(path, Options::new().backend(backend)) {
+            match retry_locked(|| Journal::open(path, Options::new().backend(backend))) {
                 Ok(journal) => Ok(journal),
                 Err(e) if e.kind() == ErrorKind::Locked => Err(anyhow::Error::new(e).context(format!(
                     "opening {} read-only failed ({read_only_error}), and a live writer holds the journal; \

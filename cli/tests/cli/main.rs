@@ -69,9 +69,18 @@ pub fn fixture(path: &Path, backend: Backend) {
 pub const FIXTURE_EVENTS: u64 = 7;
 
 /// Opens a journal in this process for checking what a command did.
+///
+/// Retries `Locked` for a while: a child spawned by another test thread keeps a
+/// copy of a just-closed journal's lock descriptor until it execs.
 pub fn open(path: &Path) -> Journal {
     let backend = tidemark::detect_backend(path).unwrap().expect("a journal");
-    Journal::open(path, Options::new().backend(backend)).expect("open")
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Journal::open(path, Options::new().backend(backend)) {
+            Err(e) if e.kind() == tidemark::ErrorKind::Locked && std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            result => return result.expect("open"),
+        }
+    }
 }
 
 /// A `tidemark load` child appending to `persistence_id` until killed.
