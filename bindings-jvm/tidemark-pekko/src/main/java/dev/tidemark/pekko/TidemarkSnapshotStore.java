@@ -1,0 +1,96 @@
+package dev.tidemark.pekko;
+
+import com.typesafe.config.Config;
+import dev.tidemark.Journal;
+import dev.tidemark.Snapshot;
+import dev.tidemark.SnapshotCriteria;
+import dev.tidemark.SnapshotStore;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.persistence.SelectedSnapshot;
+import org.apache.pekko.persistence.SnapshotMetadata;
+import org.apache.pekko.persistence.SnapshotSelectionCriteria;
+import scala.concurrent.Future;
+
+/**
+ * Pekko Persistence snapshot-store plugin on Tidemark (configuration block
+ * {@code tidemark.snapshot-store}). Snapshots are written atomically and durably (temp file,
+ * fsync, rename); state goes through Pekko serialization; timestamps round-trip exactly. A
+ * snapshot that cannot be deserialized fails the load (it is not silently skipped, since its
+ * events may have been deleted); one whose checksum fails is skipped by the core in favour of
+ * the next older one.
+ */
+public final class TidemarkSnapshotStore extends org.apache.pekko.persistence.snapshot.japi.SnapshotStore {
+    private final Journal journal;
+    private final SnapshotStore snapshots;
+    private final PayloadCodec codec;
+    private final Executor io;
+
+    /**
+     * Created by Pekko from the plugin configuration.
+     *
+     * @param config the plugin's configuration block
+     * @param configPath the path of that block
+     */
+    public TidemarkSnapshotStore(Config config, String configPath) {
+        ExtendedActorSystem system = (ExtendedActorSystem) context().system();
+        TidemarkSettings settings = TidemarkSettings.from(config, system.settings().config());
+        this.codec = new PayloadCodec(system);
+        this.io = system.dispatchers().lookup(settings.ioDispatcher());
+        this.journal = JournalRegistry.acquire(settings);
+        this.snapshots = journal.snapshots();
+    }
+
+    @Override
+    public void postStop() throws Exception {
+        JournalRegistry.release(journal);
+        super.postStop();
+    }
+
+    private static SnapshotCriteria criteria(SnapshotSelectionCriteria c) {
+        return new SnapshotCriteria(c.maxSequenceNr(), c.maxTimestamp(), c.minSequenceNr(), c.minTimestamp());
+    }
+
+    @Override
+    public Future<Optional<SelectedSnapshot>> doLoadAsync(String persistenceId, SnapshotSelectionCriteria criteria) {
+        return TidemarkJournal.guarded(() -> CompletableFuture.supplyAsync(() -> snapshots.load(persistenceId, criteria(criteria)).map(s -> {
+            try {
+                Object state = codec.deserialize(s.metadata(), s.state());
+                return SelectedSnapshot.create(new SnapshotMetadata(persistenceId, s.sequenceNr(), s.timestamp()), state);
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        }), io));
+    }
+
+    @Override
+    public Future<Void> doSaveAsync(SnapshotMetadata metadata, Object snapshot) {
+        return TidemarkJournal.guarded(() -> {
+            PayloadCodec.Serialized s;
+            try {
+                s = codec.serialize(snapshot);
+            } catch (Exception e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            Snapshot record = new Snapshot(metadata.persistenceId(), metadata.sequenceNr(), metadata.timestamp(), "", s.header(), s.bytes());
+            return CompletableFuture.runAsync(() -> snapshots.save(record), io);
+        });
+    }
+
+    @Override
+    public Future<Void> doDeleteAsync(SnapshotMetadata metadata) {
+        // A timestamp of 0 means "any timestamp"; otherwise only a snapshot no newer than it is deleted.
+        long seq = metadata.sequenceNr();
+        long maxTimestamp = metadata.timestamp() == 0 ? Long.MAX_VALUE : metadata.timestamp();
+        SnapshotCriteria exact = new SnapshotCriteria(seq, maxTimestamp, seq, 0);
+        return TidemarkJournal.guarded(() -> CompletableFuture.runAsync(() -> snapshots.deleteMatching(metadata.persistenceId(), exact), io));
+    }
+
+    @Override
+    public Future<Void> doDeleteAsync(String persistenceId, SnapshotSelectionCriteria criteria) {
+        return TidemarkJournal.guarded(() -> CompletableFuture.runAsync(() -> snapshots.deleteMatching(persistenceId, criteria(criteria)), io));
+    }
+}
