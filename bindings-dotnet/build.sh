@@ -90,9 +90,11 @@ mono_test() {
 
 sdk_test() {
   step ".NET SDK: dotnet test"
-  mkdir -p "$HERE/src/Tidemark/runtimes/linux-x64/native"
-  cp "$1" "$HERE/src/Tidemark/runtimes/linux-x64/native/"
-  dotnet test "$HERE/tests/Tidemark.Tests/Tidemark.Tests.csproj" -p:TidemarkNative="$1"
+  local native_dir="$BUILD/sdk-native"
+  mkdir -p "$native_dir" && cp "$1" "$native_dir/"
+  gcc -shared -fPIC -O2 -o "$native_dir/libfailsync.so" "$HERE/native/tests/failsync.c" -ldl
+  dotnet build "$HERE/tests/Tidemark.TestChild/Tidemark.TestChild.csproj"
+  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Tests/Tidemark.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
 }
 
 cmd_test() {
@@ -118,7 +120,7 @@ cmd_pack() {
   strip --strip-debug "$stage/runtimes/linux-x64/native/libtidemark_c.so"
   cp "$HERE/src/Tidemark/README.md" "$stage/README.md"
   cp "$HERE/LICENSE" "$stage/LICENSE"
-  sed "s/\$version\$/$VERSION/" "$HERE/src/Tidemark/Tidemark.nuspec" > "$stage/Tidemark.nuspec"
+  sed 's/\$version\$/'"$VERSION"'/' "$HERE/src/Tidemark/Tidemark.nuspec" > "$stage/Tidemark.nuspec"
   $NUGET_EXE pack "$stage/Tidemark.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
   ls -l "$HERE/dist"
 }

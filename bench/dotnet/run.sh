@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the .NET benchmarks on Mono: bench/dotnet/run.sh [path/to/libtidemark_c.so]
+# (bindings-dotnet/build.sh bench builds the release library and calls this).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(git -C "$HERE" rev-parse --show-toplevel)"
+DOTNET="$ROOT/bindings-dotnet"
+LIB="${1:-$ROOT/target/release/libtidemark_c.so}"
+[ $# -gt 0 ] && shift
+OUT="$DOTNET/build/bench"
+. "$DOTNET/build/dotnet-tools/env.sh"
+L="$DOTNET_TOOLS/lib"
+# LightningDB's bundled liblmdb.so needs glibc 2.38: use Debian's liblmdb0 instead.
+dpkg -s liblmdb0 >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q liblmdb0 >/dev/null
+rm -rf "$OUT" && mkdir -p "$OUT"
+refs=""; for f in "$MONO_FACADES"/System.*.dll; do case "$f" in */System.Runtime.dll|*/System.Threading.Tasks.dll) ;; *) refs="$refs -r:$f";; esac; done
+$CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -unsafe -optimize+ -target:library -out:"$OUT/Tidemark.dll" "$DOTNET"/src/Tidemark/*.cs
+$CSC -nologo $CSC_BASE_REFS $refs -langversion:latest -optimize+ -target:exe -out:"$OUT/Bench.exe" -r:"$OUT/Tidemark.dll" \
+  -r:"$L/LightningDB.dll" -r:"$L/System.Memory.dll" "$HERE/Bench.cs"
+cp "$L/LightningDB.dll" "$L/System.Memory.dll" "$L/System.Buffers.dll" "$L/System.Runtime.CompilerServices.Unsafe.dll" "$L/System.Numerics.Vectors.dll" "$OUT/"
+cp "$LIB" "$OUT/libtidemark_c.so"
+ln -sf /usr/lib/x86_64-linux-gnu/liblmdb.so.0 "$OUT/liblmdb.so"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); mono $(mono --version | head -1 | awk '{print $5}')"
+cd "$OUT" && LD_LIBRARY_PATH="$OUT" mono --optimize=all Bench.exe "$OUT/data" "$@"
