@@ -25,6 +25,12 @@ internal static class Bench
         try
         {
             Console.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription}; native library {Journal.NativeVersion} (C ABI {Journal.NativeAbiVersion})");
+            const int calls = 2_000_000;
+            var pinvoke = Stopwatch.StartNew();
+            uint sink = 0;
+            for (int i = 0; i < calls; i++) sink += Journal.NativeAbiVersion;
+            pinvoke.Stop();
+            Report($"P/Invoke round trip (tm_abi_version){(sink == 0 ? "!" : "")}", calls, pinvoke);
             for (int round = 1; round <= 2; round++)
             {
                 Console.WriteLine($"-- round {round}");
