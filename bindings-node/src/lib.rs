@@ -371,7 +371,7 @@ struct PageEncoder {
 
 impl PageEncoder {
     fn new() -> Self {
-        PageEncoder { out: vec![0; 8], last: [(u32::MAX, 0); 3], ..Default::default() }
+        PageEncoder { out: { let mut v = Vec::with_capacity(64 << 10); v.extend_from_slice(&[0; 8]); v }, last: [(u32::MAX, 0); 3], ..Default::default() }
     }
 
     fn intern(&mut self, slot: usize, s: &str) -> u32 {
@@ -803,5 +803,59 @@ fn check(status: napi::sys::napi_status) -> Result<()> {
         Ok(())
     } else {
         Err(napi::Error::new(Status::from(status), "threadsafe function ref/unref failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_kind_has_a_distinct_code_equal_to_the_core_code() {
+        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| error_code(*k)).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+        for kind in ErrorKind::ALL {
+            assert_eq!(error_code(kind), kind.code());
+        }
+    }
+
+    fn le_u32(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn page_encoding_interns_strings_and_keeps_records_aligned() {
+        let journal = Journal::open("unused", Options::new().backend(Backend::Memory)).unwrap();
+        journal.append("p", vec![NewEvent::new(b"abc".to_vec()).tag("t").manifest("M"), NewEvent::new(b"de".to_vec()).tag("t")]).unwrap();
+        let mut page = PageEncoder::new();
+        journal
+            .scan("p", 1, u64::MAX, usize::MAX, |e| {
+                page.push(&e);
+                true
+            })
+            .unwrap();
+        let bytes = page.finish();
+        assert_eq!(le_u32(&bytes, 0), 2);
+        let table = le_u32(&bytes, 4) as usize;
+        assert_eq!(table % 4, 0);
+        // Strings: "p", "M", "" (writer id), "t", and "" for the second manifest reuses index 2.
+        assert_eq!(le_u32(&bytes, table), 4);
+        // First event: sequence nr 1, one tag, 3 payload bytes padded to 4.
+        assert_eq!(le_u32(&bytes, 8), 1);
+        assert_eq!(le_u32(&bytes, 8 + 36), 1);
+        let payload_len = le_u32(&bytes, 8 + 48) as usize;
+        assert_eq!(payload_len, 3);
+        assert_eq!(&bytes[8 + 52..8 + 55], b"abc");
+        let second = 8 + 56;
+        assert_eq!(le_u32(&bytes, second), 2);
+        journal.close().unwrap();
+    }
+
+    #[test]
+    fn numbers_from_js() {
+        assert_eq!(to_u64(f64::INFINITY), u64::MAX);
+        assert_eq!(to_u64(-1.0), 0);
+        assert_eq!(to_u64(9_007_199_254_740_991.0), 9_007_199_254_740_991);
+        assert_eq!(to_usize(f64::INFINITY), usize::MAX);
     }
 }

@@ -606,19 +606,25 @@ export class Journal<N extends number | bigint = number> {
     let from = seqIn(o.from, 'from', 1)
     const to = seqIn(o.to, 'to', Infinity)
     const pageSize = countIn(o.pageSize, 'pageSize', 4096) || 1
+    const fetch = (start: number): Promise<Buffer> => {
+      const page = this.#native.read(persistenceId, start, to, pageSize)
+      page.catch(() => {}) // a prefetched page the consumer never asks for must not be an unhandled rejection
+      return page
+    }
+    // The next page is read on the thread pool while the consumer handles this one.
+    let next = fetch(from)
     for (;;) {
       let page: Buffer
       try {
-        page = await this.#native.read(persistenceId, from, to, pageSize)
+        page = await next
       } catch (err) {
         throw fromNative(err)
       }
-      // Sequence numbers are read as bigint-free numbers only to continue the scan.
       const events = decodePage<N>(page, this.#big)
+      const done = events.length < pageSize || (from = Number(events[events.length - 1].sequenceNr) + 1) > to
+      if (!done) next = fetch(from)
       yield* events
-      if (events.length < pageSize) return
-      from = Number(events[events.length - 1].sequenceNr) + 1
-      if (from > to) return
+      if (done) return
     }
   }
 

@@ -1,0 +1,14 @@
+// The README's Loom example, run by test/examples.test.mjs.
+import { TidemarkJournalStore } from 'tidemark/loom'
+
+const journalStore = await TidemarkJournalStore.open('./data/loom', { backend: 'lmdb' })
+// was: const journalStore = new RedisJournalStore(redis)
+// const runtime = new ActorRuntime({ ..., journalStore })
+
+await journalStore.appendEntry('order-42', { type: 'state_updated', state: { status: 'paid' } })
+await journalStore.appendEntry('order-42', { type: 'activity_scheduled', activityId: 'a1', name: 'ship', input: { to: 'Lyon' } })
+await journalStore.saveSnapshot('order-42', { state: { status: 'paid' }, cursor: 2, timestamp: Date.now() })
+await journalStore.trimEntries('order-42', 2)                   // drop the 2 entries the snapshot covers
+console.log(await journalStore.getLatestSnapshot('order-42'))   // { state: { status: 'paid' }, cursor: 2, timestamp: ... }
+console.log(await journalStore.readEntries('order-42'))         // []
+await journalStore.close()
