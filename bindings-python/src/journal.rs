@@ -1,6 +1,9 @@
 //! `Journal` (blocking, GIL released while waiting) and `SnapshotStore`, plus
 //! the private `_*_async` entry points that `tidemark.AsyncJournal` awaits.
 
+// Python methods take their options as keyword arguments.
+#![allow(clippy::too_many_arguments)]
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -18,7 +21,6 @@ fn seconds(value: f64, name: &str) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds, got {value}")))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn options(
     backend: &str,
     sync: &str,
@@ -139,7 +141,6 @@ impl Journal {
     #[pyo3(signature = (path, *, backend = "lmdb".to_string(), sync = "always".to_string(), sync_interval = 0.1, max_batch_events = 4096,
         max_batch_bytes = 4 << 20, max_batch_delay = 0.0, max_event_bytes = 64 << 20, close_timeout = 5.0,
         lmdb_map_size = 64 << 20, segment_bytes = 64 << 20, read_only = false, snapshot_compression = false))]
-    #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
         path: PathBuf,
@@ -333,7 +334,6 @@ impl Journal {
     }
 
     #[pyo3(signature = (event_loop, future, persistence_id, from_sequence_nr = None, to_sequence_nr = None, max = None))]
-    #[allow(clippy::too_many_arguments)]
     fn _read_async(
         &self,
         event_loop: &Bound<'_, PyAny>,
@@ -388,7 +388,6 @@ impl Journal {
     /// Runs a snapshot operation on the worker thread: `op` is the
     /// `SnapshotStore` method name, `args` its positional arguments.
     #[pyo3(signature = (event_loop, future, op, persistence_id, *args, **kwargs))]
-    #[allow(clippy::too_many_arguments)]
     fn _snapshot_async(
         &self,
         event_loop: &Bound<'_, PyAny>,
