@@ -98,12 +98,16 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEMS) })
 }
 
-/// An event as the stream index knows it.
+/// An event as the stream index knows it, compactly: verify holds one per live event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Known {
-    persistence_id: String,
+    /// Index into the persistence ids.
+    stream: u32,
     sequence_nr: u64,
-    tags: Vec<String>,
+    /// Indexes into the tag names.
+    tags: Box<[u32]>,
+    /// Seen in the global index.
+    listed: bool,
 }
 
 fn stream_location(pid: &str, seq: u64) -> String {
@@ -129,35 +133,50 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
     }
     report.streams = ids.len() as u64;
     let bar = output::progress(total, "verifying");
+    let mut tag_names: Vec<String> = Vec::new();
+    let mut tag_ids: HashMap<String, u32> = HashMap::new();
 
     // 1. Streams: every expected event, readable, in order.
     let mut by_offset: BTreeMap<u64, Known> = BTreeMap::new();
-    for (id, state) in ids.iter().zip(&states) {
+    for (stream, (id, state)) in ids.iter().zip(&states).enumerate() {
         let mut expected = state.deleted_to + 1;
         let last = state.highest_sequence_nr;
+        let mut got = Vec::new();
         while expected <= last {
-            let mut got = Vec::new();
+            let before = expected;
             let scanned = journal.scan(id, expected, last, PAGE, |e| {
-                got.push((e.sequence_nr, e.global_offset, e.persistence_id == id, e.tags.iter().map(str::to_owned).collect::<Vec<_>>()));
+                let tags: Box<[u32]> = e
+                    .tags
+                    .iter()
+                    .map(|t| match tag_ids.get(t) {
+                        Some(&i) => i,
+                        None => {
+                            tag_names.push(t.to_owned());
+                            tag_ids.insert(t.to_owned(), tag_names.len() as u32 - 1);
+                            tag_names.len() as u32 - 1
+                        }
+                    })
+                    .collect();
+                got.push((e.sequence_nr, e.global_offset, e.persistence_id == id, tags));
                 true
             });
-            for (seq, offset, right_id, tags) in &got {
-                if *seq != expected {
-                    let missing = if *seq > expected { format!("events {expected}..{} are missing from the stream index", seq - 1) } else { format!("sequence nr {seq} is out of order") };
+            for (seq, offset, right_id, tags) in got.drain(..) {
+                if seq != expected {
+                    let missing = if seq > expected { format!("events {expected}..{} are missing from the stream index", seq - 1) } else { format!("sequence nr {seq} is out of order") };
                     report.problem(stream_location(id, expected), missing);
                 }
                 if !right_id {
-                    report.problem(stream_location(id, *seq), "the event is stored under another persistence id");
+                    report.problem(stream_location(id, seq), "the event is stored under another persistence id");
                 }
-                if let Some(previous) = by_offset.insert(*offset, Known { persistence_id: id.clone(), sequence_nr: *seq, tags: tags.clone() }) {
-                    report.problem(stream_location(id, *seq), format!("global offset {offset} is also used by {}", stream_location(&previous.persistence_id, previous.sequence_nr)));
+                if let Some(previous) = by_offset.insert(offset, Known { stream: stream as u32, sequence_nr: seq, tags, listed: false }) {
+                    report.problem(stream_location(id, seq), format!("global offset {offset} is also used by {}", stream_location(&ids[previous.stream as usize], previous.sequence_nr)));
                 }
                 report.events += 1;
                 expected = seq + 1;
             }
             bar.set_position(report.events);
             match scanned {
-                Ok(()) if got.is_empty() => {
+                Ok(()) if expected == before => {
                     report.problem(stream_location(id, expected), format!("events {expected}..{last} are missing from the stream index"));
                     break;
                 }
@@ -174,7 +193,6 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     // 2. The global index: exactly the events above, offsets strictly increasing.
-    let mut listed: BTreeSet<u64> = BTreeSet::new();
     let mut from = 1;
     let mut previous = 0;
     loop {
@@ -187,13 +205,19 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
                 report.problem(format!("global offset {}", e.global_offset), format!("not above the previous offset {previous}"));
             }
             previous = e.global_offset;
-            listed.insert(e.global_offset);
-            match by_offset.get(&e.global_offset) {
-                Some(k) if k.persistence_id == e.persistence_id && k.sequence_nr == e.sequence_nr => {}
-                Some(k) => report.problem(
-                    format!("global offset {}", e.global_offset),
-                    format!("the global index points to {} but the stream index has {} there", stream_location(e.persistence_id, e.sequence_nr), stream_location(&k.persistence_id, k.sequence_nr)),
-                ),
+            match by_offset.get_mut(&e.global_offset) {
+                Some(k) if ids[k.stream as usize] == e.persistence_id && k.sequence_nr == e.sequence_nr => k.listed = true,
+                Some(k) => {
+                    k.listed = true;
+                    report.problem(
+                        format!("global offset {}", e.global_offset),
+                        format!(
+                            "the global index points to {} but the stream index has {} there",
+                            stream_location(e.persistence_id, e.sequence_nr),
+                            stream_location(&ids[k.stream as usize], k.sequence_nr)
+                        ),
+                    )
+                }
                 None => report.problem(format!("global offset {}", e.global_offset), format!("the global index lists {} which no stream holds", stream_location(e.persistence_id, e.sequence_nr))),
             }
             from = e.global_offset + 1;
@@ -217,30 +241,42 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
         }
     }
     for (offset, known) in &by_offset {
-        if !listed.contains(offset) {
-            report.problem(stream_location(&known.persistence_id, known.sequence_nr), format!("missing from the global index (offset {offset})"));
+        if !known.listed {
+            report.problem(stream_location(&ids[known.stream as usize], known.sequence_nr), format!("missing from the global index (offset {offset})"));
         }
     }
 
-    // 3. Tag indexes: exactly the events carrying each tag.
-    let mut by_tag: HashMap<&str, BTreeSet<u64>> = HashMap::new();
+    // 3. Tag indexes: exactly the events carrying each tag (both sides in offset order, merged).
+    let mut by_tag: Vec<Vec<u64>> = vec![Vec::new(); tag_names.len()];
     for (offset, known) in &by_offset {
-        for tag in &known.tags {
-            by_tag.entry(tag.as_str()).or_default().insert(*offset);
+        for &tag in known.tags.iter() {
+            by_tag[tag as usize].push(*offset);
         }
     }
-    let mut tags: Vec<&str> = by_tag.keys().copied().collect();
-    tags.sort_unstable();
-    report.tags = tags.len() as u64;
-    for tag in tags {
-        let expected = &by_tag[tag];
-        let mut found = BTreeSet::new();
+    let mut order: Vec<usize> = (0..tag_names.len()).collect();
+    order.sort_by(|a, b| tag_names[*a].cmp(&tag_names[*b]));
+    report.tags = tag_names.len() as u64;
+    for t in order {
+        let tag = tag_names[t].as_str();
+        let expected = &by_tag[t];
+        let mut next_expected = 0; // index into `expected`
+        let mut lacking = Vec::new();
+        let mut extra = Vec::new();
         let mut from = 1;
         loop {
             let mut page = 0;
             let scanned = journal.scan_tag(tag, from, PAGE, |e| {
                 page += 1;
-                found.insert(e.global_offset);
+                while next_expected < expected.len() && expected[next_expected] < e.global_offset {
+                    lacking.push(expected[next_expected]);
+                    next_expected += 1;
+                }
+                if next_expected < expected.len() && expected[next_expected] == e.global_offset {
+                    next_expected += 1;
+                } else {
+                    extra.push(e.global_offset);
+                }
+                report.tag_index_entries += 1;
                 from = e.global_offset + 1;
                 true
             });
@@ -250,7 +286,7 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
                 Err(e) if e.kind() == ErrorKind::Corrupt => {
                     report.problem(format!("tag {tag:?} index at or after offset {from}"), describe(&e));
                     let resume = if page > 0 { from } else { from + 1 };
-                    match expected.range(resume..).next() {
+                    match expected[next_expected..].iter().find(|o| **o >= resume) {
                         Some(&next) => from = next,
                         None => break,
                     }
@@ -258,12 +294,12 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
                 Err(e) => return Err(e.into()),
             }
         }
-        report.tag_index_entries += found.len() as u64;
-        for offset in expected.difference(&found) {
-            let k = &by_offset[offset];
-            report.problem(stream_location(&k.persistence_id, k.sequence_nr), format!("carries tag {tag:?} but the tag index lacks it (offset {offset})"));
+        lacking.extend_from_slice(&expected[next_expected..]);
+        for offset in lacking {
+            let k = &by_offset[&offset];
+            report.problem(stream_location(&ids[k.stream as usize], k.sequence_nr), format!("carries tag {tag:?} but the tag index lacks it (offset {offset})"));
         }
-        for offset in found.difference(expected) {
+        for offset in extra {
             report.problem(format!("tag {tag:?} index"), format!("lists offset {offset}, which is not a live event carrying the tag"));
         }
     }
