@@ -47,6 +47,7 @@ for (const backend of BACKENDS) {
     test('returned arrays and entries are fresh copies', async (t) => {
       const store = await openStore(t, backend)
       await store.appendEntry('a', entries[0])
+      assert.notEqual(await store.readEntries('a'), await store.readEntries('a'))
       const first = await store.readEntries('a')
       first.push({ type: 'suspended', reason: 'injected' })
       first[0].state.count = 99
@@ -55,13 +56,14 @@ for (const backend of BACKENDS) {
 
     test('an empty or whitespace actor id is rejected by every method', async (t) => {
       const store = await openStore(t, backend)
-      for (const id of ['', '   ', '\t\n']) {
-        await assert.rejects(store.appendEntry(id, entries[0]), Error)
-        await assert.rejects(store.readEntries(id), Error)
-        await assert.rejects(store.saveSnapshot(id, { state: {}, cursor: 0, timestamp: 1 }), Error)
-        await assert.rejects(store.getLatestSnapshot(id), Error)
-        await assert.rejects(store.trimEntries(id, 1), Error)
-        await assert.rejects(store.deleteJournal(id), Error)
+      const required = { message: 'actorId is required' } // Loom's RedisJournalStore message
+      for (const id of ['', '   ', '\t\n', undefined]) {
+        await assert.rejects(store.appendEntry(id, entries[0]), required)
+        await assert.rejects(store.readEntries(id), required)
+        await assert.rejects(store.saveSnapshot(id, { state: {}, cursor: 0, timestamp: 1 }), required)
+        await assert.rejects(store.getLatestSnapshot(id), required)
+        await assert.rejects(store.trimEntries(id, 1), required)
+        await assert.rejects(store.deleteJournal(id), required)
       }
     })
 
@@ -98,7 +100,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await store.readEntries('a')).map((e) => e.data), [2, 3, 4, 5])
       await store.trimEntries('a', 2) // relative: drops 2 and 3 now
       assert.deepEqual((await store.readEntries('a')).map((e) => e.data), [4, 5])
-      await assert.rejects(store.trimEntries('a', -1), Error, 'a negative cursor is an error')
+      await assert.rejects(store.trimEntries('a', -1), { message: 'beforeCursor must be non-negative' })
       assert.equal((await store.readEntries('a')).length, 2)
       await store.trimEntries('a', 50) // past the end drops all
       assert.deepEqual(await store.readEntries('a'), [])
@@ -122,6 +124,17 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.readEntries('a'), [entries[2]])
     })
 
+    test('entry types of newer Loom versions are stored too', async (t) => {
+      const store = await openStore(t, backend)
+      const newer = [
+        { type: 'state_patches', patches: [{ op: 'replace', path: ['a'], value: 1 }], inversePatches: [], timestamp: 5 },
+        { type: 'invocation', messageId: 'm1', timestamp: '2026-11-24T00:00:00Z', payload: { x: 1 }, metadata: { k: 'v' } },
+      ]
+      for (const e of newer) await store.appendEntry('a', e)
+      assert.deepEqual(await store.readEntries('a'), newer)
+      await assert.rejects(store.appendEntry('a', { notype: true }), TypeError)
+    })
+
     test('a prefix namespaces actors; getStats counts them', async (t) => {
       const journal = await Journal.open(tempDir(t), { backend })
       t.after(() => journal.close())
@@ -130,7 +143,7 @@ for (const backend of BACKENDS) {
       await store.saveSnapshot('a', { state: {}, cursor: 1, timestamp: 1 })
       await journal.append('other-stream', 'x')
       assert.deepEqual(await journal.persistenceIds(), ['loom:a', 'other-stream'])
-      assert.deepEqual(await store.getStats(), { streams: 1, snapshots: 1 })
+      assert.deepEqual(await store.getStats(), { totalStreams: 1, totalSnapshots: 1 })
       await store.close() // does not close a journal it did not open
       assert.equal(journal.closed, false)
     })

@@ -82,12 +82,23 @@ export interface JournalSnapshot {
   timestamp: number
 }
 
-/** Loom's storage interface for actor journals. */
-export interface JournalStore {
+/** Any JSON entry with a string `type`: what the store can persist. */
+export interface EntryLike {
+  type: string
+}
+
+/**
+ * Loom's storage interface for actor journals. `E` is the entry type; it
+ * defaults to the entry union above. Newer Loom versions add entry types
+ * (`state_patches`, `invocation`, `decision_made`, ...): use
+ * `TidemarkJournalStore<YourEntryUnion>` for those; any JSON entry with a
+ * string `type` is stored.
+ */
+export interface JournalStore<E extends EntryLike = JournalEntry> {
   /** Appends one entry to the actor's journal; resolves once stored. */
-  appendEntry(actorId: string, entry: JournalEntry): Promise<void>
+  appendEntry(actorId: string, entry: E): Promise<void>
   /** Every retained entry of the actor, oldest first; `[]` when none. */
-  readEntries(actorId: string): Promise<JournalEntry[]>
+  readEntries(actorId: string): Promise<E[]>
   /** Stores the actor's snapshot, replacing the previous one. */
   saveSnapshot(actorId: string, snapshot: JournalSnapshot): Promise<void>
   /** The actor's snapshot, or `null`. */
@@ -112,12 +123,12 @@ export interface TidemarkJournalStoreOptions {
 /** Options of {@link TidemarkJournalStore.open}: journal options plus store options. */
 export type TidemarkJournalStoreOpenOptions = Omit<OpenOptions, 'bigint'> & TidemarkJournalStoreOptions
 
-/** Counts for monitoring, like Loom's other stores' `getStats()`. */
+/** Counts for monitoring, shaped like `RedisJournalStore.getStats()`. */
 export interface JournalStoreStats {
   /** Actors (under the prefix) that ever had entries. */
-  streams: number
+  totalStreams: number
   /** Actors (under the prefix) that have a snapshot. */
-  snapshots: number
+  totalSnapshots: number
 }
 
 const SNAPSHOT_MANIFEST = 'loom.snapshot'
@@ -128,8 +139,8 @@ const ownedJournals = new WeakSet<object>()
 const asyncDispose: typeof Symbol.asyncDispose = (Symbol as any).asyncDispose ?? Symbol.for('Symbol.asyncDispose')
 
 function checkActorId(actorId: unknown): string {
-  if (typeof actorId !== 'string') throw new TypeError(`actorId must be a string, got ${typeof actorId}`)
-  if (actorId.trim() === '') throw new Error('actorId must not be empty')
+  // Same check and message as Loom's RedisJournalStore.
+  if (typeof actorId !== 'string' || actorId.trim() === '') throw new Error('actorId is required')
   return actorId
 }
 
@@ -144,7 +155,7 @@ function checkActorId(actorId: unknown): string {
  * // new ActorRuntime({ ..., journalStore })   // instead of new RedisJournalStore(redis)
  * ```
  */
-export class TidemarkJournalStore implements JournalStore {
+export class TidemarkJournalStore<E extends EntryLike = JournalEntry> implements JournalStore<E> {
   /** The underlying journal. */
   readonly journal: Journal<number>
   readonly #prefix: string
@@ -162,10 +173,10 @@ export class TidemarkJournalStore implements JournalStore {
   }
 
   /** Opens (creating if needed) a journal in directory `path` and a store that owns it. */
-  static async open(path: string, options: TidemarkJournalStoreOpenOptions = {}): Promise<TidemarkJournalStore> {
+  static async open<E extends EntryLike = JournalEntry>(path: string, options: TidemarkJournalStoreOpenOptions = {}): Promise<TidemarkJournalStore<E>> {
     const { prefix, ...journalOptions } = options
     const journal = await Journal.open(path, journalOptions)
-    const store = new TidemarkJournalStore(journal, { prefix })
+    const store = new TidemarkJournalStore<E>(journal, { prefix })
     ownedJournals.add(store)
     return store
   }
@@ -174,18 +185,25 @@ export class TidemarkJournalStore implements JournalStore {
     return this.#prefix + checkActorId(actorId)
   }
 
-  async appendEntry(actorId: string, entry: JournalEntry): Promise<void> {
+  async appendEntry(actorId: string, entry: E): Promise<void> {
     const pid = this.#pid(actorId)
     if (entry === null || typeof entry !== 'object' || typeof (entry as { type?: unknown }).type !== 'string') {
       throw new TypeError('entry must be an object with a string type')
     }
     const payload = Buffer.from(JSON.stringify(entry), 'utf8')
-    await this.journal.append(pid, [{ payload, manifest: entry.type }])
+    await this.journal.append(pid, { payload, manifest: entry.type })
   }
 
-  async readEntries(actorId: string): Promise<JournalEntry[]> {
+  async readEntries(actorId: string): Promise<E[]> {
     const events = await this.journal.read(this.#pid(actorId))
-    return events.map((e) => JSON.parse(e.payload.toString('utf8')) as JournalEntry)
+    return events.map((e) => {
+      try {
+        return JSON.parse(e.payload.toString('utf8')) as E
+      } catch {
+        // Checksums make this unreachable for entries this store wrote; same message as Loom's Redis store.
+        throw new Error(`Invalid journal entry data for actor ${actorId}`)
+      }
+    })
   }
 
   async saveSnapshot(actorId: string, snapshot: JournalSnapshot): Promise<void> {
@@ -216,7 +234,7 @@ export class TidemarkJournalStore implements JournalStore {
   async trimEntries(actorId: string, beforeCursor: number): Promise<void> {
     const pid = this.#pid(actorId)
     if (typeof beforeCursor !== 'number' || Number.isNaN(beforeCursor)) throw new TypeError('beforeCursor must be a number')
-    if (beforeCursor < 0) throw new RangeError(`beforeCursor must not be negative, got ${beforeCursor}`)
+    if (beforeCursor < 0) throw new Error('beforeCursor must be non-negative')
     const count = Math.floor(beforeCursor)
     if (count === 0) return
     const [first] = await this.journal.read(pid, { max: 1 })
@@ -238,7 +256,7 @@ export class TidemarkJournalStore implements JournalStore {
   async getStats(): Promise<JournalStoreStats> {
     const [streams, snapshots] = await Promise.all([this.journal.persistenceIds(), this.journal.snapshots.persistenceIds()])
     const mine = (ids: string[]) => ids.filter((id) => id.startsWith(this.#prefix)).length
-    return { streams: mine(streams), snapshots: mine(snapshots) }
+    return { totalStreams: mine(streams), totalSnapshots: mine(snapshots) }
   }
 
   /** Closes the journal if this store opened it (see {@link TidemarkJournalStore.open}). */
