@@ -280,34 +280,41 @@ fn copy_checked(backup: &Path, staging: &Path, manifest: &BTreeMap<PathBuf, Stri
     }
     let total: u64 = manifest.keys().filter_map(|f| std::fs::metadata(backup.join(f)).ok()).map(|m| m.len()).sum();
     let bar = output::progress(total, "restoring");
+    let entries: Vec<(&PathBuf, &String)> = manifest.iter().collect();
+    // Each file costs an fsync: copy on several threads so the waits overlap.
+    let results: Vec<anyhow::Result<(Vec<String>, u64)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..COPY_WORKERS)
+            .map(|k| {
+                let (entries, bar) = (&entries, &bar);
+                scope.spawn(move || -> anyhow::Result<(Vec<String>, u64)> {
+                    let mut problems = Vec::new();
+                    let mut bytes = 0;
+                    for (file, expected) in entries.iter().skip(k).step_by(COPY_WORKERS) {
+                        let source = backup.join(file);
+                        match copy_one(&source, file, staging)? {
+                            None => problems.push(format!("{}: listed in {MANIFEST} but missing", source.display())),
+                            Some((actual, len)) => {
+                                if &&actual != expected {
+                                    problems.push(format!("{}: sha256 {actual} but the manifest says {expected}", source.display()));
+                                }
+                                bytes += len;
+                                bar.inc(len);
+                            }
+                        }
+                    }
+                    Ok((problems, bytes))
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a copy thread panicked")))).collect()
+    });
     let mut bytes = 0;
-    for (file, expected) in manifest {
-        let source = backup.join(file);
-        let mut input = match File::open(&source) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                problems.push(format!("{}: listed in {MANIFEST} but missing", source.display()));
-                continue;
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("opening {}", source.display()))),
-        };
-        let (actual, len) = if file == Path::new(DESCRIPTION) {
-            hash_copy(&mut input, None, &source)?
-        } else {
-            let target = staging.join(file);
-            let parent = target.parent().expect("a file below staging");
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-            let mut out = File::create(&target).with_context(|| format!("creating {}", target.display()))?;
-            let hashed = hash_copy(&mut input, Some(&mut out), &source)?;
-            out.sync_all().with_context(|| format!("fsync of {}", target.display()))?;
-            hashed
-        };
-        if &actual != expected {
-            problems.push(format!("{}: sha256 {actual} but the manifest says {expected}", source.display()));
-        }
-        bytes += len;
-        bar.set_position(bytes);
+    for result in results {
+        let (found, copied) = result?;
+        problems.extend(found);
+        bytes += copied;
     }
+    problems.sort();
     bar.finish_and_clear();
     if problems.is_empty() {
         for dir in dirs_under(staging)? {
@@ -315,6 +322,29 @@ fn copy_checked(backup: &Path, staging: &Path, manifest: &BTreeMap<PathBuf, Stri
         }
     }
     Ok((problems, bytes))
+}
+
+/// Threads `restore` copies files on.
+const COPY_WORKERS: usize = 8;
+
+/// Copies one backup file into `staging` (`BACKUP.json` is only hashed), fsyncing
+/// the copy; returns its sha256 and length, or `None` when the file is missing.
+fn copy_one(source: &Path, relative: &Path, staging: &Path) -> anyhow::Result<Option<(String, u64)>> {
+    let mut input = match File::open(source) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("opening {}", source.display()))),
+    };
+    if relative == Path::new(DESCRIPTION) {
+        return hash_copy(&mut input, None, source).map(Some);
+    }
+    let target = staging.join(relative);
+    let parent = target.parent().expect("a file below staging");
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let mut out = File::create(&target).with_context(|| format!("creating {}", target.display()))?;
+    let hashed = hash_copy(&mut input, Some(&mut out), source)?;
+    out.sync_all().with_context(|| format!("fsync of {}", target.display()))?;
+    Ok(Some(hashed))
 }
 
 /// `root` and every directory below it.
