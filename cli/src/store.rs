@@ -70,6 +70,10 @@ fn open_read_only_with(path: &Path, writer_fallback: bool) -> anyhow::Result<Jou
                 Err(_) => Err(anyhow::Error::new(read_only_error).context(format!("opening {} read-only", path.display()))),
             }
         }
+        Err(e) if backend == Backend::Lmdb && e.kind() == ErrorKind::Io => Err(anyhow::Error::new(e).context(format!(
+            "opening {} read-only (an EINVAL here is a known core bug of read-only LMDB opens, see \"Known limitation\" in cli/README.md)",
+            path.display()
+        ))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("opening {} read-only", path.display()))),
     }
 }
