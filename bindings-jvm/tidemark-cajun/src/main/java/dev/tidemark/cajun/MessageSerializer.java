@@ -1,0 +1,22 @@
+package dev.tidemark.cajun;
+
+/**
+ * Turns Cajun messages and states into bytes and back. The default is {@link JavaSerialization};
+ * plug in another (Kryo, JSON, protobuf, ...) through
+ * {@link TidemarkPersistenceProvider#TidemarkPersistenceProvider(dev.tidemark.Journal, MessageSerializer)}.
+ */
+public interface MessageSerializer {
+    /**
+     * @param value a message or a state
+     * @return its bytes
+     * @throws Exception when it cannot be serialized
+     */
+    byte[] serialize(Object value) throws Exception;
+
+    /**
+     * @param bytes bytes from {@link #serialize(Object)}
+     * @return the value
+     * @throws Exception when the bytes cannot be read
+     */
+    Object deserialize(byte[] bytes) throws Exception;
+}

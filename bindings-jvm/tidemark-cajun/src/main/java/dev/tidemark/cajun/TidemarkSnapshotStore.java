@@ -1,0 +1,69 @@
+package dev.tidemark.cajun;
+
+import com.cajunsystems.persistence.SnapshotEntry;
+import dev.tidemark.Journal;
+import dev.tidemark.Snapshot;
+import dev.tidemark.SnapshotCriteria;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Cajun's {@code SnapshotStore} on Tidemark's snapshot store: atomic, fsynced, checksummed.
+ * Cajun's sequence number {@code n} (which may be -1, the initial state) is stored as
+ * {@code n + 1}; the latest snapshot is the one with the greatest sequence number.
+ *
+ * @param <S> the state type
+ */
+public final class TidemarkSnapshotStore<S> implements com.cajunsystems.persistence.SnapshotStore<S> {
+    private final Journal journal;
+    private final MessageSerializer serializer;
+
+    TidemarkSnapshotStore(Journal journal, MessageSerializer serializer) {
+        this.journal = journal;
+        this.serializer = serializer;
+    }
+
+    @Override
+    public CompletableFuture<Void> saveSnapshot(String actorId, S state, long sequenceNumber) {
+        if (sequenceNumber < -1) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("sequence number below -1: " + sequenceNumber));
+        }
+        byte[] bytes;
+        try {
+            bytes = serializer.serialize(state);
+        } catch (Exception e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return journal.snapshots().saveAsync(Snapshot.of(actorId, sequenceNumber + 1, System.currentTimeMillis(), bytes));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public CompletableFuture<Optional<SnapshotEntry<S>>> getLatestSnapshot(String actorId) {
+        return journal.snapshots().loadAsync(actorId, SnapshotCriteria.latest()).thenApply(found -> found.map(s -> {
+            try {
+                S state = (S) serializer.deserialize(s.state());
+                return new SnapshotEntry<>(actorId, state, s.sequenceNr() - 1, Instant.ofEpochMilli(s.timestamp()));
+            } catch (Exception e) {
+                throw new CompletionException("tidemark-cajun: could not deserialize the snapshot of " + actorId, e);
+            }
+        }));
+    }
+
+    @Override
+    public CompletableFuture<Void> deleteSnapshots(String actorId) {
+        return journal.snapshots().deleteMatchingAsync(actorId, SnapshotCriteria.latest()).thenApply(n -> null);
+    }
+
+    /** @return true while the underlying journal is open */
+    @Override
+    public boolean isHealthy() {
+        return !journal.isClosed();
+    }
+
+    /** Does nothing: the journal belongs to the {@link TidemarkPersistenceProvider}, which closes it. */
+    @Override
+    public void close() {}
+}
