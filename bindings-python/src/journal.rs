@@ -15,6 +15,7 @@ use tidemark::{Backend, Options, SyncPolicy};
 
 use crate::aio::{self, Outcome, Pending, Plumbing};
 use crate::errors::to_py_err;
+use crate::wait::Slot;
 use crate::model::{self, extract_events, extract_writes, max_arg, opt_u64_arg, u64_arg, Page, Snapshot, WriteReceipt};
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -197,15 +198,17 @@ impl Journal {
     fn append(&self, py: Python<'_>, persistence_id: String, events: &Bound<'_, PyAny>) -> PyResult<WriteReceipt> {
         let events = extract_events(events)?;
         // Enqueue with the GIL held (cheap); release it only for the wait.
-        let completion = self.core.append_async(&persistence_id, events);
-        py.detach(|| completion.wait()).map(WriteReceipt::from).map_err(|e| to_py_err(py, &e))
+        let (slot, callback) = Slot::new();
+        self.core.append_with(&persistence_id, events, callback);
+        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed))).map(WriteReceipt::from).map_err(|e| to_py_err(py, &e))
     }
 
     /// Commits explicit atomic writes in one group commit; one result per write.
     fn write<'py>(&self, py: Python<'py>, writes: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let writes = extract_writes(writes)?;
-        let completion = self.core.write_async(writes);
-        let results = py.detach(|| completion.wait()).map_err(|e| to_py_err(py, &e))?;
+        let (slot, callback) = Slot::new();
+        self.core.write_with(writes, callback);
+        let results = py.detach(|| slot.wait()).ok_or_else(|| to_py_err(py, &tidemark::Error::Closed))?;
         aio::write_results(py, results)
     }
 
@@ -234,8 +237,9 @@ impl Journal {
     /// Deletes the stream's events up to and including `to_sequence_nr`.
     fn delete_to(&self, py: Python<'_>, persistence_id: String, to_sequence_nr: &Bound<'_, PyAny>) -> PyResult<()> {
         let to = u64_arg(to_sequence_nr, "to_sequence_nr")?;
-        let completion = self.core.delete_to_async(&persistence_id, to);
-        py.detach(|| completion.wait()).map_err(|e| to_py_err(py, &e))
+        let (slot, callback) = Slot::new();
+        self.core.delete_to_with(&persistence_id, to, callback);
+        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed))).map_err(|e| to_py_err(py, &e))
     }
 
     /// Every persistence id ever written, sorted.
@@ -263,8 +267,9 @@ impl Journal {
 
     /// Waits until everything submitted before is committed and on stable storage.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        let completion = self.core.flush_async();
-        py.detach(|| completion.wait()).map_err(|e| to_py_err(py, &e))
+        let (slot, callback) = Slot::new();
+        self.core.flush_with(callback);
+        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed))).map_err(|e| to_py_err(py, &e))
     }
 
     /// Current metrics as a dict of counters and histograms.

@@ -6,6 +6,7 @@
 //! - [`aio`]: completion and worker threads that settle asyncio futures.
 //! - [`model`]: `Event`, `NewEvent`, `AtomicWrite`, `WriteReceipt`, `Snapshot`, page encoding.
 //! - [`errors`]: the one mapping from core error kinds to exception classes.
+//! - [`wait`]: how a blocking call waits for the writer thread.
 
 use pyo3::prelude::*;
 
@@ -13,6 +14,7 @@ mod aio;
 mod errors;
 mod journal;
 mod model;
+mod wait;
 
 #[pymodule]
 fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -26,6 +28,7 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::WriteReceipt>()?;
     m.add_class::<model::Snapshot>()?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(wait::_set_spin_micros, m)?)?;
     let resolver = wrap_pyfunction!(aio::_resolve_many, m)?;
     aio::set_resolver(py, resolver.clone().into_any().unbind());
     m.add_function(resolver)?;

@@ -64,9 +64,9 @@ class AsyncJournal:
         return self._journal
 
     @property
-    def path(self) -> str:
-        """The journal's directory."""
-        return str(self._journal.path)
+    def path(self) -> "os.PathLike[str]":
+        """The journal's directory (a :class:`pathlib.Path`)."""
+        return self._journal.path
 
     @property
     def backend(self) -> str:

@@ -1,0 +1,282 @@
+"""Benchmarks of the `tidemark` Python package.
+
+1. Per-call overhead of a no-sync `Journal.append` (one 100-byte event) against
+   the `lmdb` package from PyPI doing one `put` per event in its own write
+   transaction (also without sync).
+2. Throughput of 100 asyncio writers appending with `sync="always"`, against
+   the raw device bound (`write` + `fdatasync` of 128 bytes) measured in the
+   same run on the same filesystem.
+3. Replay: events/s reading 1,000,000 events back through Python.
+
+Run through `bash bench/python/run.sh` (release build); prints a Markdown
+report and writes it to bench/python/RESULTS.md with --write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import lmdb
+import tidemark
+
+PAYLOAD = b"x" * 100
+
+
+def best_of(rounds, fn):
+    return min(fn() for _ in range(rounds))
+
+
+def per_call(root: Path, n: int, rounds: int):
+    """Interleaves the candidates round by round (the machine is shared, so
+    load drifts) and keeps each one's best round."""
+    from tidemark import _tidemark
+
+    journals = {b: tidemark.Journal.open(root / f"percall-{b}", backend=b, sync="never") for b in ["lmdb", "files", "memory"]}
+    for journal in journals.values():
+        for _ in range(2000):
+            journal.append("warmup", PAYLOAD)
+
+    def tidemark_append(backend, spin_micros):
+        def run():
+            previous = _tidemark._set_spin_micros(spin_micros)
+            append = journals[backend].append
+            t0 = time.perf_counter()
+            for _ in range(n):
+                append("actor-1", PAYLOAD)
+            elapsed = time.perf_counter() - t0
+            _tidemark._set_spin_micros(previous)
+            return elapsed / n
+
+        return run
+
+    env = lmdb.open(str(root / "py-lmdb"), map_size=1 << 30, sync=False, metasync=False)
+    key = 0
+
+    def lmdb_put():
+        nonlocal key
+        pack = struct.pack
+        t0 = time.perf_counter()
+        for _ in range(n):
+            key += 1
+            with env.begin(write=True) as txn:
+                txn.put(pack(">Q", key), PAYLOAD)
+        return (time.perf_counter() - t0) / n
+
+    candidates = [
+        ("tidemark `Journal.append`, backend=lmdb, sync=never", tidemark_append("lmdb", 0)),
+        ("same, spinning 20 µs before parking (`_set_spin_micros(20)`)", tidemark_append("lmdb", 20)),
+        ("tidemark `Journal.append`, backend=files, sync=never", tidemark_append("files", 0)),
+        ("tidemark `Journal.append`, backend=memory (binding + writer-thread round trip)", tidemark_append("memory", 0)),
+        ("same, spinning 20 µs before parking", tidemark_append("memory", 20)),
+        ("`lmdb` package (PyPI): one `put` per write txn, sync=False", lmdb_put),
+    ]
+    for _, run in candidates:
+        run()  # warm-up
+    best = {name: float("inf") for name, _ in candidates}
+    for _ in range(rounds):
+        for name, run in candidates:
+            best[name] = min(best[name], run())
+    for journal in journals.values():
+        journal.close()
+    env.close()
+    return [(name, best[name]) for name, _ in candidates]
+
+
+def device_bound(root: Path, seconds: float):
+    path = root / "fdatasync.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    record = b"r" * 128
+    latencies = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        os.write(fd, record)
+        os.fdatasync(fd)
+        latencies.append(time.perf_counter() - t0)
+    os.close(fd)
+    latencies.sort()
+    return len(latencies) / sum(latencies), latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+
+
+def async_writers(root: Path, backend: str, writers: int, per_writer: int):
+    async def main():
+        async with tidemark.AsyncJournal.open(root / f"async-{backend}", backend=backend, sync="always") as journal:
+            await asyncio.gather(*(journal.append(f"warm-{i}", PAYLOAD) for i in range(writers)))
+            before = journal.metrics()
+
+            async def writer(i):
+                pid = f"writer-{i}"
+                for _ in range(per_writer):
+                    await journal.append(pid, PAYLOAD)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(writer(i) for i in range(writers)))
+            elapsed = time.perf_counter() - t0
+            after = journal.metrics()
+        events = writers * per_writer
+        batches = after["batches"] - before["batches"]
+        fsyncs = after["fsyncs"] - before["fsyncs"]
+        return events / elapsed, batches / elapsed, events / max(batches, 1), fsyncs
+
+    return asyncio.run(main())
+
+
+def replay(root: Path, backend: str, total: int, page_size: int):
+    path = root / f"replay-{backend}"
+    results = {}
+    with tidemark.Journal.open(path, backend=backend, sync="never", lmdb_map_size=1 << 30) as journal:
+        batch = [PAYLOAD] * 1000
+        for _ in range(total // 1000):
+            journal.append("replay", batch)
+        journal.flush()
+
+        def paged(touch: bool):
+            t0 = time.perf_counter()
+            seen = 0
+            size = 0
+            start = 1
+            while True:
+                page = journal.read("replay", start, max=page_size)
+                if not page:
+                    break
+                if touch:
+                    for event in page:
+                        size += len(event.payload)
+                seen += len(page)
+                start = page[-1].sequence_nr + 1
+            elapsed = time.perf_counter() - t0
+            assert seen == total, seen
+            return total / elapsed
+
+        def one_read():
+            t0 = time.perf_counter()
+            events = journal.read("replay")
+            elapsed = time.perf_counter() - t0
+            assert len(events) == total
+            del events
+            return total / elapsed
+
+        def all_events():
+            t0 = time.perf_counter()
+            seen = 0
+            offset = 0
+            while True:
+                page = journal.all_events(offset, max=page_size)
+                if not page:
+                    break
+                seen += len(page)
+                offset = page[-1].global_offset + 1
+            assert seen == total
+            return total / (time.perf_counter() - t0)
+
+        results[f"`read` in pages of {page_size:,}"] = max(paged(False) for _ in range(3))
+        results[f"`read` in pages of {page_size:,}, touching every payload"] = max(paged(True) for _ in range(3))
+        results["one `read` of all events"] = max(one_read() for _ in range(3))
+        results[f"`all_events` in pages of {page_size:,}"] = max(all_events() for _ in range(3))
+    return results
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    fs = subprocess.run(["df", "-T", "."], capture_output=True, text=True).stdout.splitlines()[-1].split()[1]
+    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores (shared), Python {platform.python_version()}, filesystem {fs}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", default=str(Path(__file__).parent / ".data"), help="where to create journals (a real disk, not tmpfs)")
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--writers", type=int, default=100)
+    parser.add_argument("--per-writer", type=int, default=50)
+    parser.add_argument("--replay-events", type=int, default=1_000_000)
+    parser.add_argument("--page-size", type=int, default=10_000)
+    parser.add_argument("--write", action="store_true", help="write bench/python/RESULTS.md")
+    args = parser.parse_args()
+
+    base = Path(args.dir)
+    base.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(dir=base))
+    os.chdir(root)
+    try:
+        lines = []
+        out = lines.append
+        out("# Python benchmarks (`tidemark` package)")
+        out("")
+        out(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+        out(f"- machine: {machine()}")
+        out(f"- command: `bash bench/python/run.sh` (= `python bench/python/bench.py {' '.join(sys.argv[1:])}` on a release wheel)")
+        out(f"- tidemark {tidemark.__version__}, py-lmdb {lmdb.__version__} (bundled LMDB {'.'.join(map(str, lmdb.version()))})")
+        out("")
+
+        print("per-call overhead ...", file=sys.stderr)
+        rows = per_call(root, args.calls, args.rounds)
+        lmdb_put = rows[-1][1]
+        out(f"## 1. Per-call overhead (one 100-byte event per call, {args.calls:,} calls per round, best of {args.rounds} interleaved rounds)")
+        out("")
+        out("| what | µs/call | calls/s | vs `lmdb` put |")
+        out("|---|---:|---:|---:|")
+        for name, secs in rows:
+            out(f"| {name} | {secs * 1e6:.2f} | {1 / secs:,.0f} | {secs / lmdb_put:.2f}× |")
+        out("")
+
+        print("device bound and async writers ...", file=sys.stderr)
+        measured = []
+        results = []
+        for backend, flushes in [("files", 1), ("lmdb", 2)]:
+            measured.append(device_bound(root, 2.0))
+            results.append((backend, flushes, async_writers(root, backend, args.writers, args.per_writer)))
+        measured.append(device_bound(root, 2.0))
+        syncs = max(m[0] for m in measured)
+        out(f"## 2. 100 asyncio writers, sync=\"always\" ({args.writers} tasks × {args.per_writer} appends of one event each, awaited one at a time)")
+        out("")
+        out("Raw device, same run and filesystem, measured before, between and after the two runs: `write` + `fdatasync` of 128 B:")
+        out(", ".join(f"{m[0]:,.0f} syncs/s (p50 {m[1] * 1e6:.0f} µs, p99 {m[2] * 1e6:.0f} µs)" for m in measured) + ".")
+        out(f"With {args.writers} writers each waiting for its own ack, a commit holds at most {args.writers} events, so the bound is")
+        out(f"{args.writers} × syncs/s = {args.writers * syncs:,.0f} events/s (best device measurement) for one flush per commit (files), half that for LMDB's two flushes per commit.")
+        out("")
+        out("| backend | events/s | commits/s | events per commit | bound (events/s) | % of bound |")
+        out("|---|---:|---:|---:|---:|---:|")
+        for backend, flushes, (eps, cps, per_commit, _) in results:
+            bound = args.writers * syncs / flushes
+            out(f"| {backend} | {eps:,.0f} | {cps:,.0f} | {per_commit:.1f} | {bound:,.0f} | {100 * eps / bound:.0f}% |")
+        out("")
+
+        out(f"## 3. Replay of {args.replay_events:,} events (100-byte payloads, one stream), best of 3")
+        out("")
+        out("| backend | how | events/s |")
+        out("|---|---|---:|")
+        for backend in ["lmdb", "files"]:
+            print(f"replay {backend} ...", file=sys.stderr)
+            for how, eps in replay(root, backend, args.replay_events, args.page_size).items():
+                out(f"| {backend} | {how} | {eps:,.0f} |")
+        out("")
+        report = "\n".join(lines)
+        print(report)
+        if args.write:
+            (Path(__file__).parent / "RESULTS.md").write_text(report + "\n")
+    finally:
+        os.chdir(base)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
