@@ -184,3 +184,54 @@ def test_bad_options(tmp_path):
         tidemark.Journal.open(tmp_path / "c", close_timeout=-1)
     with pytest.raises(tidemark.InvalidArgumentError, match="max_batch_events"):
         tidemark.Journal.open(tmp_path / "d", max_batch_events=0)
+
+
+@pytest.fixture
+def failing_disk(tmp_path):
+    """An ext4 filesystem whose device fails writeback: a loop device over a
+    sparse 64 MiB image that lives on a 3 MiB tmpfs. Writes land in the page
+    cache; fsync then fails with EIO once the tmpfs is full. Needs root,
+    mount and loop devices; skipped otherwise."""
+    backing = tmp_path / "backing"
+    mount_point = tmp_path / "disk"
+    backing.mkdir()
+    mount_point.mkdir()
+    cleanup = []
+
+    def sh(*cmd):
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {result.stderr.strip()}")
+        return result.stdout.strip()
+
+    try:
+        sh("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(backing))
+        cleanup.append(["umount", "-l", str(backing)])
+        image = backing / "disk.img"
+        sh("truncate", "-s", "64M", str(image))
+        sh("mkfs.ext4", "-q", "-F", str(image))
+        loop = sh("losetup", "-f", "--show", str(image))
+        cleanup.append(["losetup", "-d", loop])
+        sh("mount", loop, str(mount_point))
+        cleanup.append(["umount", "-l", str(mount_point)])
+    except (RuntimeError, FileNotFoundError) as e:
+        for cmd in reversed(cleanup):
+            subprocess.run(cmd, capture_output=True)
+        pytest.skip(f"cannot build a failing disk here: {e}")
+    yield mount_point
+    for cmd in reversed(cleanup):
+        subprocess.run(cmd, capture_output=True)
+
+
+def test_failed_fsync_poisons_the_journal(failing_disk):
+    journal = tidemark.Journal.open(failing_disk / "j", backend="files", sync="always")
+    with pytest.raises(tidemark.TidemarkError) as first:
+        for _ in range(200):
+            journal.append("p", b"x" * 256 * 1024)
+    # The failed flush itself is an I/O error (or a full device) ...
+    assert isinstance(first.value, (tidemark.StorageIOError, tidemark.StorageFullError)), repr(first.value)
+    # ... and from then on the journal refuses writes until reopened.
+    with pytest.raises(tidemark.JournalFailedError) as info:
+        journal.append("p", b"small")
+    assert info.value.code == "FAILED"
+    journal.close()
