@@ -71,6 +71,31 @@ build_library() { # build_library OUTDIR [debug|release]
   csc $opt -target:library -doc:"$out/Tidemark.xml" -out:"$out/Tidemark.dll" "$HERE"/src/Tidemark/*.cs
 }
 
+AKKA_REFS="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
+akka_refs() { for r in $AKKA_REFS "$@"; do printf -- ' -r:%s/%s' "$L" "$r"; done; }
+
+build_akka() { # build_akka OUTDIR (Tidemark.dll must be there) [debug|release]
+  local out="$1" opt="-debug+"
+  [ "${2:-debug}" = release ] && opt="-optimize+"
+  csc $opt -nowarn:CS1702 $(facades) -target:library -doc:"$out/Tidemark.Persistence.Akka.xml" -out:"$out/Tidemark.Persistence.Akka.dll" \
+    -r:"$out/Tidemark.dll" $(akka_refs) "$HERE"/src/Tidemark.Persistence.Akka/*.cs "$HERE"/src/Tidemark/Polyfills.cs
+}
+
+mono_test_akka() {
+  local out="$BUILD/test"
+  step "Akka.NET plugin and its TCK (Mono)"
+  build_akka "$out"
+  csc -debug+ -nowarn:CS1702 $(facades) -target:library -out:"$out/Tidemark.Persistence.Akka.Tests.dll" -r:"$out/Tidemark.dll" -r:"$out/Tidemark.Persistence.Akka.dll" \
+    $(akka_refs Akka.Persistence.TCK.dll Akka.TestKit.dll Akka.TestKit.Xunit2.dll Akka.Streams.TestKit.dll FluentAssertions.dll Microsoft.Extensions.Hosting.dll Microsoft.Extensions.Hosting.Abstractions.dll Microsoft.Extensions.DependencyInjection.Abstractions.dll xunit.core.dll xunit.assert.dll xunit.abstractions.dll) \
+    "$HERE"/tests/Tidemark.Persistence.Akka.Tests/*.cs
+  cp -n "$L"/*.dll "$out/" 2>/dev/null || true
+  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-tck"
+  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
+  local rc=${PIPESTATUS[0]}
+  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-tck"
+  return "$rc"
+}
+
 mono_test() {
   mono_tools
   local lib="$1" out="$BUILD/test"
@@ -85,7 +110,8 @@ mono_test() {
   step "xUnit tests (Mono)"
   (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit.log")
   local rc=${PIPESTATUS[0]}
-  return "$rc"
+  [ "$rc" -eq 0 ] || return "$rc"
+  mono_test_akka
 }
 
 sdk_test() {
@@ -133,6 +159,7 @@ cmd_bench() {
 
 case "${1:-}" in
   test) cmd_test ;;
+  test-akka) lib="$(native debug)"; mono_tools; mkdir -p "$BUILD/test"; build_library "$BUILD/test"; cp "$lib" "$BUILD/test/"; mono_test_akka ;;
   pack) cmd_pack ;;
   bench) cmd_bench ;;
   *) echo "usage: build.sh test | pack | bench" >&2; exit 2 ;;

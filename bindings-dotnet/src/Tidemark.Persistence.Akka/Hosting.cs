@@ -1,0 +1,58 @@
+using System;
+using Akka.Configuration;
+using Akka.Hosting;
+
+namespace Tidemark.Persistence.Akka;
+
+/// <summary>Akka.Hosting registration of the Tidemark journal, snapshot store and read journal.</summary>
+public static class TidemarkHostingExtensions
+{
+    /// <summary>
+    /// Configures <c>akka.persistence.journal.tidemark</c>, <c>akka.persistence.snapshot-store.tidemark</c> and
+    /// <c>akka.persistence.query.journal.tidemark</c> over one journal directory, and (by default) makes them the
+    /// default journal and snapshot store.
+    /// </summary>
+    /// <param name="builder">The Akka configuration builder.</param>
+    /// <param name="path">Journal directory, shared by journal and snapshot store.</param>
+    /// <param name="backend"><c>lmdb</c> (default) or <c>files</c>.</param>
+    /// <param name="isDefaultPlugin">Make Tidemark the default journal and snapshot store.</param>
+    /// <param name="extraJournalHocon">Additional HOCON inside the journal section (sync policy, event adapters, ...).</param>
+    public static AkkaConfigurationBuilder WithTidemarkPersistence(this AkkaConfigurationBuilder builder, string path, string backend = "lmdb",
+        bool isDefaultPlugin = true, string extraJournalHocon = "")
+    {
+        if (builder is null) throw new ArgumentNullException(nameof(builder));
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("a journal path is required", nameof(path));
+        builder.AddHocon(ConfigurationFactory.ParseString(TidemarkPersistence.Hocon(path, backend, isDefaultPlugin, extraJournalHocon)), HoconAddMode.Prepend);
+        return builder;
+    }
+}
+
+/// <summary>HOCON for the Tidemark plugins.</summary>
+public static class TidemarkPersistence
+{
+    /// <summary>The three plugin sections for one journal directory, and optionally the default-plugin settings.</summary>
+    public static string Hocon(string path, string backend = "lmdb", bool isDefaultPlugin = true, string extraJournalHocon = "")
+    {
+        string p = path.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        string defaults = isDefaultPlugin
+            ? "akka.persistence.journal.plugin = \"akka.persistence.journal.tidemark\"\nakka.persistence.snapshot-store.plugin = \"akka.persistence.snapshot-store.tidemark\"\n"
+            : "";
+        return defaults + $@"
+akka.persistence.journal.tidemark {{
+  class = ""Tidemark.Persistence.Akka.TidemarkJournal, Tidemark.Persistence.Akka""
+  path = ""{p}""
+  backend = {backend}
+  {extraJournalHocon}
+}}
+akka.persistence.snapshot-store.tidemark {{
+  class = ""Tidemark.Persistence.Akka.TidemarkSnapshotStore, Tidemark.Persistence.Akka""
+  path = ""{p}""
+  backend = {backend}
+}}
+akka.persistence.query.journal.tidemark {{
+  class = ""Tidemark.Persistence.Akka.TidemarkReadJournalProvider, Tidemark.Persistence.Akka""
+  write-plugin = ""akka.persistence.journal.tidemark""
+}}
+";
+    }
+}
