@@ -513,9 +513,10 @@ pub struct NativeJournal {
 impl NativeJournal {
     /// Installs the completion callback: called on the JS thread with the
     /// drained records and errors. The threadsafe function is weak (unref'd):
-    /// the JS layer calls `ref()` while operations are pending.
-    #[napi(ts_args_type = "onComplete: (records: Uint32Array, errors: CompletionError[]) => void")]
-    pub fn start(&mut self, on_complete: Function<'_, Drained, Unknown<'static>>) -> Result<()> {
+    /// the JS layer calls `ref()` while operations are pending. Returns the
+    /// fast append function `(id, persistenceId, payload) => void` (see `fast`).
+    #[napi(ts_args_type = "onComplete: (records: Uint32Array, errors: CompletionError[]) => void", ts_return_type = "(id: number, persistenceId: string, payload: Uint8Array) => void")]
+    pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Drained, Unknown<'static>>) -> Result<Unknown<'env>> {
         if self.completions.is_some() {
             return Err(napi::Error::from_reason("completion callback already installed"));
         }
@@ -526,8 +527,9 @@ impl NativeJournal {
             .callee_handled::<false>()
             .weak::<true>()
             .build_callback(move |_ctx| Ok(drain(&for_js)))?;
-        self.completions = Some(Arc::new(Completions { queue, tsfn }));
-        Ok(())
+        let completions = Arc::new(Completions { queue, tsfn });
+        self.completions = Some(completions.clone());
+        fast::append_payload_function(env, fast::Submitter { journal: self.journal.clone(), completions })
     }
 
     fn completions(&self) -> Result<Arc<Completions>> {
@@ -546,14 +548,6 @@ impl NativeJournal {
     pub fn unref(&self, env: Env) -> Result<()> {
         let c = self.completions()?;
         check(unsafe { napi::sys::napi_unref_threadsafe_function(env.raw(), c.tsfn.raw()) })
-    }
-
-    /// Appends one payload-only event (the fast path); completes `id`.
-    #[napi]
-    pub fn append_payload(&self, id: u32, persistence_id: String, payload: Uint8ArraySlice) -> Result<()> {
-        let c = self.completions()?;
-        self.journal.append_with(&persistence_id, vec![NewEvent::new(payload.to_vec())], move |r| c.push(Done::Receipt(id, r)));
-        Ok(())
     }
 
     /// Appends events as one atomic write; completes `id`.
@@ -795,6 +789,111 @@ impl NativeJournal {
     pub fn snapshot_persistence_ids(&self) -> AsyncTask<BlockingTask<Vec<String>, Vec<String>>> {
         let journal = self.journal.clone();
         blocking(move || journal.snapshots().persistence_ids(), same)
+    }
+}
+
+/// The hot path, `append(id, persistenceId, payload)`, as a plain napi
+/// callback. napi-rs class methods register every receiver in a global
+/// borrow registry (a mutex and a hash map per call) and take a reference per
+/// borrowed argument; for the one call made per event that overhead exceeded
+/// the rest of the call, so this function reads its arguments with raw napi
+/// calls and owns its journal handle through the function's data pointer.
+mod fast {
+    use std::ffi::{c_char, c_void};
+    use std::ptr;
+
+    use napi::sys;
+
+    use super::*;
+
+    pub(super) struct Submitter {
+        pub(super) journal: Journal,
+        pub(super) completions: Arc<Completions>,
+    }
+
+    pub(super) fn append_payload_function<'env>(env: &'env Env, submitter: Submitter) -> Result<Unknown<'env>> {
+        let data = Box::into_raw(Box::new(submitter));
+        let mut function = ptr::null_mut();
+        let name = "appendPayload";
+        unsafe {
+            let status = sys::napi_create_function(env.raw(), name.as_ptr().cast(), name.len() as isize, Some(append_payload), data.cast(), &mut function);
+            if status != sys::Status::napi_ok {
+                drop(Box::from_raw(data));
+                return Err(napi::Error::new(Status::from(status), "napi_create_function failed"));
+            }
+            // The function owns the submitter; it is dropped when the function is collected.
+            check(sys::napi_add_finalizer(env.raw(), function, data.cast(), Some(finalize), ptr::null_mut(), ptr::null_mut()))?;
+            Unknown::from_napi_value(env.raw(), function)
+        }
+    }
+
+    unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+        drop(unsafe { Box::from_raw(data.cast::<Submitter>()) });
+    }
+
+    unsafe fn throw_type_error(env: sys::napi_env, message: &std::ffi::CStr) -> sys::napi_value {
+        unsafe { sys::napi_throw_type_error(env, ptr::null(), message.as_ptr()) };
+        ptr::null_mut()
+    }
+
+    /// Reads a JS string as UTF-8 (one napi call for ids under 256 bytes).
+    unsafe fn string(env: sys::napi_env, value: sys::napi_value) -> Option<String> {
+        let mut buf = [0u8; 256];
+        let mut len = 0usize;
+        if unsafe { sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut len) } != sys::Status::napi_ok {
+            return None;
+        }
+        // napi truncates at a character boundary, so a result within 4 bytes
+        // (the longest UTF-8 character) of the buffer's end may be cut short.
+        if len + 4 < buf.len() {
+            return String::from_utf8(buf[..len].to_vec()).ok();
+        }
+        // Possibly truncated: ask for the length, then read it whole.
+        if unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) } != sys::Status::napi_ok {
+            return None;
+        }
+        let mut long = vec![0u8; len + 1];
+        if unsafe { sys::napi_get_value_string_utf8(env, value, long.as_mut_ptr().cast::<c_char>(), long.len(), &mut len) } != sys::Status::napi_ok {
+            return None;
+        }
+        long.truncate(len);
+        String::from_utf8(long).ok()
+    }
+
+    unsafe extern "C" fn append_payload(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        let result = std::panic::catch_unwind(|| unsafe {
+            let mut argc = 3usize;
+            let mut argv = [ptr::null_mut(); 3];
+            let mut data = ptr::null_mut();
+            if sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) != sys::Status::napi_ok || argc < 3 {
+                return throw_type_error(env, c"appendPayload(id, persistenceId, payload) takes 3 arguments");
+            }
+            let submitter = &*data.cast::<Submitter>();
+            let mut id = 0u32;
+            if sys::napi_get_value_uint32(env, argv[0], &mut id) != sys::Status::napi_ok {
+                return throw_type_error(env, c"id must be a number");
+            }
+            let Some(persistence_id) = string(env, argv[1]) else {
+                return throw_type_error(env, c"persistenceId must be a string");
+            };
+            let mut kind = 0;
+            let mut len = 0usize;
+            let mut bytes = ptr::null_mut();
+            let mut buffer = ptr::null_mut();
+            let mut offset = 0usize;
+            if sys::napi_get_typedarray_info(env, argv[2], &mut kind, &mut len, &mut bytes, &mut buffer, &mut offset) != sys::Status::napi_ok
+                || kind != sys::TypedarrayType::uint8_array
+            {
+                return throw_type_error(env, c"payload must be a Uint8Array or Buffer");
+            }
+            let payload = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(bytes.cast::<u8>(), len).to_vec() };
+            let completions = submitter.completions.clone();
+            submitter.journal.append_with(&persistence_id, vec![NewEvent::new(payload)], move |r| completions.push(Done::Receipt(id, r)));
+            let mut undefined = ptr::null_mut();
+            sys::napi_get_undefined(env, &mut undefined);
+            undefined
+        });
+        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidemark: internal panic in appendPayload") })
     }
 }
 

@@ -44,6 +44,20 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await journal.read('nobody'), [])
     })
 
+    test('persistence ids of any length and script round-trip through the fast path', async (t) => {
+      const journal = await open(t, backend)
+      const ids = ['é-ünïcødé-流-🌊', 'x'.repeat(254), 'y'.repeat(255), 'z'.repeat(256), 'é'.repeat(512)]
+      for (const id of ids) {
+        assert.equal((await journal.append(id, Buffer.from(id))).firstSequenceNr, 1)
+        const [event] = await journal.read(id)
+        assert.equal(event.persistenceId, id)
+        assert.equal(event.payload.toString(), id)
+      }
+      await assert.rejects(journal.append('q'.repeat(1025), Buffer.from('x')), InvalidArgumentError)
+      assert.equal((await journal.append('empty', new Uint8Array(0))).firstSequenceNr, 1)
+      assert.equal((await journal.read('empty'))[0].payload.length, 0)
+    })
+
     test('write commits explicit atomic writes and fails a conflicting one alone', async (t) => {
       const journal = await open(t, backend)
       await journal.append('a', 'a1')

@@ -419,6 +419,8 @@ export class Journal<N extends number | bigint = number> {
   readonly #native: Native.NativeJournal
   readonly #big: boolean
   readonly #pending = new Map<number, Pending>()
+  /** The native fast path for one payload-only event: `(id, persistenceId, payload) => void`. */
+  readonly #appendPayload: (id: number, persistenceId: string, payload: Uint8Array) => void
   #nextId = 0
   /** The journal's snapshot store. */
   readonly snapshots: SnapshotStore<N>
@@ -427,7 +429,7 @@ export class Journal<N extends number | bigint = number> {
     this.#native = nativeJournal
     this.#big = big
     this.snapshots = new SnapshotStore<N>(nativeJournal, big)
-    nativeJournal.start((records, errors) => this.#complete(records, errors))
+    this.#appendPayload = nativeJournal.start((records, errors) => this.#complete(records, errors))
   }
 
   /**
@@ -541,7 +543,7 @@ export class Journal<N extends number | bigint = number> {
   append(persistenceId: string, events: EventInput | EventInput[]): Promise<WriteReceipt<N>> {
     checkString(persistenceId, 'persistenceId')
     if (events instanceof Uint8Array) {
-      return this.#submit((id) => this.#native.appendPayload(id, persistenceId, events))
+      return this.#submit((id) => this.#appendPayload(id, persistenceId, events))
     }
     const nativeEvents = toNativeEvents(events)
     return this.#submit((id) => this.#native.append(id, persistenceId, nativeEvents))
