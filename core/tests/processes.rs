@@ -94,6 +94,13 @@ fn child_process() {
             let readable = journal.read("big", 1, u64::MAX, usize::MAX).map(|v| v.len()).unwrap_or(usize::MAX);
             println!("read {readable}");
         }
+        "read" => {
+            let journal = Journal::open(&dir, Options::new().backend(backend).read_only(true)).unwrap();
+            let events = journal.read("p", 1, u64::MAX, usize::MAX).unwrap();
+            println!("read {} highest {}", events.len(), journal.highest_sequence_nr("p").unwrap());
+            assert!(journal.append("p", vec![NewEvent::new(b"no".to_vec())]).is_err());
+            journal.close().unwrap();
+        }
         "lock" => match Journal::open(&dir, Options::new().backend(backend)) {
             Err(Error::Locked { path }) => println!("locked {}", path.display()),
             Err(e) => println!("error {e}"),
@@ -208,6 +215,23 @@ fn second_writer_process_gets_locked_and_first_keeps_working() {
         let child = spawn_child("lock", &path, backend);
         let text = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
         assert!(text.contains("opened"), "{backend:?}: {text:?}");
+    }
+}
+
+#[test]
+fn a_read_only_process_reads_beside_the_live_writer() {
+    for backend in [Backend::Lmdb, Backend::Files] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let journal = Journal::open(&path, Options::new().backend(backend)).unwrap();
+        journal.append("p", (0..5).map(|i| NewEvent::new(vec![i])).collect()).unwrap();
+        let out = spawn_child("read", &path, backend).wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("read 5 highest 5"), "{backend:?}: {text:?}");
+        // The writer goes on; a new reader sees the new events.
+        journal.append("p", vec![NewEvent::new(vec![5])]).unwrap();
+        let text = String::from_utf8(spawn_child("read", &path, backend).wait_with_output().unwrap().stdout).unwrap();
+        assert!(text.contains("read 6 highest 6"), "{backend:?}: {text:?}");
     }
 }
 

@@ -147,7 +147,8 @@ impl LmdbStorage {
                     .ok_or_else(|| Error::corrupt(path, 0, CorruptReason::Malformed("LMDB database missing")))
             };
             let dbs = Dbs { meta: open("meta")?, streams: open("streams")?, names: open("names")?, events: open("events")?, global: open("global")?, tags: open("tags")? };
-            drop(rtxn);
+            // Handles opened in a transaction close with it unless it commits.
+            rtxn.commit().map_err(lmdb("open databases"))?;
             dbs
         } else {
             let mut wtxn = env.write_txn().map_err(lmdb("begin write"))?;
