@@ -114,13 +114,13 @@ fn tail_follow_sees_new_commits(backend: Backend) {
     j.append("late-1", vec![NewEvent::new("one").tag("late")]).unwrap();
     j.append("late-2", vec![NewEvent::new("two").tag("late")]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut child = child;
-    while child.try_wait().unwrap().is_none() {
+    let mut guard = crate::KillOnDrop(Some(child));
+    while guard.0.as_mut().unwrap().try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "tail --follow did not print the new events");
         std::thread::sleep(Duration::from_millis(50));
     }
     j.close().unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = guard.0.take().unwrap().wait_with_output().unwrap();
     assert!(out.status.success());
     let payloads: Vec<String> = json_lines(&out.stdout).iter().map(|l| l["payload"].as_str().unwrap().to_owned()).collect();
     assert_eq!(payloads, ["one", "two"]);
