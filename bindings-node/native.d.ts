@@ -10,13 +10,10 @@ export declare class NativeJournal {
    * Installs the completion callback: called on the JS thread with the
    * drained records and errors. The threadsafe function is weak (unref'd):
    * the JS layer calls `ref()` while operations are pending. Returns the
-   * fast append function `(id, persistenceId, payload) => void` (see `fast`).
+   * fast functions `[appendPayload(id, persistenceId, payload), ref(), unref()]`
+   * (see `fast`).
    */
-  start(onComplete: (records: Uint32Array, errors: CompletionError[]) => void): (id: number, persistenceId: string, payload: Uint8Array) => void
-  /** Keeps the event loop alive (operations are pending). */
-  ref(): void
-  /** Lets the process exit (nothing is pending). */
-  unref(): void
+  start(onComplete: (records: Uint32Array, errors: CompletionError[]) => void): [(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]
   /** Appends events as one atomic write; completes `id`. */
   append(id: number, persistenceId: string, events: Array<NativeEvent>): void
   /** Commits explicit atomic writes; completes `id` with one result per write. */

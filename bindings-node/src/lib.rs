@@ -514,9 +514,13 @@ impl NativeJournal {
     /// Installs the completion callback: called on the JS thread with the
     /// drained records and errors. The threadsafe function is weak (unref'd):
     /// the JS layer calls `ref()` while operations are pending. Returns the
-    /// fast append function `(id, persistenceId, payload) => void` (see `fast`).
-    #[napi(ts_args_type = "onComplete: (records: Uint32Array, errors: CompletionError[]) => void", ts_return_type = "(id: number, persistenceId: string, payload: Uint8Array) => void")]
-    pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Drained, Unknown<'static>>) -> Result<Unknown<'env>> {
+    /// fast functions `[appendPayload(id, persistenceId, payload), ref(), unref()]`
+    /// (see `fast`).
+    #[napi(
+        ts_args_type = "onComplete: (records: Uint32Array, errors: CompletionError[]) => void",
+        ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]"
+    )]
+    pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Drained, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
         if self.completions.is_some() {
             return Err(napi::Error::from_reason("completion callback already installed"));
         }
@@ -529,25 +533,16 @@ impl NativeJournal {
             .build_callback(move |_ctx| Ok(drain(&for_js)))?;
         let completions = Arc::new(Completions { queue, tsfn });
         self.completions = Some(completions.clone());
-        fast::append_payload_function(env, fast::Submitter { journal: self.journal.clone(), completions })
+        let submitter = || fast::Submitter { journal: self.journal.clone(), completions: completions.clone() };
+        Ok(vec![
+            fast::function(env, "appendPayload", fast::append_payload, submitter())?,
+            fast::function(env, "ref", fast::refer, submitter())?,
+            fast::function(env, "unref", fast::unref, submitter())?,
+        ])
     }
 
     fn completions(&self) -> Result<Arc<Completions>> {
         self.completions.clone().ok_or_else(|| napi::Error::from_reason("start() was not called"))
-    }
-
-    /// Keeps the event loop alive (operations are pending).
-    #[napi(js_name = "ref")]
-    pub fn refer(&self, env: Env) -> Result<()> {
-        let c = self.completions()?;
-        check(unsafe { napi::sys::napi_ref_threadsafe_function(env.raw(), c.tsfn.raw()) })
-    }
-
-    /// Lets the process exit (nothing is pending).
-    #[napi]
-    pub fn unref(&self, env: Env) -> Result<()> {
-        let c = self.completions()?;
-        check(unsafe { napi::sys::napi_unref_threadsafe_function(env.raw(), c.tsfn.raw()) })
     }
 
     /// Appends events as one atomic write; completes `id`.
@@ -811,12 +806,14 @@ mod fast {
         pub(super) completions: Arc<Completions>,
     }
 
-    pub(super) fn append_payload_function<'env>(env: &'env Env, submitter: Submitter) -> Result<Unknown<'env>> {
+    type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+    /// A JS function calling `callback` with `submitter` as its data.
+    pub(super) fn function<'env>(env: &'env Env, name: &str, callback: Callback, submitter: Submitter) -> Result<Unknown<'env>> {
         let data = Box::into_raw(Box::new(submitter));
         let mut function = ptr::null_mut();
-        let name = "appendPayload";
         unsafe {
-            let status = sys::napi_create_function(env.raw(), name.as_ptr().cast(), name.len() as isize, Some(append_payload), data.cast(), &mut function);
+            let status = sys::napi_create_function(env.raw(), name.as_ptr().cast(), name.len() as isize, Some(callback), data.cast(), &mut function);
             if status != sys::Status::napi_ok {
                 drop(Box::from_raw(data));
                 return Err(napi::Error::new(Status::from(status), "napi_create_function failed"));
@@ -860,7 +857,34 @@ mod fast {
         String::from_utf8(long).ok()
     }
 
-    unsafe extern "C" fn append_payload(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    unsafe fn submitter<'a>(env: sys::napi_env, info: sys::napi_callback_info) -> &'a Submitter {
+        let mut data = ptr::null_mut();
+        let mut argc = 0usize;
+        unsafe {
+            sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data);
+            &*data.cast::<Submitter>()
+        }
+    }
+
+    /// `ref()`: keep the event loop alive while operations are pending.
+    pub(super) unsafe extern "C" fn refer(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        unsafe {
+            let s = submitter(env, info);
+            sys::napi_ref_threadsafe_function(env, s.completions.tsfn.raw());
+        }
+        ptr::null_mut()
+    }
+
+    /// `unref()`: let the process exit when nothing is pending.
+    pub(super) unsafe extern "C" fn unref(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        unsafe {
+            let s = submitter(env, info);
+            sys::napi_unref_threadsafe_function(env, s.completions.tsfn.raw());
+        }
+        ptr::null_mut()
+    }
+
+    pub(super) unsafe extern "C" fn append_payload(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
         let result = std::panic::catch_unwind(|| unsafe {
             let mut argc = 3usize;
             let mut argv = [ptr::null_mut(); 3];

@@ -421,6 +421,10 @@ export class Journal<N extends number | bigint = number> {
   readonly #pending = new Map<number, Pending>()
   /** The native fast path for one payload-only event: `(id, persistenceId, payload) => void`. */
   readonly #appendPayload: (id: number, persistenceId: string, payload: Uint8Array) => void
+  /** Keeps the event loop alive while operations are pending. */
+  readonly #ref: () => void
+  /** Lets the process exit when nothing is pending. */
+  readonly #unref: () => void
   #nextId = 0
   /** The journal's snapshot store. */
   readonly snapshots: SnapshotStore<N>
@@ -429,7 +433,7 @@ export class Journal<N extends number | bigint = number> {
     this.#native = nativeJournal
     this.#big = big
     this.snapshots = new SnapshotStore<N>(nativeJournal, big)
-    this.#appendPayload = nativeJournal.start((records, errors) => this.#complete(records, errors))
+    ;[this.#appendPayload, this.#ref, this.#unref] = nativeJournal.start((records, errors) => this.#complete(records, errors))
   }
 
   /**
@@ -472,14 +476,14 @@ export class Journal<N extends number | bigint = number> {
   #submit<T>(send: (id: number) => void): Promise<T> {
     const id = (this.#nextId = (this.#nextId + 1) >>> 0)
     const promise = new Promise<T>((resolve, reject) => {
-      if (this.#pending.size === 0) this.#native.ref()
+      if (this.#pending.size === 0) this.#ref()
       this.#pending.set(id, { resolve, reject })
     })
     try {
       send(id)
     } catch (err) {
       this.#pending.delete(id)
-      if (this.#pending.size === 0) this.#native.unref()
+      if (this.#pending.size === 0) this.#unref()
       throw err instanceof Error && !(err instanceof TidemarkError) ? new TypeError(err.message, { cause: err }) : err
     }
     return promise
@@ -531,7 +535,7 @@ export class Journal<N extends number | bigint = number> {
         p.reject(err) // a RangeError from an unsafe number
       }
     }
-    if (pending.size === 0) this.#native.unref()
+    if (pending.size === 0) this.#unref()
   }
 
   /**
