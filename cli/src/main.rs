@@ -138,12 +138,20 @@ fn main() -> ExitCode {
     let result = run(cli);
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`tidemark tail ... | head`): not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let failure = Failure::from_error(&err);
             eprintln!("tidemark: error: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// True when the error is a write to a closed pipe.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
+    err.chain().any(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind) == broken)
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
