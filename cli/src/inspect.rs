@@ -259,19 +259,18 @@ pub fn tail(args: &TailArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut next = match args.from_offset {
         Some(offset) => offset,
         None => {
-            // The newest `lines` events: one pass keeping a ring of them.
-            let mut ring: VecDeque<EventRecord> = VecDeque::with_capacity(args.lines + 1);
+            // The newest `lines` events: one pass keeping the offsets of the last ones,
+            // then the printing loop below starts at the oldest of them.
+            let mut ring: VecDeque<u64> = VecDeque::with_capacity(args.lines + 1);
             let mut next = 1;
             loop {
                 let mut page = 0;
                 scan_feed(&journal, args.tag.as_deref(), next, |e| {
                     page += 1;
                     next = e.global_offset + 1;
-                    if args.lines > 0 {
-                        if ring.len() == args.lines {
-                            ring.pop_front();
-                        }
-                        ring.push_back(EventRecord::from_ref(&e));
+                    ring.push_back(e.global_offset);
+                    if ring.len() > args.lines {
+                        ring.pop_front();
                     }
                     true
                 })?;
@@ -279,12 +278,7 @@ pub fn tail(args: &TailArgs, json: bool) -> anyhow::Result<ExitCode> {
                     break;
                 }
             }
-            for record in &ring {
-                if !printer.print(record)? {
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-            next
+            ring.front().copied().unwrap_or(next)
         }
     };
     loop {
