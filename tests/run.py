@@ -124,7 +124,7 @@ def concurrency(results, langs, work):
             proc = start_crash_writer(langs[writer], path, backend)
             try:
                 if not read_acks(proc, 20):
-                    results.add("concurrency", f"{writer} writes ({backend})", False, proc.stderr.read()[-500:])
+                    results.add("concurrency", f"{writer} writes ({backend})", False, proc.stderr.read()[-1500:])
                     continue
                 for other in names:
                     if other == writer:

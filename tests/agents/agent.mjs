@@ -128,6 +128,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err.message ?? err)
+  console.error(err.code ? `${err.code}: ${err.message}` : (err.stack ?? err))
   process.exit(1)
 })
