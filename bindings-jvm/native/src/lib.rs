@@ -433,15 +433,18 @@ fn unit_outcome(r: Result<(), Error>) -> Outcome {
     r.map_or_else(Outcome::Failed, |()| Outcome::Unit)
 }
 
-/// `static native void append(long handle, long token, String pid, byte[] events)`:
-/// the result arrives through `pollCompletions` under `token`. Never throws for
-/// journal errors: those are completions too, so tokens complete in order.
+/// `static native void append(long handle, long token, byte[] request)`: the request is the
+/// persistence id (`u32 len` + UTF-8) followed by the events (see [`decode_events`]), so one
+/// array crosses and no `jstring` conversion is needed. The result arrives through
+/// `pollCompletions` under `token`. Never throws for journal errors: those are completions
+/// too, so tokens complete in order.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong, pid: JString<'l>, events: JByteArray<'l>) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong, request: JByteArray<'l>) {
     submit(&mut env, h, token, |env, h, complete| {
-        let pid = string(env, &pid)?;
-        let buf = bytes(env, &events)?;
-        let events = decode_events(&mut Reader { buf: &buf })?;
+        let buf = bytes(env, &request)?;
+        let mut reader = Reader { buf: &buf };
+        let pid = reader.string()?;
+        let events = decode_events(&mut reader)?;
         h.journal.append_with(&pid, events, move |r| complete(receipt_outcome(r)));
         Ok(())
     })

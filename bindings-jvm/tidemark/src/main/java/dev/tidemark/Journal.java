@@ -106,9 +106,9 @@ public final class Journal implements AutoCloseable {
      */
     public CompletableFuture<WriteReceipt> appendAsync(String persistenceId, List<NewEvent> events) {
         Objects.requireNonNull(persistenceId, "persistenceId");
-        byte[] encoded = Wire.encodeEvents(events);
+        byte[] request = Wire.encodeAppend(persistenceId, events);
         try {
-            return completions.submit(Completions.Kind.RECEIPT, token -> NativeBridge.append(handle, token, persistenceId, encoded));
+            return completions.submit(Completions.Kind.RECEIPT, token -> NativeBridge.append(handle, token, request));
         } finally {
             Reference.reachabilityFence(this);
         }

@@ -22,7 +22,7 @@ final class NativeBridge {
 
     static native boolean isClosed(long handle);
 
-    static native void append(long handle, long token, String persistenceId, byte[] events);
+    static native void append(long handle, long token, byte[] request);
 
     static native void write(long handle, long token, byte[] writes);
 

@@ -51,13 +51,16 @@ final class Wire {
         }
     }
 
-    static byte[] encodeEvents(List<NewEvent> events) {
+    /** An append request: the persistence id, then the events. */
+    static byte[] encodeAppend(String persistenceId, List<NewEvent> events) {
+        byte[] pid = utf8(persistenceId);
         List<byte[]> strings = new ArrayList<>(events.size() * 2);
-        int size = 4;
+        int size = 4 + pid.length + 4;
         for (NewEvent e : events) {
             size += eventSize(e, strings);
         }
         ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        put(b, pid);
         putEvents(b, events, strings, new int[1]);
         return b.array();
     }
