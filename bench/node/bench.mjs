@@ -15,9 +15,11 @@ const dirArg = args.indexOf('--dir')
 const root = dirArg >= 0 ? args[dirArg + 1] : os.tmpdir()
 const PAYLOAD = Buffer.alloc(100, 0x61)
 
+const dirs = []
+process.on('exit', () => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })))
 function freshDir(name) {
   const dir = fs.mkdtempSync(path.join(root, `tidemark-bench-${name}-`))
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
+  dirs.push(dir)
   return dir
 }
 
