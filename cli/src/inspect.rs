@@ -250,8 +250,7 @@ pub struct TailArgs {
 
 /// `tidemark tail PATH [--tag T] [--from-offset N] [--follow]`.
 pub fn tail(args: &TailArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let open = if args.follow { store::open_read_only_strict } else { store::open_read_only };
-    let mut journal = open(&args.path)?;
+    let mut journal = store::open_read_only(&args.path)?;
     if let Some(tag) = &args.tag {
         anyhow::ensure!(!tag.is_empty(), "--tag must not be empty");
     }
@@ -316,7 +315,7 @@ pub fn tail(args: &TailArgs, json: bool) -> anyhow::Result<ExitCode> {
         if journal.backend() == Backend::Files {
             // A read-only files journal sees the log as of open: reopen to see new commits.
             journal.close()?;
-            journal = open(&args.path).context("reopening to follow new events")?;
+            journal = store::open_read_only(&args.path).context("reopening to follow new events")?;
         }
     }
 }

@@ -42,40 +42,8 @@ pub fn retry_locked<T>(mut attempt: impl FnMut() -> tidemark::Result<T>) -> tide
 /// Opens an existing journal without the writer lock, so it can be read beside
 /// a live writer in another process. The files backend sees the log as of open.
 pub fn open_read_only(path: &Path) -> anyhow::Result<Journal> {
-    open_read_only_with(path, true)
-}
-
-/// [`open_read_only`] for long-running readers (`tail --follow`): never falls
-/// back to taking the writer lock, which would keep the application's writer out.
-pub fn open_read_only_strict(path: &Path) -> anyhow::Result<Journal> {
-    open_read_only_with(path, false)
-}
-
-fn open_read_only_with(path: &Path, writer_fallback: bool) -> anyhow::Result<Journal> {
     let backend = backend_of(path)?;
-    match Journal::open(path, Options::new().backend(backend).read_only(true)) {
-        Ok(journal) => Ok(journal),
-        // Work-around for a core bug (tidemark 0.1.0): a read-only LMDB open closes its
-        // database handles with the transaction that opened them, so its first read
-        // fails with EINVAL. When no writer holds the journal, the writer-lock open
-        // reads the same data (and this command writes nothing).
-        Err(read_only_error) if writer_fallback && backend == Backend::Lmdb && read_only_error.kind() == ErrorKind::Io => {
-            match retry_locked(|| Journal::open(path, Options::new().backend(backend))) {
-                Ok(journal) => Ok(journal),
-                Err(e) if e.kind() == ErrorKind::Locked => Err(anyhow::Error::new(e).context(format!(
-                    "opening {} read-only failed ({read_only_error}), and a live writer holds the journal; \
-                     this tidemark build cannot read an LMDB journal beside a live writer",
-                    path.display()
-                ))),
-                Err(_) => Err(anyhow::Error::new(read_only_error).context(format!("opening {} read-only", path.display()))),
-            }
-        }
-        Err(e) if backend == Backend::Lmdb && e.kind() == ErrorKind::Io => Err(anyhow::Error::new(e).context(format!(
-            "opening {} read-only (an EINVAL here is a known core bug of read-only LMDB opens, see \"Known limitation\" in cli/README.md)",
-            path.display()
-        ))),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("opening {} read-only", path.display()))),
-    }
+    Journal::open(path, Options::new().backend(backend).read_only(true)).with_context(|| format!("opening {} read-only", path.display()))
 }
 
 /// Fails unless `path` does not exist yet (or is an empty directory), so that

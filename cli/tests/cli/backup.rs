@@ -128,7 +128,6 @@ fn hot_backup_holds_every_acknowledged_event_files() {
 }
 
 #[test]
-#[ignore = "needs the core fix for read-only LMDB opens (LmdbStorage::open drops the read txn that opened the databases)"]
 fn hot_backup_holds_every_acknowledged_event_lmdb() {
     hot_backup_holds_every_acknowledged_event(Backend::Lmdb);
 }

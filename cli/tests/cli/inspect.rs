@@ -132,7 +132,6 @@ fn tail_follow_sees_new_commits_files() {
 }
 
 #[test]
-#[ignore = "needs the core fix for read-only LMDB opens (LmdbStorage::open drops the read txn that opened the databases)"]
 fn tail_follow_sees_new_commits_lmdb() {
     tail_follow_sees_new_commits(Backend::Lmdb);
 }
@@ -157,7 +156,6 @@ fn read_only_commands_run_beside_a_live_writer_files() {
 }
 
 #[test]
-#[ignore = "needs the core fix for read-only LMDB opens (LmdbStorage::open drops the read txn that opened the databases)"]
 fn read_only_commands_run_beside_a_live_writer_lmdb() {
     read_only_commands_run_beside_a_live_writer(Backend::Lmdb);
 }
