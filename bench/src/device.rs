@@ -3,19 +3,43 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Instant;
 
 use crate::harness::timed;
 
-/// Appends `bytes` to a fresh file and `fdatasync`s it, `count` times; returns
-/// each write+fdatasync in nanoseconds. Appends extend the file, as the
-/// segment-file backend's do, so the size change is flushed too.
-pub fn append_fdatasync(dir: &Path, name: &str, bytes: &[u8], count: usize) -> std::io::Result<Vec<u64>> {
+/// How the device loop lays its records out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Each write extends the file, so each fdatasync also flushes the size change.
+    Append,
+    /// The file is first filled with zeros (and flushed); the records then
+    /// overwrite it in order, so fdatasync flushes data only. This is what the
+    /// segment-file backend does (it writes zeros ahead of its log), and the
+    /// device's best case.
+    Preallocated,
+}
+
+/// Writes `bytes` sequentially and `fdatasync`s after each write, `count`
+/// times; returns each write+fdatasync in nanoseconds.
+pub fn write_fdatasync(dir: &Path, name: &str, bytes: &[u8], count: usize, layout: Layout) -> std::io::Result<Vec<u64>> {
     let path = dir.join(name);
     let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(&path)?;
+    if layout == Layout::Preallocated {
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = bytes.len() * count + 4096;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            file.write_all(&zeros[..n])?;
+            left -= n;
+        }
+        file.sync_all()?;
+    }
+    let mut offset = 0u64;
     let samples = timed(count, |_| {
-        file.write_all(bytes).expect("device write");
+        file.write_all_at(bytes, offset).expect("device write");
+        offset += bytes.len() as u64;
         file.sync_data().expect("device fdatasync");
     });
     drop(file);
@@ -99,12 +123,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn append_fdatasync_times_each_append_and_cleans_up() {
+    fn write_fdatasync_times_each_write_and_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
-        let samples = append_fdatasync(dir.path(), "a.bin", b"0123456789", 3).unwrap();
-        assert_eq!(samples.len(), 3);
-        assert!(samples.iter().all(|s| *s > 0));
-        assert!(!dir.path().join("a.bin").exists());
+        for layout in [Layout::Append, Layout::Preallocated] {
+            let samples = write_fdatasync(dir.path(), "a.bin", b"0123456789", 3, layout).unwrap();
+            assert_eq!(samples.len(), 3);
+            assert!(samples.iter().all(|s| *s > 0));
+            assert!(!dir.path().join("a.bin").exists());
+        }
     }
 
     #[test]
