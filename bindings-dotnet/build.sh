@@ -88,6 +88,8 @@ mono_test_akka() {
   csc -debug+ -nowarn:CS1702 $(facades) -target:library -out:"$out/Tidemark.Persistence.Akka.Tests.dll" -r:"$out/Tidemark.dll" -r:"$out/Tidemark.Persistence.Akka.dll" \
     $(akka_refs Akka.Persistence.TCK.dll Akka.TestKit.dll Akka.TestKit.Xunit2.dll Akka.Streams.TestKit.dll FluentAssertions.dll Microsoft.Extensions.Hosting.dll Microsoft.Extensions.Hosting.Abstractions.dll Microsoft.Extensions.DependencyInjection.Abstractions.dll xunit.core.dll xunit.assert.dll xunit.abstractions.dll) \
     "$HERE"/tests/Tidemark.Persistence.Akka.Tests/*.cs
+  csc -debug+ -nowarn:CS1702 $(facades) -target:exe -out:"$out/Tidemark.Persistence.Akka.TestChild.exe" -r:"$out/Tidemark.dll" \
+    -r:"$out/Tidemark.Persistence.Akka.dll" -r:"$out/Tidemark.Persistence.Akka.Tests.dll" $(akka_refs) "$HERE"/tests/Tidemark.Persistence.Akka.TestChild/*.cs
   cp -n "$L"/*.dll "$out/" 2>/dev/null || true
   rm -rf "${TMPDIR:-/tmp}/tidemark-akka-tck"
   (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
@@ -135,6 +137,7 @@ cmd_pack() {
   if have dotnet; then
     mkdir -p "$HERE/src/Tidemark/runtimes/linux-x64/native" && cp "$lib" "$HERE/src/Tidemark/runtimes/linux-x64/native/"
     dotnet pack "$HERE/src/Tidemark/Tidemark.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
+    dotnet pack "$HERE/src/Tidemark.Persistence.Akka/Tidemark.Persistence.Akka.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
     return
   fi
   mono_tools
@@ -148,6 +151,15 @@ cmd_pack() {
   cp "$HERE/LICENSE" "$stage/LICENSE"
   sed 's/\$version\$/'"$VERSION"'/' "$HERE/src/Tidemark/Tidemark.nuspec" > "$stage/Tidemark.nuspec"
   $NUGET_EXE pack "$stage/Tidemark.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
+  local akka="$BUILD/pack/Tidemark.Persistence.Akka"
+  rm -rf "$akka" && mkdir -p "$akka/lib/netstandard2.0"
+  step "pack Tidemark.Persistence.Akka $VERSION"
+  cp "$stage/lib/netstandard2.0/Tidemark.dll" "$akka/lib/netstandard2.0/"
+  build_akka "$akka/lib/netstandard2.0" release
+  rm "$akka/lib/netstandard2.0/Tidemark.dll"
+  cp "$HERE/src/Tidemark.Persistence.Akka/README.md" "$HERE/LICENSE" "$akka/"
+  sed 's/\$version\$/'"$VERSION"'/g' "$HERE/src/Tidemark.Persistence.Akka/Tidemark.Persistence.Akka.nuspec" > "$akka/Tidemark.Persistence.Akka.nuspec"
+  $NUGET_EXE pack "$akka/Tidemark.Persistence.Akka.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
   ls -l "$HERE/dist"
 }
 

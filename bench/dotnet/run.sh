@@ -25,3 +25,13 @@ gcc -O2 -std=c11 -D_GNU_SOURCE -I"$DOTNET/native/include" "$HERE/append_c.c" -L"
 mkdir -p "$OUT/data"
 cd "$OUT" && LD_LIBRARY_PATH="$OUT" ./append_c "$OUT/data" && rm -rf "$OUT/data"/c-*
 LD_LIBRARY_PATH="$OUT" mono --optimize=all Bench.exe "$OUT/data" "$@"
+
+# Akka.NET plugin benchmark (needs the plugin assembly and Akka's).
+AKKA="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
+arefs=""; for a in $AKKA; do arefs="$arefs -r:$L/$a"; done
+$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -nullable:enable -optimize+ -target:library -out:"$OUT/Tidemark.Persistence.Akka.dll" \
+  -r:"$OUT/Tidemark.dll" $arefs "$DOTNET"/src/Tidemark.Persistence.Akka/*.cs "$DOTNET"/src/Tidemark/Polyfills.cs
+$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -optimize+ -target:exe -out:"$OUT/AkkaBench.exe" \
+  -r:"$OUT/Tidemark.Persistence.Akka.dll" $arefs "$HERE/AkkaBench.cs"
+cp -n "$L"/*.dll "$OUT/" 2>/dev/null || true
+LD_LIBRARY_PATH="$OUT" mono --optimize=all AkkaBench.exe "$OUT/akka-data"

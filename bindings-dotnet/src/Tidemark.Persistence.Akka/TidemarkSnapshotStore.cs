@@ -18,6 +18,8 @@ public sealed class TidemarkSnapshotStore : global::Akka.Persistence.Snapshot.Sn
 {
     private readonly Journal _journal;
     private readonly ExtendedActorSystem _system;
+    /// <summary>Operations run one at a time off the actor, in the order the store received them.</summary>
+    private Task _tail = Task.CompletedTask;
 
     /// <summary>Created by Akka with the plugin's configuration section.</summary>
     public TidemarkSnapshotStore(Config config)
@@ -25,6 +27,15 @@ public sealed class TidemarkSnapshotStore : global::Akka.Persistence.Snapshot.Sn
         _journal = SharedJournals.Acquire(new TidemarkSettings(config));
         _system = (ExtendedActorSystem)Context.System;
     }
+
+    private Task<T> InOrder<T>(Func<T> work)
+    {
+        var next = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        _tail = next;
+        return next;
+    }
+
+    private Task InOrder(Action work) => InOrder(() => { work(); return true; });
 
     /// <inheritdoc/>
     protected override void PostStop()
@@ -35,7 +46,7 @@ public sealed class TidemarkSnapshotStore : global::Akka.Persistence.Snapshot.Sn
 
     /// <inheritdoc/>
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+        InOrder(() =>
         {
             foreach (var (snapshot, ticks) in Matching(persistenceId, criteria).OrderByDescending(m => m.Snapshot.SequenceNr).ThenByDescending(m => m.Ticks))
             {
@@ -44,11 +55,11 @@ public sealed class TidemarkSnapshotStore : global::Akka.Persistence.Snapshot.Sn
                 return new SelectedSnapshot(new SnapshotMetadata(persistenceId, snapshot.SequenceNr, new DateTime(ticks, DateTimeKind.Utc)), state);
             }
             return (SelectedSnapshot?)null;
-        }, cancellationToken);
+        });
 
     /// <inheritdoc/>
     protected override Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+        InOrder(() =>
         {
             var (bytes, serializerId, manifest) = Codec.Serialize(_system, snapshot);
             long ticks = metadata.Timestamp.Ticks;
@@ -57,26 +68,26 @@ public sealed class TidemarkSnapshotStore : global::Akka.Persistence.Snapshot.Sn
                 Manifest = manifest,
                 Metadata = Codec.Metadata(serializerId, ticks, ""),
             });
-        }, cancellationToken);
+        });
 
     /// <inheritdoc/>
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+        InOrder(() =>
         {
             var stored = _journal.Snapshots.Load(metadata.PersistenceId, new SnapshotCriteria(metadata.SequenceNr, long.MaxValue, metadata.SequenceNr, 0));
             if (stored is null) return;
             // DateTime.MinValue means "any timestamp"; otherwise only a snapshot no newer than the given one is deleted.
             if (metadata.Timestamp != DateTime.MinValue && Codec.ReadMetadata(stored.Metadata).Ticks > metadata.Timestamp.Ticks) return;
             _journal.Snapshots.Delete(metadata.PersistenceId, metadata.SequenceNr);
-        }, cancellationToken);
+        });
 
     /// <inheritdoc/>
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        Task.Run(() =>
+        InOrder(() =>
         {
             foreach (var (snapshot, _) in Matching(persistenceId, criteria).ToList())
                 _journal.Snapshots.Delete(persistenceId, snapshot.SequenceNr);
-        }, cancellationToken);
+        });
 
     /// <summary>Snapshots matching the criteria to the tick: the core narrows by Unix ms, the metadata decides.</summary>
     private System.Collections.Generic.IEnumerable<(Snapshot Snapshot, long Ticks)> Matching(string persistenceId, SnapshotSelectionCriteria criteria)

@@ -17,6 +17,7 @@ internal static class TckConfig
     /// <summary>A fresh journal directory per test (each TCK test gets its own actor system).</summary>
     public static Config For(string backend, bool tagging = false)
     {
+        TestEnvironment.Prepare();
         string path = Path.Combine(Path.GetTempPath(), "tidemark-akka-tck", backend + "-" + Guid.NewGuid().ToString("N"));
         string adapters = tagging
             ? @"event-adapters { color-tagger = ""Akka.Persistence.TCK.Query.ColorFruitTagger, Akka.Persistence.TCK"" }
@@ -73,6 +74,8 @@ public class TidemarkLmdbCurrentEventsByPersistenceIdSpec : CurrentEventsByPersi
 
 public class TidemarkLmdbEventsByTagSpec : EventsByTagSpec
 {
+    protected override bool SupportsTagsInEventEnvelope => true;
+
     public TidemarkLmdbEventsByTagSpec(ITestOutputHelper output) : base(TckConfig.For("lmdb", tagging: true), "TidemarkLmdbEventsByTagSpec", output)
     {
         ReadJournal = Sys.ReadJournalFor<TidemarkReadJournal>(TidemarkReadJournal.Identifier);
@@ -81,6 +84,8 @@ public class TidemarkLmdbEventsByTagSpec : EventsByTagSpec
 
 public class TidemarkLmdbCurrentEventsByTagSpec : CurrentEventsByTagSpec
 {
+    protected override bool SupportsTagsInEventEnvelope => true;
+
     public TidemarkLmdbCurrentEventsByTagSpec(ITestOutputHelper output) : base(TckConfig.For("lmdb", tagging: true), "TidemarkLmdbCurrentEventsByTagSpec", output)
     {
         ReadJournal = Sys.ReadJournalFor<TidemarkReadJournal>(TidemarkReadJournal.Identifier);
@@ -162,6 +167,8 @@ public class TidemarkFilesCurrentEventsByPersistenceIdSpec : CurrentEventsByPers
 
 public class TidemarkFilesEventsByTagSpec : EventsByTagSpec
 {
+    protected override bool SupportsTagsInEventEnvelope => true;
+
     public TidemarkFilesEventsByTagSpec(ITestOutputHelper output) : base(TckConfig.For("files", tagging: true), "TidemarkFilesEventsByTagSpec", output)
     {
         ReadJournal = Sys.ReadJournalFor<TidemarkReadJournal>(TidemarkReadJournal.Identifier);
@@ -170,6 +177,8 @@ public class TidemarkFilesEventsByTagSpec : EventsByTagSpec
 
 public class TidemarkFilesCurrentEventsByTagSpec : CurrentEventsByTagSpec
 {
+    protected override bool SupportsTagsInEventEnvelope => true;
+
     public TidemarkFilesCurrentEventsByTagSpec(ITestOutputHelper output) : base(TckConfig.For("files", tagging: true), "TidemarkFilesCurrentEventsByTagSpec", output)
     {
         ReadJournal = Sys.ReadJournalFor<TidemarkReadJournal>(TidemarkReadJournal.Identifier);

@@ -1,0 +1,130 @@
+// Akka.NET persistence benchmark: N persistent actors, each persisting one event at a time (every Persist waits
+// for its acknowledgement), with the Tidemark plugin (default sync policy: fsync before acknowledging) next to
+// Akka's in-memory journal and the raw fdatasync rate of the same disk, in one run.
+// Run with bench/dotnet/run.sh (after Bench.exe) or: mono AkkaBench.exe DATA_DIR
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Tidemark.Persistence.Akka;
+
+internal static class AkkaBench
+{
+    private sealed class Start
+    {
+        public Start(int events, IActorRef replyTo) { Events = events; ReplyTo = replyTo; }
+        public int Events { get; }
+        public IActorRef ReplyTo { get; }
+    }
+
+    private sealed class Writer : ReceivePersistentActor
+    {
+        private int _target;
+        private IActorRef _replyTo = ActorRefs.Nobody;
+
+        public Writer(string id)
+        {
+            PersistenceId = id;
+            Recover<int>(_ => { });
+            Command<Start>(s =>
+            {
+                _target = s.Events;
+                _replyTo = s.ReplyTo;
+                PersistNext(1);
+            });
+        }
+
+        private void PersistNext(int i) => Persist(i, e =>
+        {
+            if (e < _target) PersistNext(e + 1);
+            else _replyTo.Tell("done");
+        });
+
+        public override string PersistenceId { get; }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fdatasync(int fd);
+
+    private static double FdatasyncRate(string dir, TimeSpan duration)
+    {
+        string file = Path.Combine(dir, "fdatasync-probe");
+        using var fs = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+        int fd = (int)fs.SafeFileHandle.DangerousGetHandle();
+        var block = new byte[100];
+        long n = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < duration)
+        {
+            fs.Write(block, 0, block.Length);
+            fs.Flush();
+            if (fdatasync(fd) != 0) throw new IOException($"fdatasync failed: {Marshal.GetLastWin32Error()}");
+            n++;
+        }
+        return n / sw.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> Run(string name, Config config, int actors, int eventsPerActor)
+    {
+        var system = ActorSystem.Create("bench", config.WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING")));
+        try
+        {
+            var writers = Enumerable.Range(0, actors).Select(i => system.ActorOf(Props.Create(() => new Writer($"{name}-{actors}-{i}-{Guid.NewGuid():N}")))).ToArray();
+            // Warm up: recovery and a few persists per actor.
+            await Task.WhenAll(writers.Select(w => w.Ask<string>(new Start(5, ActorRefs.NoSender), TimeSpan.FromMinutes(2)).ContinueWith(_ => 0)));
+            await Task.WhenAll(writers.Select(w => w.Ask<string>(replyTo => new Start(5, replyTo), TimeSpan.FromMinutes(2))));
+            var sw = Stopwatch.StartNew();
+            await Task.WhenAll(writers.Select(w => w.Ask<string>(replyTo => new Start(eventsPerActor, replyTo), TimeSpan.FromMinutes(10))));
+            sw.Stop();
+            double rate = actors * (double)eventsPerActor / sw.Elapsed.TotalSeconds;
+            Console.WriteLine($"{name,-34} N={actors,-4} {actors * eventsPerActor,8:N0} events {sw.Elapsed.TotalMilliseconds,9:N0} ms {rate,12:N0} events/s");
+            return rate;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    private static async Task<int> Main(string[] args)
+    {
+        string root = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "tidemark-akka-bench");
+        Directory.CreateDirectory(root);
+        int single = args.Length > 1 ? int.Parse(args[1]) : 2000;
+        int perActor = args.Length > 2 ? int.Parse(args[2]) : 200;
+        Config Tidemark(string backend) => ConfigurationFactory.ParseString(
+            TidemarkPersistence.Hocon(Path.Combine(root, backend + "-" + Guid.NewGuid().ToString("N")), backend));
+        var inmem = ConfigurationFactory.ParseString($@"
+akka.persistence.journal.plugin = ""akka.persistence.journal.inmem""
+akka.persistence.snapshot-store.plugin = ""akka.persistence.snapshot-store.local""
+akka.persistence.snapshot-store.local.dir = ""{Path.Combine(root, "snapshots").Replace("\\", "/")}""");
+
+        double fsync = FdatasyncRate(root, TimeSpan.FromSeconds(3));
+        Console.WriteLine($"raw fdatasync (100-byte write + fdatasync), same disk: {fsync,12:N0} /s");
+        var results = new System.Collections.Generic.Dictionary<string, double>();
+        for (int round = 1; round <= 2; round++)
+        {
+            Console.WriteLine($"-- round {round}");
+            results[$"inmem-1"] = await Run("akka in-memory journal", inmem, 1, single * 5);
+            results[$"inmem-100"] = await Run("akka in-memory journal", inmem, 100, perActor * 5);
+            results[$"lmdb-1"] = await Run("tidemark lmdb (sync always)", Tidemark("lmdb"), 1, single);
+            results[$"lmdb-100"] = await Run("tidemark lmdb (sync always)", Tidemark("lmdb"), 100, perActor);
+            results[$"files-1"] = await Run("tidemark files (sync always)", Tidemark("files"), 1, single);
+            results[$"files-100"] = await Run("tidemark files (sync always)", Tidemark("files"), 100, perActor);
+        }
+        double fsync2 = FdatasyncRate(root, TimeSpan.FromSeconds(3));
+        Console.WriteLine($"raw fdatasync again after the runs:                  {fsync2,12:N0} /s");
+        foreach (var b in new[] { "lmdb", "files" })
+        {
+            Console.WriteLine($"{b}: N=100 at {100 * results[$"{b}-100"] / results["inmem-100"]:N1}% of the in-memory journal (target >= 30%); " +
+                              $"N=1 at {100 * results[$"{b}-1"] / ((fsync + fsync2) / 2):N1}% of the raw fdatasync rate (target >= 50%)");
+        }
+        try { Directory.Delete(root, true); } catch (IOException) { }
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+using System;
+using Akka.Actor;
+using Akka.Configuration;
+using Tidemark.Persistence.Akka;
+using Tidemark.Persistence.Akka.Tests;
+
+// Crash-test child: an actor system with the Tidemark plugin (default sync policy: acknowledged means on disk)
+// whose counter persists 1, 2, 3, ... one at a time and prints "persisted <seq>" once each Persist is acknowledged.
+// Usage: Tidemark.Persistence.Akka.TestChild.exe PATH BACKEND   (runs until killed)
+internal static class Program
+{
+    private sealed class Printer : ReceiveActor
+    {
+        public Printer(IActorRef counter)
+        {
+            // The counter persists sequence number n as the value n: recovery can check 1..n exactly.
+            Receive<long>(seq =>
+            {
+                Console.WriteLine($"persisted {seq}");
+                Console.Out.Flush();
+                counter.Tell((int)(seq + 1));
+            });
+        }
+    }
+
+    private static void Main(string[] args)
+    {
+        var config = ConfigurationFactory.ParseString(TidemarkPersistence.Hocon(args[0], args[1]) + "\nakka.loglevel = WARNING");
+        var system = ActorSystem.Create("crash", config);
+        var probe = system.ActorOf(Props.Create(() => new Relay()));
+        var counter = system.ActorOf(Counter.Props("crash", 0, probe));
+        var report = counter.Ask<CounterReport>("report", TimeSpan.FromSeconds(60)).Result;
+        var printer = system.ActorOf(Props.Create(() => new Printer(counter)));
+        probe.Tell(printer);
+        counter.Tell((int)report.Count + 1);
+        system.WhenTerminated.Wait();
+    }
+
+    /// <summary>Forwards the counter's acknowledgements to the printer once it exists.</summary>
+    private sealed class Relay : ReceiveActor
+    {
+        public Relay()
+        {
+            IActorRef? target = null;
+            Receive<IActorRef>(r => target = r);
+            Receive<long>(seq => target?.Tell(seq));
+        }
+    }
+}

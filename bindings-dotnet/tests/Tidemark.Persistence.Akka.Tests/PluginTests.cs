@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Tidemark.Persistence.Akka.Tests;
+
+/// <summary>The plugin end to end: recovery across actor systems (HOCON and Akka.Hosting), crashes.</summary>
+public class PluginTests : IDisposable
+{
+    private readonly ITestOutputHelper _output;
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "tidemark-akka-" + Guid.NewGuid().ToString("N"));
+
+    public PluginTests(ITestOutputHelper output)
+    {
+        _output = output;
+        TestEnvironment.Prepare();
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    private static Config Hocon(string path, string backend, string extra = "") =>
+        ConfigurationFactory.ParseString(TidemarkPersistence.Hocon(path, backend, true, extra) + "\nakka.loglevel = " + (Environment.GetEnvironmentVariable("TIDEMARK_AKKA_LOGLEVEL") ?? "WARNING"));
+
+    private static async Task<CounterReport> PersistAndReport(ActorSystem system, string pid, int n)
+    {
+        var counter = system.ActorOf(Counter.Props(pid, n / 2));
+        for (int i = 1; i <= n; i++) counter.Tell(i);
+        return await counter.Ask<CounterReport>("report", TimeSpan.FromSeconds(120));
+    }
+
+    private static Task<CounterReport> Recover(ActorSystem system, string pid, int snapshotEvery) =>
+        system.ActorOf(Counter.Props(pid, snapshotEvery)).Ask<CounterReport>("report", TimeSpan.FromSeconds(180));
+
+    [Theory]
+    [InlineData("lmdb")]
+    [InlineData("files")]
+    public async Task Ten_thousand_events_and_a_snapshot_recover_in_a_new_actor_system_configured_with_HOCON(string backend)
+    {
+        // Default sync policy (always) would make this test measure the disk; behaviour is the same with `never`.
+        var config = Hocon(_dir, backend, "sync = never");
+        CounterReport written;
+        using (var system = ActorSystem.Create("writer", config))
+        {
+            written = await PersistAndReport(system, "counter-1", 10_000);
+            await system.Terminate();
+        }
+        Assert.Equal(10_000, written.Count);
+        Assert.Equal(50_005_000, written.Sum);
+
+        using var second = ActorSystem.Create("reader", config);
+        var recovered = await Recover(second, "counter-1", 5_000);
+        Assert.Equal(written.Count, recovered.Count);
+        Assert.Equal(written.Sum, recovered.Sum);
+        Assert.Equal(10_000, recovered.SnapshotSequenceNr); // the newest snapshot (taken at 5,000 and 10,000)
+        Assert.Equal(0, recovered.Replayed);
+        await second.Terminate();
+    }
+
+    [Fact]
+    public async Task Recovery_replays_the_events_after_the_midway_snapshot()
+    {
+        var config = Hocon(_dir, "lmdb", "sync = never");
+        using (var system = ActorSystem.Create("writer", config))
+        {
+            var counter = system.ActorOf(Counter.Props("counter-2", 5_000));
+            for (int i = 1; i <= 7_500; i++) counter.Tell(i);
+            var report = await counter.Ask<CounterReport>("report", TimeSpan.FromSeconds(120));
+            Assert.Equal(7_500, report.Count);
+            await system.Terminate();
+        }
+        using var second = ActorSystem.Create("reader", config);
+        var recovered = await Recover(second, "counter-2", 5_000);
+        Assert.Equal(7_500, recovered.Count);
+        Assert.Equal(7_500L * 7_501 / 2, recovered.Sum);
+        Assert.Equal(5_000, recovered.SnapshotSequenceNr);
+        Assert.Equal(2_500, recovered.Replayed);
+        await second.Terminate();
+    }
+
+    [Fact]
+    public async Task Ten_thousand_events_and_a_snapshot_recover_with_Akka_Hosting()
+    {
+        async Task<CounterReport> Run(Func<ActorSystem, Task<CounterReport>> body)
+        {
+            using var host = new HostBuilder()
+                .ConfigureServices(services => services.AddAkka("hosted", builder =>
+                    builder.WithTidemarkPersistence(_dir, "files", extraJournalHocon: "sync = never")))
+                .Build();
+            await host.StartAsync();
+            try { return await body(host.Services.GetRequiredService<ActorSystem>()); }
+            finally { await host.StopAsync(); }
+        }
+
+        var written = await Run(system => PersistAndReport(system, "hosted-1", 10_000));
+        Assert.Equal(10_000, written.Count);
+        var recovered = await Run(system => Recover(system, "hosted-1", 5_000));
+        Assert.Equal(written.Sum, recovered.Sum);
+        Assert.Equal(10_000, recovered.Count);
+        Assert.Equal(10_000, recovered.SnapshotSequenceNr);
+    }
+
+    [Fact]
+    public void A_section_with_only_class_path_and_backend_works()
+    {
+        var settings = new TidemarkSettings(ConfigurationFactory.ParseString($"class = x\npath = \"{_dir}\"\nbackend = files"));
+        Assert.Equal(Tidemark.Backend.Files, settings.Backend);
+        Assert.Equal(Tidemark.SyncPolicy.Always, settings.Sync);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), settings.RefreshInterval);
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.CloseTimeout);
+        Assert.Equal(4096, settings.MaxBatchEvents);
+        Assert.Throws<ConfigurationException>(() => new TidemarkSettings(ConfigurationFactory.ParseString("backend = lmdb")));
+        Assert.Throws<ConfigurationException>(() => new TidemarkSettings(ConfigurationFactory.ParseString($"path = \"{_dir}\"\nbackend = oracle")));
+    }
+
+    [Theory]
+    [InlineData("lmdb")]
+    [InlineData("files")]
+    public void Every_persisted_event_survives_SIGKILL_of_the_actor_system_process(string backend)
+    {
+        string path = Path.Combine(_dir, backend);
+        int seed = Environment.TickCount;
+        _output.WriteLine($"crash test seed {seed}");
+        var rng = new Random(seed);
+        long printed = 0;
+        for (int round = 0; round < 10; round++)
+        {
+            using var child = StartChild($"\"{path}\" {backend}");
+            long roundMax = printed;
+            var started = new ManualResetEventSlim();
+            var reader = new Thread(() =>
+            {
+                string? line;
+                while ((line = child.StandardOutput.ReadLine()) != null)
+                {
+                    if (line.StartsWith("persisted "))
+                    {
+                        Interlocked.Exchange(ref roundMax, Math.Max(Interlocked.Read(ref roundMax), long.Parse(line.Substring(10))));
+                        started.Set();
+                    }
+                }
+                started.Set();
+            }) { IsBackground = true };
+            reader.Start();
+            Assert.True(started.Wait(60_000), "the child never persisted anything");
+            Thread.Sleep(rng.Next(10, 500));
+            Process.Start("kill", $"-KILL {child.Id}")!.WaitForExit();
+            child.WaitForExit();
+            reader.Join(10_000);
+            printed = Interlocked.Read(ref roundMax);
+            _output.WriteLine($"round {round}: highest printed {printed}");
+        }
+
+        using var system = ActorSystem.Create("verify", Hocon(path, backend));
+        var report = Recover(system, "crash", 0).Result;
+        Assert.True(report.Count >= printed, $"recovered {report.Count} events, {printed} were printed as persisted");
+        Assert.Equal(report.Count * (report.Count + 1) / 2, report.Sum); // events 1..n, none missing or duplicated
+        system.Terminate().Wait();
+    }
+
+    private static Process StartChild(string arguments)
+    {
+        string dir = Path.GetDirectoryName(typeof(PluginTests).Assembly.Location)!;
+        bool mono = Type.GetType("Mono.Runtime") != null;
+        var info = mono
+            ? new ProcessStartInfo("mono", $"\"{Path.Combine(dir, "Tidemark.Persistence.Akka.TestChild.exe")}\" {arguments}")
+            : new ProcessStartInfo("dotnet", $"\"{Path.Combine(dir, "Tidemark.Persistence.Akka.TestChild.dll")}\" {arguments}");
+        info.UseShellExecute = false;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.WorkingDirectory = dir;
+        return Process.Start(info)!;
+    }
+}
+
+/// <summary>Process-wide settings for the tests.</summary>
+internal static class TestEnvironment
+{
+    /// <summary>
+    /// Many TCK tests block pool threads (synchronous expectations) while actors, streams and completions need
+    /// others; Mono adds pool threads slowly, so start with enough of them.
+    /// </summary>
+    public static void Prepare() => ThreadPool.SetMinThreads(Math.Max(32, Environment.ProcessorCount * 8), 32);
+}
