@@ -168,3 +168,46 @@ def test_one_journal_serves_several_event_loops(tmp_path):
 def test_async_journal_wraps_only_journals():
     with pytest.raises(TypeError):
         AsyncJournal("not a journal")
+
+
+class _LoopWithoutReaders(asyncio.SelectorEventLoop):
+    """A loop that cannot watch file descriptors, like Windows' proactor loop."""
+
+    def add_reader(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize("backend", ["files", "memory"])
+def test_completion_thread_fallback_for_loops_without_add_reader(tmp_path, backend):
+    async def main():
+        journal = await AsyncJournal.open(tmp_path / "j", backend=backend, sync="always")
+        receipts = await asyncio.gather(*(journal.append(f"a{i % 10}", b"x") for i in range(100)))
+        assert sorted(r.first_global_offset for r in receipts) == sorted({r.first_global_offset for r in receipts})
+        assert sum([await journal.highest_sequence_nr(f"a{i}") for i in range(10)]) == 100
+        assert len(await journal.all_events()) == 100
+        [conflict] = await journal.write([("a0", 1, b"dup")])
+        assert isinstance(conflict, tidemark.SequenceConflictError)
+        await journal.snapshots.save("a0", 10, b"s")
+        assert (await journal.snapshots.load("a0")).state == b"s"
+        with pytest.raises(tidemark.InvalidArgumentError):
+            await journal.append("", b"x")
+        await journal.close()
+
+    loop = _LoopWithoutReaders()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_loop_queue_is_used_when_the_loop_supports_readers(tmp_path):
+    from tidemark import _aio
+
+    async def main():
+        async with AsyncJournal.open(tmp_path / "j", backend="memory") as journal:
+            await journal.append("p", b"x")
+            return _aio._queues.get(asyncio.get_running_loop())
+
+    queue = asyncio.run(main())
+    if hasattr(tidemark._tidemark, "LoopQueue"):
+        assert isinstance(queue, tidemark._tidemark.LoopQueue)

@@ -99,13 +99,17 @@ def test_process_that_never_closes_its_journal_exits(tmp_path, backend):
     assert result.stdout.strip() == "done True"
 
 
-def test_process_exits_with_completions_arriving_during_shutdown(tmp_path):
+@pytest.mark.parametrize("loop_class", ["asyncio.SelectorEventLoop", "NoReaders"])
+def test_process_exits_with_completions_arriving_during_shutdown(tmp_path, loop_class):
     result = run_python(
         f"""
         import asyncio, threading, tidemark
+        class NoReaders(asyncio.SelectorEventLoop):
+            def add_reader(self, *args):
+                raise NotImplementedError  # forces the completion-thread path
         journal = tidemark.Journal.open({str(tmp_path / "j")!r}, backend="files", sync="always")
         aj = tidemark.AsyncJournal(journal)
-        loop = asyncio.new_event_loop()
+        loop = {loop_class}()
         def pump():
             loop.run_forever()
         threading.Thread(target=pump, daemon=True).start()
