@@ -110,7 +110,14 @@ fn error_to_java<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result
         _ => (JString::from(JObject::null()), 0, 0),
     };
     let args = [JValue::Object(&code), JValue::Object(&message), JValue::Object(&pid), JValue::Long(expected), JValue::Long(actual)];
-    env.call_static_method(EXCEPTION_CLASS, "fromNative", FROM_NATIVE_SIG, &args)?.l()
+    let exception = env.call_static_method(EXCEPTION_CLASS, "fromNative", FROM_NATIVE_SIG, &args)?.l();
+    // `pollCompletions` may build hundreds of exceptions in one call: free the locals as we go.
+    for local in [code, message, pid] {
+        if !local.is_null() {
+            env.delete_local_ref(local)?;
+        }
+    }
+    exception
 }
 
 fn throw_error(env: &mut JNIEnv, error: &Error) {

@@ -13,7 +13,11 @@ import java.util.Objects;
  * @param events the events, at least one
  */
 public record AtomicWrite(String persistenceId, long firstSequenceNr, List<NewEvent> events) {
-    /** Checks for nulls and copies the event list. */
+    /** Checks for nulls and copies the event list. *
+     * @param persistenceId see the record component
+     * @param firstSequenceNr see the record component
+     * @param events see the record component
+     */
     public AtomicWrite {
         Objects.requireNonNull(persistenceId, "persistenceId");
         events = List.copyOf(events);

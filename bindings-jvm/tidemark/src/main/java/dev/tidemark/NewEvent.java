@@ -19,7 +19,14 @@ import java.util.OptionalLong;
 public record NewEvent(byte[] payload, String manifest, String writerId, List<String> tags, OptionalLong timestamp, byte[] metadata) {
     private static final byte[] EMPTY = new byte[0];
 
-    /** Checks for nulls and copies the tag list. */
+    /** Checks for nulls and copies the tag list. *
+     * @param payload see the record component
+     * @param manifest see the record component
+     * @param writerId see the record component
+     * @param tags see the record component
+     * @param timestamp see the record component
+     * @param metadata see the record component
+     */
     public NewEvent {
         Objects.requireNonNull(payload, "payload");
         Objects.requireNonNull(manifest, "manifest");

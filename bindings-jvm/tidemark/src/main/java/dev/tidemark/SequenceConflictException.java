@@ -7,8 +7,11 @@ package dev.tidemark;
 public class SequenceConflictException extends TidemarkException {
     private static final long serialVersionUID = 1L;
 
+    /** The stream the write was for. */
     private final String persistenceId;
+    /** The sequence number the journal expected. */
     private final long expectedSequenceNr;
+    /** The first sequence number the write carried. */
     private final long actualSequenceNr;
 
     /**

@@ -13,7 +13,14 @@ import java.util.Objects;
  * @param state the state bytes
  */
 public record Snapshot(String persistenceId, long sequenceNr, long timestamp, String manifest, byte[] metadata, byte[] state) {
-    /** Checks for nulls. */
+    /** Checks for nulls. *
+     * @param persistenceId see the record component
+     * @param sequenceNr see the record component
+     * @param timestamp see the record component
+     * @param manifest see the record component
+     * @param metadata see the record component
+     * @param state see the record component
+     */
     public Snapshot {
         Objects.requireNonNull(persistenceId, "persistenceId");
         Objects.requireNonNull(manifest, "manifest");

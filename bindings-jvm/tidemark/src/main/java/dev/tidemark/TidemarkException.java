@@ -8,6 +8,7 @@ package dev.tidemark;
 public class TidemarkException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The stable error code. */
     private final String code;
 
     /**

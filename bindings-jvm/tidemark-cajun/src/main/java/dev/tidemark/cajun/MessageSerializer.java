@@ -7,6 +7,8 @@ package dev.tidemark.cajun;
  */
 public interface MessageSerializer {
     /**
+     * Serializes a value.
+     *
      * @param value a message or a state
      * @return its bytes
      * @throws Exception when it cannot be serialized
@@ -14,6 +16,8 @@ public interface MessageSerializer {
     byte[] serialize(Object value) throws Exception;
 
     /**
+     * Deserializes a value.
+     *
      * @param bytes bytes from {@link #serialize(Object)}
      * @return the value
      * @throws Exception when the bytes cannot be read

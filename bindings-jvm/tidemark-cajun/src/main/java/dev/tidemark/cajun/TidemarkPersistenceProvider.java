@@ -81,7 +81,11 @@ public final class TidemarkPersistenceProvider implements PersistenceProvider, A
         return this;
     }
 
-    /** @return the underlying journal */
+    /**
+     * The journal all journals and snapshot stores of this provider use.
+     *
+     * @return the underlying journal
+     */
     public Journal journal() {
         return journal;
     }
