@@ -143,7 +143,10 @@ for (const backend of BACKENDS) {
       await store.saveSnapshot('a', { state: {}, cursor: 1, timestamp: 1 })
       await journal.append('other-stream', 'x')
       assert.deepEqual(await journal.persistenceIds(), ['loom:a', 'other-stream'])
-      assert.deepEqual(await store.getStats(), { totalStreams: 1, totalSnapshots: 1 })
+      await store.appendEntry('a', entries[1])
+      await store.appendEntry('b', entries[2])
+      await store.trimEntries('b', 1)
+      assert.deepEqual(await store.getStats(), { totalStreams: 2, totalSnapshots: 1, actors: 1, totalEntries: 2, snapshots: 1 })
       await store.close() // does not close a journal it did not open
       assert.equal(journal.closed, false)
     })

@@ -123,12 +123,22 @@ export interface TidemarkJournalStoreOptions {
 /** Options of {@link TidemarkJournalStore.open}: journal options plus store options. */
 export type TidemarkJournalStoreOpenOptions = Omit<OpenOptions, 'bigint'> & TidemarkJournalStoreOptions
 
-/** Counts for monitoring, shaped like `RedisJournalStore.getStats()`. */
+/**
+ * Counts for monitoring: the fields of `RedisJournalStore.getStats()`
+ * (`totalStreams`, `totalSnapshots`) and of `InMemoryJournalStore.getStats()`
+ * (`actors`, `totalEntries`, `snapshots`).
+ */
 export interface JournalStoreStats {
   /** Actors (under the prefix) that ever had entries. */
   totalStreams: number
   /** Actors (under the prefix) that have a snapshot. */
   totalSnapshots: number
+  /** Actors (under the prefix) with at least one retained entry. */
+  actors: number
+  /** Retained entries over all those actors. */
+  totalEntries: number
+  /** Same as `totalSnapshots`. */
+  snapshots: number
 }
 
 const SNAPSHOT_MANIFEST = 'loom.snapshot'
@@ -252,11 +262,20 @@ export class TidemarkJournalStore<E extends EntryLike = JournalEntry> implements
     await this.journal.snapshots.deleteMatching(pid, {})
   }
 
-  /** Counts for monitoring. */
+  /** Counts for monitoring (reads one event per actor: meant for dashboards, not hot paths). */
   async getStats(): Promise<JournalStoreStats> {
-    const [streams, snapshots] = await Promise.all([this.journal.persistenceIds(), this.journal.snapshots.persistenceIds()])
-    const mine = (ids: string[]) => ids.filter((id) => id.startsWith(this.#prefix)).length
-    return { totalStreams: mine(streams), totalSnapshots: mine(snapshots) }
+    const [allStreams, allSnapshots] = await Promise.all([this.journal.persistenceIds(), this.journal.snapshots.persistenceIds()])
+    const streams = allStreams.filter((id) => id.startsWith(this.#prefix))
+    const snapshots = allSnapshots.filter((id) => id.startsWith(this.#prefix)).length
+    let actors = 0
+    let totalEntries = 0
+    for (const pid of streams) {
+      const [first] = await this.journal.read(pid, { max: 1 })
+      if (first === undefined) continue
+      actors++
+      totalEntries += (await this.journal.highestSequenceNr(pid)) - first.sequenceNr + 1
+    }
+    return { totalStreams: streams.length, totalSnapshots: snapshots, actors, totalEntries, snapshots }
   }
 
   /** Closes the journal if this store opened it (see {@link TidemarkJournalStore.open}). */
