@@ -154,17 +154,29 @@ export interface OffsetOptions {
 
 /** Counters and histograms of the journal. */
 export interface Metrics {
+  /** Successful atomic writes (each `append` is one). */
   appends: number
+  /** Events committed. */
   events: number
+  /** Encoded bytes committed. */
   bytes: number
+  /** Group commits. */
   batches: number
+  /** Flushes to stable storage. */
   fsyncs: number
+  /** Writes failed by a storage error. */
   failedWrites: number
+  /** Writes refused with `SEQUENCE_CONFLICT`. */
   sequenceConflicts: number
+  /** Torn log tails truncated when opening. */
   repairedTails: number
+  /** Bytes removed by those repairs. */
   repairedBytes: number
+  /** Snapshots skipped because their checksum failed. */
   skippedCorruptSnapshots: number
+  /** Times the LMDB map was grown. */
   lmdbMapResizes: number
+  /** Segment files reclaimed after deletions. */
   segmentsReclaimed: number
   /** Commit latency in microseconds. */
   commitLatencyUs: { count: number; sum: number; max: number }
@@ -174,6 +186,7 @@ export interface Metrics {
 
 /** A saved snapshot. */
 export interface Snapshot<N extends number | bigint = number> {
+  /** The stream the snapshot belongs to. */
   persistenceId: string
   /** Sequence number of the last event folded into the state. */
   sequenceNr: N
@@ -189,27 +202,37 @@ export interface Snapshot<N extends number | bigint = number> {
 
 /** A snapshot to save. */
 export interface SnapshotInput {
+  /** The stream the snapshot belongs to. */
   persistenceId: string
+  /** Sequence number of the last event folded into the state. */
   sequenceNr: SeqInput
   /** State bytes; a string is stored as UTF-8. */
   state: Uint8Array | string
   /** Unix milliseconds (default `Date.now()`). */
   timestamp?: number
+  /** State type name (default empty). */
   manifest?: string
+  /** Adapter-specific bytes (default empty). */
   metadata?: Uint8Array
 }
 
 /** Which snapshots a load or delete selects (all bounds inclusive; omitted = unbounded). */
 export interface SnapshotCriteria {
+  /** Highest selected sequence number. */
   maxSequenceNr?: SeqInput
+  /** Latest selected timestamp (Unix ms). */
   maxTimestamp?: number
+  /** Lowest selected sequence number. */
   minSequenceNr?: SeqInput
+  /** Earliest selected timestamp (Unix ms). */
   minTimestamp?: number
 }
 
 /** A snapshot listing entry. */
 export interface SnapshotInfo<N extends number | bigint = number> {
+  /** Sequence number of the snapshot. */
   sequenceNr: N
+  /** Unix milliseconds. */
   timestamp: number
 }
 
