@@ -536,7 +536,10 @@ export class Journal<N extends number | bigint = number> {
       const id = records[i]
       const tag = records[i + 1]
       const p = pending.get(id)
-      if (p === undefined) continue
+      if (p === undefined) {
+        if (tag === TAG_MANY) i += records[i + 2] * STRIDE // skip its per-write records
+        continue
+      }
       pending.delete(id)
       try {
         if (tag === TAG_RECEIPT) p.resolve(this.#receipt(records, i))
