@@ -29,7 +29,15 @@ use failure::Failure;
 
 /// Look inside, check, move and back up Tidemark event journals.
 #[derive(Debug, Parser)]
-#[command(name = "tidemark", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "tidemark",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit codes: 0 success, 1 error, 2 usage, 3 problems found (verify, damaged backup, corrupt data), \
+                  4 journal locked by another process, 5 path missing or not a journal (or no such stream)."
+)]
 struct Cli {
     /// Print JSON (one document, or JSON lines for event listings) instead of tables.
     #[arg(long, global = true)]
