@@ -1,29 +1,22 @@
 //! Completion plumbing for `AsyncJournal`.
 //!
-//! The core calls a write's callback on its writer thread, which must never
-//! wait for the GIL. Two ways to get the result to the event loop:
-//!
-//! - **Loop queue** (default on Unix): each event loop gets a [`LoopQueue`], a
-//!   mutex-guarded list plus a socket pair whose read end is registered with
-//!   `loop.add_reader`. The callback appends the plain-Rust result and, if the
-//!   queue was empty, writes one byte. The loop thread then drains the whole
-//!   queue in one call, building Python objects under the GIL it already
-//!   holds. No foreign thread ever attaches to the interpreter, so nothing
-//!   waits for the GIL and nothing can touch a finalizing interpreter.
-//! - **Completion thread** (fallback, for loops without `add_reader`, such as
-//!   Windows' proactor loop): a per-journal Rust thread drains a channel,
-//!   attaches once per drained batch and hands each loop one
-//!   `call_soon_threadsafe(_resolve_many, [...])`. An `atexit` hook stops it
-//!   before the interpreter finalizes.
-//!
-//! Measured on the shared 2-core machine (100 asyncio writers, files backend,
-//! `sync="always"`): the completion thread often waited for the GIL while the
-//! loop ran task steps (throughput doubled when the switch interval was cut),
-//! which the loop queue avoids by construction.
+//! The core calls a write's callback on its writer thread. That thread must
+//! never wait for the GIL, so the callback only sends the result down a
+//! channel. A per-journal completion thread (a Rust thread, invisible to
+//! Python's shutdown) drains the channel, attaches to the interpreter once per
+//! drained batch, builds the results and hands each event loop one
+//! `call_soon_threadsafe(_resolve_many, [...])` for all of its futures.
 //!
 //! Reads and snapshot operations are blocking in the core; they run on a
-//! per-journal worker thread (a Rust thread) and complete the same way, so no
-//! Python thread is parked per call.
+//! per-journal worker thread (again a Rust thread) and complete the same way,
+//! so no Python thread is parked per call.
+//!
+//! Tried and measured, not kept (commit e219d6c): a per-loop queue woken
+//! through `loop.add_reader`, so that no foreign thread takes the GIL. With
+//! 100 asyncio writers on the files backend it was no faster and often
+//! slower (the loop woke on the first result of a commit and resolved
+//! smaller groups, so commits held fewer events); the completion thread
+//! drains a whole commit's results before it wakes the loop.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -141,129 +134,15 @@ pub fn snapshot_infos(py: Python<'_>, infos: Vec<SnapshotInfo>) -> PyResult<Boun
     PyList::new(py, infos.into_iter().map(|i| (i.sequence_nr, i.timestamp)))
 }
 
-/// Settles one future on its loop's thread (GIL held).
-fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, outcome: Outcome) -> PyResult<()> {
-    if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-        return Ok(()); // cancelled
-    }
-    let (ok, value) = match outcome.into_py(py) {
-        Ok(v) => v,
-        Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
-    };
-    if ok {
-        future.call_method1(intern!(py, "set_result"), (value,))?;
-    } else {
-        future.call_method1(intern!(py, "set_exception"), (value,))?;
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-mod loop_queue {
-    use std::io::{ErrorKind, Read, Write};
-    use std::os::fd::AsRawFd;
-    use std::os::unix::net::UnixStream;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-
-    use parking_lot::Mutex;
-    use pyo3::prelude::*;
-
-    use super::Outcome;
-
-    pub struct Inner {
-        items: Mutex<Vec<(Py<PyAny>, Outcome)>>,
-        /// True while a wake-up byte is unread: later pushes need not write another.
-        armed: AtomicBool,
-        reader: UnixStream,
-        writer: UnixStream,
-    }
-
-    impl Inner {
-        /// Adds a result and wakes the loop. Any thread, no GIL: a short
-        /// mutex and at most one non-blocking write.
-        pub fn push(&self, future: Py<PyAny>, outcome: Outcome) {
-            self.items.lock().push((future, outcome));
-            if !self.armed.swap(true, Ordering::AcqRel) {
-                // Full socket buffer (WouldBlock) means a wake-up is pending anyway.
-                let _ = (&self.writer).write(&[1]);
-            }
-        }
-    }
-
-    /// One event loop's completion queue (see the module documentation).
-    #[pyclass(frozen, module = "tidemark")]
-    pub struct LoopQueue {
-        pub inner: Arc<Inner>,
-    }
-
-    #[pymethods]
-    impl LoopQueue {
-        #[new]
-        fn new() -> PyResult<Self> {
-            let (reader, writer) = UnixStream::pair()?;
-            reader.set_nonblocking(true)?;
-            writer.set_nonblocking(true)?;
-            Ok(LoopQueue { inner: Arc::new(Inner { items: Mutex::new(Vec::new()), armed: AtomicBool::new(false), reader, writer }) })
-        }
-
-        /// The descriptor to register with `loop.add_reader`.
-        fn fileno(&self) -> i32 {
-            self.inner.reader.as_raw_fd()
-        }
-
-        /// Settles every queued future; the loop calls it when `fileno` is readable.
-        fn drain(&self, py: Python<'_>) {
-            let mut buf = [0u8; 64];
-            loop {
-                match (&self.inner.reader).read(&mut buf) {
-                    Ok(n) if n == buf.len() => continue,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    _ => break,
-                }
-            }
-            // Disarm before taking the items: a push that lands after this writes a new byte.
-            self.inner.armed.store(false, Ordering::Release);
-            let items = std::mem::take(&mut *self.inner.items.lock());
-            for (future, outcome) in items {
-                // A failure to settle one future (its loop closing, say) must not lose the others.
-                let _ = super::resolve(py, future.bind(py), outcome);
-            }
-        }
-    }
-}
-
-#[cfg(unix)]
-pub use loop_queue::LoopQueue;
-
-/// Where an operation's result goes: its future, and how to reach its loop.
-pub enum Pending {
-    #[cfg(unix)]
-    Queue { queue: std::sync::Arc<loop_queue::Inner>, future: Py<PyAny> },
-    Loop { event_loop: Py<PyAny>, future: Py<PyAny> },
+/// The asyncio future an operation completes, and its loop.
+pub struct Pending {
+    event_loop: Py<PyAny>,
+    future: Py<PyAny>,
 }
 
 impl Pending {
-    /// `target` is the loop's `LoopQueue`, or the loop itself (completion-thread fallback).
-    pub fn new(target: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> Pending {
-        #[cfg(unix)]
-        if let Ok(queue) = target.cast::<LoopQueue>() {
-            return Pending::Queue { queue: queue.get().inner.clone(), future: future.clone().unbind() };
-        }
-        Pending::Loop { event_loop: target.clone().unbind(), future: future.clone().unbind() }
-    }
-
-    /// Delivers the outcome without blocking and without the GIL.
-    fn complete(self, outcome: Outcome, done: &Sender<Done>) {
-        match self {
-            #[cfg(unix)]
-            Pending::Queue { queue, future } => queue.push(future, outcome),
-            // The completion thread outlives every sender; a failed send means
-            // the process is tearing down, and there is no one left to tell.
-            pending @ Pending::Loop { .. } => {
-                let _ = done.send(Done { pending, outcome });
-            }
-        }
+    pub fn new(event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> Pending {
+        Pending { event_loop: event_loop.clone().unbind(), future: future.clone().unbind() }
     }
 }
 
@@ -291,18 +170,21 @@ impl Plumbing {
         Ok(Plumbing { done, jobs })
     }
 
-    /// A core callback that posts its result to the loop queue or the
-    /// completion thread. It never blocks and never touches Python, so the
-    /// writer thread may call it.
+    /// A core callback that posts its result to the completion thread. It
+    /// never blocks and never touches Python, so the writer thread may call it.
     pub fn callback<T: Send + 'static>(&self, pending: Pending, wrap: fn(T) -> Outcome) -> impl FnOnce(T) + Send + 'static {
         let done = self.done.clone();
-        move |result| pending.complete(wrap(result), &done)
+        move |result| {
+            // The completion thread outlives every sender; a failed send means
+            // the process is tearing down, and there is no one left to tell.
+            let _ = done.send(Done { pending, outcome: wrap(result) });
+        }
     }
 
     /// Runs blocking work on the worker thread and completes `pending` with its outcome.
     pub fn run(&self, pending: Pending, job: impl FnOnce() -> Outcome + Send + 'static) {
         if let Err(crossbeam_channel::SendError((pending, _))) = self.jobs.send((pending, Box::new(job))) {
-            pending.complete(Outcome::Panicked("tidemark worker thread is gone".into()), &self.done);
+            let _ = self.done.send(Done { pending, outcome: Outcome::Panicked("tidemark worker thread is gone".into()) });
         }
     }
 }
@@ -310,7 +192,7 @@ impl Plumbing {
 fn work_loop(jobs: Receiver<(Pending, Job)>, done: Sender<Done>) {
     for (pending, job) in jobs {
         let outcome = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|_| Outcome::Panicked("tidemark: internal error (panic) in a blocking operation".into()));
-        pending.complete(outcome, &done);
+        let _ = done.send(Done { pending, outcome });
     }
 }
 
@@ -336,20 +218,19 @@ fn deliver(py: Python<'_>, batch: Vec<Done>) {
     let Some(resolver) = RESOLVER.get(py) else { return };
     let mut groups: Vec<(Py<PyAny>, Bound<'_, PyList>)> = Vec::new();
     for d in batch {
-        let Pending::Loop { event_loop, future } = d.pending else { continue };
         let (ok, value) = match d.outcome.into_py(py) {
             Ok(v) => v,
             Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
         };
-        let Ok(item) = PyTuple::new(py, [future.into_bound(py), PyBool::new(py, ok).to_owned().into_any(), value]) else { continue };
-        match groups.iter().find(|(l, _)| l.as_ptr() == event_loop.as_ptr()) {
+        let Ok(item) = PyTuple::new(py, [d.pending.future.into_bound(py), PyBool::new(py, ok).to_owned().into_any(), value]) else { continue };
+        match groups.iter().find(|(l, _)| l.as_ptr() == d.pending.event_loop.as_ptr()) {
             Some((_, list)) => {
                 let _ = list.append(item);
             }
             None => {
                 let list = PyList::empty(py);
                 let _ = list.append(item);
-                groups.push((event_loop, list));
+                groups.push((d.pending.event_loop, list));
             }
         }
     }

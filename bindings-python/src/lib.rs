@@ -27,8 +27,6 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::AtomicWrite>()?;
     m.add_class::<model::WriteReceipt>()?;
     m.add_class::<model::Snapshot>()?;
-    #[cfg(unix)]
-    m.add_class::<aio::LoopQueue>()?;
     m.add_function(wrap_pyfunction!(errors::_error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(wait::_set_spin_micros, m)?)?;
     let resolver = wrap_pyfunction!(aio::_resolve_many, m)?;

@@ -178,7 +178,7 @@ class _LoopWithoutReaders(asyncio.SelectorEventLoop):
 
 
 @pytest.mark.parametrize("backend", ["files", "memory"])
-def test_completion_thread_fallback_for_loops_without_add_reader(tmp_path, backend):
+def test_loops_without_add_reader_work_too(tmp_path, backend):
     async def main():
         journal = await AsyncJournal.open(tmp_path / "j", backend=backend, sync="always")
         receipts = await asyncio.gather(*(journal.append(f"a{i % 10}", b"x") for i in range(100)))
@@ -198,16 +198,3 @@ def test_completion_thread_fallback_for_loops_without_add_reader(tmp_path, backe
         loop.run_until_complete(main())
     finally:
         loop.close()
-
-
-def test_loop_queue_is_used_when_the_loop_supports_readers(tmp_path):
-    from tidemark import _aio
-
-    async def main():
-        async with AsyncJournal.open(tmp_path / "j", backend="memory") as journal:
-            await journal.append("p", b"x")
-            return _aio._queues.get(asyncio.get_running_loop())
-
-    queue = asyncio.run(main())
-    if hasattr(tidemark._tidemark, "LoopQueue"):
-        assert isinstance(queue, tidemark._tidemark.LoopQueue)

@@ -106,7 +106,7 @@ def test_process_exits_with_completions_arriving_during_shutdown(tmp_path, loop_
         import asyncio, threading, tidemark
         class NoReaders(asyncio.SelectorEventLoop):
             def add_reader(self, *args):
-                raise NotImplementedError  # forces the completion-thread path
+                raise NotImplementedError  # like the Windows proactor loop
         journal = tidemark.Journal.open({str(tmp_path / "j")!r}, backend="files", sync="always")
         aj = tidemark.AsyncJournal(journal)
         loop = {loop_class}()

@@ -1,24 +1,19 @@
 """The asyncio face of the journal.
 
-Writes are handed to the core's writer thread with a callback. The callback
-appends the result to a per-loop queue and, if the queue was empty, wakes the
-loop through a socket registered with ``loop.add_reader``; the loop then
-settles every queued future in one call. Loops without ``add_reader`` (the
-Windows proactor loop) get their results from a per-journal native completion
-thread through ``loop.call_soon_threadsafe``, once per committed batch. Reads
-and snapshot operations run on a per-journal native worker thread and complete
-the same way. No Python thread is parked per call, the event loop never
-blocks, and none of these threads keeps the interpreter from exiting.
+Writes are handed to the core's writer thread with a callback; the result
+comes back through a per-journal completion thread (a native thread, which
+never keeps the interpreter from exiting) that settles the future with
+``loop.call_soon_threadsafe`` once per committed batch. Reads and snapshot
+operations run on a per-journal native worker thread and complete the same
+way. No Python thread is parked per call and the event loop never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import weakref
 from typing import Any, Generator, Iterable, List, Optional, Tuple, Union
 
-from . import _tidemark
 from ._tidemark import AtomicWrite, Event, Journal, NewEvent, Snapshot, WriteReceipt
 
 __all__ = ["AsyncJournal", "AsyncSnapshotStore"]
@@ -26,32 +21,10 @@ __all__ = ["AsyncJournal", "AsyncSnapshotStore"]
 EventsArg = Union[bytes, NewEvent, Iterable[Union[bytes, bytearray, memoryview, NewEvent]]]
 
 
-_NO_QUEUE = object()
-_queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
-
-
-def _completion_target(loop: asyncio.AbstractEventLoop) -> Any:
-    """The loop's completion queue, created and registered on first use; the
-    loop itself when it cannot watch a file descriptor."""
-    queue = _queues.get(loop)
-    if queue is None:
-        queue = _NO_QUEUE
-        queue_class = getattr(_tidemark, "LoopQueue", None)
-        if queue_class is not None:
-            candidate = queue_class()
-            try:
-                loop.add_reader(candidate.fileno(), candidate.drain)
-                queue = candidate
-            except NotImplementedError:
-                pass
-        _queues[loop] = queue
-    return loop if queue is _NO_QUEUE else queue
-
-
 def _start(method: Any, *args: Any, **kwargs: Any) -> "asyncio.Future[Any]":
     loop = asyncio.get_running_loop()
     future = loop.create_future()
-    method(_completion_target(loop), future, *args, **kwargs)
+    method(loop, future, *args, **kwargs)
     return future
 
 
