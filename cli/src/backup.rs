@@ -82,6 +82,10 @@ pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> 
     }
     // Read-only: no writer lock needed, so a live writer in another process keeps going.
     let journal = store::open_read_only(path)?;
+    if let Some(ms) = std::env::var("TIDEMARK_TEST_BACKUP_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+        // Test hook: lets a live writer change the journal between open and copy.
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     let bar = output::spinner("copying journal");
     let copied = copy_journal(&journal, dest).with_context(|| format!("copying {} to {}", path.display(), dest.display()));
     bar.finish_and_clear();

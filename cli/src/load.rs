@@ -10,7 +10,8 @@ use tidemark::{Backend, Journal, NewEvent, Options};
 
 /// Appends one event at a time to `persistence_id`, printing `acked <seq>` on
 /// stdout after each acknowledged (durable) append, until `count` or until killed.
-pub fn run(path: &Path, persistence_id: &str, count: Option<u64>, backend: &str) -> anyhow::Result<ExitCode> {
+/// Payloads are padded with spaces to `payload_bytes`.
+pub fn run(path: &Path, persistence_id: &str, count: Option<u64>, backend: &str, payload_bytes: usize) -> anyhow::Result<ExitCode> {
     let backend = match tidemark::detect_backend(path).ok().flatten() {
         Some(on_disk) => on_disk,
         None => backend.parse::<Backend>()?,
@@ -22,7 +23,10 @@ pub fn run(path: &Path, persistence_id: &str, count: Option<u64>, backend: &str)
     let mut n = 0;
     while count.is_none_or(|c| n < c) {
         n += 1;
-        let payload = format!("load event {n}");
+        let mut payload = format!("load event {n}");
+        if payload.len() < payload_bytes {
+            payload.extend(std::iter::repeat_n(' ', payload_bytes - payload.len()));
+        }
         let receipt = journal.append(persistence_id, vec![NewEvent::new(payload.into_bytes()).manifest("LoadEvent").tag("load")])?;
         if writeln!(out, "acked {}", receipt.last_sequence_nr).and_then(|()| out.flush()).is_err() {
             break; // the reader went away

@@ -139,6 +139,9 @@ struct LoadArgs {
     /// Backend used when the journal is created.
     #[arg(long, default_value = "lmdb")]
     backend: String,
+    /// Size of each event's payload in bytes (at least the text "load event N").
+    #[arg(long, default_value_t = 0)]
+    payload_bytes: usize,
 }
 
 fn main() -> ExitCode {
@@ -176,6 +179,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup { path, dest } => backup::backup(&path, &dest, json),
         Command::Restore { backup, path } => backup::restore(&backup, &path, json),
         Command::Compact { path } => compact::run(&path, json),
-        Command::Load(args) => load::run(&args.path, &args.persistence_id, args.count, &args.backend),
+        Command::Load(args) => load::run(&args.path, &args.persistence_id, args.count, &args.backend, args.payload_bytes),
     }
 }

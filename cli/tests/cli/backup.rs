@@ -132,6 +132,34 @@ fn hot_backup_holds_every_acknowledged_event_lmdb() {
     hot_backup_holds_every_acknowledged_event(Backend::Lmdb);
 }
 
+/// The writer grows the LMDB map past what the backup's reader mapped when it
+/// opened (64 MiB); the copy must still succeed and hold every acknowledged event.
+#[test]
+fn hot_backup_while_the_lmdb_map_grows() {
+    let (dir, path) = scratch();
+    let mut writer = Writer::spawn_with(&path, Backend::Lmdb, "big-1", 1 << 20);
+    let acked_before = writer.wait_acks(56);
+    let backup = dir.path().join("backup");
+    // Opened at ~56 MiB; the pause lets the writer pass 64 MiB before the copy starts.
+    tidemark().env("TIDEMARK_TEST_BACKUP_DELAY_MS", "3000").arg("backup").arg(&path).arg(&backup).assert().success();
+    writer.stop();
+    let restored = dir.path().join("restored");
+    tidemark().arg("restore").arg(&backup).arg(&restored).assert().success();
+    tidemark().arg("verify").arg(&restored).assert().success();
+    let j = open(&restored);
+    let highest = j.stream_state("big-1").unwrap().highest_sequence_nr;
+    let mut seen = 0;
+    j.scan("big-1", 1, u64::MAX, usize::MAX, |e| {
+        seen += 1;
+        assert_eq!(e.sequence_nr, seen);
+        assert!(e.payload.starts_with(format!("load event {seen} ").as_bytes()));
+        true
+    })
+    .unwrap();
+    j.close().unwrap();
+    assert!(highest >= acked_before && seen == highest, "restored {seen} of highest {highest}; {acked_before} acknowledged before the backup");
+}
+
 #[test]
 fn compact_reclaims_deleted_events_and_keeps_the_rest() {
     for backend in BACKENDS {

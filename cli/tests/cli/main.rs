@@ -92,8 +92,13 @@ pub struct Writer {
 
 impl Writer {
     pub fn spawn(path: &Path, backend: Backend, persistence_id: &str) -> Writer {
+        Writer::spawn_with(path, backend, persistence_id, 0)
+    }
+
+    /// A writer whose payloads are padded to `payload_bytes`.
+    pub fn spawn_with(path: &Path, backend: Backend, persistence_id: &str, payload_bytes: usize) -> Writer {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tidemark"))
-            .args(["load", "--backend", backend.name(), "--persistence-id", persistence_id])
+            .args(["load", "--backend", backend.name(), "--persistence-id", persistence_id, "--payload-bytes", &payload_bytes.to_string()])
             .arg(path)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
