@@ -88,3 +88,38 @@ for (const backend of DURABLE_BACKENDS) {
     }
   })
 }
+
+test('journals in worker threads: terminate with operations pending, and a worker that exits by itself', async (t) => {
+  const { Worker } = await import('node:worker_threads')
+  const dir = tempDir(t)
+  const code = `
+    const { Journal } = require(${JSON.stringify(new URL('../dist/index.js', import.meta.url).pathname)})
+    const { parentPort, workerData } = require('node:worker_threads')
+    ;(async () => {
+      const journal = await Journal.open(workerData.dir + '/' + workerData.n, { backend: 'files' })
+      const receipt = await journal.append('w', Buffer.from('x'))
+      for (let i = 0; i < 100; i++) journal.append('w', Buffer.from('y')).catch(() => {}) // left pending
+      parentPort.postMessage(receipt.firstSequenceNr)
+    })()
+  `
+  for (let n = 0; n < 3; n++) {
+    const worker = new Worker(code, { eval: true, workerData: { dir, n } })
+    const acked = await new Promise((resolve, reject) => {
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+    assert.equal(acked, 1)
+    await worker.terminate() // completions arriving after the worker's environment is gone must be harmless
+  }
+  const worker = new Worker(code, { eval: true, workerData: { dir, n: 9 } })
+  const [acked, exitCode] = await Promise.all([
+    new Promise((resolve) => worker.once('message', resolve)),
+    new Promise((resolve) => worker.once('exit', resolve)),
+  ])
+  assert.equal(acked, 1)
+  assert.equal(exitCode, 0, 'a worker that never closes its journal exits by itself')
+  // What the worker acknowledged is readable from the main thread (read-only: its writer may still hold the lock).
+  const journal = await Journal.open(`${dir}/9`, { backend: 'files', readOnly: true })
+  t.after(() => journal.close())
+  assert.ok((await journal.highestSequenceNr('w')) >= 1)
+})
