@@ -119,6 +119,14 @@ for (const backend of BACKENDS) {
       for await (const event of journal.replay('long', { pageSize: 4, to: 10 })) bounded.push(event.sequenceNr)
       assert.deepEqual(bounded, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
 
+      const tagged = []
+      for await (const e of journal.replayByTag('red', { pageSize: 1 })) tagged.push(e.payload.toString())
+      assert.deepEqual(tagged, ['x1', 'y1'])
+      const everything = []
+      for await (const e of journal.replayAll({ pageSize: 4, fromOffset: all[1].globalOffset })) everything.push(e.globalOffset)
+      assert.equal(everything.length, 27)
+      for (let i = 1; i < everything.length; i++) assert.ok(everything[i] > everything[i - 1])
+
       const m = journal.metrics()
       assert.equal(m.events, 28)
       assert.equal(m.appends, 3)
@@ -190,6 +198,12 @@ for (const backend of BACKENDS) {
         read: () => journal.read('c'),
         replay: async () => {
           for await (const _ of journal.replay('c'));
+        },
+        replayByTag: async () => {
+          for await (const _ of journal.replayByTag('t'));
+        },
+        replayAll: async () => {
+          for await (const _ of journal.replayAll());
         },
         eventsByTag: () => journal.eventsByTag('t'),
         allEvents: () => journal.allEvents(),

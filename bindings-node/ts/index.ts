@@ -152,6 +152,14 @@ export interface OffsetOptions {
   max?: number
 }
 
+/** Range of {@link Journal.replayByTag} and {@link Journal.replayAll}. */
+export interface OffsetReplayOptions {
+  /** Smallest global offset returned (default 0). */
+  fromOffset?: SeqInput
+  /** Events fetched per native call (default 4096). */
+  pageSize?: number
+}
+
 /** Counters and histograms of the journal. */
 export interface Metrics {
   /** Successful atomic writes (each `append` is one). */
@@ -655,6 +663,49 @@ export class Journal<N extends number | bigint = number> {
       const events = decodePage<N>(page, this.#big)
       const done = events.length < pageSize || (from = Number(events[events.length - 1].sequenceNr) + 1) > to
       if (!done) next = fetch(from)
+      yield* events
+      if (done) return
+    }
+  }
+
+  /**
+   * Iterates over the events carrying `tag`, in commit order, page by page
+   * (for projections): `for await (const e of journal.replayByTag('cart')) { ... }`.
+   * Ends at the last event committed when each page was read.
+   */
+  replayByTag(tag: string, options?: OffsetReplayOptions): AsyncIterableIterator<Event<N>> {
+    checkString(tag, 'tag')
+    return this.#offsetPages(options, (from, max) => this.#native.eventsByTag(tag, from, max))
+  }
+
+  /** Iterates over every live event in commit order, page by page. */
+  replayAll(options?: OffsetReplayOptions): AsyncIterableIterator<Event<N>> {
+    return this.#offsetPages(options, (from, max) => this.#native.allEvents(from, max))
+  }
+
+  async *#offsetPages(options: OffsetReplayOptions | undefined, read: (from: number, max: number) => Promise<Buffer>): AsyncIterableIterator<Event<N>> {
+    const o = checkObject(options, 'options')
+    let from = seqIn(o.fromOffset, 'fromOffset', 0)
+    const pageSize = countIn(o.pageSize, 'pageSize', 4096) || 1
+    const fetch = (start: number): Promise<Buffer> => {
+      const page = read(start, pageSize)
+      page.catch(() => {}) // see replay()
+      return page
+    }
+    let next = fetch(from)
+    for (;;) {
+      let page: Buffer
+      try {
+        page = await next
+      } catch (err) {
+        throw fromNative(err)
+      }
+      const events = decodePage<N>(page, this.#big)
+      const done = events.length < pageSize
+      if (!done) {
+        from = Number(events[events.length - 1].globalOffset) + 1
+        next = fetch(from)
+      }
       yield* events
       if (done) return
     }
