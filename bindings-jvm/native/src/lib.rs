@@ -24,9 +24,14 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use jni::objects::{JByteArray, JClass, JLongArray, JObject, JObjectArray, JString, JValue};
-use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
+use jni::sys::{
+    jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE,
+};
 use jni::JNIEnv;
-use tidemark::{AtomicWrite, InvalidArgument, Backend, Error, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt};
+use tidemark::{
+    AtomicWrite, Backend, Error, ErrorKind, EventRef, InvalidArgument, Journal, NewEvent, Options,
+    Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
+};
 
 // ---- completion queue -------------------------------------------------------
 
@@ -63,7 +68,11 @@ impl CompletionQueue {
     fn take(&self, max: usize, timeout: Duration) -> Vec<Done> {
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         if items.is_empty() && !timeout.is_zero() {
-            items = self.ready.wait_timeout_while(items, timeout, |i| i.is_empty()).unwrap_or_else(|p| p.into_inner()).0;
+            items = self
+                .ready
+                .wait_timeout_while(items, timeout, |i| i.is_empty())
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         let n = items.len().min(max);
         items.drain(..n).collect()
@@ -98,7 +107,8 @@ unsafe fn handle<'a>(handle: jlong) -> &'a Handle {
 // ---- errors -----------------------------------------------------------------
 
 const EXCEPTION_CLASS: &str = "dev/tidemark/TidemarkException";
-const FROM_NATIVE_SIG: &str = "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)Ldev/tidemark/TidemarkException;";
+const FROM_NATIVE_SIG: &str =
+    "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)Ldev/tidemark/TidemarkException;";
 
 /// The one place a core error becomes a Java exception: the Java factory
 /// `TidemarkException.fromNative` picks the subclass from the stable code.
@@ -106,11 +116,27 @@ fn error_to_java<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result
     let code = env.new_string(error.kind().code())?;
     let message = env.new_string(error.to_string())?;
     let (pid, expected, actual) = match error {
-        Error::SequenceConflict { persistence_id, expected, actual } => (env.new_string(persistence_id)?, *expected as i64, *actual as i64),
+        Error::SequenceConflict {
+            persistence_id,
+            expected,
+            actual,
+        } => (
+            env.new_string(persistence_id)?,
+            *expected as i64,
+            *actual as i64,
+        ),
         _ => (JString::from(JObject::null()), 0, 0),
     };
-    let args = [JValue::Object(&code), JValue::Object(&message), JValue::Object(&pid), JValue::Long(expected), JValue::Long(actual)];
-    let exception = env.call_static_method(EXCEPTION_CLASS, "fromNative", FROM_NATIVE_SIG, &args)?.l();
+    let args = [
+        JValue::Object(&code),
+        JValue::Object(&message),
+        JValue::Object(&pid),
+        JValue::Long(expected),
+        JValue::Long(actual),
+    ];
+    let exception = env
+        .call_static_method(EXCEPTION_CLASS, "fromNative", FROM_NATIVE_SIG, &args)?
+        .l();
     // `pollCompletions` may build hundreds of exceptions in one call: free the locals as we go.
     for local in [code, message, pid] {
         if !local.is_null() {
@@ -157,7 +183,11 @@ impl From<jni::errors::Error> for GlueError {
 type GlueResult<T> = Result<T, GlueError>;
 
 /// Runs an entry point: panics and errors become Java exceptions, never unwinding.
-fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<'l>) -> GlueResult<T>) -> T {
+fn guard<'l, T>(
+    env: &mut JNIEnv<'l>,
+    default: T,
+    body: impl FnOnce(&mut JNIEnv<'l>) -> GlueResult<T>,
+) -> T {
     match catch_unwind(AssertUnwindSafe(|| body(env))) {
         Ok(Ok(value)) => value,
         Ok(Err(GlueError::Core(e))) => {
@@ -166,7 +196,10 @@ fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<
         }
         Ok(Err(GlueError::Jni(e))) => {
             if !env.exception_check().unwrap_or(true) {
-                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidemark JNI: {e}"));
+                let _ = env.throw_new(
+                    "java/lang/IllegalStateException",
+                    format!("tidemark JNI: {e}"),
+                );
             }
             default
         }
@@ -177,9 +210,16 @@ fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<
             default
         }
         Err(panic) => {
-            let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
             if !env.exception_check().unwrap_or(true) {
-                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidemark native panic: {message}"));
+                let _ = env.throw_new(
+                    "java/lang/IllegalStateException",
+                    format!("tidemark native panic: {message}"),
+                );
             }
             default
         }
@@ -227,10 +267,14 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
     fn u32(&mut self) -> GlueResult<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().unwrap_or_default(),
+        ))
     }
     fn i64(&mut self) -> GlueResult<i64> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().unwrap_or_default(),
+        ))
     }
     fn bytes(&mut self) -> GlueResult<Vec<u8>> {
         let n = self.u32()? as usize;
@@ -259,7 +303,14 @@ fn decode_events(reader: &mut Reader) -> GlueResult<Vec<NewEvent>> {
             tags.push(reader.string()?);
         }
         let payload = reader.bytes()?;
-        events.push(NewEvent { payload, manifest, writer_id, tags, timestamp: (timestamp >= 0).then_some(timestamp as u64), metadata });
+        events.push(NewEvent {
+            payload,
+            manifest,
+            writer_id,
+            tags,
+            timestamp: (timestamp >= 0).then_some(timestamp as u64),
+            metadata,
+        });
     }
     Ok(events)
 }
@@ -273,7 +324,11 @@ fn decode_writes(buf: &[u8]) -> GlueResult<Vec<AtomicWrite>> {
         let persistence_id = reader.string()?;
         let first_sequence_nr = reader.i64()? as u64;
         let events = decode_events(&mut reader)?;
-        writes.push(AtomicWrite { persistence_id, first_sequence_nr, events });
+        writes.push(AtomicWrite {
+            persistence_id,
+            first_sequence_nr,
+            events,
+        });
     }
     Ok(writes)
 }
@@ -289,7 +344,11 @@ struct PageEncoder {
 
 impl PageEncoder {
     fn new(max_bytes: usize) -> Self {
-        PageEncoder { out: vec![0; 4], count: 0, max_bytes }
+        PageEncoder {
+            out: vec![0; 4],
+            count: 0,
+            max_bytes,
+        }
     }
     fn put(&mut self, b: &[u8]) {
         self.out.extend_from_slice(&(b.len() as u32).to_le_bytes());
@@ -304,7 +363,8 @@ impl PageEncoder {
         self.put(e.manifest.as_bytes());
         self.put(e.writer_id.as_bytes());
         self.put(e.metadata);
-        self.out.extend_from_slice(&(e.tags.len() as u32).to_le_bytes());
+        self.out
+            .extend_from_slice(&(e.tags.len() as u32).to_le_bytes());
         for tag in e.tags.iter() {
             self.put(tag.as_bytes());
         }
@@ -338,7 +398,10 @@ fn clamp_count(max: jlong) -> usize {
 
 /// `static native String[] errorCodes()`: every core error code, for the exhaustiveness test.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_errorCodes<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>) -> jobjectArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_errorCodes<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+) -> jobjectArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let codes: Vec<String> = ErrorKind::ALL.iter().map(|k| k.code().to_owned()).collect();
         string_array(env, &codes)
@@ -347,7 +410,12 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_errorCodes<'l>(mut env: JN
 
 /// `static native long open(String path, long[] config)`; see `dev.tidemark.Options#toNative`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_open<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, path: JString<'l>, config: JLongArray<'l>) -> jlong {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_open<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    path: JString<'l>,
+    config: JLongArray<'l>,
+) -> jlong {
     guard(&mut env, 0, |env| {
         let path = string(env, &path)?;
         let mut c = [0i64; 12];
@@ -375,7 +443,10 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_open<'l>(mut env: JNIEnv<'
             .read_only(c[10] != 0)
             .snapshot_compression(c[11] != 0);
         let journal = Journal::open(&path, options)?;
-        let handle = Box::new(Handle { journal, queue: Arc::new(CompletionQueue::default()) });
+        let handle = Box::new(Handle {
+            journal,
+            queue: Arc::new(CompletionQueue::default()),
+        });
         Ok(Box::into_raw(handle) as jlong)
     })
 }
@@ -383,7 +454,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_open<'l>(mut env: JNIEnv<'
 /// `static native void close(long handle)`: closes the journal (idempotent); pending
 /// operations complete (with `ClosedException` if they could not be committed).
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+) {
     guard(&mut env, (), |_env| {
         let h = unsafe { handle(h) };
         let result = h.journal.close();
@@ -395,7 +470,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(mut env: JNIEnv<
 /// `static native void free(long handle)`: releases the handle. Called once, by the
 /// Java `Cleaner`, after the `Journal` object became unreachable.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+) {
     guard(&mut env, (), |_env| {
         if h != 0 {
             // SAFETY: `h` came from `Box::into_raw` in `open` and is freed exactly once.
@@ -409,13 +488,28 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(mut env: JNIEnv<'
 
 /// `static native boolean isClosed(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_isClosed<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jboolean {
-    guard(&mut env, JNI_TRUE, |_env| Ok(if unsafe { handle(h) }.journal.is_closed() { JNI_TRUE } else { JNI_FALSE }))
+pub extern "system" fn Java_dev_tidemark_NativeBridge_isClosed<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+) -> jboolean {
+    guard(&mut env, JNI_TRUE, |_env| {
+        Ok(if unsafe { handle(h) }.journal.is_closed() {
+            JNI_TRUE
+        } else {
+            JNI_FALSE
+        })
+    })
 }
 
 /// Runs a submission: whatever goes wrong in the glue still completes `token`
 /// exactly once (as a failure), so the Java side's in-order delivery never stalls.
-fn submit<'l>(env: &mut JNIEnv<'l>, h: jlong, token: jlong, body: impl FnOnce(&mut JNIEnv<'l>, &Handle, Box<dyn FnOnce(Outcome) + Send>) -> GlueResult<()>) {
+fn submit<'l>(
+    env: &mut JNIEnv<'l>,
+    h: jlong,
+    token: jlong,
+    body: impl FnOnce(&mut JNIEnv<'l>, &Handle, Box<dyn FnOnce(Outcome) + Send>) -> GlueResult<()>,
+) {
     guard(env, (), |env| {
         let h = unsafe { handle(h) };
         let queue = h.queue.clone();
@@ -423,7 +517,12 @@ fn submit<'l>(env: &mut JNIEnv<'l>, h: jlong, token: jlong, body: impl FnOnce(&m
         if let Err(e) = body(env, h, Box::new(complete)) {
             let error = match e {
                 GlueError::Core(e) => e,
-                GlueError::Jni(_) | GlueError::Argument(_) => Error::from(InvalidArgument::Option { option: "arguments", reason: "could not be read from the JVM" }),
+                GlueError::Jni(_) | GlueError::Argument(_) => {
+                    Error::from(InvalidArgument::Option {
+                        option: "arguments",
+                        reason: "could not be read from the JVM",
+                    })
+                }
             };
             let _ = env.exception_clear();
             queue.push(token, Outcome::Failed(error));
@@ -446,41 +545,68 @@ fn unit_outcome(r: Result<(), Error>) -> Outcome {
 /// `pollCompletions` under `token`. Never throws for journal errors: those are completions
 /// too, so tokens complete in order.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong, request: JByteArray<'l>) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    token: jlong,
+    request: JByteArray<'l>,
+) {
     submit(&mut env, h, token, |env, h, complete| {
         let buf = bytes(env, &request)?;
         let mut reader = Reader { buf: &buf };
         let pid = reader.string()?;
         let events = decode_events(&mut reader)?;
-        h.journal.append_with(&pid, events, move |r| complete(receipt_outcome(r)));
+        h.journal
+            .append_with(&pid, events, move |r| complete(receipt_outcome(r)));
         Ok(())
     })
 }
 
 /// `static native void write(long handle, long token, byte[] writes)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_write<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong, writes: JByteArray<'l>) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_write<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    token: jlong,
+    writes: JByteArray<'l>,
+) {
     submit(&mut env, h, token, |env, h, complete| {
         let buf = bytes(env, &writes)?;
         let writes = decode_writes(&buf)?;
-        h.journal.write_with(writes, move |r| complete(Outcome::Writes(r)));
+        h.journal
+            .write_with(writes, move |r| complete(Outcome::Writes(r)));
         Ok(())
     })
 }
 
 /// `static native void deleteTo(long handle, long token, String pid, long to)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_deleteTo<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong, pid: JString<'l>, to: jlong) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_deleteTo<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    token: jlong,
+    pid: JString<'l>,
+    to: jlong,
+) {
     submit(&mut env, h, token, |env, h, complete| {
         let pid = string(env, &pid)?;
-        h.journal.delete_to_with(&pid, to as u64, move |r| complete(unit_outcome(r)));
+        h.journal
+            .delete_to_with(&pid, to as u64, move |r| complete(unit_outcome(r)));
         Ok(())
     })
 }
 
 /// `static native void flush(long handle, long token)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_flush<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_flush<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    token: jlong,
+) {
     submit(&mut env, h, token, |_env, h, complete| {
         h.journal.flush_with(move |r| complete(unit_outcome(r)));
         Ok(())
@@ -507,7 +633,10 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_pollCompletions<'l>(
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
         let capacity = env.get_array_length(&tokens)? as usize;
-        let done = h.queue.take(capacity, Duration::from_millis(timeout_millis.max(0) as u64));
+        let done = h.queue.take(
+            capacity,
+            Duration::from_millis(timeout_millis.max(0) as u64),
+        );
         let mut token_buf = Vec::with_capacity(done.len());
         let mut value_buf = Vec::with_capacity(done.len() * 2);
         for (i, d) in done.into_iter().enumerate() {
@@ -522,12 +651,23 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_pollCompletions<'l>(
                 Outcome::Receipt(_) | Outcome::Unit => None,
                 Outcome::Failed(e) => Some(error_to_java(env, &e)?),
                 Outcome::Writes(results) => {
-                    let array = env.new_object_array(results.len() as i32, "java/lang/Object", JObject::null())?;
+                    let array = env.new_object_array(
+                        results.len() as i32,
+                        "java/lang/Object",
+                        JObject::null(),
+                    )?;
                     for (j, r) in results.iter().enumerate() {
                         let element: JObject = match r {
                             Ok(receipt) => {
                                 let pair = env.new_long_array(2)?;
-                                env.set_long_array_region(&pair, 0, &[receipt.first_sequence_nr as i64, receipt.last_sequence_nr as i64])?;
+                                env.set_long_array_region(
+                                    &pair,
+                                    0,
+                                    &[
+                                        receipt.first_sequence_nr as i64,
+                                        receipt.last_sequence_nr as i64,
+                                    ],
+                                )?;
                                 pair.into()
                             }
                             Err(e) => error_to_java(env, e)?,
@@ -572,7 +712,10 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_readPage<'l>(
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
         let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal.scan(&pid, from as u64, to as u64, clamp_count(max), |e| page.push(e))?;
+        h.journal
+            .scan(&pid, from as u64, to as u64, clamp_count(max), |e| {
+                page.push(e)
+            })?;
         page_to_java(env, page)
     })
 }
@@ -592,25 +735,39 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_tagPage<'l>(
         let h = unsafe { handle(h) };
         let tag = string(env, &tag)?;
         let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal.scan_tag(&tag, from_offset as u64, clamp_count(max), |e| page.push(e))?;
+        h.journal
+            .scan_tag(&tag, from_offset as u64, clamp_count(max), |e| page.push(e))?;
         page_to_java(env, page)
     })
 }
 
 /// `static native byte[] allPage(long handle, long fromOffset, long max, int maxBytes)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_allPage<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, from_offset: jlong, max: jlong, max_bytes: jint) -> jbyteArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_allPage<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    from_offset: jlong,
+    max: jlong,
+    max_bytes: jint,
+) -> jbyteArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal.scan_all(from_offset as u64, clamp_count(max), |e| page.push(e))?;
+        h.journal
+            .scan_all(from_offset as u64, clamp_count(max), |e| page.push(e))?;
         page_to_java(env, page)
     })
 }
 
 /// `static native long highestSequenceNr(long handle, String pid)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_highestSequenceNr<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, pid: JString<'l>) -> jlong {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_highestSequenceNr<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    pid: JString<'l>,
+) -> jlong {
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
@@ -620,7 +777,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_highestSequenceNr<'l>(mut 
 
 /// `static native String[] persistenceIds(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_persistenceIds<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jobjectArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_persistenceIds<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+) -> jobjectArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let ids = unsafe { handle(h) }.journal.persistence_ids()?;
         string_array(env, &ids)
@@ -629,7 +790,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_persistenceIds<'l>(mut env
 
 /// `static native long[] metrics(long handle)`: the counters in the order of `dev.tidemark.Metrics`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jlongArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+) -> jlongArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let m = unsafe { handle(h) }.journal.metrics();
         let values = [
@@ -661,7 +826,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(mut env: JNIEn
 
 /// `static native String prometheus(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_prometheus<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jstring {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_prometheus<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+) -> jstring {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let text = unsafe { handle(h) }.journal.metrics().to_prometheus();
         Ok(env.new_string(text)?.into_raw())
@@ -671,7 +840,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_prometheus<'l>(mut env: JN
 // ---- snapshots --------------------------------------------------------------
 
 fn criteria(max_seq: jlong, max_ts: jlong, min_seq: jlong, min_ts: jlong) -> SnapshotCriteria {
-    SnapshotCriteria::latest().max_sequence_nr(max_seq as u64).max_timestamp(max_ts as u64).min_sequence_nr(min_seq as u64).min_timestamp(min_ts as u64)
+    SnapshotCriteria::latest()
+        .max_sequence_nr(max_seq as u64)
+        .max_timestamp(max_ts as u64)
+        .min_sequence_nr(min_seq as u64)
+        .min_timestamp(min_ts as u64)
 }
 
 /// `static native void snapshotSave(long handle, String pid, long seq, long timestamp, String manifest, byte[] metadata, byte[] state)`.
@@ -719,7 +892,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotLoad<'l>(
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
-        let Some(s) = h.journal.snapshots().load(&pid, criteria(max_seq, max_ts, min_seq, min_ts))? else {
+        let Some(s) = h
+            .journal
+            .snapshots()
+            .load(&pid, criteria(max_seq, max_ts, min_seq, min_ts))?
+        else {
             return Ok(std::ptr::null_mut());
         };
         let mut out = Vec::with_capacity(32 + s.manifest.len() + s.metadata.len() + s.state.len());
@@ -735,12 +912,20 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotLoad<'l>(
 
 /// `static native long[] snapshotList(long handle, String pid)`: `(seq, timestamp)` pairs, oldest first.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotList<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, pid: JString<'l>) -> jlongArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotList<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    pid: JString<'l>,
+) -> jlongArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
         let infos = h.journal.snapshots().list(&pid)?;
-        let flat: Vec<i64> = infos.iter().flat_map(|i| [i.sequence_nr as i64, i.timestamp as i64]).collect();
+        let flat: Vec<i64> = infos
+            .iter()
+            .flat_map(|i| [i.sequence_nr as i64, i.timestamp as i64])
+            .collect();
         let array = env.new_long_array(flat.len() as i32)?;
         env.set_long_array_region(&array, 0, &flat)?;
         Ok(array.into_raw())
@@ -749,11 +934,21 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotList<'l>(mut env: 
 
 /// `static native boolean snapshotDelete(long handle, String pid, long seq)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotDelete<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, pid: JString<'l>, seq: jlong) -> jboolean {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotDelete<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    pid: JString<'l>,
+    seq: jlong,
+) -> jboolean {
     guard(&mut env, JNI_FALSE, |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
-        Ok(if h.journal.snapshots().delete(&pid, seq as u64)? { JNI_TRUE } else { JNI_FALSE })
+        Ok(if h.journal.snapshots().delete(&pid, seq as u64)? {
+            JNI_TRUE
+        } else {
+            JNI_FALSE
+        })
     })
 }
 
@@ -773,13 +968,21 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotDeleteMatching<'l>
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
-        Ok(h.journal.snapshots().delete_matching(&pid, criteria(max_seq, max_ts, min_seq, min_ts))? as jlong)
+        Ok(h.journal
+            .snapshots()
+            .delete_matching(&pid, criteria(max_seq, max_ts, min_seq, min_ts))? as jlong)
     })
 }
 
 /// `static native long snapshotPrune(long handle, String pid, long keepLastN)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPrune<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, pid: JString<'l>, keep: jlong) -> jlong {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPrune<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    pid: JString<'l>,
+    keep: jlong,
+) -> jlong {
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
@@ -789,7 +992,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPrune<'l>(mut env:
 
 /// `static native String[] snapshotPersistenceIds(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPersistenceIds<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jobjectArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPersistenceIds<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+) -> jobjectArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let ids = unsafe { handle(h) }.journal.snapshots().persistence_ids()?;
         string_array(env, &ids)
@@ -844,7 +1051,10 @@ mod tests {
         q.push(1, Outcome::Unit);
         q.push(2, Outcome::Failed(Error::Closed));
         let taken = q.take(8, Duration::from_millis(1));
-        assert_eq!(taken.iter().map(|d| d.token).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            taken.iter().map(|d| d.token).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert!(q.take(8, Duration::from_millis(1)).is_empty());
     }
 }
