@@ -25,7 +25,8 @@ use napi::{Env, Status};
 use napi_derive::napi;
 use parking_lot::Mutex;
 use tidemark::{
-    AtomicWrite, Backend, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
+    AtomicWrite, Backend, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot,
+    SnapshotCriteria, SyncPolicy, WriteReceipt,
 };
 
 // ---- errors -----------------------------------------------------------------
@@ -49,14 +50,20 @@ fn error_code(kind: ErrorKind) -> &'static str {
 /// Prefix of a rejected task's message: `tidemark:<CODE>:<message>`; the JS
 /// layer turns it into a `TidemarkError` subclass.
 fn task_error(e: &tidemark::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, format!("tidemark:{}:{}", error_code(e.kind()), e))
+    napi::Error::new(
+        Status::GenericFailure,
+        format!("tidemark:{}:{}", error_code(e.kind()), e),
+    )
 }
 
 /// Every error code the binding can produce, in `ErrorKind::ALL` order
 /// (for the JS exhaustiveness test).
 #[napi]
 pub fn error_codes() -> Vec<String> {
-    ErrorKind::ALL.iter().map(|k| error_code(*k).to_owned()).collect()
+    ErrorKind::ALL
+        .iter()
+        .map(|k| error_code(*k).to_owned())
+        .collect()
 }
 
 /// An error as handed to the completion callback.
@@ -71,12 +78,24 @@ pub struct CompletionError {
 
 fn completion_error(e: &tidemark::Error) -> CompletionError {
     let (persistence_id, expected, actual) = match e {
-        tidemark::Error::SequenceConflict { persistence_id, expected, actual } => {
-            (Some(persistence_id.clone()), Some(BigInt::from(*expected)), Some(BigInt::from(*actual)))
-        }
+        tidemark::Error::SequenceConflict {
+            persistence_id,
+            expected,
+            actual,
+        } => (
+            Some(persistence_id.clone()),
+            Some(BigInt::from(*expected)),
+            Some(BigInt::from(*actual)),
+        ),
         _ => (None, None, None),
     };
-    CompletionError { code: error_code(e.kind()).to_owned(), message: e.to_string(), persistence_id, expected, actual }
+    CompletionError {
+        code: error_code(e.kind()).to_owned(),
+        message: e.to_string(),
+        persistence_id,
+        expected,
+        actual,
+    }
 }
 
 // ---- numbers ----------------------------------------------------------------
@@ -148,7 +167,12 @@ impl Completions {
     }
 }
 
-fn receipt_record(records: &mut Vec<u32>, errors: &mut Vec<CompletionError>, id: u32, r: &tidemark::Result<WriteReceipt>) {
+fn receipt_record(
+    records: &mut Vec<u32>,
+    errors: &mut Vec<CompletionError>,
+    id: u32,
+    r: &tidemark::Result<WriteReceipt>,
+) {
     match r {
         Ok(r) => {
             records.extend([id, TAG_RECEIPT]);
@@ -219,7 +243,10 @@ fn build_options(o: &NativeOptions) -> tidemark::Result<Options> {
     if let Some(b) = &o.backend {
         options = options.backend(b.parse::<Backend>()?);
     }
-    let interval = o.sync_interval_ms.map(millis).unwrap_or(Duration::from_millis(100));
+    let interval = o
+        .sync_interval_ms
+        .map(millis)
+        .unwrap_or(Duration::from_millis(100));
     options = options.sync(match o.sync.as_deref() {
         None | Some("always") => SyncPolicy::Always,
         Some("interval") => SyncPolicy::Interval(interval),
@@ -273,14 +300,20 @@ impl Task for OpenTask {
     }
 
     fn resolve(&mut self, _env: Env, journal: Journal) -> Result<NativeJournal> {
-        Ok(NativeJournal { journal, completions: None })
+        Ok(NativeJournal {
+            journal,
+            completions: None,
+        })
     }
 }
 
 /// Opens a journal off the event loop; resolves to a `NativeJournal`.
 #[napi(ts_return_type = "Promise<NativeJournal>")]
 pub fn open_journal(path: String, options: NativeOptions) -> AsyncTask<OpenTask> {
-    AsyncTask::new(OpenTask { path, options: build_options(&options) })
+    AsyncTask::new(OpenTask {
+        path,
+        options: build_options(&options),
+    })
 }
 
 /// A task that runs a blocking core call on the libuv pool.
@@ -294,7 +327,10 @@ impl<T: Send + 'static, J: ToNapiValue + TypeName + 'static> Task for BlockingTa
     type JsValue = J;
 
     fn compute(&mut self) -> Result<T> {
-        let work = self.work.take().ok_or_else(|| napi::Error::from_reason("task ran twice"))?;
+        let work = self
+            .work
+            .take()
+            .ok_or_else(|| napi::Error::from_reason("task ran twice"))?;
         work().map_err(|e| task_error(&e))
     }
 
@@ -303,11 +339,17 @@ impl<T: Send + 'static, J: ToNapiValue + TypeName + 'static> Task for BlockingTa
     }
 }
 
-fn blocking<T: Send + 'static, J>(work: impl FnOnce() -> tidemark::Result<T> + Send + 'static, convert: fn(Env, T) -> Result<J>) -> AsyncTask<BlockingTask<T, J>>
+fn blocking<T: Send + 'static, J>(
+    work: impl FnOnce() -> tidemark::Result<T> + Send + 'static,
+    convert: fn(Env, T) -> Result<J>,
+) -> AsyncTask<BlockingTask<T, J>>
 where
     J: ToNapiValue + TypeName + 'static,
 {
-    AsyncTask::new(BlockingTask { work: Some(Box::new(work)), convert })
+    AsyncTask::new(BlockingTask {
+        work: Some(Box::new(work)),
+        convert,
+    })
 }
 
 fn same<T>(_: Env, v: T) -> Result<T> {
@@ -371,7 +413,15 @@ struct PageEncoder {
 
 impl PageEncoder {
     fn new() -> Self {
-        PageEncoder { out: { let mut v = Vec::with_capacity(64 << 10); v.extend_from_slice(&[0; 8]); v }, last: [(u32::MAX, 0); 3], ..Default::default() }
+        PageEncoder {
+            out: {
+                let mut v = Vec::with_capacity(64 << 10);
+                v.extend_from_slice(&[0; 8]);
+                v
+            },
+            last: [(u32::MAX, 0); 3],
+            ..Default::default()
+        }
     }
 
     fn intern(&mut self, slot: usize, s: &str) -> u32 {
@@ -520,9 +570,15 @@ impl NativeJournal {
         ts_args_type = "onComplete: (records: Uint32Array, errors: CompletionError[]) => void",
         ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]"
     )]
-    pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Drained, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
+    pub fn start<'env>(
+        &mut self,
+        env: &'env Env,
+        on_complete: Function<'_, Drained, Unknown<'static>>,
+    ) -> Result<Vec<Unknown<'env>>> {
         if self.completions.is_some() {
-            return Err(napi::Error::from_reason("completion callback already installed"));
+            return Err(napi::Error::from_reason(
+                "completion callback already installed",
+            ));
         }
         let queue: Queue = Arc::default();
         let for_js = queue.clone();
@@ -533,7 +589,10 @@ impl NativeJournal {
             .build_callback(move |_ctx| Ok(drain(&for_js)))?;
         let completions = Arc::new(Completions { queue, tsfn });
         self.completions = Some(completions.clone());
-        let submitter = || fast::Submitter { journal: self.journal.clone(), completions: completions.clone() };
+        let submitter = || fast::Submitter {
+            journal: self.journal.clone(),
+            completions: completions.clone(),
+        };
         Ok(vec![
             fast::function(env, "appendPayload", fast::append_payload, submitter())?,
             fast::function(env, "ref", fast::refer, submitter())?,
@@ -542,7 +601,9 @@ impl NativeJournal {
     }
 
     fn completions(&self) -> Result<Arc<Completions>> {
-        self.completions.clone().ok_or_else(|| napi::Error::from_reason("start() was not called"))
+        self.completions
+            .clone()
+            .ok_or_else(|| napi::Error::from_reason("start() was not called"))
     }
 
     /// Appends events as one atomic write; completes `id`.
@@ -550,7 +611,9 @@ impl NativeJournal {
     pub fn append(&self, id: u32, persistence_id: String, events: Vec<NativeEvent>) -> Result<()> {
         let c = self.completions()?;
         let events = events.into_iter().map(new_event).collect();
-        self.journal.append_with(&persistence_id, events, move |r| c.push(Done::Receipt(id, r)));
+        self.journal.append_with(&persistence_id, events, move |r| {
+            c.push(Done::Receipt(id, r))
+        });
         Ok(())
     }
 
@@ -560,9 +623,14 @@ impl NativeJournal {
         let c = self.completions()?;
         let writes = writes
             .into_iter()
-            .map(|w| AtomicWrite { persistence_id: w.persistence_id, first_sequence_nr: to_u64(w.first_sequence_nr), events: w.events.into_iter().map(new_event).collect() })
+            .map(|w| AtomicWrite {
+                persistence_id: w.persistence_id,
+                first_sequence_nr: to_u64(w.first_sequence_nr),
+                events: w.events.into_iter().map(new_event).collect(),
+            })
             .collect();
-        self.journal.write_with(writes, move |r| c.push(Done::Many(id, r)));
+        self.journal
+            .write_with(writes, move |r| c.push(Done::Many(id, r)));
         Ok(())
     }
 
@@ -570,7 +638,10 @@ impl NativeJournal {
     #[napi]
     pub fn delete_to(&self, id: u32, persistence_id: String, to: f64) -> Result<()> {
         let c = self.completions()?;
-        self.journal.delete_to_with(&persistence_id, to_u64(to), move |r| c.push(Done::Unit(id, r)));
+        self.journal
+            .delete_to_with(&persistence_id, to_u64(to), move |r| {
+                c.push(Done::Unit(id, r))
+            });
         Ok(())
     }
 
@@ -584,15 +655,27 @@ impl NativeJournal {
 
     /// One page of a stream, encoded (see `PageEncoder`).
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn read(&self, persistence_id: String, from: f64, to: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+    pub fn read(
+        &self,
+        persistence_id: String,
+        from: f64,
+        to: f64,
+        max: f64,
+    ) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
         let journal = self.journal.clone();
         blocking(
             move || {
                 let mut page = PageEncoder::new();
-                journal.scan(&persistence_id, to_u64(from), to_u64(to), to_usize(max), |e| {
-                    page.push(&e);
-                    true
-                })?;
+                journal.scan(
+                    &persistence_id,
+                    to_u64(from),
+                    to_u64(to),
+                    to_usize(max),
+                    |e| {
+                        page.push(&e);
+                        true
+                    },
+                )?;
                 Ok(page.finish())
             },
             page_buffer,
@@ -601,7 +684,12 @@ impl NativeJournal {
 
     /// One page of events carrying `tag`, encoded.
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn events_by_tag(&self, tag: String, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+    pub fn events_by_tag(
+        &self,
+        tag: String,
+        from_offset: f64,
+        max: f64,
+    ) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
         let journal = self.journal.clone();
         blocking(
             move || {
@@ -618,7 +706,11 @@ impl NativeJournal {
 
     /// One page of all events, encoded.
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn all_events(&self, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+    pub fn all_events(
+        &self,
+        from_offset: f64,
+        max: f64,
+    ) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
         let journal = self.journal.clone();
         blocking(
             move || {
@@ -635,9 +727,15 @@ impl NativeJournal {
 
     /// Highest sequence number of a stream.
     #[napi(ts_return_type = "Promise<bigint>")]
-    pub fn highest_sequence_nr(&self, persistence_id: String) -> AsyncTask<BlockingTask<u64, BigInt>> {
+    pub fn highest_sequence_nr(
+        &self,
+        persistence_id: String,
+    ) -> AsyncTask<BlockingTask<u64, BigInt>> {
         let journal = self.journal.clone();
-        blocking(move || journal.highest_sequence_nr(&persistence_id), |_, v| Ok(BigInt::from(v)))
+        blocking(
+            move || journal.highest_sequence_nr(&persistence_id),
+            |_, v| Ok(BigInt::from(v)),
+        )
     }
 
     /// Every persistence id ever written.
@@ -729,7 +827,11 @@ impl NativeJournal {
 
     /// Loads the newest matching snapshot.
     #[napi(ts_return_type = "Promise<NativeSnapshot | null>")]
-    pub fn snapshot_load(&self, persistence_id: String, criteria: NativeCriteria) -> AsyncTask<BlockingTask<Option<Snapshot>, Option<NativeSnapshot>>> {
+    pub fn snapshot_load(
+        &self,
+        persistence_id: String,
+        criteria: NativeCriteria,
+    ) -> AsyncTask<BlockingTask<Option<Snapshot>, Option<NativeSnapshot>>> {
         let journal = self.journal.clone();
         let criteria = self::criteria(&criteria);
         blocking(
@@ -749,34 +851,74 @@ impl NativeJournal {
 
     /// Lists a stream's snapshots, oldest first.
     #[napi(ts_return_type = "Promise<NativeSnapshotInfo[]>")]
-    pub fn snapshot_list(&self, persistence_id: String) -> AsyncTask<BlockingTask<Vec<tidemark::SnapshotInfo>, Vec<NativeSnapshotInfo>>> {
+    pub fn snapshot_list(
+        &self,
+        persistence_id: String,
+    ) -> AsyncTask<BlockingTask<Vec<tidemark::SnapshotInfo>, Vec<NativeSnapshotInfo>>> {
         let journal = self.journal.clone();
         blocking(
             move || journal.snapshots().list(&persistence_id),
-            |_, list| Ok(list.into_iter().map(|i| NativeSnapshotInfo { sequence_nr: BigInt::from(i.sequence_nr), timestamp: BigInt::from(i.timestamp) }).collect()),
+            |_, list| {
+                Ok(list
+                    .into_iter()
+                    .map(|i| NativeSnapshotInfo {
+                        sequence_nr: BigInt::from(i.sequence_nr),
+                        timestamp: BigInt::from(i.timestamp),
+                    })
+                    .collect())
+            },
         )
     }
 
     /// Deletes the snapshot at `sequenceNr`; resolves to whether one existed.
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn snapshot_delete(&self, persistence_id: String, sequence_nr: f64) -> AsyncTask<BlockingTask<bool, bool>> {
+    pub fn snapshot_delete(
+        &self,
+        persistence_id: String,
+        sequence_nr: f64,
+    ) -> AsyncTask<BlockingTask<bool, bool>> {
         let journal = self.journal.clone();
-        blocking(move || journal.snapshots().delete(&persistence_id, to_u64(sequence_nr)), same)
+        blocking(
+            move || {
+                journal
+                    .snapshots()
+                    .delete(&persistence_id, to_u64(sequence_nr))
+            },
+            same,
+        )
     }
 
     /// Deletes every matching snapshot; resolves to how many.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn snapshot_delete_matching(&self, persistence_id: String, criteria: NativeCriteria) -> AsyncTask<BlockingTask<usize, f64>> {
+    pub fn snapshot_delete_matching(
+        &self,
+        persistence_id: String,
+        criteria: NativeCriteria,
+    ) -> AsyncTask<BlockingTask<usize, f64>> {
         let journal = self.journal.clone();
         let criteria = self::criteria(&criteria);
-        blocking(move || journal.snapshots().delete_matching(&persistence_id, criteria), |_, n| Ok(n as f64))
+        blocking(
+            move || {
+                journal
+                    .snapshots()
+                    .delete_matching(&persistence_id, criteria)
+            },
+            |_, n| Ok(n as f64),
+        )
     }
 
     /// Keeps the newest `keep` snapshots; resolves to how many were deleted.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn snapshot_prune(&self, persistence_id: String, keep: f64) -> AsyncTask<BlockingTask<usize, f64>> {
+    pub fn snapshot_prune(
+        &self,
+        persistence_id: String,
+        keep: f64,
+    ) -> AsyncTask<BlockingTask<usize, f64>> {
         let journal = self.journal.clone();
-        blocking(move || journal.snapshots().prune(&persistence_id, to_usize(keep)), |_, n| Ok(n as f64))
+        blocking(
+            move || journal.snapshots().prune(&persistence_id, to_usize(keep)),
+            |_, n| Ok(n as f64),
+        )
     }
 
     /// Persistence ids with at least one snapshot.
@@ -809,17 +951,39 @@ mod fast {
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
     /// A JS function calling `callback` with `submitter` as its data.
-    pub(super) fn function<'env>(env: &'env Env, name: &str, callback: Callback, submitter: Submitter) -> Result<Unknown<'env>> {
+    pub(super) fn function<'env>(
+        env: &'env Env,
+        name: &str,
+        callback: Callback,
+        submitter: Submitter,
+    ) -> Result<Unknown<'env>> {
         let data = Box::into_raw(Box::new(submitter));
         let mut function = ptr::null_mut();
         unsafe {
-            let status = sys::napi_create_function(env.raw(), name.as_ptr().cast(), name.len() as isize, Some(callback), data.cast(), &mut function);
+            let status = sys::napi_create_function(
+                env.raw(),
+                name.as_ptr().cast(),
+                name.len() as isize,
+                Some(callback),
+                data.cast(),
+                &mut function,
+            );
             if status != sys::Status::napi_ok {
                 drop(Box::from_raw(data));
-                return Err(napi::Error::new(Status::from(status), "napi_create_function failed"));
+                return Err(napi::Error::new(
+                    Status::from(status),
+                    "napi_create_function failed",
+                ));
             }
             // The function owns the submitter; it is dropped when the function is collected.
-            check(sys::napi_add_finalizer(env.raw(), function, data.cast(), Some(finalize), ptr::null_mut(), ptr::null_mut()))?;
+            check(sys::napi_add_finalizer(
+                env.raw(),
+                function,
+                data.cast(),
+                Some(finalize),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            ))?;
             Unknown::from_napi_value(env.raw(), function)
         }
     }
@@ -837,7 +1001,16 @@ mod fast {
     unsafe fn string(env: sys::napi_env, value: sys::napi_value) -> Option<String> {
         let mut buf = [0u8; 256];
         let mut len = 0usize;
-        if unsafe { sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut len) } != sys::Status::napi_ok {
+        if unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                value,
+                buf.as_mut_ptr().cast::<c_char>(),
+                buf.len(),
+                &mut len,
+            )
+        } != sys::Status::napi_ok
+        {
             return None;
         }
         // napi truncates at a character boundary, so a result within 4 bytes
@@ -846,11 +1019,22 @@ mod fast {
             return String::from_utf8(buf[..len].to_vec()).ok();
         }
         // Possibly truncated: ask for the length, then read it whole.
-        if unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) } != sys::Status::napi_ok {
+        if unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) }
+            != sys::Status::napi_ok
+        {
             return None;
         }
         let mut long = vec![0u8; len + 1];
-        if unsafe { sys::napi_get_value_string_utf8(env, value, long.as_mut_ptr().cast::<c_char>(), long.len(), &mut len) } != sys::Status::napi_ok {
+        if unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                value,
+                long.as_mut_ptr().cast::<c_char>(),
+                long.len(),
+                &mut len,
+            )
+        } != sys::Status::napi_ok
+        {
             return None;
         }
         long.truncate(len);
@@ -861,13 +1045,23 @@ mod fast {
         let mut data = ptr::null_mut();
         let mut argc = 0usize;
         unsafe {
-            sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data);
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                &mut data,
+            );
             &*data.cast::<Submitter>()
         }
     }
 
     /// `ref()`: keep the event loop alive while operations are pending.
-    pub(super) unsafe extern "C" fn refer(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    pub(super) unsafe extern "C" fn refer(
+        env: sys::napi_env,
+        info: sys::napi_callback_info,
+    ) -> sys::napi_value {
         unsafe {
             let s = submitter(env, info);
             sys::napi_ref_threadsafe_function(env, s.completions.tsfn.raw());
@@ -876,7 +1070,10 @@ mod fast {
     }
 
     /// `unref()`: let the process exit when nothing is pending.
-    pub(super) unsafe extern "C" fn unref(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    pub(super) unsafe extern "C" fn unref(
+        env: sys::napi_env,
+        info: sys::napi_callback_info,
+    ) -> sys::napi_value {
         unsafe {
             let s = submitter(env, info);
             sys::napi_unref_threadsafe_function(env, s.completions.tsfn.raw());
@@ -884,13 +1081,28 @@ mod fast {
         ptr::null_mut()
     }
 
-    pub(super) unsafe extern "C" fn append_payload(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    pub(super) unsafe extern "C" fn append_payload(
+        env: sys::napi_env,
+        info: sys::napi_callback_info,
+    ) -> sys::napi_value {
         let result = std::panic::catch_unwind(|| unsafe {
             let mut argc = 3usize;
             let mut argv = [ptr::null_mut(); 3];
             let mut data = ptr::null_mut();
-            if sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) != sys::Status::napi_ok || argc < 3 {
-                return throw_type_error(env, c"appendPayload(id, persistenceId, payload) takes 3 arguments");
+            if sys::napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                ptr::null_mut(),
+                &mut data,
+            ) != sys::Status::napi_ok
+                || argc < 3
+            {
+                return throw_type_error(
+                    env,
+                    c"appendPayload(id, persistenceId, payload) takes 3 arguments",
+                );
             }
             let submitter = &*data.cast::<Submitter>();
             let mut id = 0u32;
@@ -905,19 +1117,37 @@ mod fast {
             let mut bytes = ptr::null_mut();
             let mut buffer = ptr::null_mut();
             let mut offset = 0usize;
-            if sys::napi_get_typedarray_info(env, argv[2], &mut kind, &mut len, &mut bytes, &mut buffer, &mut offset) != sys::Status::napi_ok
+            if sys::napi_get_typedarray_info(
+                env,
+                argv[2],
+                &mut kind,
+                &mut len,
+                &mut bytes,
+                &mut buffer,
+                &mut offset,
+            ) != sys::Status::napi_ok
                 || kind != sys::TypedarrayType::uint8_array
             {
                 return throw_type_error(env, c"payload must be a Uint8Array or Buffer");
             }
-            let payload = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(bytes.cast::<u8>(), len).to_vec() };
+            let payload = if len == 0 {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts(bytes.cast::<u8>(), len).to_vec()
+            };
             let completions = submitter.completions.clone();
-            submitter.journal.append_with(&persistence_id, vec![NewEvent::new(payload)], move |r| completions.push(Done::Receipt(id, r)));
+            submitter.journal.append_with(
+                &persistence_id,
+                vec![NewEvent::new(payload)],
+                move |r| completions.push(Done::Receipt(id, r)),
+            );
             let mut undefined = ptr::null_mut();
             sys::napi_get_undefined(env, &mut undefined);
             undefined
         });
-        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidemark: internal panic in appendPayload") })
+        result.unwrap_or_else(|_| unsafe {
+            throw_type_error(env, c"tidemark: internal panic in appendPayload")
+        })
     }
 }
 
@@ -925,7 +1155,10 @@ fn check(status: napi::sys::napi_status) -> Result<()> {
     if status == napi::sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(napi::Error::new(Status::from(status), "threadsafe function ref/unref failed"))
+        Err(napi::Error::new(
+            Status::from(status),
+            "threadsafe function ref/unref failed",
+        ))
     }
 }
 
@@ -935,7 +1168,8 @@ mod tests {
 
     #[test]
     fn every_error_kind_has_a_distinct_code_equal_to_the_core_code() {
-        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| error_code(*k)).collect();
+        let codes: std::collections::HashSet<_> =
+            ErrorKind::ALL.iter().map(|k| error_code(*k)).collect();
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for kind in ErrorKind::ALL {
             assert_eq!(error_code(kind), kind.code());
@@ -949,7 +1183,15 @@ mod tests {
     #[test]
     fn page_encoding_interns_strings_and_keeps_records_aligned() {
         let journal = Journal::open("unused", Options::new().backend(Backend::Memory)).unwrap();
-        journal.append("p", vec![NewEvent::new(b"abc".to_vec()).tag("t").manifest("M"), NewEvent::new(b"de".to_vec()).tag("t")]).unwrap();
+        journal
+            .append(
+                "p",
+                vec![
+                    NewEvent::new(b"abc".to_vec()).tag("t").manifest("M"),
+                    NewEvent::new(b"de".to_vec()).tag("t"),
+                ],
+            )
+            .unwrap();
         let mut page = PageEncoder::new();
         journal
             .scan("p", 1, u64::MAX, usize::MAX, |e| {
