@@ -408,7 +408,9 @@ struct PageEncoder {
     count: u32,
     strings: Vec<String>,
     index: HashMap<String, u32>,
-    last: [(u32, usize); 3],
+    /// Last index used for the persistence id, manifest and writer id: runs
+    /// of equal strings skip the hash lookup.
+    last: [u32; 3],
 }
 
 impl PageEncoder {
@@ -419,27 +421,29 @@ impl PageEncoder {
                 v.extend_from_slice(&[0; 8]);
                 v
             },
-            last: [(u32::MAX, 0); 3],
+            last: [u32::MAX; 3],
             ..Default::default()
         }
     }
 
     fn intern(&mut self, slot: usize, s: &str) -> u32 {
-        let (idx, _) = self.last[slot];
+        let idx = self.last[slot];
         if idx != u32::MAX && self.strings[idx as usize] == s {
             return idx;
         }
-        let idx = match self.index.get(s) {
-            Some(i) => *i,
-            None => {
-                let i = self.strings.len() as u32;
-                self.strings.push(s.to_owned());
-                self.index.insert(s.to_owned(), i);
-                i
-            }
-        };
-        self.last[slot] = (idx, 0);
+        let idx = self.lookup(s);
+        self.last[slot] = idx;
         idx
+    }
+
+    fn lookup(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.index.get(s) {
+            return *i;
+        }
+        let i = self.strings.len() as u32;
+        self.strings.push(s.to_owned());
+        self.index.insert(s.to_owned(), i);
+        i
     }
 
     fn u32(&mut self, v: u32) {
@@ -462,15 +466,7 @@ impl PageEncoder {
         self.u32(writer);
         self.u32(e.tags.len() as u32);
         for tag in e.tags.iter() {
-            let t = match self.index.get(tag) {
-                Some(i) => *i,
-                None => {
-                    let i = self.strings.len() as u32;
-                    self.strings.push(tag.to_owned());
-                    self.index.insert(tag.to_owned(), i);
-                    i
-                }
-            };
+            let t = self.lookup(tag);
             self.u32(t);
         }
         self.u32(e.metadata.len() as u32);
