@@ -94,6 +94,15 @@ fn child_process() {
             let readable = journal.read("big", 1, u64::MAX, usize::MAX).map(|v| v.len()).unwrap_or(usize::MAX);
             println!("read {readable}");
         }
+        "grow" => {
+            // Small map, big events: the map grows again and again while readers exist.
+            let journal = Journal::open(&dir, Options::new().backend(backend).lmdb_map_size(1 << 20)).unwrap();
+            println!("ready");
+            for i in 1.. {
+                let r = journal.append("big", vec![NewEvent::new(vec![i as u8; 100 << 10])]).unwrap();
+                println!("ack big {}", r.last_sequence_nr);
+            }
+        }
         "read" => {
             let journal = Journal::open(&dir, Options::new().backend(backend).read_only(true)).unwrap();
             let events = journal.read("p", 1, u64::MAX, usize::MAX).unwrap();
@@ -233,6 +242,27 @@ fn a_read_only_process_reads_beside_the_live_writer() {
         let text = String::from_utf8(spawn_child("read", &path, backend).wait_with_output().unwrap().stdout).unwrap();
         assert!(text.contains("read 6 highest 6"), "{backend:?}: {text:?}");
     }
+}
+
+#[test]
+fn a_read_only_backup_succeeds_while_another_process_grows_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let mut child = spawn_child("grow", &path, Backend::Lmdb);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_ready(&mut lines);
+    lines.by_ref().take(3).for_each(drop);
+    let reader = Journal::open(&path, Options::new().read_only(true)).unwrap();
+    // Let the writer grow the map well past what this reader mapped.
+    let acked: u64 = lines.by_ref().take(60).last().unwrap().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    let backup = dir.path().join("backup");
+    reader.backup_to(&backup).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let restored = Journal::open(&backup, Options::new()).unwrap();
+    let events = restored.read("big", 1, u64::MAX, usize::MAX).unwrap();
+    assert!(events.len() as u64 >= acked, "backup holds {} events, {acked} were acknowledged before it", events.len());
+    assert!(events.iter().enumerate().all(|(i, e)| e.sequence_nr == i as u64 + 1 && e.payload.len() == 100 << 10));
 }
 
 #[test]

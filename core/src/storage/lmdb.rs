@@ -211,12 +211,18 @@ impl LmdbStorage {
                     Err(e) => return Err(Error::lmdb("begin read", e)),
                 }
             }
-            let guard = self.env.write();
-            if let Some(env) = guard.as_ref() {
-                // SAFETY: the write lock guarantees no transaction of this process is active.
-                unsafe { env.resize(0) }.map_err(lmdb("adopt map size"))?;
-            }
+            self.adopt_map_size()?;
         }
+    }
+
+    /// Takes the map size another process grew the environment to.
+    fn adopt_map_size(&self) -> Result<()> {
+        let guard = self.env.write();
+        if let Some(env) = guard.as_ref() {
+            // SAFETY: the write lock guarantees no transaction of this process is active.
+            unsafe { env.resize(0) }.map_err(lmdb("adopt map size"))?;
+        }
+        Ok(())
     }
 
     fn meta_u64(&self, txn: &RoTxn<'_, WithoutTls>, key: &[u8]) -> Result<Option<u64>> {
@@ -450,15 +456,26 @@ impl Storage for LmdbStorage {
     fn copy_to(&self, dest: &Path) -> Result<()> {
         crate::fsutil::create_dir_durably(dest)?;
         let target = dest.join("data.mdb");
-        let guard = self.env.read();
-        let env = guard.as_ref().ok_or(Error::Closed)?;
-        // LMDB's copy runs in its own read transaction: a consistent point in time, compacted.
-        let file = env.copy_to_path(&target, heed::CompactionOption::Enabled).map_err(|e| match e {
-            heed::Error::Io(io) => Error::io("copy environment", &target, io),
-            other => Error::lmdb("copy environment", other),
-        })?;
-        file.sync_all().map_err(|e| Error::io("fsync", &target, e))?;
-        crate::fsutil::sync_dir(dest)
+        loop {
+            let attempt = {
+                let guard = self.env.read();
+                let env = guard.as_ref().ok_or(Error::Closed)?;
+                // LMDB's copy runs in its own read transaction: a consistent point in time, compacted.
+                env.copy_to_path(&target, heed::CompactionOption::Enabled)
+            };
+            match attempt {
+                Ok(file) => {
+                    file.sync_all().map_err(|e| Error::io("fsync", &target, e))?;
+                    return crate::fsutil::sync_dir(dest);
+                }
+                // Another process grew the map since this one mapped it: adopt the size, copy again.
+                Err(heed::Error::Mdb(MdbError::MapResized)) => {
+                    let _ = std::fs::remove_file(&target);
+                    self.adopt_map_size()?;
+                }
+                Err(e) => return Err(Error::lmdb_at("copy environment", Some(&target), e)),
+            }
+        }
     }
 
     fn sync(&self) -> Result<()> {
