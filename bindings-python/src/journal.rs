@@ -141,7 +141,8 @@ impl Journal {
     #[staticmethod]
     #[pyo3(signature = (path, *, backend = "lmdb".to_string(), sync = "always".to_string(), sync_interval = 0.1, max_batch_events = 4096,
         max_batch_bytes = 4 << 20, max_batch_delay = 0.0, max_event_bytes = 64 << 20, close_timeout = 5.0,
-        lmdb_map_size = 64 << 20, segment_bytes = 64 << 20, read_only = false, snapshot_compression = false))]
+        lmdb_map_size = 64 << 20, segment_bytes = 64 << 20, read_only = false, snapshot_compression = false),
+        text_signature = "(path, *, backend='lmdb', sync='always', sync_interval=0.1, max_batch_events=4096, max_batch_bytes=4194304, max_batch_delay=0.0, max_event_bytes=67108864, close_timeout=5.0, lmdb_map_size=67108864, segment_bytes=67108864, read_only=False, snapshot_compression=False)")]
     fn open(
         py: Python<'_>,
         path: PathBuf,
