@@ -7,6 +7,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
+using System.Threading;
 using System.Threading.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
@@ -69,17 +70,25 @@ internal static class AkkaBench
         return n / sw.Elapsed.TotalSeconds;
     }
 
+    private static void Trace(string what)
+    {
+        if (Environment.GetEnvironmentVariable("BENCH_LOGLEVEL") != null) Console.WriteLine($"[trace] {what}");
+    }
+
+    private static Func<IActorRef, object> StartWith(int events) => replyTo => new Start(events, replyTo);
+
     private static async Task<double> Run(string name, Config config, int actors, int eventsPerActor)
     {
-        var system = ActorSystem.Create("bench", config.WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING")));
+        var system = ActorSystem.Create("bench", config.WithFallback(ConfigurationFactory.ParseString("akka.loglevel = " + (Environment.GetEnvironmentVariable("BENCH_LOGLEVEL") ?? "WARNING"))));
         try
         {
+            Trace("system up");
             var writers = Enumerable.Range(0, actors).Select(i => system.ActorOf(Props.Create(() => new Writer($"{name}-{actors}-{i}-{Guid.NewGuid():N}")))).ToArray();
             // Warm up: recovery and a few persists per actor.
-            await Task.WhenAll(writers.Select(w => w.Ask<string>(new Start(5, ActorRefs.NoSender), TimeSpan.FromMinutes(2)).ContinueWith(_ => 0)));
-            await Task.WhenAll(writers.Select(w => w.Ask<string>(replyTo => new Start(5, replyTo), TimeSpan.FromMinutes(2))));
+            await Task.WhenAll(writers.Select(w => w.Ask<string>(StartWith(5), TimeSpan.FromMinutes(2), CancellationToken.None)));
+            Trace("warmed up");
             var sw = Stopwatch.StartNew();
-            await Task.WhenAll(writers.Select(w => w.Ask<string>(replyTo => new Start(eventsPerActor, replyTo), TimeSpan.FromMinutes(10))));
+            await Task.WhenAll(writers.Select(w => w.Ask<string>(StartWith(eventsPerActor), TimeSpan.FromMinutes(10), CancellationToken.None)));
             sw.Stop();
             double rate = actors * (double)eventsPerActor / sw.Elapsed.TotalSeconds;
             Console.WriteLine($"{name,-34} N={actors,-4} {actors * eventsPerActor,8:N0} events {sw.Elapsed.TotalMilliseconds,9:N0} ms {rate,12:N0} events/s");

@@ -23,8 +23,11 @@ ln -sf /usr/lib/x86_64-linux-gnu/liblmdb.so.0 "$OUT/liblmdb.so"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); mono $(mono --version | head -1 | awk '{print $5}')"
 gcc -O2 -std=c11 -D_GNU_SOURCE -I"$DOTNET/native/include" "$HERE/append_c.c" -L"$OUT" -ltidemark_c -o "$OUT/append_c"
 mkdir -p "$OUT/data"
-cd "$OUT" && LD_LIBRARY_PATH="$OUT" ./append_c "$OUT/data" && rm -rf "$OUT/data"/c-*
-LD_LIBRARY_PATH="$OUT" mono --optimize=all Bench.exe "$OUT/data" "$@"
+cd "$OUT"
+if [ -z "${ONLY_AKKA:-}" ]; then
+  LD_LIBRARY_PATH="$OUT" ./append_c "$OUT/data" && rm -rf "$OUT/data"/c-*
+  LD_LIBRARY_PATH="$OUT" mono --optimize=all Bench.exe "$OUT/data" "$@"
+fi
 
 # Akka.NET plugin benchmark (needs the plugin assembly and Akka's).
 AKKA="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"

@@ -15,7 +15,7 @@ namespace Tidemark.Persistence.Akka;
 
 /// <summary>
 /// Akka.NET journal plugin over a Tidemark journal. Each <see cref="global::Akka.Persistence.AtomicWrite"/> is one
-/// core atomic write and a whole <c>WriteMessagesAsync</c> call is one native call (one group commit).
+/// core atomic write; a whole <c>WriteMessagesAsync</c> call (with any calls queued behind it) is one native call and one group commit.
 /// </summary>
 /// <remarks>
 /// Configuration (<c>akka.persistence.journal.tidemark</c>): <c>class</c>, <c>path</c>, <c>backend</c> (lmdb|files);
@@ -28,8 +28,10 @@ public sealed class TidemarkJournal : AsyncWriteJournal
     private readonly TidemarkSettings _settings;
     private readonly Journal _journal;
     private readonly ExtendedActorSystem _system;
-    /// <summary>Completes when the previous call has been handed to the core: keeps calls in mailbox order.</summary>
-    private Task _submitted = Task.CompletedTask;
+    /// <summary>Write calls waiting to be serialized and submitted, in mailbox order.</summary>
+    private readonly ConcurrentQueue<PendingCall> _queue = new();
+    /// <summary>1 while a drain task runs: one at a time keeps submissions in order.</summary>
+    private int _draining;
     /// <summary>The last write call touching each persistence id, until it completes.</summary>
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
 
@@ -48,23 +50,25 @@ public sealed class TidemarkJournal : AsyncWriteJournal
         base.PostStop();
     }
 
-    private sealed class Prepared
+    private sealed class PendingCall
     {
-        public readonly List<Tidemark.AtomicWrite> Writes = new();
-        public readonly Exception?[] Rejections;
-        public Prepared(int n) => Rejections = new Exception?[n];
+        public PendingCall(IReadOnlyList<global::Akka.Persistence.AtomicWrite> writes) => Writes = writes;
+        public readonly IReadOnlyList<global::Akka.Persistence.AtomicWrite> Writes;
+        public readonly TaskCompletionSource<IImmutableList<Exception?>> Result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Exception?[] Rejections = Array.Empty<Exception?>();
+        public int First, Count; // its slice of the combined core write list
     }
 
     /// <inheritdoc/>
     protected override Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<global::Akka.Persistence.AtomicWrite> messages, CancellationToken cancellationToken)
     {
-        // Synchronous part, on the journal actor: only cheap bookkeeping.
-        var writes = messages as IReadOnlyList<global::Akka.Persistence.AtomicWrite> ?? messages.ToList();
-        var previous = _submitted;
-        var submitted = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _submitted = submitted.Task;
-        var task = WriteCore(writes, previous, submitted);
-        foreach (var w in writes)
+        // Synchronous part, on the journal actor: only cheap bookkeeping. Serialization and the native call happen
+        // on a drain task that takes every call queued so far and commits them with one native call.
+        var call = new PendingCall(messages as IReadOnlyList<global::Akka.Persistence.AtomicWrite> ?? messages.ToList());
+        _queue.Enqueue(call);
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0) Task.Run(Drain);
+        var task = call.Result.Task;
+        foreach (var w in call.Writes)
         {
             string pid = w.PersistenceId;
             _inFlight[pid] = task;
@@ -73,30 +77,59 @@ public sealed class TidemarkJournal : AsyncWriteJournal
         return task;
     }
 
-    private async Task<IImmutableList<Exception?>> WriteCore(IReadOnlyList<global::Akka.Persistence.AtomicWrite> writes, Task previous, TaskCompletionSource<bool> submitted)
+    private void Drain()
     {
-        Task<WriteResult[]> pending;
-        Prepared prepared;
-        try
+        while (true)
         {
-            prepared = await Task.Run(() => Prepare(writes)).ConfigureAwait(false);
-            await previous.ConfigureAwait(false);
-            pending = prepared.Writes.Count == 0 ? Task.FromResult(Array.Empty<WriteResult>()) : _journal.WriteAsync(prepared.Writes);
+            var calls = new List<PendingCall>();
+            while (calls.Count < 1024 && _queue.TryDequeue(out var c)) calls.Add(c);
+            if (calls.Count == 0)
+            {
+                Volatile.Write(ref _draining, 0);
+                // A call enqueued after the last TryDequeue but before the reset must not be stranded.
+                if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0) return;
+                continue;
+            }
+            var all = new List<Tidemark.AtomicWrite>();
+            foreach (var call in calls)
+            {
+                call.First = all.Count;
+                call.Rejections = Prepare(call.Writes, all);
+                call.Count = all.Count - call.First;
+            }
+            Task<WriteResult[]> committed;
+            try
+            {
+                committed = all.Count == 0 ? Task.FromResult(Array.Empty<WriteResult>()) : _journal.WriteAsync(all);
+            }
+            catch (Exception e)
+            {
+                committed = Task.FromException<WriteResult[]>(e);
+            }
+            committed.ContinueWith(t => Complete(calls, t), TaskScheduler.Default);
         }
-        finally
-        {
-            submitted.TrySetResult(true);
-        }
-        var results = await pending.ConfigureAwait(false);
-        // Storage trouble (or a sequence conflict: the stream was not what the actor believed) faults the call.
-        foreach (var r in results)
-            if (!r.IsSuccess) throw r.Error!;
-        return prepared.Rejections.Any(e => e != null) ? prepared.Rejections.ToImmutableList() : null!;
     }
 
-    private Prepared Prepare(IReadOnlyList<global::Akka.Persistence.AtomicWrite> writes)
+    private static void Complete(List<PendingCall> calls, Task<WriteResult[]> committed)
     {
-        var prepared = new Prepared(writes.Count);
+        foreach (var call in calls)
+        {
+            if (committed.IsFaulted)
+            {
+                call.Result.TrySetException(committed.Exception!.InnerExceptions);
+                continue;
+            }
+            // Storage trouble (or a sequence conflict: the stream was not what the actor believed) faults the call.
+            var failed = committed.Result.Skip(call.First).Take(call.Count).FirstOrDefault(r => !r.IsSuccess);
+            if (failed != null) call.Result.TrySetException(failed.Error!);
+            else call.Result.TrySetResult(call.Rejections.Any(e => e != null) ? call.Rejections.ToImmutableList() : null!);
+        }
+    }
+
+    /// <summary>Serializes a call's AtomicWrites into <paramref name="into"/>; returns one rejection (or null) per AtomicWrite.</summary>
+    private Exception?[] Prepare(IReadOnlyList<global::Akka.Persistence.AtomicWrite> writes, List<Tidemark.AtomicWrite> into)
+    {
+        var rejections = new Exception?[writes.Count];
         for (int i = 0; i < writes.Count; i++)
         {
             var write = writes[i];
@@ -105,14 +138,14 @@ public sealed class TidemarkJournal : AsyncWriteJournal
             {
                 var events = new NewEvent[reprs.Count];
                 for (int k = 0; k < reprs.Count; k++) events[k] = ToEvent(reprs[k]);
-                prepared.Writes.Add(new Tidemark.AtomicWrite(write.PersistenceId, write.LowestSequenceNr, events));
+                into.Add(new Tidemark.AtomicWrite(write.PersistenceId, write.LowestSequenceNr, events));
             }
             catch (Exception e)
             {
-                prepared.Rejections[i] = e; // serialization failed: reject this AtomicWrite only
+                rejections[i] = e; // serialization failed: reject this AtomicWrite only
             }
         }
-        return prepared;
+        return rejections;
     }
 
     private NewEvent ToEvent(IPersistentRepresentation p)
