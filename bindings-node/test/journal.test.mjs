@@ -258,3 +258,29 @@ test('argument type errors are TypeErrors (or RangeErrors), thrown before the co
   // A value the core refuses (not a type error) is an InvalidArgumentError.
   await assert.rejects(journal.append('', 'x'), InvalidArgumentError)
 })
+
+test('numbers above Number.MAX_SAFE_INTEGER never lose precision: RangeError, or exact with bigint', async () => {
+  const { u64 } = await import('../dist/index.js')
+  assert.equal(u64(0xffff_ffff, 0x1f_ffff, false), Number.MAX_SAFE_INTEGER)
+  assert.throws(() => u64(0, 0x20_0000, false), RangeError) // 2^53
+  assert.equal(u64(0, 0x20_0000, true), 2n ** 53n)
+  assert.equal(u64(0xffff_ffff, 0xffff_ffff, true), 2n ** 64n - 1n)
+})
+
+test('completions are delivered in batches, not one threadsafe call per operation', async (t) => {
+  const { createRequire } = await import('node:module')
+  const { NativeJournal } = createRequire(import.meta.url)('../tidemark.node')
+  const start = NativeJournal.prototype.start
+  let wakeups = 0
+  NativeJournal.prototype.start = function (onComplete) {
+    return start.call(this, (records, errors) => {
+      wakeups++
+      onComplete(records, errors)
+    })
+  }
+  t.after(() => (NativeJournal.prototype.start = start))
+  const journal = await open(t, 'memory')
+  await Promise.all(Array.from({ length: 1000 }, (_, i) => journal.append(`p${i % 7}`, Buffer.from('x'))))
+  assert.ok(wakeups > 0)
+  assert.ok(wakeups < 1000, `${wakeups} JS wake-ups for 1,000 appends`)
+})
