@@ -22,6 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use memmap2::Mmap;
 use parking_lot::{Mutex, RwLock};
 
 use super::{Op, Storage, StreamState, Visit};
@@ -129,7 +130,13 @@ impl Index {
         }
         self.global.push(GlobalEntry { offset, stream: idx, seq });
         for tag in tags {
-            self.tags.entry(tag.as_ref().to_owned()).or_default().push(offset);
+            let tag = tag.as_ref();
+            match self.tags.get_mut(tag) {
+                Some(list) => list.push(offset),
+                None => {
+                    self.tags.insert(tag.to_owned(), vec![offset]);
+                }
+            }
         }
         self.next_offset = offset + 1;
         Ok(())
@@ -179,6 +186,8 @@ struct Active {
 pub(crate) struct FileStorage {
     dir: PathBuf,
     index: RwLock<Index>,
+    /// Read-only maps of segments, for reads.
+    maps: RwLock<HashMap<u64, Arc<Mmap>>>,
     active: Mutex<Option<Active>>,
     segment_bytes: u64,
     read_only: bool,
@@ -262,6 +271,7 @@ impl FileStorage {
         Ok(FileStorage {
             dir: storage_dir,
             index: RwLock::new(index),
+            maps: RwLock::new(HashMap::new()),
             active: Mutex::new(active),
             segment_bytes: options.segment_bytes,
             read_only: options.read_only,
@@ -275,37 +285,40 @@ impl FileStorage {
 
     /// Reads and decodes the bodies at `locs` (one stream's, or any), calling `visit` per event.
     /// Adjacent bodies in one segment are read with one `pread`.
+    /// A read-only map of a segment covering at least `end` bytes.
+    ///
+    /// Mapping is sound here because committed bytes are never modified: the
+    /// log is append-only, torn tails are truncated only at open (before any
+    /// map exists), and a segment is only shortened when sealed, past every
+    /// committed frame. A map is grown by mapping again when readers need
+    /// bytes committed after it was made.
+    fn map(&self, segment: u64, end: u64) -> Result<Arc<Mmap>> {
+        if let Some(map) = self.maps.read().get(&segment).filter(|m| m.len() as u64 >= end) {
+            return Ok(map.clone());
+        }
+        let file = self.index.read().segments.get(&segment).cloned().ok_or(Error::Closed)?;
+        let path = self.segment_file(segment);
+        // SAFETY: see above; the file outlives the map through `Arc<File>` semantics of the OS (unlinked files stay mapped).
+        let map = Arc::new(unsafe { Mmap::map(&*file) }.map_err(io("map segment", &path))?);
+        if (map.len() as u64) < end {
+            return Err(Error::corrupt(path, end, CorruptReason::Truncated));
+        }
+        self.maps.write().insert(segment, map.clone());
+        Ok(map)
+    }
+
+    /// Hands the event bodies at `items` to `visit`, straight from the segment maps.
     fn visit_locations(&self, items: &[(Location, u32)], visit: &mut VisitBody<'_>) -> Result<bool> {
-        let files: HashMap<u64, Arc<File>> = {
-            let index = self.index.read();
-            items.iter().filter_map(|(l, _)| index.segments.get(&l.segment).map(|f| (l.segment, f.clone()))).collect()
-        };
-        let mut buf = Vec::new();
-        let mut i = 0;
-        while i < items.len() {
-            let first = items[i].0;
-            let mut j = i + 1;
-            let mut end = first.offset + first.len as u64;
-            while j < items.len() {
-                let l = items[j].0;
-                if l.segment != first.segment || l.offset < end || l.offset - end > 4096 || l.offset + l.len as u64 - first.offset > (1 << 20) {
-                    break;
-                }
-                end = l.offset + l.len as u64;
-                j += 1;
+        let mut current: Option<(u64, Arc<Mmap>, PathBuf)> = None;
+        for (loc, _) in items {
+            let end = loc.offset + loc.len as u64;
+            if !matches!(&current, Some((seg, map, _)) if *seg == loc.segment && map.len() as u64 >= end) {
+                current = Some((loc.segment, self.map(loc.segment, end)?, self.segment_file(loc.segment)));
             }
-            let file = files.get(&first.segment).ok_or(Error::Closed)?;
-            buf.resize((end - first.offset) as usize, 0);
-            let path = self.segment_file(first.segment);
-            file.read_exact_at(&mut buf, first.offset).map_err(io("read segment", &path))?;
-            for (loc, _) in &items[i..j] {
-                let start = (loc.offset - first.offset) as usize;
-                let body = &buf[start..start + loc.len as usize];
-                if !visit(&path, loc.offset, body)? {
-                    return Ok(false);
-                }
+            let (_, map, path) = current.as_ref().expect("set above");
+            if !visit(path, loc.offset, &map[loc.offset as usize..end as usize])? {
+                return Ok(false);
             }
-            i = j;
         }
         Ok(true)
     }
@@ -735,6 +748,7 @@ impl Storage for FileStorage {
             let mut index = self.index.write();
             index.segments.remove(&number);
             index.live.remove(&number);
+            self.maps.write().remove(&number);
             Metrics::add(&self.metrics.segments_reclaimed, 1);
         }
         fsutil::sync_dir(&self.dir)
