@@ -52,16 +52,25 @@ internal static class AkkaBench
     [DllImport("libc", SetLastError = true)]
     private static extern int fdatasync(int fd);
 
+    /// <summary>
+    /// The disk's raw rate of durable small writes, measured the way a log writes: 100 bytes overwritten in place in
+    /// a preallocated 4 MiB file, each followed by fdatasync.
+    /// </summary>
     private static double FdatasyncRate(string dir, TimeSpan duration)
     {
         string file = Path.Combine(dir, "fdatasync-probe");
         using var fs = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
         int fd = (int)fs.SafeFileHandle.DangerousGetHandle();
+        var zeros = new byte[4 << 20];
+        fs.Write(zeros, 0, zeros.Length);
+        fs.Flush();
+        if (fdatasync(fd) != 0) throw new IOException("fdatasync failed");
         var block = new byte[100];
         long n = 0;
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < duration)
         {
+            fs.Position = (n * 100) % (zeros.Length - 100);
             fs.Write(block, 0, block.Length);
             fs.Flush();
             if (fdatasync(fd) != 0) throw new IOException($"fdatasync failed: {Marshal.GetLastWin32Error()}");
@@ -114,7 +123,7 @@ akka.persistence.snapshot-store.plugin = ""akka.persistence.snapshot-store.local
 akka.persistence.snapshot-store.local.dir = ""{Path.Combine(root, "snapshots").Replace("\\", "/")}""");
 
         double fsync = FdatasyncRate(root, TimeSpan.FromSeconds(3));
-        Console.WriteLine($"raw fdatasync (100-byte write + fdatasync), same disk: {fsync,12:N0} /s");
+        Console.WriteLine($"raw fdatasync (100 bytes in place + fdatasync), same disk: {fsync,12:N0} /s");
         var results = new System.Collections.Generic.Dictionary<string, double>();
         for (int round = 1; round <= 2; round++)
         {

@@ -54,7 +54,8 @@ public sealed class TidemarkJournal : AsyncWriteJournal
     {
         public PendingCall(IReadOnlyList<global::Akka.Persistence.AtomicWrite> writes) => Writes = writes;
         public readonly IReadOnlyList<global::Akka.Persistence.AtomicWrite> Writes;
-        public readonly TaskCompletionSource<IImmutableList<Exception?>> Result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed on a pool thread (never the completion-queue thread): Akka's continuation may run inline.
+        public readonly TaskCompletionSource<IImmutableList<Exception?>> Result = new();
         public Exception?[] Rejections = Array.Empty<Exception?>();
         public int First, Count; // its slice of the combined core write list
     }
@@ -68,12 +69,7 @@ public sealed class TidemarkJournal : AsyncWriteJournal
         _queue.Enqueue(call);
         if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0) Task.Run(Drain);
         var task = call.Result.Task;
-        foreach (var w in call.Writes)
-        {
-            string pid = w.PersistenceId;
-            _inFlight[pid] = task;
-            task.ContinueWith(_ => ((ICollection<KeyValuePair<string, Task>>)_inFlight).Remove(new KeyValuePair<string, Task>(pid, task)), TaskScheduler.Default);
-        }
+        foreach (var w in call.Writes) _inFlight[w.PersistenceId] = task;
         return task;
     }
 
@@ -106,22 +102,27 @@ public sealed class TidemarkJournal : AsyncWriteJournal
             {
                 committed = Task.FromException<WriteResult[]>(e);
             }
-            committed.ContinueWith(t => Complete(calls, t), TaskScheduler.Default);
+            committed.ContinueWith(t => Complete(calls, t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private static void Complete(List<PendingCall> calls, Task<WriteResult[]> committed)
+    private void Complete(List<PendingCall> calls, Task<WriteResult[]> committed)
     {
         foreach (var call in calls)
         {
+            foreach (var w in call.Writes)
+                ((ICollection<KeyValuePair<string, Task>>)_inFlight).Remove(new KeyValuePair<string, Task>(w.PersistenceId, call.Result.Task));
             if (committed.IsFaulted)
             {
                 call.Result.TrySetException(committed.Exception!.InnerExceptions);
                 continue;
             }
             // Storage trouble (or a sequence conflict: the stream was not what the actor believed) faults the call.
-            var failed = committed.Result.Skip(call.First).Take(call.Count).FirstOrDefault(r => !r.IsSuccess);
-            if (failed != null) call.Result.TrySetException(failed.Error!);
+            Exception? failure = null;
+            var results = committed.Result;
+            for (int i = call.First; i < call.First + call.Count && failure == null; i++)
+                if (!results[i].IsSuccess) failure = results[i].Error;
+            if (failure != null) call.Result.TrySetException(failure);
             else call.Result.TrySetResult(call.Rejections.Any(e => e != null) ? call.Rejections.ToImmutableList() : null!);
         }
     }
