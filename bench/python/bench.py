@@ -73,12 +73,20 @@ def per_call(root: Path, n: int, rounds: int):
                 txn.put(pack(">Q", key), PAYLOAD)
         return (time.perf_counter() - t0) / n
 
+    def core_only(backend):
+        def run():
+            return journals[backend]._core_append_loop("actor-1", PAYLOAD, n) / n
+
+        return run
+
     candidates = [
         ("tidemark `Journal.append`, backend=lmdb, sync=never", tidemark_append("lmdb", 0)),
         ("same, spinning 20 µs before parking (`_set_spin_micros(20)`)", tidemark_append("lmdb", 20)),
+        ("core alone: the same append looped in Rust (no Python), backend=lmdb", core_only("lmdb")),
         ("tidemark `Journal.append`, backend=files, sync=never", tidemark_append("files", 0)),
         ("tidemark `Journal.append`, backend=memory (binding + writer-thread round trip)", tidemark_append("memory", 0)),
         ("same, spinning 20 µs before parking", tidemark_append("memory", 20)),
+        ("core alone, backend=memory (writer-thread round trip only)", core_only("memory")),
         ("`lmdb` package (PyPI): one `put` per write txn, sync=False", lmdb_put),
     ]
     for _, run in candidates:

@@ -308,6 +308,20 @@ impl Journal {
         format!("Journal(path={:?}, backend={:?}, closed={})", self.core.path().display().to_string(), self.core.backend().name(), self.core.is_closed())
     }
 
+    /// Benchmark helper (private): `n` blocking core appends of `payload`
+    /// from Rust, without crossing into Python per call. Returns the seconds
+    /// taken, so benchmarks can separate the binding's cost from the core's.
+    fn _core_append_loop(&self, py: Python<'_>, persistence_id: String, payload: Vec<u8>, n: u64) -> PyResult<f64> {
+        py.detach(|| {
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                self.core.append(&persistence_id, vec![tidemark::NewEvent::new(payload.clone())])?;
+            }
+            Ok(start.elapsed().as_secs_f64())
+        })
+        .map_err(|e: tidemark::Error| to_py_err(py, &e))
+    }
+
     // ---- entry points for tidemark.AsyncJournal ---------------------------
     // Each takes the running loop and a future created on it, starts the
     // operation and returns at once; the completion thread settles the future.
