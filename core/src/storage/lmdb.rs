@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use heed::types::Bytes;
-use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, RoTxn, RwTxn, WithoutTls};
+use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, PutFlags, RoTxn, RwTxn, WithoutTls};
 use parking_lot::{Mutex, RwLock};
 
 use super::{Op, Storage, StreamState, Visit};
@@ -244,39 +244,31 @@ impl LmdbStorage {
     fn try_commit(&self, env: &Env<WithoutTls>, state: &mut WriterState, ops: &[Op<'_>], buffer: &[u8]) -> heed::Result<()> {
         let mut txn = env.write_txn()?;
         let dbs = self.dbs;
-        let mut last_offset = None;
+        let first_new_stream = state.next_stream;
+        // Each stream record is written once per commit, however many writes it had.
+        let mut touched: Vec<&str> = Vec::new();
         for op in ops {
             match op {
                 Op::Write(w) => {
-                    let mut record = stream_record(&dbs, &txn, state, w.persistence_id)?;
-                    if record.id == 0 {
-                        record.id = state.next_stream;
-                        state.next_stream += 1;
-                        dbs.names.put(&mut txn, &record.id.to_be_bytes(), w.persistence_id.as_bytes())?;
-                    }
+                    let record = cached_record(&dbs, &mut txn, state, w.persistence_id)?;
                     for (i, (body, event)) in w.bodies.iter().zip(w.events).enumerate() {
                         let seq = w.first_sequence_nr + i as u64;
                         let offset = w.first_global_offset + i as u64;
                         let key = event_key(record.id, seq);
                         dbs.events.put(&mut txn, &key, &buffer[body.clone()])?;
-                        dbs.global.put(&mut txn, &offset.to_be_bytes(), &key)?;
+                        // Offsets only grow, so LMDB can append without searching.
+                        dbs.global.put_with_flags(&mut txn, PutFlags::APPEND, &offset.to_be_bytes(), &key)?;
                         for tag in &event.tags {
                             dbs.tags.put(&mut txn, &tag_key(tag, offset), &key)?;
                         }
-                        last_offset = Some(offset);
                     }
                     record.highest = w.first_sequence_nr + w.bodies.len() as u64 - 1;
-                    dbs.streams.put(&mut txn, w.persistence_id.as_bytes(), &record.encode())?;
-                    state.streams.insert(w.persistence_id.to_owned(), record);
+                    if !touched.contains(&w.persistence_id) {
+                        touched.push(w.persistence_id);
+                    }
                 }
                 Op::SetState { persistence_id, highest, deleted_to: to } => {
-                    let mut record = stream_record(&dbs, &txn, state, persistence_id)?;
-                    if record.id == 0 {
-                        record.id = state.next_stream;
-                        state.next_stream += 1;
-                        dbs.names.put(&mut txn, &record.id.to_be_bytes(), persistence_id.as_bytes())?;
-                    }
-                    record.highest = *highest;
+                    let record = *cached_record(&dbs, &mut txn, state, persistence_id)?;
                     let range = event_key(record.id, record.deleted_to + 1)..=event_key(record.id, *to);
                     let mut index_keys = Vec::new();
                     for item in dbs.events.range(&txn, &incl(range.start(), range.end()))? {
@@ -295,17 +287,36 @@ impl LmdbStorage {
                         }
                     }
                     dbs.events.delete_range(&mut txn, &incl(range.start(), range.end()))?;
-                    record.deleted_to = record.deleted_to.max(*to);
-                    dbs.streams.put(&mut txn, persistence_id.as_bytes(), &record.encode())?;
-                    state.streams.insert((*persistence_id).to_owned(), record);
+                    let cached = state.streams.get_mut(*persistence_id).expect("cached above");
+                    cached.highest = *highest;
+                    cached.deleted_to = record.deleted_to.max(*to);
+                    if !touched.contains(persistence_id) {
+                        touched.push(persistence_id);
+                    }
+                    // Deleting may remove the highest offsets; keep the next one as a floor.
+                    let next = self.next_offset_in(&txn)?;
+                    dbs.meta.put(&mut txn, b"next_offset", &next.to_le_bytes())?;
                 }
             }
         }
-        if let Some(offset) = last_offset {
-            dbs.meta.put(&mut txn, b"next_offset", &(offset + 1).to_le_bytes())?;
+        for pid in touched {
+            dbs.streams.put(&mut txn, pid.as_bytes(), &state.streams[pid].encode())?;
         }
-        dbs.meta.put(&mut txn, b"next_stream", &state.next_stream.to_le_bytes())?;
+        if state.next_stream != first_new_stream {
+            dbs.meta.put(&mut txn, b"next_stream", &state.next_stream.to_le_bytes())?;
+        }
         txn.commit()
+    }
+
+    /// The next global offset as the transaction sees it: past the last indexed
+    /// event, and never below the floor kept in `meta`.
+    fn next_offset_in(&self, txn: &RoTxn<'_>) -> heed::Result<u64> {
+        let floor = match self.dbs.meta.get(txn, b"next_offset")? {
+            Some(b) if b.len() == 8 => codec::le_u64(b),
+            _ => 1,
+        };
+        let last = self.dbs.global.last(txn)?.map_or(0, |(k, _)| be_u64(k));
+        Ok(floor.max(last + 1))
     }
 
     fn grow(&self, needed: usize) -> Result<()> {
@@ -322,14 +333,22 @@ impl LmdbStorage {
     }
 }
 
-fn stream_record(dbs: &Dbs, txn: &RwTxn<'_>, state: &WriterState, persistence_id: &str) -> heed::Result<StreamRecord> {
-    if let Some(r) = state.streams.get(persistence_id) {
-        return Ok(*r);
+/// The writer's cached record of a stream, loaded from the transaction (or
+/// created, with a new stream id) on first use.
+fn cached_record<'s>(dbs: &Dbs, txn: &mut RwTxn<'_>, state: &'s mut WriterState, persistence_id: &str) -> heed::Result<&'s mut StreamRecord> {
+    if !state.streams.contains_key(persistence_id) {
+        let mut record = match dbs.streams.get(txn, persistence_id.as_bytes())? {
+            Some(b) => StreamRecord::decode(b).unwrap_or_default(),
+            None => StreamRecord::default(),
+        };
+        if record.id == 0 {
+            record.id = state.next_stream;
+            state.next_stream += 1;
+            dbs.names.put(txn, &record.id.to_be_bytes(), persistence_id.as_bytes())?;
+        }
+        state.streams.insert(persistence_id.to_owned(), record);
     }
-    Ok(match dbs.streams.get(txn, persistence_id.as_bytes())? {
-        Some(b) => StreamRecord::decode(b).unwrap_or_default(),
-        None => StreamRecord::default(),
-    })
+    Ok(state.streams.get_mut(persistence_id).expect("inserted above"))
 }
 
 impl Storage for LmdbStorage {
@@ -340,7 +359,7 @@ impl Storage for LmdbStorage {
     }
 
     fn next_global_offset(&self) -> Result<u64> {
-        self.read(|_, txn| Ok(self.meta_u64(txn, b"next_offset")?.unwrap_or(1)))
+        self.read(|_, txn| self.next_offset_in(txn).map_err(lmdb("read next offset")))
     }
 
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
