@@ -78,6 +78,14 @@ impl CompletionQueue {
         items.drain(..n).collect()
     }
 
+    /// Puts taken items back at the front, in their order (after a failed hand-over).
+    fn requeue(&self, taken: Vec<Done>) {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        for d in taken.into_iter().rev() {
+            items.push_front(d);
+        }
+    }
+
     /// Wakes a waiting poller (used by `close`).
     fn wake(&self) {
         self.ready.notify_all();
@@ -637,58 +645,81 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_pollCompletions<'l>(
             capacity,
             Duration::from_millis(timeout_millis.max(0) as u64),
         );
-        let mut token_buf = Vec::with_capacity(done.len());
-        let mut value_buf = Vec::with_capacity(done.len() * 2);
-        for (i, d) in done.into_iter().enumerate() {
-            token_buf.push(d.token);
-            let (first, last) = match &d.outcome {
-                Outcome::Receipt(r) => (r.first_sequence_nr as i64, r.last_sequence_nr as i64),
-                _ => (0, 0),
-            };
-            value_buf.push(first);
-            value_buf.push(last);
-            let extra: Option<JObject> = match d.outcome {
-                Outcome::Receipt(_) | Outcome::Unit => None,
-                Outcome::Failed(e) => Some(error_to_java(env, &e)?),
-                Outcome::Writes(results) => {
-                    let array = env.new_object_array(
-                        results.len() as i32,
-                        "java/lang/Object",
-                        JObject::null(),
-                    )?;
-                    for (j, r) in results.iter().enumerate() {
-                        let element: JObject = match r {
-                            Ok(receipt) => {
-                                let pair = env.new_long_array(2)?;
-                                env.set_long_array_region(
-                                    &pair,
-                                    0,
-                                    &[
-                                        receipt.first_sequence_nr as i64,
-                                        receipt.last_sequence_nr as i64,
-                                    ],
-                                )?;
-                                pair.into()
-                            }
-                            Err(e) => error_to_java(env, e)?,
-                        };
-                        env.set_object_array_element(&array, j as i32, &element)?;
-                        env.delete_local_ref(element)?;
-                    }
-                    Some(array.into())
-                }
-            };
-            if let Some(extra) = extra {
-                env.set_object_array_element(&extras, i as i32, &extra)?;
-                env.delete_local_ref(extra)?;
+        match deliver(env, &done, &tokens, &values, &extras) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                // Nothing was handed over (Java sees an exception, not a count): put the
+                // results back so that every token still completes exactly once.
+                h.queue.requeue(done);
+                Err(e)
             }
         }
-        if !token_buf.is_empty() {
-            env.set_long_array_region(&tokens, 0, &token_buf)?;
-            env.set_long_array_region(&values, 0, &value_buf)?;
-        }
-        Ok(token_buf.len() as jint)
     })
+}
+
+/// Writes taken completions into the poller's arrays; returns how many.
+fn deliver<'l>(
+    env: &mut JNIEnv<'l>,
+    done: &[Done],
+    tokens: &JLongArray,
+    values: &JLongArray,
+    extras: &JObjectArray,
+) -> GlueResult<jint> {
+    let mut token_buf = Vec::with_capacity(done.len());
+    let mut value_buf = Vec::with_capacity(done.len() * 2);
+    for (i, d) in done.iter().enumerate() {
+        token_buf.push(d.token);
+        let (first, last) = match &d.outcome {
+            Outcome::Receipt(r) => (r.first_sequence_nr as i64, r.last_sequence_nr as i64),
+            _ => (0, 0),
+        };
+        value_buf.push(first);
+        value_buf.push(last);
+        let extra: Option<JObject<'l>> = match &d.outcome {
+            Outcome::Receipt(_) | Outcome::Unit => None,
+            Outcome::Failed(e) => Some(error_to_java(env, e)?),
+            Outcome::Writes(results) => {
+                let array = env.new_object_array(
+                    results.len() as i32,
+                    "java/lang/Object",
+                    JObject::null(),
+                )?;
+                for (j, r) in results.iter().enumerate() {
+                    let element: JObject = match r {
+                        Ok(receipt) => {
+                            let pair = env.new_long_array(2)?;
+                            env.set_long_array_region(
+                                &pair,
+                                0,
+                                &[
+                                    receipt.first_sequence_nr as i64,
+                                    receipt.last_sequence_nr as i64,
+                                ],
+                            )?;
+                            pair.into()
+                        }
+                        Err(e) => error_to_java(env, e)?,
+                    };
+                    env.set_object_array_element(&array, j as i32, &element)?;
+                    env.delete_local_ref(element)?;
+                }
+                Some(array.into())
+            }
+        };
+        // Always set the slot (null included) so no stale object from an earlier poll remains.
+        match extra {
+            Some(obj) => {
+                env.set_object_array_element(extras, i as i32, &obj)?;
+                env.delete_local_ref(obj)?;
+            }
+            None => env.set_object_array_element(extras, i as i32, JObject::null())?,
+        }
+    }
+    if !token_buf.is_empty() {
+        env.set_long_array_region(tokens, 0, &token_buf)?;
+        env.set_long_array_region(values, 0, &value_buf)?;
+    }
+    Ok(token_buf.len() as jint)
 }
 
 fn page_to_java(env: &mut JNIEnv, page: PageEncoder) -> GlueResult<jbyteArray> {
@@ -1056,5 +1087,20 @@ mod tests {
             vec![1, 2]
         );
         assert!(q.take(8, Duration::from_millis(1)).is_empty());
+    }
+
+    #[test]
+    fn requeued_completions_come_back_first_in_order() {
+        let q = CompletionQueue::default();
+        for t in 1..=4 {
+            q.push(t, Outcome::Unit);
+        }
+        let first_two = q.take(2, Duration::ZERO);
+        q.requeue(first_two);
+        let all = q.take(8, Duration::ZERO);
+        assert_eq!(
+            all.iter().map(|d| d.token).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
     }
 }

@@ -111,7 +111,16 @@ final class Completions implements Runnable {
         Object[] extras = new Object[BATCH];
         try {
             while (true) {
-                int n = NativeBridge.pollCompletions(handle, tokenBuf, values, extras, closing ? 20 : 500);
+                int n;
+                try {
+                    n = NativeBridge.pollCompletions(handle, tokenBuf, values, extras, closing ? 20 : 500);
+                } catch (RuntimeException | OutOfMemoryError e) {
+                    // A JNI failure (out of memory building results, say) must not kill the only
+                    // thread that completes this journal's futures: the native side put the
+                    // results back, so the next poll hands them over again.
+                    java.util.concurrent.locks.LockSupport.parkNanos(5_000_000L);
+                    continue;
+                }
                 for (int i = 0; i < n; i++) {
                     accept(tokenBuf[i], new Result(values[2 * i], values[2 * i + 1], extras[i]));
                     extras[i] = null;

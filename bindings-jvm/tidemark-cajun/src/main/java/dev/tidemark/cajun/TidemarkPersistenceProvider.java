@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A Cajun {@link PersistenceProvider} backed by one Tidemark journal: every actor's messages
@@ -31,6 +32,29 @@ public final class TidemarkPersistenceProvider implements PersistenceProvider, A
     private final Journal journal;
     private final MessageSerializer serializer;
     private final boolean owned;
+    private final InFlight inFlight = new InFlight();
+
+    /** Snapshot writes still running: {@link #close()} waits for them before closing the journal. */
+    static final class InFlight {
+        private final java.util.Set<CompletableFuture<?>> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        <T> CompletableFuture<T> track(CompletableFuture<T> future) {
+            pending.add(future);
+            future.whenComplete((v, e) -> pending.remove(future));
+            return future;
+        }
+
+        void await(java.time.Duration timeout) {
+            CompletableFuture<?>[] all = pending.toArray(CompletableFuture[]::new);
+            try {
+                CompletableFuture.allOf(all).get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // Failures were reported to their callers; a timeout only bounds close().
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
 
     /**
      * Opens (creating if needed) a journal at {@code dir} with default options (LMDB, fsync on
@@ -130,12 +154,12 @@ public final class TidemarkPersistenceProvider implements PersistenceProvider, A
 
     @Override
     public <S> SnapshotStore<S> createSnapshotStore() {
-        return new TidemarkSnapshotStore<>(journal, serializer);
+        return new TidemarkSnapshotStore<>(journal, serializer, inFlight);
     }
 
     @Override
     public <S> SnapshotStore<S> createSnapshotStore(String actorId) {
-        return new TidemarkSnapshotStore<>(journal, serializer);
+        return new TidemarkSnapshotStore<>(journal, serializer, inFlight);
     }
 
     @Override
@@ -160,9 +184,14 @@ public final class TidemarkPersistenceProvider implements PersistenceProvider, A
         return List.copyOf(ids);
     }
 
-    /** Closes the journal if this provider opened it. */
+    /**
+     * Waits (within the journal's close timeout) for snapshot writes still running, then closes
+     * the journal if this provider opened it. Cajun's {@code StatefulActor} saves snapshots
+     * without waiting for them, so without this a save could still be in progress after close.
+     */
     @Override
     public void close() {
+        inFlight.await(journal.options().closeTimeout());
         if (owned) {
             journal.close();
         }

@@ -19,10 +19,12 @@ import java.util.concurrent.CompletionException;
 public final class TidemarkSnapshotStore<S> implements com.cajunsystems.persistence.SnapshotStore<S> {
     private final Journal journal;
     private final MessageSerializer serializer;
+    private final TidemarkPersistenceProvider.InFlight inFlight;
 
-    TidemarkSnapshotStore(Journal journal, MessageSerializer serializer) {
+    TidemarkSnapshotStore(Journal journal, MessageSerializer serializer, TidemarkPersistenceProvider.InFlight inFlight) {
         this.journal = journal;
         this.serializer = serializer;
+        this.inFlight = inFlight;
     }
 
     @Override
@@ -36,7 +38,7 @@ public final class TidemarkSnapshotStore<S> implements com.cajunsystems.persiste
         } catch (Exception e) {
             return CompletableFuture.failedFuture(e);
         }
-        return journal.snapshots().saveAsync(Snapshot.of(actorId, sequenceNumber + 1, System.currentTimeMillis(), bytes));
+        return inFlight.track(journal.snapshots().saveAsync(Snapshot.of(actorId, sequenceNumber + 1, System.currentTimeMillis(), bytes)));
     }
 
     @Override
@@ -54,7 +56,7 @@ public final class TidemarkSnapshotStore<S> implements com.cajunsystems.persiste
 
     @Override
     public CompletableFuture<Void> deleteSnapshots(String actorId) {
-        return journal.snapshots().deleteMatchingAsync(actorId, SnapshotCriteria.latest()).thenApply(n -> null);
+        return inFlight.track(journal.snapshots().deleteMatchingAsync(actorId, SnapshotCriteria.latest()).thenApply(n -> null));
     }
 
     /** @return true while the underlying journal is open */

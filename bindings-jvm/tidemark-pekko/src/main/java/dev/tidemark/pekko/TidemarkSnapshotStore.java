@@ -28,6 +28,8 @@ public final class TidemarkSnapshotStore extends org.apache.pekko.persistence.sn
     private final SnapshotStore snapshots;
     private final PayloadCodec codec;
     private final Executor io;
+    /** Saves and deletes still running: postStop waits for them before giving the journal back. */
+    private final java.util.Set<CompletableFuture<?>> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * Created by Pekko from the plugin configuration.
@@ -46,8 +48,21 @@ public final class TidemarkSnapshotStore extends org.apache.pekko.persistence.sn
 
     @Override
     public void postStop() throws Exception {
-        JournalRegistry.release(journal);
-        super.postStop();
+        try {
+            CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
+                    .get(journal.options().closeTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // Failures went to Pekko already; the timeout only bounds shutdown.
+        } finally {
+            JournalRegistry.release(journal);
+            super.postStop();
+        }
+    }
+
+    private <T> CompletableFuture<T> track(CompletableFuture<T> future) {
+        inFlight.add(future);
+        future.whenComplete((v, e) -> inFlight.remove(future));
+        return future;
     }
 
     private static SnapshotCriteria criteria(SnapshotSelectionCriteria c) {
@@ -76,7 +91,7 @@ public final class TidemarkSnapshotStore extends org.apache.pekko.persistence.sn
                 return CompletableFuture.failedFuture(e);
             }
             Snapshot record = new Snapshot(metadata.persistenceId(), metadata.sequenceNr(), metadata.timestamp(), "", s.header(), s.bytes());
-            return CompletableFuture.runAsync(() -> snapshots.save(record), io);
+            return track(CompletableFuture.runAsync(() -> snapshots.save(record), io));
         });
     }
 
@@ -86,11 +101,11 @@ public final class TidemarkSnapshotStore extends org.apache.pekko.persistence.sn
         long seq = metadata.sequenceNr();
         long maxTimestamp = metadata.timestamp() == 0 ? Long.MAX_VALUE : metadata.timestamp();
         SnapshotCriteria exact = new SnapshotCriteria(seq, maxTimestamp, seq, 0);
-        return TidemarkJournal.guarded(() -> CompletableFuture.runAsync(() -> snapshots.deleteMatching(metadata.persistenceId(), exact), io));
+        return TidemarkJournal.guarded(() -> track(CompletableFuture.runAsync(() -> snapshots.deleteMatching(metadata.persistenceId(), exact), io)));
     }
 
     @Override
     public Future<Void> doDeleteAsync(String persistenceId, SnapshotSelectionCriteria criteria) {
-        return TidemarkJournal.guarded(() -> CompletableFuture.runAsync(() -> snapshots.deleteMatching(persistenceId, criteria(criteria)), io));
+        return TidemarkJournal.guarded(() -> track(CompletableFuture.runAsync(() -> snapshots.deleteMatching(persistenceId, criteria(criteria)), io)));
     }
 }
