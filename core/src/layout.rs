@@ -78,10 +78,17 @@ impl WriterLock {
         fsutil::create_dir_durably(dir)?;
         let path: PathBuf = dir.join("LOCK");
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| Error::io("open", &path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(WriterLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        // A process that forks (to spawn a program) shares our lock until its child execs,
+        // so a journal closed and reopened around such a spawn may find it briefly taken.
+        // A short bounded retry tells that apart from a real second writer.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(WriterLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(5)),
+                Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked { path }),
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+            }
         }
     }
 }

@@ -56,5 +56,5 @@ pub use model::{
     MAX_PERSISTENCE_ID_LEN, MAX_TAGS,
 };
 pub use options::{Backend, Options, SyncPolicy};
-pub use snapshot::{SnapshotInfo, SnapshotStore};
+pub use snapshot::{SnapshotFile, SnapshotInfo, SnapshotStore};
 pub use storage::StreamState;

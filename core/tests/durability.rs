@@ -162,6 +162,10 @@ fn a_corrupt_snapshot_is_skipped_for_the_previous_one() {
         fs::write(&newest, bytes).unwrap();
         let loaded = j.snapshots().load("p", SnapshotCriteria::latest()).unwrap().unwrap();
         assert_eq!(loaded, snap(1), "{backend:?}");
+        let audit = j.snapshots().audit().unwrap();
+        assert_eq!(audit.len(), 2);
+        assert_eq!(audit.iter().filter(|f| f.check.is_err()).map(|f| &f.path).collect::<Vec<_>>(), [&newest]);
+        assert_eq!(audit.iter().find(|f| f.check.is_ok()).unwrap().check.as_deref(), Ok("p"));
         assert_eq!(j.metrics().skipped_corrupt_snapshots, 1);
         // Truncated to nothing: also skipped.
         fs::write(&newest, b"").unwrap();

@@ -13,6 +13,7 @@ use super::{codec, SnapshotInfo};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::metrics::Metrics;
+use crate::error::CorruptReason;
 use crate::model::{Snapshot, SnapshotCriteria};
 
 pub(crate) struct FileSnapshots {
@@ -125,6 +126,38 @@ impl FileSnapshots {
         ids.sort();
         ids.dedup();
         Ok(ids)
+    }
+}
+
+impl FileSnapshots {
+    /// Reads and checks every snapshot file (for `verify`-style tools).
+    pub(crate) fn audit(&self) -> Result<Vec<super::SnapshotFile>> {
+        let mut out = Vec::new();
+        let entries = fs::read_dir(&self.root).map_err(|e| Error::io("list snapshots", &self.root, e))?;
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if !dir.is_dir() {
+                continue;
+            }
+            for info in list_dir(&dir)? {
+                let path = dir.join(file_name(info));
+                let check = match fs::read(&path) {
+                    Err(e) => Err(CorruptReason::Malformed(if e.kind() == std::io::ErrorKind::NotFound { "deleted while checked" } else { "unreadable" })),
+                    Ok(bytes) => codec::decode(&bytes).and_then(|s| {
+                        if self.stream_dir(&s.persistence_id) != dir {
+                            Err(CorruptReason::Malformed("snapshot stored under another stream's directory"))
+                        } else if s.sequence_nr != info.sequence_nr || s.timestamp != info.timestamp {
+                            Err(CorruptReason::Malformed("file name does not match the snapshot inside"))
+                        } else {
+                            Ok(s.persistence_id)
+                        }
+                    }),
+                };
+                out.push(super::SnapshotFile { path, info, check });
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
     }
 }
 

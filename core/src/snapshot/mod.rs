@@ -26,6 +26,17 @@ pub struct SnapshotInfo {
     pub timestamp: u64,
 }
 
+/// One snapshot file as found on disk, from [`SnapshotStore::audit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Sequence number and timestamp, from its name.
+    pub info: SnapshotInfo,
+    /// Its persistence id when it decodes and passes its checksum, else what is wrong.
+    pub check: std::result::Result<String, crate::error::CorruptReason>,
+}
+
 /// The snapshots of one journal. Obtain it with [`crate::Journal::snapshots`].
 ///
 /// All methods block on file I/O (`save` fsyncs); bindings run them off their
@@ -152,6 +163,18 @@ impl SnapshotStore {
                 snaps.retain(|_, s| SnapshotInfo { sequence_nr: s.sequence_nr, timestamp: s.timestamp } > cutoff);
                 Ok(before - snaps.len())
             }
+        }
+    }
+
+    /// Reads and checks every stored snapshot, damaged ones included, for
+    /// verification tools. Empty for the memory backend.
+    pub fn audit(&self) -> Result<Vec<SnapshotFile>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        match &self.inner {
+            Inner::Files(f) => f.audit(),
+            Inner::Memory(_) => Ok(Vec::new()),
         }
     }
 

@@ -324,24 +324,28 @@ impl FileStorage {
     }
 
     fn write_control(&self) -> Result<()> {
-        let index = self.index.read();
-        let mut out = Vec::new();
-        out.extend_from_slice(CONTROL_MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&index.next_offset.to_le_bytes());
-        out.extend_from_slice(&(index.streams.len() as u64).to_le_bytes());
-        for s in &index.streams {
-            out.extend_from_slice(&(s.persistence_id.len() as u16).to_le_bytes());
-            out.extend_from_slice(s.persistence_id.as_bytes());
-            out.extend_from_slice(&s.highest.to_le_bytes());
-            out.extend_from_slice(&s.deleted_to.to_le_bytes());
-        }
-        let crc = crc32fast::hash(&out[12..]);
-        out[8..12].copy_from_slice(&crc.to_le_bytes());
-        drop(index);
-        fsutil::write_atomically(&self.dir.join("control"), &out)
+        let bytes = encode_control(&self.index.read());
+        fsutil::write_atomically(&self.dir.join("control"), &bytes)
     }
+}
+
+/// The control file's bytes for the index's current state (format.md).
+fn encode_control(index: &Index) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(CONTROL_MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&index.next_offset.to_le_bytes());
+    out.extend_from_slice(&(index.streams.len() as u64).to_le_bytes());
+    for s in &index.streams {
+        out.extend_from_slice(&(s.persistence_id.len() as u16).to_le_bytes());
+        out.extend_from_slice(s.persistence_id.as_bytes());
+        out.extend_from_slice(&s.highest.to_le_bytes());
+        out.extend_from_slice(&s.deleted_to.to_le_bytes());
+    }
+    let crc = crc32fast::hash(&out[12..]);
+    out[8..12].copy_from_slice(&crc.to_le_bytes());
+    out
 }
 
 fn create_segment(dir: &Path, number: u64) -> Result<Active> {
@@ -770,16 +774,12 @@ impl Storage for FileStorage {
                 };
                 segments.push((number, file.clone(), len));
             }
-            let control = match fs::read(self.dir.join("control")) {
-                Ok(bytes) => Some(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io("read control file", self.dir.join("control"), e)),
-            };
+            // The marks as this handle's index has them, consistent with the segments it copies
+            // (a read-only handle must not pick up a control file the writer rewrote since).
+            let control = encode_control(&index);
             (segments, control)
         };
-        if let Some(bytes) = control {
-            fsutil::write_atomically(&dest.join("control"), &bytes)?;
-        }
+        fsutil::write_atomically(&dest.join("control"), &control)?;
         let mut buf = vec![0u8; 1 << 20];
         for (number, file, len) in segments {
             let target = segment_path(dest, number);
