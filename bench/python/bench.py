@@ -252,6 +252,10 @@ def main():
         lmdb_put = rows[-1][1]
         out(f"## 1. Per-call overhead (one 100-byte event per call, {args.calls:,} calls per round, best of {args.rounds} interleaved rounds)")
         out("")
+        out("\"core alone\" runs the same blocking append in a Rust loop inside the extension (no Python per call): the difference")
+        out("to the row above it is what the binding adds. Spinning before parking is a private knob, off by default because")
+        out("on this busy 2-core machine the spinning caller takes CPU from the writer thread.")
+        out("")
         out("| what | µs/call | calls/s | vs `lmdb` put |")
         out("|---|---:|---:|---:|")
         for name, secs in rows:
@@ -264,7 +268,9 @@ def main():
         out("Each round measures the raw device first (`pwrite` + `fdatasync` of 128 B into a zero-filled file on the same filesystem, 2 s), then both backends.")
         out(f"With {args.writers} writers each waiting for its own ack, a commit holds at most {args.writers} events, so the bound is")
         out(f"{args.writers} × syncs/s for one flush per commit (files) and half that for LMDB's two flushes per commit.")
-        out("The machine is shared (load average 5-9 during these runs), so fsync latency swings widely between rounds.")
+        out(f"The machine is shared (load average {os.getloadavg()[0]:.1f} when this section started), so fsync latency swings")
+        out("widely, even between the 2 s device measurement and the run right after it: a cell above 100% means the disk was")
+        out("slower while the device was measured than during the run.")
         out("")
         out("| round | device syncs/s (p50, p99) | backend | events/s | commits/s | events per commit | bound (events/s) | % of bound |")
         out("|---:|---|---|---:|---:|---:|---:|---:|")

@@ -11,12 +11,14 @@
 //! per-journal worker thread (again a Rust thread) and complete the same way,
 //! so no Python thread is parked per call.
 //!
-//! Tried and measured, not kept (commit e219d6c): a per-loop queue woken
-//! through `loop.add_reader`, so that no foreign thread takes the GIL. With
-//! 100 asyncio writers on the files backend it was no faster and often
-//! slower (the loop woke on the first result of a commit and resolved
-//! smaller groups, so commits held fewer events); the completion thread
-//! drains a whole commit's results before it wakes the loop.
+//! Tried and measured, not kept (commit e219d6c and its follow-up): a
+//! per-loop queue woken through `loop.add_reader`, so that no foreign thread
+//! takes the GIL. With 100 asyncio writers on the files backend it was no
+//! faster and often slower: woken by the writer thread, the loop resolved the
+//! first few results of a commit at once, so commits held fewer events;
+//! woken by the completion thread after draining, it was not measurably
+//! better than `call_soon_threadsafe`. The completion thread drains whatever
+//! has queued (usually a whole commit's results) before it wakes the loop.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
