@@ -87,7 +87,7 @@ pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> 
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     let bar = output::spinner("copying journal");
-    let copied = copy_journal(&journal, dest).with_context(|| format!("copying {} to {}", path.display(), dest.display()));
+    let copied = journal.backup_to(dest).with_context(|| format!("copying {} to {}", path.display(), dest.display()));
     bar.finish_and_clear();
     if let Err(err) = copied {
         let _ = journal.close();
@@ -131,28 +131,6 @@ pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> 
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `Journal::backup_to`, retried when a live LMDB writer grew the map meanwhile:
-/// the core's copy does not adopt a new map size (its reads do, so one read
-/// before the retry makes the copy see the whole file).
-fn copy_journal(journal: &tidemark::Journal, dest: &Path) -> tidemark::Result<()> {
-    let mut attempts = 0;
-    loop {
-        match journal.backup_to(dest) {
-            Err(e) if attempts < 10 && is_map_resized(&e) => {
-                attempts += 1;
-                let _ = std::fs::remove_dir_all(dest);
-                journal.persistence_ids()?;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// True for LMDB's `MDB_MAP_RESIZED`: another process grew the map.
-fn is_map_resized(error: &tidemark::Error) -> bool {
-    matches!(error, tidemark::Error::Lmdb { message, .. } if message.contains("MDB_MAP_RESIZED"))
 }
 
 /// Writes `BACKUP.json` (counts read back from the copy) and the manifest; fsyncs both.

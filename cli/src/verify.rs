@@ -9,13 +9,12 @@
 //! 3. each tag index lists exactly the events carrying the tag;
 //! 4. every snapshot file decodes and passes its checksum.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tidemark::{Error, ErrorKind, Journal, SnapshotCriteria};
+use tidemark::{Error, ErrorKind, Journal};
 
 use crate::failure::EXIT_PROBLEMS;
 use crate::inspect::PAGE;
@@ -322,49 +321,17 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
     }
 
     // 4. Snapshots: each listed file must load (a failed checksum makes `load` skip it).
-    check_snapshots(journal, &ids, report)?;
+    check_snapshots(journal, report)?;
     Ok(())
 }
 
-/// The directory the file snapshot store keeps a stream's snapshots in
-/// (`snapshots/<first 12 bytes of sha256(id), hex>`), for locations and for
-/// finding files no readable snapshot accounts for.
-fn snapshot_dir_name(persistence_id: &str) -> String {
-    Sha256::digest(persistence_id.as_bytes())[..12].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn check_snapshots(journal: &Journal, journal_ids: &[String], report: &mut Report) -> anyhow::Result<()> {
-    let store = journal.snapshots();
-    let ids: BTreeSet<String> = journal_ids.iter().cloned().chain(store.persistence_ids()?).collect();
-    let root = store.path().map(Path::to_path_buf);
-    let mut known_dirs = BTreeSet::new();
-    for id in &ids {
-        known_dirs.insert(snapshot_dir_name(id));
-        for info in store.list(id)? {
-            report.snapshots += 1;
-            let exact = SnapshotCriteria::latest().min_sequence_nr(info.sequence_nr).max_sequence_nr(info.sequence_nr).min_timestamp(info.timestamp).max_timestamp(info.timestamp);
-            let location = match &root {
-                Some(root) => root.join(snapshot_dir_name(id)).join(format!("{:020}-{:020}.snap", info.sequence_nr, info.timestamp)).display().to_string(),
-                None => format!("snapshot of {id:?} at sequence nr {}", info.sequence_nr),
-            };
-            match store.load(id, exact) {
-                Ok(Some(s)) if s.persistence_id == *id && s.sequence_nr == info.sequence_nr => {}
-                Ok(Some(_)) => report.problem(location, format!("snapshot of {id:?} sequence nr {} decodes to another snapshot", info.sequence_nr)),
-                Ok(None) => report.problem(location, format!("snapshot of {id:?} sequence nr {} fails its checksum or does not decode", info.sequence_nr)),
-                Err(e) => report.problem(location, describe(&e)),
-            }
-        }
-    }
-    // Files in directories of no known stream: none of them decodes (else its id would be known).
-    if let Some(root) = root {
-        for file in store::files_under(&root)? {
-            let mut parts = file.components();
-            let (Some(dir), Some(_), None) = (parts.next(), parts.next(), parts.next()) else { continue };
-            let dir = dir.as_os_str().to_string_lossy();
-            if file.extension().is_some_and(|e| e == "snap") && !known_dirs.contains(dir.as_ref()) {
-                report.snapshots += 1;
-                report.problem(root.join(&file).display().to_string(), "snapshot file does not decode (checksum, format, or persistence id)");
-            }
+/// Every snapshot file the store holds must decode, pass its checksum and sit
+/// where its persistence id and name say (the core's `SnapshotStore::audit`).
+fn check_snapshots(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
+    for file in journal.snapshots().audit()? {
+        report.snapshots += 1;
+        if let Err(reason) = file.check {
+            report.problem(file.path.display().to_string(), format!("snapshot at sequence nr {} is unusable: {reason}", file.info.sequence_nr));
         }
     }
     Ok(())
