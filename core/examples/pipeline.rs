@@ -2,9 +2,10 @@
 use tidemark::{Backend, Journal, NewEvent, Options, SyncPolicy};
 fn main() {
     let backend: Backend = std::env::args().nth(1).unwrap_or("files".into()).parse().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let j = Journal::open(dir.path().join("j"), Options::new().backend(backend).sync(SyncPolicy::Never)).unwrap();
-    let n = 300_000;
+    let dir = tempfile::tempdir_in("/work").unwrap();
+    let sync = if std::env::args().nth(2).as_deref() == Some("always") { SyncPolicy::Always } else { SyncPolicy::Never };
+    let j = Journal::open(dir.path().join("j"), Options::new().backend(backend).sync(sync)).unwrap();
+    let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
     let t = std::time::Instant::now();
     let mut pending = std::collections::VecDeque::new();
     for i in 0..n {

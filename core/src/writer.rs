@@ -6,7 +6,7 @@
 //! in one storage transaction, flushes it once, then completes every caller.
 //! A lone caller never waits for company: batches form only under load.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -155,7 +155,7 @@ impl Writer {
             max_batch_events: options.max_batch_events,
             max_batch_bytes: options.max_batch_bytes,
             max_batch_delay: options.max_batch_delay,
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             next_offset,
             buffer: Vec::with_capacity(64 << 10),
             bodies: Vec::new(),
@@ -268,12 +268,14 @@ impl Writer {
     /// Validates the batch against the streams' state, assigns numbers and
     /// encodes bodies into `self.buffer`. Returns one outcome list per request
     /// and the planned storage operations.
-    fn stage<'b>(&mut self, batch: &'b [Request], staged: &mut HashMap<&'b str, StreamState>, next_offset: &mut u64) -> (Vec<Vec<Outcome>>, Vec<Planned>) {
+    fn stage<'b>(&mut self, batch: &'b [Request], staged: &mut HashMap<&'b str, StreamState>, next_offset: &mut u64) -> (Vec<Outcome>, Vec<Range<usize>>, Vec<Planned>) {
         let now = now_millis();
+        // One flat list: `spans[r]` holds request r's outcomes.
         let mut outcomes = Vec::with_capacity(batch.len());
+        let mut spans = Vec::with_capacity(batch.len());
         let mut plan = Vec::new();
         for (r, request) in batch.iter().enumerate() {
-            let mut out = Vec::new();
+            let first = outcomes.len();
             match request {
                 Request::Write { writes, .. } => {
                     for (w, write) in writes.iter().enumerate() {
@@ -281,14 +283,14 @@ impl Writer {
                         let state = match staged.get(pid).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
                             Ok(s) => s,
                             Err(e) => {
-                                out.push(Outcome::Done(Err(e)));
+                                outcomes.push(Outcome::Done(Err(e)));
                                 continue;
                             }
                         };
                         let expected = state.highest_sequence_nr + 1;
                         if write.first_sequence_nr != 0 && write.first_sequence_nr != expected {
                             Metrics::add(&self.metrics.sequence_conflicts, 1);
-                            out.push(Outcome::Done(Err(Error::SequenceConflict { persistence_id: pid.to_owned(), expected, actual: write.first_sequence_nr })));
+                            outcomes.push(Outcome::Done(Err(Error::SequenceConflict { persistence_id: pid.to_owned(), expected, actual: write.first_sequence_nr })));
                             continue;
                         }
                         let first_body = self.bodies.len();
@@ -298,7 +300,7 @@ impl Writer {
                             self.bodies.push(start..self.buffer.len());
                         }
                         let count = write.events.len() as u64;
-                        out.push(Outcome::Staged { first_sequence_nr: expected, first_global_offset: *next_offset, count });
+                        outcomes.push(Outcome::Staged { first_sequence_nr: expected, first_global_offset: *next_offset, count });
                         plan.push(Planned::Write { request: r, write: w, first_sequence_nr: expected, first_global_offset: *next_offset, bodies: first_body..self.bodies.len() });
                         staged.insert(pid, StreamState { highest_sequence_nr: state.highest_sequence_nr + count, ..state });
                         *next_offset += count;
@@ -313,27 +315,27 @@ impl Writer {
                                 plan.push(Planned::State { request: r, highest: state.highest_sequence_nr, deleted_to });
                                 staged.insert(pid, StreamState { deleted_to, ..state });
                             }
-                            out.push(Outcome::Unit);
+                            outcomes.push(Outcome::Unit);
                         }
-                        Err(e) => out.push(Outcome::Done(Err(e))),
+                        Err(e) => outcomes.push(Outcome::Done(Err(e))),
                     }
                 }
                 Request::SetState { persistence_id, highest, deleted_to, .. } => {
                     let pid = persistence_id.as_str();
                     match staged.get(pid).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
                         Ok(state) if *highest < state.highest_sequence_nr || *deleted_to < state.deleted_to || deleted_to > highest => {
-                            out.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
+                            outcomes.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
                         }
                         Ok(state) if *highest > state.highest_sequence_nr && state.deleted_to < state.highest_sequence_nr && *deleted_to < state.highest_sequence_nr => {
                             // Raising highest over live events would leave a gap of missing events.
-                            out.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
+                            outcomes.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
                         }
                         Ok(_) => {
                             plan.push(Planned::State { request: r, highest: *highest, deleted_to: *deleted_to });
                             staged.insert(pid, StreamState { highest_sequence_nr: *highest, deleted_to: *deleted_to });
-                            out.push(Outcome::Unit);
+                            outcomes.push(Outcome::Unit);
                         }
-                        Err(e) => out.push(Outcome::Done(Err(e))),
+                        Err(e) => outcomes.push(Outcome::Done(Err(e))),
                     }
                 }
                 Request::Import { events, .. } => {
@@ -341,7 +343,7 @@ impl Writer {
                     let plan_start = plan.len();
                     let body_start = self.buffer.len();
                     let spans_start = self.bodies.len();
-                    let mut local: HashMap<&str, StreamState> = HashMap::new();
+                    let mut local: HashMap<&str, StreamState> = HashMap::default();
                     let mut offset = *next_offset;
                     let mut failure = None;
                     for (i, e) in events.iter().enumerate() {
@@ -379,20 +381,20 @@ impl Writer {
                             plan.truncate(plan_start);
                             self.buffer.truncate(body_start);
                             self.bodies.truncate(spans_start);
-                            out.push(Outcome::Done(Err(err)));
+                            outcomes.push(Outcome::Done(Err(err)));
                         }
                         None => {
                             staged.extend(local);
                             *next_offset = offset;
-                            out.push(Outcome::Unit);
+                            outcomes.push(Outcome::Unit);
                         }
                     }
                 }
                 Request::Flush { .. } => {}
             }
-            outcomes.push(out);
+            spans.push(first..outcomes.len());
         }
-        (outcomes, plan)
+        (outcomes, spans, plan)
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Request>) {
@@ -400,8 +402,8 @@ impl Writer {
         self.buffer.clear();
         self.bodies.clear();
         let mut next_offset = self.next_offset;
-        let mut staged: HashMap<&str, StreamState> = HashMap::new();
-        let (outcomes, plan) = self.stage(batch, &mut staged, &mut next_offset);
+        let mut staged: HashMap<&str, StreamState> = HashMap::default();
+        let (outcomes, spans, plan) = self.stage(batch, &mut staged, &mut next_offset);
         let committed_events: u64 = plan.iter().map(|p| match p {
             Planned::Write { bodies, .. } => bodies.len() as u64,
             Planned::Import { .. } => 1,
@@ -488,7 +490,9 @@ impl Writer {
             }
         }
 
-        for (request, request_outcomes) in batch.drain(..).zip(outcomes) {
+        let mut outcomes = outcomes.into_iter();
+        for (request, span) in batch.drain(..).zip(spans) {
+            let request_outcomes = outcomes.by_ref().take(span.len());
             let resolve = |o: Outcome| -> Result<WriteReceipt> {
                 match o {
                     Outcome::Done(r) => r,

@@ -16,7 +16,9 @@
 //! atomically) keeps what must outlive reclaimed segments: each stream's
 //! highest and deleted-to sequence numbers, and the next global offset.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -271,7 +273,7 @@ impl FileStorage {
         Ok(FileStorage {
             dir: storage_dir,
             index: RwLock::new(index),
-            maps: RwLock::new(HashMap::new()),
+            maps: RwLock::new(HashMap::default()),
             active: Mutex::new(active),
             segment_bytes: options.segment_bytes,
             read_only: options.read_only,

@@ -12,7 +12,7 @@
 //! Control data never shares a database with event keys. The map grows by
 //! doubling whenever a commit hits `MDB_MAP_FULL`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -165,7 +165,7 @@ impl LmdbStorage {
             path: path.to_owned(),
             env: RwLock::new(Some(env)),
             dbs,
-            writer: Mutex::new(WriterState { streams: HashMap::new(), next_stream: 1 }),
+            writer: Mutex::new(WriterState { streams: HashMap::default(), next_stream: 1 }),
             metrics,
             synced_commits,
         };
@@ -384,7 +384,7 @@ impl Storage for LmdbStorage {
 
     fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()> {
         self.read(|_, txn| {
-            let mut names: HashMap<u64, String> = HashMap::new();
+            let mut names: HashMap<u64, String> = HashMap::default();
             let mut seen = 0;
             let mut visit_key = |key: &[u8]| -> Result<bool> {
                 let stream = be_u64(&key[..8]);
