@@ -230,6 +230,30 @@ impl Journal {
         page.into_list(py)
     }
 
+    /// Iterates over a stream's events, reading `page_size` events per call
+    /// into the core (each page is read without the GIL). Events committed
+    /// while iterating are included if they fall in the range.
+    #[pyo3(signature = (persistence_id, from_sequence_nr = None, to_sequence_nr = None, page_size = 10_000))]
+    fn iter_events(
+        &self,
+        persistence_id: String,
+        from_sequence_nr: Option<&Bound<'_, PyAny>>,
+        to_sequence_nr: Option<&Bound<'_, PyAny>>,
+        page_size: usize,
+    ) -> PyResult<EventIterator> {
+        if page_size == 0 {
+            return Err(PyValueError::new_err("page_size must be at least 1"));
+        }
+        Ok(EventIterator {
+            core: self.core.clone(),
+            persistence_id,
+            next_from: opt_u64_arg(from_sequence_nr, "from_sequence_nr", 1)?,
+            to: opt_u64_arg(to_sequence_nr, "to_sequence_nr", u64::MAX)?,
+            page_size,
+            state: parking_lot::Mutex::new(IterState { page: None, index: 0, done: false }),
+        })
+    }
+
     /// Highest sequence number ever written to the stream (0 if none); survives `delete_to`.
     fn highest_sequence_nr(&self, py: Python<'_>, persistence_id: String) -> PyResult<u64> {
         py.detach(|| self.core.highest_sequence_nr(&persistence_id)).map_err(|e| to_py_err(py, &e))
@@ -453,6 +477,65 @@ impl Journal {
         };
         self.plumbing()?.run(Pending::new(event_loop, future), job);
         Ok(())
+    }
+}
+
+struct IterState {
+    page: Option<Py<PyList>>,
+    index: usize,
+    done: bool,
+}
+
+/// Iterator over a stream's events, one page per crossing (`Journal.iter_events`).
+#[pyclass(frozen, module = "tidemark")]
+pub struct EventIterator {
+    core: tidemark::Journal,
+    persistence_id: String,
+    next_from: u64,
+    to: u64,
+    page_size: usize,
+    state: parking_lot::Mutex<IterState>,
+}
+
+#[pymethods]
+impl EventIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        // Never wait for this lock: its holder may be waiting for the GIL we hold.
+        let mut guard = self.state.try_lock().ok_or_else(|| PyRuntimeError::new_err("EventIterator is being advanced by another thread"))?;
+        let state = &mut *guard;
+        loop {
+            if let Some(page) = &state.page {
+                let page = page.bind(py);
+                if state.index < page.len() {
+                    let event = page.get_item(state.index)?;
+                    state.index += 1;
+                    return Ok(Some(event.unbind()));
+                }
+            }
+            if state.done {
+                return Ok(None);
+            }
+            // Resume after the last event handed out.
+            let last = state.page.as_ref().and_then(|p| p.bind(py).iter().last());
+            let from = match last {
+                Some(last) => last.cast::<model::Event>()?.get().sequence_nr().saturating_add(1),
+                None => self.next_from,
+            };
+            if from > self.to || from == u64::MAX {
+                state.done = true;
+                continue;
+            }
+            let (core, pid, to, size) = (&self.core, &self.persistence_id, self.to, self.page_size);
+            let page = py.detach(|| Journal::scan_page(core, pid, from, to, size)).map_err(|e| to_py_err(py, &e))?;
+            let list = page.into_list(py)?;
+            state.done = list.len() < self.page_size;
+            state.page = Some(list.unbind());
+            state.index = 0;
+        }
     }
 }
 

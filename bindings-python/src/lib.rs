@@ -22,6 +22,7 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<journal::Journal>()?;
     m.add_class::<journal::SnapshotStore>()?;
+    m.add_class::<journal::EventIterator>()?;
     m.add_class::<model::Event>()?;
     m.add_class::<model::NewEvent>()?;
     m.add_class::<model::AtomicWrite>()?;

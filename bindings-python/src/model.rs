@@ -297,6 +297,13 @@ pub struct Event {
     payload: Py<PyBytes>,
 }
 
+impl Event {
+    /// The event's sequence number.
+    pub fn sequence_nr(&self) -> u64 {
+        self.sequence_nr
+    }
+}
+
 #[pymethods]
 impl Event {
     fn __repr__(&self, py: Python<'_>) -> String {

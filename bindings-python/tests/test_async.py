@@ -198,3 +198,14 @@ def test_loops_without_add_reader_work_too(tmp_path, backend):
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_async_iter_events(tmp_path, backend):
+    async def main():
+        async with AsyncJournal.open(tmp_path / "j", backend=backend, sync="never") as journal:
+            await journal.append("p", [b"%d" % i for i in range(1, 24)])
+            seen = [e.sequence_nr async for e in journal.iter_events("p", page_size=5)]
+            assert seen == list(range(1, 24))
+            assert [e.payload async for e in journal.iter_events("p", 20, page_size=2)] == [b"20", b"21", b"22", b"23"]
+
+    run(main())

@@ -202,3 +202,18 @@ def test_journal_attributes(journal, backend, tmp_path):
     assert journal.backend == backend
     assert str(journal.path) == str(tmp_path / "journal")
     assert "Journal(" in repr(journal)
+
+
+def test_iter_events_pages_through_a_stream(journal):
+    journal.append("p", [b"%d" % i for i in range(1, 26)])
+    journal.append("other", b"x")
+    assert [e.sequence_nr for e in journal.iter_events("p", page_size=10)] == list(range(1, 26))
+    assert [e.sequence_nr for e in journal.iter_events("p", 5, 21, page_size=4)] == list(range(5, 22))
+    assert [e.sequence_nr for e in journal.iter_events("p", page_size=25)] == list(range(1, 26))
+    assert list(journal.iter_events("nobody")) == []
+    journal.delete_to("p", 12)
+    assert [e.sequence_nr for e in journal.iter_events("p", page_size=3)] == list(range(13, 26))
+    it = journal.iter_events("p", page_size=5)
+    assert iter(it) is it
+    with pytest.raises(ValueError):
+        journal.iter_events("p", page_size=0)

@@ -32,6 +32,7 @@ from ._errors import (
 from ._tidemark import (
     AtomicWrite,
     Event,
+    EventIterator,
     Journal,
     NewEvent,
     Snapshot,
@@ -47,6 +48,7 @@ __all__ = [
     "SnapshotStore",
     "AsyncSnapshotStore",
     "Event",
+    "EventIterator",
     "NewEvent",
     "AtomicWrite",
     "WriteReceipt",

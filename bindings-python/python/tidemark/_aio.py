@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Generator, Iterable, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Generator, Iterable, List, Optional, Tuple, Union
 
 from ._tidemark import AtomicWrite, Event, Journal, NewEvent, Snapshot, WriteReceipt
 
@@ -107,6 +107,26 @@ class AsyncJournal:
         """Events of a stream with ``from_sequence_nr <= sequence_nr <= to_sequence_nr``
         (defaults 1 and unbounded), oldest first, at most ``max``."""
         return await _start(self._journal._read_async, persistence_id, from_sequence_nr, to_sequence_nr, max)
+
+    async def iter_events(
+        self,
+        persistence_id: str,
+        from_sequence_nr: Optional[int] = None,
+        to_sequence_nr: Optional[int] = None,
+        page_size: int = 10_000,
+    ) -> AsyncIterator[Event]:
+        """Iterates over a stream's events (``async for``), reading
+        ``page_size`` events per call into the journal."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        start = 1 if from_sequence_nr is None else from_sequence_nr
+        while True:
+            page = await self.read(persistence_id, start, to_sequence_nr, page_size)
+            for event in page:
+                yield event
+            if len(page) < page_size:
+                return
+            start = page[-1].sequence_nr + 1
 
     async def highest_sequence_nr(self, persistence_id: str) -> int:
         """Highest sequence number ever written to the stream (0 if none)."""

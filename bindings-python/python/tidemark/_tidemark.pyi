@@ -6,7 +6,7 @@ Use the names re-exported by :mod:`tidemark`; the module itself is private.
 import asyncio
 import os
 import pathlib
-from typing import Any, Iterable, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -176,6 +176,13 @@ class SnapshotStore:
     def persistence_ids(self) -> List[str]:
         """Every persistence id that has at least one snapshot."""
 
+class EventIterator(Iterator[Event]):
+    """What :meth:`Journal.iter_events` returns: an iterator over events that
+    reads one page per call into the journal. Not for use from two threads at once."""
+
+    def __iter__(self) -> "EventIterator": ...
+    def __next__(self) -> Event: ...
+
 class Journal:
     """An open event journal (blocking API).
 
@@ -238,6 +245,15 @@ class Journal:
         """Events with ``from_sequence_nr <= sequence_nr <= to_sequence_nr``
         (defaults: 1 and unbounded), oldest first, at most ``max``. Deleted
         events are not returned."""
+    def iter_events(
+        self,
+        persistence_id: str,
+        from_sequence_nr: Optional[int] = None,
+        to_sequence_nr: Optional[int] = None,
+        page_size: int = 10_000,
+    ) -> "EventIterator":
+        """Iterates over a stream's events, reading ``page_size`` events per
+        call into the journal (each page without the GIL)."""
     def highest_sequence_nr(self, persistence_id: str) -> int:
         """Highest sequence number ever written to the stream (0 if none);
         survives :meth:`delete_to` and reopening."""
