@@ -15,6 +15,7 @@ use tidemark::{Backend, Options, SyncPolicy};
 
 use crate::aio::{self, Outcome, Pending, Plumbing};
 use crate::errors::to_py_err;
+use crate::fork::Core;
 use crate::wait::Slot;
 use crate::model::{self, extract_events, extract_writes, max_arg, opt_u64_arg, u64_arg, Page, Snapshot, WriteReceipt};
 
@@ -65,7 +66,7 @@ fn options(
 /// An open event journal (blocking API). See the package documentation.
 #[pyclass(frozen, module = "tidemark")]
 pub struct Journal {
-    core: tidemark::Journal,
+    core: Core,
     plumbing: OnceLock<Plumbing>,
 }
 
@@ -174,7 +175,7 @@ impl Journal {
             snapshot_compression,
         )?;
         let core = py.detach(|| tidemark::Journal::open(&path, options)).map_err(|e| to_py_err(py, &e))?;
-        Ok(Journal { core, plumbing: OnceLock::new() })
+        Ok(Journal { core: Core::new(core), plumbing: OnceLock::new() })
     }
 
     /// The journal's directory.
@@ -197,6 +198,7 @@ impl Journal {
 
     /// Appends events to a stream as one atomic write.
     fn append(&self, py: Python<'_>, persistence_id: String, events: &Bound<'_, PyAny>) -> PyResult<WriteReceipt> {
+        self.core.check(py)?;
         let events = extract_events(events)?;
         // Enqueue with the GIL held (cheap); release it only for the wait.
         let (slot, callback) = Slot::new();
@@ -206,6 +208,7 @@ impl Journal {
 
     /// Commits explicit atomic writes in one group commit; one result per write.
     fn write<'py>(&self, py: Python<'py>, writes: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        self.core.check(py)?;
         let writes = extract_writes(writes)?;
         let (slot, callback) = Slot::new();
         self.core.write_with(writes, callback);
@@ -223,6 +226,7 @@ impl Journal {
         to_sequence_nr: Option<&Bound<'py, PyAny>>,
         max: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        self.core.check(py)?;
         let from = opt_u64_arg(from_sequence_nr, "from_sequence_nr", 1)?;
         let to = opt_u64_arg(to_sequence_nr, "to_sequence_nr", u64::MAX)?;
         let max = max_arg(max)?;
@@ -256,11 +260,13 @@ impl Journal {
 
     /// Highest sequence number ever written to the stream (0 if none); survives `delete_to`.
     fn highest_sequence_nr(&self, py: Python<'_>, persistence_id: String) -> PyResult<u64> {
+        self.core.check(py)?;
         py.detach(|| self.core.highest_sequence_nr(&persistence_id)).map_err(|e| to_py_err(py, &e))
     }
 
     /// Deletes the stream's events up to and including `to_sequence_nr`.
     fn delete_to(&self, py: Python<'_>, persistence_id: String, to_sequence_nr: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(py)?;
         let to = u64_arg(to_sequence_nr, "to_sequence_nr")?;
         let (slot, callback) = Slot::new();
         self.core.delete_to_with(&persistence_id, to, callback);
@@ -269,12 +275,14 @@ impl Journal {
 
     /// Every persistence id ever written, sorted.
     fn persistence_ids(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.core.check(py)?;
         py.detach(|| self.core.persistence_ids()).map_err(|e| to_py_err(py, &e))
     }
 
     /// Events carrying `tag` with `global_offset >= from_offset`, in commit order.
     #[pyo3(signature = (tag, from_offset = None, max = None))]
     fn events_by_tag<'py>(&self, py: Python<'py>, tag: String, from_offset: Option<&Bound<'py, PyAny>>, max: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyList>> {
+        self.core.check(py)?;
         let from = opt_u64_arg(from_offset, "from_offset", 0)?;
         let max = max_arg(max)?;
         let page = py.detach(|| Self::tag_page(&self.core, Some(&tag), from, max)).map_err(|e| to_py_err(py, &e))?;
@@ -284,6 +292,7 @@ impl Journal {
     /// Every live event with `global_offset >= from_offset`, in commit order.
     #[pyo3(signature = (from_offset = None, max = None))]
     fn all_events<'py>(&self, py: Python<'py>, from_offset: Option<&Bound<'py, PyAny>>, max: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyList>> {
+        self.core.check(py)?;
         let from = opt_u64_arg(from_offset, "from_offset", 0)?;
         let max = max_arg(max)?;
         let page = py.detach(|| Self::tag_page(&self.core, None, from, max)).map_err(|e| to_py_err(py, &e))?;
@@ -292,6 +301,7 @@ impl Journal {
 
     /// Waits until everything submitted before is committed and on stable storage.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.core.check(py)?;
         let (slot, callback) = Slot::new();
         self.core.flush_with(callback);
         py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed))).map_err(|e| to_py_err(py, &e))
@@ -299,6 +309,7 @@ impl Journal {
 
     /// Current metrics as a dict of counters and histograms.
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.core.check(py)?;
         metrics_dict(py, &self.core.metrics())
     }
 
@@ -316,6 +327,9 @@ impl Journal {
     /// Commits what is queued (within `close_timeout`), fails the rest with
     /// `ClosedError`, and releases the files. Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if !self.core.owned_here() {
+            return Ok(()); // a forked child: the parent's journal is not ours to close
+        }
         py.detach(|| self.core.close()).map_err(|e| to_py_err(py, &e))
     }
 
@@ -336,6 +350,7 @@ impl Journal {
     /// from Rust, without crossing into Python per call. Returns the seconds
     /// taken, so benchmarks can separate the binding's cost from the core's.
     fn _core_append_loop(&self, py: Python<'_>, persistence_id: String, payload: Vec<u8>, n: u64) -> PyResult<f64> {
+        self.core.check(py)?;
         py.detach(|| {
             let start = std::time::Instant::now();
             for _ in 0..n {
@@ -351,6 +366,7 @@ impl Journal {
     // operation and returns at once; the completion thread settles the future.
 
     fn _append_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>, persistence_id: String, events: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let events = extract_events(events)?;
         let callback = self.plumbing()?.callback(Pending::new(event_loop, future), Outcome::Receipt);
         self.core.append_with(&persistence_id, events, callback);
@@ -358,6 +374,7 @@ impl Journal {
     }
 
     fn _write_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let writes = extract_writes(writes)?;
         let callback = self.plumbing()?.callback(Pending::new(event_loop, future), Outcome::Writes);
         self.core.write_with(writes, callback);
@@ -365,6 +382,7 @@ impl Journal {
     }
 
     fn _delete_to_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>, persistence_id: String, to_sequence_nr: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let to = u64_arg(to_sequence_nr, "to_sequence_nr")?;
         let callback = self.plumbing()?.callback(Pending::new(event_loop, future), Outcome::Unit);
         self.core.delete_to_with(&persistence_id, to, callback);
@@ -372,6 +390,7 @@ impl Journal {
     }
 
     fn _flush_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let callback = self.plumbing()?.callback(Pending::new(event_loop, future), Outcome::Unit);
         self.core.flush_with(callback);
         Ok(())
@@ -387,6 +406,7 @@ impl Journal {
         to_sequence_nr: Option<&Bound<'_, PyAny>>,
         max: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let from = opt_u64_arg(from_sequence_nr, "from_sequence_nr", 1)?;
         let to = opt_u64_arg(to_sequence_nr, "to_sequence_nr", u64::MAX)?;
         let max = max_arg(max)?;
@@ -404,6 +424,7 @@ impl Journal {
         from_offset: Option<&Bound<'_, PyAny>>,
         max: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let from = opt_u64_arg(from_offset, "from_offset", 0)?;
         let max = max_arg(max)?;
         let core = self.core.clone();
@@ -412,18 +433,21 @@ impl Journal {
     }
 
     fn _highest_sequence_nr_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>, persistence_id: String) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let core = self.core.clone();
         self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::U64(core.highest_sequence_nr(&persistence_id)));
         Ok(())
     }
 
     fn _persistence_ids_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let core = self.core.clone();
         self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::Strings(core.persistence_ids()));
         Ok(())
     }
 
     fn _close_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let core = self.core.clone();
         self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::Unit(core.close()));
         Ok(())
@@ -441,6 +465,7 @@ impl Journal {
         args: &Bound<'_, pyo3::types::PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
         let kw = |name: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
             match kwargs {
                 Some(k) => k.get_item(name),
@@ -489,7 +514,7 @@ struct IterState {
 /// Iterator over a stream's events, one page per crossing (`Journal.iter_events`).
 #[pyclass(frozen, module = "tidemark")]
 pub struct EventIterator {
-    core: tidemark::Journal,
+    core: Core,
     persistence_id: String,
     next_from: u64,
     to: u64,
@@ -504,6 +529,7 @@ impl EventIterator {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.core.check(py)?;
         // Never wait for this lock: its holder may be waiting for the GIL we hold.
         let mut guard = self.state.try_lock().ok_or_else(|| PyRuntimeError::new_err("EventIterator is being advanced by another thread"))?;
         let state = &mut *guard;
@@ -542,7 +568,7 @@ impl EventIterator {
 /// The snapshots of one journal (blocking; the GIL is released during file I/O).
 #[pyclass(frozen, module = "tidemark")]
 pub struct SnapshotStore {
-    core: tidemark::Journal,
+    core: Core,
 }
 
 #[pymethods]
@@ -559,6 +585,7 @@ impl SnapshotStore {
         manifest: String,
         metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        self.core.check(py)?;
         let snapshot = model::new_snapshot(persistence_id, sequence_nr, state, timestamp, manifest, metadata)?;
         py.detach(|| self.core.snapshots().save(&snapshot)).map_err(|e| to_py_err(py, &e))
     }
@@ -574,6 +601,7 @@ impl SnapshotStore {
         min_sequence_nr: Option<&Bound<'_, PyAny>>,
         min_timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Snapshot>> {
+        self.core.check(py)?;
         let c = model::criteria(max_sequence_nr, max_timestamp, min_sequence_nr, min_timestamp)?;
         let found = py.detach(|| self.core.snapshots().load(&persistence_id, c)).map_err(|e| to_py_err(py, &e))?;
         Ok(found.map(|s| Snapshot::from_core(py, s)))
@@ -581,12 +609,14 @@ impl SnapshotStore {
 
     /// `[(sequence_nr, timestamp)]` of the stream's snapshots, oldest first.
     fn list<'py>(&self, py: Python<'py>, persistence_id: String) -> PyResult<Bound<'py, PyList>> {
+        self.core.check(py)?;
         let infos = py.detach(|| self.core.snapshots().list(&persistence_id)).map_err(|e| to_py_err(py, &e))?;
         aio::snapshot_infos(py, infos)
     }
 
     /// Deletes the snapshot with this sequence number; returns whether one existed.
     fn delete(&self, py: Python<'_>, persistence_id: String, sequence_nr: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.core.check(py)?;
         let seq = u64_arg(sequence_nr, "sequence_nr")?;
         py.detach(|| self.core.snapshots().delete(&persistence_id, seq)).map_err(|e| to_py_err(py, &e))
     }
@@ -602,18 +632,21 @@ impl SnapshotStore {
         min_sequence_nr: Option<&Bound<'_, PyAny>>,
         min_timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
+        self.core.check(py)?;
         let c = model::criteria(max_sequence_nr, max_timestamp, min_sequence_nr, min_timestamp)?;
         py.detach(|| self.core.snapshots().delete_matching(&persistence_id, c)).map_err(|e| to_py_err(py, &e))
     }
 
     /// Keeps the `keep_last_n` newest snapshots and deletes the rest; returns how many were deleted.
     fn prune(&self, py: Python<'_>, persistence_id: String, keep_last_n: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.core.check(py)?;
         let keep = usize::try_from(u64_arg(keep_last_n, "keep_last_n")?).unwrap_or(usize::MAX);
         py.detach(|| self.core.snapshots().prune(&persistence_id, keep)).map_err(|e| to_py_err(py, &e))
     }
 
     /// Every persistence id that has at least one snapshot.
     fn persistence_ids(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.core.check(py)?;
         py.detach(|| self.core.snapshots().persistence_ids()).map_err(|e| to_py_err(py, &e))
     }
 }

@@ -7,11 +7,13 @@
 //! - [`model`]: `Event`, `NewEvent`, `AtomicWrite`, `WriteReceipt`, `Snapshot`, page encoding.
 //! - [`errors`]: the one mapping from core error kinds to exception classes.
 //! - [`wait`]: how a blocking call waits for the writer thread.
+//! - [`fork`]: journals opened before `os.fork()` refuse calls in the child.
 
 use pyo3::prelude::*;
 
 mod aio;
 mod errors;
+mod fork;
 mod journal;
 mod model;
 mod wait;
@@ -36,5 +38,13 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let on_exit = wrap_pyfunction!(aio::_on_exit, m)?;
     py.import("atexit")?.call_method1("register", (&on_exit,))?;
     m.add_function(on_exit)?;
+    let after_fork = wrap_pyfunction!(fork::_after_fork_in_child, m)?;
+    let os = py.import("os")?;
+    if os.hasattr("register_at_fork")? {
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("after_in_child", &after_fork)?;
+        os.call_method("register_at_fork", (), Some(&kwargs))?;
+    }
+    m.add_function(after_fork)?;
     Ok(())
 }

@@ -122,3 +122,37 @@ def test_process_exits_with_completions_arriving_during_shutdown(tmp_path, loop_
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "exiting"
+
+
+@pytest.mark.parametrize("backend", ["lmdb", "files"])
+def test_forked_child_cannot_use_the_parents_journal_but_can_open_its_own(tmp_path, backend):
+    result = run_python(
+        f"""
+        import os, sys, tidemark
+        journal = tidemark.Journal.open({str(tmp_path / "j")!r}, backend={backend!r})
+        journal.append("p", b"parent")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                journal.append("p", b"child")
+                os._exit(3)
+            except tidemark.ClosedError as e:
+                assert "fork" in str(e)
+            try:
+                journal.read("p")
+                os._exit(4)
+            except tidemark.ClosedError:
+                pass
+            journal.close()  # not ours: a no-op in the child
+            with tidemark.Journal.open({str(tmp_path / "child")!r}, backend={backend!r}) as own:
+                own.append("c", b"child journal")
+                assert own.read("c")[0].payload == b"child journal"
+            sys.exit(0)  # normal exit: the child's copy of the parent's journal is leaked, not closed
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        journal.append("p", b"after fork")
+        print([e.payload.decode() for e in journal.read("p")])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['parent', 'after fork']"
