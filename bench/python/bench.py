@@ -178,6 +178,15 @@ def replay(root: Path, backend: str, total: int, page_size: int):
             assert seen == total, seen
             return total / elapsed
 
+        def iterate():
+            t0 = time.perf_counter()
+            seen = 0
+            for event in journal.iter_events("replay", page_size=page_size):
+                seen += 1
+            elapsed = time.perf_counter() - t0
+            assert seen == total, seen
+            return total / elapsed
+
         def one_read():
             t0 = time.perf_counter()
             events = journal.read("replay")
@@ -201,6 +210,7 @@ def replay(root: Path, backend: str, total: int, page_size: int):
 
         results[f"`read` in pages of {page_size:,}"] = max(paged(False) for _ in range(3))
         results[f"`read` in pages of {page_size:,}, touching every payload"] = max(paged(True) for _ in range(3))
+        results[f"`for event in iter_events(...)` (pages of {page_size:,})"] = max(iterate() for _ in range(3))
         results["one `read` of all events"] = max(one_read() for _ in range(3))
         results[f"`all_events` in pages of {page_size:,}"] = max(all_events() for _ in range(3))
     return results
