@@ -33,6 +33,45 @@ native() { # native debug|release -> prints the path of libtidemark_c.so
   echo "$(target_dir)/$profile/libtidemark_c.so"
 }
 
+# A glibc 2.31 (Debian 11) sysroot from Debian's archive, so that the packed library loads on glibc >= 2.30
+# (Debian 11, Ubuntu 20.04 and newer) and not only on the build machine's glibc.
+sysroot() {
+  local sr="$BUILD/sysroot-glibc2.31" apt_dir="$BUILD/apt-bullseye"
+  if [ ! -e "$sr/.done" ]; then
+    rm -rf "$sr" "$apt_dir" && mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$sr"
+    echo "deb http://deb.debian.org/debian bullseye main" > "$apt_dir/sources.list"
+    local opts=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache")
+    apt-get -q "${opts[@]}" update >/dev/null
+    local pkgs=() p v
+    for p in libc6 libc6-dev linux-libc-dev; do
+      v="$(apt-cache "${opts[@]}" madison "$p" | awk -F'|' '/bullseye\/main amd64/ {gsub(/ /,"",$2); print $2; exit}')"
+      pkgs+=("$p:amd64=$v")
+    done
+    (cd "$apt_dir/debs" && apt-get -q "${opts[@]}" download "${pkgs[@]}" >/dev/null 2>&1)
+    for d in "$apt_dir"/debs/*.deb; do dpkg -x "$d" "$sr"; done
+    # Absolute symlinks (libpthread.so -> /lib/...) would point at the host's libraries: make them relative.
+    local f t
+    for f in $(find "$sr/usr/lib/x86_64-linux-gnu" -maxdepth 1 -type l); do
+      t="$(readlink "$f")"; case "$t" in /*) ln -sf "../../..$t" "$f" ;; esac
+    done
+    mkdir -p "$sr/lib64" && ln -sf ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$sr/lib64/ld-linux-x86-64.so.2"
+    touch "$sr/.done"
+  fi
+  echo "$sr"
+}
+
+native_portable() { # prints the path of a release libtidemark_c.so linked against glibc 2.31
+  local sr; sr="$(sysroot)" || return 1
+  local target="$BUILD/glibc231-target"
+  (cd "$ROOT" && CARGO_TARGET_DIR="$target" \
+    RUSTFLAGS="-C link-arg=--sysroot=$sr -C link-arg=-L$sr/usr/lib/x86_64-linux-gnu -C link-arg=-L$sr/lib/x86_64-linux-gnu -C link-arg=-B$sr/usr/lib/x86_64-linux-gnu -l dylib=pthread -l dylib=dl" \
+    CFLAGS_x86_64_unknown_linux_gnu="--sysroot=$sr" cargo build -p tidemark-c --release --target x86_64-unknown-linux-gnu >&2) || return 1
+  local lib="$target/x86_64-unknown-linux-gnu/release/libtidemark_c.so"
+  local newest; newest="$(objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)"
+  echo "libtidemark_c.so needs $newest" >&2
+  echo "$lib"
+}
+
 c_tests() {
   apt_install gcc valgrind
   local lib="$1" out="$BUILD/c"
@@ -132,7 +171,11 @@ cmd_test() {
 }
 
 cmd_pack() {
-  local lib; lib="$(native release)"
+  local lib
+  if ! lib="$(native_portable)"; then
+    echo "warning: the glibc 2.31 build failed; packing a library built against this machine's glibc" >&2
+    lib="$(native release)"
+  fi
   mkdir -p "$HERE/dist"
   if have dotnet; then
     mkdir -p "$HERE/src/Tidemark/runtimes/linux-x64/native" && cp "$lib" "$HERE/src/Tidemark/runtimes/linux-x64/native/"
