@@ -32,7 +32,7 @@ def test_other_threads_run_while_append_waits_for_fsync(tmp_path, backend):
     try:
         spinner.start()
         advanced_during_append = 0
-        for i in range(50):
+        for i in range(200):
             before = ticks
             journal.append("p", b"event %d" % i)
             if ticks != before:
@@ -42,7 +42,7 @@ def test_other_threads_run_while_append_waits_for_fsync(tmp_path, backend):
         sys.setswitchinterval(old_interval)
         spinner.join()
     journal.close()
-    assert journal.metrics()["fsyncs"] >= 50
+    assert journal.metrics()["fsyncs"] >= 200
     # Had append kept the GIL, the spinner could never have run during one
     # (it would be 0). Whether the OS schedules the spinner inside a given
     # fsync wait is up to the scheduler, so only "at least once" is asserted.
