@@ -21,8 +21,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 
-if ! "$PY" -c 'import pytest' 2>/dev/null || [ ! -x "$VENV/bin/maturin" ]; then
-  "$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=7'
+if ! "$PY" -c 'import pytest, mypy' 2>/dev/null || [ ! -x "$VENV/bin/maturin" ]; then
+  "$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=7' 'mypy>=1.5'
 fi
 
 # Debug build (fast to compile); benchmarks build with --release themselves.

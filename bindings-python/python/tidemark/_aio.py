@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, AsyncIterator, Generator, Iterable, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Dict, Generator, Iterable, List, Optional, Tuple, Union, cast
 
 from ._tidemark import AtomicWrite, Event, Journal, NewEvent, Snapshot, WriteReceipt
 
@@ -87,7 +87,7 @@ class AsyncJournal:
         """Appends events (``bytes``, :class:`NewEvent`, or a list of them) to
         a stream as one atomic write; resolves once committed (and, with
         ``sync="always"``, on stable storage)."""
-        return await _start(self._journal._append_async, persistence_id, events)
+        return cast("WriteReceipt", await _start(self._journal._append_async, persistence_id, events))
 
     async def write(
         self, writes: Iterable[Union[AtomicWrite, Tuple[str, int, EventsArg]]]
@@ -95,7 +95,7 @@ class AsyncJournal:
         """Commits explicit atomic writes in one group commit. Returns one entry
         per write: a :class:`WriteReceipt`, or the exception instance (for
         example :class:`SequenceConflictError`) for a write that failed alone."""
-        return await _start(self._journal._write_async, writes)
+        return cast("List[Union[WriteReceipt, Exception]]", await _start(self._journal._write_async, writes))
 
     async def read(
         self,
@@ -106,7 +106,7 @@ class AsyncJournal:
     ) -> List[Event]:
         """Events of a stream with ``from_sequence_nr <= sequence_nr <= to_sequence_nr``
         (defaults 1 and unbounded), oldest first, at most ``max``."""
-        return await _start(self._journal._read_async, persistence_id, from_sequence_nr, to_sequence_nr, max)
+        return cast("List[Event]", await _start(self._journal._read_async, persistence_id, from_sequence_nr, to_sequence_nr, max))
 
     async def iter_events(
         self,
@@ -130,30 +130,30 @@ class AsyncJournal:
 
     async def highest_sequence_nr(self, persistence_id: str) -> int:
         """Highest sequence number ever written to the stream (0 if none)."""
-        return await _start(self._journal._highest_sequence_nr_async, persistence_id)
+        return cast("int", await _start(self._journal._highest_sequence_nr_async, persistence_id))
 
     async def delete_to(self, persistence_id: str, to_sequence_nr: int) -> None:
         """Deletes the stream's events up to and including ``to_sequence_nr``."""
-        return await _start(self._journal._delete_to_async, persistence_id, to_sequence_nr)
+        await _start(self._journal._delete_to_async, persistence_id, to_sequence_nr)
 
     async def persistence_ids(self) -> List[str]:
         """Every persistence id ever written, sorted."""
-        return await _start(self._journal._persistence_ids_async)
+        return cast("List[str]", await _start(self._journal._persistence_ids_async))
 
     async def events_by_tag(self, tag: str, from_offset: Optional[int] = None, max: Optional[int] = None) -> List[Event]:
         """Events carrying ``tag`` with ``global_offset >= from_offset``, in commit order.
         Resume from the last event's ``global_offset + 1``."""
-        return await _start(self._journal._events_by_tag_async, tag, from_offset, max)
+        return cast("List[Event]", await _start(self._journal._events_by_tag_async, tag, from_offset, max))
 
     async def all_events(self, from_offset: Optional[int] = None, max: Optional[int] = None) -> List[Event]:
         """Every live event with ``global_offset >= from_offset``, in commit order."""
-        return await _start(self._journal._events_by_tag_async, None, from_offset, max)
+        return cast("List[Event]", await _start(self._journal._events_by_tag_async, None, from_offset, max))
 
     async def flush(self) -> None:
         """Waits until everything submitted before is on stable storage."""
-        return await _start(self._journal._flush_async)
+        await _start(self._journal._flush_async)
 
-    def metrics(self) -> dict:
+    def metrics(self) -> Dict[str, Any]:
         """Current metrics (no I/O, so not a coroutine)."""
         return self._journal.metrics()
 
@@ -164,7 +164,7 @@ class AsyncJournal:
     async def close(self) -> None:
         """Commits what is queued (within ``close_timeout``), fails the rest
         with :class:`ClosedError` and releases the files. Idempotent."""
-        return await _start(self._journal._close_async)
+        await _start(self._journal._close_async)
 
     async def __aenter__(self) -> "AsyncJournal":
         return self
@@ -181,7 +181,7 @@ class _Opening:
 
     __slots__ = ("_path", "_options", "_journal")
 
-    def __init__(self, path: Any, options: dict) -> None:
+    def __init__(self, path: Any, options: Dict[str, Any]) -> None:
         self._path = path
         self._options = options
         self._journal: Optional[AsyncJournal] = None
@@ -223,7 +223,7 @@ class AsyncSnapshotStore:
         metadata: Optional[bytes] = None,
     ) -> None:
         """Stores a snapshot atomically and durably (``timestamp`` defaults to now)."""
-        return await _start(
+        await _start(
             self._journal._snapshot_async, "save", persistence_id, sequence_nr, state,
             timestamp=timestamp, manifest=manifest, metadata=metadata,
         )
@@ -238,19 +238,19 @@ class AsyncSnapshotStore:
         min_timestamp: Optional[int] = None,
     ) -> Optional[Snapshot]:
         """The newest snapshot matching the criteria, or ``None``."""
-        return await _start(
+        return cast("Optional[Snapshot]", await _start(
             self._journal._snapshot_async, "load", persistence_id,
             max_sequence_nr=max_sequence_nr, max_timestamp=max_timestamp,
             min_sequence_nr=min_sequence_nr, min_timestamp=min_timestamp,
-        )
+        ))
 
     async def list(self, persistence_id: str) -> List[Tuple[int, int]]:
         """``[(sequence_nr, timestamp)]`` of the stream's snapshots, oldest first."""
-        return await _start(self._journal._snapshot_async, "list", persistence_id)
+        return cast("List[Tuple[int, int]]", await _start(self._journal._snapshot_async, "list", persistence_id))
 
     async def delete(self, persistence_id: str, sequence_nr: int) -> bool:
         """Deletes the snapshot with this sequence number; returns whether one existed."""
-        return await _start(self._journal._snapshot_async, "delete", persistence_id, sequence_nr)
+        return cast("bool", await _start(self._journal._snapshot_async, "delete", persistence_id, sequence_nr))
 
     async def delete_matching(
         self,
@@ -262,16 +262,16 @@ class AsyncSnapshotStore:
         min_timestamp: Optional[int] = None,
     ) -> int:
         """Deletes every snapshot matching the criteria; returns how many."""
-        return await _start(
+        return cast("int", await _start(
             self._journal._snapshot_async, "delete_matching", persistence_id,
             max_sequence_nr=max_sequence_nr, max_timestamp=max_timestamp,
             min_sequence_nr=min_sequence_nr, min_timestamp=min_timestamp,
-        )
+        ))
 
     async def prune(self, persistence_id: str, keep_last_n: int) -> int:
         """Keeps the ``keep_last_n`` newest snapshots; returns how many were deleted."""
-        return await _start(self._journal._snapshot_async, "prune", persistence_id, keep_last_n)
+        return cast("int", await _start(self._journal._snapshot_async, "prune", persistence_id, keep_last_n))
 
     async def persistence_ids(self) -> List[str]:
         """Every persistence id that has at least one snapshot."""
-        return await _start(self._journal._snapshot_async, "persistence_ids", None)
+        return cast("List[str]", await _start(self._journal._snapshot_async, "persistence_ids", None))
