@@ -34,7 +34,8 @@ import java.util.function.Supplier;
  *
  * <p>{@link #close()} stops intake, commits what is queued within the close timeout, fails the
  * rest with {@link ClosedException}, and completes every future. Any later call fails with
- * {@link ClosedException}.
+ * {@link ClosedException}. An open journal is not reclaimed by the garbage collector (its
+ * completion thread keeps it reachable): close it. It never keeps the JVM from exiting.
  */
 public final class Journal implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
