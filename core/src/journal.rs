@@ -173,7 +173,7 @@ impl Journal {
     /// [`Journal::append`] as a runtime-agnostic future.
     pub fn append_async(&self, persistence_id: &str, events: Vec<NewEvent>) -> Completion<WriteReceipt> {
         let (completion, callback) = Completion::new();
-        self.append_with(persistence_id, events, callback);
+        self.append_boxed(persistence_id, events, callback);
         completion
     }
 
@@ -181,11 +181,16 @@ impl Journal {
     /// thread (or on this thread when the request fails validation). The
     /// callback must not block.
     pub fn append_with(&self, persistence_id: &str, events: Vec<NewEvent>, callback: impl FnOnce(Result<WriteReceipt>) + Send + 'static) {
+        self.append_boxed(persistence_id, events, Box::new(callback));
+    }
+
+    /// [`Journal::append_with`] for a callback that is boxed already (no second box).
+    fn append_boxed(&self, persistence_id: &str, events: Vec<NewEvent>, callback: Callback<WriteReceipt>) {
         if let Err(e) = self.ensure_open().and_then(|()| validate_persistence_id(persistence_id)).and_then(|()| self.validate_events(&events)) {
             return callback(Err(e));
         }
         let write = AtomicWrite { persistence_id: persistence_id.to_owned(), first_sequence_nr: 0, events };
-        self.submit(Request::Write { writes: vec![write], reply: WriteReply::One(Box::new(callback)) });
+        self.submit(Request::Write { writes: vec![write], reply: WriteReply::One(callback) });
     }
 
     // ---- write --------------------------------------------------------------
