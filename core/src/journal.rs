@@ -444,6 +444,8 @@ impl Inner {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // A snapshot save already under way finishes before the lock is released.
+        self.snapshots.wait_for_operations();
         // Taking the sender waits for in-progress submissions, so none can slip in after this.
         let sender = self.sender.write().take();
         drop(sender);

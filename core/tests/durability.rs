@@ -405,3 +405,25 @@ fn a_panicking_callback_does_not_stop_the_writer() {
     j.append_with("p", vec![NewEvent::new(b"1".to_vec())], |_| panic!("callback bug"));
     assert_eq!(j.append("p", vec![NewEvent::new(b"2".to_vec())]).unwrap().first_sequence_nr, 2);
 }
+
+#[test]
+fn close_waits_for_a_snapshot_save_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path().join("j"), Options::new()).unwrap();
+    let saver = {
+        let j = j.clone();
+        std::thread::spawn(move || {
+            let big = Snapshot { persistence_id: "p".into(), sequence_nr: 1, timestamp: 1, manifest: String::new(), metadata: vec![], state: vec![1; 64 << 20] };
+            let result = j.snapshots().save(&big);
+            (result, Instant::now())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    j.close().unwrap();
+    let closed_at = Instant::now();
+    let (result, saved_at) = saver.join().unwrap();
+    match result {
+        Ok(()) => assert!(saved_at <= closed_at, "a save finished after close returned"),
+        Err(e) => assert!(matches!(e, Error::Closed), "{e}"),
+    }
+}

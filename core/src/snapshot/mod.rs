@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -46,6 +46,9 @@ pub struct SnapshotFile {
 pub struct SnapshotStore {
     inner: Inner,
     closed: Arc<AtomicBool>,
+    /// Held (shared) by every operation in progress; `close` takes it
+    /// exclusively, so no snapshot write outlives the journal's writer lock.
+    in_flight: RwLock<()>,
     metrics: Arc<Metrics>,
     compress: bool,
 }
@@ -57,24 +60,37 @@ enum Inner {
 
 impl SnapshotStore {
     pub(crate) fn files(root: PathBuf, closed: Arc<AtomicBool>, metrics: Arc<Metrics>, compress: bool) -> Result<Self> {
-        Ok(SnapshotStore { inner: Inner::Files(FileSnapshots::open(root)?), closed, metrics, compress })
+        Ok(SnapshotStore { inner: Inner::Files(FileSnapshots::open(root)?), closed, in_flight: RwLock::new(()), metrics, compress })
     }
 
     pub(crate) fn memory(closed: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Self {
-        SnapshotStore { inner: Inner::Memory(Mutex::default()), closed, metrics, compress: false }
+        SnapshotStore { inner: Inner::Memory(Mutex::default()), closed, in_flight: RwLock::new(()), metrics, compress: false }
     }
 
-    fn check(&self, persistence_id: &str) -> Result<()> {
+    /// Starts an operation: fails once closed, else holds off `close` until it ends.
+    fn enter(&self) -> Result<RwLockReadGuard<'_, ()>> {
+        let guard = self.in_flight.read_recursive();
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        validate_persistence_id(persistence_id)
+        Ok(guard)
+    }
+
+    fn check(&self, persistence_id: &str) -> Result<RwLockReadGuard<'_, ()>> {
+        let guard = self.enter()?;
+        validate_persistence_id(persistence_id)?;
+        Ok(guard)
+    }
+
+    /// Waits for operations in progress; the journal's closed flag is already set.
+    pub(crate) fn wait_for_operations(&self) {
+        drop(self.in_flight.write());
     }
 
     /// Stores a snapshot atomically and durably (temp file, fsync, rename, fsync
     /// of the directory). A snapshot with the same sequence number is replaced.
     pub fn save(&self, snapshot: &Snapshot) -> Result<()> {
-        self.check(&snapshot.persistence_id)?;
+        let _op = self.check(&snapshot.persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.save(snapshot, self.compress),
             Inner::Memory(m) => {
@@ -87,7 +103,7 @@ impl SnapshotStore {
     /// The newest snapshot (highest sequence number, then latest timestamp)
     /// matching `criteria` whose checksum holds.
     pub fn load(&self, persistence_id: &str, criteria: SnapshotCriteria) -> Result<Option<Snapshot>> {
-        self.check(persistence_id)?;
+        let _op = self.check(persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.load(persistence_id, criteria, &self.metrics),
             Inner::Memory(m) => Ok(m
@@ -99,7 +115,7 @@ impl SnapshotStore {
 
     /// Snapshots of a stream, oldest first, without their state.
     pub fn list(&self, persistence_id: &str) -> Result<Vec<SnapshotInfo>> {
-        self.check(persistence_id)?;
+        let _op = self.check(persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.list(persistence_id),
             Inner::Memory(m) => Ok(m
@@ -112,9 +128,7 @@ impl SnapshotStore {
 
     /// Every persistence id that has at least one snapshot.
     pub fn persistence_ids(&self) -> Result<Vec<String>> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+        let _op = self.enter()?;
         match &self.inner {
             Inner::Files(f) => f.persistence_ids(&self.metrics),
             Inner::Memory(m) => {
@@ -133,7 +147,7 @@ impl SnapshotStore {
 
     /// Deletes every snapshot matching `criteria`; returns how many.
     pub fn delete_matching(&self, persistence_id: &str, criteria: SnapshotCriteria) -> Result<usize> {
-        self.check(persistence_id)?;
+        let _op = self.check(persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.delete_where(persistence_id, |info| criteria.matches(info.sequence_nr, info.timestamp)),
             Inner::Memory(m) => {
@@ -148,6 +162,7 @@ impl SnapshotStore {
 
     /// Keeps the `keep_last_n` newest snapshots of a stream and deletes the rest; returns how many were deleted.
     pub fn prune(&self, persistence_id: &str, keep_last_n: usize) -> Result<usize> {
+        let _op = self.check(persistence_id)?;
         let infos = self.list(persistence_id)?;
         let excess = infos.len().saturating_sub(keep_last_n);
         if excess == 0 {
@@ -169,9 +184,7 @@ impl SnapshotStore {
     /// Reads and checks every stored snapshot, damaged ones included, for
     /// verification tools. Empty for the memory backend.
     pub fn audit(&self) -> Result<Vec<SnapshotFile>> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+        let _op = self.enter()?;
         match &self.inner {
             Inner::Files(f) => f.audit(),
             Inner::Memory(_) => Ok(Vec::new()),
