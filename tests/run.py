@@ -150,6 +150,9 @@ def main():
         matrix(results, langs, work)
         crash_matrix(results, langs, work, rounds)
         concurrency(results, langs, work)
+    for lang in missing:
+        if os.environ.get("TIDEMARK_MATRIX_ALLOW_MISSING") != "1":
+            results.add("setup", f"{lang} agent built (its binding's test script builds it)", False, "missing")
     failed = [r for r in results.rows if not r[2]]
     print("\nCross-language summary (writer -> reader):")
     for backend in BACKENDS:

@@ -10,6 +10,6 @@ if [ -n "$jar" ] && command -v javac >/dev/null; then
   javac -d build/jvm -cp "$jar" Agent.java
   echo "$jar" > build/jvm/classpath.txt
 fi
-if [ -f Agent.cs ] && [ -f "$root/bindings-dotnet/build/env.sh" ]; then
+if [ -f Agent.cs ] && [ -f "$root/bindings-dotnet/build/dotnet-tools/env.sh" ] && [ -f "$root/bindings-dotnet/build/test/Tidemark.dll" ]; then
   bash build-dotnet.sh
 fi
