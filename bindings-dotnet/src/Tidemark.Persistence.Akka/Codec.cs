@@ -2,6 +2,7 @@ using System;
 using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
+using Tidemark;
 using SerializationException = System.Runtime.Serialization.SerializationException;
 
 namespace Tidemark.Persistence.Akka;
@@ -15,6 +16,18 @@ namespace Tidemark.Persistence.Akka;
 internal static class Codec
 {
     private const byte Version = 1;
+    /// <summary>Metadata of a filler event: it takes the sequence number of a rejected event and is never replayed.</summary>
+    private const byte Filler = 2;
+    private static readonly byte[] FillerMetadata = { Filler };
+
+    /// <summary>
+    /// An event that keeps a stream gapless where Akka rejected a write (serialization failed): Akka still used the
+    /// sequence numbers, the core wants every number written. Replay and queries skip fillers.
+    /// </summary>
+    public static NewEvent FillerEvent(string writerId, long ticks) =>
+        new(Array.Empty<byte>()) { WriterId = writerId ?? "", Timestamp = TicksToUnixMs(ticks), Metadata = FillerMetadata };
+
+    public static bool IsFiller(Event e) => e.Metadata.Length == 1 && e.Metadata[0] == Filler;
     private const long UnixEpochTicks = 621355968000000000L;
 
     public static long TicksToUnixMs(long ticks) => Math.Max(0, (ticks - UnixEpochTicks) / TimeSpan.TicksPerMillisecond);

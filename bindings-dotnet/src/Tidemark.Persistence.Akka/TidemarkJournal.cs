@@ -143,7 +143,11 @@ public sealed class TidemarkJournal : AsyncWriteJournal
             }
             catch (Exception e)
             {
-                rejections[i] = e; // serialization failed: reject this AtomicWrite only
+                // Serialization failed: reject this AtomicWrite only. Its sequence numbers stay used (Akka moves on
+                // past them), so fillers take them and keep the stream gapless; replay never returns them.
+                rejections[i] = e;
+                var fillers = reprs.Select(r => Codec.FillerEvent(r.WriterGuid, r.Timestamp != 0 ? r.Timestamp : DateTime.UtcNow.Ticks)).ToArray();
+                into.Add(new Tidemark.AtomicWrite(write.PersistenceId, write.LowestSequenceNr, fillers));
             }
         }
         return rejections;
@@ -200,13 +204,18 @@ public sealed class TidemarkJournal : AsyncWriteJournal
         var system = _system;
         return Task.Run(() =>
         {
-            long remaining = max, next = Math.Max(1, fromSequenceNr);
-            while (remaining > 0 && next <= toSequenceNr)
+            long delivered = 0, next = Math.Max(1, fromSequenceNr);
+            while (delivered < max && next <= toSequenceNr)
             {
-                var page = _journal.Read(persistenceId, next, toSequenceNr, Math.Min(remaining, _settings.PageSize));
-                foreach (var e in page) recoveryCallback(ToPersistent(system, e));
-                remaining -= page.Count;
-                if (page.Count < Math.Min(remaining + page.Count, _settings.PageSize)) break;
+                long want = Math.Min(max - delivered, _settings.PageSize);
+                var page = _journal.Read(persistenceId, next, toSequenceNr, want);
+                foreach (var e in page)
+                {
+                    if (Codec.IsFiller(e)) continue; // the place of a rejected event: never replayed
+                    recoveryCallback(ToPersistent(system, e));
+                    if (++delivered >= max) break;
+                }
+                if (page.Count < want) break;
                 next = page[page.Count - 1].SequenceNr + 1;
             }
         });

@@ -94,7 +94,7 @@ public sealed class TidemarkReadJournal : IReadJournal,
             foreach (var e in page)
             {
                 if (position(e) > last) yield break;
-                yield return e;
+                if (!Codec.IsFiller(e)) yield return e;
             }
             cursor = position(page[page.Count - 1]) + 1;
         }
@@ -132,6 +132,7 @@ public sealed class TidemarkReadJournal : IReadJournal,
     public Source<EventEnvelope, NotUsed> EventsByPersistenceId(string persistenceId, long fromSequenceNr, long toSequenceNr) =>
         Pages<Event>(next => next > toSequenceNr ? null : _journal.Read(persistenceId, next, toSequenceNr, _settings.PageSize),
                 e => e.SequenceNr + 1, Math.Max(1, fromSequenceNr), live: true)
+            .Where(e => !Codec.IsFiller(e))
             .Select(Envelope);
 
     /// <inheritdoc/>
@@ -160,7 +161,9 @@ public sealed class TidemarkReadJournal : IReadJournal,
         Current(() => Bounded(from => _journal.EventsByTag(tag, from, _settings.PageSize), e => e.GlobalOffset, StartOf(offset), LastGlobalOffset()));
 
     private Source<EventEnvelope, NotUsed> All(Offset offset) =>
-        Pages<Event>(from => _journal.AllEvents(from, _settings.PageSize), e => e.GlobalOffset + 1, StartOf(offset), live: true).Select(Envelope);
+        Pages<Event>(from => _journal.AllEvents(from, _settings.PageSize), e => e.GlobalOffset + 1, StartOf(offset), live: true)
+            .Where(e => !Codec.IsFiller(e))
+            .Select(Envelope);
 
     /// <inheritdoc/>
     public Source<EventEnvelope, NotUsed> AllEvents(Offset offset) => All(offset);

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
+using Akka.Persistence;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Xunit;
@@ -135,6 +136,58 @@ public class PluginTests : IDisposable
             Assert.Equal(now.AddTicks(9), loaded.Snapshot.Metadata.Timestamp);
         }
         await system.Terminate();
+    }
+
+    /// <summary>A payload the JSON serializer cannot write: its property throws.</summary>
+    public sealed class Exploding
+    {
+        public string Value => throw new InvalidOperationException("cannot serialize me");
+    }
+
+    private sealed class Rejecting : ReceivePersistentActor
+    {
+        private IActorRef _reportTo = ActorRefs.Nobody;
+
+        public Rejecting(string id)
+        {
+            PersistenceId = id;
+            Recover<string>(_ => { });
+            Command<object>(m =>
+            {
+                _reportTo = Sender;
+                Persist(m, e => _reportTo.Tell($"persisted {LastSequenceNr}"));
+            });
+        }
+
+        public override string PersistenceId { get; }
+
+        protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+        {
+            _reportTo.Tell($"rejected {sequenceNr}");
+        }
+    }
+
+    [Theory]
+    [InlineData("lmdb")]
+    [InlineData("files")]
+    public async Task A_payload_that_cannot_be_serialized_is_rejected_alone(string backend)
+    {
+        using var system = ActorSystem.Create("rejects", Hocon(_dir, backend));
+        var actor = system.ActorOf(Props.Create(() => new Rejecting("rejects-1")));
+        Assert.Equal("persisted 1", await actor.Ask<string>("first", TimeSpan.FromSeconds(60)));
+        Assert.Equal("rejected 2", await actor.Ask<string>(new Exploding(), TimeSpan.FromSeconds(60)));
+        // The actor keeps running, and the rejected event is not in the journal.
+        string third = await actor.Ask<string>("third", TimeSpan.FromSeconds(60));
+        await system.Terminate();
+        using var second = ActorSystem.Create("rejects2", Hocon(_dir, backend));
+        var events = new List<string>();
+        var queries = global::Akka.Persistence.Query.PersistenceQuery.Get(second)
+            .ReadJournalFor<TidemarkReadJournal>(TidemarkReadJournal.Identifier);
+        await queries.CurrentEventsByPersistenceId("rejects-1", 0, long.MaxValue)
+            .RunForeach(e => events.Add((string)e.Event), global::Akka.Streams.ActorMaterializer.Create(second));
+        Assert.Equal(new[] { "first", "third" }, events);
+        Assert.StartsWith("persisted ", third);
+        await second.Terminate();
     }
 
     private sealed class Collector : ReceiveActor
