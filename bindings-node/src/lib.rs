@@ -31,20 +31,10 @@ use tidemark::{
 
 // ---- errors -----------------------------------------------------------------
 
-/// The one place where core error kinds become JavaScript error codes. The
-/// match is exhaustive, so a new `ErrorKind` fails to compile here.
+/// The JavaScript error code of a core error kind: the core's stable code
+/// (`ErrorKind::code`, an exhaustive match, so a new kind cannot be missed).
 fn error_code(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Closed => "CLOSED",
-        ErrorKind::Locked => "LOCKED",
-        ErrorKind::SequenceConflict => "SEQUENCE_CONFLICT",
-        ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
-        ErrorKind::Corrupt => "CORRUPT",
-        ErrorKind::UnsupportedFormat => "UNSUPPORTED_FORMAT",
-        ErrorKind::StorageFull => "STORAGE_FULL",
-        ErrorKind::Io => "IO",
-        ErrorKind::Failed => "FAILED",
-    }
+    kind.code()
 }
 
 /// Prefix of a rejected task's message: `tidemark:<CODE>:<message>`; the JS
@@ -753,30 +743,12 @@ impl NativeJournal {
     /// batchCount, batchSumEvents, batchMaxEvents]`.
     #[napi]
     pub fn metrics(&self) -> Vec<f64> {
-        let m = self.journal.metrics();
-        [
-            m.appends,
-            m.events,
-            m.bytes,
-            m.batches,
-            m.fsyncs,
-            m.failed_writes,
-            m.sequence_conflicts,
-            m.repaired_tails,
-            m.repaired_bytes,
-            m.skipped_corrupt_snapshots,
-            m.lmdb_map_resizes,
-            m.segments_reclaimed,
-            m.commit_latency_us.count,
-            m.commit_latency_us.sum,
-            m.commit_latency_us.max,
-            m.batch_events.count,
-            m.batch_events.sum,
-            m.batch_events.max,
-        ]
-        .iter()
-        .map(|v| *v as f64)
-        .collect()
+        self.journal
+            .metrics()
+            .values()
+            .iter()
+            .map(|v| *v as f64)
+            .collect()
     }
 
     /// The backend name.

@@ -84,6 +84,53 @@ pub struct MetricsSnapshot {
 }
 
 impl MetricsSnapshot {
+    /// Names of [`MetricsSnapshot::values`], in order: every counter, then count,
+    /// sum and max of each histogram. Bindings cross the metrics as one array.
+    pub const NAMES: [&'static str; 18] = [
+        "appends",
+        "events",
+        "bytes",
+        "batches",
+        "fsyncs",
+        "failed_writes",
+        "sequence_conflicts",
+        "repaired_tails",
+        "repaired_bytes",
+        "skipped_corrupt_snapshots",
+        "lmdb_map_resizes",
+        "segments_reclaimed",
+        "commit_latency_us_count",
+        "commit_latency_us_sum",
+        "commit_latency_us_max",
+        "batch_events_count",
+        "batch_events_sum",
+        "batch_events_max",
+    ];
+
+    /// The values named by [`MetricsSnapshot::NAMES`], in the same order.
+    pub fn values(&self) -> [u64; 18] {
+        [
+            self.appends,
+            self.events,
+            self.bytes,
+            self.batches,
+            self.fsyncs,
+            self.failed_writes,
+            self.sequence_conflicts,
+            self.repaired_tails,
+            self.repaired_bytes,
+            self.skipped_corrupt_snapshots,
+            self.lmdb_map_resizes,
+            self.segments_reclaimed,
+            self.commit_latency_us.count,
+            self.commit_latency_us.sum,
+            self.commit_latency_us.max,
+            self.batch_events.count,
+            self.batch_events.sum,
+            self.batch_events.max,
+        ]
+    }
+
     /// Renders the metrics in the Prometheus text exposition format.
     pub fn to_prometheus(&self) -> String {
         let mut out = String::new();

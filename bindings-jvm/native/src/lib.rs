@@ -827,28 +827,11 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(
     h: jlong,
 ) -> jlongArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
-        let m = unsafe { handle(h) }.journal.metrics();
-        let values = [
-            m.appends,
-            m.events,
-            m.bytes,
-            m.batches,
-            m.fsyncs,
-            m.failed_writes,
-            m.sequence_conflicts,
-            m.repaired_tails,
-            m.repaired_bytes,
-            m.skipped_corrupt_snapshots,
-            m.lmdb_map_resizes,
-            m.segments_reclaimed,
-            m.commit_latency_us.count,
-            m.commit_latency_us.sum,
-            m.commit_latency_us.max,
-            m.batch_events.count,
-            m.batch_events.sum,
-            m.batch_events.max,
-        ]
-        .map(|v| v as i64);
+        let values = unsafe { handle(h) }
+            .journal
+            .metrics()
+            .values()
+            .map(|v| v as i64);
         let array = env.new_long_array(values.len() as i32)?;
         env.set_long_array_region(&array, 0, &values)?;
         Ok(array.into_raw())
