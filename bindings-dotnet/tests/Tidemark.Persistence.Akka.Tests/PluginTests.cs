@@ -190,6 +190,39 @@ public class PluginTests : IDisposable
         await second.Terminate();
     }
 
+    private sealed class Forwarder : ReceiveActor
+    {
+        public Forwarder(System.Collections.Concurrent.BlockingCollection<object> into) => ReceiveAny(into.Add);
+    }
+
+    [Theory]
+    [InlineData("lmdb")]
+    [InlineData("files")]
+    public void Highest_sequence_nr_is_read_after_in_flight_writes_of_the_stream(string backend)
+    {
+        using var system = ActorSystem.Create("highest", Hocon(_dir, backend));
+        var journal = global::Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null);
+        var received = new System.Collections.Concurrent.BlockingCollection<object>();
+        var collector = system.ActorOf(Props.Create(() => new Forwarder(received)));
+        for (int round = 0; round < 10; round++)
+        {
+            string pid = $"highest-{round}";
+            var writes = Enumerable.Range(1, 100)
+                .Select(i => (IPersistentEnvelope)new global::Akka.Persistence.AtomicWrite(new Persistent($"e{i}", i, pid, "", false, ActorRefs.NoSender, "w")))
+                .ToList();
+            // The replay asks for the highest sequence number while the writes may still be in flight.
+            journal.Tell(new WriteMessages(writes, collector, 1));
+            journal.Tell(new ReplayMessages(1, long.MaxValue, 0, pid, collector));
+            RecoverySuccess? success = null;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (success == null && received.TryTake(out var m, deadline - DateTime.UtcNow))
+                success = m as RecoverySuccess;
+            Assert.NotNull(success);
+            Assert.Equal(100, success!.HighestSequenceNr);
+        }
+        system.Terminate().Wait();
+    }
+
     private sealed class Collector : ReceiveActor
     {
         public Collector() => ReceiveAny(_ => { });
