@@ -162,6 +162,8 @@ sdk_test() {
   gcc -shared -fPIC -O2 -o "$native_dir/libfailsync.so" "$HERE/native/tests/failsync.c" -ldl
   dotnet build "$HERE/tests/Tidemark.TestChild/Tidemark.TestChild.csproj"
   LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Tests/Tidemark.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
+  dotnet build "$HERE/tests/Tidemark.Persistence.Akka.TestChild/Tidemark.Persistence.Akka.TestChild.csproj"
+  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Persistence.Akka.Tests/Tidemark.Persistence.Akka.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
 }
 
 cmd_test() {
