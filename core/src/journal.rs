@@ -367,6 +367,14 @@ impl Journal {
         self.inner.storage.stream_state(persistence_id)
     }
 
+    /// The global offset the next committed event will get (1 for an empty
+    /// journal): the end of the feed for "current" queries that must stop where
+    /// they started.
+    pub fn next_global_offset(&self) -> Result<u64> {
+        self.ensure_open()?;
+        self.inner.storage.next_global_offset()
+    }
+
     /// Every persistence id ever written, sorted.
     pub fn persistence_ids(&self) -> Result<Vec<String>> {
         self.ensure_open()?;

@@ -147,6 +147,7 @@ fn tags_and_all_events_are_in_commit_order_and_resumable(backend: Backend) {
     j.append("a", vec![ev("a3").tag("red")]).unwrap();
     let all = j.all_events(0, usize::MAX).unwrap();
     assert_eq!(payloads(&all), ["a1", "a2", "b1", "a3"]);
+    assert_eq!(j.next_global_offset().unwrap(), all[3].global_offset + 1);
     assert!(all.windows(2).all(|w| w[0].global_offset < w[1].global_offset));
     let red = j.events_by_tag("red", 0, usize::MAX).unwrap();
     assert_eq!(payloads(&red), ["a1", "b1", "a3"]);
