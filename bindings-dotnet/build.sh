@@ -146,7 +146,7 @@ mono_test() {
   csc -debug+ -target:exe -out:"$out/Tidemark.TestChild.exe" -r:"$out/Tidemark.dll" "$HERE"/tests/Tidemark.TestChild/*.cs
   csc -debug+ -target:library -out:"$out/Tidemark.Tests.dll" -r:"$out/Tidemark.dll" $(facades) \
     -r:"$L/xunit.core.dll" -r:"$L/xunit.assert.dll" -r:"$L/xunit.abstractions.dll" "$HERE"/tests/Tidemark.Tests/*.cs
-  gcc -shared -fPIC -O2 -o "$out/libfailsync.so" "$HERE/native/tests/failsync.c" -ldl
+  gcc -shared -fPIC -O2 -o "$out/libfailsync.so" "$HERE/../tests/faults/failsync.c" -ldl
   cp "$L"/xunit.*.dll "$out/" && cp "$lib" "$out/"
   step "xUnit tests (Mono)"
   (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit.log")
@@ -159,7 +159,7 @@ sdk_test() {
   step ".NET SDK: dotnet test"
   local native_dir="$BUILD/sdk-native"
   mkdir -p "$native_dir" && cp "$1" "$native_dir/"
-  gcc -shared -fPIC -O2 -o "$native_dir/libfailsync.so" "$HERE/native/tests/failsync.c" -ldl
+  gcc -shared -fPIC -O2 -o "$native_dir/libfailsync.so" "$HERE/../tests/faults/failsync.c" -ldl
   dotnet build "$HERE/tests/Tidemark.TestChild/Tidemark.TestChild.csproj"
   LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Tests/Tidemark.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
   dotnet build "$HERE/tests/Tidemark.Persistence.Akka.TestChild/Tidemark.Persistence.Akka.TestChild.csproj"

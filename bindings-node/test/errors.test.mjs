@@ -119,7 +119,28 @@ test('STORAGE_FULL: a write beyond the file-size limit (ulimit -f), and the jour
   assert.deepEqual(second, { after: 1 })
 })
 
-test('FAILED: mapped to FailedError (needs an fsync failure, which a test cannot cause without fault injection)', () => {
-  const err = createError('FAILED', 'journal failed earlier and must be reopened')
-  expectCode('FAILED', tidemark.FailedError)(err)
+test('FAILED: after a flush fails, the journal refuses writes until reopened', async (t) => {
+  // A preloaded shim (tests/faults/failsync.c) makes fdatasync fail with EIO once 20 calls succeeded.
+  const shim = path.join(tempDir(t), 'libfailsync.so')
+  const source = path.resolve(import.meta.dirname, '../../tests/faults/failsync.c')
+  const cc = await runChild({ shell: `gcc -shared -fPIC -O2 -o "${shim}" "${source}" -ldl` })
+  assert.equal(cc.code, 0, cc.stderr)
+  const dir = tempDir(t)
+  const script = `
+    import { Journal } from 'tidemark'
+    const journal = await Journal.open(${JSON.stringify(dir)}, { backend: 'files' })
+    let first
+    for (let i = 0; i < 200 && !first; i++) {
+      try { await journal.append('p', 'x') } catch (err) { first = err }
+    }
+    console.log(JSON.stringify({ code: first?.code }))
+    try { await journal.append('p', 'after'); console.log('{}') } catch (err) { console.log(JSON.stringify({ code: err.code, name: err.name })) }
+    await journal.close()
+  `
+  const out = await runChild({ script, env: { LD_PRELOAD: shim, TIDEMARK_FAIL_SYNC_AFTER: '20' } })
+  assert.equal(out.code, 0, out.stderr)
+  const [first, second] = out.stdout.trim().split('\n').map((l) => JSON.parse(l))
+  assert.equal(first.code, 'IO', 'the failed flush itself is an I/O error')
+  assert.deepEqual(second, { code: 'FAILED', name: 'FailedError' })
+  expectCode('FAILED', tidemark.FailedError)(createError('FAILED', 'journal failed earlier and must be reopened'))
 })

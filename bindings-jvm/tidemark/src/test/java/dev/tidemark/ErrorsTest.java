@@ -136,4 +136,53 @@ class ErrorsTest {
             }
         }
     }
+
+    /**
+     * A child JVM with a preloaded shim ({@code tests/faults/failsync.c}) whose fdatasync fails
+     * with EIO after 20 successful calls: the failed flush is an I/O error, and from then on the
+     * journal refuses writes with {@link JournalFailedException} until it is reopened.
+     */
+    @Test
+    void aFailedFlushPoisonsTheJournal() throws Exception {
+        Path source = Path.of(System.getProperty("user.dir")).resolve("../../tests/faults/failsync.c").normalize();
+        assertTrue(Files.exists(source), "fault shim source at " + source);
+        Path shim = dir.resolve("libfailsync.so");
+        Process cc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O2", "-o", shim.toString(), source.toString(), "-ldl").redirectErrorStream(true).start();
+        assertTrue(cc.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, cc.exitValue(), new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-XX:-UsePerfData", "-Dtidemark.native.library=" + NativeLoader.loadedFrom(), "-cp",
+                System.getProperty("java.class.path"), FailedFlushProbe.class.getName(), dir.resolve("j").toString()).redirectErrorStream(true);
+        pb.environment().put("LD_PRELOAD", shim.toString());
+        pb.environment().put("TIDEMARK_FAIL_SYNC_AFTER", "20");
+        Process p = pb.start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe finished");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("first IO"), out);
+        assertTrue(out.contains("then FAILED JournalFailedException"), out);
+    }
+
+    /** Child-process side of {@link #aFailedFlushPoisonsTheJournal()}. */
+    public static final class FailedFlushProbe {
+        public static void main(String[] args) {
+            try (Journal journal = Tidemark.open(Path.of(args[0]), Options.builder().backend(Backend.FILES).build())) {
+                TidemarkException first = null;
+                for (int i = 0; i < 200 && first == null; i++) {
+                    try {
+                        journal.append("p", NewEvent.of("x"));
+                    } catch (TidemarkException e) {
+                        first = e;
+                    }
+                }
+                System.out.println("first " + (first == null ? "none" : first.code()));
+                try {
+                    journal.append("p", NewEvent.of("after"));
+                    System.out.println("then accepted");
+                } catch (TidemarkException e) {
+                    System.out.println("then " + e.code() + " " + e.getClass().getSimpleName());
+                }
+            }
+        }
+    }
 }
