@@ -85,7 +85,10 @@ pub fn pipelined<H>(in_flight: usize, duration: Duration, mut submit: impl FnMut
         wait(h);
         done += 1;
     }
-    Throughput { events: done, secs: start.elapsed().as_secs_f64() }
+    Throughput {
+        events: done,
+        secs: start.elapsed().as_secs_f64(),
+    }
 }
 
 /// Times each call of `op` (in nanoseconds), `count` times.

@@ -44,7 +44,13 @@ struct Args {
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut parsed = Args { quick: false, dir: None, only: (1..=7).collect(), rounds: None, profile: None };
+    let mut parsed = Args {
+        quick: false,
+        dir: None,
+        only: (1..=7).collect(),
+        rounds: None,
+        profile: None,
+    };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -54,14 +60,30 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--only" => {
                 parsed.only = value("--only")?
                     .split(',')
-                    .map(|s| s.trim().parse::<u32>().ok().filter(|n| (1..=7).contains(n)).ok_or_else(|| format!("bad scenario {s:?}")))
+                    .map(|s| {
+                        s.trim()
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|n| (1..=7).contains(n))
+                            .ok_or_else(|| format!("bad scenario {s:?}"))
+                    })
                     .collect::<Result<_, _>>()?;
             }
-            "--rounds" => parsed.rounds = Some(value("--rounds")?.parse().ok().filter(|n| *n > 0).ok_or("--rounds needs a positive number")?),
+            "--rounds" => {
+                parsed.rounds = Some(
+                    value("--rounds")?
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or("--rounds needs a positive number")?,
+                )
+            }
             "--profile" => {
                 let v = value("--profile")?;
                 let parts: Vec<&str> = v.split(',').collect();
-                let [backend, sync, writers] = parts[..] else { return Err("--profile needs BACKEND,SYNC,WRITERS".into()) };
+                let [backend, sync, writers] = parts[..] else {
+                    return Err("--profile needs BACKEND,SYNC,WRITERS".into());
+                };
                 let backend = match backend {
                     "files" => tidemark::Backend::Files,
                     "lmdb" => tidemark::Backend::Lmdb,
@@ -94,12 +116,19 @@ fn command_output(program: &str, args: &[&str]) -> String {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn main() -> ExitCode {
@@ -135,9 +164,17 @@ fn main() -> ExitCode {
     let started = Instant::now();
     println!("# Tidemark benchmark {}\n", if cfg.quick { "(--quick)" } else { "(full)" });
     println!("- date: {}", command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]));
-    println!("- command: `cargo run --release -p tidemark-bench --{}`", std::env::args().skip(1).map(|a| format!(" {a}")).collect::<String>());
+    println!(
+        "- command: `cargo run --release -p tidemark-bench --{}`",
+        std::env::args().skip(1).map(|a| format!(" {a}")).collect::<String>()
+    );
     println!("- commit: {}", command_output("git", &["rev-parse", "--short", "HEAD"]));
-    println!("- machine: {}, {} CPUs, Linux {}", cpu_model(), std::thread::available_parallelism().map_or(0, |n| n.get()), command_output("uname", &["-r"]));
+    println!(
+        "- machine: {}, {} CPUs, Linux {}",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        command_output("uname", &["-r"])
+    );
     println!("- scratch: {} ({fstype} on {device})", scratch.path().display());
     println!("- load average at start: {}", load_average());
     if fstype == "tmpfs" || fstype == "ramfs" {
@@ -164,7 +201,11 @@ fn main() -> ExitCode {
         }
         eprintln!("[scenario {number} took {:.1} s]", t.elapsed().as_secs_f64());
     }
-    println!("- load average at end: {}; total run time {:.0} s", load_average(), started.elapsed().as_secs_f64());
+    println!(
+        "- load average at end: {}; total run time {:.0} s",
+        load_average(),
+        started.elapsed().as_secs_f64()
+    );
     ExitCode::SUCCESS
 }
 

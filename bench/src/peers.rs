@@ -34,7 +34,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS event_journal (
     serializer_id INTEGER,
     UNIQUE (persistence_id, sequence_nr))";
 
-const INSERT: &str = "INSERT INTO event_journal (persistence_id, sequence_nr, is_deleted, manifest, timestamp, payload, tags, serializer_id)
+const INSERT: &str =
+    "INSERT INTO event_journal (persistence_id, sequence_nr, is_deleted, manifest, timestamp, payload, tags, serializer_id)
     VALUES (?1, ?2, 0, '', ?3, ?4, NULL, 1)";
 
 /// Opens (creating) an SQLite database in WAL mode with the given sync setting.
@@ -48,7 +49,10 @@ pub fn sqlite_open(path: &Path, sync: SqliteSync) -> rusqlite::Result<Connection
 }
 
 fn now_millis() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// SQLite with one transaction per event, shared by all writers through a
@@ -60,7 +64,9 @@ pub struct SqlitePerEvent {
 impl SqlitePerEvent {
     /// Opens the database.
     pub fn open(path: &Path, sync: SqliteSync) -> rusqlite::Result<Self> {
-        Ok(SqlitePerEvent { conn: Mutex::new(sqlite_open(path, sync)?) })
+        Ok(SqlitePerEvent {
+            conn: Mutex::new(sqlite_open(path, sync)?),
+        })
     }
 
     /// Inserts one event in its own (autocommit) transaction.
@@ -107,7 +113,9 @@ impl SqliteBatched {
                     let mut insert = txn.prepare_cached(INSERT).expect("sqlite prepare");
                     let now = now_millis();
                     for r in &batch {
-                        insert.execute(params![r.persistence_id, r.sequence_nr as i64, now, r.payload]).expect("sqlite insert");
+                        insert
+                            .execute(params![r.persistence_id, r.sequence_nr as i64, now, r.payload])
+                            .expect("sqlite insert");
                     }
                 }
                 txn.commit().expect("sqlite commit");
@@ -116,13 +124,25 @@ impl SqliteBatched {
                 }
             }
         });
-        Ok(SqliteBatched { requests: Some(tx), thread: Some(thread) })
+        Ok(SqliteBatched {
+            requests: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Queues one event; the receiver yields once it is committed.
     pub fn submit(&self, persistence_id: String, sequence_nr: u64, payload: Vec<u8>) -> Receiver<()> {
         let (done, rx) = crossbeam_channel::bounded(1);
-        self.requests.as_ref().expect("open").send(Request { persistence_id, sequence_nr, payload, done }).expect("sqlite writer alive");
+        self.requests
+            .as_ref()
+            .expect("open")
+            .send(Request {
+                persistence_id,
+                sequence_nr,
+                payload,
+                done,
+            })
+            .expect("sqlite writer alive");
         rx
     }
 }
@@ -235,7 +255,10 @@ mod tests {
         assert_eq!(sqlite_replay(&conn, "b").unwrap(), (3, 12));
         assert_eq!(sqlite_replay(&conn, "c").unwrap(), (5, 15));
         let highest = sqlite_highest_all(&conn).unwrap();
-        assert_eq!(highest, HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 5)]));
+        assert_eq!(
+            highest,
+            HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 5)])
+        );
     }
 
     #[test]

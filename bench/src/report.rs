@@ -45,7 +45,12 @@ impl Latency {
     pub fn from_nanos(mut samples: Vec<u64>) -> Latency {
         samples.sort_unstable();
         let us = |q| percentile(&samples, q) as f64 / 1000.0;
-        Latency { p50: us(0.5), p99: us(0.99), p999: us(0.999), count: samples.len() }
+        Latency {
+            p50: us(0.5),
+            p99: us(0.99),
+            p999: us(0.999),
+            count: samples.len(),
+        }
     }
 }
 
@@ -113,7 +118,11 @@ pub struct Table {
 impl Table {
     /// A table with a title and column headers.
     pub fn new(title: impl Into<String>, headers: &[&str]) -> Table {
-        Table { title: title.into(), headers: headers.iter().map(|h| h.to_string()).collect(), ..Default::default() }
+        Table {
+            title: title.into(),
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     /// Adds a row; missing cells are left empty, extra cells are an error in the caller.

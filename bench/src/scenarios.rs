@@ -160,7 +160,10 @@ fn med<K: std::hash::Hash + Eq>(map: &HashMap<K, Vec<f64>>, key: &K) -> f64 {
 pub fn durable_appends(cfg: &Config) -> Vec<Table> {
     let root = cfg.dir.join("s1");
     std::fs::create_dir_all(&root).expect("scratch dir");
-    let journals: Vec<(Backend, Journal)> = BACKENDS.iter().map(|&b| (b, open(&root.join(b.name()), b, SyncPolicy::Always))).collect();
+    let journals: Vec<(Backend, Journal)> = BACKENDS
+        .iter()
+        .map(|&b| (b, open(&root.join(b.name()), b, SyncPolicy::Always)))
+        .collect();
     let sqlite = SqlitePerEvent::open(&root.join("sqlite-per-event.db"), SqliteSync::Full).expect("sqlite");
     let sqlite_batched = SqliteBatched::open(&root.join("sqlite-batched.db"), SqliteSync::Full, 4096).expect("sqlite");
     let heed = RawLmdb::open(&root.join("heed"), 1 << 30).expect("heed");
@@ -191,7 +194,9 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             fdatasync_p50_us.push(median_nanos(&dev) / 1000.0);
             let base = writer_id;
             writer_id += w as u64 + 1;
-            let lmdb = timed(cfg.device_samples / 2, |i| heed.put_one(&lmdb_key(base + w as u64, i as u64), &body));
+            let lmdb = timed(cfg.device_samples / 2, |i| {
+                heed.put_one(&lmdb_key(base + w as u64, i as u64), &body)
+            });
             let lmdb_us = lmdb.iter().sum::<u64>() as f64 / lmdb.len() as f64 / 1000.0;
             heed_commit_us.push(lmdb_us);
             let mut record_rate = |system: &'static str, per_sec: f64, commit_latency_us: f64, writers: usize| {
@@ -214,7 +219,10 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                 commit_us.entry((name(*backend), w)).or_default().push(c);
                 // The same bound from Tidemark's own commit latency over the same interval,
                 // immune to the disk's latency drifting between blocks.
-                own_bound.entry((name(*backend), w)).or_default().push(t.per_sec() * c / 1e6 / w as f64);
+                own_bound
+                    .entry((name(*backend), w))
+                    .or_default()
+                    .push(t.per_sec() * c / 1e6 / w as f64);
             }
             let t = closed_loop(w, cfg.run, |i, n| {
                 sqlite.append(&pids[i], n + 1, &payload);
@@ -222,7 +230,10 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             });
             record_rate(SQLITE_PER_EVENT, t.per_sec(), dev_us, w);
             let t = closed_loop(w, cfg.run, |i, n| {
-                sqlite_batched.submit(pids[i].clone(), n + 1, payload.clone()).recv().expect("sqlite ack");
+                sqlite_batched
+                    .submit(pids[i].clone(), n + 1, payload.clone())
+                    .recv()
+                    .expect("sqlite ack");
                 1
             });
             record_rate(SQLITE_BATCHED, t.per_sec(), dev_us, w);
@@ -247,7 +258,10 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                 },
             );
             let (b, c) = batching(&before, &journal.metrics());
-            own_bound.entry((name(*backend), 0)).or_default().push(t.per_sec() * c / 1e6 / cfg.in_flight as f64);
+            own_bound
+                .entry((name(*backend), 0))
+                .or_default()
+                .push(t.per_sec() * c / 1e6 / cfg.in_flight as f64);
             rates.entry((name(*backend), 0)).or_default().push(t.per_sec());
             batch_size.entry((name(*backend), 0)).or_default().push(b);
             commit_us.entry((name(*backend), 0)).or_default().push(c);
@@ -261,14 +275,25 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             let t = pipelined(
                 (cfg.in_flight / per_call).max(1),
                 cfg.run,
-                |n| journal.append_async(&streams[n as usize % PIPELINE_STREAMS], (0..per_call).map(|_| NewEvent::new(payload.clone())).collect()),
+                |n| {
+                    journal.append_async(
+                        &streams[n as usize % PIPELINE_STREAMS],
+                        (0..per_call).map(|_| NewEvent::new(payload.clone())).collect(),
+                    )
+                },
                 |c| {
                     c.wait().expect("append");
                 },
             );
-            let t = Throughput { events: t.events * per_call as u64, secs: t.secs };
+            let t = Throughput {
+                events: t.events * per_call as u64,
+                secs: t.secs,
+            };
             let (b, c) = batching(&before, &journal.metrics());
-            own_bound.entry((key, 0)).or_default().push(t.per_sec() * c / 1e6 / cfg.in_flight as f64);
+            own_bound
+                .entry((key, 0))
+                .or_default()
+                .push(t.per_sec() * c / 1e6 / cfg.in_flight as f64);
             rates.entry((key, 0)).or_default().push(t.per_sec());
             batch_size.entry((key, 0)).or_default().push(b);
             commit_us.entry((key, 0)).or_default().push(c);
@@ -276,7 +301,13 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
         let t = pipelined(
             cfg.in_flight,
             cfg.run,
-            |n| sqlite_batched.submit(streams[n as usize % PIPELINE_STREAMS].clone(), n / PIPELINE_STREAMS as u64 + 1, payload.clone()),
+            |n| {
+                sqlite_batched.submit(
+                    streams[n as usize % PIPELINE_STREAMS].clone(),
+                    n / PIPELINE_STREAMS as u64 + 1,
+                    payload.clone(),
+                )
+            },
             |rx| rx.recv().expect("sqlite ack"),
         );
         rates.entry((SQLITE_BATCHED, 0)).or_default().push(t.per_sec());
@@ -312,7 +343,11 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                 rate(r),
                 rate(med(&bounds, &(system, w))),
                 format!("{:.0}%", 100.0 * med(&of_bound, &(system, w))),
-                if own_bound.contains_key(&(system, w)) { format!("{:.0}%", 100.0 * med(&own_bound, &(system, w))) } else { String::new() },
+                if own_bound.contains_key(&(system, w)) {
+                    format!("{:.0}%", 100.0 * med(&own_bound, &(system, w)))
+                } else {
+                    String::new()
+                },
                 ratio(r, sqlite_rate),
                 if batch > 0.0 { format!("{batch:.1}") } else { String::new() },
                 if commit > 0.0 { us(commit) } else { String::new() },
@@ -326,16 +361,39 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
         us(lmdb_us)
     ));
     closed.note("Targets: Tidemark ≥ 80% of bound; Tidemark ≥ 5× SQLite txn-per-event at the same durability. \"Own bound\" = events/s × Tidemark's mean commit latency ÷ writers over the same interval: the share of the ideal (every commit carries every writer, commits back to back) actually reached; it does not move when the disk's latency drifts between blocks, which the device bound does on a shared machine.");
-    closed.note(format!("{} round(s) of {:.1} s per cell, medians; all systems interleaved within each round.", cfg.rounds, cfg.run.as_secs_f64()));
+    closed.note(format!(
+        "{} round(s) of {:.1} s per cell, medians; all systems interleaved within each round.",
+        cfg.rounds,
+        cfg.run.as_secs_f64()
+    ));
 
     let bw = median(&bandwidth);
     let bound = bw / RECORD as f64;
     let mut piped = Table::new(
-        format!("Scenario 1b: durable appends, {} events in flight from one pipelining submitter ({PIPELINE_STREAMS} streams)", cfg.in_flight),
-        &["system", "events/s", "payload MB/s", "bound = seq. bandwidth ÷ record", "% of bound", "% of in-flight ÷ own commit latency", "vs SQLite group commit", "events per commit", "commit latency"],
+        format!(
+            "Scenario 1b: durable appends, {} events in flight from one pipelining submitter ({PIPELINE_STREAMS} streams)",
+            cfg.in_flight
+        ),
+        &[
+            "system",
+            "events/s",
+            "payload MB/s",
+            "bound = seq. bandwidth ÷ record",
+            "% of bound",
+            "% of in-flight ÷ own commit latency",
+            "vs SQLite group commit",
+            "events per commit",
+            "commit latency",
+        ],
     );
     let sqlite_rate = med(&rates, &(SQLITE_BATCHED, 0));
-    for system in ["Tidemark files", "Tidemark LMDB", multi_event_name(Backend::Files), multi_event_name(Backend::Lmdb), SQLITE_BATCHED] {
+    for system in [
+        "Tidemark files",
+        "Tidemark LMDB",
+        multi_event_name(Backend::Files),
+        multi_event_name(Backend::Lmdb),
+        SQLITE_BATCHED,
+    ] {
         let r = med(&rates, &(system, 0));
         let (batch, commit) = (med(&batch_size, &(system, 0)), med(&commit_us, &(system, 0)));
         piped.row(vec![
@@ -344,7 +402,11 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             mbps(r * PAYLOAD as f64),
             rate(bound),
             percent(r, bound),
-            if own_bound.contains_key(&(system, 0)) { format!("{:.0}%", 100.0 * med(&own_bound, &(system, 0))) } else { String::new() },
+            if own_bound.contains_key(&(system, 0)) {
+                format!("{:.0}%", 100.0 * med(&own_bound, &(system, 0)))
+            } else {
+                String::new()
+            },
             ratio(r, sqlite_rate),
             if batch > 0.0 { format!("{batch:.1}") } else { String::new() },
             if commit > 0.0 { us(commit) } else { String::new() },
@@ -368,7 +430,10 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
 pub fn non_durable(cfg: &Config) -> Vec<Table> {
     let root = cfg.dir.join("s3");
     std::fs::create_dir_all(&root).expect("scratch dir");
-    let journals: Vec<(Backend, Journal)> = BACKENDS.iter().map(|&b| (b, open(&root.join(b.name()), b, SyncPolicy::Never))).collect();
+    let journals: Vec<(Backend, Journal)> = BACKENDS
+        .iter()
+        .map(|&b| (b, open(&root.join(b.name()), b, SyncPolicy::Never)))
+        .collect();
     let sqlite = SqliteBatched::open(&root.join("sqlite.db"), SqliteSync::Off, 4096).expect("sqlite");
     let payload = payload();
     let record = vec![5u8; RECORD];
@@ -376,7 +441,10 @@ pub fn non_durable(cfg: &Config) -> Vec<Table> {
     let mut batch_size: HashMap<&str, Vec<f64>> = HashMap::new();
     for round in 0..cfg.rounds {
         let device_count = if cfg.quick { 500_000 } else { 2_000_000 };
-        rates.entry("raw buffered write").or_default().push(device::buffered_appends(&root, &record, device_count).expect("device"));
+        rates
+            .entry("raw buffered write")
+            .or_default()
+            .push(device::buffered_appends(&root, &record, device_count).expect("device"));
         let streams: Vec<String> = (0..PIPELINE_STREAMS).map(|i| format!("r{round}n-{i}")).collect();
         for (backend, journal) in &journals {
             let before = journal.metrics();
@@ -389,12 +457,21 @@ pub fn non_durable(cfg: &Config) -> Vec<Table> {
                 },
             );
             rates.entry(name(*backend)).or_default().push(t.per_sec());
-            batch_size.entry(name(*backend)).or_default().push(batching(&before, &journal.metrics()).0);
+            batch_size
+                .entry(name(*backend))
+                .or_default()
+                .push(batching(&before, &journal.metrics()).0);
         }
         let t: Throughput = pipelined(
             cfg.in_flight,
             cfg.run,
-            |n| sqlite.submit(streams[n as usize % PIPELINE_STREAMS].clone(), n / PIPELINE_STREAMS as u64 + 1, payload.clone()),
+            |n| {
+                sqlite.submit(
+                    streams[n as usize % PIPELINE_STREAMS].clone(),
+                    n / PIPELINE_STREAMS as u64 + 1,
+                    payload.clone(),
+                )
+            },
             |rx| rx.recv().expect("sqlite ack"),
         );
         rates.entry("SQLite WAL sync=OFF, group commit").or_default().push(t.per_sec());
@@ -406,9 +483,21 @@ pub fn non_durable(cfg: &Config) -> Vec<Table> {
     let sqlite_rate = med(&rates, &"SQLite WAL sync=OFF, group commit");
     let mut t = Table::new(
         format!("Scenario 3: non-durable appends (sync=never), {} in flight", cfg.in_flight),
-        &["system", "events/s", "payload MB/s", "vs raw buffered write", "vs SQLite sync=OFF", "events per commit"],
+        &[
+            "system",
+            "events/s",
+            "payload MB/s",
+            "vs raw buffered write",
+            "vs SQLite sync=OFF",
+            "events per commit",
+        ],
     );
-    for system in ["raw buffered write", "Tidemark files", "Tidemark LMDB", "SQLite WAL sync=OFF, group commit"] {
+    for system in [
+        "raw buffered write",
+        "Tidemark files",
+        "Tidemark LMDB",
+        "SQLite WAL sync=OFF, group commit",
+    ] {
         let r = med(&rates, &system);
         let b = med(&batch_size, &system);
         t.row(vec![
@@ -420,7 +509,9 @@ pub fn non_durable(cfg: &Config) -> Vec<Table> {
             if b > 0.0 { format!("{b:.1}") } else { String::new() },
         ]);
     }
-    t.note(format!("raw buffered write = one {RECORD}-byte write(2) per event into the page cache, no flush."));
+    t.note(format!(
+        "raw buffered write = one {RECORD}-byte write(2) per event into the page cache, no flush."
+    ));
     vec![t]
 }
 
@@ -430,7 +521,10 @@ pub fn non_durable(cfg: &Config) -> Vec<Table> {
 pub fn latency(cfg: &Config) -> Vec<Table> {
     let root = cfg.dir.join("s2");
     std::fs::create_dir_all(&root).expect("scratch dir");
-    let journals: Vec<(Backend, Journal)> = BACKENDS.iter().map(|&b| (b, open(&root.join(b.name()), b, SyncPolicy::Always))).collect();
+    let journals: Vec<(Backend, Journal)> = BACKENDS
+        .iter()
+        .map(|&b| (b, open(&root.join(b.name()), b, SyncPolicy::Always)))
+        .collect();
     let sqlite = SqlitePerEvent::open(&root.join("sqlite.db"), SqliteSync::Full).expect("sqlite");
     let heed = RawLmdb::open(&root.join("heed"), 1 << 30).expect("heed");
     let payload = payload();
@@ -450,20 +544,32 @@ pub fn latency(cfg: &Config) -> Vec<Table> {
     let mut seq = 0u64;
     while done < cfg.latency_samples {
         let n = chunk.min(cfg.latency_samples - done);
-        samples.entry("raw write+fdatasync").or_default().extend(device::write_fdatasync(&root, "device.bin", &record, n, Layout::Preallocated).expect("device"));
+        samples
+            .entry("raw write+fdatasync")
+            .or_default()
+            .extend(device::write_fdatasync(&root, "device.bin", &record, n, Layout::Preallocated).expect("device"));
         samples.entry(ROUND_TRIP).or_default().extend(timed(n, |_| {
             let (reply, done) = crossbeam_channel::bounded(1);
             to_echo.send(reply).expect("echo thread");
             done.recv().expect("echo reply");
         }));
-        samples.entry(RAW_APPEND).or_default().extend(device::write_fdatasync(&root, "device-append.bin", &record, n, Layout::Append).expect("device"));
+        samples
+            .entry(RAW_APPEND)
+            .or_default()
+            .extend(device::write_fdatasync(&root, "device-append.bin", &record, n, Layout::Append).expect("device"));
         for (backend, journal) in &journals {
             samples.entry(name(*backend)).or_default().extend(timed(n, |_| {
                 journal.append("latency", event()).expect("append");
             }));
         }
-        samples.entry("heed, txn per event").or_default().extend(timed(n, |i| heed.put_one(&lmdb_key(0, seq + i as u64), &body)));
-        samples.entry("SQLite WAL FULL, txn per event").or_default().extend(timed(n, |i| sqlite.append("latency", seq + i as u64 + 1, &payload)));
+        samples
+            .entry("heed, txn per event")
+            .or_default()
+            .extend(timed(n, |i| heed.put_one(&lmdb_key(0, seq + i as u64), &body)));
+        samples
+            .entry("SQLite WAL FULL, txn per event")
+            .or_default()
+            .extend(timed(n, |i| sqlite.append("latency", seq + i as u64 + 1, &payload)));
         seq += n as u64;
         done += n;
     }
@@ -477,10 +583,31 @@ pub fn latency(cfg: &Config) -> Vec<Table> {
         "Scenario 2: single-writer durable append latency (sync=always)",
         &["system", "p50", "p99", "p99.9", "p50 vs raw write+fdatasync p50", "p99 vs raw p99"],
     );
-    t.row(vec!["raw write+fdatasync".into(), us(raw.p50), us(raw.p99), us(raw.p999), "1.00×".into(), "1.00×".into()]);
-    for system in [RAW_APPEND, ROUND_TRIP, "Tidemark files", "Tidemark LMDB", "heed, txn per event", "SQLite WAL FULL, txn per event"] {
+    t.row(vec![
+        "raw write+fdatasync".into(),
+        us(raw.p50),
+        us(raw.p99),
+        us(raw.p999),
+        "1.00×".into(),
+        "1.00×".into(),
+    ]);
+    for system in [
+        RAW_APPEND,
+        ROUND_TRIP,
+        "Tidemark files",
+        "Tidemark LMDB",
+        "heed, txn per event",
+        "SQLite WAL FULL, txn per event",
+    ] {
         let l = Latency::from_nanos(samples.remove(system).unwrap_or_default());
-        t.row(vec![system.into(), us(l.p50), us(l.p99), us(l.p999), ratio(l.p50, raw.p50), ratio(l.p99, raw.p99)]);
+        t.row(vec![
+            system.into(),
+            us(l.p50),
+            us(l.p99),
+            us(l.p999),
+            ratio(l.p50, raw.p50),
+            ratio(l.p99, raw.p99),
+        ]);
     }
     t.note(format!(
         "{} samples per system, taken in interleaved chunks of {chunk}; raw = {RECORD}-byte write + fdatasync into a file pre-filled with zeros (no size change: the device's best case, and what the segment backend does), on the same disk; the extending variant is shown for comparison. Target: Tidemark p50 ≤ 1.3× raw p50.",
@@ -586,17 +713,26 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
                 n += scan_all(&j, id).0;
             }
             assert_eq!(n, total + round as u64 + 1);
-            rates.entry((name(backend), "1,000 streams, scan")).or_default().push(n as f64 / t.elapsed().as_secs_f64());
+            rates
+                .entry((name(backend), "1,000 streams, scan"))
+                .or_default()
+                .push(n as f64 / t.elapsed().as_secs_f64());
             j.close().expect("close");
 
             let j = open(&root.join(format!("{}-one", backend.name())), backend, SyncPolicy::Always);
             let t = Instant::now();
             let (n, _) = scan_all(&j, "one");
             assert_eq!(n, total);
-            rates.entry((name(backend), "1 stream, first scan after open")).or_default().push(n as f64 / t.elapsed().as_secs_f64());
+            rates
+                .entry((name(backend), "1 stream, first scan after open"))
+                .or_default()
+                .push(n as f64 / t.elapsed().as_secs_f64());
             let t = Instant::now();
             let (n, _) = scan_all(&j, "one");
-            rates.entry((name(backend), "1 stream, scan (one call)")).or_default().push(n as f64 / t.elapsed().as_secs_f64());
+            rates
+                .entry((name(backend), "1 stream, scan (one call)"))
+                .or_default()
+                .push(n as f64 / t.elapsed().as_secs_f64());
             let t = Instant::now();
             let mut n = 0;
             let mut from = 1;
@@ -611,11 +747,17 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
                 .expect("scan page");
                 n += got;
             }
-            rates.entry((name(backend), "1 stream, scan pages of 1,000")).or_default().push(n as f64 / t.elapsed().as_secs_f64());
+            rates
+                .entry((name(backend), "1 stream, scan pages of 1,000"))
+                .or_default()
+                .push(n as f64 / t.elapsed().as_secs_f64());
             let t = Instant::now();
             let n = read_paged(&j, "one", 1000);
             assert_eq!(n, total);
-            rates.entry((name(backend), "1 stream, read pages of 1,000 (owned)")).or_default().push(n as f64 / t.elapsed().as_secs_f64());
+            rates
+                .entry((name(backend), "1 stream, read pages of 1,000 (owned)"))
+                .or_default()
+                .push(n as f64 / t.elapsed().as_secs_f64());
             j.close().expect("close");
         }
 
@@ -638,25 +780,48 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
         for id in &stream_ids {
             n += peers::sqlite_replay(&conn, id).expect("replay").0;
         }
-        rates.entry(("SQLite", "1,000 streams, scan")).or_default().push(n as f64 / t.elapsed().as_secs_f64());
+        rates
+            .entry(("SQLite", "1,000 streams, scan"))
+            .or_default()
+            .push(n as f64 / t.elapsed().as_secs_f64());
         drop(conn);
         let conn = peers::sqlite_open(&root.join("sqlite-one.db"), SqliteSync::Full).expect("sqlite");
         let t = Instant::now();
         let (n, _) = peers::sqlite_replay(&conn, "one").expect("replay");
         assert_eq!(n, total);
-        rates.entry(("SQLite", "1 stream, scan (one call)")).or_default().push(n as f64 / t.elapsed().as_secs_f64());
+        rates
+            .entry(("SQLite", "1 stream, scan (one call)"))
+            .or_default()
+            .push(n as f64 / t.elapsed().as_secs_f64());
     }
 
     let mut replay = Table::new(
         format!("Scenario 4: replay {total} events (warm page cache)"),
-        &["read", "Tidemark files", "Tidemark LMDB", "SQLite (SELECT … ORDER BY sequence_nr)", "files vs SQLite", "LMDB vs SQLite"],
+        &[
+            "read",
+            "Tidemark files",
+            "Tidemark LMDB",
+            "SQLite (SELECT … ORDER BY sequence_nr)",
+            "files vs SQLite",
+            "LMDB vs SQLite",
+        ],
     );
-    for kind in ["1 stream, first scan after open", "1 stream, scan (one call)", "1 stream, scan pages of 1,000", "1 stream, read pages of 1,000 (owned)", "1,000 streams, scan"] {
+    for kind in [
+        "1 stream, first scan after open",
+        "1 stream, scan (one call)",
+        "1 stream, scan pages of 1,000",
+        "1 stream, read pages of 1,000 (owned)",
+        "1,000 streams, scan",
+    ] {
         let f = med(&rates, &("Tidemark files", kind));
         let l = med(&rates, &("Tidemark LMDB", kind));
         let s = med(&rates, &("SQLite", kind));
         let sqlite_cell = if s > 0.0 { rate(s) } else { "—".into() };
-        let (fr, lr) = if s > 0.0 { (ratio(f, s), ratio(l, s)) } else { ("—".into(), "—".into()) };
+        let (fr, lr) = if s > 0.0 {
+            (ratio(f, s), ratio(l, s))
+        } else {
+            ("—".into(), "—".into())
+        };
         replay.row(vec![kind.into(), rate(f), rate(l), sqlite_cell, fr, lr]);
     }
     replay.note("Target: ≥ 5,000,000 events/s for one stream.");
@@ -670,11 +835,24 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
     ));
 
     let mut rec = Table::new(
-        format!("Scenario 5: recovery of a journal holding {total} events in {} streams (warm page cache)", cfg.streams),
-        &["system", "open", "open + highest of all streams", "time to first durable append", "vs SQLite (first append)"],
+        format!(
+            "Scenario 5: recovery of a journal holding {total} events in {} streams (warm page cache)",
+            cfg.streams
+        ),
+        &[
+            "system",
+            "open",
+            "open + highest of all streams",
+            "time to first durable append",
+            "vs SQLite (first append)",
+        ],
     );
     let summarize = |v: &Vec<(f64, f64, f64)>| {
-        let (a, b, c): (Vec<f64>, Vec<f64>, Vec<f64>) = (v.iter().map(|x| x.0).collect(), v.iter().map(|x| x.1).collect(), v.iter().map(|x| x.2).collect());
+        let (a, b, c): (Vec<f64>, Vec<f64>, Vec<f64>) = (
+            v.iter().map(|x| x.0).collect(),
+            v.iter().map(|x| x.1).collect(),
+            v.iter().map(|x| x.2).collect(),
+        );
         (median(&a), median(&b), median(&c))
     };
     let sqlite_first = summarize(recovery.get("SQLite WAL FULL").unwrap_or(&Vec::new())).2;
@@ -704,7 +882,9 @@ pub fn close_latency(cfg: &Config) -> Vec<Table> {
         for backend in BACKENDS {
             let j = open(&root.join(format!("{}-{round}", backend.name())), backend, SyncPolicy::Always);
             let ids: Vec<String> = (0..100).map(|i| format!("c-{i}")).collect();
-            let pending: Vec<_> = (0..cfg.close_events).map(|i| j.append_async(&ids[i % ids.len()], event())).collect();
+            let pending: Vec<_> = (0..cfg.close_events)
+                .map(|i| j.append_async(&ids[i % ids.len()], event()))
+                .collect();
             let before = j.metrics();
             let committed_before = before.events;
             let t = Instant::now();
@@ -712,11 +892,18 @@ pub fn close_latency(cfg: &Config) -> Vec<Table> {
             close_ms.entry(name(backend)).or_default().push(t.elapsed().as_secs_f64() * 1e3);
             // Where close() went: the group commits it ran and their summed latency (write + flush).
             let after = j.metrics();
-            commits_in_close.entry(name(backend)).or_default().push(after.batches.saturating_sub(before.batches) as f64);
+            commits_in_close
+                .entry(name(backend))
+                .or_default()
+                .push(after.batches.saturating_sub(before.batches) as f64);
             let commit_ms = after.commit_latency_us.sum.saturating_sub(before.commit_latency_us.sum) as f64 / 1e3;
             commit_ms_in_close.entry(name(backend)).or_default().push(commit_ms);
-            queued_at_close.entry(name(backend)).or_default().push((cfg.close_events as u64).saturating_sub(committed_before) as f64);
-            *failed.entry(name(backend)).or_default() += pending.into_iter().map(|c| c.wait().is_err()).filter(|failed| *failed).count() as u64;
+            queued_at_close
+                .entry(name(backend))
+                .or_default()
+                .push((cfg.close_events as u64).saturating_sub(committed_before) as f64);
+            *failed.entry(name(backend)).or_default() +=
+                pending.into_iter().map(|c| c.wait().is_err()).filter(|failed| *failed).count() as u64;
         }
     }
     let raw = median(close_ms.get("raw").unwrap_or(&Vec::new()));
@@ -732,7 +919,15 @@ pub fn close_latency(cfg: &Config) -> Vec<Table> {
             "time inside those commits",
         ],
     );
-    t.row(vec!["raw: one write of all records + fdatasync".into(), ms(raw), String::new(), "1.00×".into(), String::new(), String::new(), String::new()]);
+    t.row(vec![
+        "raw: one write of all records + fdatasync".into(),
+        ms(raw),
+        String::new(),
+        "1.00×".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+    ]);
     for backend in BACKENDS {
         let n = name(backend);
         let c = median(close_ms.get(n).unwrap_or(&Vec::new()));
@@ -762,7 +957,13 @@ pub fn snapshot_state(len: usize) -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let line = format!("{{\"id\":{i},\"sku\":\"item-{:06}\",\"qty\":{},\"price_cents\":{},\"note\":\"{:016x}\"}},", x % 1_000_000, x % 17, x % 100_000, x);
+        let line = format!(
+            "{{\"id\":{i},\"sku\":\"item-{:06}\",\"qty\":{},\"price_cents\":{},\"note\":\"{:016x}\"}},",
+            x % 1_000_000,
+            x % 17,
+            x % 100_000,
+            x
+        );
         out.extend_from_slice(line.as_bytes());
         i += 1;
     }
@@ -808,12 +1009,23 @@ pub fn snapshots(cfg: &Config) -> Vec<Table> {
         load.entry("raw").or_default().push(ns as f64 / 1e6);
         for (zstd, j) in &journals {
             let key = if *zstd { "Tidemark, zstd" } else { "Tidemark, uncompressed" };
-            let snapshot = Snapshot { persistence_id: "snap".into(), sequence_nr: i as u64 + 1, timestamp: i as u64, manifest: "State".into(), metadata: vec![], state: state.clone() };
+            let snapshot = Snapshot {
+                persistence_id: "snap".into(),
+                sequence_nr: i as u64 + 1,
+                timestamp: i as u64,
+                manifest: "State".into(),
+                metadata: vec![],
+                state: state.clone(),
+            };
             let t = Instant::now();
             j.snapshots().save(&snapshot).expect("save");
             save.entry(key).or_default().push(t.elapsed().as_secs_f64() * 1e3);
             let t = Instant::now();
-            let loaded = j.snapshots().load("snap", SnapshotCriteria::latest()).expect("load").expect("snapshot");
+            let loaded = j
+                .snapshots()
+                .load("snap", SnapshotCriteria::latest())
+                .expect("load")
+                .expect("snapshot");
             load.entry(key).or_default().push(t.elapsed().as_secs_f64() * 1e3);
             assert_eq!(loaded.state.len(), state.len());
         }
@@ -827,14 +1039,38 @@ pub fn snapshots(cfg: &Config) -> Vec<Table> {
     let (raw_save, raw_load) = (median(&save["raw"]), median(&load["raw"]));
     let mut t = Table::new(
         "Scenario 7: snapshot save / load of 1 MiB state",
-        &["system", "save (durable)", "save vs raw", "load", "load vs raw", "bytes on disk per snapshot"],
+        &[
+            "system",
+            "save (durable)",
+            "save vs raw",
+            "load",
+            "load vs raw",
+            "bytes on disk per snapshot",
+        ],
     );
-    t.row(vec!["raw: temp file + fsync + rename + dir fsync / read".into(), ms(raw_save), "1.00×".into(), ms(raw_load), "1.00×".into(), (1u64 << 20).to_string()]);
+    t.row(vec![
+        "raw: temp file + fsync + rename + dir fsync / read".into(),
+        ms(raw_save),
+        "1.00×".into(),
+        ms(raw_load),
+        "1.00×".into(),
+        (1u64 << 20).to_string(),
+    ]);
     for (zstd, key) in [(false, "Tidemark, uncompressed"), (true, "Tidemark, zstd")] {
         let (s, l) = (median(&save[key]), median(&load[key]));
-        t.row(vec![key.into(), ms(s), ratio(s, raw_save), ms(l), ratio(l, raw_load), format!("{:.0}", sizes[&zstd])]);
+        t.row(vec![
+            key.into(),
+            ms(s),
+            ratio(s, raw_save),
+            ms(l),
+            ratio(l, raw_load),
+            format!("{:.0}", sizes[&zstd]),
+        ]);
     }
-    t.note(format!("{} saves and loads each, medians; the state is JSON-like text (see `snapshot_state`). Ratios > 1 mean slower than raw.", cfg.snapshot_reps));
+    t.note(format!(
+        "{} saves and loads each, medians; the state is JSON-like text (see `snapshot_state`). Ratios > 1 mean slower than raw.",
+        cfg.snapshot_reps
+    ));
     vec![t]
 }
 
@@ -848,9 +1084,14 @@ pub fn profile(cfg: &Config, backend: Backend, sync: SyncPolicy, writers: usize)
     let before = j.metrics();
     let t = if writers == 0 {
         let streams: Vec<String> = (0..PIPELINE_STREAMS).map(|i| format!("p-{i}")).collect();
-        pipelined(cfg.in_flight, cfg.run, |n| j.append_async(&streams[n as usize % PIPELINE_STREAMS], event()), |c| {
-            c.wait().expect("append");
-        })
+        pipelined(
+            cfg.in_flight,
+            cfg.run,
+            |n| j.append_async(&streams[n as usize % PIPELINE_STREAMS], event()),
+            |c| {
+                c.wait().expect("append");
+            },
+        )
     } else {
         let pids: Vec<String> = (0..writers).map(|i| format!("w-{i}")).collect();
         closed_loop(writers, cfg.run, |i, _| {
@@ -860,8 +1101,25 @@ pub fn profile(cfg: &Config, backend: Backend, sync: SyncPolicy, writers: usize)
     };
     let (b, c) = batching(&before, &j.metrics());
     j.close().expect("close");
-    let mut table = Table::new("Profile workload", &["backend", "sync", "writers (0 = pipelined)", "events/s", "events per commit", "commit latency"]);
-    table.row(vec![backend.name().into(), format!("{sync:?}"), writers.to_string(), rate(t.per_sec()), format!("{b:.1}"), us(c)]);
+    let mut table = Table::new(
+        "Profile workload",
+        &[
+            "backend",
+            "sync",
+            "writers (0 = pipelined)",
+            "events/s",
+            "events per commit",
+            "commit latency",
+        ],
+    );
+    table.row(vec![
+        backend.name().into(),
+        format!("{sync:?}"),
+        writers.to_string(),
+        rate(t.per_sec()),
+        format!("{b:.1}"),
+        us(c),
+    ]);
     table
 }
 

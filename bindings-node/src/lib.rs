@@ -25,8 +25,7 @@ use napi::{Env, Status};
 use napi_derive::napi;
 use parking_lot::Mutex;
 use tidemark::{
-    AtomicWrite, Backend, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot,
-    SnapshotCriteria, SyncPolicy, WriteReceipt,
+    AtomicWrite, Backend, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
 };
 
 // ---- errors -----------------------------------------------------------------
@@ -40,20 +39,14 @@ fn error_code(kind: ErrorKind) -> &'static str {
 /// Prefix of a rejected task's message: `tidemark:<CODE>:<message>`; the JS
 /// layer turns it into a `TidemarkError` subclass.
 fn task_error(e: &tidemark::Error) -> napi::Error {
-    napi::Error::new(
-        Status::GenericFailure,
-        format!("tidemark:{}:{}", error_code(e.kind()), e),
-    )
+    napi::Error::new(Status::GenericFailure, format!("tidemark:{}:{}", error_code(e.kind()), e))
 }
 
 /// Every error code the binding can produce, in `ErrorKind::ALL` order
 /// (for the JS exhaustiveness test).
 #[napi]
 pub fn error_codes() -> Vec<String> {
-    ErrorKind::ALL
-        .iter()
-        .map(|k| error_code(*k).to_owned())
-        .collect()
+    ErrorKind::ALL.iter().map(|k| error_code(*k).to_owned()).collect()
 }
 
 /// An error as handed to the completion callback.
@@ -157,12 +150,7 @@ impl Completions {
     }
 }
 
-fn receipt_record(
-    records: &mut Vec<u32>,
-    errors: &mut Vec<CompletionError>,
-    id: u32,
-    r: &tidemark::Result<WriteReceipt>,
-) {
+fn receipt_record(records: &mut Vec<u32>, errors: &mut Vec<CompletionError>, id: u32, r: &tidemark::Result<WriteReceipt>) {
     match r {
         Ok(r) => {
             records.extend([id, TAG_RECEIPT]);
@@ -233,10 +221,7 @@ fn build_options(o: &NativeOptions) -> tidemark::Result<Options> {
     if let Some(b) = &o.backend {
         options = options.backend(b.parse::<Backend>()?);
     }
-    let interval = o
-        .sync_interval_ms
-        .map(millis)
-        .unwrap_or(Duration::from_millis(100));
+    let interval = o.sync_interval_ms.map(millis).unwrap_or(Duration::from_millis(100));
     options = options.sync(match o.sync.as_deref() {
         None | Some("always") => SyncPolicy::Always,
         Some("interval") => SyncPolicy::Interval(interval),
@@ -317,10 +302,7 @@ impl<T: Send + 'static, J: ToNapiValue + TypeName + 'static> Task for BlockingTa
     type JsValue = J;
 
     fn compute(&mut self) -> Result<T> {
-        let work = self
-            .work
-            .take()
-            .ok_or_else(|| napi::Error::from_reason("task ran twice"))?;
+        let work = self.work.take().ok_or_else(|| napi::Error::from_reason("task ran twice"))?;
         work().map_err(|e| task_error(&e))
     }
 
@@ -556,15 +538,9 @@ impl NativeJournal {
         ts_args_type = "onComplete: (records: Uint32Array, errors: CompletionError[]) => void",
         ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]"
     )]
-    pub fn start<'env>(
-        &mut self,
-        env: &'env Env,
-        on_complete: Function<'_, Drained, Unknown<'static>>,
-    ) -> Result<Vec<Unknown<'env>>> {
+    pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Drained, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
         if self.completions.is_some() {
-            return Err(napi::Error::from_reason(
-                "completion callback already installed",
-            ));
+            return Err(napi::Error::from_reason("completion callback already installed"));
         }
         let queue: Queue = Arc::default();
         let for_js = queue.clone();
@@ -597,9 +573,8 @@ impl NativeJournal {
     pub fn append(&self, id: u32, persistence_id: String, events: Vec<NativeEvent>) -> Result<()> {
         let c = self.completions()?;
         let events = events.into_iter().map(new_event).collect();
-        self.journal.append_with(&persistence_id, events, move |r| {
-            c.push(Done::Receipt(id, r))
-        });
+        self.journal
+            .append_with(&persistence_id, events, move |r| c.push(Done::Receipt(id, r)));
         Ok(())
     }
 
@@ -615,8 +590,7 @@ impl NativeJournal {
                 events: w.events.into_iter().map(new_event).collect(),
             })
             .collect();
-        self.journal
-            .write_with(writes, move |r| c.push(Done::Many(id, r)));
+        self.journal.write_with(writes, move |r| c.push(Done::Many(id, r)));
         Ok(())
     }
 
@@ -625,9 +599,7 @@ impl NativeJournal {
     pub fn delete_to(&self, id: u32, persistence_id: String, to: f64) -> Result<()> {
         let c = self.completions()?;
         self.journal
-            .delete_to_with(&persistence_id, to_u64(to), move |r| {
-                c.push(Done::Unit(id, r))
-            });
+            .delete_to_with(&persistence_id, to_u64(to), move |r| c.push(Done::Unit(id, r)));
         Ok(())
     }
 
@@ -641,27 +613,15 @@ impl NativeJournal {
 
     /// One page of a stream, encoded (see `PageEncoder`).
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn read(
-        &self,
-        persistence_id: String,
-        from: f64,
-        to: f64,
-        max: f64,
-    ) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+    pub fn read(&self, persistence_id: String, from: f64, to: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
         let journal = self.journal.clone();
         blocking(
             move || {
                 let mut page = PageEncoder::new();
-                journal.scan(
-                    &persistence_id,
-                    to_u64(from),
-                    to_u64(to),
-                    to_usize(max),
-                    |e| {
-                        page.push(&e);
-                        true
-                    },
-                )?;
+                journal.scan(&persistence_id, to_u64(from), to_u64(to), to_usize(max), |e| {
+                    page.push(&e);
+                    true
+                })?;
                 Ok(page.finish())
             },
             page_buffer,
@@ -670,12 +630,7 @@ impl NativeJournal {
 
     /// One page of events carrying `tag`, encoded.
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn events_by_tag(
-        &self,
-        tag: String,
-        from_offset: f64,
-        max: f64,
-    ) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+    pub fn events_by_tag(&self, tag: String, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
         let journal = self.journal.clone();
         blocking(
             move || {
@@ -692,11 +647,7 @@ impl NativeJournal {
 
     /// One page of all events, encoded.
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn all_events(
-        &self,
-        from_offset: f64,
-        max: f64,
-    ) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+    pub fn all_events(&self, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
         let journal = self.journal.clone();
         blocking(
             move || {
@@ -713,15 +664,9 @@ impl NativeJournal {
 
     /// Highest sequence number of a stream.
     #[napi(ts_return_type = "Promise<bigint>")]
-    pub fn highest_sequence_nr(
-        &self,
-        persistence_id: String,
-    ) -> AsyncTask<BlockingTask<u64, BigInt>> {
+    pub fn highest_sequence_nr(&self, persistence_id: String) -> AsyncTask<BlockingTask<u64, BigInt>> {
         let journal = self.journal.clone();
-        blocking(
-            move || journal.highest_sequence_nr(&persistence_id),
-            |_, v| Ok(BigInt::from(v)),
-        )
+        blocking(move || journal.highest_sequence_nr(&persistence_id), |_, v| Ok(BigInt::from(v)))
     }
 
     /// Every persistence id ever written.
@@ -743,12 +688,7 @@ impl NativeJournal {
     /// batchCount, batchSumEvents, batchMaxEvents]`.
     #[napi]
     pub fn metrics(&self) -> Vec<f64> {
-        self.journal
-            .metrics()
-            .values()
-            .iter()
-            .map(|v| *v as f64)
-            .collect()
+        self.journal.metrics().values().iter().map(|v| *v as f64).collect()
     }
 
     /// The backend name.
@@ -819,10 +759,7 @@ impl NativeJournal {
 
     /// Lists a stream's snapshots, oldest first.
     #[napi(ts_return_type = "Promise<NativeSnapshotInfo[]>")]
-    pub fn snapshot_list(
-        &self,
-        persistence_id: String,
-    ) -> AsyncTask<BlockingTask<Vec<tidemark::SnapshotInfo>, Vec<NativeSnapshotInfo>>> {
+    pub fn snapshot_list(&self, persistence_id: String) -> AsyncTask<BlockingTask<Vec<tidemark::SnapshotInfo>, Vec<NativeSnapshotInfo>>> {
         let journal = self.journal.clone();
         blocking(
             move || journal.snapshots().list(&persistence_id),
@@ -840,48 +777,25 @@ impl NativeJournal {
 
     /// Deletes the snapshot at `sequenceNr`; resolves to whether one existed.
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn snapshot_delete(
-        &self,
-        persistence_id: String,
-        sequence_nr: f64,
-    ) -> AsyncTask<BlockingTask<bool, bool>> {
+    pub fn snapshot_delete(&self, persistence_id: String, sequence_nr: f64) -> AsyncTask<BlockingTask<bool, bool>> {
         let journal = self.journal.clone();
-        blocking(
-            move || {
-                journal
-                    .snapshots()
-                    .delete(&persistence_id, to_u64(sequence_nr))
-            },
-            same,
-        )
+        blocking(move || journal.snapshots().delete(&persistence_id, to_u64(sequence_nr)), same)
     }
 
     /// Deletes every matching snapshot; resolves to how many.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn snapshot_delete_matching(
-        &self,
-        persistence_id: String,
-        criteria: NativeCriteria,
-    ) -> AsyncTask<BlockingTask<usize, f64>> {
+    pub fn snapshot_delete_matching(&self, persistence_id: String, criteria: NativeCriteria) -> AsyncTask<BlockingTask<usize, f64>> {
         let journal = self.journal.clone();
         let criteria = self::criteria(&criteria);
         blocking(
-            move || {
-                journal
-                    .snapshots()
-                    .delete_matching(&persistence_id, criteria)
-            },
+            move || journal.snapshots().delete_matching(&persistence_id, criteria),
             |_, n| Ok(n as f64),
         )
     }
 
     /// Keeps the newest `keep` snapshots; resolves to how many were deleted.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn snapshot_prune(
-        &self,
-        persistence_id: String,
-        keep: f64,
-    ) -> AsyncTask<BlockingTask<usize, f64>> {
+    pub fn snapshot_prune(&self, persistence_id: String, keep: f64) -> AsyncTask<BlockingTask<usize, f64>> {
         let journal = self.journal.clone();
         blocking(
             move || journal.snapshots().prune(&persistence_id, to_usize(keep)),
@@ -919,12 +833,7 @@ mod fast {
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
     /// A JS function calling `callback` with `submitter` as its data.
-    pub(super) fn function<'env>(
-        env: &'env Env,
-        name: &str,
-        callback: Callback,
-        submitter: Submitter,
-    ) -> Result<Unknown<'env>> {
+    pub(super) fn function<'env>(env: &'env Env, name: &str, callback: Callback, submitter: Submitter) -> Result<Unknown<'env>> {
         let data = Box::into_raw(Box::new(submitter));
         let mut function = ptr::null_mut();
         unsafe {
@@ -938,10 +847,7 @@ mod fast {
             );
             if status != sys::Status::napi_ok {
                 drop(Box::from_raw(data));
-                return Err(napi::Error::new(
-                    Status::from(status),
-                    "napi_create_function failed",
-                ));
+                return Err(napi::Error::new(Status::from(status), "napi_create_function failed"));
             }
             // The function owns the submitter; it is dropped when the function is collected.
             check(sys::napi_add_finalizer(
@@ -969,15 +875,8 @@ mod fast {
     unsafe fn string(env: sys::napi_env, value: sys::napi_value) -> Option<String> {
         let mut buf = [0u8; 256];
         let mut len = 0usize;
-        if unsafe {
-            sys::napi_get_value_string_utf8(
-                env,
-                value,
-                buf.as_mut_ptr().cast::<c_char>(),
-                buf.len(),
-                &mut len,
-            )
-        } != sys::Status::napi_ok
+        if unsafe { sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut len) }
+            != sys::Status::napi_ok
         {
             return None;
         }
@@ -987,21 +886,12 @@ mod fast {
             return String::from_utf8(buf[..len].to_vec()).ok();
         }
         // Possibly truncated: ask for the length, then read it whole.
-        if unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) }
-            != sys::Status::napi_ok
-        {
+        if unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) } != sys::Status::napi_ok {
             return None;
         }
         let mut long = vec![0u8; len + 1];
-        if unsafe {
-            sys::napi_get_value_string_utf8(
-                env,
-                value,
-                long.as_mut_ptr().cast::<c_char>(),
-                long.len(),
-                &mut len,
-            )
-        } != sys::Status::napi_ok
+        if unsafe { sys::napi_get_value_string_utf8(env, value, long.as_mut_ptr().cast::<c_char>(), long.len(), &mut len) }
+            != sys::Status::napi_ok
         {
             return None;
         }
@@ -1013,23 +903,13 @@ mod fast {
         let mut data = ptr::null_mut();
         let mut argc = 0usize;
         unsafe {
-            sys::napi_get_cb_info(
-                env,
-                info,
-                &mut argc,
-                ptr::null_mut(),
-                ptr::null_mut(),
-                &mut data,
-            );
+            sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data);
             &*data.cast::<Submitter>()
         }
     }
 
     /// `ref()`: keep the event loop alive while operations are pending.
-    pub(super) unsafe extern "C" fn refer(
-        env: sys::napi_env,
-        info: sys::napi_callback_info,
-    ) -> sys::napi_value {
+    pub(super) unsafe extern "C" fn refer(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
         unsafe {
             let s = submitter(env, info);
             sys::napi_ref_threadsafe_function(env, s.completions.tsfn.raw());
@@ -1038,10 +918,7 @@ mod fast {
     }
 
     /// `unref()`: let the process exit when nothing is pending.
-    pub(super) unsafe extern "C" fn unref(
-        env: sys::napi_env,
-        info: sys::napi_callback_info,
-    ) -> sys::napi_value {
+    pub(super) unsafe extern "C" fn unref(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
         unsafe {
             let s = submitter(env, info);
             sys::napi_unref_threadsafe_function(env, s.completions.tsfn.raw());
@@ -1049,28 +926,15 @@ mod fast {
         ptr::null_mut()
     }
 
-    pub(super) unsafe extern "C" fn append_payload(
-        env: sys::napi_env,
-        info: sys::napi_callback_info,
-    ) -> sys::napi_value {
+    pub(super) unsafe extern "C" fn append_payload(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
         let result = std::panic::catch_unwind(|| unsafe {
             let mut argc = 3usize;
             let mut argv = [ptr::null_mut(); 3];
             let mut data = ptr::null_mut();
-            if sys::napi_get_cb_info(
-                env,
-                info,
-                &mut argc,
-                argv.as_mut_ptr(),
-                ptr::null_mut(),
-                &mut data,
-            ) != sys::Status::napi_ok
+            if sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) != sys::Status::napi_ok
                 || argc < 3
             {
-                return throw_type_error(
-                    env,
-                    c"appendPayload(id, persistenceId, payload) takes 3 arguments",
-                );
+                return throw_type_error(env, c"appendPayload(id, persistenceId, payload) takes 3 arguments");
             }
             let submitter = &*data.cast::<Submitter>();
             let mut id = 0u32;
@@ -1085,15 +949,8 @@ mod fast {
             let mut bytes = ptr::null_mut();
             let mut buffer = ptr::null_mut();
             let mut offset = 0usize;
-            if sys::napi_get_typedarray_info(
-                env,
-                argv[2],
-                &mut kind,
-                &mut len,
-                &mut bytes,
-                &mut buffer,
-                &mut offset,
-            ) != sys::Status::napi_ok
+            if sys::napi_get_typedarray_info(env, argv[2], &mut kind, &mut len, &mut bytes, &mut buffer, &mut offset)
+                != sys::Status::napi_ok
                 || kind != sys::TypedarrayType::uint8_array
             {
                 return throw_type_error(env, c"payload must be a Uint8Array or Buffer");
@@ -1104,18 +961,16 @@ mod fast {
                 std::slice::from_raw_parts(bytes.cast::<u8>(), len).to_vec()
             };
             let completions = submitter.completions.clone();
-            submitter.journal.append_with(
-                &persistence_id,
-                vec![NewEvent::new(payload)],
-                move |r| completions.push(Done::Receipt(id, r)),
-            );
+            submitter
+                .journal
+                .append_with(&persistence_id, vec![NewEvent::new(payload)], move |r| {
+                    completions.push(Done::Receipt(id, r))
+                });
             let mut undefined = ptr::null_mut();
             sys::napi_get_undefined(env, &mut undefined);
             undefined
         });
-        result.unwrap_or_else(|_| unsafe {
-            throw_type_error(env, c"tidemark: internal panic in appendPayload")
-        })
+        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidemark: internal panic in appendPayload") })
     }
 }
 
@@ -1123,10 +978,7 @@ fn check(status: napi::sys::napi_status) -> Result<()> {
     if status == napi::sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(napi::Error::new(
-            Status::from(status),
-            "threadsafe function ref/unref failed",
-        ))
+        Err(napi::Error::new(Status::from(status), "threadsafe function ref/unref failed"))
     }
 }
 
@@ -1136,8 +988,7 @@ mod tests {
 
     #[test]
     fn every_error_kind_has_a_distinct_code_equal_to_the_core_code() {
-        let codes: std::collections::HashSet<_> =
-            ErrorKind::ALL.iter().map(|k| error_code(*k)).collect();
+        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| error_code(*k)).collect();
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for kind in ErrorKind::ALL {
             assert_eq!(error_code(kind), kind.code());

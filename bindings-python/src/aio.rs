@@ -144,7 +144,10 @@ pub struct Pending {
 
 impl Pending {
     pub fn new(event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> Pending {
-        Pending { event_loop: event_loop.clone().unbind(), future: future.clone().unbind() }
+        Pending {
+            event_loop: event_loop.clone().unbind(),
+            future: future.clone().unbind(),
+        }
     }
 }
 
@@ -166,9 +169,13 @@ impl Plumbing {
     pub fn start() -> std::io::Result<Plumbing> {
         let (done, done_rx) = crossbeam_channel::unbounded::<Done>();
         let (jobs, jobs_rx) = crossbeam_channel::unbounded::<(Pending, Job)>();
-        std::thread::Builder::new().name("tidemark-py-complete".into()).spawn(move || complete_loop(done_rx))?;
+        std::thread::Builder::new()
+            .name("tidemark-py-complete".into())
+            .spawn(move || complete_loop(done_rx))?;
         let worker_done = done.clone();
-        std::thread::Builder::new().name("tidemark-py-worker".into()).spawn(move || work_loop(jobs_rx, worker_done))?;
+        std::thread::Builder::new()
+            .name("tidemark-py-worker".into())
+            .spawn(move || work_loop(jobs_rx, worker_done))?;
         Ok(Plumbing { done, jobs })
     }
 
@@ -179,21 +186,28 @@ impl Plumbing {
         move |result| {
             // The completion thread outlives every sender; a failed send means
             // the process is tearing down, and there is no one left to tell.
-            let _ = done.send(Done { pending, outcome: wrap(result) });
+            let _ = done.send(Done {
+                pending,
+                outcome: wrap(result),
+            });
         }
     }
 
     /// Runs blocking work on the worker thread and completes `pending` with its outcome.
     pub fn run(&self, pending: Pending, job: impl FnOnce() -> Outcome + Send + 'static) {
         if let Err(crossbeam_channel::SendError((pending, _))) = self.jobs.send((pending, Box::new(job))) {
-            let _ = self.done.send(Done { pending, outcome: Outcome::Panicked("tidemark worker thread is gone".into()) });
+            let _ = self.done.send(Done {
+                pending,
+                outcome: Outcome::Panicked("tidemark worker thread is gone".into()),
+            });
         }
     }
 }
 
 fn work_loop(jobs: Receiver<(Pending, Job)>, done: Sender<Done>) {
     for (pending, job) in jobs {
-        let outcome = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|_| Outcome::Panicked("tidemark: internal error (panic) in a blocking operation".into()));
+        let outcome = catch_unwind(AssertUnwindSafe(job))
+            .unwrap_or_else(|_| Outcome::Panicked("tidemark: internal error (panic) in a blocking operation".into()));
         let _ = done.send(Done { pending, outcome });
     }
 }
@@ -224,7 +238,12 @@ fn deliver(py: Python<'_>, batch: Vec<Done>) {
             Ok(v) => v,
             Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
         };
-        let Ok(item) = PyTuple::new(py, [d.pending.future.into_bound(py), PyBool::new(py, ok).to_owned().into_any(), value]) else { continue };
+        let Ok(item) = PyTuple::new(
+            py,
+            [d.pending.future.into_bound(py), PyBool::new(py, ok).to_owned().into_any(), value],
+        ) else {
+            continue;
+        };
         match groups.iter().find(|(l, _)| l.as_ptr() == d.pending.event_loop.as_ptr()) {
             Some((_, list)) => {
                 let _ = list.append(item);
@@ -238,6 +257,8 @@ fn deliver(py: Python<'_>, batch: Vec<Done>) {
     }
     for (event_loop, list) in groups {
         // Fails only when the loop is closed: nobody is waiting any more.
-        let _ = event_loop.bind(py).call_method1(intern!(py, "call_soon_threadsafe"), (resolver.bind(py), list));
+        let _ = event_loop
+            .bind(py)
+            .call_method1(intern!(py, "call_soon_threadsafe"), (resolver.bind(py), list));
     }
 }

@@ -29,7 +29,9 @@ pub fn class_name(kind: ErrorKind) -> &'static str {
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    ERRORS_MODULE.get_or_try_init(py, || Ok(PyModule::import(py, "tidemark._errors")?.unbind())).map(|m| m.bind(py))
+    ERRORS_MODULE
+        .get_or_try_init(py, || Ok(PyModule::import(py, "tidemark._errors")?.unbind()))
+        .map(|m| m.bind(py))
 }
 
 /// The exception class for a kind.
@@ -42,7 +44,10 @@ pub fn exception<'py>(py: Python<'py>, err: &Error) -> Bound<'py, PyAny> {
     match build(py, err) {
         Ok(value) => value,
         // Only reachable if the package is broken (missing `_errors` module).
-        Err(e) => PyRuntimeError::new_err(format!("{err} (and the exception could not be built: {e})")).into_value(py).into_bound(py).into_any(),
+        Err(e) => PyRuntimeError::new_err(format!("{err} (and the exception could not be built: {e})"))
+            .into_value(py)
+            .into_bound(py)
+            .into_any(),
     }
 }
 
@@ -50,7 +55,11 @@ fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     let kind = err.kind();
     let value = class_for(py, kind)?.call1((err.to_string(),))?;
     match err {
-        Error::SequenceConflict { persistence_id, expected, actual } => {
+        Error::SequenceConflict {
+            persistence_id,
+            expected,
+            actual,
+        } => {
             value.setattr("persistence_id", persistence_id)?;
             value.setattr("expected", *expected)?;
             value.setattr("actual", *actual)?;

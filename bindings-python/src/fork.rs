@@ -35,7 +35,10 @@ pub struct Core {
 
 impl Core {
     pub fn new(journal: tidemark::Journal) -> Core {
-        Core { journal: ManuallyDrop::new(journal), generation: generation() }
+        Core {
+            journal: ManuallyDrop::new(journal),
+            generation: generation(),
+        }
     }
 
     /// True when this process opened the journal (no fork since).
@@ -56,7 +59,10 @@ impl Core {
 
 impl Clone for Core {
     fn clone(&self) -> Core {
-        Core { journal: ManuallyDrop::new((*self.journal).clone()), generation: self.generation }
+        Core {
+            journal: ManuallyDrop::new((*self.journal).clone()),
+            generation: self.generation,
+        }
     }
 }
 

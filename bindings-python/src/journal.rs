@@ -16,11 +16,12 @@ use tidemark::{Backend, Options, SyncPolicy};
 use crate::aio::{self, Outcome, Pending, Plumbing};
 use crate::errors::to_py_err;
 use crate::fork::Core;
-use crate::wait::Slot;
 use crate::model::{self, extract_events, extract_writes, max_arg, opt_u64_arg, u64_arg, Page, Snapshot, WriteReceipt};
+use crate::wait::Slot;
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds, got {value}")))
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds, got {value}")))
 }
 
 fn options(
@@ -41,13 +42,21 @@ fn options(
         "lmdb" => Backend::Lmdb,
         "files" => Backend::Files,
         "memory" => Backend::Memory,
-        other => return Err(PyValueError::new_err(format!("backend must be \"lmdb\", \"files\" or \"memory\", got {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "backend must be \"lmdb\", \"files\" or \"memory\", got {other:?}"
+            )))
+        }
     };
     let sync = match sync {
         "always" => SyncPolicy::Always,
         "interval" => SyncPolicy::Interval(seconds(sync_interval, "sync_interval")?),
         "never" => SyncPolicy::Never,
-        other => return Err(PyValueError::new_err(format!("sync must be \"always\", \"interval\" or \"never\", got {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "sync must be \"always\", \"interval\" or \"never\", got {other:?}"
+            )))
+        }
     };
     Ok(Options::new()
         .backend(backend)
@@ -75,7 +84,8 @@ impl Journal {
         if let Some(p) = self.plumbing.get() {
             return Ok(p);
         }
-        let started = Plumbing::start().map_err(|e| PyRuntimeError::new_err(format!("cannot start the tidemark completion threads: {e}")))?;
+        let started =
+            Plumbing::start().map_err(|e| PyRuntimeError::new_err(format!("cannot start the tidemark completion threads: {e}")))?;
         // A concurrent first use may have won; its plumbing is kept, ours dropped.
         let _ = self.plumbing.set(started);
         Ok(self.plumbing.get().expect("set above"))
@@ -174,8 +184,13 @@ impl Journal {
             read_only,
             snapshot_compression,
         )?;
-        let core = py.detach(|| tidemark::Journal::open(&path, options)).map_err(|e| to_py_err(py, &e))?;
-        Ok(Journal { core: Core::new(core), plumbing: OnceLock::new() })
+        let core = py
+            .detach(|| tidemark::Journal::open(&path, options))
+            .map_err(|e| to_py_err(py, &e))?;
+        Ok(Journal {
+            core: Core::new(core),
+            plumbing: OnceLock::new(),
+        })
     }
 
     /// The journal's directory.
@@ -203,7 +218,9 @@ impl Journal {
         // Enqueue with the GIL held (cheap); release it only for the wait.
         let (slot, callback) = Slot::new();
         self.core.append_with(&persistence_id, events, callback);
-        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed))).map(WriteReceipt::from).map_err(|e| to_py_err(py, &e))
+        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed)))
+            .map(WriteReceipt::from)
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Commits explicit atomic writes in one group commit; one result per write.
@@ -230,7 +247,9 @@ impl Journal {
         let from = opt_u64_arg(from_sequence_nr, "from_sequence_nr", 1)?;
         let to = opt_u64_arg(to_sequence_nr, "to_sequence_nr", u64::MAX)?;
         let max = max_arg(max)?;
-        let page = py.detach(|| Self::scan_page(&self.core, &persistence_id, from, to, max)).map_err(|e| to_py_err(py, &e))?;
+        let page = py
+            .detach(|| Self::scan_page(&self.core, &persistence_id, from, to, max))
+            .map_err(|e| to_py_err(py, &e))?;
         page.into_list(py)
     }
 
@@ -254,14 +273,19 @@ impl Journal {
             next_from: opt_u64_arg(from_sequence_nr, "from_sequence_nr", 1)?,
             to: opt_u64_arg(to_sequence_nr, "to_sequence_nr", u64::MAX)?,
             page_size,
-            state: parking_lot::Mutex::new(IterState { page: None, index: 0, done: false }),
+            state: parking_lot::Mutex::new(IterState {
+                page: None,
+                index: 0,
+                done: false,
+            }),
         })
     }
 
     /// Highest sequence number ever written to the stream (0 if none); survives `delete_to`.
     fn highest_sequence_nr(&self, py: Python<'_>, persistence_id: String) -> PyResult<u64> {
         self.core.check(py)?;
-        py.detach(|| self.core.highest_sequence_nr(&persistence_id)).map_err(|e| to_py_err(py, &e))
+        py.detach(|| self.core.highest_sequence_nr(&persistence_id))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Deletes the stream's events up to and including `to_sequence_nr`.
@@ -270,7 +294,8 @@ impl Journal {
         let to = u64_arg(to_sequence_nr, "to_sequence_nr")?;
         let (slot, callback) = Slot::new();
         self.core.delete_to_with(&persistence_id, to, callback);
-        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed))).map_err(|e| to_py_err(py, &e))
+        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed)))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Every persistence id ever written, sorted.
@@ -281,21 +306,36 @@ impl Journal {
 
     /// Events carrying `tag` with `global_offset >= from_offset`, in commit order.
     #[pyo3(signature = (tag, from_offset = None, max = None))]
-    fn events_by_tag<'py>(&self, py: Python<'py>, tag: String, from_offset: Option<&Bound<'py, PyAny>>, max: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyList>> {
+    fn events_by_tag<'py>(
+        &self,
+        py: Python<'py>,
+        tag: String,
+        from_offset: Option<&Bound<'py, PyAny>>,
+        max: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
         self.core.check(py)?;
         let from = opt_u64_arg(from_offset, "from_offset", 0)?;
         let max = max_arg(max)?;
-        let page = py.detach(|| Self::tag_page(&self.core, Some(&tag), from, max)).map_err(|e| to_py_err(py, &e))?;
+        let page = py
+            .detach(|| Self::tag_page(&self.core, Some(&tag), from, max))
+            .map_err(|e| to_py_err(py, &e))?;
         page.into_list(py)
     }
 
     /// Every live event with `global_offset >= from_offset`, in commit order.
     #[pyo3(signature = (from_offset = None, max = None))]
-    fn all_events<'py>(&self, py: Python<'py>, from_offset: Option<&Bound<'py, PyAny>>, max: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyList>> {
+    fn all_events<'py>(
+        &self,
+        py: Python<'py>,
+        from_offset: Option<&Bound<'py, PyAny>>,
+        max: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
         self.core.check(py)?;
         let from = opt_u64_arg(from_offset, "from_offset", 0)?;
         let max = max_arg(max)?;
-        let page = py.detach(|| Self::tag_page(&self.core, None, from, max)).map_err(|e| to_py_err(py, &e))?;
+        let page = py
+            .detach(|| Self::tag_page(&self.core, None, from, max))
+            .map_err(|e| to_py_err(py, &e))?;
         page.into_list(py)
     }
 
@@ -304,7 +344,8 @@ impl Journal {
         self.core.check(py)?;
         let (slot, callback) = Slot::new();
         self.core.flush_with(callback);
-        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed))).map_err(|e| to_py_err(py, &e))
+        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed)))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Current metrics as a dict of counters and histograms.
@@ -343,7 +384,12 @@ impl Journal {
     }
 
     fn __repr__(&self) -> String {
-        format!("Journal(path={:?}, backend={:?}, closed={})", self.core.path().display().to_string(), self.core.backend().name(), self.core.is_closed())
+        format!(
+            "Journal(path={:?}, backend={:?}, closed={})",
+            self.core.path().display().to_string(),
+            self.core.backend().name(),
+            self.core.is_closed()
+        )
     }
 
     /// Benchmark helper (private): `n` blocking core appends of `payload`
@@ -365,7 +411,13 @@ impl Journal {
     // Each takes the running loop and a future created on it, starts the
     // operation and returns at once; the completion thread settles the future.
 
-    fn _append_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>, persistence_id: String, events: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn _append_async(
+        &self,
+        event_loop: &Bound<'_, PyAny>,
+        future: &Bound<'_, PyAny>,
+        persistence_id: String,
+        events: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         self.core.check(event_loop.py())?;
         let events = extract_events(events)?;
         let callback = self.plumbing()?.callback(Pending::new(event_loop, future), Outcome::Receipt);
@@ -381,7 +433,13 @@ impl Journal {
         Ok(())
     }
 
-    fn _delete_to_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>, persistence_id: String, to_sequence_nr: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn _delete_to_async(
+        &self,
+        event_loop: &Bound<'_, PyAny>,
+        future: &Bound<'_, PyAny>,
+        persistence_id: String,
+        to_sequence_nr: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         self.core.check(event_loop.py())?;
         let to = u64_arg(to_sequence_nr, "to_sequence_nr")?;
         let callback = self.plumbing()?.callback(Pending::new(event_loop, future), Outcome::Unit);
@@ -411,7 +469,9 @@ impl Journal {
         let to = opt_u64_arg(to_sequence_nr, "to_sequence_nr", u64::MAX)?;
         let max = max_arg(max)?;
         let core = self.core.clone();
-        self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::Page(Self::scan_page(&core, &persistence_id, from, to, max)));
+        self.plumbing()?.run(Pending::new(event_loop, future), move || {
+            Outcome::Page(Self::scan_page(&core, &persistence_id, from, to, max))
+        });
         Ok(())
     }
 
@@ -428,28 +488,34 @@ impl Journal {
         let from = opt_u64_arg(from_offset, "from_offset", 0)?;
         let max = max_arg(max)?;
         let core = self.core.clone();
-        self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::Page(Self::tag_page(&core, tag.as_deref(), from, max)));
+        self.plumbing()?.run(Pending::new(event_loop, future), move || {
+            Outcome::Page(Self::tag_page(&core, tag.as_deref(), from, max))
+        });
         Ok(())
     }
 
     fn _highest_sequence_nr_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>, persistence_id: String) -> PyResult<()> {
         self.core.check(event_loop.py())?;
         let core = self.core.clone();
-        self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::U64(core.highest_sequence_nr(&persistence_id)));
+        self.plumbing()?.run(Pending::new(event_loop, future), move || {
+            Outcome::U64(core.highest_sequence_nr(&persistence_id))
+        });
         Ok(())
     }
 
     fn _persistence_ids_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> PyResult<()> {
         self.core.check(event_loop.py())?;
         let core = self.core.clone();
-        self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::Strings(core.persistence_ids()));
+        self.plumbing()?
+            .run(Pending::new(event_loop, future), move || Outcome::Strings(core.persistence_ids()));
         Ok(())
     }
 
     fn _close_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> PyResult<()> {
         self.core.check(event_loop.py())?;
         let core = self.core.clone();
-        self.plumbing()?.run(Pending::new(event_loop, future), move || Outcome::Unit(core.close()));
+        self.plumbing()?
+            .run(Pending::new(event_loop, future), move || Outcome::Unit(core.close()));
         Ok(())
     }
 
@@ -477,11 +543,23 @@ impl Journal {
         let core = self.core.clone();
         let job: Box<dyn FnOnce() -> Outcome + Send> = match op.as_str() {
             "save" => {
-                let snapshot = model::new_snapshot(pid, &arg(0)?, &arg(1)?, kw("timestamp")?.as_ref(), kw("manifest")?.map(|m| m.extract()).transpose()?.unwrap_or_default(), kw("metadata")?.as_ref())?;
+                let snapshot = model::new_snapshot(
+                    pid,
+                    &arg(0)?,
+                    &arg(1)?,
+                    kw("timestamp")?.as_ref(),
+                    kw("manifest")?.map(|m| m.extract()).transpose()?.unwrap_or_default(),
+                    kw("metadata")?.as_ref(),
+                )?;
                 Box::new(move || Outcome::Unit(core.snapshots().save(&snapshot)))
             }
             "load" | "delete_matching" => {
-                let c = model::criteria(kw("max_sequence_nr")?.as_ref(), kw("max_timestamp")?.as_ref(), kw("min_sequence_nr")?.as_ref(), kw("min_timestamp")?.as_ref())?;
+                let c = model::criteria(
+                    kw("max_sequence_nr")?.as_ref(),
+                    kw("max_timestamp")?.as_ref(),
+                    kw("min_sequence_nr")?.as_ref(),
+                    kw("min_timestamp")?.as_ref(),
+                )?;
                 if op == "load" {
                     Box::new(move || Outcome::Snapshot(core.snapshots().load(&pid, c)))
                 } else {
@@ -531,7 +609,10 @@ impl EventIterator {
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.core.check(py)?;
         // Never wait for this lock: its holder may be waiting for the GIL we hold.
-        let mut guard = self.state.try_lock().ok_or_else(|| PyRuntimeError::new_err("EventIterator is being advanced by another thread"))?;
+        let mut guard = self
+            .state
+            .try_lock()
+            .ok_or_else(|| PyRuntimeError::new_err("EventIterator is being advanced by another thread"))?;
         let state = &mut *guard;
         loop {
             if let Some(page) = &state.page {
@@ -556,7 +637,9 @@ impl EventIterator {
                 continue;
             }
             let (core, pid, to, size) = (&self.core, &self.persistence_id, self.to, self.page_size);
-            let page = py.detach(|| Journal::scan_page(core, pid, from, to, size)).map_err(|e| to_py_err(py, &e))?;
+            let page = py
+                .detach(|| Journal::scan_page(core, pid, from, to, size))
+                .map_err(|e| to_py_err(py, &e))?;
             let list = page.into_list(py)?;
             state.done = list.len() < self.page_size;
             state.page = Some(list.unbind());
@@ -603,14 +686,18 @@ impl SnapshotStore {
     ) -> PyResult<Option<Snapshot>> {
         self.core.check(py)?;
         let c = model::criteria(max_sequence_nr, max_timestamp, min_sequence_nr, min_timestamp)?;
-        let found = py.detach(|| self.core.snapshots().load(&persistence_id, c)).map_err(|e| to_py_err(py, &e))?;
+        let found = py
+            .detach(|| self.core.snapshots().load(&persistence_id, c))
+            .map_err(|e| to_py_err(py, &e))?;
         Ok(found.map(|s| Snapshot::from_core(py, s)))
     }
 
     /// `[(sequence_nr, timestamp)]` of the stream's snapshots, oldest first.
     fn list<'py>(&self, py: Python<'py>, persistence_id: String) -> PyResult<Bound<'py, PyList>> {
         self.core.check(py)?;
-        let infos = py.detach(|| self.core.snapshots().list(&persistence_id)).map_err(|e| to_py_err(py, &e))?;
+        let infos = py
+            .detach(|| self.core.snapshots().list(&persistence_id))
+            .map_err(|e| to_py_err(py, &e))?;
         aio::snapshot_infos(py, infos)
     }
 
@@ -618,7 +705,8 @@ impl SnapshotStore {
     fn delete(&self, py: Python<'_>, persistence_id: String, sequence_nr: &Bound<'_, PyAny>) -> PyResult<bool> {
         self.core.check(py)?;
         let seq = u64_arg(sequence_nr, "sequence_nr")?;
-        py.detach(|| self.core.snapshots().delete(&persistence_id, seq)).map_err(|e| to_py_err(py, &e))
+        py.detach(|| self.core.snapshots().delete(&persistence_id, seq))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Deletes every snapshot matching the criteria; returns how many.
@@ -634,14 +722,16 @@ impl SnapshotStore {
     ) -> PyResult<usize> {
         self.core.check(py)?;
         let c = model::criteria(max_sequence_nr, max_timestamp, min_sequence_nr, min_timestamp)?;
-        py.detach(|| self.core.snapshots().delete_matching(&persistence_id, c)).map_err(|e| to_py_err(py, &e))
+        py.detach(|| self.core.snapshots().delete_matching(&persistence_id, c))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Keeps the `keep_last_n` newest snapshots and deletes the rest; returns how many were deleted.
     fn prune(&self, py: Python<'_>, persistence_id: String, keep_last_n: &Bound<'_, PyAny>) -> PyResult<usize> {
         self.core.check(py)?;
         let keep = usize::try_from(u64_arg(keep_last_n, "keep_last_n")?).unwrap_or(usize::MAX);
-        py.detach(|| self.core.snapshots().prune(&persistence_id, keep)).map_err(|e| to_py_err(py, &e))
+        py.detach(|| self.core.snapshots().prune(&persistence_id, keep))
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Every persistence id that has at least one snapshot.

@@ -10,7 +10,9 @@ pub fn u64_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
     if !value.is_instance_of::<pyo3::types::PyInt>() || value.is_instance_of::<pyo3::types::PyBool>() {
         return Err(PyTypeError::new_err(format!("{name} must be an int, got {}", type_name(value))));
     }
-    value.extract::<u64>().map_err(|_| PyValueError::new_err(format!("{name} must be between 0 and 2**64-1, got {value}")))
+    value
+        .extract::<u64>()
+        .map_err(|_| PyValueError::new_err(format!("{name} must be between 0 and 2**64-1, got {value}")))
 }
 
 /// Like [`u64_arg`] with `None` meaning "no limit".
@@ -42,7 +44,10 @@ fn bytes_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
     if value.is_instance_of::<pyo3::types::PyMemoryView>() {
         return Ok(value.call_method0("tobytes")?.cast::<PyBytes>()?.as_bytes().to_vec());
     }
-    Err(PyTypeError::new_err(format!("{what} must be bytes, bytearray or memoryview, got {}", type_name(value))))
+    Err(PyTypeError::new_err(format!(
+        "{what} must be bytes, bytearray or memoryview, got {}",
+        type_name(value)
+    )))
 }
 
 fn strings_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
@@ -50,9 +55,14 @@ fn strings_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
         return Err(PyTypeError::new_err(format!("{what} must be a list of str, not a single str")));
     }
     let mut out = Vec::new();
-    for item in value.try_iter().map_err(|_| PyTypeError::new_err(format!("{what} must be a list of str, got {}", type_name(value))))? {
+    for item in value
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a list of str, got {}", type_name(value))))?
+    {
         let item = item?;
-        let s = item.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("{what} must contain str, got {}", type_name(&item))))?;
+        let s = item
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err(format!("{what} must contain str, got {}", type_name(&item))))?;
         out.push(s.to_cow()?.into_owned());
     }
     Ok(out)
@@ -90,7 +100,16 @@ impl NewEvent {
             Some(m) if !m.is_none() => bytes_of(m, "metadata")?,
             _ => Vec::new(),
         };
-        Ok(NewEvent { inner: tidemark::NewEvent { payload, manifest, writer_id, tags, timestamp, metadata } })
+        Ok(NewEvent {
+            inner: tidemark::NewEvent {
+                payload,
+                manifest,
+                writer_id,
+                tags,
+                timestamp,
+                metadata,
+            },
+        })
     }
 
     /// The payload bytes.
@@ -158,18 +177,26 @@ pub fn extract_events(events: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::NewEv
         return Ok(vec![e]);
     }
     if events.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err("events must be bytes, a tidemark.NewEvent or a list of them, not str (encode the text first)"));
+        return Err(PyTypeError::new_err(
+            "events must be bytes, a tidemark.NewEvent or a list of them, not str (encode the text first)",
+        ));
     }
-    let iter = events
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("events must be bytes, a tidemark.NewEvent or a list of them, got {}", type_name(events))))?;
+    let iter = events.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "events must be bytes, a tidemark.NewEvent or a list of them, got {}",
+            type_name(events)
+        ))
+    })?;
     let mut out = Vec::with_capacity(events.len().unwrap_or(0));
     for item in iter {
         let item = item?;
         match one_event(&item)? {
             Some(e) => out.push(e),
             None => {
-                return Err(PyTypeError::new_err(format!("each event must be bytes or a tidemark.NewEvent, got {}", type_name(&item))));
+                return Err(PyTypeError::new_err(format!(
+                    "each event must be bytes or a tidemark.NewEvent, got {}",
+                    type_name(&item)
+                )));
             }
         }
     }
@@ -193,37 +220,61 @@ pub struct AtomicWrite {
 impl AtomicWrite {
     #[new]
     fn new(persistence_id: String, first_sequence_nr: &Bound<'_, PyAny>, events: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(AtomicWrite { persistence_id, first_sequence_nr: u64_arg(first_sequence_nr, "first_sequence_nr")?, events: extract_events(events)? })
+        Ok(AtomicWrite {
+            persistence_id,
+            first_sequence_nr: u64_arg(first_sequence_nr, "first_sequence_nr")?,
+            events: extract_events(events)?,
+        })
     }
     /// Number of events in the write.
     fn __len__(&self) -> usize {
         self.events.len()
     }
     fn __repr__(&self) -> String {
-        format!("AtomicWrite({:?}, {}, <{} events>)", self.persistence_id, self.first_sequence_nr, self.events.len())
+        format!(
+            "AtomicWrite({:?}, {}, <{} events>)",
+            self.persistence_id,
+            self.first_sequence_nr,
+            self.events.len()
+        )
     }
 }
 
 /// Converts the `writes` argument: `AtomicWrite`s or `(persistence_id, first_sequence_nr, events)` tuples.
 pub fn extract_writes(writes: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::AtomicWrite>> {
-    let iter = writes
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("writes must be a list of AtomicWrite or (persistence_id, first_sequence_nr, events) tuples, got {}", type_name(writes))))?;
+    let iter = writes.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "writes must be a list of AtomicWrite or (persistence_id, first_sequence_nr, events) tuples, got {}",
+            type_name(writes)
+        ))
+    })?;
     let mut out = Vec::new();
     for item in iter {
         let item = item?;
         if let Ok(w) = item.cast::<AtomicWrite>() {
             let w = w.get();
-            out.push(tidemark::AtomicWrite::new(w.persistence_id.clone(), w.first_sequence_nr, w.events.clone()));
+            out.push(tidemark::AtomicWrite::new(
+                w.persistence_id.clone(),
+                w.first_sequence_nr,
+                w.events.clone(),
+            ));
         } else if let Ok(t) = item.cast::<PyTuple>() {
             if t.len() != 3 {
-                return Err(PyTypeError::new_err("a write tuple must be (persistence_id, first_sequence_nr, events)"));
+                return Err(PyTypeError::new_err(
+                    "a write tuple must be (persistence_id, first_sequence_nr, events)",
+                ));
             }
-            let pid: String = t.get_item(0)?.extract().map_err(|_| PyTypeError::new_err("persistence_id must be a str"))?;
+            let pid: String = t
+                .get_item(0)?
+                .extract()
+                .map_err(|_| PyTypeError::new_err("persistence_id must be a str"))?;
             let first = u64_arg(&t.get_item(1)?, "first_sequence_nr")?;
             out.push(tidemark::AtomicWrite::new(pid, first, extract_events(&t.get_item(2)?)?));
         } else {
-            return Err(PyTypeError::new_err(format!("each write must be an AtomicWrite or a tuple, got {}", type_name(&item))));
+            return Err(PyTypeError::new_err(format!(
+                "each write must be an AtomicWrite or a tuple, got {}",
+                type_name(&item)
+            )));
         }
     }
     Ok(out)
@@ -254,14 +305,19 @@ impl WriteReceipt {
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other.cast::<WriteReceipt>().is_ok_and(|o| {
             let o = o.get();
-            (o.first_sequence_nr, o.last_sequence_nr, o.first_global_offset) == (self.first_sequence_nr, self.last_sequence_nr, self.first_global_offset)
+            (o.first_sequence_nr, o.last_sequence_nr, o.first_global_offset)
+                == (self.first_sequence_nr, self.last_sequence_nr, self.first_global_offset)
         })
     }
 }
 
 impl From<tidemark::WriteReceipt> for WriteReceipt {
     fn from(r: tidemark::WriteReceipt) -> Self {
-        WriteReceipt { first_sequence_nr: r.first_sequence_nr, last_sequence_nr: r.last_sequence_nr, first_global_offset: r.first_global_offset }
+        WriteReceipt {
+            first_sequence_nr: r.first_sequence_nr,
+            last_sequence_nr: r.last_sequence_nr,
+            first_global_offset: r.first_global_offset,
+        }
     }
 }
 
@@ -429,7 +485,11 @@ impl Page {
                 }
                 PyTuple::new(py, items)?.unbind()
             };
-            let metadata = if e.metadata.0 == e.metadata.1 { empty_bytes.clone_ref(py) } else { PyBytes::new(py, &arena[e.metadata.0..e.metadata.1]).unbind() };
+            let metadata = if e.metadata.0 == e.metadata.1 {
+                empty_bytes.clone_ref(py)
+            } else {
+                PyBytes::new(py, &arena[e.metadata.0..e.metadata.1]).unbind()
+            };
             let event = Event {
                 persistence_id: cached(&mut last_pid, e.persistence_id),
                 sequence_nr: e.sequence_nr,
@@ -518,13 +578,23 @@ pub fn new_snapshot(
 ) -> PyResult<tidemark::Snapshot> {
     let timestamp = match timestamp {
         Some(t) if !t.is_none() => u64_arg(t, "timestamp")?,
-        _ => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+        _ => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
     };
     let metadata = match metadata {
         Some(m) if !m.is_none() => bytes_of(m, "metadata")?,
         _ => Vec::new(),
     };
-    Ok(tidemark::Snapshot { persistence_id, sequence_nr: u64_arg(sequence_nr, "sequence_nr")?, timestamp, manifest, metadata, state: bytes_of(state, "state")? })
+    Ok(tidemark::Snapshot {
+        persistence_id,
+        sequence_nr: u64_arg(sequence_nr, "sequence_nr")?,
+        timestamp,
+        manifest,
+        metadata,
+        state: bytes_of(state, "state")?,
+    })
 }
 
 /// Builds snapshot criteria from keyword arguments (`None` = unbounded).

@@ -35,7 +35,11 @@ pub struct Slot<T> {
 impl<T: Send + 'static> Slot<T> {
     /// A slot for the current thread, and the callback that completes it.
     pub fn new() -> (Arc<Slot<T>>, impl FnOnce(T) + Send + 'static) {
-        let slot = Arc::new(Slot { done: AtomicBool::new(false), value: Mutex::new(None), waiter: thread::current() });
+        let slot = Arc::new(Slot {
+            done: AtomicBool::new(false),
+            value: Mutex::new(None),
+            waiter: thread::current(),
+        });
         let completer = Completer { slot: slot.clone() };
         let callback = move |value: T| completer.complete(Some(value));
         (slot, callback)

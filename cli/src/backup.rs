@@ -67,7 +67,8 @@ fn hash_copy(from: &mut impl Read, mut to: Option<&mut File>, path: &Path) -> an
         }
         hasher.update(&buf[..n]);
         if let Some(to) = to.as_deref_mut() {
-            to.write_all(&buf[..n]).with_context(|| format!("writing the copy of {}", path.display()))?;
+            to.write_all(&buf[..n])
+                .with_context(|| format!("writing the copy of {}", path.display()))?;
         }
         len += n as u64;
     }
@@ -78,7 +79,11 @@ fn hash_copy(from: &mut impl Read, mut to: Option<&mut File>, path: &Path) -> an
 pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     if dest.exists() {
-        return Err(Failure::new(crate::failure::EXIT_ERROR, format!("backup directory {} already exists; choose a new one", dest.display())).into());
+        return Err(Failure::new(
+            crate::failure::EXIT_ERROR,
+            format!("backup directory {} already exists; choose a new one", dest.display()),
+        )
+        .into());
     }
     // Read-only: no writer lock needed, so a live writer in another process keeps going.
     let journal = store::open_read_only(path)?;
@@ -87,7 +92,9 @@ pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> 
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     let bar = output::spinner("copying journal");
-    let copied = journal.backup_to(dest).with_context(|| format!("copying {} to {}", path.display(), dest.display()));
+    let copied = journal
+        .backup_to(dest)
+        .with_context(|| format!("copying {} to {}", path.display(), dest.display()));
     bar.finish_and_clear();
     if let Err(err) = copied {
         let _ = journal.close();
@@ -114,7 +121,13 @@ pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> 
             bytes: u64,
             seconds: f64,
         }
-        output::print_json(&Report { backup: dest, description: &description, files: manifest.len(), bytes, seconds: started.elapsed().as_secs_f64() })?;
+        output::print_json(&Report {
+            backup: dest,
+            description: &description,
+            files: manifest.len(),
+            bytes,
+            seconds: started.elapsed().as_secs_f64(),
+        })?;
     } else {
         println!(
             "backed up {} ({} backend: {} streams, {} events, {} snapshots) to {}: {} files, {}, manifest {} in {:.2?}",
@@ -153,7 +166,10 @@ fn describe_and_seal(source: &Path, dest: &Path) -> anyhow::Result<(Description,
         tool: format!("tidemark {}", env!("CARGO_PKG_VERSION")),
         source: std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf()),
         backend: copy.backend().name().to_owned(),
-        created_at: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+        created_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
         streams: ids.len() as u64,
         events,
         snapshots,
@@ -178,13 +194,24 @@ fn describe_and_seal(source: &Path, dest: &Path) -> anyhow::Result<(Description,
 
 fn write_synced(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads a manifest: relative path → expected hex sha256.
 fn read_manifest(backup: &Path) -> anyhow::Result<BTreeMap<PathBuf, String>> {
     let path = backup.join(MANIFEST);
-    let file = File::open(&path).map_err(|e| Failure::new(EXIT_NOT_FOUND, format!("{}: {e} (is {} a backup made by `tidemark backup`?)", path.display(), backup.display())))?;
+    let file = File::open(&path).map_err(|e| {
+        Failure::new(
+            EXIT_NOT_FOUND,
+            format!(
+                "{}: {e} (is {} a backup made by `tidemark backup`?)",
+                path.display(),
+                backup.display()
+            ),
+        )
+    })?;
     let mut entries = BTreeMap::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
@@ -229,7 +256,15 @@ pub fn restore(backup: &Path, path: &Path, json: bool) -> anyhow::Result<ExitCod
     if !problems.is_empty() {
         let _ = std::fs::remove_dir_all(&staging);
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
-        return Err(Failure::new(EXIT_PROBLEMS, format!("backup {} does not match its manifest; nothing was restored:\n{}", backup.display(), list.join("\n"))).into());
+        return Err(Failure::new(
+            EXIT_PROBLEMS,
+            format!(
+                "backup {} does not match its manifest; nothing was restored:\n{}",
+                backup.display(),
+                list.join("\n")
+            ),
+        )
+        .into());
     }
     // The copy must open as a journal before it takes the place of `path`.
     let opened = store::open_read_only(&staging).and_then(|j| {
@@ -259,7 +294,14 @@ pub fn restore(backup: &Path, path: &Path, json: bool) -> anyhow::Result<ExitCod
             streams: usize,
             seconds: f64,
         }
-        output::print_json(&Report { backup, path, files, bytes, streams, seconds: started.elapsed().as_secs_f64() })?;
+        output::print_json(&Report {
+            backup,
+            path,
+            files,
+            bytes,
+            streams,
+            seconds: started.elapsed().as_secs_f64(),
+        })?;
     } else {
         println!(
             "restored {} to {}: {files} files, {}, every sha256 matched its manifest; {streams} streams, in {:.2?}",
@@ -282,7 +324,11 @@ fn copy_checked(backup: &Path, staging: &Path, manifest: &BTreeMap<PathBuf, Stri
             problems.push(format!("{}: not listed in {MANIFEST}", backup.join(&file).display()));
         }
     }
-    let total: u64 = manifest.keys().filter_map(|f| std::fs::metadata(backup.join(f)).ok()).map(|m| m.len()).sum();
+    let total: u64 = manifest
+        .keys()
+        .filter_map(|f| std::fs::metadata(backup.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = output::progress(total, "restoring");
     let entries: Vec<(&PathBuf, &String)> = manifest.iter().collect();
     // Each file costs an fsync: copy on several threads so the waits overlap.
@@ -310,7 +356,10 @@ fn copy_checked(backup: &Path, staging: &Path, manifest: &BTreeMap<PathBuf, Stri
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a copy thread panicked")))).collect()
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a copy thread panicked"))))
+            .collect()
     });
     let mut bytes = 0;
     for result in results {
@@ -322,7 +371,9 @@ fn copy_checked(backup: &Path, staging: &Path, manifest: &BTreeMap<PathBuf, Stri
     bar.finish_and_clear();
     if problems.is_empty() {
         for dir in dirs_under(staging)? {
-            File::open(&dir).and_then(|d| d.sync_all()).with_context(|| format!("fsync of directory {}", dir.display()))?;
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("fsync of directory {}", dir.display()))?;
         }
     }
     Ok((problems, bytes))

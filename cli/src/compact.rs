@@ -18,7 +18,8 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let before = store::size_on_disk(path)?;
     let started = Instant::now();
     let bar = output::spinner("compacting");
-    let result = store::retry_locked(|| tidemark::compact(path, Options::new().backend(backend))).with_context(|| format!("compacting {}", path.display()));
+    let result = store::retry_locked(|| tidemark::compact(path, Options::new().backend(backend)))
+        .with_context(|| format!("compacting {}", path.display()));
     bar.finish_and_clear();
     result?;
     let after = store::size_on_disk(path)?;
@@ -32,7 +33,13 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             bytes_after: u64,
             seconds: f64,
         }
-        output::print_json(&Report { path, backend: backend.name(), bytes_before: before, bytes_after: after, seconds: elapsed.as_secs_f64() })?;
+        output::print_json(&Report {
+            path,
+            backend: backend.name(),
+            bytes_before: before,
+            bytes_after: after,
+            seconds: elapsed.as_secs_f64(),
+        })?;
     } else {
         println!(
             "compacted {} ({} backend): {} -> {} ({} reclaimed) in {:.2?}",

@@ -61,7 +61,9 @@ fn recover(journal: &Journal, persistence_id: &str) -> anyhow::Result<Recovery> 
     let started = Instant::now();
     let snapshot = journal.snapshots().load(persistence_id, SnapshotCriteria::latest())?;
     let mut account: Account = match &snapshot {
-        Some(s) => serde_json::from_slice(&s.state).with_context(|| format!("snapshot {} of {persistence_id} does not decode", s.sequence_nr))?,
+        Some(s) => {
+            serde_json::from_slice(&s.state).with_context(|| format!("snapshot {} of {persistence_id} does not decode", s.sequence_nr))?
+        }
         None => Account::default(),
     };
     let mut replayed = 0;
@@ -86,7 +88,12 @@ fn recover(journal: &Journal, persistence_id: &str) -> anyhow::Result<Recovery> 
             break;
         }
     }
-    Ok(Recovery { account, snapshot_sequence_nr: snapshot.map(|s| s.sequence_nr), replayed, elapsed: started.elapsed() })
+    Ok(Recovery {
+        account,
+        snapshot_sequence_nr: snapshot.map(|s| s.sequence_nr),
+        replayed,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// A small deterministic generator (xorshift64*), so runs are reproducible.
@@ -125,13 +132,23 @@ fn run_actor(journal: &Journal, index: usize, events: u64) -> anyhow::Result<Per
             .map(|_| {
                 let amount = 1 + rng.below(500) as i64;
                 // Withdraw only what the account (roughly) holds, like a real aggregate would.
-                let (manifest, tag) = if rng.below(3) == 0 && account.balance > 500 { ("Withdrawn", "withdrawal") } else { ("Deposited", "deposit") };
+                let (manifest, tag) = if rng.below(3) == 0 && account.balance > 500 {
+                    ("Withdrawn", "withdrawal")
+                } else {
+                    ("Deposited", "deposit")
+                };
                 let payload = serde_json::to_vec(&Amount { amount }).expect("serializable");
-                NewEvent::new(payload).manifest(manifest).writer_id(format!("demo-{}", std::process::id())).tag("account").tag(tag)
+                NewEvent::new(payload)
+                    .manifest(manifest)
+                    .writer_id(format!("demo-{}", std::process::id()))
+                    .tag("account")
+                    .tag(tag)
             })
             .collect();
         let applied: Vec<(String, Vec<u8>)> = batch.iter().map(|e| (e.manifest.clone(), e.payload.clone())).collect();
-        let receipt = journal.append(&persistence_id, batch).with_context(|| format!("persisting events of {persistence_id}"))?;
+        let receipt = journal
+            .append(&persistence_id, batch)
+            .with_context(|| format!("persisting events of {persistence_id}"))?;
         for (i, (manifest, payload)) in applied.iter().enumerate() {
             account.apply(receipt.first_sequence_nr + i as u64, manifest, payload)?;
         }
@@ -143,12 +160,18 @@ fn run_actor(journal: &Journal, index: usize, events: u64) -> anyhow::Result<Per
             let snapshot = Snapshot {
                 persistence_id: persistence_id.clone(),
                 sequence_nr: account.sequence_nr,
-                timestamp: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+                timestamp: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0),
                 manifest: "AccountState".into(),
                 metadata: Vec::new(),
                 state: serde_json::to_vec(&account).expect("serializable"),
             };
-            journal.snapshots().save(&snapshot).with_context(|| format!("saving a snapshot of {persistence_id}"))?;
+            journal
+                .snapshots()
+                .save(&snapshot)
+                .with_context(|| format!("saving a snapshot of {persistence_id}"))?;
             done.snapshots += 1;
         }
     }
@@ -192,7 +215,10 @@ pub fn run(dir: &Path, actors: usize, events: usize, json: bool) -> anyhow::Resu
             println!("{line}");
         }
     };
-    say(format!("Tidemark demo: {actors} simulated bank-account actors on an LMDB journal at {}", dir.display()));
+    say(format!(
+        "Tidemark demo: {actors} simulated bank-account actors on an LMDB journal at {}",
+        dir.display()
+    ));
     say(format!("  each persists {events} events in atomic writes of 1-{MAX_WRITE}, fsync'd (SyncPolicy::Always), snapshotting every {SNAPSHOT_EVERY} events"));
 
     // 1. Persist from one thread per actor: their appends meet in group commits.
@@ -211,7 +237,10 @@ pub fn run(dir: &Path, actors: usize, events: usize, json: bool) -> anyhow::Resu
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("an actor thread panicked")))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("an actor thread panicked"))))
+            .collect()
     });
     let persist_elapsed = started.elapsed();
     bar.finish_and_clear();
@@ -314,7 +343,12 @@ pub fn run(dir: &Path, actors: usize, events: usize, json: bool) -> anyhow::Resu
     if !mismatches.is_empty() {
         bail!("recovered state differs from the persisted state:\n  {}", mismatches.join("\n  "));
     }
-    say(format!("every actor recovered exactly the state it persisted; the journal holds {in_journal} events in total"));
-    say(format!("look inside: tidemark stats {0} | tidemark ls {0} | tidemark verify {0}", dir.display()));
+    say(format!(
+        "every actor recovered exactly the state it persisted; the journal holds {in_journal} events in total"
+    ));
+    say(format!(
+        "look inside: tidemark stats {0} | tidemark ls {0} | tidemark verify {0}",
+        dir.display()
+    ));
     Ok(ExitCode::SUCCESS)
 }

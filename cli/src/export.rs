@@ -95,14 +95,22 @@ pub fn export(path: &Path, out: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let journal = store::open_read_only(path)?;
     let to_stdout = out.as_os_str() == "-";
-    let staging = (!to_stdout).then(|| out.with_file_name(format!(".{}.tmp-{}", out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), std::process::id())));
+    let staging = (!to_stdout).then(|| {
+        out.with_file_name(format!(
+            ".{}.tmp-{}",
+            out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            std::process::id()
+        ))
+    });
     let sink: Box<dyn Write> = match &staging {
         Some(tmp) => Box::new(File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut writer = BufWriter::with_capacity(1 << 20, sink);
     let result = write_export(&journal, &mut writer).and_then(|counts| {
-        let file = writer.into_inner().map_err(|e| anyhow::Error::new(e.into_error()).context("writing the export"))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| anyhow::Error::new(e.into_error()).context("writing the export"))?;
         drop(file);
         Ok(counts)
     });
@@ -116,7 +124,9 @@ pub fn export(path: &Path, out: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(tmp) = &staging {
-        File::open(tmp).and_then(|f| f.sync_all()).with_context(|| format!("fsync of {}", tmp.display()))?;
+        File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("fsync of {}", tmp.display()))?;
         std::fs::rename(tmp, out).with_context(|| format!("moving {} to {}", tmp.display(), out.display()))?;
         store::sync_parent(out)?;
     }
@@ -138,7 +148,12 @@ fn report(json: bool, verb: &str, from: &Path, to: &Path, counts: &Counts, start
             counts: &'a Counts,
             seconds: f64,
         }
-        output::print_json(&Report { from, to, counts, seconds: elapsed.as_secs_f64() })
+        output::print_json(&Report {
+            from,
+            to,
+            counts,
+            seconds: elapsed.as_secs_f64(),
+        })
     } else {
         println!(
             "{verb} {} events, {} streams and {} snapshots from {} to {} in {:.2?} ({:.0} events/s)",
@@ -212,13 +227,24 @@ fn write_export(journal: &Journal, out: &mut impl Write) -> anyhow::Result<Count
         // Derived from what was exported, so it matches the events even if a
         // deletion ran during the export; equal to the stored mark otherwise.
         let deleted_to = first_live.get(id).map_or(highest, |first| first - 1);
-        write_line(out, &Line::Stream { persistence_id: id.clone(), highest_sequence_nr: highest, deleted_to })?;
+        write_line(
+            out,
+            &Line::Stream {
+                persistence_id: id.clone(),
+                highest_sequence_nr: highest,
+                deleted_to,
+            },
+        )?;
         counts.streams += 1;
     }
     let snapshots = journal.snapshots();
     for id in snapshots.persistence_ids()? {
         for info in snapshots.list(&id)? {
-            let exact = SnapshotCriteria::latest().min_sequence_nr(info.sequence_nr).max_sequence_nr(info.sequence_nr).min_timestamp(info.timestamp).max_timestamp(info.timestamp);
+            let exact = SnapshotCriteria::latest()
+                .min_sequence_nr(info.sequence_nr)
+                .max_sequence_nr(info.sequence_nr)
+                .min_timestamp(info.timestamp)
+                .max_timestamp(info.timestamp);
             // Unreadable snapshots are skipped (`verify` reports them).
             let Some(s) = snapshots.load(&id, exact)? else { continue };
             write_line(
@@ -235,7 +261,14 @@ fn write_export(journal: &Journal, out: &mut impl Write) -> anyhow::Result<Count
             counts.snapshots += 1;
         }
     }
-    write_line(out, &Line::End { events: counts.events, streams: counts.streams, snapshots: counts.snapshots })?;
+    write_line(
+        out,
+        &Line::End {
+            events: counts.events,
+            streams: counts.streams,
+            snapshots: counts.snapshots,
+        },
+    )?;
     Ok(counts)
 }
 
@@ -266,7 +299,11 @@ pub fn import(args: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
         Box::new(BufReader::new(std::io::stdin().lock()))
     } else {
         let file = File::open(&args.input).map_err(|e| {
-            let code = if e.kind() == std::io::ErrorKind::NotFound { crate::failure::EXIT_NOT_FOUND } else { EXIT_ERROR };
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                crate::failure::EXIT_NOT_FOUND
+            } else {
+                EXIT_ERROR
+            };
             Failure::new(code, format!("{}: {e}", args.input.display()))
         })?;
         Box::new(BufReader::with_capacity(1 << 20, file))
@@ -315,7 +352,11 @@ fn save_snapshots(journal: &Journal, pending: &mut Vec<(u64, Snapshot)>) -> anyh
     }
     let batch = std::mem::take(pending);
     let store = journal.snapshots();
-    let worker_of = |id: &str| id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)) as usize % SNAPSHOT_WORKERS;
+    let worker_of = |id: &str| {
+        id.bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)) as usize
+            % SNAPSHOT_WORKERS
+    };
     let mut failures: Vec<(u64, tidemark::Error)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..SNAPSHOT_WORKERS)
             .map(|k| {
@@ -330,7 +371,10 @@ fn save_snapshots(journal: &Journal, pending: &mut Vec<(u64, Snapshot)>) -> anyh
                 })
             })
             .collect();
-        workers.into_iter().filter_map(|w| w.join().expect("snapshot worker panicked")).collect()
+        workers
+            .into_iter()
+            .filter_map(|w| w.join().expect("snapshot worker panicked"))
+            .collect()
     });
     failures.sort_by_key(|(line, _)| *line);
     match failures.into_iter().next() {
@@ -355,7 +399,11 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
             return Ok(());
         }
         journal.import(std::mem::take(batch)).map_err(|e| {
-            let lines = if first_line == last_line { format!("line {first_line}") } else { format!("lines {first_line}-{last_line}") };
+            let lines = if first_line == last_line {
+                format!("line {first_line}")
+            } else {
+                format!("lines {first_line}-{last_line}")
+            };
             anyhow::Error::new(e).context(format!("importing the events of {lines}"))
         })
     };
@@ -374,7 +422,10 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
         }
         let parsed: Line = serde_json::from_str(&text).map_err(|e| at_line(line_no, format!("not a valid export record: {e}")))?;
         if !seen_header && !matches!(parsed, Line::Header { .. }) {
-            return Err(at_line(line_no, "the first record must be the header ({\"type\":\"header\",\"version\":1})"));
+            return Err(at_line(
+                line_no,
+                "the first record must be the header ({\"type\":\"header\",\"version\":1})",
+            ));
         }
         match parsed {
             Line::Header { version } => {
@@ -382,14 +433,23 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
                     return Err(at_line(line_no, "a second header"));
                 }
                 if version != EXPORT_VERSION {
-                    return Err(at_line(line_no, format!("export format version {version} is not supported (this tool reads version {EXPORT_VERSION})")));
+                    return Err(at_line(
+                        line_no,
+                        format!("export format version {version} is not supported (this tool reads version {EXPORT_VERSION})"),
+                    ));
                 }
                 seen_header = true;
             }
             Line::Event(record) => {
                 let event = Event {
-                    metadata: record.metadata.decode().map_err(|e| at_line(line_no, format!("metadata: bad base64: {e}")))?,
-                    payload: record.payload.decode().map_err(|e| at_line(line_no, format!("payload: bad base64: {e}")))?,
+                    metadata: record
+                        .metadata
+                        .decode()
+                        .map_err(|e| at_line(line_no, format!("metadata: bad base64: {e}")))?,
+                    payload: record
+                        .payload
+                        .decode()
+                        .map_err(|e| at_line(line_no, format!("payload: bad base64: {e}")))?,
                     persistence_id: record.persistence_id,
                     sequence_nr: record.sequence_nr,
                     global_offset: record.global_offset,
@@ -408,16 +468,32 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
                     flush(&mut batch, batch_first_line, line_no)?;
                 }
             }
-            Line::Stream { persistence_id, highest_sequence_nr, deleted_to } => {
+            Line::Stream {
+                persistence_id,
+                highest_sequence_nr,
+                deleted_to,
+            } => {
                 tidemark::validate_persistence_id(&persistence_id).map_err(|e| at_line(line_no, e))?;
-                if streams.insert(persistence_id.clone(), (highest_sequence_nr, deleted_to, line_no)).is_some() {
+                if streams
+                    .insert(persistence_id.clone(), (highest_sequence_nr, deleted_to, line_no))
+                    .is_some()
+                {
                     return Err(at_line(line_no, format!("stream {persistence_id:?} appears twice")));
                 }
                 counts.streams += 1;
             }
-            Line::Snapshot { persistence_id, sequence_nr, timestamp, manifest, metadata, state } => {
+            Line::Snapshot {
+                persistence_id,
+                sequence_nr,
+                timestamp,
+                manifest,
+                metadata,
+                state,
+            } => {
                 let snapshot = Snapshot {
-                    metadata: metadata.decode().map_err(|e| at_line(line_no, format!("metadata: bad base64: {e}")))?,
+                    metadata: metadata
+                        .decode()
+                        .map_err(|e| at_line(line_no, format!("metadata: bad base64: {e}")))?,
                     state: state.decode().map_err(|e| at_line(line_no, format!("state: bad base64: {e}")))?,
                     persistence_id,
                     sequence_nr,
@@ -430,12 +506,19 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
                 }
                 counts.snapshots += 1;
             }
-            Line::End { events, streams, snapshots } => {
+            Line::End {
+                events,
+                streams,
+                snapshots,
+            } => {
                 let found = (counts.events, counts.streams, counts.snapshots);
                 if (events, streams, snapshots) != found {
                     return Err(at_line(
                         line_no,
-                        format!("the end record counts {events} events, {streams} streams, {snapshots} snapshots but the file holds {}, {}, {}", found.0, found.1, found.2),
+                        format!(
+                            "the end record counts {events} events, {streams} streams, {snapshots} snapshots but the file holds {}, {}, {}",
+                            found.0, found.1, found.2
+                        ),
                     ));
                 }
                 end = Some(line_no);
@@ -445,10 +528,16 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
     flush(&mut batch, batch_first_line, line_no)?;
     save_snapshots(journal, &mut snapshots)?;
     if end.is_none() {
-        return Err(Failure::new(EXIT_ERROR, format!("the input ends at line {line_no} without an end record: it is truncated")).into());
+        return Err(Failure::new(
+            EXIT_ERROR,
+            format!("the input ends at line {line_no} without an end record: it is truncated"),
+        )
+        .into());
     }
     for (id, (highest, deleted_to, line)) in streams {
-        journal.import_stream_state(&id, highest, deleted_to).map_err(|e| at_line(line, format!("stream {id:?}: {e}")))?;
+        journal
+            .import_stream_state(&id, highest, deleted_to)
+            .map_err(|e| at_line(line, format!("stream {id:?}: {e}")))?;
     }
     bar.finish_and_clear();
     Ok(counts)

@@ -25,7 +25,10 @@ pub struct Failure {
 impl Failure {
     /// A failure with an explicit code.
     pub fn new(code: u8, message: impl Into<String>) -> Self {
-        Failure { code, message: message.into() }
+        Failure {
+            code,
+            message: message.into(),
+        }
     }
 
     /// Builds the operator-facing failure for any error the commands return:
@@ -37,7 +40,10 @@ impl Failure {
         }
         let message = format!("{err:#}");
         match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
-            Some(journal_error) => Failure { code: exit_code(journal_error), message: explain(journal_error, message) },
+            Some(journal_error) => Failure {
+                code: exit_code(journal_error),
+                message: explain(journal_error, message),
+            },
             None => Failure { code: EXIT_ERROR, message },
         }
     }
@@ -88,13 +94,32 @@ mod tests {
         use std::path::PathBuf;
         match kind {
             ErrorKind::Closed => Error::Closed,
-            ErrorKind::Locked => Error::Locked { path: PathBuf::from("/j/LOCK") },
-            ErrorKind::SequenceConflict => Error::SequenceConflict { persistence_id: "p".into(), expected: 2, actual: 5 },
+            ErrorKind::Locked => Error::Locked {
+                path: PathBuf::from("/j/LOCK"),
+            },
+            ErrorKind::SequenceConflict => Error::SequenceConflict {
+                persistence_id: "p".into(),
+                expected: 2,
+                actual: 5,
+            },
             ErrorKind::InvalidArgument => Error::InvalidArgument(InvalidArgument::EmptyWrite),
-            ErrorKind::Corrupt => Error::Corrupt { path: PathBuf::from("/j/seg"), offset: 7, reason: tidemark::CorruptReason::Truncated },
-            ErrorKind::UnsupportedFormat => Error::UnsupportedFormat { path: PathBuf::from("/j"), found: 9, supported: 1 },
-            ErrorKind::StorageFull => Error::StorageFull { path: PathBuf::from("/j/seg") },
-            ErrorKind::Io => Error::Lmdb { operation: "open", message: "boom".into() },
+            ErrorKind::Corrupt => Error::Corrupt {
+                path: PathBuf::from("/j/seg"),
+                offset: 7,
+                reason: tidemark::CorruptReason::Truncated,
+            },
+            ErrorKind::UnsupportedFormat => Error::UnsupportedFormat {
+                path: PathBuf::from("/j"),
+                found: 9,
+                supported: 1,
+            },
+            ErrorKind::StorageFull => Error::StorageFull {
+                path: PathBuf::from("/j/seg"),
+            },
+            ErrorKind::Io => Error::Lmdb {
+                operation: "open",
+                message: "boom".into(),
+            },
             ErrorKind::Failed => Error::Failed(std::sync::Arc::new(Error::Closed)),
         }
     }

@@ -98,12 +98,21 @@ pub fn stats(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         table.add_row(vec!["path".to_owned(), stats.path.display().to_string()]);
         table.add_row(vec!["backend".to_owned(), stats.backend.to_owned()]);
         table.add_row(vec!["format version".to_owned(), opt(stats.format_version.map(u64::from))]);
-        table.add_row(vec!["size on disk".to_owned(), format!("{} ({} bytes)", output::size(stats.size_bytes), stats.size_bytes)]);
+        table.add_row(vec![
+            "size on disk".to_owned(),
+            format!("{} ({} bytes)", output::size(stats.size_bytes), stats.size_bytes),
+        ]);
         table.add_row(vec!["streams".to_owned(), stats.streams.to_string()]);
         table.add_row(vec!["events".to_owned(), stats.events.to_string()]);
         table.add_row(vec!["deleted events".to_owned(), stats.deleted_events.to_string()]);
-        table.add_row(vec!["snapshots".to_owned(), format!("{} in {} streams", stats.snapshots, stats.snapshot_streams)]);
-        table.add_row(vec!["global offsets".to_owned(), format!("{} .. {}", opt(stats.first_global_offset), opt(stats.last_global_offset))]);
+        table.add_row(vec![
+            "snapshots".to_owned(),
+            format!("{} in {} streams", stats.snapshots, stats.snapshot_streams),
+        ]);
+        table.add_row(vec![
+            "global offsets".to_owned(),
+            format!("{} .. {}", opt(stats.first_global_offset), opt(stats.last_global_offset)),
+        ]);
         table.add_row(vec!["oldest event".to_owned(), opt_ts(stats.oldest_timestamp)]);
         table.add_row(vec!["newest event".to_owned(), opt_ts(stats.newest_timestamp)]);
         println!("{table}");
@@ -126,7 +135,11 @@ struct StreamRow {
 /// `tidemark ls PATH`.
 pub fn ls(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let journal = store::open_read_only(path)?;
-    let ids: BTreeSet<String> = journal.persistence_ids()?.into_iter().chain(journal.snapshots().persistence_ids()?).collect();
+    let ids: BTreeSet<String> = journal
+        .persistence_ids()?
+        .into_iter()
+        .chain(journal.snapshots().persistence_ids()?)
+        .collect();
     let mut rows = Vec::with_capacity(ids.len());
     for id in ids {
         let state = journal.stream_state(&id)?;
@@ -146,7 +159,14 @@ pub fn ls(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         output::print_json(&rows)?;
     } else {
-        let mut table = output::table(&["persistence id", "events", "highest seq", "deleted to", "snapshots", "latest snapshot"]);
+        let mut table = output::table(&[
+            "persistence id",
+            "events",
+            "highest seq",
+            "deleted to",
+            "snapshots",
+            "latest snapshot",
+        ]);
         for row in &rows {
             let latest = match (row.latest_snapshot_sequence_nr, row.latest_snapshot_timestamp) {
                 (Some(seq), Some(ts)) => format!("seq {seq} at {}", output::timestamp(ts)),
@@ -173,7 +193,11 @@ pub fn cat(path: &Path, persistence_id: &str, from: u64, to: u64, json: bool) ->
     tidemark::validate_persistence_id(persistence_id)?;
     let state = journal.stream_state(persistence_id)?;
     if state.highest_sequence_nr == 0 {
-        return Err(Failure::new(EXIT_NOT_FOUND, format!("{} has no stream {persistence_id:?} (see `tidemark ls`)", path.display())).into());
+        return Err(Failure::new(
+            EXIT_NOT_FOUND,
+            format!("{} has no stream {persistence_id:?} (see `tidemark ls`)", path.display()),
+        )
+        .into());
     }
     let mut out = std::io::stdout().lock();
     let mut table = output::table(&["seq", "offset", "timestamp", "manifest", "writer", "tags", "payload"]);
@@ -186,7 +210,10 @@ pub fn cat(path: &Path, persistence_id: &str, from: u64, to: u64, json: bool) ->
             page += 1;
             next = e.sequence_nr.saturating_add(1);
             if json {
-                if let Err(err) = serde_json::to_writer(&mut out, &EventRecord::from_ref(&e)).map_err(anyhow::Error::from).and_then(|()| Ok(out.write_all(b"\n")?)) {
+                if let Err(err) = serde_json::to_writer(&mut out, &EventRecord::from_ref(&e))
+                    .map_err(anyhow::Error::from)
+                    .and_then(|()| Ok(out.write_all(b"\n")?))
+                {
                     write_error = Some(err);
                     return false;
                 }
@@ -205,7 +232,11 @@ pub fn cat(path: &Path, persistence_id: &str, from: u64, to: u64, json: bool) ->
     }
     if !json {
         writeln!(out, "{table}")?;
-        writeln!(out, "{shown} events of {persistence_id:?} (highest sequence nr {}, deleted to {})", state.highest_sequence_nr, state.deleted_to)?;
+        writeln!(
+            out,
+            "{shown} events of {persistence_id:?} (highest sequence nr {}, deleted to {})",
+            state.highest_sequence_nr, state.deleted_to
+        )?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -254,7 +285,12 @@ pub fn tail(args: &TailArgs, json: bool) -> anyhow::Result<ExitCode> {
     if let Some(tag) = &args.tag {
         anyhow::ensure!(!tag.is_empty(), "--tag must not be empty");
     }
-    let mut printer = TailPrinter { json, printed: 0, limit: args.limit.unwrap_or(u64::MAX), out: std::io::stdout().lock() };
+    let mut printer = TailPrinter {
+        json,
+        printed: 0,
+        limit: args.limit.unwrap_or(u64::MAX),
+        out: std::io::stdout().lock(),
+    };
     let mut next = match args.from_offset {
         Some(offset) => offset,
         None => {

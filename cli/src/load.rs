@@ -27,8 +27,14 @@ pub fn run(path: &Path, persistence_id: &str, count: Option<u64>, backend: &str,
         if payload.len() < payload_bytes {
             payload.extend(std::iter::repeat_n(' ', payload_bytes - payload.len()));
         }
-        let receipt = journal.append(persistence_id, vec![NewEvent::new(payload.into_bytes()).manifest("LoadEvent").tag("load")])?;
-        if writeln!(out, "acked {}", receipt.last_sequence_nr).and_then(|()| out.flush()).is_err() {
+        let receipt = journal.append(
+            persistence_id,
+            vec![NewEvent::new(payload.into_bytes()).manifest("LoadEvent").tag("load")],
+        )?;
+        if writeln!(out, "acked {}", receipt.last_sequence_nr)
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             break; // the reader went away
         }
     }

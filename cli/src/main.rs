@@ -162,7 +162,10 @@ fn main() -> ExitCode {
 /// True when the error is a write to a closed pipe.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     let broken = Some(std::io::ErrorKind::BrokenPipe);
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind) == broken)
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken
+            || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind) == broken
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -171,7 +174,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { dir, actors, events } => demo::run(&dir, actors, events, json),
         Command::Stats { path } => inspect::stats(&path, json),
         Command::Ls { path } => inspect::ls(&path, json),
-        Command::Cat { path, persistence_id, from, to } => inspect::cat(&path, &persistence_id, from, to, json),
+        Command::Cat {
+            path,
+            persistence_id,
+            from,
+            to,
+        } => inspect::cat(&path, &persistence_id, from, to, json),
         Command::Tail(args) => inspect::tail(&args, json),
         Command::Verify { path } => verify::run(&path, json),
         Command::Export { path, out } => export::export(&path, &out, json),

@@ -27,7 +27,9 @@ impl Bytes {
     pub fn encode(bytes: &[u8]) -> Bytes {
         match std::str::from_utf8(bytes) {
             Ok(text) => Bytes::Text(text.to_owned()),
-            Err(_) => Bytes::Base64 { base64: base64::engine::general_purpose::STANDARD.encode(bytes) },
+            Err(_) => Bytes::Base64 {
+                base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            },
         }
     }
 
@@ -105,7 +107,10 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 /// A table with the house style.
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).set_header(header.iter().copied());
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.iter().copied());
     table
 }
 
@@ -124,7 +129,13 @@ pub fn timestamp(millis: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, millis % 1000)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        millis % 1000
+    )
 }
 
 /// A byte count for humans (`1.5 MiB`).

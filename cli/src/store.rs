@@ -13,11 +13,19 @@ pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
         return Err(Failure::new(EXIT_NOT_FOUND, format!("{}: no such file or directory", path.display())).into());
     }
     if !path.is_dir() {
-        return Err(Failure::new(EXIT_NOT_FOUND, format!("{} is not a directory, so not a Tidemark journal", path.display())).into());
+        return Err(Failure::new(
+            EXIT_NOT_FOUND,
+            format!("{} is not a directory, so not a Tidemark journal", path.display()),
+        )
+        .into());
     }
     match tidemark::detect_backend(path).with_context(|| format!("reading {}", path.join("FORMAT").display()))? {
         Some(backend) => Ok(backend),
-        None => Err(Failure::new(EXIT_NOT_FOUND, format!("{} is not a Tidemark journal (it has no FORMAT file)", path.display())).into()),
+        None => Err(Failure::new(
+            EXIT_NOT_FOUND,
+            format!("{} is not a Tidemark journal (it has no FORMAT file)", path.display()),
+        )
+        .into()),
     }
 }
 
@@ -33,7 +41,9 @@ pub fn retry_locked<T>(mut attempt: impl FnMut() -> tidemark::Result<T>) -> tide
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match attempt() {
-            Err(e) if e.kind() == ErrorKind::Locked && std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) if e.kind() == ErrorKind::Locked && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
             other => return other,
         }
     }
@@ -56,7 +66,11 @@ pub fn require_fresh(path: &Path, what: &str) -> anyhow::Result<()> {
             if entries.next().is_none() {
                 Ok(())
             } else {
-                Err(Failure::new(EXIT_ERROR, format!("{what} {} already exists and is not empty; choose a new path", path.display())).into())
+                Err(Failure::new(
+                    EXIT_ERROR,
+                    format!("{what} {} already exists and is not empty; choose a new path", path.display()),
+                )
+                .into())
             }
         }
     }
@@ -64,7 +78,10 @@ pub fn require_fresh(path: &Path, what: &str) -> anyhow::Result<()> {
 
 /// A sibling of `path` to build into before renaming it into place.
 pub fn staging_path(path: &Path, purpose: &str) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "journal".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "journal".into());
     path.with_file_name(format!(".{name}.{purpose}-{}", std::process::id()))
 }
 
@@ -84,7 +101,9 @@ pub fn sync_parent(path: &Path) -> anyhow::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::File::open(&parent).and_then(|d| d.sync_all()).with_context(|| format!("fsync of directory {}", parent.display()))
+    std::fs::File::open(&parent)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("fsync of directory {}", parent.display()))
 }
 
 /// The format version recorded in the journal's `FORMAT` file.
@@ -103,7 +122,9 @@ pub fn files_under(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
             let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-            let kind = entry.file_type().with_context(|| format!("inspecting {}", entry.path().display()))?;
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("inspecting {}", entry.path().display()))?;
             if kind.is_dir() {
                 walk(root, &entry.path(), out)?;
             } else if kind.is_file() {
@@ -123,7 +144,9 @@ pub fn size_on_disk(root: &Path) -> anyhow::Result<u64> {
     let mut total = 0;
     for file in files_under(root)? {
         let path = root.join(&file);
-        total += std::fs::metadata(&path).with_context(|| format!("inspecting {}", path.display()))?.len();
+        total += std::fs::metadata(&path)
+            .with_context(|| format!("inspecting {}", path.display()))?
+            .len();
     }
     Ok(total)
 }

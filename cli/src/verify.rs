@@ -46,7 +46,10 @@ struct Report {
 
 impl Report {
     fn problem(&mut self, location: impl Into<String>, problem: impl Into<String>) {
-        self.problems.push(Problem { location: location.into(), problem: problem.into() });
+        self.problems.push(Problem {
+            location: location.into(),
+            problem: problem.into(),
+        });
     }
 }
 
@@ -61,7 +64,11 @@ fn error_location(error: &Error) -> Option<String> {
 /// `tidemark verify PATH`.
 pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let backend = store::backend_of(path)?;
-    let mut report = Report { path: path.to_path_buf(), backend: backend.name().to_owned(), ..Default::default() };
+    let mut report = Report {
+        path: path.to_path_buf(),
+        backend: backend.name().to_owned(),
+        ..Default::default()
+    };
     match store::open_read_only(path) {
         Ok(journal) => {
             check(&journal, &mut report)?;
@@ -94,7 +101,11 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_PROBLEMS) })
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEMS)
+    })
 }
 
 /// An event as the stream index knows it, compactly: verify holds one per live event.
@@ -125,7 +136,13 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
     for id in &ids {
         let state = journal.stream_state(id)?;
         if state.deleted_to > state.highest_sequence_nr {
-            report.problem(format!("stream {id:?}"), format!("deleted_to {} is above highest sequence nr {}", state.deleted_to, state.highest_sequence_nr));
+            report.problem(
+                format!("stream {id:?}"),
+                format!(
+                    "deleted_to {} is above highest sequence nr {}",
+                    state.deleted_to, state.highest_sequence_nr
+                ),
+            );
         }
         total += state.highest_sequence_nr.saturating_sub(state.deleted_to);
         states.push(state);
@@ -167,14 +184,32 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
             });
             for (seq, offset, right_id, tags) in got.drain(..) {
                 if seq != expected && !(seq > expected && deleted_since(stream as u32, seq - 1)) {
-                    let missing = if seq > expected { format!("events {expected}..{} are missing from the stream index", seq - 1) } else { format!("sequence nr {seq} is out of order") };
+                    let missing = if seq > expected {
+                        format!("events {expected}..{} are missing from the stream index", seq - 1)
+                    } else {
+                        format!("sequence nr {seq} is out of order")
+                    };
                     report.problem(stream_location(id, expected), missing);
                 }
                 if !right_id {
                     report.problem(stream_location(id, seq), "the event is stored under another persistence id");
                 }
-                if let Some(previous) = by_offset.insert(offset, Known { stream: stream as u32, sequence_nr: seq, tags, listed: false }) {
-                    report.problem(stream_location(id, seq), format!("global offset {offset} is also used by {}", stream_location(&ids[previous.stream as usize], previous.sequence_nr)));
+                if let Some(previous) = by_offset.insert(
+                    offset,
+                    Known {
+                        stream: stream as u32,
+                        sequence_nr: seq,
+                        tags,
+                        listed: false,
+                    },
+                ) {
+                    report.problem(
+                        stream_location(id, seq),
+                        format!(
+                            "global offset {offset} is also used by {}",
+                            stream_location(&ids[previous.stream as usize], previous.sequence_nr)
+                        ),
+                    );
                 }
                 report.events += 1;
                 expected = seq + 1;
@@ -183,7 +218,10 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
             match scanned {
                 Ok(()) if expected == before => {
                     if !deleted_since(stream as u32, last) {
-                        report.problem(stream_location(id, expected), format!("events {expected}..{last} are missing from the stream index"));
+                        report.problem(
+                            stream_location(id, expected),
+                            format!("events {expected}..{last} are missing from the stream index"),
+                        );
                     }
                     break;
                 }
@@ -214,7 +252,10 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
             }
             report.global_index_entries += 1;
             if e.global_offset <= previous {
-                report.problem(format!("global offset {}", e.global_offset), format!("not above the previous offset {previous}"));
+                report.problem(
+                    format!("global offset {}", e.global_offset),
+                    format!("not above the previous offset {previous}"),
+                );
             }
             previous = e.global_offset;
             match by_offset.get_mut(&e.global_offset) {
@@ -230,7 +271,13 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
                         ),
                     )
                 }
-                None => report.problem(format!("global offset {}", e.global_offset), format!("the global index lists {} which no stream holds", stream_location(e.persistence_id, e.sequence_nr))),
+                None => report.problem(
+                    format!("global offset {}", e.global_offset),
+                    format!(
+                        "the global index lists {} which no stream holds",
+                        stream_location(e.persistence_id, e.sequence_nr)
+                    ),
+                ),
             }
             true
         });
@@ -252,7 +299,10 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
     }
     for (offset, known) in &by_offset {
         if !known.listed && !deleted_since(known.stream, known.sequence_nr) {
-            report.problem(stream_location(&ids[known.stream as usize], known.sequence_nr), format!("missing from the global index (offset {offset})"));
+            report.problem(
+                stream_location(&ids[known.stream as usize], known.sequence_nr),
+                format!("missing from the global index (offset {offset})"),
+            );
         }
     }
 
@@ -313,10 +363,16 @@ fn check(journal: &Journal, report: &mut Report) -> anyhow::Result<()> {
             if deleted_since(k.stream, k.sequence_nr) {
                 continue;
             }
-            report.problem(stream_location(&ids[k.stream as usize], k.sequence_nr), format!("carries tag {tag:?} but the tag index lacks it (offset {offset})"));
+            report.problem(
+                stream_location(&ids[k.stream as usize], k.sequence_nr),
+                format!("carries tag {tag:?} but the tag index lacks it (offset {offset})"),
+            );
         }
         for offset in extra {
-            report.problem(format!("tag {tag:?} index"), format!("lists offset {offset}, which is not a live event carrying the tag"));
+            report.problem(
+                format!("tag {tag:?} index"),
+                format!("lists offset {offset}, which is not a live event carrying the tag"),
+            );
         }
     }
 
@@ -331,7 +387,10 @@ fn check_snapshots(journal: &Journal, report: &mut Report) -> anyhow::Result<()>
     for file in journal.snapshots().audit()? {
         report.snapshots += 1;
         if let Err(reason) = file.check {
-            report.problem(file.path.display().to_string(), format!("snapshot at sequence nr {} is unusable: {reason}", file.info.sequence_nr));
+            report.problem(
+                file.path.display().to_string(),
+                format!("snapshot at sequence nr {} is unusable: {reason}", file.info.sequence_nr),
+            );
         }
     }
     Ok(())

@@ -20,10 +20,18 @@ impl Journal {
         }
         let backend = self.backend();
         if backend == Backend::Memory {
-            return Err(InvalidArgument::Option { option: "backend", reason: "the memory backend has nothing on disk to back up" }.into());
+            return Err(InvalidArgument::Option {
+                option: "backend",
+                reason: "the memory backend has nothing on disk to back up",
+            }
+            .into());
         }
         if dest.exists() {
-            return Err(Error::io("create backup", dest, std::io::Error::from(std::io::ErrorKind::AlreadyExists)));
+            return Err(Error::io(
+                "create backup",
+                dest,
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            ));
         }
         layout::prepare(dest, backend, false)?;
         let sub = backend_dir(backend);

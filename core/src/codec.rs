@@ -57,7 +57,10 @@ pub(crate) fn decode_header(body: &[u8]) -> Result<EventHeader, CorruptReason> {
     if body.len() < FIXED {
         return Err(CorruptReason::Truncated);
     }
-    Ok(EventHeader { sequence_nr: le_u64(&body[4..12]), global_offset: le_u64(&body[12..20]) })
+    Ok(EventHeader {
+        sequence_nr: le_u64(&body[4..12]),
+        global_offset: le_u64(&body[12..20]),
+    })
 }
 
 /// Verifies the checksum and decodes a body into a borrowed [`EventRef`].
@@ -91,7 +94,10 @@ pub(crate) fn decode_event<'a>(persistence_id: &'a str, body: &'a [u8]) -> Resul
         utf8(tag)?;
         pos += 2 + len;
     }
-    let tags = Tags { count: tag_count, raw: &body[tags_start..pos] };
+    let tags = Tags {
+        count: tag_count,
+        raw: &body[tags_start..pos],
+    };
     Ok(EventRef {
         persistence_id,
         sequence_nr: le_u64(&body[4..12]),
@@ -130,7 +136,12 @@ mod tests {
 
     #[test]
     fn round_trips_every_field() {
-        let ev = NewEvent::new(vec![0xff, 0, 1]).manifest("Added").writer_id("w-1").tag("a").tag("bé").metadata(vec![7]);
+        let ev = NewEvent::new(vec![0xff, 0, 1])
+            .manifest("Added")
+            .writer_id("w-1")
+            .tag("a")
+            .tag("bé")
+            .metadata(vec![7]);
         let mut buf = Vec::new();
         encode_event(&mut buf, &ev, 42, 7, 1234);
         assert_eq!(buf.len(), encoded_len(&ev));
@@ -143,7 +154,13 @@ mod tests {
         assert_eq!(got.tags.iter().collect::<Vec<_>>(), vec!["a", "bé"]);
         assert_eq!(got.metadata, &[7]);
         assert_eq!(got.payload, &[0xff, 0, 1]);
-        assert_eq!(decode_header(&buf).unwrap(), EventHeader { sequence_nr: 42, global_offset: 7 });
+        assert_eq!(
+            decode_header(&buf).unwrap(),
+            EventHeader {
+                sequence_nr: 42,
+                global_offset: 7
+            }
+        );
     }
 
     #[test]

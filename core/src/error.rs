@@ -290,12 +290,18 @@ impl Error {
     pub(crate) fn io(operation: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         let path = path.into();
         // ENOSPC = 28, EDQUOT = 122, EFBIG = 27 on Linux.
-        if matches!(source.kind(), io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge | io::ErrorKind::QuotaExceeded)
-            || matches!(source.raw_os_error(), Some(28) | Some(122) | Some(27))
+        if matches!(
+            source.kind(),
+            io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge | io::ErrorKind::QuotaExceeded
+        ) || matches!(source.raw_os_error(), Some(28) | Some(122) | Some(27))
         {
             return Error::StorageFull { path };
         }
-        Error::Io { operation, path, source: Arc::new(source) }
+        Error::Io {
+            operation,
+            path,
+            source: Arc::new(source),
+        }
     }
 
     pub(crate) fn lmdb(operation: &'static str, err: heed::Error) -> Error {
@@ -308,11 +314,18 @@ impl Error {
         match err {
             heed::Error::Io(io) => Error::io(operation, path(), io),
             heed::Error::Mdb(heed::MdbError::Other(code)) if code > 0 => Error::io(operation, path(), io::Error::from_raw_os_error(code)),
-            other => Error::Lmdb { operation, message: other.to_string() },
+            other => Error::Lmdb {
+                operation,
+                message: other.to_string(),
+            },
         }
     }
 
     pub(crate) fn corrupt(path: impl Into<PathBuf>, offset: u64, reason: CorruptReason) -> Error {
-        Error::Corrupt { path: path.into(), offset, reason }
+        Error::Corrupt {
+            path: path.into(),
+            offset,
+            reason,
+        }
     }
 }

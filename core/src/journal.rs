@@ -67,15 +67,28 @@ impl Journal {
         let shared = Arc::new(Shared::default());
 
         let (storage, snapshots, lock): (Arc<dyn Storage>, SnapshotStore, Option<WriterLock>) = match options.backend {
-            Backend::Memory => (Arc::new(MemoryStorage::new()), SnapshotStore::memory(closed.clone(), metrics.clone()), None),
+            Backend::Memory => (
+                Arc::new(MemoryStorage::new()),
+                SnapshotStore::memory(closed.clone(), metrics.clone()),
+                None,
+            ),
             backend => {
-                let lock = if options.read_only { None } else { Some(WriterLock::acquire(&path)?) };
+                let lock = if options.read_only {
+                    None
+                } else {
+                    Some(WriterLock::acquire(&path)?)
+                };
                 layout::prepare(&path, backend, options.read_only)?;
                 let storage: Arc<dyn Storage> = match backend {
                     Backend::Lmdb => Arc::new(LmdbStorage::open(&path.join("lmdb"), &options, metrics.clone())?),
                     _ => Arc::new(FileStorage::open(&path.join("segments"), &options, metrics.clone())?),
                 };
-                let snapshots = SnapshotStore::files(path.join("snapshots"), closed.clone(), metrics.clone(), options.snapshot_compression)?;
+                let snapshots = SnapshotStore::files(
+                    path.join("snapshots"),
+                    closed.clone(),
+                    metrics.clone(),
+                    options.snapshot_compression,
+                )?;
                 (storage, snapshots, lock)
             }
         };
@@ -141,7 +154,11 @@ impl Journal {
         let guard = self.inner.sender.read();
         let Some(sender) = guard.as_ref() else {
             drop(guard);
-            let error = if self.is_closed() { Error::Closed } else { InvalidArgument::ReadOnly.into() };
+            let error = if self.is_closed() {
+                Error::Closed
+            } else {
+                InvalidArgument::ReadOnly.into()
+            };
             return request.fail(error);
         };
         if let Some(err) = self.inner.shared.failure() {
@@ -186,11 +203,22 @@ impl Journal {
 
     /// [`Journal::append_with`] for a callback that is boxed already (no second box).
     fn append_boxed(&self, persistence_id: &str, events: Vec<NewEvent>, callback: Callback<WriteReceipt>) {
-        if let Err(e) = self.ensure_open().and_then(|()| validate_persistence_id(persistence_id)).and_then(|()| self.validate_events(&events)) {
+        if let Err(e) = self
+            .ensure_open()
+            .and_then(|()| validate_persistence_id(persistence_id))
+            .and_then(|()| self.validate_events(&events))
+        {
             return callback(Err(e));
         }
-        let write = AtomicWrite { persistence_id: persistence_id.to_owned(), first_sequence_nr: 0, events };
-        self.submit(Request::Write { writes: vec![write], reply: WriteReply::One(callback) });
+        let write = AtomicWrite {
+            persistence_id: persistence_id.to_owned(),
+            first_sequence_nr: 0,
+            events,
+        };
+        self.submit(Request::Write {
+            writes: vec![write],
+            reply: WriteReply::One(callback),
+        });
     }
 
     // ---- write --------------------------------------------------------------
@@ -228,7 +256,10 @@ impl Journal {
             })
             .collect();
         if checks.iter().all(Result::is_ok) {
-            return self.submit(Request::Write { writes, reply: WriteReply::Many(Box::new(callback)) });
+            return self.submit(Request::Write {
+                writes,
+                reply: WriteReply::Many(Box::new(callback)),
+            });
         }
         let valid: Vec<AtomicWrite> = writes.into_iter().zip(&checks).filter(|(_, c)| c.is_ok()).map(|(w, _)| w).collect();
         let merge = move |committed: Vec<Result<WriteReceipt>>| {
@@ -242,7 +273,10 @@ impl Journal {
         if valid.is_empty() {
             return merge(Vec::new());
         }
-        self.submit(Request::Write { writes: valid, reply: WriteReply::Many(Box::new(merge)) });
+        self.submit(Request::Write {
+            writes: valid,
+            reply: WriteReply::Many(Box::new(merge)),
+        });
     }
 
     // ---- delete and flush ---------------------------------------------------
@@ -265,7 +299,11 @@ impl Journal {
         if let Err(e) = self.ensure_open().and_then(|()| validate_persistence_id(persistence_id)) {
             return callback(Err(e));
         }
-        self.submit(Request::Delete { persistence_id: persistence_id.to_owned(), to: to_sequence_nr, reply: Box::new(callback) });
+        self.submit(Request::Delete {
+            persistence_id: persistence_id.to_owned(),
+            to: to_sequence_nr,
+            reply: Box::new(callback),
+        });
     }
 
     /// Waits until everything submitted before it is committed and flushed to
@@ -305,15 +343,30 @@ impl Journal {
             if e.sequence_nr == 0 {
                 return Err(InvalidArgument::ZeroSequenceNr.into());
             }
-            let event = NewEvent { payload: e.payload, manifest: e.manifest, writer_id: e.writer_id, tags: e.tags, timestamp: Some(e.timestamp), metadata: e.metadata };
+            let event = NewEvent {
+                payload: e.payload,
+                manifest: e.manifest,
+                writer_id: e.writer_id,
+                tags: e.tags,
+                timestamp: Some(e.timestamp),
+                metadata: e.metadata,
+            };
             event.validate(self.inner.options.max_event_bytes)?;
-            staged.push(NewEventWithIds { persistence_id: e.persistence_id, sequence_nr: e.sequence_nr, global_offset: e.global_offset, event });
+            staged.push(NewEventWithIds {
+                persistence_id: e.persistence_id,
+                sequence_nr: e.sequence_nr,
+                global_offset: e.global_offset,
+                event,
+            });
         }
         if staged.is_empty() {
             return Ok(());
         }
         let (completion, callback) = Completion::new();
-        self.submit(Request::Import { events: staged, reply: callback });
+        self.submit(Request::Import {
+            events: staged,
+            reply: callback,
+        });
         completion.wait()
     }
 
@@ -324,7 +377,12 @@ impl Journal {
         self.ensure_open()?;
         validate_persistence_id(persistence_id)?;
         let (completion, callback) = Completion::new();
-        self.submit(Request::SetState { persistence_id: persistence_id.to_owned(), highest, deleted_to, reply: callback });
+        self.submit(Request::SetState {
+            persistence_id: persistence_id.to_owned(),
+            highest,
+            deleted_to,
+            reply: callback,
+        });
         completion.wait()
     }
 
@@ -479,6 +537,10 @@ impl Drop for Inner {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("path", &self.inner.path).field("backend", &self.inner.options.backend).field("closed", &self.is_closed()).finish()
+        f.debug_struct("Journal")
+            .field("path", &self.inner.path)
+            .field("backend", &self.inner.options.backend)
+            .field("closed", &self.is_closed())
+            .finish()
     }
 }

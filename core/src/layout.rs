@@ -28,7 +28,8 @@ pub fn detect_backend(path: &Path) -> Result<Option<Backend>> {
 fn read_format(path: &Path) -> Result<Option<(Backend, u32)>> {
     let file = path.join(FORMAT_FILE);
     let text = match std::fs::read(&file) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| Error::corrupt(&file, 0, crate::error::CorruptReason::Malformed("FORMAT file is not UTF-8")))?,
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| Error::corrupt(&file, 0, crate::error::CorruptReason::Malformed("FORMAT file is not UTF-8")))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", &file, e)),
     };
@@ -43,7 +44,11 @@ fn read_format(path: &Path) -> Result<Option<(Backend, u32)>> {
     }
     match (backend, version) {
         (Some(b), Some(v)) => Ok(Some((b, v))),
-        _ => Err(Error::corrupt(&file, 0, crate::error::CorruptReason::Malformed("FORMAT file lacks backend or format"))),
+        _ => Err(Error::corrupt(
+            &file,
+            0,
+            crate::error::CorruptReason::Malformed("FORMAT file lacks backend or format"),
+        )),
     }
 }
 
@@ -52,10 +57,18 @@ pub(crate) fn prepare(path: &Path, backend: Backend, read_only: bool) -> Result<
     match read_format(path)? {
         Some((on_disk, version)) => {
             if version > FORMAT_VERSION {
-                return Err(Error::UnsupportedFormat { path: path.to_owned(), found: version, supported: FORMAT_VERSION });
+                return Err(Error::UnsupportedFormat {
+                    path: path.to_owned(),
+                    found: version,
+                    supported: FORMAT_VERSION,
+                });
             }
             if on_disk != backend {
-                return Err(InvalidArgument::BackendMismatch { on_disk: on_disk.name(), requested: backend.name() }.into());
+                return Err(InvalidArgument::BackendMismatch {
+                    on_disk: on_disk.name(),
+                    requested: backend.name(),
+                }
+                .into());
             }
             Ok(())
         }
@@ -77,7 +90,13 @@ impl WriterLock {
     pub(crate) fn acquire(dir: &Path) -> Result<WriterLock> {
         fsutil::create_dir_durably(dir)?;
         let path: PathBuf = dir.join("LOCK");
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| Error::io("open", &path, e))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
         // A process that forks (to spawn a program) shares our lock until its child execs,
         // so a journal closed and reopened around such a spawn may find it briefly taken.
         // A short bounded retry tells that apart from a real second writer.
@@ -85,7 +104,9 @@ impl WriterLock {
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(WriterLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(5)),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
                 Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked { path }),
                 Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
             }

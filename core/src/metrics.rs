@@ -141,18 +141,35 @@ impl MetricsSnapshot {
             ("batches", "Group commits", self.batches),
             ("fsyncs", "Flushes to stable storage", self.fsyncs),
             ("failed_writes", "Writes failed by a storage error", self.failed_writes),
-            ("sequence_conflicts", "Writes refused with a sequence conflict", self.sequence_conflicts),
+            (
+                "sequence_conflicts",
+                "Writes refused with a sequence conflict",
+                self.sequence_conflicts,
+            ),
             ("repaired_tails", "Torn tails truncated at open", self.repaired_tails),
             ("repaired_bytes", "Bytes truncated by tail repair", self.repaired_bytes),
-            ("skipped_corrupt_snapshots", "Snapshots skipped for a bad checksum", self.skipped_corrupt_snapshots),
+            (
+                "skipped_corrupt_snapshots",
+                "Snapshots skipped for a bad checksum",
+                self.skipped_corrupt_snapshots,
+            ),
             ("lmdb_map_resizes", "LMDB map growths", self.lmdb_map_resizes),
-            ("segments_reclaimed", "Segment files deleted after delete_to", self.segments_reclaimed),
+            (
+                "segments_reclaimed",
+                "Segment files deleted after delete_to",
+                self.segments_reclaimed,
+            ),
         ];
         for (name, help, value) in counters {
-            let _ = writeln!(out, "# HELP tidemark_{name}_total {help}\n# TYPE tidemark_{name}_total counter\ntidemark_{name}_total {value}");
+            let _ = writeln!(
+                out,
+                "# HELP tidemark_{name}_total {help}\n# TYPE tidemark_{name}_total counter\ntidemark_{name}_total {value}"
+            );
         }
-        self.commit_latency_us.write_prometheus(&mut out, "tidemark_commit_latency_microseconds", "Group commit latency");
-        self.batch_events.write_prometheus(&mut out, "tidemark_batch_events", "Events per group commit");
+        self.commit_latency_us
+            .write_prometheus(&mut out, "tidemark_commit_latency_microseconds", "Group commit latency");
+        self.batch_events
+            .write_prometheus(&mut out, "tidemark_batch_events", "Events per group commit");
         out
     }
 }
@@ -170,7 +187,12 @@ pub(crate) struct Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram { buckets: std::array::from_fn(|_| AtomicU64::new(0)), count: AtomicU64::new(0), sum: AtomicU64::new(0), max: AtomicU64::new(0) }
+        Histogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+            max: AtomicU64::new(0),
+        }
     }
 }
 
@@ -213,7 +235,11 @@ pub struct HistogramSnapshot {
 impl HistogramSnapshot {
     /// Mean of the recorded values (0 when empty).
     pub fn mean(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { self.sum as f64 / self.count as f64 }
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.count as f64
+        }
     }
 
     /// Upper bound of the bucket holding quantile `q` (0.0..=1.0); exact to a factor of two.
@@ -237,7 +263,11 @@ impl HistogramSnapshot {
             let le = if i == 0 { 0 } else { (1u64 << i) - 1 };
             let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
         }
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}", self.count, self.sum, self.count);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}",
+            self.count, self.sum, self.count
+        );
     }
 }
 

@@ -31,7 +31,10 @@ pub struct NewEvent {
 impl NewEvent {
     /// An event carrying only a payload.
     pub fn new(payload: impl Into<Vec<u8>>) -> Self {
-        NewEvent { payload: payload.into(), ..Default::default() }
+        NewEvent {
+            payload: payload.into(),
+            ..Default::default()
+        }
     }
     /// Sets the manifest.
     pub fn manifest(mut self, manifest: impl Into<String>) -> Self {
@@ -68,7 +71,12 @@ impl NewEvent {
         validate_field("manifest", &self.manifest)?;
         validate_field("writer id", &self.writer_id)?;
         if self.tags.len() > MAX_TAGS {
-            return Err(InvalidArgument::FieldTooLong { field: "tags", len: self.tags.len(), max: MAX_TAGS }.into());
+            return Err(InvalidArgument::FieldTooLong {
+                field: "tags",
+                len: self.tags.len(),
+                max: MAX_TAGS,
+            }
+            .into());
         }
         for tag in &self.tags {
             if tag.is_empty() {
@@ -77,11 +85,20 @@ impl NewEvent {
             validate_field("tag", tag)?;
         }
         if self.metadata.len() > MAX_FIELD_LEN {
-            return Err(InvalidArgument::FieldTooLong { field: "metadata", len: self.metadata.len(), max: MAX_FIELD_LEN }.into());
+            return Err(InvalidArgument::FieldTooLong {
+                field: "metadata",
+                len: self.metadata.len(),
+                max: MAX_FIELD_LEN,
+            }
+            .into());
         }
         let size = self.encoded_len();
         if size > max_event_bytes {
-            return Err(InvalidArgument::EventTooLarge { size, max: max_event_bytes }.into());
+            return Err(InvalidArgument::EventTooLarge {
+                size,
+                max: max_event_bytes,
+            }
+            .into());
         }
         Ok(())
     }
@@ -89,7 +106,12 @@ impl NewEvent {
 
 fn validate_field(field: &'static str, value: &str) -> Result<()> {
     if value.len() > MAX_FIELD_LEN {
-        return Err(InvalidArgument::FieldTooLong { field, len: value.len(), max: MAX_FIELD_LEN }.into());
+        return Err(InvalidArgument::FieldTooLong {
+            field,
+            len: value.len(),
+            max: MAX_FIELD_LEN,
+        }
+        .into());
     }
     if value.as_bytes().contains(&0) {
         return Err(InvalidArgument::ContainsNul { field }.into());
@@ -103,7 +125,11 @@ pub fn validate_persistence_id(persistence_id: &str) -> Result<()> {
         return Err(InvalidArgument::EmptyPersistenceId.into());
     }
     if persistence_id.len() > MAX_PERSISTENCE_ID_LEN {
-        return Err(InvalidArgument::PersistenceIdTooLong { len: persistence_id.len(), max: MAX_PERSISTENCE_ID_LEN }.into());
+        return Err(InvalidArgument::PersistenceIdTooLong {
+            len: persistence_id.len(),
+            max: MAX_PERSISTENCE_ID_LEN,
+        }
+        .into());
     }
     if persistence_id.as_bytes().contains(&0) {
         return Err(InvalidArgument::ContainsNul { field: "persistence id" }.into());
@@ -127,7 +153,11 @@ pub struct AtomicWrite {
 impl AtomicWrite {
     /// Builds an atomic write.
     pub fn new(persistence_id: impl Into<String>, first_sequence_nr: u64, events: Vec<NewEvent>) -> Self {
-        AtomicWrite { persistence_id: persistence_id.into(), first_sequence_nr, events }
+        AtomicWrite {
+            persistence_id: persistence_id.into(),
+            first_sequence_nr,
+            events,
+        }
     }
 }
 
@@ -280,11 +310,21 @@ impl Default for SnapshotCriteria {
 impl SnapshotCriteria {
     /// Selects every snapshot.
     pub const fn latest() -> Self {
-        SnapshotCriteria { max_sequence_nr: u64::MAX, max_timestamp: u64::MAX, min_sequence_nr: 0, min_timestamp: 0 }
+        SnapshotCriteria {
+            max_sequence_nr: u64::MAX,
+            max_timestamp: u64::MAX,
+            min_sequence_nr: 0,
+            min_timestamp: 0,
+        }
     }
     /// Selects nothing.
     pub const fn none() -> Self {
-        SnapshotCriteria { max_sequence_nr: 0, max_timestamp: 0, min_sequence_nr: 1, min_timestamp: 1 }
+        SnapshotCriteria {
+            max_sequence_nr: 0,
+            max_timestamp: 0,
+            min_sequence_nr: 1,
+            min_timestamp: 1,
+        }
     }
     /// Sets the highest selected sequence number.
     pub fn max_sequence_nr(mut self, v: u64) -> Self {
@@ -315,5 +355,8 @@ impl SnapshotCriteria {
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub(crate) fn now_millis() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -34,7 +34,11 @@ impl std::str::FromStr for Backend {
             "lmdb" => Ok(Backend::Lmdb),
             "files" | "segments" => Ok(Backend::Files),
             "memory" => Ok(Backend::Memory),
-            _ => Err(InvalidArgument::Option { option: "backend", reason: "expected lmdb, files or memory" }.into()),
+            _ => Err(InvalidArgument::Option {
+                option: "backend",
+                reason: "expected lmdb, files or memory",
+            }
+            .into()),
         }
     }
 }

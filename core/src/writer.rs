@@ -19,8 +19,8 @@ use crate::completion::Callback;
 use crate::error::{Error, InvalidArgument, Result};
 use crate::metrics::Metrics;
 use crate::model::{now_millis, AtomicWrite, NewEvent, WriteReceipt};
-use crate::storage::StreamState;
 use crate::options::{Options, SyncPolicy};
+use crate::storage::StreamState;
 use crate::storage::{Op, StagedWrite, Storage};
 
 /// Work for the writer thread.
@@ -28,9 +28,18 @@ pub(crate) enum Request {
     /// Atomic writes. A `first_sequence_nr` of 0 means "assign highest + 1" (`append`).
     Write { writes: Vec<AtomicWrite>, reply: WriteReply },
     /// `delete_to`.
-    Delete { persistence_id: String, to: u64, reply: Callback<()> },
+    Delete {
+        persistence_id: String,
+        to: u64,
+        reply: Callback<()>,
+    },
     /// `import_stream_state`: raise a stream's highest and deleted-to marks.
-    SetState { persistence_id: String, highest: u64, deleted_to: u64, reply: Callback<()> },
+    SetState {
+        persistence_id: String,
+        highest: u64,
+        deleted_to: u64,
+        reply: Callback<()>,
+    },
     /// `import`: events with their own sequence numbers and global offsets.
     Import { events: Vec<NewEventWithIds>, reply: Callback<()> },
     /// Completes once everything queued before it is committed and flushed.
@@ -70,12 +79,20 @@ impl Request {
     /// Fails the request without touching storage.
     pub(crate) fn fail(self, error: Error) {
         match self {
-            Request::Write { writes, reply: WriteReply::Many(reply) } => {
+            Request::Write {
+                writes,
+                reply: WriteReply::Many(reply),
+            } => {
                 let results = writes.iter().map(|_| Err(error.clone())).collect();
                 deliver(|| reply(results))
             }
-            Request::Write { reply: WriteReply::One(reply), .. } => deliver(|| reply(Err(error))),
-            Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => deliver(|| reply(Err(error))),
+            Request::Write {
+                reply: WriteReply::One(reply),
+                ..
+            } => deliver(|| reply(Err(error))),
+            Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => {
+                deliver(|| reply(Err(error)))
+            }
         }
     }
 }
@@ -128,7 +145,11 @@ pub(crate) struct Writer {
 /// What staging decided for one atomic write (or other request) of a batch.
 enum Outcome {
     /// Will be committed with these numbers.
-    Staged { first_sequence_nr: u64, first_global_offset: u64, count: u64 },
+    Staged {
+        first_sequence_nr: u64,
+        first_global_offset: u64,
+        count: u64,
+    },
     /// A request without a receipt (delete, import, state); committed with the batch.
     Unit,
     /// Decided before storage was touched (a conflict, say).
@@ -138,13 +159,33 @@ enum Outcome {
 /// An operation of the batch, by index into the requests, so the borrowed
 /// storage `Op`s can be built after staging.
 enum Planned {
-    Write { request: usize, write: usize, first_sequence_nr: u64, first_global_offset: u64, bodies: Range<usize> },
-    Import { request: usize, event: usize, body: Range<usize> },
-    State { request: usize, highest: u64, deleted_to: u64 },
+    Write {
+        request: usize,
+        write: usize,
+        first_sequence_nr: u64,
+        first_global_offset: u64,
+        bodies: Range<usize>,
+    },
+    Import {
+        request: usize,
+        event: usize,
+        body: Range<usize>,
+    },
+    State {
+        request: usize,
+        highest: u64,
+        deleted_to: u64,
+    },
 }
 
 impl Writer {
-    pub(crate) fn new(storage: Arc<dyn Storage>, requests: Receiver<Request>, shared: Arc<Shared>, metrics: Arc<Metrics>, options: &Options) -> Result<Writer> {
+    pub(crate) fn new(
+        storage: Arc<dyn Storage>,
+        requests: Receiver<Request>,
+        shared: Arc<Shared>,
+        metrics: Arc<Metrics>,
+        options: &Options,
+    ) -> Result<Writer> {
         let next_offset = storage.next_global_offset()?;
         Ok(Writer {
             storage,
@@ -199,7 +240,11 @@ impl Writer {
             let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. } | Request::SetState { .. }));
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_batch(&mut batch))).is_err() {
                 // A bug, not a storage error: refuse further writes rather than guess at the state.
-                let error = Error::Io { operation: "commit", path: Default::default(), source: Arc::new(std::io::Error::other("the writer thread panicked")) };
+                let error = Error::Io {
+                    operation: "commit",
+                    path: Default::default(),
+                    source: Arc::new(std::io::Error::other("the writer thread panicked")),
+                };
                 self.poison(&error);
                 batch.drain(..).for_each(|r| r.fail(Error::Failed(Arc::new(error.clone()))));
                 continue;
@@ -268,7 +313,12 @@ impl Writer {
     /// Validates the batch against the streams' state, assigns numbers and
     /// encodes bodies into `self.buffer`. Returns one outcome list per request
     /// and the planned storage operations.
-    fn stage<'b>(&mut self, batch: &'b [Request], staged: &mut HashMap<&'b str, StreamState>, next_offset: &mut u64) -> (Vec<Outcome>, Vec<Range<usize>>, Vec<Planned>) {
+    fn stage<'b>(
+        &mut self,
+        batch: &'b [Request],
+        staged: &mut HashMap<&'b str, StreamState>,
+        next_offset: &mut u64,
+    ) -> (Vec<Outcome>, Vec<Range<usize>>, Vec<Planned>) {
         let now = now_millis();
         // One flat list: `spans[r]` holds request r's outcomes.
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -290,19 +340,45 @@ impl Writer {
                         let expected = state.highest_sequence_nr + 1;
                         if write.first_sequence_nr != 0 && write.first_sequence_nr != expected {
                             Metrics::add(&self.metrics.sequence_conflicts, 1);
-                            outcomes.push(Outcome::Done(Err(Error::SequenceConflict { persistence_id: pid.to_owned(), expected, actual: write.first_sequence_nr })));
+                            outcomes.push(Outcome::Done(Err(Error::SequenceConflict {
+                                persistence_id: pid.to_owned(),
+                                expected,
+                                actual: write.first_sequence_nr,
+                            })));
                             continue;
                         }
                         let first_body = self.bodies.len();
                         for (i, event) in write.events.iter().enumerate() {
                             let start = self.buffer.len();
-                            codec::encode_event(&mut self.buffer, event, expected + i as u64, *next_offset + i as u64, event.timestamp.unwrap_or(now));
+                            codec::encode_event(
+                                &mut self.buffer,
+                                event,
+                                expected + i as u64,
+                                *next_offset + i as u64,
+                                event.timestamp.unwrap_or(now),
+                            );
                             self.bodies.push(start..self.buffer.len());
                         }
                         let count = write.events.len() as u64;
-                        outcomes.push(Outcome::Staged { first_sequence_nr: expected, first_global_offset: *next_offset, count });
-                        plan.push(Planned::Write { request: r, write: w, first_sequence_nr: expected, first_global_offset: *next_offset, bodies: first_body..self.bodies.len() });
-                        staged.insert(pid, StreamState { highest_sequence_nr: state.highest_sequence_nr + count, ..state });
+                        outcomes.push(Outcome::Staged {
+                            first_sequence_nr: expected,
+                            first_global_offset: *next_offset,
+                            count,
+                        });
+                        plan.push(Planned::Write {
+                            request: r,
+                            write: w,
+                            first_sequence_nr: expected,
+                            first_global_offset: *next_offset,
+                            bodies: first_body..self.bodies.len(),
+                        });
+                        staged.insert(
+                            pid,
+                            StreamState {
+                                highest_sequence_nr: state.highest_sequence_nr + count,
+                                ..state
+                            },
+                        );
                         *next_offset += count;
                     }
                 }
@@ -312,7 +388,11 @@ impl Writer {
                         Ok(state) => {
                             let deleted_to = (*to).min(state.highest_sequence_nr).max(state.deleted_to);
                             if deleted_to > state.deleted_to {
-                                plan.push(Planned::State { request: r, highest: state.highest_sequence_nr, deleted_to });
+                                plan.push(Planned::State {
+                                    request: r,
+                                    highest: state.highest_sequence_nr,
+                                    deleted_to,
+                                });
                                 staged.insert(pid, StreamState { deleted_to, ..state });
                             }
                             outcomes.push(Outcome::Unit);
@@ -320,19 +400,38 @@ impl Writer {
                         Err(e) => outcomes.push(Outcome::Done(Err(e))),
                     }
                 }
-                Request::SetState { persistence_id, highest, deleted_to, .. } => {
+                Request::SetState {
+                    persistence_id,
+                    highest,
+                    deleted_to,
+                    ..
+                } => {
                     let pid = persistence_id.as_str();
                     match staged.get(pid).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
                         Ok(state) if *highest < state.highest_sequence_nr || *deleted_to < state.deleted_to || deleted_to > highest => {
                             outcomes.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
                         }
-                        Ok(state) if *highest > state.highest_sequence_nr && state.deleted_to < state.highest_sequence_nr && *deleted_to < state.highest_sequence_nr => {
+                        Ok(state)
+                            if *highest > state.highest_sequence_nr
+                                && state.deleted_to < state.highest_sequence_nr
+                                && *deleted_to < state.highest_sequence_nr =>
+                        {
                             // Raising highest over live events would leave a gap of missing events.
                             outcomes.push(Outcome::Done(Err(InvalidArgument::StreamStateRegression.into())));
                         }
                         Ok(_) => {
-                            plan.push(Planned::State { request: r, highest: *highest, deleted_to: *deleted_to });
-                            staged.insert(pid, StreamState { highest_sequence_nr: *highest, deleted_to: *deleted_to });
+                            plan.push(Planned::State {
+                                request: r,
+                                highest: *highest,
+                                deleted_to: *deleted_to,
+                            });
+                            staged.insert(
+                                pid,
+                                StreamState {
+                                    highest_sequence_nr: *highest,
+                                    deleted_to: *deleted_to,
+                                },
+                            );
                             outcomes.push(Outcome::Unit);
                         }
                         Err(e) => outcomes.push(Outcome::Done(Err(e))),
@@ -348,7 +447,13 @@ impl Writer {
                     let mut failure = None;
                     for (i, e) in events.iter().enumerate() {
                         let pid = e.persistence_id.as_str();
-                        let state = match local.get(pid).or(staged.get(pid)).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
+                        let state = match local
+                            .get(pid)
+                            .or(staged.get(pid))
+                            .copied()
+                            .map(Ok)
+                            .unwrap_or_else(|| self.stream(pid))
+                        {
                             Ok(s) => s,
                             Err(err) => {
                                 failure = Some(err);
@@ -356,24 +461,57 @@ impl Writer {
                             }
                         };
                         if e.global_offset < offset {
-                            failure = Some(InvalidArgument::ImportOffsetNotIncreasing { offset: e.global_offset, next: offset }.into());
+                            failure = Some(
+                                InvalidArgument::ImportOffsetNotIncreasing {
+                                    offset: e.global_offset,
+                                    next: offset,
+                                }
+                                .into(),
+                            );
                             break;
                         }
                         let mut state = state;
                         if e.sequence_nr > state.highest_sequence_nr + 1 && state.deleted_to == state.highest_sequence_nr {
                             // The stream starts above 1 (its start was deleted): record the gap as deleted.
-                            state = StreamState { highest_sequence_nr: e.sequence_nr - 1, deleted_to: e.sequence_nr - 1 };
-                            plan.push(Planned::State { request: r, highest: state.highest_sequence_nr, deleted_to: state.deleted_to });
+                            state = StreamState {
+                                highest_sequence_nr: e.sequence_nr - 1,
+                                deleted_to: e.sequence_nr - 1,
+                            };
+                            plan.push(Planned::State {
+                                request: r,
+                                highest: state.highest_sequence_nr,
+                                deleted_to: state.deleted_to,
+                            });
                         }
                         if e.sequence_nr != state.highest_sequence_nr + 1 {
-                            failure = Some(Error::SequenceConflict { persistence_id: pid.to_owned(), expected: state.highest_sequence_nr + 1, actual: e.sequence_nr });
+                            failure = Some(Error::SequenceConflict {
+                                persistence_id: pid.to_owned(),
+                                expected: state.highest_sequence_nr + 1,
+                                actual: e.sequence_nr,
+                            });
                             break;
                         }
                         let start = self.buffer.len();
-                        codec::encode_event(&mut self.buffer, &e.event, e.sequence_nr, e.global_offset, e.event.timestamp.unwrap_or(now));
+                        codec::encode_event(
+                            &mut self.buffer,
+                            &e.event,
+                            e.sequence_nr,
+                            e.global_offset,
+                            e.event.timestamp.unwrap_or(now),
+                        );
                         self.bodies.push(start..self.buffer.len());
-                        plan.push(Planned::Import { request: r, event: i, body: self.bodies.len() - 1..self.bodies.len() });
-                        local.insert(pid, StreamState { highest_sequence_nr: e.sequence_nr, ..state });
+                        plan.push(Planned::Import {
+                            request: r,
+                            event: i,
+                            body: self.bodies.len() - 1..self.bodies.len(),
+                        });
+                        local.insert(
+                            pid,
+                            StreamState {
+                                highest_sequence_nr: e.sequence_nr,
+                                ..state
+                            },
+                        );
                         offset = e.global_offset + 1;
                     }
                     match failure {
@@ -404,23 +542,42 @@ impl Writer {
         let mut next_offset = self.next_offset;
         let mut staged: HashMap<&str, StreamState> = HashMap::default();
         let (outcomes, spans, plan) = self.stage(batch, &mut staged, &mut next_offset);
-        let committed_events: u64 = plan.iter().map(|p| match p {
-            Planned::Write { bodies, .. } => bodies.len() as u64,
-            Planned::Import { .. } => 1,
-            Planned::State { .. } => 0,
-        }).sum();
+        let committed_events: u64 = plan
+            .iter()
+            .map(|p| match p {
+                Planned::Write { bodies, .. } => bodies.len() as u64,
+                Planned::Import { .. } => 1,
+                Planned::State { .. } => 0,
+            })
+            .sum();
 
         // Build the storage operations, borrowing the requests and the shared buffer.
         let ops: Vec<Op<'_>> = plan
             .iter()
             .map(|p| match *p {
-                Planned::Write { request, write, first_sequence_nr, first_global_offset, ref bodies } => {
-                    let Request::Write { writes, .. } = &batch[request] else { unreachable!("planned write of a write request") };
+                Planned::Write {
+                    request,
+                    write,
+                    first_sequence_nr,
+                    first_global_offset,
+                    ref bodies,
+                } => {
+                    let Request::Write { writes, .. } = &batch[request] else {
+                        unreachable!("planned write of a write request")
+                    };
                     let w = &writes[write];
-                    Op::Write(StagedWrite { persistence_id: &w.persistence_id, first_sequence_nr, first_global_offset, events: &w.events, bodies: &self.bodies[bodies.clone()] })
+                    Op::Write(StagedWrite {
+                        persistence_id: &w.persistence_id,
+                        first_sequence_nr,
+                        first_global_offset,
+                        events: &w.events,
+                        bodies: &self.bodies[bodies.clone()],
+                    })
                 }
                 Planned::Import { request, event, ref body } => {
-                    let Request::Import { events, .. } = &batch[request] else { unreachable!("planned import of an import request") };
+                    let Request::Import { events, .. } = &batch[request] else {
+                        unreachable!("planned import of an import request")
+                    };
                     let e = &events[event];
                     Op::Write(StagedWrite {
                         persistence_id: &e.persistence_id,
@@ -430,7 +587,11 @@ impl Writer {
                         bodies: &self.bodies[body.clone()],
                     })
                 }
-                Planned::State { request, highest, deleted_to } => {
+                Planned::State {
+                    request,
+                    highest,
+                    deleted_to,
+                } => {
                     let persistence_id = match &batch[request] {
                         Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
                         Request::Import { events, .. } => {
@@ -439,11 +600,17 @@ impl Writer {
                                 Planned::Import { event, .. } => Some(*event),
                                 _ => None,
                             });
-                            events[next_event.expect("a state entry precedes an imported event")].persistence_id.as_str()
+                            events[next_event.expect("a state entry precedes an imported event")]
+                                .persistence_id
+                                .as_str()
                         }
                         _ => unreachable!("state entries come from delete, set-state or import"),
                     };
-                    Op::SetState { persistence_id, highest, deleted_to }
+                    Op::SetState {
+                        persistence_id,
+                        highest,
+                        deleted_to,
+                    }
                 }
             })
             .collect();
@@ -496,25 +663,50 @@ impl Writer {
             let resolve = |o: Outcome| -> Result<WriteReceipt> {
                 match o {
                     Outcome::Done(r) => r,
-                    Outcome::Unit => result.clone().map(|()| WriteReceipt { first_sequence_nr: 0, last_sequence_nr: 0, first_global_offset: 0 }),
-                    Outcome::Staged { first_sequence_nr, first_global_offset, count } => {
-                        result.clone().map(|()| WriteReceipt { first_sequence_nr, last_sequence_nr: first_sequence_nr + count - 1, first_global_offset })
-                    }
+                    Outcome::Unit => result.clone().map(|()| WriteReceipt {
+                        first_sequence_nr: 0,
+                        last_sequence_nr: 0,
+                        first_global_offset: 0,
+                    }),
+                    Outcome::Staged {
+                        first_sequence_nr,
+                        first_global_offset,
+                        count,
+                    } => result.clone().map(|()| WriteReceipt {
+                        first_sequence_nr,
+                        last_sequence_nr: first_sequence_nr + count - 1,
+                        first_global_offset,
+                    }),
                 }
             };
             match request {
-                Request::Write { reply: WriteReply::One(reply), .. } => {
+                Request::Write {
+                    reply: WriteReply::One(reply),
+                    ..
+                } => {
                     let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
                     self.count_write(&r);
                     deliver(|| reply(r));
                 }
-                Request::Write { reply: WriteReply::Many(reply), .. } => {
+                Request::Write {
+                    reply: WriteReply::Many(reply),
+                    ..
+                } => {
                     let results: Vec<_> = request_outcomes.into_iter().map(resolve).collect();
                     results.iter().for_each(|r| self.count_write(r));
                     deliver(|| reply(results));
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
-                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Ok(WriteReceipt { first_sequence_nr: 0, last_sequence_nr: 0, first_global_offset: 0 })).map(|_| ());
+                    let r = request_outcomes
+                        .into_iter()
+                        .next()
+                        .map(resolve)
+                        .unwrap_or(Ok(WriteReceipt {
+                            first_sequence_nr: 0,
+                            last_sequence_nr: 0,
+                            first_global_offset: 0,
+                        }))
+                        .map(|_| ());
                     deliver(|| reply(r));
                 }
                 Request::Flush { reply } => {

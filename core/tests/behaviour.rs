@@ -72,10 +72,21 @@ fn sequence_conflict_fails_only_that_write(backend: Backend) {
         .unwrap();
     assert!(results[0].is_ok());
     match &results[1] {
-        Err(Error::SequenceConflict { persistence_id, expected, actual }) => assert_eq!((persistence_id.as_str(), *expected, *actual), ("p", 4, 6)),
+        Err(Error::SequenceConflict {
+            persistence_id,
+            expected,
+            actual,
+        }) => assert_eq!((persistence_id.as_str(), *expected, *actual), ("p", 4, 6)),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert!(matches!(results[2], Err(Error::SequenceConflict { expected: 4, actual: 2, .. })));
+    assert!(matches!(
+        results[2],
+        Err(Error::SequenceConflict {
+            expected: 4,
+            actual: 2,
+            ..
+        })
+    ));
     assert_eq!(results[3].as_ref().unwrap().last_sequence_nr, 2);
     assert_eq!(results[4].as_ref().unwrap().first_sequence_nr, 4);
     assert_eq!(payloads(&j.read("p", 1, u64::MAX, 100).unwrap()), ["1", "2", "3", "4"]);
@@ -87,9 +98,17 @@ fn invalid_write_is_all_or_nothing(backend: Backend) {
     let j = open(dir.path(), backend);
     let bad = vec![ev("ok"), ev("bad").tag("")];
     assert!(matches!(j.append("p", bad), Err(Error::InvalidArgument(InvalidArgument::EmptyTag))));
-    let results = j.write(vec![AtomicWrite::new("p", 1, vec![ev("fine")]), AtomicWrite::new("q", 1, vec![ev("ok"), ev("nul").manifest("a\0b")])]).unwrap();
+    let results = j
+        .write(vec![
+            AtomicWrite::new("p", 1, vec![ev("fine")]),
+            AtomicWrite::new("q", 1, vec![ev("ok"), ev("nul").manifest("a\0b")]),
+        ])
+        .unwrap();
     assert!(results[0].is_ok());
-    assert!(matches!(results[1], Err(Error::InvalidArgument(InvalidArgument::ContainsNul { .. }))));
+    assert!(matches!(
+        results[1],
+        Err(Error::InvalidArgument(InvalidArgument::ContainsNul { .. }))
+    ));
     assert_eq!(j.highest_sequence_nr("q").unwrap(), 0);
     assert!(j.read("q", 1, u64::MAX, 10).unwrap().is_empty());
     assert_eq!(payloads(&j.read("p", 1, u64::MAX, 10).unwrap()), ["fine"]);
@@ -99,7 +118,13 @@ fn range_reads_respect_bounds_and_max(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let j = open(dir.path(), backend);
     j.append("r", (1..=10).map(|i| ev(&i.to_string())).collect()).unwrap();
-    let seqs = |from, to, max| j.read("r", from, to, max).unwrap().iter().map(|e| e.sequence_nr).collect::<Vec<_>>();
+    let seqs = |from, to, max| {
+        j.read("r", from, to, max)
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence_nr)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(seqs(3, 5, usize::MAX), [3, 4, 5]);
     assert_eq!(seqs(3, 100, 2), [3, 4]);
     assert_eq!(seqs(0, 2, 10), [1, 2]);
@@ -180,7 +205,14 @@ fn persistence_ids_lists_every_stream(backend: Backend) {
 }
 
 fn snapshot(pid: &str, seq: u64, ts: u64) -> Snapshot {
-    Snapshot { persistence_id: pid.into(), sequence_nr: seq, timestamp: ts, manifest: "S".into(), metadata: vec![9], state: format!("state@{seq}").into_bytes() }
+    Snapshot {
+        persistence_id: pid.into(),
+        sequence_nr: seq,
+        timestamp: ts,
+        manifest: "S".into(),
+        metadata: vec![9],
+        state: format!("state@{seq}").into_bytes(),
+    }
 }
 
 fn snapshot_criteria_select_the_latest_match(backend: Backend) {
@@ -203,7 +235,11 @@ fn snapshot_criteria_select_the_latest_match(backend: Backend) {
     let loaded = s.load("p", SnapshotCriteria::latest()).unwrap().unwrap();
     assert_eq!(loaded, snapshot("p", 30, 300));
     // Saving the same sequence number again replaces it.
-    s.save(&Snapshot { state: b"newer".to_vec(), ..snapshot("p", 30, 301) }).unwrap();
+    s.save(&Snapshot {
+        state: b"newer".to_vec(),
+        ..snapshot("p", 30, 301)
+    })
+    .unwrap();
     assert_eq!(s.load("p", SnapshotCriteria::latest()).unwrap().unwrap().state, b"newer");
     assert_eq!(s.list("p").unwrap().len(), 3);
     assert_eq!(s.persistence_ids().unwrap(), ["other", "p"]);
@@ -217,7 +253,10 @@ fn snapshot_prune_and_delete(backend: Backend) {
         s.save(&snapshot("p", seq * 10, seq * 100)).unwrap();
     }
     assert_eq!(s.prune("p", 4).unwrap(), 2);
-    assert_eq!(s.list("p").unwrap().iter().map(|i| i.sequence_nr).collect::<Vec<_>>(), [30, 40, 50, 60]);
+    assert_eq!(
+        s.list("p").unwrap().iter().map(|i| i.sequence_nr).collect::<Vec<_>>(),
+        [30, 40, 50, 60]
+    );
     assert_eq!(s.prune("p", 10).unwrap(), 0);
     assert!(s.delete("p", 60).unwrap());
     assert!(!s.delete("p", 60).unwrap());
@@ -235,7 +274,19 @@ fn everything_persists_across_reopen(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let j = open(dir.path(), backend);
     let big = vec![0xAB; 1 << 20];
-    j.append("p", vec![NewEvent::new(big.clone()).manifest("Big").writer_id("w1").tag("t").timestamp(42).metadata(vec![1, 2, 3]), NewEvent::new(Vec::new())]).unwrap();
+    j.append(
+        "p",
+        vec![
+            NewEvent::new(big.clone())
+                .manifest("Big")
+                .writer_id("w1")
+                .tag("t")
+                .timestamp(42)
+                .metadata(vec![1, 2, 3]),
+            NewEvent::new(Vec::new()),
+        ],
+    )
+    .unwrap();
     j.append("p", vec![NewEvent::new(vec![0xff, 0xfe, 0])]).unwrap();
     j.delete_to("p", 1).unwrap();
     j.snapshots().save(&snapshot("p", 2, 5)).unwrap();
@@ -248,13 +299,36 @@ fn everything_persists_across_reopen(backend: Backend) {
     assert!(events[0].payload.is_empty());
     assert_eq!(events[1].payload, [0xff, 0xfe, 0]);
     assert_eq!(j.stream_state("p").unwrap().deleted_to, 1);
-    assert_eq!(j.snapshots().load("p", SnapshotCriteria::latest()).unwrap(), Some(snapshot("p", 2, 5)));
+    assert_eq!(
+        j.snapshots().load("p", SnapshotCriteria::latest()).unwrap(),
+        Some(snapshot("p", 2, 5))
+    );
     // The big event's fields round-trip when it is not deleted.
-    let r = j.append("q", vec![NewEvent::new(big.clone()).manifest("Big").writer_id("w1").tag("t").timestamp(42).metadata(vec![1, 2, 3])]).unwrap();
+    let r = j
+        .append(
+            "q",
+            vec![NewEvent::new(big.clone())
+                .manifest("Big")
+                .writer_id("w1")
+                .tag("t")
+                .timestamp(42)
+                .metadata(vec![1, 2, 3])],
+        )
+        .unwrap();
     j.close().unwrap();
     let j = open(dir.path(), backend);
     let q = &j.read("q", 1, 1, 1).unwrap()[0];
-    assert_eq!((q.payload.len(), q.manifest.as_str(), q.writer_id.as_str(), q.timestamp, &q.metadata[..], q.global_offset), (big.len(), "Big", "w1", 42, &[1u8, 2, 3][..], r.first_global_offset));
+    assert_eq!(
+        (
+            q.payload.len(),
+            q.manifest.as_str(),
+            q.writer_id.as_str(),
+            q.timestamp,
+            &q.metadata[..],
+            q.global_offset
+        ),
+        (big.len(), "Big", "w1", 42, &[1u8, 2, 3][..], r.first_global_offset)
+    );
     assert_eq!(q.tags, ["t"]);
 }
 
@@ -268,7 +342,13 @@ fn every_operation_after_close_is_closed(backend: Backend) {
     let closed = |r: tidemark::Result<()>| assert_eq!(r.unwrap_err().kind(), ErrorKind::Closed);
     closed(clone.append("p", vec![ev("y")]).map(|_| ()));
     closed(clone.append_async("p", vec![ev("y")]).wait().map(|_| ()));
-    closed(clone.write(vec![AtomicWrite::new("p", 2, vec![ev("y")])]).unwrap().remove(0).map(|_| ()));
+    closed(
+        clone
+            .write(vec![AtomicWrite::new("p", 2, vec![ev("y")])])
+            .unwrap()
+            .remove(0)
+            .map(|_| ()),
+    );
     closed(clone.read("p", 1, 10, 10).map(|_| ()));
     closed(clone.highest_sequence_nr("p").map(|_| ()));
     closed(clone.delete_to("p", 1));
@@ -293,16 +373,31 @@ fn bad_arguments_are_typed_errors(backend: Backend) {
         other => panic!("expected InvalidArgument, got {other:?}"),
     };
     assert_eq!(invalid(j.append("", vec![ev("x")])), InvalidArgument::EmptyPersistenceId);
-    assert_eq!(invalid(j.append("a\0b", vec![ev("x")])), InvalidArgument::ContainsNul { field: "persistence id" });
-    assert!(matches!(invalid(j.append(&"x".repeat(1025), vec![ev("x")])), InvalidArgument::PersistenceIdTooLong { len: 1025, max: 1024 }));
+    assert_eq!(
+        invalid(j.append("a\0b", vec![ev("x")])),
+        InvalidArgument::ContainsNul { field: "persistence id" }
+    );
+    assert!(matches!(
+        invalid(j.append(&"x".repeat(1025), vec![ev("x")])),
+        InvalidArgument::PersistenceIdTooLong { len: 1025, max: 1024 }
+    ));
     assert!(j.append(&"x".repeat(1024), vec![ev("x")]).is_ok());
-    assert!(matches!(invalid(j.append("p", vec![NewEvent::new(vec![0; 2000])])), InvalidArgument::EventTooLarge { max: 1024, .. }));
+    assert!(matches!(
+        invalid(j.append("p", vec![NewEvent::new(vec![0; 2000])])),
+        InvalidArgument::EventTooLarge { max: 1024, .. }
+    ));
     assert_eq!(invalid(j.append("p", vec![])), InvalidArgument::EmptyWrite);
     let r = j.write(vec![AtomicWrite::new("p", 0, vec![ev("x")])]).unwrap();
     assert!(matches!(r[0], Err(Error::InvalidArgument(InvalidArgument::ZeroSequenceNr))));
-    assert!(matches!(j.events_by_tag("", 0, 1), Err(Error::InvalidArgument(InvalidArgument::EmptyTag))));
+    assert!(matches!(
+        j.events_by_tag("", 0, 1),
+        Err(Error::InvalidArgument(InvalidArgument::EmptyTag))
+    ));
     assert!(matches!(j.read("", 1, 1, 1), Err(Error::InvalidArgument(_))));
-    assert!(matches!(Journal::open(dir.path().join("o"), Options::new().backend(backend).max_batch_events(0)), Err(Error::InvalidArgument(InvalidArgument::Option { .. }))));
+    assert!(matches!(
+        Journal::open(dir.path().join("o"), Options::new().backend(backend).max_batch_events(0)),
+        Err(Error::InvalidArgument(InvalidArgument::Option { .. }))
+    ));
     assert_eq!(j.highest_sequence_nr("p").unwrap(), 0);
 }
 
@@ -330,8 +425,14 @@ fn import_preserves_identity_and_stream_state(backend: Backend) {
     }
     assert_eq!(dst.append("a", vec![ev("a4")]).unwrap().first_sequence_nr, 4);
     // Offsets must increase; marks cannot move back.
-    assert!(matches!(dst.import(events[..1].to_vec()), Err(Error::InvalidArgument(InvalidArgument::ImportOffsetNotIncreasing { .. }))));
-    assert!(matches!(dst.import_stream_state("a", 2, 1), Err(Error::InvalidArgument(InvalidArgument::StreamStateRegression))));
+    assert!(matches!(
+        dst.import(events[..1].to_vec()),
+        Err(Error::InvalidArgument(InvalidArgument::ImportOffsetNotIncreasing { .. }))
+    ));
+    assert!(matches!(
+        dst.import_stream_state("a", 2, 1),
+        Err(Error::InvalidArgument(InvalidArgument::StreamStateRegression))
+    ));
 }
 
 fn async_and_callback_forms_agree(backend: Backend) {
@@ -339,11 +440,16 @@ fn async_and_callback_forms_agree(backend: Backend) {
     let j = open(dir.path(), backend);
     let futures: Vec<_> = (0..50).map(|i| j.append_async("p", vec![ev(&i.to_string())])).collect();
     let receipts: Vec<_> = futures.into_iter().map(|f| f.wait().unwrap()).collect();
-    assert_eq!(receipts.iter().map(|r| r.first_sequence_nr).collect::<Vec<_>>(), (1..=50).collect::<Vec<_>>());
+    assert_eq!(
+        receipts.iter().map(|r| r.first_sequence_nr).collect::<Vec<_>>(),
+        (1..=50).collect::<Vec<_>>()
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     for i in 0..50 {
         let tx = tx.clone();
-        j.append_with("q", vec![ev(&i.to_string())], move |r| tx.send((i, r.unwrap().first_sequence_nr)).unwrap());
+        j.append_with("q", vec![ev(&i.to_string())], move |r| {
+            tx.send((i, r.unwrap().first_sequence_nr)).unwrap()
+        });
     }
     drop(tx);
     let mut got: Vec<(u64, u64)> = rx.iter().collect();

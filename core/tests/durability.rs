@@ -12,7 +12,12 @@ use rand::{Rng, SeedableRng};
 use tidemark::{Backend, CorruptReason, Error, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy};
 
 fn only_segment(path: &Path) -> PathBuf {
-    let mut segs: Vec<PathBuf> = fs::read_dir(path.join("segments")).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "seg")).collect();
+    let mut segs: Vec<PathBuf> = fs::read_dir(path.join("segments"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
     segs.sort();
     assert_eq!(segs.len(), 1);
     segs.remove(0)
@@ -37,14 +42,26 @@ fn write_batches(path: &Path, n: usize) -> Vec<(u64, u64)> {
     let mut seqs = Vec::new();
     for i in 0..n {
         let count = 1 + i % 4;
-        let r = j.append("s", (0..count).map(|k| NewEvent::new(format!("event {i}/{k} {}", "x".repeat(i * 7 % 90)).into_bytes())).collect()).unwrap();
+        let r = j
+            .append(
+                "s",
+                (0..count)
+                    .map(|k| NewEvent::new(format!("event {i}/{k} {}", "x".repeat(i * 7 % 90)).into_bytes()))
+                    .collect(),
+            )
+            .unwrap();
         seqs.push(r.last_sequence_nr);
     }
     j.close().unwrap();
     let segment = only_segment(path);
     let ends = frame_ends(&segment);
     assert_eq!(ends.len(), n);
-    fs::OpenOptions::new().write(true).open(&segment).unwrap().set_len(*ends.last().unwrap()).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap()
+        .set_len(*ends.last().unwrap())
+        .unwrap();
     seqs.into_iter().zip(ends).collect()
 }
 
@@ -72,7 +89,12 @@ fn truncation_at_any_offset_is_repaired_to_the_last_whole_batch() {
     for (i, cut) in cuts.into_iter().enumerate() {
         let path = dir.path().join(format!("cut{i}"));
         copy_dir(&original, &path);
-        fs::OpenOptions::new().write(true).open(only_segment(&path)).unwrap().set_len(cut).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(only_segment(&path))
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
         let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
         let expected = ends.iter().filter(|(_, end)| *end <= cut).map(|(seq, _)| *seq).max().unwrap_or(0);
         assert_eq!(j.highest_sequence_nr("s").unwrap(), expected, "cut at {cut}");
@@ -126,7 +148,10 @@ fn a_flipped_bit_before_the_tail_is_reported_with_its_location() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
     // Read-only opens refuse it the same way: nothing silently skipped.
-    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files).read_only(true)), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        Journal::open(&path, Options::new().backend(Backend::Files).read_only(true)),
+        Err(Error::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -134,16 +159,32 @@ fn a_damaged_lmdb_event_is_reported_not_returned() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
     let j = Journal::open(&path, Options::new()).unwrap();
-    j.append("p", vec![NewEvent::new(b"first-event-payload".to_vec()), NewEvent::new(b"UNIQUE-MARKER-PAYLOAD".to_vec())]).unwrap();
+    j.append(
+        "p",
+        vec![
+            NewEvent::new(b"first-event-payload".to_vec()),
+            NewEvent::new(b"UNIQUE-MARKER-PAYLOAD".to_vec()),
+        ],
+    )
+    .unwrap();
     j.close().unwrap();
     let data = path.join("lmdb").join("data.mdb");
     let mut bytes = fs::read(&data).unwrap();
-    let at = bytes.windows(21).position(|w| w == b"UNIQUE-MARKER-PAYLOAD").expect("payload on disk");
+    let at = bytes
+        .windows(21)
+        .position(|w| w == b"UNIQUE-MARKER-PAYLOAD")
+        .expect("payload on disk");
     bytes[at + 3] ^= 0x01;
     fs::write(&data, &bytes).unwrap();
     let j = Journal::open(&path, Options::new()).unwrap();
     assert_eq!(j.read("p", 1, 1, 1).unwrap().len(), 1);
-    assert!(matches!(j.read("p", 1, 2, 10), Err(Error::Corrupt { reason: CorruptReason::Checksum { .. }, .. })));
+    assert!(matches!(
+        j.read("p", 1, 2, 10),
+        Err(Error::Corrupt {
+            reason: CorruptReason::Checksum { .. },
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -151,7 +192,14 @@ fn a_corrupt_snapshot_is_skipped_for_the_previous_one() {
     for backend in [Backend::Lmdb, Backend::Files] {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path().join("j"), Options::new().backend(backend)).unwrap();
-        let snap = |seq: u64| Snapshot { persistence_id: "p".into(), sequence_nr: seq, timestamp: seq, manifest: String::new(), metadata: vec![], state: vec![seq as u8; 1000] };
+        let snap = |seq: u64| Snapshot {
+            persistence_id: "p".into(),
+            sequence_nr: seq,
+            timestamp: seq,
+            manifest: String::new(),
+            metadata: vec![],
+            state: vec![seq as u8; 1000],
+        };
         j.snapshots().save(&snap(1)).unwrap();
         j.snapshots().save(&snap(2)).unwrap();
         let root = j.snapshots().path().unwrap().to_owned();
@@ -164,7 +212,10 @@ fn a_corrupt_snapshot_is_skipped_for_the_previous_one() {
         assert_eq!(loaded, snap(1), "{backend:?}");
         let audit = j.snapshots().audit().unwrap();
         assert_eq!(audit.len(), 2);
-        assert_eq!(audit.iter().filter(|f| f.check.is_err()).map(|f| &f.path).collect::<Vec<_>>(), [&newest]);
+        assert_eq!(
+            audit.iter().filter(|f| f.check.is_err()).map(|f| &f.path).collect::<Vec<_>>(),
+            [&newest]
+        );
         assert_eq!(audit.iter().find(|f| f.check.is_ok()).unwrap().check.as_deref(), Ok("p"));
         assert_eq!(j.metrics().skipped_corrupt_snapshots, 1);
         // Truncated to nothing: also skipped.
@@ -178,10 +229,22 @@ fn compressed_snapshots_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let j = Journal::open(dir.path().join("j"), Options::new().snapshot_compression(true)).unwrap();
     let state: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
-    let snap = Snapshot { persistence_id: "p".into(), sequence_nr: 5, timestamp: 1, manifest: "m".into(), metadata: vec![1], state };
+    let snap = Snapshot {
+        persistence_id: "p".into(),
+        sequence_nr: 5,
+        timestamp: 1,
+        manifest: "m".into(),
+        metadata: vec![1],
+        state,
+    };
     j.snapshots().save(&snap).unwrap();
     let root = j.snapshots().path().unwrap().to_owned();
-    let file = fs::read_dir(fs::read_dir(&root).unwrap().flatten().next().unwrap().path()).unwrap().flatten().next().unwrap().path();
+    let file = fs::read_dir(fs::read_dir(&root).unwrap().flatten().next().unwrap().path())
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
     assert!(fs::metadata(file).unwrap().len() < 100_000, "zstd should shrink a repetitive state");
     assert_eq!(j.snapshots().load("p", SnapshotCriteria::latest()).unwrap(), Some(snap));
 }
@@ -191,11 +254,20 @@ fn close_with_queue(max_batch_events: usize) -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
     let timeout = Duration::from_millis(300);
-    let j = Journal::open(&path, Options::new().backend(Backend::Files).close_timeout(timeout).max_batch_events(max_batch_events)).unwrap();
+    let j = Journal::open(
+        &path,
+        Options::new()
+            .backend(Backend::Files)
+            .close_timeout(timeout)
+            .max_batch_events(max_batch_events),
+    )
+    .unwrap();
     let results: Arc<Mutex<Vec<tidemark::Result<u64>>>> = Arc::default();
     for i in 0..10_000 {
         let results = results.clone();
-        j.append_with("p", vec![NewEvent::new(format!("{i}").into_bytes())], move |r| results.lock().unwrap().push(r.map(|r| r.first_sequence_nr)));
+        j.append_with("p", vec![NewEvent::new(format!("{i}").into_bytes())], move |r| {
+            results.lock().unwrap().push(r.map(|r| r.first_sequence_nr))
+        });
     }
     let started = Instant::now();
     j.close().unwrap();
@@ -216,7 +288,11 @@ fn close_with_queue(max_batch_events: usize) -> (usize, usize) {
     acked.sort_unstable();
     assert_eq!(acked, (1..=acked.len() as u64).collect::<Vec<_>>());
     let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
-    assert_eq!(j.highest_sequence_nr("p").unwrap(), acked.len() as u64, "acknowledged means durable; failed means absent");
+    assert_eq!(
+        j.highest_sequence_nr("p").unwrap(),
+        acked.len() as u64,
+        "acknowledged means durable; failed means absent"
+    );
     (acked.len(), closed)
 }
 
@@ -245,7 +321,11 @@ fn sixteen_threads_on_distinct_and_shared_streams() {
                 let acks = acks.clone();
                 std::thread::spawn(move || {
                     for i in 0..200 {
-                        let pid = if i % 2 == 0 { format!("own-{t}") } else { format!("shared-{}", i % 3) };
+                        let pid = if i % 2 == 0 {
+                            format!("own-{t}")
+                        } else {
+                            format!("shared-{}", i % 3)
+                        };
                         let payload = format!("{t}/{i}");
                         let r = j.append(&pid, vec![NewEvent::new(payload.clone().into_bytes())]).unwrap();
                         acks.lock().unwrap().push((pid, r.first_sequence_nr, payload));
@@ -281,11 +361,14 @@ fn lmdb_map_grows_from_one_mebibyte_to_hold_a_hundred() {
     let j = Journal::open(dir.path().join("j"), Options::new().lmdb_map_size(1 << 20).sync(SyncPolicy::Never)).unwrap();
     let chunk = vec![0x5a; 100 << 10];
     for i in 0..100 {
-        j.append(&format!("s{}", i % 7), (0..10).map(|_| NewEvent::new(chunk.clone())).collect()).unwrap();
+        j.append(&format!("s{}", i % 7), (0..10).map(|_| NewEvent::new(chunk.clone())).collect())
+            .unwrap();
     }
     j.flush().unwrap();
     assert!(j.metrics().lmdb_map_resizes > 0);
-    let total: usize = (0..7).map(|s| j.read(&format!("s{s}"), 1, u64::MAX, usize::MAX).unwrap().len()).sum();
+    let total: usize = (0..7)
+        .map(|s| j.read(&format!("s{s}"), 1, u64::MAX, usize::MAX).unwrap().len())
+        .sum();
     assert_eq!(total, 1000);
     j.close().unwrap();
     let j = Journal::open(dir.path().join("j"), Options::new().lmdb_map_size(1 << 20)).unwrap();
@@ -302,7 +385,13 @@ fn segments_roll_and_deleted_segments_are_reclaimed() {
         j.append("a", vec![NewEvent::new(vec![i as u8; 2000])]).unwrap();
         j.append("b", vec![NewEvent::new(vec![i as u8; 100])]).unwrap();
     }
-    let count = || fs::read_dir(path.join("segments")).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "seg")).count();
+    let count = || {
+        fs::read_dir(path.join("segments"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "seg"))
+            .count()
+    };
     let before = count();
     assert!(before > 4);
     j.delete_to("a", 200).unwrap();
@@ -319,7 +408,14 @@ fn segments_roll_and_deleted_segments_are_reclaimed() {
     let j = Journal::open(&path, options).unwrap();
     assert_eq!(j.highest_sequence_nr("a").unwrap(), 200);
     assert_eq!(j.highest_sequence_nr("b").unwrap(), 200);
-    assert_eq!(j.read("b", 1, u64::MAX, usize::MAX).unwrap().iter().map(|e| e.sequence_nr).collect::<Vec<_>>(), (151..=200).collect::<Vec<_>>());
+    assert_eq!(
+        j.read("b", 1, u64::MAX, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence_nr)
+            .collect::<Vec<_>>(),
+        (151..=200).collect::<Vec<_>>()
+    );
     assert_eq!(j.append("a", vec![NewEvent::new(b"next".to_vec())]).unwrap().first_sequence_nr, 201);
     let offsets: Vec<u64> = j.all_events(0, usize::MAX).unwrap().iter().map(|e| e.global_offset).collect();
     assert!(offsets.windows(2).all(|w| w[0] < w[1]));
@@ -334,7 +430,16 @@ fn backup_while_writing_and_compaction() {
         for i in 0..50 {
             j.append("p", vec![NewEvent::new(vec![i; 500]).tag("t")]).unwrap();
         }
-        j.snapshots().save(&Snapshot { persistence_id: "p".into(), sequence_nr: 10, timestamp: 1, manifest: String::new(), metadata: vec![], state: b"s".to_vec() }).unwrap();
+        j.snapshots()
+            .save(&Snapshot {
+                persistence_id: "p".into(),
+                sequence_nr: 10,
+                timestamp: 1,
+                manifest: String::new(),
+                metadata: vec![],
+                state: b"s".to_vec(),
+            })
+            .unwrap();
         let writer = {
             let j = j.clone();
             std::thread::spawn(move || {
@@ -374,16 +479,28 @@ fn newer_format_versions_are_refused_with_both_versions() {
         Err(Error::UnsupportedFormat { found: 99, supported, .. }) => assert_eq!(supported, tidemark::FORMAT_VERSION),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files)), Err(Error::UnsupportedFormat { .. })));
+    assert!(matches!(
+        Journal::open(&path, Options::new().backend(Backend::Files)),
+        Err(Error::UnsupportedFormat { .. })
+    ));
     fs::write(path.join("FORMAT"), "tidemark journal\nbackend = lmdb\nformat = 1\n").unwrap();
-    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files)), Err(Error::InvalidArgument(tidemark::InvalidArgument::BackendMismatch { .. }))));
+    assert!(matches!(
+        Journal::open(&path, Options::new().backend(Backend::Files)),
+        Err(Error::InvalidArgument(tidemark::InvalidArgument::BackendMismatch { .. }))
+    ));
 }
 
 #[test]
 fn interval_policy_flushes_in_the_background_and_flush_forces_a_sync() {
     for backend in [Backend::Files, Backend::Lmdb] {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path().join("i"), Options::new().backend(backend).sync(SyncPolicy::Interval(Duration::from_millis(20)))).unwrap();
+        let j = Journal::open(
+            dir.path().join("i"),
+            Options::new()
+                .backend(backend)
+                .sync(SyncPolicy::Interval(Duration::from_millis(20))),
+        )
+        .unwrap();
         j.append("p", vec![NewEvent::new(b"x".to_vec())]).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while j.metrics().fsyncs == 0 && Instant::now() < deadline {
@@ -413,7 +530,14 @@ fn close_waits_for_a_snapshot_save_in_progress() {
     let saver = {
         let j = j.clone();
         std::thread::spawn(move || {
-            let big = Snapshot { persistence_id: "p".into(), sequence_nr: 1, timestamp: 1, manifest: String::new(), metadata: vec![], state: vec![1; 64 << 20] };
+            let big = Snapshot {
+                persistence_id: "p".into(),
+                sequence_nr: 1,
+                timestamp: 1,
+                manifest: String::new(),
+                metadata: vec![],
+                state: vec![1; 64 << 20],
+            };
             let result = j.snapshots().save(&big);
             (result, Instant::now())
         })

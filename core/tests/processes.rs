@@ -63,7 +63,11 @@ fn child_process() {
                             let next = journal.highest_sequence_nr(&pid).unwrap() + 1;
                             let n = rng.gen_range(1..=5u64);
                             let events = (next..next + n).map(|s| NewEvent::new(payload(&pid, s)).tag("crash")).collect();
-                            let receipt = journal.write(vec![tidemark::AtomicWrite::new(pid.clone(), next, events)]).unwrap().remove(0).unwrap();
+                            let receipt = journal
+                                .write(vec![tidemark::AtomicWrite::new(pid.clone(), next, events)])
+                                .unwrap()
+                                .remove(0)
+                                .unwrap();
                             println!("ack {pid} {}", receipt.last_sequence_nr);
                         }
                     })
@@ -77,7 +81,10 @@ fn child_process() {
             // A file-size limit makes the device look full (EFBIG) without a special mount.
             unsafe {
                 libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let limit = libc::rlimit { rlim_cur: 3 << 20, rlim_max: libc::RLIM_INFINITY };
+                let limit = libc::rlimit {
+                    rlim_cur: 3 << 20,
+                    rlim_max: libc::RLIM_INFINITY,
+                };
                 assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
             }
             let journal = Journal::open(&dir, Options::new().backend(backend).lmdb_map_size(64 << 20)).unwrap();
@@ -149,12 +156,20 @@ fn crash_rounds(backend: Backend, rounds: usize) {
         let journal = Journal::open(&path, Options::new().backend(backend)).unwrap();
         for (pid, &highest_acked) in &acked {
             let highest = journal.highest_sequence_nr(pid).unwrap();
-            assert!(highest >= highest_acked, "round {round}: {pid} lost acknowledged events ({highest} < {highest_acked})");
+            assert!(
+                highest >= highest_acked,
+                "round {round}: {pid} lost acknowledged events ({highest} < {highest_acked})"
+            );
             let events = journal.read(pid, 1, u64::MAX, usize::MAX).unwrap();
             assert_eq!(events.len() as u64, highest, "round {round}: {pid} has gaps");
             for (i, e) in events.iter().enumerate() {
                 assert_eq!(e.sequence_nr, i as u64 + 1);
-                assert_eq!(e.payload, payload(pid, e.sequence_nr), "round {round}: {pid}/{} damaged", e.sequence_nr);
+                assert_eq!(
+                    e.payload,
+                    payload(pid, e.sequence_nr),
+                    "round {round}: {pid}/{} damaged",
+                    e.sequence_nr
+                );
                 assert_eq!(e.tags, ["crash"]);
             }
         }
@@ -189,19 +204,28 @@ fn a_full_device_fails_the_write_with_storage_full_and_keeps_acknowledged_data()
         let path = dir.path().join("journal");
         let out = spawn_child("full", &path, backend).wait_with_output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        let line = text.lines().find(|l| l.starts_with("full ")).unwrap_or_else(|| panic!("{backend:?}: child said {text:?}"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("full "))
+            .unwrap_or_else(|| panic!("{backend:?}: child said {text:?}"));
         let mut parts = line.split(' ').skip(1);
         let kind = parts.next().unwrap();
         let acked: u64 = parts.next().unwrap().parse().unwrap();
         assert!(kind == "STORAGE_FULL", "{backend:?}: expected STORAGE_FULL, got {text}");
         assert!(acked > 0);
-        assert!(text.contains(&format!("read {acked}")), "{backend:?}: reads after the failure: {text:?}");
+        assert!(
+            text.contains(&format!("read {acked}")),
+            "{backend:?}: reads after the failure: {text:?}"
+        );
         let journal = Journal::open(&path, Options::new().backend(backend)).unwrap();
         let events = journal.read("big", 1, u64::MAX, usize::MAX).unwrap();
         assert_eq!(events.len() as u64, acked, "{backend:?}");
         assert!(events.iter().all(|e| e.payload == vec![7u8; 64 << 10]));
         // With space back, writing continues after the acknowledged events.
-        assert_eq!(journal.append("big", vec![NewEvent::new(vec![1])]).unwrap().first_sequence_nr, acked + 1);
+        assert_eq!(
+            journal.append("big", vec![NewEvent::new(vec![1])]).unwrap().first_sequence_nr,
+            acked + 1
+        );
     }
 }
 
@@ -215,10 +239,19 @@ fn second_writer_process_gets_locked_and_first_keeps_working() {
         let child = spawn_child("lock", &path, backend);
         let out = child.wait_with_output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains(&format!("locked {}", path.join("LOCK").display())), "{backend:?}: child said {text:?}");
+        assert!(
+            text.contains(&format!("locked {}", path.join("LOCK").display())),
+            "{backend:?}: child said {text:?}"
+        );
         // Also refused inside this process, and the first writer is unaffected.
-        assert!(matches!(Journal::open(&path, Options::new().backend(backend)), Err(Error::Locked { .. })));
-        assert_eq!(journal.append("p", vec![NewEvent::new(b"2".to_vec())]).unwrap().first_sequence_nr, 2);
+        assert!(matches!(
+            Journal::open(&path, Options::new().backend(backend)),
+            Err(Error::Locked { .. })
+        ));
+        assert_eq!(
+            journal.append("p", vec![NewEvent::new(b"2".to_vec())]).unwrap().first_sequence_nr,
+            2
+        );
         journal.close().unwrap();
         // After close the lock is free.
         let child = spawn_child("lock", &path, backend);
@@ -254,15 +287,32 @@ fn a_read_only_backup_succeeds_while_another_process_grows_the_map() {
     lines.by_ref().take(3).for_each(drop);
     let reader = Journal::open(&path, Options::new().read_only(true)).unwrap();
     // Let the writer grow the map well past what this reader mapped.
-    let acked: u64 = lines.by_ref().take(60).last().unwrap().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    let acked: u64 = lines
+        .by_ref()
+        .take(60)
+        .last()
+        .unwrap()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let backup = dir.path().join("backup");
     reader.backup_to(&backup).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     let restored = Journal::open(&backup, Options::new()).unwrap();
     let events = restored.read("big", 1, u64::MAX, usize::MAX).unwrap();
-    assert!(events.len() as u64 >= acked, "backup holds {} events, {acked} were acknowledged before it", events.len());
-    assert!(events.iter().enumerate().all(|(i, e)| e.sequence_nr == i as u64 + 1 && e.payload.len() == 100 << 10));
+    assert!(
+        events.len() as u64 >= acked,
+        "backup holds {} events, {acked} were acknowledged before it",
+        events.len()
+    );
+    assert!(events
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.sequence_nr == i as u64 + 1 && e.payload.len() == 100 << 10));
 }
 
 #[test]
@@ -272,7 +322,10 @@ fn child_killed_while_holding_the_lock_releases_it() {
     let mut child = spawn_child("append", &path, Backend::Files);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     wait_ready(&mut lines);
-    assert!(matches!(Journal::open(&path, Options::new().backend(Backend::Files)), Err(Error::Locked { .. })));
+    assert!(matches!(
+        Journal::open(&path, Options::new().backend(Backend::Files)),
+        Err(Error::Locked { .. })
+    ));
     child.kill().unwrap();
     child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);

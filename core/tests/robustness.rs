@@ -21,10 +21,23 @@ fn build(path: &Path, backend: Backend) {
     let j = Journal::open(path, Options::new().backend(backend).segment_bytes(8 << 10)).unwrap();
     for i in 0..40u32 {
         let pid = format!("p{}", i % 3);
-        j.append(&pid, vec![NewEvent::new(i.to_le_bytes().repeat(1 + i as usize % 30)).tag("t").manifest("M")]).unwrap();
+        j.append(
+            &pid,
+            vec![NewEvent::new(i.to_le_bytes().repeat(1 + i as usize % 30)).tag("t").manifest("M")],
+        )
+        .unwrap();
     }
     j.delete_to("p0", 3).unwrap();
-    j.snapshots().save(&Snapshot { persistence_id: "p1".into(), sequence_nr: 2, timestamp: 1, manifest: "S".into(), metadata: vec![1], state: vec![3; 300] }).unwrap();
+    j.snapshots()
+        .save(&Snapshot {
+            persistence_id: "p1".into(),
+            sequence_nr: 2,
+            timestamp: 1,
+            manifest: "S".into(),
+            metadata: vec![1],
+            state: vec![3; 300],
+        })
+        .unwrap();
     j.close().unwrap();
 }
 

@@ -111,7 +111,12 @@ impl Fixture {
                 });
             }
         }
-        out.retain(|e| !self.deletions.iter().any(|d| d.persistence_id == e.persistence_id && e.sequence_nr <= d.to));
+        out.retain(|e| {
+            !self
+                .deletions
+                .iter()
+                .any(|d| d.persistence_id == e.persistence_id && e.sequence_nr <= d.to)
+        });
         out
     }
 
@@ -159,28 +164,54 @@ impl Fixture {
     pub fn verify(&self, journal: &Journal) -> Result<(), String> {
         let expected = self.expected_events();
         let all = journal.all_events(0, usize::MAX).map_err(|e| e.to_string())?;
-        check(all == expected, || format!("all_events differ:\n got {:?}\nwant {:?}", summary(&all), summary(&expected)))?;
+        check(all == expected, || {
+            format!("all_events differ:\n got {:?}\nwant {:?}", summary(&all), summary(&expected))
+        })?;
         let mut ids: Vec<String> = self.appends.iter().map(|a| a.persistence_id.clone()).collect();
         ids.sort();
         ids.dedup();
-        check(journal.persistence_ids().map_err(|e| e.to_string())? == ids, || "persistence ids differ".into())?;
+        check(journal.persistence_ids().map_err(|e| e.to_string())? == ids, || {
+            "persistence ids differ".into()
+        })?;
         for pid in &ids {
             let want: Vec<_> = expected.iter().filter(|e| &e.persistence_id == pid).cloned().collect();
             let got = journal.read(pid, 1, u64::MAX, usize::MAX).map_err(|e| e.to_string())?;
             check(got == want, || format!("read({pid}) differs"))?;
-            let appended: u64 = self.appends.iter().filter(|a| &a.persistence_id == pid).map(|a| a.events.len() as u64).sum();
-            check(journal.highest_sequence_nr(pid).map_err(|e| e.to_string())? == appended, || format!("highest of {pid}"))?;
+            let appended: u64 = self
+                .appends
+                .iter()
+                .filter(|a| &a.persistence_id == pid)
+                .map(|a| a.events.len() as u64)
+                .sum();
+            check(journal.highest_sequence_nr(pid).map_err(|e| e.to_string())? == appended, || {
+                format!("highest of {pid}")
+            })?;
         }
         let orders = journal.events_by_tag("orders", 0, usize::MAX).map_err(|e| e.to_string())?;
         let want_orders: Vec<_> = expected.iter().filter(|e| e.tags.iter().any(|t| t == "orders")).cloned().collect();
         check(orders == want_orders, || "events_by_tag(orders) differs".into())?;
         let snapshots = self.expected_snapshots();
         for s in &snapshots {
-            let latest = snapshots.iter().filter(|x| x.persistence_id == s.persistence_id).max_by_key(|x| x.sequence_nr).unwrap();
-            let got = journal.snapshots().load(&s.persistence_id, SnapshotCriteria::latest()).map_err(|e| e.to_string())?;
+            let latest = snapshots
+                .iter()
+                .filter(|x| x.persistence_id == s.persistence_id)
+                .max_by_key(|x| x.sequence_nr)
+                .unwrap();
+            let got = journal
+                .snapshots()
+                .load(&s.persistence_id, SnapshotCriteria::latest())
+                .map_err(|e| e.to_string())?;
             check(got.as_ref() == Some(latest), || format!("latest snapshot of {}", s.persistence_id))?;
-            let got = journal.snapshots().load(&s.persistence_id, SnapshotCriteria::latest().max_sequence_nr(s.sequence_nr).min_timestamp(s.timestamp)).map_err(|e| e.to_string())?;
-            check(got.as_ref() == Some(s), || format!("snapshot {}@{} by criteria", s.persistence_id, s.sequence_nr))?;
+            let got = journal
+                .snapshots()
+                .load(
+                    &s.persistence_id,
+                    SnapshotCriteria::latest().max_sequence_nr(s.sequence_nr).min_timestamp(s.timestamp),
+                )
+                .map_err(|e| e.to_string())?;
+            check(got.as_ref() == Some(s), || {
+                format!("snapshot {}@{} by criteria", s.persistence_id, s.sequence_nr)
+            })?;
         }
         Ok(())
     }
@@ -195,7 +226,10 @@ fn check(ok: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
 }
 
 fn summary(events: &[tidemark::Event]) -> Vec<(String, u64, u64, usize)> {
-    events.iter().map(|e| (e.persistence_id.clone(), e.sequence_nr, e.global_offset, e.payload.len())).collect()
+    events
+        .iter()
+        .map(|e| (e.persistence_id.clone(), e.sequence_nr, e.global_offset, e.payload.len()))
+        .collect()
 }
 
 /// The payload every crash-matrix writer appends as event `seq` of `pid`:

@@ -55,7 +55,11 @@ fn a_newer_format_is_refused_naming_both_versions() {
     copy_dir(&fixture_dir("files"), dir.path());
     std::fs::write(dir.path().join("FORMAT"), "tidemark journal\nbackend = files\nformat = 2\n").unwrap();
     match Journal::open(dir.path(), Options::new().backend(tidemark::Backend::Files)) {
-        Err(e @ Error::UnsupportedFormat { found: 2, supported: 1, .. }) => {
+        Err(
+            e @ Error::UnsupportedFormat {
+                found: 2, supported: 1, ..
+            },
+        ) => {
             let text = e.to_string();
             assert!(text.contains("format version 2") && text.contains("up to 1"), "{text}");
         }

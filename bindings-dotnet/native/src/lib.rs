@@ -46,7 +46,9 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
-use tidemark::{AtomicWrite, Backend, Error, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt};
+use tidemark::{
+    AtomicWrite, Backend, Error, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
+};
 
 // ---- constants -----------------------------------------------------------------
 
@@ -306,7 +308,12 @@ struct FfiError {
 
 impl FfiError {
     fn new(code: i32, message: impl Into<String>) -> Self {
-        FfiError { code, message: message.into(), expected: 0, actual: 0 }
+        FfiError {
+            code,
+            message: message.into(),
+            expected: 0,
+            actual: 0,
+        }
     }
     fn invalid(message: impl Into<String>) -> Self {
         Self::new(TM_INVALID_ARGUMENT, message)
@@ -322,7 +329,12 @@ impl From<Error> for FfiError {
             Error::SequenceConflict { expected, actual, .. } => (*expected, *actual),
             _ => (0, 0),
         };
-        FfiError { code: status_of_kind(e.kind()), message: e.to_string(), expected, actual }
+        FfiError {
+            code: status_of_kind(e.kind()),
+            message: e.to_string(),
+            expected,
+            actual,
+        }
     }
 }
 
@@ -344,7 +356,11 @@ fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
         Ok(Ok(())) => TM_OK,
         Ok(Err(e)) => set_last_error(e),
         Err(panic) => {
-            let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
             set_last_error(FfiError::new(TM_INTERNAL, format!("internal error (panic): {msg}")))
         }
     }
@@ -363,11 +379,19 @@ fn new_handle() -> usize {
 }
 
 fn journal(j: *const tm_journal) -> FfiResult<Journal> {
-    JOURNALS.read().get(&(j as usize)).cloned().ok_or_else(|| FfiError::handle("journal handle"))
+    JOURNALS
+        .read()
+        .get(&(j as usize))
+        .cloned()
+        .ok_or_else(|| FfiError::handle("journal handle"))
 }
 
 fn queue(q: *const tm_queue) -> FfiResult<Arc<Queue>> {
-    QUEUES.read().get(&(q as usize)).cloned().ok_or_else(|| FfiError::handle("queue handle"))
+    QUEUES
+        .read()
+        .get(&(q as usize))
+        .cloned()
+        .ok_or_else(|| FfiError::handle("queue handle"))
 }
 
 /// A buffer: the public header first, then the bytes it points at.
@@ -378,7 +402,13 @@ struct OwnedBuffer {
 }
 
 fn new_buffer(bytes: Vec<u8>) -> *mut tm_buffer {
-    let mut owned = Box::new(OwnedBuffer { header: tm_buffer { data: std::ptr::null(), len: bytes.len() }, bytes });
+    let mut owned = Box::new(OwnedBuffer {
+        header: tm_buffer {
+            data: std::ptr::null(),
+            len: bytes.len(),
+        },
+        bytes,
+    });
     owned.header.data = owned.bytes.as_ptr();
     let ptr = Box::into_raw(owned) as *mut tm_buffer;
     BUFFERS.lock().insert(ptr as usize);
@@ -431,7 +461,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> FfiResult<&'a [u8]> {
         if self.buf.len() - self.pos < n {
-            return Err(FfiError::invalid(format!("encoded buffer truncated at byte {} (needs {n} more)", self.pos)));
+            return Err(FfiError::invalid(format!(
+                "encoded buffer truncated at byte {} (needs {n} more)",
+                self.pos
+            )));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -449,11 +482,16 @@ impl<'a> Reader<'a> {
     }
     fn string(&mut self, what: &str) -> FfiResult<String> {
         let b = self.blob()?;
-        std::str::from_utf8(b).map(str::to_owned).map_err(|_| FfiError::invalid(format!("{what} is not valid UTF-8")))
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|_| FfiError::invalid(format!("{what} is not valid UTF-8")))
     }
     fn finish(&self) -> FfiResult<()> {
         if self.pos != self.buf.len() {
-            return Err(FfiError::invalid(format!("{} unexpected bytes after the encoded data", self.buf.len() - self.pos)));
+            return Err(FfiError::invalid(format!(
+                "{} unexpected bytes after the encoded data",
+                self.buf.len() - self.pos
+            )));
         }
         Ok(())
     }
@@ -476,7 +514,14 @@ impl<'a> Reader<'a> {
             }
             let payload = self.blob()?.to_vec();
             let timestamp = (timestamp != TM_TIMESTAMP_NOW).then_some(timestamp);
-            events.push(NewEvent { payload, manifest, writer_id, tags, timestamp, metadata });
+            events.push(NewEvent {
+                payload,
+                manifest,
+                writer_id,
+                tags,
+                timestamp,
+                metadata,
+            });
         }
         Ok(events)
     }
@@ -490,7 +535,11 @@ impl<'a> Reader<'a> {
             let persistence_id = self.string("persistence id")?;
             let first_sequence_nr = self.u64()?;
             let events = self.events()?;
-            writes.push(AtomicWrite { persistence_id, first_sequence_nr, events });
+            writes.push(AtomicWrite {
+                persistence_id,
+                first_sequence_nr,
+                events,
+            });
         }
         Ok(writes)
     }
@@ -574,10 +623,24 @@ struct Done {
 impl Done {
     fn of_error(token: u64, e: Error) -> Done {
         let f = FfiError::from(e);
-        Done { token, status: f.code, receipt: tm_receipt::default(), expected: f.expected, actual: f.actual, buffer: Some(PendingBuffer(f.message.into_bytes())) }
+        Done {
+            token,
+            status: f.code,
+            receipt: tm_receipt::default(),
+            expected: f.expected,
+            actual: f.actual,
+            buffer: Some(PendingBuffer(f.message.into_bytes())),
+        }
     }
     fn ok(token: u64) -> Done {
-        Done { token, status: TM_OK, receipt: tm_receipt::default(), expected: 0, actual: 0, buffer: None }
+        Done {
+            token,
+            status: TM_OK,
+            receipt: tm_receipt::default(),
+            expected: 0,
+            actual: 0,
+            buffer: None,
+        }
     }
 }
 
@@ -643,7 +706,13 @@ pub unsafe extern "C" fn tm_last_error(out: *mut tm_error) -> i32 {
     let Some(out) = out.as_mut() else { return TM_INVALID_ARGUMENT };
     LAST_ERROR.with(|l| {
         let l = l.borrow();
-        *out = tm_error { code: l.code, expected: l.expected, actual: l.actual, message: l.message.as_ptr(), message_len: l.message.len() };
+        *out = tm_error {
+            code: l.code,
+            expected: l.expected,
+            actual: l.actual,
+            message: l.message.as_ptr(),
+            message_len: l.message.len(),
+        };
     });
     TM_OK
 }
@@ -766,7 +835,9 @@ pub unsafe extern "C" fn tm_options_init(options: *mut tm_options) -> i32 {
 
 fn to_options(o: &tm_options) -> FfiResult<Options> {
     if (o.struct_size as usize) < std::mem::size_of::<tm_options>() {
-        return Err(FfiError::invalid("options.struct_size is too small: initialise the options with tm_options_init"));
+        return Err(FfiError::invalid(
+            "options.struct_size is too small: initialise the options with tm_options_init",
+        ));
     }
     let backend = match o.backend {
         TM_BACKEND_LMDB => Backend::Lmdb,
@@ -798,7 +869,12 @@ fn to_options(o: &tm_options) -> FfiResult<Options> {
 /// Opens (creating if needed) the journal at `path` (UTF-8, `path_len` bytes).
 /// `options` may be null for the defaults. On success `*out` is the handle.
 #[no_mangle]
-pub unsafe extern "C" fn tm_journal_open(path: *const u8, path_len: usize, options: *const tm_options, out_journal: *mut *mut tm_journal) -> i32 {
+pub unsafe extern "C" fn tm_journal_open(
+    path: *const u8,
+    path_len: usize,
+    options: *const tm_options,
+    out_journal: *mut *mut tm_journal,
+) -> i32 {
     guard(|| {
         let out_journal = out(out_journal, "out_journal")?;
         *out_journal = std::ptr::null_mut();
@@ -829,7 +905,10 @@ pub unsafe extern "C" fn tm_journal_close(journal_handle: *mut tm_journal) -> i3
 #[no_mangle]
 pub unsafe extern "C" fn tm_journal_free(journal_handle: *mut tm_journal) -> i32 {
     guard(|| {
-        let j = JOURNALS.write().remove(&(journal_handle as usize)).ok_or_else(|| FfiError::handle("journal handle"))?;
+        let j = JOURNALS
+            .write()
+            .remove(&(journal_handle as usize))
+            .ok_or_else(|| FfiError::handle("journal handle"))?;
         Ok(j.close()?)
     })
 }
@@ -851,12 +930,19 @@ pub unsafe extern "C" fn tm_append(
     guard(|| {
         let j = journal(journal_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
-        let mut r = Reader { buf: bytes(events, events_len, "events")?, pos: 0 };
+        let mut r = Reader {
+            buf: bytes(events, events_len, "events")?,
+            pos: 0,
+        };
         let events = r.events()?;
         r.finish()?;
         let receipt = j.append(pid, events)?;
         if let Some(o) = out_receipt.as_mut() {
-            *o = tm_receipt { first_sequence_nr: receipt.first_sequence_nr, last_sequence_nr: receipt.last_sequence_nr, first_global_offset: receipt.first_global_offset };
+            *o = tm_receipt {
+                first_sequence_nr: receipt.first_sequence_nr,
+                last_sequence_nr: receipt.last_sequence_nr,
+                first_global_offset: receipt.first_global_offset,
+            };
         }
         Ok(())
     })
@@ -868,12 +954,20 @@ pub unsafe extern "C" fn tm_append(
 /// `u64 a`, `u64 b`, `u64 c`, message bytes (on success a, b, c are the
 /// receipt; on `TM_SEQUENCE_CONFLICT` a = expected, b = actual).
 #[no_mangle]
-pub unsafe extern "C" fn tm_write(journal_handle: *mut tm_journal, writes: *const u8, writes_len: usize, out_results: *mut *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tm_write(
+    journal_handle: *mut tm_journal,
+    writes: *const u8,
+    writes_len: usize,
+    out_results: *mut *mut tm_buffer,
+) -> i32 {
     guard(|| {
         let results_out = out(out_results, "out_results")?;
         *results_out = std::ptr::null_mut();
         let j = journal(journal_handle)?;
-        let mut r = Reader { buf: bytes(writes, writes_len, "writes")?, pos: 0 };
+        let mut r = Reader {
+            buf: bytes(writes, writes_len, "writes")?,
+            pos: 0,
+        };
         let writes = r.writes()?;
         r.finish()?;
         let results = j.write(writes)?;
@@ -885,7 +979,12 @@ pub unsafe extern "C" fn tm_write(journal_handle: *mut tm_journal, writes: *cons
 /// Deletes a stream's events up to and including `to_sequence_nr`; blocks.
 /// The highest sequence number is kept.
 #[no_mangle]
-pub unsafe extern "C" fn tm_delete_to(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, to_sequence_nr: u64) -> i32 {
+pub unsafe extern "C" fn tm_delete_to(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    to_sequence_nr: u64,
+) -> i32 {
     guard(|| {
         let j = journal(journal_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
@@ -903,7 +1002,12 @@ pub unsafe extern "C" fn tm_flush(journal_handle: *mut tm_journal) -> i32 {
 
 /// Highest sequence number ever committed for the stream (0 if none); survives deletion.
 #[no_mangle]
-pub unsafe extern "C" fn tm_highest_sequence_nr(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, out_sequence_nr: *mut u64) -> i32 {
+pub unsafe extern "C" fn tm_highest_sequence_nr(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    out_sequence_nr: *mut u64,
+) -> i32 {
     guard(|| {
         let o = out(out_sequence_nr, "out_sequence_nr")?;
         let j = journal(journal_handle)?;
@@ -939,7 +1043,14 @@ pub unsafe extern "C" fn tm_read(
 /// Reads a page of events carrying `tag` with `global_offset >= from_offset`,
 /// in commit order, at most `max`. Resume from the last `global_offset + 1`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_events_by_tag(journal_handle: *mut tm_journal, tag: *const u8, tag_len: usize, from_offset: u64, max: u64, out_page: *mut *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tm_events_by_tag(
+    journal_handle: *mut tm_journal,
+    tag: *const u8,
+    tag_len: usize,
+    from_offset: u64,
+    max: u64,
+    out_page: *mut *mut tm_buffer,
+) -> i32 {
     guard(|| {
         let o = out(out_page, "out_page")?;
         *o = std::ptr::null_mut();
@@ -1018,7 +1129,12 @@ pub unsafe extern "C" fn tm_metrics_prometheus(journal_handle: *mut tm_journal, 
 #[no_mangle]
 pub unsafe extern "C" fn tm_snapshot_criteria_init(criteria: *mut tm_snapshot_criteria) -> i32 {
     guard(|| {
-        *out(criteria, "criteria")? = tm_snapshot_criteria { max_sequence_nr: u64::MAX, max_timestamp: u64::MAX, min_sequence_nr: 0, min_timestamp: 0 };
+        *out(criteria, "criteria")? = tm_snapshot_criteria {
+            max_sequence_nr: u64::MAX,
+            max_timestamp: u64::MAX,
+            min_sequence_nr: 0,
+            min_timestamp: 0,
+        };
         Ok(())
     })
 }
@@ -1084,7 +1200,12 @@ pub unsafe extern "C" fn tm_snapshot_load(
 
 /// Lists a stream's snapshots, oldest first: `u32 count` then `u64 sequence_nr`, `u64 timestamp` each.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_list(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, out_list: *mut *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tm_snapshot_list(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    out_list: *mut *mut tm_buffer,
+) -> i32 {
     guard(|| {
         let o = out(out_list, "out_list")?;
         *o = std::ptr::null_mut();
@@ -1103,10 +1224,18 @@ pub unsafe extern "C" fn tm_snapshot_list(journal_handle: *mut tm_journal, persi
 
 /// Deletes the snapshot at `sequence_nr`; `*out_deleted` (may be null) is 1 when one was deleted.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_delete(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, sequence_nr: u64, out_deleted: *mut u32) -> i32 {
+pub unsafe extern "C" fn tm_snapshot_delete(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    sequence_nr: u64,
+    out_deleted: *mut u32,
+) -> i32 {
     guard(|| {
         let j = journal(journal_handle)?;
-        let deleted = j.snapshots().delete(utf8(persistence_id, persistence_id_len, "persistence id")?, sequence_nr)?;
+        let deleted = j
+            .snapshots()
+            .delete(utf8(persistence_id, persistence_id_len, "persistence id")?, sequence_nr)?;
         if let Some(o) = out_deleted.as_mut() {
             *o = deleted as u32;
         }
@@ -1125,7 +1254,9 @@ pub unsafe extern "C" fn tm_snapshot_delete_matching(
 ) -> i32 {
     guard(|| {
         let j = journal(journal_handle)?;
-        let n = j.snapshots().delete_matching(utf8(persistence_id, persistence_id_len, "persistence id")?, criteria(criteria_ptr))?;
+        let n = j
+            .snapshots()
+            .delete_matching(utf8(persistence_id, persistence_id_len, "persistence id")?, criteria(criteria_ptr))?;
         if let Some(o) = out_count.as_mut() {
             *o = n as u64;
         }
@@ -1135,11 +1266,19 @@ pub unsafe extern "C" fn tm_snapshot_delete_matching(
 
 /// Keeps the `keep_last_n` newest snapshots of a stream; `*out_count` (may be null) is how many were deleted.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_prune(journal_handle: *mut tm_journal, persistence_id: *const u8, persistence_id_len: usize, keep_last_n: u64, out_count: *mut u64) -> i32 {
+pub unsafe extern "C" fn tm_snapshot_prune(
+    journal_handle: *mut tm_journal,
+    persistence_id: *const u8,
+    persistence_id_len: usize,
+    keep_last_n: u64,
+    out_count: *mut u64,
+) -> i32 {
     guard(|| {
         let j = journal(journal_handle)?;
         let keep = usize::try_from(keep_last_n).unwrap_or(usize::MAX);
-        let n = j.snapshots().prune(utf8(persistence_id, persistence_id_len, "persistence id")?, keep)?;
+        let n = j
+            .snapshots()
+            .prune(utf8(persistence_id, persistence_id_len, "persistence id")?, keep)?;
         if let Some(o) = out_count.as_mut() {
             *o = n as u64;
         }
@@ -1179,7 +1318,13 @@ pub unsafe extern "C" fn tm_queue_new(out_queue: *mut *mut tm_queue) -> i32 {
 /// null, is the caller's to free. Returns `TM_CLOSED` (with `*out_count` = 0)
 /// once the queue was shut down and is empty.
 #[no_mangle]
-pub unsafe extern "C" fn tm_queue_wait(queue_handle: *mut tm_queue, out_completions: *mut tm_completion, capacity: usize, timeout_ms: i64, out_count: *mut usize) -> i32 {
+pub unsafe extern "C" fn tm_queue_wait(
+    queue_handle: *mut tm_queue,
+    out_completions: *mut tm_completion,
+    capacity: usize,
+    timeout_ms: i64,
+    out_count: *mut usize,
+) -> i32 {
     guard(|| {
         let count = out(out_count, "out_count")?;
         *count = 0;
@@ -1240,7 +1385,10 @@ pub unsafe extern "C" fn tm_queue_shutdown(queue_handle: *mut tm_queue) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn tm_queue_free(queue_handle: *mut tm_queue) -> i32 {
     guard(|| {
-        let q = QUEUES.write().remove(&(queue_handle as usize)).ok_or_else(|| FfiError::handle("queue handle"))?;
+        let q = QUEUES
+            .write()
+            .remove(&(queue_handle as usize))
+            .ok_or_else(|| FfiError::handle("queue handle"))?;
         let mut state = q.state.lock();
         state.shut_down = true;
         state.done.clear();
@@ -1271,13 +1419,20 @@ pub unsafe extern "C" fn tm_append_async(
     guard(|| {
         let (j, q) = submit_prelude(journal_handle, queue_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
-        let mut r = Reader { buf: bytes(events, events_len, "events")?, pos: 0 };
+        let mut r = Reader {
+            buf: bytes(events, events_len, "events")?,
+            pos: 0,
+        };
         let events = r.events()?;
         r.finish()?;
         j.append_with(pid, events, move |result| {
             q.push(match result {
                 Ok(r) => Done {
-                    receipt: tm_receipt { first_sequence_nr: r.first_sequence_nr, last_sequence_nr: r.last_sequence_nr, first_global_offset: r.first_global_offset },
+                    receipt: tm_receipt {
+                        first_sequence_nr: r.first_sequence_nr,
+                        last_sequence_nr: r.last_sequence_nr,
+                        first_global_offset: r.first_global_offset,
+                    },
                     ..Done::ok(token)
                 },
                 Err(e) => Done::of_error(token, e),
@@ -1290,13 +1445,27 @@ pub unsafe extern "C" fn tm_append_async(
 /// Submits an encoded write list (see `tm_write`). The completion's buffer
 /// holds the per-write results.
 #[no_mangle]
-pub unsafe extern "C" fn tm_write_async(journal_handle: *mut tm_journal, queue_handle: *mut tm_queue, token: u64, writes: *const u8, writes_len: usize) -> i32 {
+pub unsafe extern "C" fn tm_write_async(
+    journal_handle: *mut tm_journal,
+    queue_handle: *mut tm_queue,
+    token: u64,
+    writes: *const u8,
+    writes_len: usize,
+) -> i32 {
     guard(|| {
         let (j, q) = submit_prelude(journal_handle, queue_handle)?;
-        let mut r = Reader { buf: bytes(writes, writes_len, "writes")?, pos: 0 };
+        let mut r = Reader {
+            buf: bytes(writes, writes_len, "writes")?,
+            pos: 0,
+        };
         let writes = r.writes()?;
         r.finish()?;
-        j.write_with(writes, move |results| q.push(Done { buffer: Some(PendingBuffer(encode_write_results(results))), ..Done::ok(token) }));
+        j.write_with(writes, move |results| {
+            q.push(Done {
+                buffer: Some(PendingBuffer(encode_write_results(results))),
+                ..Done::ok(token)
+            })
+        });
         Ok(())
     })
 }

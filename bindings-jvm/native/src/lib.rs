@@ -24,13 +24,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use jni::objects::{JByteArray, JClass, JLongArray, JObject, JObjectArray, JString, JValue};
-use jni::sys::{
-    jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE,
-};
+use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use tidemark::{
-    AtomicWrite, Backend, Error, ErrorKind, EventRef, InvalidArgument, Journal, NewEvent, Options,
-    Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
+    AtomicWrite, Backend, Error, ErrorKind, EventRef, InvalidArgument, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy,
+    WriteReceipt,
 };
 
 // ---- completion queue -------------------------------------------------------
@@ -115,8 +113,7 @@ unsafe fn handle<'a>(handle: jlong) -> &'a Handle {
 // ---- errors -----------------------------------------------------------------
 
 const EXCEPTION_CLASS: &str = "dev/tidemark/TidemarkException";
-const FROM_NATIVE_SIG: &str =
-    "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)Ldev/tidemark/TidemarkException;";
+const FROM_NATIVE_SIG: &str = "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)Ldev/tidemark/TidemarkException;";
 
 /// The one place a core error becomes a Java exception: the Java factory
 /// `TidemarkException.fromNative` picks the subclass from the stable code.
@@ -128,11 +125,7 @@ fn error_to_java<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result
             persistence_id,
             expected,
             actual,
-        } => (
-            env.new_string(persistence_id)?,
-            *expected as i64,
-            *actual as i64,
-        ),
+        } => (env.new_string(persistence_id)?, *expected as i64, *actual as i64),
         _ => (JString::from(JObject::null()), 0, 0),
     };
     let args = [
@@ -142,9 +135,7 @@ fn error_to_java<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result
         JValue::Long(expected),
         JValue::Long(actual),
     ];
-    let exception = env
-        .call_static_method(EXCEPTION_CLASS, "fromNative", FROM_NATIVE_SIG, &args)?
-        .l();
+    let exception = env.call_static_method(EXCEPTION_CLASS, "fromNative", FROM_NATIVE_SIG, &args)?.l();
     // `pollCompletions` may build hundreds of exceptions in one call: free the locals as we go.
     for local in [code, message, pid] {
         if !local.is_null() {
@@ -191,11 +182,7 @@ impl From<jni::errors::Error> for GlueError {
 type GlueResult<T> = Result<T, GlueError>;
 
 /// Runs an entry point: panics and errors become Java exceptions, never unwinding.
-fn guard<'l, T>(
-    env: &mut JNIEnv<'l>,
-    default: T,
-    body: impl FnOnce(&mut JNIEnv<'l>) -> GlueResult<T>,
-) -> T {
+fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<'l>) -> GlueResult<T>) -> T {
     match catch_unwind(AssertUnwindSafe(|| body(env))) {
         Ok(Ok(value)) => value,
         Ok(Err(GlueError::Core(e))) => {
@@ -204,10 +191,7 @@ fn guard<'l, T>(
         }
         Ok(Err(GlueError::Jni(e))) => {
             if !env.exception_check().unwrap_or(true) {
-                let _ = env.throw_new(
-                    "java/lang/IllegalStateException",
-                    format!("tidemark JNI: {e}"),
-                );
+                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidemark JNI: {e}"));
             }
             default
         }
@@ -224,10 +208,7 @@ fn guard<'l, T>(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             if !env.exception_check().unwrap_or(true) {
-                let _ = env.throw_new(
-                    "java/lang/IllegalStateException",
-                    format!("tidemark native panic: {message}"),
-                );
+                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidemark native panic: {message}"));
             }
             default
         }
@@ -275,14 +256,10 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
     fn u32(&mut self) -> GlueResult<u32> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().unwrap_or_default(),
-        ))
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
     }
     fn i64(&mut self) -> GlueResult<i64> {
-        Ok(i64::from_le_bytes(
-            self.take(8)?.try_into().unwrap_or_default(),
-        ))
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
     }
     fn bytes(&mut self) -> GlueResult<Vec<u8>> {
         let n = self.u32()? as usize;
@@ -371,8 +348,7 @@ impl PageEncoder {
         self.put(e.manifest.as_bytes());
         self.put(e.writer_id.as_bytes());
         self.put(e.metadata);
-        self.out
-            .extend_from_slice(&(e.tags.len() as u32).to_le_bytes());
+        self.out.extend_from_slice(&(e.tags.len() as u32).to_le_bytes());
         for tag in e.tags.iter() {
             self.put(tag.as_bytes());
         }
@@ -406,10 +382,7 @@ fn clamp_count(max: jlong) -> usize {
 
 /// `static native String[] errorCodes()`: every core error code, for the exhaustiveness test.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_errorCodes<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-) -> jobjectArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_errorCodes<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>) -> jobjectArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let codes: Vec<String> = ErrorKind::ALL.iter().map(|k| k.code().to_owned()).collect();
         string_array(env, &codes)
@@ -462,11 +435,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_open<'l>(
 /// `static native void close(long handle)`: closes the journal (idempotent); pending
 /// operations complete (with `ClosedException` if they could not be committed).
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
     guard(&mut env, (), |_env| {
         let h = unsafe { handle(h) };
         let result = h.journal.close();
@@ -478,11 +447,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(
 /// `static native void free(long handle)`: releases the handle. Called once, by the
 /// Java `Cleaner`, after the `Journal` object became unreachable.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
     guard(&mut env, (), |_env| {
         if h != 0 {
             // SAFETY: `h` came from `Box::into_raw` in `open` and is freed exactly once.
@@ -496,11 +461,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(
 
 /// `static native boolean isClosed(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_isClosed<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-) -> jboolean {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_isClosed<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jboolean {
     guard(&mut env, JNI_TRUE, |_env| {
         Ok(if unsafe { handle(h) }.journal.is_closed() {
             JNI_TRUE
@@ -525,12 +486,10 @@ fn submit<'l>(
         if let Err(e) = body(env, h, Box::new(complete)) {
             let error = match e {
                 GlueError::Core(e) => e,
-                GlueError::Jni(_) | GlueError::Argument(_) => {
-                    Error::from(InvalidArgument::Option {
-                        option: "arguments",
-                        reason: "could not be read from the JVM",
-                    })
-                }
+                GlueError::Jni(_) | GlueError::Argument(_) => Error::from(InvalidArgument::Option {
+                    option: "arguments",
+                    reason: "could not be read from the JVM",
+                }),
             };
             let _ = env.exception_clear();
             queue.push(token, Outcome::Failed(error));
@@ -565,8 +524,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(
         let mut reader = Reader { buf: &buf };
         let pid = reader.string()?;
         let events = decode_events(&mut reader)?;
-        h.journal
-            .append_with(&pid, events, move |r| complete(receipt_outcome(r)));
+        h.journal.append_with(&pid, events, move |r| complete(receipt_outcome(r)));
         Ok(())
     })
 }
@@ -583,8 +541,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_write<'l>(
     submit(&mut env, h, token, |env, h, complete| {
         let buf = bytes(env, &writes)?;
         let writes = decode_writes(&buf)?;
-        h.journal
-            .write_with(writes, move |r| complete(Outcome::Writes(r)));
+        h.journal.write_with(writes, move |r| complete(Outcome::Writes(r)));
         Ok(())
     })
 }
@@ -601,20 +558,14 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_deleteTo<'l>(
 ) {
     submit(&mut env, h, token, |env, h, complete| {
         let pid = string(env, &pid)?;
-        h.journal
-            .delete_to_with(&pid, to as u64, move |r| complete(unit_outcome(r)));
+        h.journal.delete_to_with(&pid, to as u64, move |r| complete(unit_outcome(r)));
         Ok(())
     })
 }
 
 /// `static native void flush(long handle, long token)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_flush<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-    token: jlong,
-) {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_flush<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong) {
     submit(&mut env, h, token, |_env, h, complete| {
         h.journal.flush_with(move |r| complete(unit_outcome(r)));
         Ok(())
@@ -641,10 +592,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_pollCompletions<'l>(
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
         let capacity = env.get_array_length(&tokens)? as usize;
-        let done = h.queue.take(
-            capacity,
-            Duration::from_millis(timeout_millis.max(0) as u64),
-        );
+        let done = h.queue.take(capacity, Duration::from_millis(timeout_millis.max(0) as u64));
         match deliver(env, &done, &tokens, &values, &extras) {
             Ok(n) => Ok(n),
             Err(e) => {
@@ -658,13 +606,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_pollCompletions<'l>(
 }
 
 /// Writes taken completions into the poller's arrays; returns how many.
-fn deliver<'l>(
-    env: &mut JNIEnv<'l>,
-    done: &[Done],
-    tokens: &JLongArray,
-    values: &JLongArray,
-    extras: &JObjectArray,
-) -> GlueResult<jint> {
+fn deliver<'l>(env: &mut JNIEnv<'l>, done: &[Done], tokens: &JLongArray, values: &JLongArray, extras: &JObjectArray) -> GlueResult<jint> {
     let mut token_buf = Vec::with_capacity(done.len());
     let mut value_buf = Vec::with_capacity(done.len() * 2);
     for (i, d) in done.iter().enumerate() {
@@ -679,23 +621,12 @@ fn deliver<'l>(
             Outcome::Receipt(_) | Outcome::Unit => None,
             Outcome::Failed(e) => Some(error_to_java(env, e)?),
             Outcome::Writes(results) => {
-                let array = env.new_object_array(
-                    results.len() as i32,
-                    "java/lang/Object",
-                    JObject::null(),
-                )?;
+                let array = env.new_object_array(results.len() as i32, "java/lang/Object", JObject::null())?;
                 for (j, r) in results.iter().enumerate() {
                     let element: JObject = match r {
                         Ok(receipt) => {
                             let pair = env.new_long_array(2)?;
-                            env.set_long_array_region(
-                                &pair,
-                                0,
-                                &[
-                                    receipt.first_sequence_nr as i64,
-                                    receipt.last_sequence_nr as i64,
-                                ],
-                            )?;
+                            env.set_long_array_region(&pair, 0, &[receipt.first_sequence_nr as i64, receipt.last_sequence_nr as i64])?;
                             pair.into()
                         }
                         Err(e) => error_to_java(env, e)?,
@@ -743,10 +674,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_readPage<'l>(
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
         let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal
-            .scan(&pid, from as u64, to as u64, clamp_count(max), |e| {
-                page.push(e)
-            })?;
+        h.journal.scan(&pid, from as u64, to as u64, clamp_count(max), |e| page.push(e))?;
         page_to_java(env, page)
     })
 }
@@ -766,8 +694,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_tagPage<'l>(
         let h = unsafe { handle(h) };
         let tag = string(env, &tag)?;
         let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal
-            .scan_tag(&tag, from_offset as u64, clamp_count(max), |e| page.push(e))?;
+        h.journal.scan_tag(&tag, from_offset as u64, clamp_count(max), |e| page.push(e))?;
         page_to_java(env, page)
     })
 }
@@ -785,8 +712,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_allPage<'l>(
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal
-            .scan_all(from_offset as u64, clamp_count(max), |e| page.push(e))?;
+        h.journal.scan_all(from_offset as u64, clamp_count(max), |e| page.push(e))?;
         page_to_java(env, page)
     })
 }
@@ -821,17 +747,9 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_persistenceIds<'l>(
 
 /// `static native long[] metrics(long handle)`: the counters in the order of `dev.tidemark.Metrics`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-) -> jlongArray {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jlongArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
-        let values = unsafe { handle(h) }
-            .journal
-            .metrics()
-            .values()
-            .map(|v| v as i64);
+        let values = unsafe { handle(h) }.journal.metrics().values().map(|v| v as i64);
         let array = env.new_long_array(values.len() as i32)?;
         env.set_long_array_region(&array, 0, &values)?;
         Ok(array.into_raw())
@@ -840,11 +758,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(
 
 /// `static native String prometheus(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_prometheus<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-) -> jstring {
+pub extern "system" fn Java_dev_tidemark_NativeBridge_prometheus<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jstring {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let text = unsafe { handle(h) }.journal.metrics().to_prometheus();
         Ok(env.new_string(text)?.into_raw())
@@ -906,11 +820,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotLoad<'l>(
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
-        let Some(s) = h
-            .journal
-            .snapshots()
-            .load(&pid, criteria(max_seq, max_ts, min_seq, min_ts))?
-        else {
+        let Some(s) = h.journal.snapshots().load(&pid, criteria(max_seq, max_ts, min_seq, min_ts))? else {
             return Ok(std::ptr::null_mut());
         };
         let mut out = Vec::with_capacity(32 + s.manifest.len() + s.metadata.len() + s.state.len());
@@ -936,10 +846,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotList<'l>(
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
         let infos = h.journal.snapshots().list(&pid)?;
-        let flat: Vec<i64> = infos
-            .iter()
-            .flat_map(|i| [i.sequence_nr as i64, i.timestamp as i64])
-            .collect();
+        let flat: Vec<i64> = infos.iter().flat_map(|i| [i.sequence_nr as i64, i.timestamp as i64]).collect();
         let array = env.new_long_array(flat.len() as i32)?;
         env.set_long_array_region(&array, 0, &flat)?;
         Ok(array.into_raw())
@@ -1065,10 +972,7 @@ mod tests {
         q.push(1, Outcome::Unit);
         q.push(2, Outcome::Failed(Error::Closed));
         let taken = q.take(8, Duration::from_millis(1));
-        assert_eq!(
-            taken.iter().map(|d| d.token).collect::<Vec<_>>(),
-            vec![1, 2]
-        );
+        assert_eq!(taken.iter().map(|d| d.token).collect::<Vec<_>>(), vec![1, 2]);
         assert!(q.take(8, Duration::from_millis(1)).is_empty());
     }
 
@@ -1081,9 +985,6 @@ mod tests {
         let first_two = q.take(2, Duration::ZERO);
         q.requeue(first_two);
         let all = q.take(8, Duration::ZERO);
-        assert_eq!(
-            all.iter().map(|d| d.token).collect::<Vec<_>>(),
-            vec![1, 2, 3, 4]
-        );
+        assert_eq!(all.iter().map(|d| d.token).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
     }
 }

@@ -32,20 +32,43 @@ fn backup_and_restore_round_trip_with_a_checked_manifest() {
         fixture(&path, backend);
         let backup = dir.path().join("backup");
         let restored = dir.path().join("restored");
-        let out = tidemark().args(["backup", "--json"]).arg(&path).arg(&backup).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["backup", "--json"])
+            .arg(&path)
+            .arg(&backup)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let report = json_doc(&out);
         assert_eq!(report["backend"], backend.name());
         assert_eq!(report["events"], crate::FIXTURE_EVENTS);
         let manifest = std::fs::read_to_string(backup.join("MANIFEST.sha256")).unwrap();
-        assert!(manifest.lines().any(|l| l.ends_with("  FORMAT")) && manifest.lines().any(|l| l.ends_with("  BACKUP.json")), "{manifest}");
-        assert!(manifest.lines().all(|l| l.len() > 66 && l.as_bytes()[64] == b' '), "sha256sum format: {manifest}");
+        assert!(
+            manifest.lines().any(|l| l.ends_with("  FORMAT")) && manifest.lines().any(|l| l.ends_with("  BACKUP.json")),
+            "{manifest}"
+        );
+        assert!(
+            manifest.lines().all(|l| l.len() > 66 && l.as_bytes()[64] == b' '),
+            "sha256sum format: {manifest}"
+        );
 
-        tidemark().arg("restore").arg(&backup).arg(&restored).assert().success().stdout(predicate::str::contains("every sha256 matched"));
+        tidemark()
+            .arg("restore")
+            .arg(&backup)
+            .arg(&restored)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("every sha256 matched"));
         tidemark().arg("verify").arg(&restored).assert().success();
         let (a, b) = (open(&path), open(&restored));
         assert_eq!(a.all_events(1, usize::MAX).unwrap(), b.all_events(1, usize::MAX).unwrap());
         assert_eq!(a.stream_state("gone-3").unwrap(), b.stream_state("gone-3").unwrap());
-        assert_eq!(a.snapshots().load("order-1", SnapshotCriteria::latest()).unwrap(), b.snapshots().load("order-1", SnapshotCriteria::latest()).unwrap());
+        assert_eq!(
+            a.snapshots().load("order-1", SnapshotCriteria::latest()).unwrap(),
+            b.snapshots().load("order-1", SnapshotCriteria::latest()).unwrap()
+        );
         a.close().unwrap();
         b.close().unwrap();
     }
@@ -64,19 +87,22 @@ fn a_damaged_backup_is_refused_and_nothing_is_restored() {
         bytes[last] ^= 1;
         std::fs::write(&snapshot, bytes).unwrap();
         let restored = dir.path().join("restored");
+        tidemark().arg("restore").arg(&backup).arg(&restored).assert().code(3).stderr(
+            predicate::str::contains("does not match its manifest")
+                .and(predicate::str::contains(snapshot.file_name().unwrap().to_string_lossy().as_ref())),
+        );
+        assert!(!restored.exists());
+
+        // A missing file and an unlisted file are found too.
+        std::fs::remove_file(&snapshot).unwrap();
+        std::fs::write(backup.join("stray"), b"x").unwrap();
         tidemark()
             .arg("restore")
             .arg(&backup)
             .arg(&restored)
             .assert()
             .code(3)
-            .stderr(predicate::str::contains("does not match its manifest").and(predicate::str::contains(snapshot.file_name().unwrap().to_string_lossy().as_ref())));
-        assert!(!restored.exists());
-
-        // A missing file and an unlisted file are found too.
-        std::fs::remove_file(&snapshot).unwrap();
-        std::fs::write(backup.join("stray"), b"x").unwrap();
-        tidemark().arg("restore").arg(&backup).arg(&restored).assert().code(3).stderr(predicate::str::contains("missing").and(predicate::str::contains("not listed")));
+            .stderr(predicate::str::contains("missing").and(predicate::str::contains("not listed")));
         assert!(!restored.exists());
     }
 }
@@ -85,14 +111,42 @@ fn a_damaged_backup_is_refused_and_nothing_is_restored() {
 fn backup_and_restore_refuse_bad_paths() {
     let (dir, path) = scratch();
     fixture(&path, Backend::Lmdb);
-    tidemark().arg("backup").arg(&path).arg(&path).assert().code(1).stderr(predicate::str::contains("already exists"));
-    tidemark().arg("backup").arg(dir.path().join("nope")).arg(dir.path().join("b")).assert().code(5);
-    tidemark().arg("restore").arg(dir.path().join("nope")).arg(dir.path().join("r")).assert().code(5);
+    tidemark()
+        .arg("backup")
+        .arg(&path)
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    tidemark()
+        .arg("backup")
+        .arg(dir.path().join("nope"))
+        .arg(dir.path().join("b"))
+        .assert()
+        .code(5);
+    tidemark()
+        .arg("restore")
+        .arg(dir.path().join("nope"))
+        .arg(dir.path().join("r"))
+        .assert()
+        .code(5);
     // A directory without a manifest is not a backup.
-    tidemark().arg("restore").arg(&path).arg(dir.path().join("r")).assert().code(5).stderr(predicate::str::contains("MANIFEST.sha256"));
+    tidemark()
+        .arg("restore")
+        .arg(&path)
+        .arg(dir.path().join("r"))
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("MANIFEST.sha256"));
     let backup = dir.path().join("backup");
     tidemark().arg("backup").arg(&path).arg(&backup).assert().success();
-    tidemark().arg("restore").arg(&backup).arg(&path).assert().code(1).stderr(predicate::str::contains("already exists"));
+    tidemark()
+        .arg("restore")
+        .arg(&backup)
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
 }
 
 /// Acceptance: a backup taken while another process appends restores to a
@@ -115,7 +169,11 @@ fn hot_backup_holds_every_acknowledged_event(backend: Backend) {
     let j = open(&restored);
     let events = j.read("hot-1", 1, u64::MAX, usize::MAX).unwrap();
     j.close().unwrap();
-    assert!(events.len() as u64 >= acked_before, "{} events restored, {acked_before} were acknowledged before the backup", events.len());
+    assert!(
+        events.len() as u64 >= acked_before,
+        "{} events restored, {acked_before} were acknowledged before the backup",
+        events.len()
+    );
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.sequence_nr, i as u64 + 1);
         assert_eq!(e.payload, format!("load event {}", i + 1).into_bytes());
@@ -141,7 +199,13 @@ fn hot_backup_while_the_lmdb_map_grows() {
     let acked_before = writer.wait_acks(56);
     let backup = dir.path().join("backup");
     // Opened at ~56 MiB; the pause lets the writer pass 64 MiB before the copy starts.
-    tidemark().env("TIDEMARK_TEST_BACKUP_DELAY_MS", "3000").arg("backup").arg(&path).arg(&backup).assert().success();
+    tidemark()
+        .env("TIDEMARK_TEST_BACKUP_DELAY_MS", "3000")
+        .arg("backup")
+        .arg(&path)
+        .arg(&backup)
+        .assert()
+        .success();
     writer.stop();
     let restored = dir.path().join("restored");
     tidemark().arg("restore").arg(&backup).arg(&restored).assert().success();
@@ -157,7 +221,10 @@ fn hot_backup_while_the_lmdb_map_grows() {
     })
     .unwrap();
     j.close().unwrap();
-    assert!(highest >= acked_before && seen == highest, "restored {seen} of highest {highest}; {acked_before} acknowledged before the backup");
+    assert!(
+        highest >= acked_before && seen == highest,
+        "restored {seen} of highest {highest}; {acked_before} acknowledged before the backup"
+    );
 }
 
 #[test]
@@ -173,7 +240,14 @@ fn compact_reclaims_deleted_events_and_keeps_the_rest() {
         j.delete_to("bulky", 32).unwrap();
         let before = j.all_events(1, usize::MAX).unwrap();
         j.close().unwrap();
-        let out = tidemark().args(["compact", "--json"]).arg(&path).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["compact", "--json"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let report = json_doc(&out);
         let (was, is) = (report["bytes_before"].as_u64().unwrap(), report["bytes_after"].as_u64().unwrap());
         assert!(is < was, "{backend:?}: {was} -> {is}");

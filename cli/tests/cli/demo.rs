@@ -23,7 +23,14 @@ fn demo_persists_recovers_and_prints_its_summary() {
     assert_eq!(tidemark::detect_backend(&data).unwrap(), Some(tidemark::Backend::Lmdb));
 
     // A second run continues the same accounts from their snapshots.
-    let out = tidemark().args(["demo", "--json", "--actors", "4", "--events", "100"]).arg(&data).assert().success().get_output().stdout.clone();
+    let out = tidemark()
+        .args(["demo", "--json", "--actors", "4", "--events", "100"])
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let summary = json_doc(&out);
     assert_eq!(summary["states_match"], true);
     assert_eq!(summary["events_persisted"], 400);

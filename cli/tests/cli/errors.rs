@@ -25,7 +25,11 @@ fn commands_on(path: &std::path::Path, scratch_dir: &std::path::Path) -> Vec<Vec
 fn a_missing_path_exits_5_and_says_so() {
     let (dir, path) = scratch();
     for args in commands_on(&path, dir.path()) {
-        tidemark().args(&args).assert().code(5).stderr(predicate::str::contains("no such file or directory"));
+        tidemark()
+            .args(&args)
+            .assert()
+            .code(5)
+            .stderr(predicate::str::contains("no such file or directory"));
         assert!(!path.exists(), "{args:?} must not create the journal");
     }
 }
@@ -36,7 +40,11 @@ fn a_directory_without_a_journal_exits_5() {
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("notes.txt"), "not a journal").unwrap();
     for args in commands_on(&path, dir.path()) {
-        tidemark().args(&args).assert().code(5).stderr(predicate::str::contains("is not a Tidemark journal"));
+        tidemark()
+            .args(&args)
+            .assert()
+            .code(5)
+            .stderr(predicate::str::contains("is not a Tidemark journal"));
     }
 }
 
@@ -63,7 +71,12 @@ fn a_locked_journal_from_another_process_is_reported_too() {
     fixture(&path, Backend::Files);
     let mut writer = crate::Writer::spawn(&path, Backend::Files, "w");
     writer.wait_acks(1);
-    tidemark().arg("compact").arg(&path).assert().code(4).stderr(predicate::str::contains("LOCK"));
+    tidemark()
+        .arg("compact")
+        .arg(&path)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("LOCK"));
     writer.stop();
 }
 
@@ -71,7 +84,13 @@ fn a_locked_journal_from_another_process_is_reported_too() {
 fn an_unknown_stream_exits_5() {
     let (_dir, path) = scratch();
     fixture(&path, Backend::Files);
-    tidemark().arg("cat").arg(&path).arg("nobody").assert().code(5).stderr(predicate::str::contains("has no stream \"nobody\""));
+    tidemark()
+        .arg("cat")
+        .arg(&path)
+        .arg("nobody")
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("has no stream \"nobody\""));
 }
 
 #[test]
@@ -79,7 +98,12 @@ fn a_journal_from_a_newer_format_is_refused() {
     let (_dir, path) = scratch();
     fixture(&path, Backend::Files);
     std::fs::write(path.join("FORMAT"), "tidemark journal\nbackend = files\nformat = 99\n").unwrap();
-    tidemark().arg("ls").arg(&path).assert().code(1).stderr(predicate::str::contains("format version 99").and(predicate::str::contains("newer tidemark")));
+    tidemark()
+        .arg("ls")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("format version 99").and(predicate::str::contains("newer tidemark")));
 }
 
 #[test]
@@ -87,5 +111,9 @@ fn usage_errors_exit_2() {
     tidemark().assert().code(2);
     tidemark().args(["cat", "only-a-path"]).assert().code(2);
     tidemark().args(["frobnicate"]).assert().code(2);
-    tidemark().arg("--help").assert().success().stdout(predicate::str::contains("verify").and(predicate::str::contains("backup")));
+    tidemark()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("verify").and(predicate::str::contains("backup")));
 }

@@ -12,7 +12,14 @@ fn stats_reports_the_journal() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark().args(["--json", "stats"]).arg(&path).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["--json", "stats"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let stats = json_doc(&out);
         assert_eq!(stats["backend"], backend.name());
         assert_eq!(stats["format_version"], tidemark::FORMAT_VERSION);
@@ -22,7 +29,12 @@ fn stats_reports_the_journal() {
         assert_eq!(stats["snapshots"], 2);
         assert_eq!(stats["oldest_timestamp"], 1_000, "the explicit timestamp is the oldest");
         assert!(stats["size_bytes"].as_u64().unwrap() > 0);
-        tidemark().arg("stats").arg(&path).assert().success().stdout(predicate::str::contains(backend.name()).and(predicate::str::contains("1970-01-01T00:00:01.000Z")));
+        tidemark()
+            .arg("stats")
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(backend.name()).and(predicate::str::contains("1970-01-01T00:00:01.000Z")));
     }
 }
 
@@ -31,17 +43,39 @@ fn ls_lists_every_stream_with_marks_and_snapshots() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark().args(["ls", "--json"]).arg(&path).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["ls", "--json"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let rows = json_doc(&out);
         let rows = rows.as_array().unwrap();
         let ids: Vec<&str> = rows.iter().map(|r| r["persistence_id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["gone-3", "order-1", "order-2", "snap-only"]);
         let row = |id: &str| rows.iter().find(|r| r["persistence_id"] == id).unwrap().clone();
-        assert_eq!((row("order-2")["events"].as_u64(), row("order-2")["highest_sequence_nr"].as_u64(), row("order-2")["deleted_to"].as_u64()), (Some(4), Some(6), Some(2)));
-        assert_eq!((row("gone-3")["events"].as_u64(), row("gone-3")["deleted_to"].as_u64()), (Some(0), Some(3)));
+        assert_eq!(
+            (
+                row("order-2")["events"].as_u64(),
+                row("order-2")["highest_sequence_nr"].as_u64(),
+                row("order-2")["deleted_to"].as_u64()
+            ),
+            (Some(4), Some(6), Some(2))
+        );
+        assert_eq!(
+            (row("gone-3")["events"].as_u64(), row("gone-3")["deleted_to"].as_u64()),
+            (Some(0), Some(3))
+        );
         assert_eq!(row("order-1")["latest_snapshot_sequence_nr"], 2);
         assert_eq!(row("snap-only")["snapshots"], 1);
-        tidemark().arg("ls").arg(&path).assert().success().stdout(predicate::str::contains("order-2").and(predicate::str::contains("4 streams")));
+        tidemark()
+            .arg("ls")
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("order-2").and(predicate::str::contains("4 streams")));
     }
 }
 
@@ -50,7 +84,15 @@ fn cat_prints_a_stream_as_json_lines_or_a_table() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark().args(["cat", "--json"]).arg(&path).arg("order-1").assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["cat", "--json"])
+            .arg(&path)
+            .arg("order-1")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let lines = json_lines(&out);
         let j = open(&path);
         let expected = j.read("order-1", 1, u64::MAX, usize::MAX).unwrap();
@@ -69,10 +111,24 @@ fn cat_prints_a_stream_as_json_lines_or_a_table() {
         assert_eq!(lines[0]["metadata"], "\u{1}\u{2}\u{3}", "valid UTF-8 stays text");
         assert_eq!(lines[1]["payload"]["base64"], "/wCA", "invalid UTF-8 is base64");
 
-        let out = tidemark().args(["cat", "--json", "--from", "4", "--to", "5"]).arg(&path).arg("order-2").assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["cat", "--json", "--from", "4", "--to", "5"])
+            .arg(&path)
+            .arg("order-2")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let seqs: Vec<u64> = json_lines(&out).iter().map(|l| l["sequence_nr"].as_u64().unwrap()).collect();
         assert_eq!(seqs, [4, 5]);
-        tidemark().arg("cat").arg(&path).arg("order-1").assert().success().stdout(predicate::str::contains(MARKER).and(predicate::str::contains("3 events")));
+        tidemark()
+            .arg("cat")
+            .arg(&path)
+            .arg("order-1")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(MARKER).and(predicate::str::contains("3 events")));
     }
 }
 
@@ -85,17 +141,58 @@ fn tail_shows_the_feed_a_tag_and_the_newest_events() {
         let all = j.all_events(1, usize::MAX).unwrap();
         let tagged = j.events_by_tag("lines", 1, usize::MAX).unwrap();
         j.close().unwrap();
-        let offsets = |out: &[u8]| json_lines(out).iter().map(|l| l["global_offset"].as_u64().unwrap()).collect::<Vec<_>>();
+        let offsets = |out: &[u8]| {
+            json_lines(out)
+                .iter()
+                .map(|l| l["global_offset"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        };
 
-        let out = tidemark().args(["tail", "--json", "--from-offset", "1"]).arg(&path).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["tail", "--json", "--from-offset", "1"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         assert_eq!(offsets(&out), all.iter().map(|e| e.global_offset).collect::<Vec<_>>());
-        let out = tidemark().args(["tail", "--json", "--from-offset", "1", "--tag", "lines"]).arg(&path).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["tail", "--json", "--from-offset", "1", "--tag", "lines"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         assert_eq!(offsets(&out), tagged.iter().map(|e| e.global_offset).collect::<Vec<_>>());
-        let out = tidemark().args(["tail", "--json", "-n", "2"]).arg(&path).assert().success().get_output().stdout.clone();
-        assert_eq!(offsets(&out), all[all.len() - 2..].iter().map(|e| e.global_offset).collect::<Vec<_>>());
-        let out = tidemark().args(["tail", "--json", "--from-offset", "1", "--limit", "3"]).arg(&path).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["tail", "--json", "-n", "2"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert_eq!(
+            offsets(&out),
+            all[all.len() - 2..].iter().map(|e| e.global_offset).collect::<Vec<_>>()
+        );
+        let out = tidemark()
+            .args(["tail", "--json", "--from-offset", "1", "--limit", "3"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         assert_eq!(offsets(&out).len(), 3);
-        tidemark().arg("tail").arg(&path).assert().success().stdout(predicate::str::contains("order-2#6"));
+        tidemark()
+            .arg("tail")
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("order-2#6"));
     }
 }
 
@@ -104,7 +201,19 @@ fn tail_follow_sees_new_commits(backend: Backend) {
     let (_dir, path) = scratch();
     fixture(&path, backend);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .args(["tail", "--json", "--follow", "--poll-ms", "50", "--tag", "late", "--from-offset", "1", "--limit", "2"])
+        .args([
+            "tail",
+            "--json",
+            "--follow",
+            "--poll-ms",
+            "50",
+            "--tag",
+            "late",
+            "--from-offset",
+            "1",
+            "--limit",
+            "2",
+        ])
         .arg(&path)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -122,7 +231,10 @@ fn tail_follow_sees_new_commits(backend: Backend) {
     j.close().unwrap();
     let out = guard.0.take().unwrap().wait_with_output().unwrap();
     assert!(out.status.success());
-    let payloads: Vec<String> = json_lines(&out.stdout).iter().map(|l| l["payload"].as_str().unwrap().to_owned()).collect();
+    let payloads: Vec<String> = json_lines(&out.stdout)
+        .iter()
+        .map(|l| l["payload"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(payloads, ["one", "two"]);
 }
 
@@ -142,7 +254,12 @@ fn read_only_commands_run_beside_a_live_writer(backend: Backend) {
     fixture(&path, backend);
     let mut writer = crate::Writer::spawn(&path, backend, "live-1");
     writer.wait_acks(5);
-    tidemark().arg("ls").arg(&path).assert().success().stdout(predicate::str::contains("order-1"));
+    tidemark()
+        .arg("ls")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("order-1"));
     tidemark().arg("stats").arg(&path).assert().success();
     tidemark().arg("cat").arg(&path).arg("order-1").assert().success();
     tidemark().args(["tail", "-n", "1"]).arg(&path).assert().success();

@@ -44,23 +44,53 @@ pub fn fixture(path: &Path, backend: Backend) {
     j.append(
         "order-1",
         vec![
-            NewEvent::new("created").manifest("Created").writer_id("w-1").tag("orders").metadata(vec![1, 2, 3]),
+            NewEvent::new("created")
+                .manifest("Created")
+                .writer_id("w-1")
+                .tag("orders")
+                .metadata(vec![1, 2, 3]),
             NewEvent::new(vec![0xff, 0x00, 0x80]).manifest("Binary").tag("orders").tag("binary"),
         ],
     )
     .unwrap();
-    j.append("order-2", (1..=5).map(|i| NewEvent::new(format!("line {i}")).manifest("Line").tag("lines")).collect()).unwrap();
-    j.append("gone-3", (1..=3).map(|i| NewEvent::new(format!("gone {i}"))).collect()).unwrap();
+    j.append(
+        "order-2",
+        (1..=5)
+            .map(|i| NewEvent::new(format!("line {i}")).manifest("Line").tag("lines"))
+            .collect(),
+    )
+    .unwrap();
+    j.append("gone-3", (1..=3).map(|i| NewEvent::new(format!("gone {i}"))).collect())
+        .unwrap();
     j.delete_to("order-2", 2).unwrap();
     j.delete_to("gone-3", 3).unwrap();
-    j.append("order-1", vec![NewEvent::new(MARKER).manifest("Marked").tag("orders")]).unwrap();
-    j.append("order-2", vec![NewEvent::new("é ünïcode ✓").manifest("Line").tag("lines").timestamp(1_000)]).unwrap();
+    j.append("order-1", vec![NewEvent::new(MARKER).manifest("Marked").tag("orders")])
+        .unwrap();
+    j.append(
+        "order-2",
+        vec![NewEvent::new("é ünïcode ✓").manifest("Line").tag("lines").timestamp(1_000)],
+    )
+    .unwrap();
     let snapshots = j.snapshots();
     snapshots
-        .save(&Snapshot { persistence_id: "order-1".into(), sequence_nr: 2, timestamp: 5_000, manifest: "Order".into(), metadata: vec![9], state: vec![0, 159, 146, 150] })
+        .save(&Snapshot {
+            persistence_id: "order-1".into(),
+            sequence_nr: 2,
+            timestamp: 5_000,
+            manifest: "Order".into(),
+            metadata: vec![9],
+            state: vec![0, 159, 146, 150],
+        })
         .unwrap();
     snapshots
-        .save(&Snapshot { persistence_id: "snap-only".into(), sequence_nr: 7, timestamp: 6_000, manifest: String::new(), metadata: Vec::new(), state: b"{\"n\":7}".to_vec() })
+        .save(&Snapshot {
+            persistence_id: "snap-only".into(),
+            sequence_nr: 7,
+            timestamp: 6_000,
+            manifest: String::new(),
+            metadata: Vec::new(),
+            state: b"{\"n\":7}".to_vec(),
+        })
         .unwrap();
     j.close().unwrap();
 }
@@ -77,7 +107,9 @@ pub fn open(path: &Path) -> Journal {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match Journal::open(path, Options::new().backend(backend)) {
-            Err(e) if e.kind() == tidemark::ErrorKind::Locked && std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) if e.kind() == tidemark::ErrorKind::Locked && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
             result => return result.expect("open"),
         }
     }
@@ -98,7 +130,15 @@ impl Writer {
     /// A writer whose payloads are padded to `payload_bytes`.
     pub fn spawn_with(path: &Path, backend: Backend, persistence_id: &str, payload_bytes: usize) -> Writer {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tidemark"))
-            .args(["load", "--backend", backend.name(), "--persistence-id", persistence_id, "--payload-bytes", &payload_bytes.to_string()])
+            .args([
+                "load",
+                "--backend",
+                backend.name(),
+                "--persistence-id",
+                persistence_id,
+                "--payload-bytes",
+                &payload_bytes.to_string(),
+            ])
             .arg(path)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -108,7 +148,11 @@ impl Writer {
         let mut first = String::new();
         lines.read_line(&mut first).unwrap();
         assert_eq!(first.trim(), "ready", "writer did not start");
-        Writer { child, lines, last_acked: 0 }
+        Writer {
+            child,
+            lines,
+            last_acked: 0,
+        }
     }
 
     /// Waits until at least `n` more appends were acknowledged; returns the highest acked sequence nr.
@@ -152,7 +196,11 @@ impl Drop for KillOnDrop {
 
 /// Parses JSON-lines output.
 pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8(stdout.to_vec()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))).collect()
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
 }
 
 /// Parses one JSON document.

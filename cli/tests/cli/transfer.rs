@@ -20,23 +20,53 @@ fn export_import_into_the_other_backend_export_is_byte_identical() {
         let first = dir.path().join("first.jsonl");
         let copy = dir.path().join("copy");
         let second = dir.path().join("second.jsonl");
-        tidemark().arg("export").arg(&path).arg(&first).assert().success().stdout(predicate::str::contains("exported 7 events, 3 streams and 2 snapshots"));
-        tidemark().arg("import").arg(&first).arg(&copy).args(["--backend", other(backend).name()]).assert().success();
+        tidemark()
+            .arg("export")
+            .arg(&path)
+            .arg(&first)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("exported 7 events, 3 streams and 2 snapshots"));
+        tidemark()
+            .arg("import")
+            .arg(&first)
+            .arg(&copy)
+            .args(["--backend", other(backend).name()])
+            .assert()
+            .success();
         assert_eq!(tidemark::detect_backend(&copy).unwrap(), Some(other(backend)));
         tidemark().arg("export").arg(&copy).arg(&second).assert().success();
         let (a, b) = (std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
-        assert!(a == b, "{backend:?}: exports differ:\n{}\n---\n{}", String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        assert!(
+            a == b,
+            "{backend:?}: exports differ:\n{}\n---\n{}",
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b)
+        );
 
         // And the copy behaves like the original, not just exports like it.
         let (original, imported) = (open(&path), open(&copy));
         for id in ["order-1", "order-2", "gone-3"] {
             assert_eq!(original.stream_state(id).unwrap(), imported.stream_state(id).unwrap(), "{id}");
-            assert_eq!(original.read(id, 1, u64::MAX, usize::MAX).unwrap(), imported.read(id, 1, u64::MAX, usize::MAX).unwrap(), "{id}");
+            assert_eq!(
+                original.read(id, 1, u64::MAX, usize::MAX).unwrap(),
+                imported.read(id, 1, u64::MAX, usize::MAX).unwrap(),
+                "{id}"
+            );
         }
-        assert_eq!(original.all_events(1, usize::MAX).unwrap(), imported.all_events(1, usize::MAX).unwrap());
-        assert_eq!(original.events_by_tag("binary", 1, usize::MAX).unwrap(), imported.events_by_tag("binary", 1, usize::MAX).unwrap());
+        assert_eq!(
+            original.all_events(1, usize::MAX).unwrap(),
+            imported.all_events(1, usize::MAX).unwrap()
+        );
+        assert_eq!(
+            original.events_by_tag("binary", 1, usize::MAX).unwrap(),
+            imported.events_by_tag("binary", 1, usize::MAX).unwrap()
+        );
         for id in ["order-1", "snap-only"] {
-            assert_eq!(original.snapshots().load(id, SnapshotCriteria::latest()).unwrap(), imported.snapshots().load(id, SnapshotCriteria::latest()).unwrap());
+            assert_eq!(
+                original.snapshots().load(id, SnapshotCriteria::latest()).unwrap(),
+                imported.snapshots().load(id, SnapshotCriteria::latest()).unwrap()
+            );
         }
         // New appends continue the imported streams.
         let receipt = imported.append("order-2", vec![tidemark::NewEvent::new("next")]).unwrap();
@@ -53,7 +83,15 @@ fn export_to_stdout_matches_the_file() {
     fixture(&path, Backend::Lmdb);
     let file = dir.path().join("out.jsonl");
     tidemark().arg("export").arg(&path).arg(&file).assert().success();
-    let stdout = tidemark().arg("export").arg(&path).arg("-").assert().success().get_output().stdout.clone();
+    let stdout = tidemark()
+        .arg("export")
+        .arg(&path)
+        .arg("-")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     assert_eq!(stdout, std::fs::read(&file).unwrap());
 }
 
@@ -87,21 +125,43 @@ fn a_bad_line_is_named_by_number_and_nothing_is_created() {
         .code(1)
         .stderr(predicate::str::contains("line 4:").and(predicate::str::contains("not a valid export record")));
     assert!(!target.exists(), "a failed import leaves no journal behind");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains("importing")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("importing"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]
 fn a_wrong_record_type_bad_base64_and_a_truncated_file_are_refused() {
     let (dir, file) = export_with_line(3, Some("{\"type\":\"mystery\"}"));
-    tidemark().arg("import").arg(&file).arg(dir.path().join("t1")).assert().code(1).stderr(predicate::str::contains("line 3:"));
+    tidemark()
+        .arg("import")
+        .arg(&file)
+        .arg(dir.path().join("t1"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 3:"));
     let (dir, file) = export_with_line(
         2,
         Some("{\"type\":\"event\",\"persistence_id\":\"x\",\"sequence_nr\":1,\"global_offset\":1,\"timestamp\":1,\"manifest\":\"\",\"writer_id\":\"\",\"tags\":[],\"metadata\":\"\",\"payload\":{\"base64\":\"***\"}}"),
     );
-    tidemark().arg("import").arg(&file).arg(dir.path().join("t2")).assert().code(1).stderr(predicate::str::contains("line 2: payload: bad base64"));
+    tidemark()
+        .arg("import")
+        .arg(&file)
+        .arg(dir.path().join("t2"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 2: payload: bad base64"));
     let (dir, file) = export_with_line(5, None);
-    tidemark().arg("import").arg(&file).arg(dir.path().join("t3")).assert().code(1).stderr(predicate::str::contains("truncated"));
+    tidemark()
+        .arg("import")
+        .arg(&file)
+        .arg(dir.path().join("t3"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("truncated"));
     assert!(!dir.path().join("t3").exists());
 }
 
@@ -115,7 +175,13 @@ fn events_out_of_offset_order_are_refused_by_the_core_with_their_lines() {
     let mut lines: Vec<&str> = text.lines().collect();
     lines.swap(1, 2);
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    tidemark().arg("import").arg(&file).arg(dir.path().join("t")).assert().failure().stderr(predicate::str::contains("lines 2-"));
+    tidemark()
+        .arg("import")
+        .arg(&file)
+        .arg(dir.path().join("t"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("lines 2-"));
     assert!(!dir.path().join("t").exists());
 }
 
@@ -125,9 +191,26 @@ fn import_refuses_an_existing_journal_and_a_missing_input() {
     fixture(&path, Backend::Lmdb);
     let file = dir.path().join("in.jsonl");
     tidemark().arg("export").arg(&path).arg(&file).assert().success();
-    tidemark().arg("import").arg(&file).arg(&path).assert().code(1).stderr(predicate::str::contains("already exists"));
-    tidemark().arg("import").arg(dir.path().join("missing.jsonl")).arg(dir.path().join("t")).assert().code(5);
-    tidemark().arg("import").arg(&file).arg(dir.path().join("t")).args(["--backend", "memory"]).assert().code(2);
+    tidemark()
+        .arg("import")
+        .arg(&file)
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    tidemark()
+        .arg("import")
+        .arg(dir.path().join("missing.jsonl"))
+        .arg(dir.path().join("t"))
+        .assert()
+        .code(5);
+    tidemark()
+        .arg("import")
+        .arg(&file)
+        .arg(dir.path().join("t"))
+        .args(["--backend", "memory"])
+        .assert()
+        .code(2);
 }
 
 /// Exporting beside a live writer gives a consistent image: it imports, verifies,
@@ -145,13 +228,30 @@ fn export_beside_a_live_writer_is_a_consistent_cut() {
         writer.stop();
         let text = std::fs::read_to_string(&file).unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let live: Vec<u64> = lines.iter().filter(|l| l["type"] == "event" && l["persistence_id"] == "live-1").map(|l| l["sequence_nr"].as_u64().unwrap()).collect();
-        assert!(live.len() as u64 >= acked, "{backend:?}: {} events exported, {acked} acknowledged before", live.len());
+        let live: Vec<u64> = lines
+            .iter()
+            .filter(|l| l["type"] == "event" && l["persistence_id"] == "live-1")
+            .map(|l| l["sequence_nr"].as_u64().unwrap())
+            .collect();
+        assert!(
+            live.len() as u64 >= acked,
+            "{backend:?}: {} events exported, {acked} acknowledged before",
+            live.len()
+        );
         assert_eq!(live, (1..=live.len() as u64).collect::<Vec<_>>());
-        let stream = lines.iter().find(|l| l["type"] == "stream" && l["persistence_id"] == "live-1").unwrap();
+        let stream = lines
+            .iter()
+            .find(|l| l["type"] == "stream" && l["persistence_id"] == "live-1")
+            .unwrap();
         assert_eq!(stream["highest_sequence_nr"].as_u64(), Some(live.len() as u64));
         let copy = dir.path().join("copy");
-        tidemark().arg("import").arg(&file).arg(&copy).args(["--backend", other(backend).name()]).assert().success();
+        tidemark()
+            .arg("import")
+            .arg(&file)
+            .arg(&copy)
+            .args(["--backend", other(backend).name()])
+            .assert()
+            .success();
         tidemark().arg("verify").arg(&copy).assert().success();
     }
 }

@@ -11,7 +11,12 @@ use crate::{fixture, json_doc, open, scratch, tidemark, BACKENDS, FIXTURE_EVENTS
 /// stale copies of a page in its free list, so the live one is not always the first).
 fn flip_inside(file: &Path, needle: &[u8]) {
     let mut bytes = std::fs::read(file).unwrap();
-    let found: Vec<usize> = bytes.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect();
+    let found: Vec<usize> = bytes
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect();
     assert!(!found.is_empty(), "{needle:?} not found in {}", file.display());
     for at in found {
         bytes[at + needle.len() / 2] ^= 0x20;
@@ -24,7 +29,11 @@ fn data_files(path: &Path, backend: Backend) -> Vec<PathBuf> {
         Backend::Lmdb => "lmdb",
         _ => "segments",
     });
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "mdb" || e == "seg")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mdb" || e == "seg"))
+        .collect();
     files.sort();
     files.retain(|f| !f.ends_with("lock.mdb"));
     files
@@ -35,14 +44,26 @@ fn a_clean_journal_passes() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark().args(["verify", "--json"]).arg(&path).assert().success().get_output().stdout.clone();
+        let out = tidemark()
+            .args(["verify", "--json"])
+            .arg(&path)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         let report = json_doc(&out);
         assert_eq!(report["ok"], true);
         assert_eq!(report["events"], FIXTURE_EVENTS);
         assert_eq!(report["global_index_entries"], FIXTURE_EVENTS);
         assert_eq!(report["snapshots"], 2);
         assert_eq!(report["tags"], 3, "orders, binary, lines");
-        tidemark().arg("verify").arg(&path).assert().success().stdout(predicate::str::contains("OK: no problems found"));
+        tidemark()
+            .arg("verify")
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("OK: no problems found"));
     }
 }
 
@@ -51,15 +72,30 @@ fn a_corrupt_lmdb_record_is_reported_with_its_stream_and_sequence_nr() {
     let (_dir, path) = scratch();
     fixture(&path, Backend::Lmdb);
     flip_inside(&data_files(&path, Backend::Lmdb)[0], MARKER.as_bytes());
-    let out = tidemark().args(["verify", "--json"]).arg(&path).assert().code(3).get_output().stdout.clone();
+    let out = tidemark()
+        .args(["verify", "--json"])
+        .arg(&path)
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
     let report = json_doc(&out);
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().unwrap();
-    let located = problems.iter().find(|p| p["location"] == "stream \"order-1\" sequence nr 3").unwrap_or_else(|| panic!("no problem at order-1 #3 in {problems:?}"));
+    let located = problems
+        .iter()
+        .find(|p| p["location"] == "stream \"order-1\" sequence nr 3")
+        .unwrap_or_else(|| panic!("no problem at order-1 #3 in {problems:?}"));
     assert!(located["problem"].as_str().unwrap().contains("checksum"), "{located}");
     // The other events are still checked and the rest of the report is complete.
     assert_eq!(report["events"], FIXTURE_EVENTS - 1);
-    tidemark().arg("verify").arg(&path).assert().code(3).stdout(predicate::str::contains("FAILED").and(predicate::str::contains("stream \"order-1\" sequence nr 3")));
+    tidemark()
+        .arg("verify")
+        .arg(&path)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("FAILED").and(predicate::str::contains("stream \"order-1\" sequence nr 3")));
 }
 
 #[test]
@@ -72,11 +108,21 @@ fn a_corrupt_segment_frame_is_reported_with_its_file_and_offset() {
     j.close().unwrap();
     let segment = data_files(&path, Backend::Files)[0].clone();
     flip_inside(&segment, MARKER.as_bytes());
-    let out = tidemark().args(["verify", "--json"]).arg(&path).assert().code(3).get_output().stdout.clone();
+    let out = tidemark()
+        .args(["verify", "--json"])
+        .arg(&path)
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
     let report = json_doc(&out);
     let problem = &report["problems"][0];
     let location = problem["location"].as_str().unwrap();
-    assert!(location.contains(&*segment.file_name().unwrap().to_string_lossy()) && location.contains("byte offset"), "{location}");
+    assert!(
+        location.contains(&*segment.file_name().unwrap().to_string_lossy()) && location.contains("byte offset"),
+        "{location}"
+    );
     assert!(problem["problem"].as_str().unwrap().contains("checksum"), "{problem}");
 }
 
@@ -85,9 +131,19 @@ fn a_corrupt_snapshot_is_reported_with_its_file() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let snapshot = crate::backup::files_with_suffix(&path.join("snapshots"), ".snap").into_iter().find(|f| std::fs::read(f).unwrap().windows(7).any(|w| w == b"{\"n\":7}")).unwrap();
+        let snapshot = crate::backup::files_with_suffix(&path.join("snapshots"), ".snap")
+            .into_iter()
+            .find(|f| std::fs::read(f).unwrap().windows(7).any(|w| w == b"{\"n\":7}"))
+            .unwrap();
         flip_inside(&snapshot, b"{\"n\":7}");
-        let out = tidemark().args(["verify", "--json"]).arg(&path).assert().code(3).get_output().stdout.clone();
+        let out = tidemark()
+            .args(["verify", "--json"])
+            .arg(&path)
+            .assert()
+            .code(3)
+            .get_output()
+            .stdout
+            .clone();
         let report = json_doc(&out);
         let problems = report["problems"].as_array().unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");

@@ -10,8 +10,13 @@ const FLAG_ZSTD: u8 = 1;
 const HEADER: usize = 4 + 1 + 1 + 2 + 4;
 
 pub(crate) fn encode(snapshot: &Snapshot, compress: bool) -> Vec<u8> {
-    let (flags, state): (u8, std::borrow::Cow<[u8]>) = if compress { compressed(&snapshot.state) } else { (0, (&snapshot.state[..]).into()) };
-    let mut out = Vec::with_capacity(HEADER + 40 + snapshot.persistence_id.len() + snapshot.manifest.len() + snapshot.metadata.len() + state.len());
+    let (flags, state): (u8, std::borrow::Cow<[u8]>) = if compress {
+        compressed(&snapshot.state)
+    } else {
+        (0, (&snapshot.state[..]).into())
+    };
+    let mut out =
+        Vec::with_capacity(HEADER + 40 + snapshot.persistence_id.len() + snapshot.manifest.len() + snapshot.metadata.len() + state.len());
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     out.push(flags);
@@ -78,11 +83,22 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, CorruptReason> {
     let metadata = r.take(len)?.to_vec();
     let state_len = r.u64()? as usize;
     let rest = &bytes[r.pos..];
-    let state = if flags & FLAG_ZSTD != 0 { decompress(rest, state_len)? } else { rest.to_vec() };
+    let state = if flags & FLAG_ZSTD != 0 {
+        decompress(rest, state_len)?
+    } else {
+        rest.to_vec()
+    };
     if state.len() != state_len {
         return Err(CorruptReason::Malformed("state length mismatch"));
     }
-    Ok(Snapshot { persistence_id, sequence_nr, timestamp, manifest, metadata, state })
+    Ok(Snapshot {
+        persistence_id,
+        sequence_nr,
+        timestamp,
+        manifest,
+        metadata,
+        state,
+    })
 }
 
 #[cfg(feature = "zstd")]
@@ -92,7 +108,9 @@ fn decompress(data: &[u8], len: usize) -> Result<Vec<u8>, CorruptReason> {
 
 #[cfg(not(feature = "zstd"))]
 fn decompress(_: &[u8], _: usize) -> Result<Vec<u8>, CorruptReason> {
-    Err(CorruptReason::Malformed("snapshot is zstd-compressed; built without the zstd feature"))
+    Err(CorruptReason::Malformed(
+        "snapshot is zstd-compressed; built without the zstd feature",
+    ))
 }
 
 struct Reader<'a> {
@@ -102,7 +120,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], CorruptReason> {
-        let s = self.bytes.get(self.pos..self.pos.checked_add(n).ok_or(CorruptReason::Truncated)?).ok_or(CorruptReason::Truncated)?;
+        let s = self
+            .bytes
+            .get(self.pos..self.pos.checked_add(n).ok_or(CorruptReason::Truncated)?)
+            .ok_or(CorruptReason::Truncated)?;
         self.pos += n;
         Ok(s)
     }
@@ -123,7 +144,14 @@ mod tests {
     use super::*;
 
     fn sample() -> Snapshot {
-        Snapshot { persistence_id: "p-1".into(), sequence_nr: 9, timestamp: 77, manifest: "State".into(), metadata: vec![1, 2], state: vec![5; 10_000] }
+        Snapshot {
+            persistence_id: "p-1".into(),
+            sequence_nr: 9,
+            timestamp: 77,
+            manifest: "State".into(),
+            metadata: vec![1, 2],
+            state: vec![5; 10_000],
+        }
     }
 
     #[test]

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{codec, SnapshotInfo};
+use crate::error::CorruptReason;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::metrics::Metrics;
-use crate::error::CorruptReason;
 use crate::model::{Snapshot, SnapshotCriteria};
 
 pub(crate) struct FileSnapshots {
@@ -29,7 +29,10 @@ fn file_name(info: SnapshotInfo) -> String {
 fn parse_name(name: &str) -> Option<SnapshotInfo> {
     let stem = name.strip_suffix(SUFFIX)?;
     let (seq, ts) = stem.split_once('-')?;
-    Some(SnapshotInfo { sequence_nr: seq.parse().ok()?, timestamp: ts.parse().ok()? })
+    Some(SnapshotInfo {
+        sequence_nr: seq.parse().ok()?,
+        timestamp: ts.parse().ok()?,
+    })
 }
 
 impl FileSnapshots {
@@ -51,10 +54,15 @@ impl FileSnapshots {
     pub(crate) fn save(&self, snapshot: &Snapshot, compress: bool) -> Result<()> {
         let dir = self.stream_dir(&snapshot.persistence_id);
         fsutil::create_dir_durably(&dir)?;
-        let info = SnapshotInfo { sequence_nr: snapshot.sequence_nr, timestamp: snapshot.timestamp };
+        let info = SnapshotInfo {
+            sequence_nr: snapshot.sequence_nr,
+            timestamp: snapshot.timestamp,
+        };
         fsutil::write_atomically(&dir.join(file_name(info)), &codec::encode(snapshot, compress))?;
         // A snapshot replaces any other with the same sequence number.
-        self.delete_where(&snapshot.persistence_id, |other| other.sequence_nr == info.sequence_nr && other != info)?;
+        self.delete_where(&snapshot.persistence_id, |other| {
+            other.sequence_nr == info.sequence_nr && other != info
+        })?;
         Ok(())
     }
 
@@ -142,7 +150,11 @@ impl FileSnapshots {
             for info in list_dir(&dir)? {
                 let path = dir.join(file_name(info));
                 let check = match fs::read(&path) {
-                    Err(e) => Err(CorruptReason::Malformed(if e.kind() == std::io::ErrorKind::NotFound { "deleted while checked" } else { "unreadable" })),
+                    Err(e) => Err(CorruptReason::Malformed(if e.kind() == std::io::ErrorKind::NotFound {
+                        "deleted while checked"
+                    } else {
+                        "unreadable"
+                    })),
                     Ok(bytes) => codec::decode(&bytes).and_then(|s| {
                         if self.stream_dir(&s.persistence_id) != dir {
                             Err(CorruptReason::Malformed("snapshot stored under another stream's directory"))
@@ -168,7 +180,10 @@ fn list_dir(dir: &Path) -> Result<Vec<SnapshotInfo>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("list snapshots", dir, e)),
     };
-    let mut infos: Vec<SnapshotInfo> = entries.flatten().filter_map(|e| e.file_name().to_str().and_then(parse_name)).collect();
+    let mut infos: Vec<SnapshotInfo> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(parse_name))
+        .collect();
     infos.sort_unstable();
     Ok(infos)
 }

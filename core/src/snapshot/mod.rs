@@ -60,11 +60,23 @@ enum Inner {
 
 impl SnapshotStore {
     pub(crate) fn files(root: PathBuf, closed: Arc<AtomicBool>, metrics: Arc<Metrics>, compress: bool) -> Result<Self> {
-        Ok(SnapshotStore { inner: Inner::Files(FileSnapshots::open(root)?), closed, in_flight: RwLock::new(()), metrics, compress })
+        Ok(SnapshotStore {
+            inner: Inner::Files(FileSnapshots::open(root)?),
+            closed,
+            in_flight: RwLock::new(()),
+            metrics,
+            compress,
+        })
     }
 
     pub(crate) fn memory(closed: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Self {
-        SnapshotStore { inner: Inner::Memory(Mutex::default()), closed, in_flight: RwLock::new(()), metrics, compress: false }
+        SnapshotStore {
+            inner: Inner::Memory(Mutex::default()),
+            closed,
+            in_flight: RwLock::new(()),
+            metrics,
+            compress: false,
+        }
     }
 
     /// Starts an operation: fails once closed, else holds off `close` until it ends.
@@ -94,7 +106,10 @@ impl SnapshotStore {
         match &self.inner {
             Inner::Files(f) => f.save(snapshot, self.compress),
             Inner::Memory(m) => {
-                m.lock().entry(snapshot.persistence_id.clone()).or_default().insert(snapshot.sequence_nr, snapshot.clone());
+                m.lock()
+                    .entry(snapshot.persistence_id.clone())
+                    .or_default()
+                    .insert(snapshot.sequence_nr, snapshot.clone());
                 Ok(())
             }
         }
@@ -121,7 +136,14 @@ impl SnapshotStore {
             Inner::Memory(m) => Ok(m
                 .lock()
                 .get(persistence_id)
-                .map(|s| s.values().map(|s| SnapshotInfo { sequence_nr: s.sequence_nr, timestamp: s.timestamp }).collect())
+                .map(|s| {
+                    s.values()
+                        .map(|s| SnapshotInfo {
+                            sequence_nr: s.sequence_nr,
+                            timestamp: s.timestamp,
+                        })
+                        .collect()
+                })
                 .unwrap_or_default()),
         }
     }
@@ -175,7 +197,12 @@ impl SnapshotStore {
                 let mut map = m.lock();
                 let Some(snaps) = map.get_mut(persistence_id) else { return Ok(0) };
                 let before = snaps.len();
-                snaps.retain(|_, s| SnapshotInfo { sequence_nr: s.sequence_nr, timestamp: s.timestamp } > cutoff);
+                snaps.retain(|_, s| {
+                    SnapshotInfo {
+                        sequence_nr: s.sequence_nr,
+                        timestamp: s.timestamp,
+                    } > cutoff
+                });
                 Ok(before - snaps.len())
             }
         }

@@ -98,7 +98,13 @@ impl Index {
             Some(i) => *i,
             None => {
                 let i = self.streams.len() as u32;
-                self.streams.push(StreamIndex { persistence_id: persistence_id.into(), highest: 0, deleted_to: 0, first: 1, locations: VecDeque::new() });
+                self.streams.push(StreamIndex {
+                    persistence_id: persistence_id.into(),
+                    highest: 0,
+                    deleted_to: 0,
+                    first: 1,
+                    locations: VecDeque::new(),
+                });
                 self.by_id.insert(persistence_id.to_owned(), i);
                 i
             }
@@ -106,7 +112,14 @@ impl Index {
         (idx, &mut self.streams[idx as usize])
     }
 
-    fn add_event(&mut self, persistence_id: &str, seq: u64, offset: u64, tags: impl Iterator<Item = impl AsRef<str>>, loc: Location) -> std::result::Result<(), CorruptReason> {
+    fn add_event(
+        &mut self,
+        persistence_id: &str,
+        seq: u64,
+        offset: u64,
+        tags: impl Iterator<Item = impl AsRef<str>>,
+        loc: Location,
+    ) -> std::result::Result<(), CorruptReason> {
         let (idx, stream) = self.stream_mut(persistence_id);
         if stream.locations.is_empty() && stream.deleted_to > 0 && seq <= stream.deleted_to + 1 && seq > stream.highest {
             // The control file said events up to `deleted_to` are gone; the log resumes somewhere below that.
@@ -210,19 +223,29 @@ impl FileStorage {
             fsutil::create_dir_durably(dir)?;
         }
         let mut numbers: Vec<u64> = match fs::read_dir(dir) {
-            Ok(entries) => entries.flatten().filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok()).collect(),
+            Ok(entries) => entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
+                .collect(),
             Err(e) => return Err(Error::io("list segments", dir, e)),
         };
         numbers.sort_unstable();
 
-        let mut index = Index { next_offset: 1, ..Default::default() };
+        let mut index = Index {
+            next_offset: 1,
+            ..Default::default()
+        };
         let reclaimed_highest = load_control(dir, &mut index)?;
         let storage_dir = dir.to_owned();
         let last = numbers.last().copied();
         let mut last_end = 0;
         for &number in &numbers {
             let path = segment_path(dir, number);
-            let file = OpenOptions::new().read(true).write(!options.read_only).open(&path).map_err(io("open segment", &path))?;
+            let file = OpenOptions::new()
+                .read(true)
+                .write(!options.read_only)
+                .open(&path)
+                .map_err(io("open segment", &path))?;
             let is_last = Some(number) == last;
             let (end, torn) = scan_segment(&path, &file, number, is_last, &mut index)?;
             let len = file.metadata().map_err(io("stat segment", &path))?.len();
@@ -260,7 +283,14 @@ impl FileStorage {
                 Some(number) => {
                     let file = index.segments[&number].clone();
                     let allocated = file.metadata().map_err(io("stat segment", &segment_path(dir, number)))?.len();
-                    Some(Active { number, file, len: last_end, allocated, frame: Vec::new(), body_offsets: Vec::new() })
+                    Some(Active {
+                        number,
+                        file,
+                        len: last_end,
+                        allocated,
+                        frame: Vec::new(),
+                        body_offsets: Vec::new(),
+                    })
                 }
                 None => {
                     let active = create_segment(dir, 1)?;
@@ -352,7 +382,12 @@ fn encode_control(index: &Index) -> Vec<u8> {
 
 fn create_segment(dir: &Path, number: u64) -> Result<Active> {
     let path = segment_path(dir, number);
-    let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(io("create segment", &path))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(io("create segment", &path))?;
     let mut header = [0u8; SEGMENT_HEADER as usize];
     header[..4].copy_from_slice(SEGMENT_MAGIC);
     header[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -362,7 +397,14 @@ fn create_segment(dir: &Path, number: u64) -> Result<Active> {
     file.write_all_at(&header, 0).map_err(io("write segment header", &path))?;
     file.sync_all().map_err(io("fsync", &path))?;
     fsutil::sync_dir(dir)?;
-    Ok(Active { number, file: Arc::new(file), len: SEGMENT_HEADER, allocated: SEGMENT_HEADER, frame: Vec::new(), body_offsets: Vec::new() })
+    Ok(Active {
+        number,
+        file: Arc::new(file),
+        len: SEGMENT_HEADER,
+        allocated: SEGMENT_HEADER,
+        frame: Vec::new(),
+        body_offsets: Vec::new(),
+    })
 }
 
 /// Loads the control file into `index`; returns each stream's highest sequence
@@ -386,7 +428,11 @@ fn load_control(dir: &Path, index: &mut Index) -> Result<Vec<(String, u64)>> {
     }
     let version = codec::le_u32(&bytes[4..8]);
     if version > FORMAT_VERSION {
-        return Err(Error::UnsupportedFormat { path, found: version, supported: FORMAT_VERSION });
+        return Err(Error::UnsupportedFormat {
+            path,
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     index.next_offset = codec::le_u64(&bytes[12..20]);
     let count = codec::le_u64(&bytes[20..28]);
@@ -394,7 +440,8 @@ fn load_control(dir: &Path, index: &mut Index) -> Result<Vec<(String, u64)>> {
     for _ in 0..count {
         let take = |pos: usize, n: usize| bytes.get(pos..pos + n).ok_or(CorruptReason::Truncated);
         let len = u16::from_le_bytes(take(pos, 2).map_err(corrupt)?.try_into().unwrap()) as usize;
-        let pid = std::str::from_utf8(take(pos + 2, len).map_err(corrupt)?).map_err(|_| corrupt(CorruptReason::Malformed("persistence id")))?;
+        let pid =
+            std::str::from_utf8(take(pos + 2, len).map_err(corrupt)?).map_err(|_| corrupt(CorruptReason::Malformed("persistence id")))?;
         let highest = codec::le_u64(take(pos + 2 + len, 8).map_err(corrupt)?);
         let deleted_to = codec::le_u64(take(pos + 10 + len, 8).map_err(corrupt)?);
         pos += 18 + len;
@@ -429,7 +476,11 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
     }
     let version = codec::le_u32(&data[4..8]);
     if version > FORMAT_VERSION {
-        return Err(Error::UnsupportedFormat { path: path.to_owned(), found: version, supported: FORMAT_VERSION });
+        return Err(Error::UnsupportedFormat {
+            path: path.to_owned(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     let mut pos = SEGMENT_HEADER as usize;
     while pos < data.len() {
@@ -453,17 +504,29 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
             let at = (payload_start + p) as u64;
             let bad = |r| corrupt(at, r);
             let kind = payload[p];
-            let pid_len = payload.get(p + 1..p + 3).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize).ok_or_else(|| bad(CorruptReason::Truncated))?;
+            let pid_len = payload
+                .get(p + 1..p + 3)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+                .ok_or_else(|| bad(CorruptReason::Truncated))?;
             let pid = payload.get(p + 3..p + 3 + pid_len).ok_or_else(|| bad(CorruptReason::Truncated))?;
             let pid = std::str::from_utf8(pid).map_err(|_| bad(CorruptReason::Malformed("persistence id is not UTF-8")))?;
             p += 3 + pid_len;
             match kind {
                 ENTRY_EVENT => {
-                    let body_len = payload.get(p..p + 4).map(codec::le_u32).ok_or_else(|| bad(CorruptReason::Truncated))? as usize;
+                    let body_len = payload
+                        .get(p..p + 4)
+                        .map(codec::le_u32)
+                        .ok_or_else(|| bad(CorruptReason::Truncated))? as usize;
                     let body = payload.get(p + 4..p + 4 + body_len).ok_or_else(|| bad(CorruptReason::Truncated))?;
                     let event = codec::decode_event(pid, body).map_err(bad)?;
-                    let loc = Location { segment: number, offset: (payload_start + p + 4) as u64, len: body_len as u32 };
-                    index.add_event(pid, event.sequence_nr, event.global_offset, event.tags.iter(), loc).map_err(bad)?;
+                    let loc = Location {
+                        segment: number,
+                        offset: (payload_start + p + 4) as u64,
+                        len: body_len as u32,
+                    };
+                    index
+                        .add_event(pid, event.sequence_nr, event.global_offset, event.tags.iter(), loc)
+                        .map_err(bad)?;
                     p += 4 + body_len;
                 }
                 ENTRY_STATE => {
@@ -503,7 +566,9 @@ fn frame_at(data: &[u8], pos: usize) -> std::result::Result<&[u8], CorruptReason
         return Err(CorruptReason::Checksum { stored, computed });
     }
     let len = codec::le_u32(&header[4..8]) as usize;
-    let payload = data.get(pos + FRAME_HEADER..pos + FRAME_HEADER + len).ok_or(CorruptReason::Truncated)?;
+    let payload = data
+        .get(pos + FRAME_HEADER..pos + FRAME_HEADER + len)
+        .ok_or(CorruptReason::Truncated)?;
     let stored = codec::le_u32(&header[8..12]);
     let computed = crc32fast::hash(payload);
     if stored != computed {
@@ -530,7 +595,10 @@ impl Storage for FileStorage {
         let index = self.index.read();
         Ok(index.by_id.get(persistence_id).map_or_else(StreamState::default, |&i| {
             let s = &index.streams[i as usize];
-            StreamState { highest_sequence_nr: s.highest, deleted_to: s.deleted_to }
+            StreamState {
+                highest_sequence_nr: s.highest,
+                deleted_to: s.deleted_to,
+            }
         }))
     }
 
@@ -547,7 +615,9 @@ impl Storage for FileStorage {
             items.clear();
             {
                 let index = self.index.read();
-                let Some(&idx) = index.by_id.get(persistence_id) else { return Ok(()) };
+                let Some(&idx) = index.by_id.get(persistence_id) else {
+                    return Ok(());
+                };
                 let stream = &index.streams[idx as usize];
                 next = next.max(stream.first).max(stream.deleted_to + 1);
                 while items.len() < CHUNK.min(remaining) && next <= to.min(stream.highest) {
@@ -601,7 +671,9 @@ impl Storage for FileStorage {
                     }
                     next_offset = offset + 1;
                     let pos = index.global.partition_point(|g| g.offset < offset);
-                    let Some(entry) = index.global.get(pos).filter(|g| g.offset == offset) else { continue };
+                    let Some(entry) = index.global.get(pos).filter(|g| g.offset == offset) else {
+                        continue;
+                    };
                     let stream = &index.streams[entry.stream as usize];
                     if let Some(loc) = stream.location(entry.seq) {
                         items.push((loc, entry.stream));
@@ -654,11 +726,17 @@ impl Storage for FileStorage {
                         active.frame.extend_from_slice(&(w.persistence_id.len() as u16).to_le_bytes());
                         active.frame.extend_from_slice(w.persistence_id.as_bytes());
                         active.frame.extend_from_slice(&((body.end - body.start) as u32).to_le_bytes());
-                        active.body_offsets.push((active.frame.len() as u64, (body.end - body.start) as u32));
+                        active
+                            .body_offsets
+                            .push((active.frame.len() as u64, (body.end - body.start) as u32));
                         active.frame.extend_from_slice(&buffer[body.clone()]);
                     }
                 }
-                Op::SetState { persistence_id, highest, deleted_to } => {
+                Op::SetState {
+                    persistence_id,
+                    highest,
+                    deleted_to,
+                } => {
                     active.frame.push(ENTRY_STATE);
                     active.frame.extend_from_slice(&(persistence_id.len() as u16).to_le_bytes());
                     active.frame.extend_from_slice(persistence_id.as_bytes());
@@ -683,7 +761,11 @@ impl Storage for FileStorage {
             let next = create_segment(&self.dir, active.number + 1)?;
             let frame = std::mem::take(&mut active.frame);
             let offsets = std::mem::take(&mut active.body_offsets);
-            *active = Active { frame, body_offsets: offsets, ..next };
+            *active = Active {
+                frame,
+                body_offsets: offsets,
+                ..next
+            };
             self.index.write().segments.insert(active.number, active.file.clone());
         }
 
@@ -715,14 +797,22 @@ impl Storage for FileStorage {
                 Op::Write(w) => {
                     for (i, event) in w.events.iter().enumerate() {
                         let &(offset, len) = bodies.next().expect("one body per event");
-                        let loc = Location { segment: active.number, offset: base + offset, len };
+                        let loc = Location {
+                            segment: active.number,
+                            offset: base + offset,
+                            len,
+                        };
                         let seq = w.first_sequence_nr + i as u64;
                         index
                             .add_event(w.persistence_id, seq, w.first_global_offset + i as u64, event.tags.iter(), loc)
                             .map_err(|r| Error::corrupt(&path, base, r))?;
                     }
                 }
-                Op::SetState { persistence_id, highest, deleted_to } => index.set_state(persistence_id, *highest, *deleted_to),
+                Op::SetState {
+                    persistence_id,
+                    highest,
+                    deleted_to,
+                } => index.set_state(persistence_id, *highest, *deleted_to),
             }
         }
         Ok(())
@@ -741,7 +831,12 @@ impl Storage for FileStorage {
         };
         let empty: Vec<u64> = {
             let index = self.index.read();
-            index.segments.keys().copied().filter(|n| *n < active && index.live.get(n).copied().unwrap_or(0) == 0).collect()
+            index
+                .segments
+                .keys()
+                .copied()
+                .filter(|n| *n < active && index.live.get(n).copied().unwrap_or(0) == 0)
+                .collect()
         };
         if empty.is_empty() {
             return Ok(());
@@ -785,11 +880,16 @@ impl Storage for FileStorage {
         let mut buf = vec![0u8; 1 << 20];
         for (number, file, len) in segments {
             let target = segment_path(dest, number);
-            let out = OpenOptions::new().write(true).create_new(true).open(&target).map_err(io("create segment copy", &target))?;
+            let out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&target)
+                .map_err(io("create segment copy", &target))?;
             let mut pos = 0;
             while pos < len {
                 let n = ((len - pos) as usize).min(buf.len());
-                file.read_exact_at(&mut buf[..n], pos).map_err(io("read segment", &self.segment_file(number)))?;
+                file.read_exact_at(&mut buf[..n], pos)
+                    .map_err(io("read segment", &self.segment_file(number)))?;
                 out.write_all_at(&buf[..n], pos).map_err(io("write segment copy", &target))?;
                 pos += n as u64;
             }

@@ -59,7 +59,11 @@ impl StreamRecord {
         if b.len() != 24 {
             return Err(CorruptReason::Malformed("stream record has the wrong length"));
         }
-        Ok(StreamRecord { id: codec::le_u64(&b[..8]), highest: codec::le_u64(&b[8..16]), deleted_to: codec::le_u64(&b[16..]) })
+        Ok(StreamRecord {
+            id: codec::le_u64(&b[..8]),
+            highest: codec::le_u64(&b[8..16]),
+            deleted_to: codec::le_u64(&b[16..]),
+        })
     }
 }
 
@@ -77,7 +81,8 @@ fn tag_key(tag: &str, offset: u64) -> [u8; 16] {
 /// FNV-1a, 64 bit: stable forever, which an on-disk index needs. Collisions only
 /// cost an extra decode: scans check the event's tags.
 fn tag_hash(tag: &str) -> u64 {
-    tag.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+    tag.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// An inclusive key range, in the form heed accepts for unsized keys.
@@ -146,16 +151,35 @@ impl LmdbStorage {
                     .map_err(lmdb("open database"))?
                     .ok_or_else(|| Error::corrupt(path, 0, CorruptReason::Malformed("LMDB database missing")))
             };
-            let dbs = Dbs { meta: open("meta")?, streams: open("streams")?, names: open("names")?, events: open("events")?, global: open("global")?, tags: open("tags")? };
+            let dbs = Dbs {
+                meta: open("meta")?,
+                streams: open("streams")?,
+                names: open("names")?,
+                events: open("events")?,
+                global: open("global")?,
+                tags: open("tags")?,
+            };
             // Handles opened in a transaction close with it unless it commits.
             rtxn.commit().map_err(lmdb("open databases"))?;
             dbs
         } else {
             let mut wtxn = env.write_txn().map_err(lmdb("begin write"))?;
-            let mut create = |name| env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name)).map_err(lmdb("create database"));
-            let dbs = Dbs { meta: create("meta")?, streams: create("streams")?, names: create("names")?, events: create("events")?, global: create("global")?, tags: create("tags")? };
+            let mut create = |name| {
+                env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name))
+                    .map_err(lmdb("create database"))
+            };
+            let dbs = Dbs {
+                meta: create("meta")?,
+                streams: create("streams")?,
+                names: create("names")?,
+                events: create("events")?,
+                global: create("global")?,
+                tags: create("tags")?,
+            };
             if dbs.meta.get(&wtxn, b"format").map_err(lmdb("read format"))?.is_none() {
-                dbs.meta.put(&mut wtxn, b"format", &FORMAT_VERSION.to_le_bytes()).map_err(lmdb("write format"))?;
+                dbs.meta
+                    .put(&mut wtxn, b"format", &FORMAT_VERSION.to_le_bytes())
+                    .map_err(lmdb("write format"))?;
             }
             wtxn.commit().map_err(lmdb("commit"))?;
             dbs
@@ -165,7 +189,10 @@ impl LmdbStorage {
             path: path.to_owned(),
             env: RwLock::new(Some(env)),
             dbs,
-            writer: Mutex::new(WriterState { streams: HashMap::default(), next_stream: 1 }),
+            writer: Mutex::new(WriterState {
+                streams: HashMap::default(),
+                next_stream: 1,
+            }),
             metrics,
             synced_commits,
         };
@@ -183,7 +210,11 @@ impl LmdbStorage {
                 None => FORMAT_VERSION,
             };
             if found > FORMAT_VERSION {
-                return Err(Error::UnsupportedFormat { path: self.path.clone(), found, supported: FORMAT_VERSION });
+                return Err(Error::UnsupportedFormat {
+                    path: self.path.clone(),
+                    found,
+                    supported: FORMAT_VERSION,
+                });
             }
             Ok(())
         })
@@ -267,7 +298,11 @@ impl LmdbStorage {
                         touched.push(w.persistence_id);
                     }
                 }
-                Op::SetState { persistence_id, highest, deleted_to: to } => {
+                Op::SetState {
+                    persistence_id,
+                    highest,
+                    deleted_to: to,
+                } => {
                     let record = *cached_record(&dbs, &mut txn, state, persistence_id)?;
                     let range = event_key(record.id, record.deleted_to + 1)..=event_key(record.id, *to);
                     let mut index_keys = Vec::new();
@@ -335,7 +370,12 @@ impl LmdbStorage {
 
 /// The writer's cached record of a stream, loaded from the transaction (or
 /// created, with a new stream id) on first use.
-fn cached_record<'s>(dbs: &Dbs, txn: &mut RwTxn<'_>, state: &'s mut WriterState, persistence_id: &str) -> heed::Result<&'s mut StreamRecord> {
+fn cached_record<'s>(
+    dbs: &Dbs,
+    txn: &mut RwTxn<'_>,
+    state: &'s mut WriterState,
+    persistence_id: &str,
+) -> heed::Result<&'s mut StreamRecord> {
     if !state.streams.contains_key(persistence_id) {
         let mut record = match dbs.streams.get(txn, persistence_id.as_bytes())? {
             Some(b) => StreamRecord::decode(b).unwrap_or_default(),
@@ -354,7 +394,12 @@ fn cached_record<'s>(dbs: &Dbs, txn: &mut RwTxn<'_>, state: &'s mut WriterState,
 impl Storage for LmdbStorage {
     fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
         self.read(|_, txn| {
-            Ok(self.stream(txn, persistence_id)?.map_or_else(StreamState::default, |s| StreamState { highest_sequence_nr: s.highest, deleted_to: s.deleted_to }))
+            Ok(self
+                .stream(txn, persistence_id)?
+                .map_or_else(StreamState::default, |s| StreamState {
+                    highest_sequence_nr: s.highest,
+                    deleted_to: s.deleted_to,
+                }))
         })
     }
 
@@ -364,7 +409,9 @@ impl Storage for LmdbStorage {
 
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
         self.read(|_, txn| {
-            let Some(stream) = self.stream(txn, persistence_id)? else { return Ok(()) };
+            let Some(stream) = self.stream(txn, persistence_id)? else {
+                return Ok(());
+            };
             let from = from.max(stream.deleted_to + 1);
             if from > to {
                 return Ok(());
@@ -391,11 +438,21 @@ impl Storage for LmdbStorage {
                 let pid = match names.entry(stream) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        let name = self.dbs.names.get(txn, &stream.to_be_bytes()).map_err(lmdb("read names"))?.ok_or_else(|| self.corrupt(CorruptReason::Malformed("index names an unknown stream")))?;
-                        e.insert(String::from_utf8(name.to_vec()).map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?)
+                        let name = self
+                            .dbs
+                            .names
+                            .get(txn, &stream.to_be_bytes())
+                            .map_err(lmdb("read names"))?
+                            .ok_or_else(|| self.corrupt(CorruptReason::Malformed("index names an unknown stream")))?;
+                        e.insert(
+                            String::from_utf8(name.to_vec())
+                                .map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?,
+                        )
                     }
                 };
-                let Some(body) = self.dbs.events.get(txn, key).map_err(lmdb("read events"))? else { return Ok(true) };
+                let Some(body) = self.dbs.events.get(txn, key).map_err(lmdb("read events"))? else {
+                    return Ok(true);
+                };
                 let event = codec::decode_event(pid, body).map_err(|r| self.corrupt(r))?;
                 if tag.is_some_and(|t| !event.tags.contains(t)) {
                     return Ok(true);
@@ -415,7 +472,12 @@ impl Storage for LmdbStorage {
                 }
                 None => {
                     let start = from_offset.to_be_bytes();
-                    for item in self.dbs.global.range(txn, &(Bound::Included(start.as_slice()), Bound::Unbounded)).map_err(lmdb("read global index"))? {
+                    for item in self
+                        .dbs
+                        .global
+                        .range(txn, &(Bound::Included(start.as_slice()), Bound::Unbounded))
+                        .map_err(lmdb("read global index"))?
+                    {
                         let (_, key) = item.map_err(lmdb("read global index"))?;
                         if !visit_key(key)? {
                             break;
@@ -432,7 +494,9 @@ impl Storage for LmdbStorage {
             let mut ids = Vec::new();
             for item in self.dbs.streams.iter(txn).map_err(lmdb("read streams"))? {
                 let (key, _) = item.map_err(lmdb("read streams"))?;
-                ids.push(String::from_utf8(key.to_vec()).map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?);
+                ids.push(
+                    String::from_utf8(key.to_vec()).map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?,
+                );
             }
             ids.sort_unstable();
             Ok(ids)
@@ -502,7 +566,11 @@ impl Storage for LmdbStorage {
             return Ok(()); // every commit already flushed data and meta pages
         }
         let guard = self.env.read();
-        guard.as_ref().ok_or(Error::Closed)?.force_sync().map_err(|e| Error::lmdb_at("fsync", Some(&self.path.join("data.mdb")), e))
+        guard
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .force_sync()
+            .map_err(|e| Error::lmdb_at("fsync", Some(&self.path.join("data.mdb")), e))
     }
 
     fn close(&self) -> Result<()> {

@@ -30,7 +30,12 @@ pub(crate) struct MemoryStorage {
 
 impl MemoryStorage {
     pub(crate) fn new() -> Self {
-        MemoryStorage { state: RwLock::new(State { next_offset: 1, ..Default::default() }) }
+        MemoryStorage {
+            state: RwLock::new(State {
+                next_offset: 1,
+                ..Default::default()
+            }),
+        }
     }
 }
 
@@ -40,7 +45,15 @@ fn corrupt(reason: crate::error::CorruptReason) -> Error {
 
 impl Storage for MemoryStorage {
     fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
-        Ok(self.state.read().streams.get(persistence_id).map_or_else(StreamState::default, |s| StreamState { highest_sequence_nr: s.highest, deleted_to: s.deleted_to }))
+        Ok(self
+            .state
+            .read()
+            .streams
+            .get(persistence_id)
+            .map_or_else(StreamState::default, |s| StreamState {
+                highest_sequence_nr: s.highest,
+                deleted_to: s.deleted_to,
+            }))
     }
 
     fn next_global_offset(&self) -> Result<u64> {
@@ -49,7 +62,9 @@ impl Storage for MemoryStorage {
 
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
         let state = self.state.read();
-        let Some(stream) = state.streams.get(persistence_id) else { return Ok(()) };
+        let Some(stream) = state.streams.get(persistence_id) else {
+            return Ok(());
+        };
         if from > to {
             return Ok(());
         }
@@ -99,11 +114,17 @@ impl Storage for MemoryStorage {
                     }
                     stream.highest = w.first_sequence_nr + w.bodies.len() as u64 - 1;
                     for i in 0..w.bodies.len() as u64 {
-                        state.global.insert(w.first_global_offset + i, (w.persistence_id.to_owned(), w.first_sequence_nr + i));
+                        state
+                            .global
+                            .insert(w.first_global_offset + i, (w.persistence_id.to_owned(), w.first_sequence_nr + i));
                     }
                     state.next_offset = w.first_global_offset + w.bodies.len() as u64;
                 }
-                Op::SetState { persistence_id, highest, deleted_to } => {
+                Op::SetState {
+                    persistence_id,
+                    highest,
+                    deleted_to,
+                } => {
                     let stream = state.streams.entry((*persistence_id).to_owned()).or_default();
                     stream.highest = *highest;
                     stream.deleted_to = *deleted_to;
@@ -123,7 +144,11 @@ impl Storage for MemoryStorage {
     }
 
     fn copy_to(&self, _dest: &std::path::Path) -> Result<()> {
-        Err(crate::error::InvalidArgument::Option { option: "backend", reason: "the memory backend has nothing on disk to copy" }.into())
+        Err(crate::error::InvalidArgument::Option {
+            option: "backend",
+            reason: "the memory backend has nothing on disk to copy",
+        }
+        .into())
     }
 
     fn sync(&self) -> Result<()> {

@@ -17,7 +17,11 @@ pub(crate) enum Op<'a> {
     Write(StagedWrite<'a>),
     /// Sets a stream's marks and removes its events `<= deleted_to`. The writer
     /// guarantees both marks only grow and `deleted_to <= highest`.
-    SetState { persistence_id: &'a str, highest: u64, deleted_to: u64 },
+    SetState {
+        persistence_id: &'a str,
+        highest: u64,
+        deleted_to: u64,
+    },
 }
 
 /// A validated atomic write. Event `i` has sequence number

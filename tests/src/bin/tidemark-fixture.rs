@@ -32,24 +32,24 @@ fn main() -> ExitCode {
         "verify" => with_journal(&dir, backend, |j| fixture(file).verify(j)),
         "crash" => with_journal(&dir, backend, crash),
         "acks" => with_journal(&dir, backend, |j| check_acks(j, file.as_deref().expect("ACKFILE"))),
-        "lock" => {
-            match open(&dir, backend) {
-                Ok(j) => {
-                    println!("OPENED");
-                    j.close().map_err(|e| e.to_string())
-                }
-                Err(Error::Locked { .. }) => {
-                    println!("LOCKED");
-                    Ok(())
-                }
-                Err(e) => Err(e.to_string()),
+        "lock" => match open(&dir, backend) {
+            Ok(j) => {
+                println!("OPENED");
+                j.close().map_err(|e| e.to_string())
             }
-        }
-        "read" => tidemark_compat::open_read_only(&dir, backend).map_err(|e| format!("open read-only failed: {e}")).and_then(|j| {
-            let result = check_consistent(&j);
-            j.close().map_err(|e| e.to_string())?;
-            result
-        }),
+            Err(Error::Locked { .. }) => {
+                println!("LOCKED");
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        "read" => tidemark_compat::open_read_only(&dir, backend)
+            .map_err(|e| format!("open read-only failed: {e}"))
+            .and_then(|j| {
+                let result = check_consistent(&j);
+                j.close().map_err(|e| e.to_string())?;
+                result
+            }),
         other => Err(format!("unknown command {other}")),
     };
     match result {
@@ -80,7 +80,9 @@ fn crash(journal: &tidemark::Journal) -> Result<(), String> {
         let events = (next..next + 1 + i % 3).map(|s| NewEvent::new(crash_payload(&pid, s))).collect();
         let r = journal.append(&pid, events).map_err(|e| e.to_string())?;
         let mut out = out.lock();
-        writeln!(out, "ack {pid} {}", r.last_sequence_nr).and_then(|()| out.flush()).map_err(|e| e.to_string())?;
+        writeln!(out, "ack {pid} {}", r.last_sequence_nr)
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
