@@ -215,10 +215,9 @@ impl Journal {
     fn append(&self, py: Python<'_>, persistence_id: String, events: &Bound<'_, PyAny>) -> PyResult<WriteReceipt> {
         self.core.check(py)?;
         let events = extract_events(events)?;
-        // Enqueue with the GIL held (cheap); release it only for the wait.
-        let (slot, callback) = Slot::new();
-        self.core.append_with(&persistence_id, events, callback);
-        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed)))
+        // The core's blocking append commits on this thread when the writer is idle
+        // (no hand-off), so the whole call runs without the GIL.
+        py.detach(|| self.core.append(&persistence_id, events))
             .map(WriteReceipt::from)
             .map_err(|e| to_py_err(py, &e))
     }

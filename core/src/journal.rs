@@ -1,7 +1,7 @@
 //! The journal handle: the public API every binding wraps.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,11 @@ pub(crate) struct Inner {
     metrics: Arc<Metrics>,
     snapshots: SnapshotStore,
     writer_done: Mutex<Option<crossbeam_channel::Receiver<()>>>,
+    /// The writer's state, shared with the writer thread so a lone blocking
+    /// caller can commit on its own thread (`None` when read-only).
+    writer: Option<Arc<Mutex<Writer>>>,
+    /// Requests queued or in the writer thread's hand, not yet in a batch.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Journal {
@@ -93,22 +98,24 @@ impl Journal {
             }
         };
 
-        let (sender, writer_done) = if options.read_only {
-            (None, None)
+        let pending = Arc::new(AtomicUsize::new(0));
+        let (sender, writer_done, writer) = if options.read_only {
+            (None, None, None)
         } else {
             let (sender, receiver) = crossbeam_channel::unbounded();
-            let writer = Writer::new(storage.clone(), receiver, shared.clone(), metrics.clone(), &options)?;
+            let writer = Arc::new(Mutex::new(Writer::new(storage.clone(), shared.clone(), metrics.clone(), &options)?));
             let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+            let (thread_writer, thread_pending) = (writer.clone(), pending.clone());
             std::thread::Builder::new()
                 .name("tidemark-writer".into())
                 .spawn(move || {
-                    writer.run();
+                    Writer::run(thread_writer, receiver, thread_pending);
                     // The lock is released only after storage is closed and flushed.
                     drop(lock);
                     let _ = done_tx.send(());
                 })
                 .map_err(|e| Error::io("spawn writer thread", &path, e))?;
-            (Some(sender), Some(done_rx))
+            (Some(sender), Some(done_rx), Some(writer))
         };
 
         Ok(Journal {
@@ -122,6 +129,8 @@ impl Journal {
                 metrics,
                 snapshots,
                 writer_done: Mutex::new(writer_done),
+                writer,
+                pending,
             }),
         })
     }
@@ -165,9 +174,38 @@ impl Journal {
             drop(guard);
             return request.fail(err);
         }
+        self.inner.pending.fetch_add(1, Ordering::SeqCst);
         if let Err(crossbeam_channel::SendError(request)) = sender.send(request) {
+            self.inner.pending.fetch_sub(1, Ordering::SeqCst);
             drop(guard);
             request.fail(Error::Closed);
+        }
+    }
+
+    /// Like `submit`, for a caller that blocks until the result: when the writer
+    /// is idle and nothing is queued, the write is committed on this thread,
+    /// saving two thread hand-offs. Order is kept: the writer lock is held and no
+    /// earlier request is waiting. Not for the interval policy, whose flush timer
+    /// lives on the writer thread.
+    fn submit_blocking(&self, request: Request) {
+        let inline = |request: Request| -> std::result::Result<(), Request> {
+            if matches!(self.inner.options.sync, crate::options::SyncPolicy::Interval(_)) || self.inner.pending.load(Ordering::SeqCst) != 0
+            {
+                return Err(request);
+            }
+            let Some(writer) = self.inner.writer.as_ref() else {
+                return Err(request);
+            };
+            let Some(mut writer) = writer.try_lock() else { return Err(request) };
+            // Checked under the lock: the writer thread takes requests out of `pending` only while holding it.
+            if self.inner.pending.load(Ordering::SeqCst) != 0 || self.inner.sender.read().is_none() {
+                return Err(request);
+            }
+            writer.commit_inline(request);
+            Ok(())
+        };
+        if let Err(request) = inline(request) {
+            self.submit(request);
         }
     }
 
@@ -184,7 +222,11 @@ impl Journal {
     /// sequence numbers `highest + 1 ..`. Blocks until committed (and, by
     /// default, flushed).
     pub fn append(&self, persistence_id: &str, events: Vec<NewEvent>) -> Result<WriteReceipt> {
-        self.append_async(persistence_id, events).wait()
+        let (completion, callback) = Completion::new();
+        if let Some(request) = self.append_request(persistence_id, events, callback) {
+            self.submit_blocking(request);
+        }
+        completion.wait()
     }
 
     /// [`Journal::append`] as a runtime-agnostic future.
@@ -203,22 +245,30 @@ impl Journal {
 
     /// [`Journal::append_with`] for a callback that is boxed already (no second box).
     fn append_boxed(&self, persistence_id: &str, events: Vec<NewEvent>, callback: Callback<WriteReceipt>) {
+        if let Some(request) = self.append_request(persistence_id, events, callback) {
+            self.submit(request);
+        }
+    }
+
+    /// Validates an append; a refused one is completed at once and yields no request.
+    fn append_request(&self, persistence_id: &str, events: Vec<NewEvent>, callback: Callback<WriteReceipt>) -> Option<Request> {
         if let Err(e) = self
             .ensure_open()
             .and_then(|()| validate_persistence_id(persistence_id))
             .and_then(|()| self.validate_events(&events))
         {
-            return callback(Err(e));
+            callback(Err(e));
+            return None;
         }
         let write = AtomicWrite {
             persistence_id: persistence_id.to_owned(),
             first_sequence_nr: 0,
             events,
         };
-        self.submit(Request::Write {
+        Some(Request::Write {
             writes: vec![write],
             reply: WriteReply::One(callback),
-        });
+        })
     }
 
     // ---- write --------------------------------------------------------------

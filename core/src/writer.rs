@@ -8,6 +8,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,7 +123,6 @@ impl Shared {
 
 pub(crate) struct Writer {
     storage: Arc<dyn Storage>,
-    requests: Receiver<Request>,
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
     sync: SyncPolicy,
@@ -179,17 +179,10 @@ enum Planned {
 }
 
 impl Writer {
-    pub(crate) fn new(
-        storage: Arc<dyn Storage>,
-        requests: Receiver<Request>,
-        shared: Arc<Shared>,
-        metrics: Arc<Metrics>,
-        options: &Options,
-    ) -> Result<Writer> {
+    pub(crate) fn new(storage: Arc<dyn Storage>, shared: Arc<Shared>, metrics: Arc<Metrics>, options: &Options) -> Result<Writer> {
         let next_offset = storage.next_global_offset()?;
         Ok(Writer {
             storage,
-            requests,
             shared,
             metrics,
             sync: options.sync,
@@ -206,77 +199,103 @@ impl Writer {
         })
     }
 
-    /// Runs until every sender is gone and the queue is drained (or the close deadline passed).
-    pub(crate) fn run(mut self) {
+    /// Commits `batch`, containing a panic (a bug, not a storage error): then the
+    /// journal refuses further writes rather than guess at the state.
+    fn commit_guarded(&mut self, batch: &mut Vec<Request>) {
+        if let Some(err) = self.shared.failure() {
+            batch.drain(..).for_each(|r| r.fail(err.clone()));
+            return;
+        }
+        let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. } | Request::SetState { .. }));
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_batch(batch))).is_err() {
+            let error = Error::Io {
+                operation: "commit",
+                path: Default::default(),
+                source: Arc::new(std::io::Error::other("the writer panicked")),
+            };
+            self.poison(&error);
+            batch.drain(..).for_each(|r| r.fail(Error::Failed(Arc::new(error.clone()))));
+            return;
+        }
+        self.needs_upkeep |= deleted;
+    }
+
+    /// Commits one blocking caller's write on the caller's own thread, skipping the
+    /// hand-off to the writer thread. The journal only calls this while it holds the
+    /// writer lock and nothing is queued, so commit order stays submission order.
+    pub(crate) fn commit_inline(&mut self, request: Request) {
+        let mut batch = vec![request];
+        self.commit_guarded(&mut batch);
+    }
+
+    /// The writer thread: runs until every sender is gone and the queue is drained
+    /// (or the close deadline passed). `pending` counts requests queued or in hand
+    /// and not yet taken into a batch; it only falls while `writer` is locked.
+    pub(crate) fn run(writer: Arc<Mutex<Writer>>, requests: Receiver<Request>, pending: Arc<AtomicUsize>) {
         let mut batch = Vec::new();
         loop {
-            let first = match self.next_request() {
-                Some(r) => r,
-                None => break,
+            let Some(first) = Writer::next_request(&writer, &requests) else {
+                break;
             };
+            let mut w = writer.lock();
             let mut events = first.event_count();
             let mut bytes = first.byte_estimate();
             batch.push(first);
-            let gather_until = (!self.max_batch_delay.is_zero()).then(|| Instant::now() + self.max_batch_delay);
-            while events < self.max_batch_events && bytes < self.max_batch_bytes {
+            let gather_until = (!w.max_batch_delay.is_zero()).then(|| Instant::now() + w.max_batch_delay);
+            while events < w.max_batch_events && bytes < w.max_batch_bytes {
                 let next = match gather_until {
-                    None => self.requests.try_recv().ok(),
-                    Some(until) => self.requests.recv_deadline(until).ok(),
+                    None => requests.try_recv().ok(),
+                    Some(until) => requests.recv_deadline(until).ok(),
                 };
                 let Some(request) = next else { break };
                 events += request.event_count();
                 bytes += request.byte_estimate();
                 batch.push(request);
             }
-            if self.past_close_deadline() {
+            pending.fetch_sub(batch.len(), Ordering::SeqCst);
+            if w.past_close_deadline() {
                 batch.drain(..).for_each(|r| r.fail(Error::Closed));
-                self.requests.try_iter().for_each(|r| r.fail(Error::Closed));
+                requests.try_iter().for_each(|r| r.fail(Error::Closed));
                 break;
             }
-            if let Some(err) = self.shared.failure() {
-                batch.drain(..).for_each(|r| r.fail(err.clone()));
-                continue;
-            }
-            let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. } | Request::SetState { .. }));
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_batch(&mut batch))).is_err() {
-                // A bug, not a storage error: refuse further writes rather than guess at the state.
-                let error = Error::Io {
-                    operation: "commit",
-                    path: Default::default(),
-                    source: Arc::new(std::io::Error::other("the writer thread panicked")),
-                };
-                self.poison(&error);
-                batch.drain(..).for_each(|r| r.fail(Error::Failed(Arc::new(error.clone()))));
-                continue;
-            }
-            self.needs_upkeep |= deleted;
-            if self.needs_upkeep && self.requests.is_empty() && self.shared.close_deadline.lock().is_none() {
-                self.needs_upkeep = false;
-                if let Err(err) = self.storage.maintain() {
+            w.commit_guarded(&mut batch);
+            if w.needs_upkeep && requests.is_empty() && w.shared.close_deadline.lock().is_none() {
+                w.needs_upkeep = false;
+                if let Err(err) = w.storage.maintain() {
                     tracing::warn!(error = %err, "reclaiming space failed; will retry after the next deletion");
                 }
             }
         }
-        if self.dirty && self.sync != SyncPolicy::Never {
-            let _ = self.flush();
+        let mut w = writer.lock();
+        if w.dirty && w.sync != SyncPolicy::Never {
+            let _ = w.flush();
         }
-        if let Err(err) = self.storage.close() {
+        if let Err(err) = w.storage.close() {
             tracing::warn!(error = %err, "closing storage failed");
         }
     }
 
     /// Blocks for the next request; flushes on the interval policy's schedule meanwhile.
-    fn next_request(&mut self) -> Option<Request> {
+    fn next_request(writer: &Mutex<Writer>, requests: &Receiver<Request>) -> Option<Request> {
         loop {
-            let timeout = match self.sync {
-                SyncPolicy::Interval(every) if self.dirty => every.saturating_sub(self.last_sync.elapsed()),
-                _ => return self.requests.recv().ok(),
+            let timeout = {
+                let w = writer.lock();
+                match w.sync {
+                    SyncPolicy::Interval(every) if w.dirty => every.saturating_sub(w.last_sync.elapsed()),
+                    _ => {
+                        drop(w);
+                        return requests.recv().ok();
+                    }
+                }
             };
-            match self.requests.recv_timeout(timeout) {
+            match requests.recv_timeout(timeout) {
                 Ok(r) => return Some(r),
                 Err(RecvTimeoutError::Timeout) => {
-                    if let Err(err) = self.flush() {
-                        self.poison(&err);
+                    let mut w = writer.lock();
+                    if w.dirty {
+                        if let Err(err) = w.flush() {
+                            w.poison(&err);
+                        }
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => return None,

@@ -495,3 +495,23 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         std::thread::park();
     }
 }
+
+#[test]
+fn a_blocking_append_after_a_queued_one_commits_after_it() {
+    for backend in common::BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let j = open(dir.path(), backend);
+        for i in 0..200u32 {
+            let queued = j.append_async("p", vec![ev(&format!("q{i}"))]);
+            let blocking = j.append("p", vec![ev(&format!("b{i}"))]).unwrap();
+            let queued = queued.wait().unwrap();
+            assert!(
+                blocking.first_sequence_nr > queued.first_sequence_nr,
+                "{backend:?}: submission order"
+            );
+        }
+        let events = j.read("p", 1, u64::MAX, usize::MAX).unwrap();
+        assert_eq!(events.len(), 400);
+        assert!(events.iter().enumerate().all(|(i, e)| e.sequence_nr == i as u64 + 1));
+    }
+}
