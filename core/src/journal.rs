@@ -441,12 +441,7 @@ impl Journal {
     /// Events of a stream with `from <= sequence_nr <= to`, oldest first, at most `max`.
     /// Deleted events are not returned.
     pub fn read(&self, persistence_id: &str, from: u64, to: u64, max: usize) -> Result<Vec<Event>> {
-        let mut out = Vec::new();
-        self.scan(persistence_id, from, to, max, |e| {
-            out.push(e.to_event());
-            true
-        })?;
-        Ok(out)
+        collect(|keep| self.scan(persistence_id, from, to, max, keep))
     }
 
     /// Like [`Journal::read`] but hands borrowed events to `visit` without
@@ -492,12 +487,7 @@ impl Journal {
     /// Events carrying `tag` with `global_offset >= from_offset`, in commit order, at most `max`.
     /// Resume from the last event's `global_offset + 1`.
     pub fn events_by_tag(&self, tag: &str, from_offset: u64, max: usize) -> Result<Vec<Event>> {
-        let mut out = Vec::new();
-        self.scan_tag(tag, from_offset, max, |e| {
-            out.push(e.to_event());
-            true
-        })?;
-        Ok(out)
+        collect(|keep| self.scan_tag(tag, from_offset, max, keep))
     }
 
     /// Allocation-free form of [`Journal::events_by_tag`].
@@ -514,12 +504,7 @@ impl Journal {
 
     /// Every live event with `global_offset >= from_offset`, in commit order, at most `max`.
     pub fn all_events(&self, from_offset: u64, max: usize) -> Result<Vec<Event>> {
-        let mut out = Vec::new();
-        self.scan_all(from_offset, max, |e| {
-            out.push(e.to_event());
-            true
-        })?;
-        Ok(out)
+        collect(|keep| self.scan_all(from_offset, max, keep))
     }
 
     /// Allocation-free form of [`Journal::all_events`].
@@ -550,6 +535,16 @@ impl Journal {
     pub fn close(&self) -> Result<()> {
         self.inner.close()
     }
+}
+
+/// Runs a scan that copies every visited event into an owned list.
+fn collect(scan: impl FnOnce(&mut dyn FnMut(EventRef<'_>) -> bool) -> Result<()>) -> Result<Vec<Event>> {
+    let mut out = Vec::new();
+    scan(&mut |e| {
+        out.push(e.to_event());
+        true
+    })?;
+    Ok(out)
 }
 
 impl Inner {

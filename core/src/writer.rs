@@ -682,11 +682,7 @@ impl Writer {
             let resolve = |o: Outcome| -> Result<WriteReceipt> {
                 match o {
                     Outcome::Done(r) => r,
-                    Outcome::Unit => result.clone().map(|()| WriteReceipt {
-                        first_sequence_nr: 0,
-                        last_sequence_nr: 0,
-                        first_global_offset: 0,
-                    }),
+                    Outcome::Unit => unreachable!("unit outcomes belong to delete, state and import requests"),
                     Outcome::Staged {
                         first_sequence_nr,
                         first_global_offset,
@@ -716,16 +712,11 @@ impl Writer {
                     deliver(|| reply(results));
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
-                    let r = request_outcomes
-                        .into_iter()
-                        .next()
-                        .map(resolve)
-                        .unwrap_or(Ok(WriteReceipt {
-                            first_sequence_nr: 0,
-                            last_sequence_nr: 0,
-                            first_global_offset: 0,
-                        }))
-                        .map(|_| ());
+                    // One outcome each: a refusal decided while staging, or the batch's result.
+                    let r = match request_outcomes.into_iter().next() {
+                        Some(Outcome::Done(Err(e))) => Err(e),
+                        _ => result.clone(),
+                    };
                     deliver(|| reply(r));
                 }
                 Request::Flush { reply } => {

@@ -197,9 +197,14 @@ impl LmdbStorage {
             synced_commits,
         };
         storage.check_format()?;
-        let next_stream = storage.read(|_, txn| Ok(storage.meta_u64(txn, b"next_stream")?.unwrap_or(1)))?;
+        let next_stream = storage.committed_next_stream()?;
         storage.writer.lock().next_stream = next_stream;
         Ok(storage)
+    }
+
+    /// The next stream id as committed (what the writer cache resets to).
+    fn committed_next_stream(&self) -> Result<u64> {
+        self.read(|_, txn| Ok(self.meta_u64(txn, b"next_stream")?.unwrap_or(1)))
     }
 
     fn check_format(&self) -> Result<()> {
@@ -513,15 +518,14 @@ impl Storage for LmdbStorage {
             };
             match attempt {
                 Ok(()) => return Ok(()),
-                Err(heed::Error::Mdb(MdbError::MapFull)) => {
+                Err(e) => {
                     // The transaction was aborted; records cached during it may be wrong.
                     state.streams.clear();
-                    state.next_stream = self.read(|_, txn| Ok(self.meta_u64(txn, b"next_stream")?.unwrap_or(1)))?;
-                    self.grow(buffer.len())?;
-                }
-                Err(e) => {
-                    state.streams.clear();
-                    state.next_stream = self.read(|_, txn| Ok(self.meta_u64(txn, b"next_stream")?.unwrap_or(1)))?;
+                    state.next_stream = self.committed_next_stream()?;
+                    if matches!(e, heed::Error::Mdb(MdbError::MapFull)) {
+                        self.grow(buffer.len())?;
+                        continue;
+                    }
                     let data = self.path.join("data.mdb");
                     let error = Error::lmdb_at("commit", Some(&data), e);
                     // A short write surfaces as EIO; tell a full device apart from a failing one.
