@@ -122,6 +122,16 @@ akka.persistence.journal.plugin = ""akka.persistence.journal.inmem""
 akka.persistence.snapshot-store.plugin = ""akka.persistence.snapshot-store.local""
 akka.persistence.snapshot-store.local.dir = ""{Path.Combine(root, "snapshots").Replace("\\", "/")}""");
 
+        // BENCH_ONLY=backend-N (e.g. lmdb-100, files-never-100, inmem-100) runs that one case alone, for profiling.
+        string only = Environment.GetEnvironmentVariable("BENCH_ONLY") ?? "";
+        if (only.Length > 0)
+        {
+            string[] parts = only.Split('-');
+            int n = int.Parse(parts[parts.Length - 1]);
+            Config config = parts[0] == "inmem" ? inmem : Tidemark(parts[0], parts.Length > 2 ? "sync = " + parts[1] : "");
+            for (int round = 1; round <= 2; round++) await Run(only, config, n, n == 1 ? single : perActor);
+            return 0;
+        }
         double fsync = FdatasyncRate(root, TimeSpan.FromSeconds(3));
         Console.WriteLine($"raw fdatasync (100 bytes in place + fdatasync), same disk: {fsync,12:N0} /s");
         var results = new System.Collections.Generic.Dictionary<string, double>();

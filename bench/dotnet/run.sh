@@ -37,4 +37,4 @@ $CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -nullable:e
 $CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -optimize+ -target:exe -out:"$OUT/AkkaBench.exe" \
   -r:"$OUT/Tidemark.Persistence.Akka.dll" $arefs "$HERE/AkkaBench.cs"
 cp -n "$L"/*.dll "$OUT/" 2>/dev/null || true
-LD_LIBRARY_PATH="$OUT" mono --optimize=all AkkaBench.exe "$OUT/akka-data"
+LD_LIBRARY_PATH="$OUT" mono --optimize=all AkkaBench.exe "$OUT/akka-data" ${AKKA_BENCH_ARGS:-}

@@ -278,7 +278,11 @@ impl Journal {
     /// writes of the same call); a write that does not fit fails alone with
     /// [`Error::SequenceConflict`]. The result has one entry per write, in order.
     pub fn write(&self, writes: Vec<AtomicWrite>) -> Result<Vec<Result<WriteReceipt>>> {
-        self.write_async(writes).wait()
+        let (completion, callback) = Completion::new();
+        if let Some(request) = self.write_request(writes, move |r| callback(Ok(r))) {
+            self.submit_blocking(request);
+        }
+        completion.wait()
     }
 
     /// [`Journal::write`] as a runtime-agnostic future.
@@ -291,10 +295,23 @@ impl Journal {
     /// [`Journal::write`] with a callback called exactly once (see [`Journal::append_with`]).
     /// Per-write failures, `Closed` included, are entries of the vector.
     pub fn write_with(&self, writes: Vec<AtomicWrite>, callback: impl FnOnce(Vec<Result<WriteReceipt>>) + Send + 'static) {
-        if let Err(e) = self.ensure_open() {
-            return callback(writes.iter().map(|_| Err(e.clone())).collect());
+        if let Some(request) = self.write_request(writes, callback) {
+            self.submit(request);
         }
-        // Invalid writes fail alone; the valid rest go to the writer.
+    }
+
+    /// The writer request for `writes`, or `None` when `callback` was already
+    /// answered (closed journal, or no valid write). Invalid writes fail alone;
+    /// the valid rest go to the writer and the results are merged back in order.
+    fn write_request(
+        &self,
+        writes: Vec<AtomicWrite>,
+        callback: impl FnOnce(Vec<Result<WriteReceipt>>) + Send + 'static,
+    ) -> Option<Request> {
+        if let Err(e) = self.ensure_open() {
+            callback(writes.iter().map(|_| Err(e.clone())).collect());
+            return None;
+        }
         let checks: Vec<Result<()>> = writes
             .iter()
             .map(|w| {
@@ -306,7 +323,7 @@ impl Journal {
             })
             .collect();
         if checks.iter().all(Result::is_ok) {
-            return self.submit(Request::Write {
+            return Some(Request::Write {
                 writes,
                 reply: WriteReply::Many(Box::new(callback)),
             });
@@ -321,12 +338,13 @@ impl Journal {
             callback(merged.collect())
         };
         if valid.is_empty() {
-            return merge(Vec::new());
+            merge(Vec::new());
+            return None;
         }
-        self.submit(Request::Write {
+        Some(Request::Write {
             writes: valid,
             reply: WriteReply::Many(Box::new(merge)),
-        });
+        })
     }
 
     // ---- delete and flush ---------------------------------------------------

@@ -497,6 +497,36 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 }
 
 #[test]
+fn a_blocking_write_after_a_queued_one_commits_after_it() {
+    for backend in common::BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let j = open(dir.path(), backend);
+        for i in 0..200u64 {
+            let queued = j.write_async(vec![AtomicWrite {
+                persistence_id: "q".into(),
+                first_sequence_nr: i + 1,
+                events: vec![ev("q")],
+            }]);
+            let blocking = j
+                .write(vec![AtomicWrite {
+                    persistence_id: "b".into(),
+                    first_sequence_nr: i + 1,
+                    events: vec![ev("b")],
+                }])
+                .unwrap();
+            let queued = queued.wait().unwrap();
+            let (queued, blocking) = (queued[0].as_ref().unwrap(), blocking[0].as_ref().unwrap());
+            assert!(
+                blocking.first_global_offset > queued.first_global_offset,
+                "{backend:?}: submission order"
+            );
+        }
+        assert_eq!(j.highest_sequence_nr("q").unwrap(), 200);
+        assert_eq!(j.highest_sequence_nr("b").unwrap(), 200);
+    }
+}
+
+#[test]
 fn a_blocking_append_after_a_queued_one_commits_after_it() {
     for backend in common::BACKENDS {
         let dir = tempfile::tempdir().unwrap();

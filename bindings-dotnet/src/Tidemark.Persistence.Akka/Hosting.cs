@@ -16,7 +16,7 @@ public static class TidemarkHostingExtensions
     /// <param name="path">Journal directory, shared by journal and snapshot store.</param>
     /// <param name="backend"><c>lmdb</c> (default) or <c>files</c>.</param>
     /// <param name="isDefaultPlugin">Make Tidemark the default journal and snapshot store.</param>
-    /// <param name="extraJournalHocon">Additional HOCON inside the journal section (sync policy, event adapters, ...).</param>
+    /// <param name="extraJournalHocon">Additional HOCON inside the journal and snapshot-store sections (sync policy, batch limits, event adapters, ...): the two share one journal, so its settings must agree.</param>
     public static AkkaConfigurationBuilder WithTidemarkPersistence(this AkkaConfigurationBuilder builder, string path, string backend = "lmdb",
         bool isDefaultPlugin = true, string extraJournalHocon = "")
     {
@@ -48,6 +48,7 @@ akka.persistence.snapshot-store.tidemark {{
   class = ""Tidemark.Persistence.Akka.TidemarkSnapshotStore, Tidemark.Persistence.Akka""
   path = ""{p}""
   backend = {backend}
+  {extraJournalHocon}
 }}
 akka.persistence.query.journal.tidemark {{
   class = ""Tidemark.Persistence.Akka.TidemarkReadJournalProvider, Tidemark.Persistence.Akka""

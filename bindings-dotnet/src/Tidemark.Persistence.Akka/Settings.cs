@@ -4,6 +4,8 @@ using System.IO;
 using Akka.Configuration;
 using Tidemark;
 
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("Tidemark.Persistence.Akka.Tests")]
+
 namespace Tidemark.Persistence.Akka;
 
 /// <summary>
@@ -12,7 +14,8 @@ namespace Tidemark.Persistence.Akka;
 /// </summary>
 public sealed class TidemarkSettings
 {
-    /// <summary>Directory of the journal (required). Journal and snapshot store may share it.</summary>
+    /// <summary>Directory of the journal (required). Journal and snapshot store may share it: they then share one open
+    /// journal, so their backend, sync and batch settings must agree (a mismatch is a <see cref="ConfigurationException"/>).</summary>
     public string Path { get; }
     /// <summary><c>backend</c>: <c>lmdb</c> (default) or <c>files</c>.</summary>
     public Backend Backend { get; }
@@ -84,27 +87,46 @@ internal static class SharedJournals
     private sealed class Entry
     {
         public Journal Journal = null!;
+        public TidemarkSettings Settings = null!;
         public int References;
     }
 
     private static readonly Dictionary<string, Entry> Open = new();
 
+    /// <exception cref="ConfigurationException">The directory is already open with other journal settings: one
+    /// journal serves every plugin that names the directory, so they must agree.</exception>
     public static Journal Acquire(TidemarkSettings settings)
     {
         lock (Open)
         {
             if (Open.TryGetValue(settings.Path, out var e))
             {
-                if (e.Journal.Backend != settings.Backend)
-                    throw new ConfigurationException($"Tidemark: {settings.Path} is already open with backend {e.Journal.Backend}, not {settings.Backend}");
+                string? conflict = Conflict(e.Settings, settings);
+                if (conflict != null)
+                    throw new ConfigurationException($"Tidemark: {settings.Path} is already open with {conflict}. Plugins that share a path " +
+                                                     "share one journal, so their sections must agree (TidemarkPersistence.Hocon and " +
+                                                     "WithTidemarkPersistence put the same settings in each).");
                 e.References++;
                 return e.Journal;
             }
             Directory.CreateDirectory(settings.Path);
             var journal = Journal.Open(settings.Path, settings.ToOptions());
-            Open[settings.Path] = new Entry { Journal = journal, References = 1 };
+            Open[settings.Path] = new Entry { Journal = journal, Settings = settings, References = 1 };
             return journal;
         }
+    }
+
+    /// <summary>The first journal setting in which <paramref name="wanted"/> differs from <paramref name="open"/>, described; else null.</summary>
+    private static string? Conflict(TidemarkSettings open, TidemarkSettings wanted)
+    {
+        static string? Differs<T>(string key, T a, T b) => EqualityComparer<T>.Default.Equals(a, b) ? null : $"{key} = {a}, not {b}";
+        return Differs("backend", open.Backend, wanted.Backend)
+               ?? Differs("sync", open.Sync, wanted.Sync)
+               ?? Differs("sync-interval", open.SyncInterval, wanted.SyncInterval)
+               ?? Differs("max-batch-events", open.MaxBatchEvents, wanted.MaxBatchEvents)
+               ?? Differs("max-batch-bytes", open.MaxBatchBytes, wanted.MaxBatchBytes)
+               ?? Differs("max-batch-delay", open.MaxBatchDelay, wanted.MaxBatchDelay)
+               ?? Differs("close-timeout", open.CloseTimeout, wanted.CloseTimeout);
     }
 
     public static void Release(Journal journal)

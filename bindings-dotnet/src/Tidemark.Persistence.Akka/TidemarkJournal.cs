@@ -20,7 +20,10 @@ namespace Tidemark.Persistence.Akka;
 /// <remarks>
 /// Configuration (<c>akka.persistence.journal.tidemark</c>): <c>class</c>, <c>path</c>, <c>backend</c> (lmdb|files);
 /// optional keys and defaults are listed on <see cref="TidemarkSettings"/>.
-/// Serialization runs on the thread pool, off the journal actor; calls still reach the core in mailbox order.
+/// The journal actor only queues a call; the plugin's writer thread serializes every call queued so far and commits
+/// them with one blocking native call, in mailbox order. While it waits for the disk, new calls queue up and form the
+/// next group commit. When the core's writer is idle the commit runs on this thread, so an acknowledgement costs one
+/// thread wake-up, not four.
 /// A serialization failure rejects only its AtomicWrite; a storage failure faults the call.
 /// </remarks>
 public sealed class TidemarkJournal : AsyncWriteJournal
@@ -30,8 +33,12 @@ public sealed class TidemarkJournal : AsyncWriteJournal
     private readonly ExtendedActorSystem _system;
     /// <summary>Write calls waiting to be serialized and submitted, in mailbox order.</summary>
     private readonly ConcurrentQueue<PendingCall> _queue = new();
-    /// <summary>1 while a drain task runs: one at a time keeps submissions in order.</summary>
-    private int _draining;
+    /// <summary>Released when a call arrives while the writer thread sleeps.</summary>
+    private readonly SemaphoreSlim _wake = new(0);
+    /// <summary>1 while the writer thread sleeps (or is about to): the next call must wake it.</summary>
+    private int _sleeping;
+    private volatile bool _stopping;
+    private readonly Thread _writer;
     /// <summary>The last write call touching each persistence id, until it completes.</summary>
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
 
@@ -41,11 +48,17 @@ public sealed class TidemarkJournal : AsyncWriteJournal
         _settings = new TidemarkSettings(config);
         _journal = SharedJournals.Acquire(_settings);
         _system = (ExtendedActorSystem)Context.System;
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "tidemark-akka-writer" };
+        _writer.Start();
     }
 
     /// <inheritdoc/>
     protected override void PostStop()
     {
+        // The writer thread commits what is queued, then exits; the journal closes once nothing uses it.
+        _stopping = true;
+        _wake.Release();
+        _writer.Join(_settings.CloseTimeout + TimeSpan.FromSeconds(1));
         SharedJournals.Release(_journal);
         base.PostStop();
     }
@@ -54,7 +67,7 @@ public sealed class TidemarkJournal : AsyncWriteJournal
     {
         public PendingCall(IReadOnlyList<global::Akka.Persistence.AtomicWrite> writes) => Writes = writes;
         public readonly IReadOnlyList<global::Akka.Persistence.AtomicWrite> Writes;
-        // Completed on a pool thread (never the completion-queue thread): Akka's continuation may run inline.
+        // Completed on the writer thread: Akka's continuation (result bookkeeping and Tells) runs inline there.
         public readonly TaskCompletionSource<IImmutableList<Exception?>> Result = new();
         public Exception?[] Rejections = Array.Empty<Exception?>();
         public int First, Count; // its slice of the combined core write list
@@ -63,66 +76,64 @@ public sealed class TidemarkJournal : AsyncWriteJournal
     /// <inheritdoc/>
     protected override Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<global::Akka.Persistence.AtomicWrite> messages, CancellationToken cancellationToken)
     {
-        // Synchronous part, on the journal actor: only cheap bookkeeping. Serialization and the native call happen
-        // on a drain task that takes every call queued so far and commits them with one native call.
+        // Synchronous part, on the journal actor: only cheap bookkeeping.
         var call = new PendingCall(messages as IReadOnlyList<global::Akka.Persistence.AtomicWrite> ?? messages.ToList());
-        _queue.Enqueue(call);
-        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0) Task.Run(Drain);
         var task = call.Result.Task;
         foreach (var w in call.Writes) _inFlight[w.PersistenceId] = task;
+        _queue.Enqueue(call);
+        if (Interlocked.Exchange(ref _sleeping, 0) == 1) _wake.Release();
         return task;
     }
 
-    private void Drain()
+    private void WriteLoop()
     {
+        var calls = new List<PendingCall>();
+        var all = new List<Tidemark.AtomicWrite>();
         while (true)
         {
-            var calls = new List<PendingCall>();
+            calls.Clear();
             while (calls.Count < 1024 && _queue.TryDequeue(out var c)) calls.Add(c);
             if (calls.Count == 0)
             {
-                Volatile.Write(ref _draining, 0);
-                // A call enqueued after the last TryDequeue but before the reset must not be stranded.
-                if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0) return;
+                if (_stopping) return;
+                Volatile.Write(ref _sleeping, 1);
+                // A call enqueued before the flag was set saw no sleeper: look again before sleeping.
+                if (!_queue.IsEmpty && Interlocked.Exchange(ref _sleeping, 0) == 1) continue;
+                _wake.Wait();
                 continue;
             }
-            var all = new List<Tidemark.AtomicWrite>();
-            foreach (var call in calls)
-            {
-                call.First = all.Count;
-                call.Rejections = Prepare(call.Writes, all);
-                call.Count = all.Count - call.First;
-            }
-            Task<WriteResult[]> committed;
+            all.Clear();
+            IReadOnlyList<WriteResult> results = Array.Empty<WriteResult>();
+            Exception? failure = null;
             try
             {
-                committed = all.Count == 0 ? Task.FromResult(Array.Empty<WriteResult>()) : _journal.WriteAsync(all);
+                foreach (var call in calls)
+                {
+                    call.First = all.Count;
+                    call.Rejections = Prepare(call.Writes, all);
+                    call.Count = all.Count - call.First;
+                }
+                if (all.Count > 0) results = _journal.Write(all);
             }
             catch (Exception e)
             {
-                committed = Task.FromException<WriteResult[]>(e);
+                failure = e;
             }
-            committed.ContinueWith(t => Complete(calls, t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            Complete(calls, results, failure);
         }
     }
 
-    private void Complete(List<PendingCall> calls, Task<WriteResult[]> committed)
+    private void Complete(List<PendingCall> calls, IReadOnlyList<WriteResult> results, Exception? failure)
     {
         foreach (var call in calls)
         {
             foreach (var w in call.Writes)
                 ((ICollection<KeyValuePair<string, Task>>)_inFlight).Remove(new KeyValuePair<string, Task>(w.PersistenceId, call.Result.Task));
-            if (committed.IsFaulted)
-            {
-                call.Result.TrySetException(committed.Exception!.InnerExceptions);
-                continue;
-            }
             // Storage trouble (or a sequence conflict: the stream was not what the actor believed) faults the call.
-            Exception? failure = null;
-            var results = committed.Result;
-            for (int i = call.First; i < call.First + call.Count && failure == null; i++)
-                if (!results[i].IsSuccess) failure = results[i].Error;
-            if (failure != null) call.Result.TrySetException(failure);
+            Exception? error = failure;
+            for (int i = call.First; i < call.First + call.Count && error == null; i++)
+                if (!results[i].IsSuccess) error = results[i].Error;
+            if (error != null) call.Result.TrySetException(error);
             else call.Result.TrySetResult(call.Rejections.Any(e => e != null) ? call.Rejections.ToImmutableList() : null!);
         }
     }

@@ -241,6 +241,63 @@ public class PluginTests : IDisposable
         Assert.Throws<ConfigurationException>(() => new TidemarkSettings(ConfigurationFactory.ParseString($"path = \"{_dir}\"\nbackend = oracle")));
     }
 
+    [Fact]
+    public void Plugins_that_share_a_path_share_one_journal_and_must_agree_on_its_settings()
+    {
+        TidemarkSettings Section(string extra) =>
+            new(ConfigurationFactory.ParseString($"path = \"{_dir}\"\nbackend = files\n{extra}"));
+        var first = SharedJournals.Acquire(Section(""));
+        try
+        {
+            var conflict = Assert.Throws<ConfigurationException>(() => SharedJournals.Acquire(Section("sync = never")));
+            Assert.Contains("sync = Always, not Never", conflict.Message);
+            Assert.Throws<ConfigurationException>(() => SharedJournals.Acquire(Section("max-batch-events = 7")));
+            Assert.Throws<ConfigurationException>(() => SharedJournals.Acquire(
+                new TidemarkSettings(ConfigurationFactory.ParseString($"path = \"{_dir}\"\nbackend = lmdb"))));
+            var second = SharedJournals.Acquire(Section("sync = always"));
+            Assert.Same(first, second);
+            SharedJournals.Release(second);
+            first.Append("still-open", new NewEvent(new byte[] { 1 })); // one release of two: still open
+        }
+        finally
+        {
+            SharedJournals.Release(first);
+        }
+        // The last release closed it.
+        Assert.Throws<ObjectDisposedException>(() => first.Append("closed", new NewEvent(new byte[] { 1 })));
+    }
+
+    [Theory]
+    [InlineData("lmdb")]
+    [InlineData("files")]
+    public async Task Extra_HOCON_reaches_the_journal_and_the_snapshot_store(string backend)
+    {
+        string path = Path.Combine(_dir, backend);
+        var system = ActorSystem.Create("extra", Hocon(path, backend, "sync = never"));
+        try
+        {
+            // The counter saves a snapshot midway: journal and snapshot store both open the shared journal.
+            var report = await PersistAndReport(system, "extra", 40);
+            Assert.Equal(40, report.Count);
+            var section = system.Settings.Config.GetConfig("akka.persistence.journal.tidemark");
+            var journal = SharedJournals.Acquire(new TidemarkSettings(section));
+            try
+            {
+                var metrics = journal.Metrics();
+                Assert.True(metrics.Events >= 40, $"{metrics.Events} events");
+                Assert.Equal(0, metrics.Fsyncs); // sync = never governs the journal both plugins use
+            }
+            finally
+            {
+                SharedJournals.Release(journal);
+            }
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
     [Theory]
     [InlineData("lmdb")]
     [InlineData("files")]
