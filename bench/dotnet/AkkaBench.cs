@@ -52,12 +52,17 @@ internal static class AkkaBench
     [DllImport("libc", SetLastError = true)]
     private static extern int fdatasync(int fd);
 
+    /// <summary>libc sync(2): before each measurement, so that no earlier run's dirty pages are written back during it.</summary>
+    [DllImport("libc", EntryPoint = "sync")]
+    private static extern void SyncAll();
+
     /// <summary>
     /// The disk's raw rate of durable small writes, measured the way a log writes: 100 bytes overwritten in place in
     /// a preallocated 4 MiB file, each followed by fdatasync.
     /// </summary>
     private static double FdatasyncRate(string dir, TimeSpan duration)
     {
+        SyncAll();
         string file = Path.Combine(dir, "fdatasync-probe");
         using var fs = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
         int fd = (int)fs.SafeFileHandle.DangerousGetHandle();
@@ -93,9 +98,11 @@ internal static class AkkaBench
         {
             Trace("system up");
             var writers = Enumerable.Range(0, actors).Select(i => system.ActorOf(Props.Create(() => new Writer($"{name}-{actors}-{i}-{Guid.NewGuid():N}")))).ToArray();
-            // Warm up: recovery and a few persists per actor.
-            await Task.WhenAll(writers.Select(w => w.Ask<string>(StartWith(5), TimeSpan.FromMinutes(2), CancellationToken.None)));
+            // Warm up (recovery, JIT, the first segment or map pages): a tenth of the measured persists.
+            int warmUp = Math.Max(5, eventsPerActor / 10);
+            await Task.WhenAll(writers.Select(w => w.Ask<string>(StartWith(warmUp), TimeSpan.FromMinutes(2), CancellationToken.None)));
             Trace("warmed up");
+            SyncAll();
             var sw = Stopwatch.StartNew();
             await Task.WhenAll(writers.Select(w => w.Ask<string>(StartWith(eventsPerActor), TimeSpan.FromMinutes(10), CancellationToken.None)));
             sw.Stop();
@@ -113,7 +120,7 @@ internal static class AkkaBench
     {
         string root = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "tidemark-akka-bench");
         Directory.CreateDirectory(root);
-        int single = args.Length > 1 ? int.Parse(args[1]) : 2000;
+        int single = args.Length > 1 ? int.Parse(args[1]) : 5000;
         int perActor = args.Length > 2 ? int.Parse(args[2]) : 1000;
         Config Tidemark(string backend, string extra = "") => ConfigurationFactory.ParseString(
             TidemarkPersistence.Hocon(Path.Combine(root, backend + "-" + Guid.NewGuid().ToString("N")), backend, true, extra));

@@ -97,7 +97,9 @@ public sealed class TidemarkJournal : AsyncWriteJournal
             {
                 if (_stopping) return;
                 if (SpinForNextCall()) continue;
-                Volatile.Write(ref _sleeping, 1);
+                // A full fence, not a volatile write: the queue is read below, and a store followed by a load may be
+                // reordered (x86 included), so a call could slip in unseen while its sender still reads _sleeping as 0.
+                Interlocked.Exchange(ref _sleeping, 1);
                 // A call enqueued before the flag was set saw no sleeper: look again before sleeping.
                 if (!_queue.IsEmpty && Interlocked.Exchange(ref _sleeping, 0) == 1) continue;
                 _wake.Wait();

@@ -242,6 +242,24 @@ public class PluginTests : IDisposable
     }
 
     [Fact]
+    public async Task Thirty_thousand_one_at_a_time_persists_never_stall_the_writer_thread()
+    {
+        // Every acknowledgement lets the writer thread go idle (spin, then sleep) just before the next call arrives:
+        // a lost wake-up in that hand-off would leave the actor waiting forever, so the Ask would time out.
+        var system = ActorSystem.Create("handoff", Hocon(Path.Combine(_dir, "handoff"), "files", "sync = never"));
+        try
+        {
+            var report = await PersistAndReport(system, "handoff", 30_000);
+            Assert.Equal(30_000, report.Count);
+            Assert.Equal(30_000L * 30_001 / 2, report.Sum);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
     public void Plugins_that_share_a_path_share_one_journal_and_must_agree_on_its_settings()
     {
         TidemarkSettings Section(string extra) =>
