@@ -38,6 +38,7 @@ internal static class Bench
                 AppendTidemark(appendN, Backend.Files);
                 AppendTidemark(appendN, Backend.Memory);
                 AppendLightning(appendN);
+                await WriteTidemark(appendN / 4);
                 await AppendAsyncTidemark(appendN);
             }
             Replay(replayN, Backend.Lmdb);
@@ -69,6 +70,24 @@ internal static class Bench
         for (int i = 0; i < n; i++) journal.Append("bench", events);
         sw.Stop();
         Report($"tidemark {backend.ToString().ToLowerInvariant()} Append (no sync, 1 event)", n, sw);
+    }
+
+    /// <summary>One explicit write at a time on files, blocking and awaited: the cost of each path's hand-offs.</summary>
+    private static async Task WriteTidemark(int n)
+    {
+        using var journal = Journal.Open(Fresh("write"), new JournalOptions { Backend = Backend.Files, Sync = SyncPolicy.Never });
+        var payload = new byte[100];
+        long seq = 1;
+        AtomicWrite[] Next() => new[] { new AtomicWrite("bench", seq++, new[] { new NewEvent(payload) }) };
+        for (int i = 0; i < 1000; i++) journal.Write(Next());
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < n; i++) journal.Write(Next());
+        sw.Stop();
+        Report("tidemark files Write (no sync, 1 event)", n, sw);
+        sw = Stopwatch.StartNew();
+        for (int i = 0; i < n; i++) await journal.WriteAsync(Next());
+        sw.Stop();
+        Report("tidemark files await WriteAsync (no sync, 1 event)", n, sw);
     }
 
     private static void AppendLightning(int n)
