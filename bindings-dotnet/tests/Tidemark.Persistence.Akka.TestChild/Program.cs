@@ -6,7 +6,9 @@ using Tidemark.Persistence.Akka.Tests;
 
 // Crash-test child: an actor system with the Tidemark plugin (default sync policy: acknowledged means on disk)
 // whose counter persists 1, 2, 3, ... one at a time and prints "persisted <seq>" once each Persist is acknowledged.
-// Usage: Tidemark.Persistence.Akka.TestChild.exe PATH BACKEND   (runs until killed)
+// Usage: Tidemark.Persistence.Akka.TestChild.exe PATH BACKEND [until-failure]
+// Runs until killed; with until-failure (run under the failsync shim) it prints "persist failed: <exception type>"
+// for the storage error Akka reports, then "counter stopped" once the actor has stopped, and exits.
 internal static class Program
 {
     private sealed class Printer : ReceiveActor
@@ -32,8 +34,33 @@ internal static class Program
         var report = counter.Ask<CounterReport>("report", TimeSpan.FromSeconds(60)).Result;
         var printer = system.ActorOf(Props.Create(() => new Printer(counter)));
         probe.Tell(printer);
+        if (args.Length > 2 && args[2] == "until-failure")
+        {
+            var watcher = system.ActorOf(Props.Create(() => new Watcher(counter)));
+            system.EventStream.Subscribe(watcher, typeof(global::Akka.Event.Error));
+        }
         counter.Tell((int)report.Count + 1);
         system.WhenTerminated.Wait();
+    }
+
+    /// <summary>Prints the cause of each error Akka logs (a failed Persist among them) and ends the run when the counter stops.</summary>
+    private sealed class Watcher : ReceiveActor
+    {
+        public Watcher(IActorRef counter)
+        {
+            Context.Watch(counter);
+            Receive<global::Akka.Event.Error>(e =>
+            {
+                if (e.Cause != null) Console.WriteLine($"persist failed: {e.Cause.GetType().FullName}");
+                Console.Out.Flush();
+            });
+            Receive<Terminated>(_ =>
+            {
+                Console.WriteLine("counter stopped");
+                Console.Out.Flush();
+                Context.System.Terminate();
+            });
+        }
     }
 
     /// <summary>Forwards the counter's acknowledgements to the printer once it exists.</summary>

@@ -361,7 +361,40 @@ public class PluginTests : IDisposable
         system.Terminate().Wait();
     }
 
-    private static Process StartChild(string arguments)
+    [Theory]
+    [InlineData("lmdb")]
+    [InlineData("files")]
+    public void A_failed_flush_fails_the_persist_and_keeps_every_acknowledged_event(string backend)
+    {
+        string path = Path.Combine(_dir, backend);
+        string shim = Path.Combine(Path.GetDirectoryName(typeof(PluginTests).Assembly.Location)!, "libfailsync.so");
+        Assert.True(File.Exists(shim), $"{shim} is built by build.sh test");
+        // The shim makes fsync/fdatasync fail with EIO after 60 calls succeeded: a real failed flush under the plugin.
+        using var child = StartChild($"\"{path}\" {backend} until-failure", new Dictionary<string, string>
+        {
+            ["LD_PRELOAD"] = shim,
+            ["TIDEMARK_FAIL_SYNC_AFTER"] = "60",
+        });
+        var stderr = child.StandardError.ReadToEndAsync();
+        var lines = new List<string>();
+        string? line;
+        while ((line = child.StandardOutput.ReadLine()) != null) lines.Add(line);
+        Assert.True(child.WaitForExit(60_000), "the actor system did not stop after the failure");
+        string output = string.Join("\n", lines) + "\n" + stderr.Result;
+        long printed = lines.Where(l => l.StartsWith("persisted ")).Select(l => long.Parse(l.Substring(10))).DefaultIfEmpty(0).Max();
+        Assert.True(printed > 0, output);
+        Assert.Contains(lines, l => l == "persist failed: Tidemark.JournalIOException" || l == "persist failed: Tidemark.JournalFailedException");
+        Assert.Equal("counter stopped", lines.Last());
+
+        // Reopened without the shim: every acknowledged event is there, and nothing else but the one in flight.
+        using var system = ActorSystem.Create("after-failure", Hocon(path, backend));
+        var report = Recover(system, "crash", 0).Result;
+        Assert.InRange(report.Count, printed, printed + 1);
+        Assert.Equal(report.Count * (report.Count + 1) / 2, report.Sum);
+        system.Terminate().Wait();
+    }
+
+    private static Process StartChild(string arguments, IDictionary<string, string>? environment = null)
     {
         string dir = Path.GetDirectoryName(typeof(PluginTests).Assembly.Location)!;
         bool mono = Type.GetType("Mono.Runtime") != null;
@@ -369,6 +402,7 @@ public class PluginTests : IDisposable
             ? new ProcessStartInfo("mono", $"\"{Path.Combine(dir, "Tidemark.Persistence.Akka.TestChild.exe")}\" {arguments}")
             : new ProcessStartInfo("dotnet", $"\"{Path.Combine(dir, "Tidemark.Persistence.Akka.TestChild.dll")}\" {arguments}");
         info.UseShellExecute = false;
+        foreach (var kv in environment ?? new Dictionary<string, string>()) info.Environment[kv.Key] = kv.Value;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.WorkingDirectory = dir;
