@@ -56,6 +56,16 @@ public final class SyncPolicy {
     }
 
     @Override
+    public boolean equals(Object other) {
+        return other instanceof SyncPolicy that && kind == that.kind && interval.equals(that.interval);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(kind, interval);
+    }
+
+    @Override
     public String toString() {
         return kind == Kind.INTERVAL ? "interval(" + interval + ")" : kind.name().toLowerCase();
     }
