@@ -334,6 +334,10 @@ int32_t tm_highest_sequence_nr(struct tm_journal *journal_handle,
                                size_t persistence_id_len,
                                uint64_t *out_sequence_nr);
 
+// The global offset the next committed event will get (1 for an empty journal):
+// where a "current" query over the whole feed or a tag stops.
+int32_t tm_next_global_offset(struct tm_journal *journal_handle, uint64_t *out_offset);
+
 // Reads a page of a stream: events with `from <= sequence_nr <= to`, at most
 // `max`, oldest first, into one encoded page buffer (`*out_page`).
 int32_t tm_read(struct tm_journal *journal_handle,

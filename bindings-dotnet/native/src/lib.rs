@@ -1016,6 +1016,17 @@ pub unsafe extern "C" fn tm_highest_sequence_nr(
     })
 }
 
+/// The global offset the next committed event will get (1 for an empty journal):
+/// where a "current" query over the whole feed or a tag stops.
+#[no_mangle]
+pub unsafe extern "C" fn tm_next_global_offset(journal_handle: *mut tm_journal, out_offset: *mut u64) -> i32 {
+    guard(|| {
+        let o = out(out_offset, "out_offset")?;
+        *o = journal(journal_handle)?.next_global_offset()?;
+        Ok(())
+    })
+}
+
 /// Reads a page of a stream: events with `from <= sequence_nr <= to`, at most
 /// `max`, oldest first, into one encoded page buffer (`*out_page`).
 #[no_mangle]

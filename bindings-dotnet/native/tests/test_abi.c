@@ -99,6 +99,7 @@ static void test_null_handles(void) {
     EXPECT(TM_INVALID_HANDLE, tm_delete_to(h, S("p"), 1));
     EXPECT(TM_INVALID_HANDLE, tm_flush(h));
     EXPECT(TM_INVALID_HANDLE, tm_highest_sequence_nr(h, S("p"), &n));
+    EXPECT(TM_INVALID_HANDLE, tm_next_global_offset(h, &n));
     EXPECT(TM_INVALID_HANDLE, tm_read(h, S("p"), 1, 10, 10, &buf));
     EXPECT(TM_INVALID_HANDLE, tm_events_by_tag(h, S("t"), 0, 10, &buf));
     EXPECT(TM_INVALID_HANDLE, tm_all_events(h, 0, 10, &buf));
@@ -170,6 +171,12 @@ static void test_backend(const char *name, uint32_t backend) {
   EXPECT(TM_INVALID_ARGUMENT, tm_append(j, S("p"), badtag.data, badtag.len, &r));
   enc_free(&badtag);
   EXPECT(TM_INVALID_ARGUMENT, tm_append(j, S("p"), NULL, 10, &r));
+
+  /* next global offset: stream-a's four events took offsets 1..4 */
+  uint64_t next_offset = 0;
+  EXPECT(TM_OK, tm_next_global_offset(j, &next_offset));
+  CHECK(next_offset == 5);
+  EXPECT(TM_INVALID_ARGUMENT, tm_next_global_offset(j, NULL));
 
   /* highest sequence nr */
   uint64_t hi = 0;

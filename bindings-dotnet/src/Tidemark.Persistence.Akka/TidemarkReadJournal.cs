@@ -100,24 +100,8 @@ public sealed class TidemarkReadJournal : IReadJournal,
         }
     }
 
-    /// <summary>The global offset of the newest live event (-1 when none), found with O(log n) one-event reads.</summary>
-    private long LastGlobalOffset()
-    {
-        var first = _journal.AllEvents(0, 1);
-        if (first.Count == 0) return -1;
-        long best = first[0].GlobalOffset, step = 1;
-        while (true)
-        {
-            var hit = _journal.AllEvents(best + step, 1);
-            if (hit.Count > 0)
-            {
-                best = hit[0].GlobalOffset;
-                step *= 2;
-            }
-            else if (step == 1) return best;
-            else step /= 2;
-        }
-    }
+    /// <summary>The last global offset committed when the query starts: a current query ends there.</summary>
+    private long LastGlobalOffset() => _journal.NextGlobalOffset() - 1;
 
     private Source<EventEnvelope, NotUsed> Current(Func<IEnumerable<Event>> events) =>
         Source.FromEnumerator(() => events().GetEnumerator()).Select(Envelope);

@@ -259,6 +259,17 @@ public sealed unsafe class Journal : IDisposable
         return (long)n;
     }
 
+    /// <summary>
+    /// The global offset the next committed event will get (1 for an empty journal): where a "current" query over
+    /// <see cref="AllEvents"/> or <see cref="EventsByTag"/> stops, so that it ends although writes continue.
+    /// </summary>
+    public long NextGlobalOffset()
+    {
+        ulong n;
+        Native.Check(Native.tm_next_global_offset(_handle, &n));
+        return (long)n;
+    }
+
     /// <summary>Events carrying <paramref name="tag"/> with global offset &gt;= <paramref name="fromOffset"/>, in commit order, at most <paramref name="max"/>.
     /// Resume from the last event's <see cref="Event.GlobalOffset"/> + 1.</summary>
     public IReadOnlyList<Event> EventsByTag(string tag, long fromOffset = 0, long max = long.MaxValue)

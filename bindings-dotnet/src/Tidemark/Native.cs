@@ -102,6 +102,7 @@ internal static unsafe class Native
     [DllImport(Lib)] public static extern int tm_delete_to(JournalHandle j, byte* pid, nuint pidLen, ulong to);
     [DllImport(Lib)] public static extern int tm_flush(JournalHandle j);
     [DllImport(Lib)] public static extern int tm_highest_sequence_nr(JournalHandle j, byte* pid, nuint pidLen, ulong* result);
+    [DllImport(Lib)] public static extern int tm_next_global_offset(JournalHandle j, ulong* result);
     [DllImport(Lib)] public static extern int tm_read(JournalHandle j, byte* pid, nuint pidLen, ulong from, ulong to, ulong max, Buffer** page);
     [DllImport(Lib)] public static extern int tm_events_by_tag(JournalHandle j, byte* tag, nuint tagLen, ulong fromOffset, ulong max, Buffer** page);
     [DllImport(Lib)] public static extern int tm_all_events(JournalHandle j, ulong fromOffset, ulong max, Buffer** page);

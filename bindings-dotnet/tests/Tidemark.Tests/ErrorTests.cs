@@ -59,6 +59,7 @@ public class ErrorTests
         Assert.Throws<JournalClosedException>(() => journal.Append("p", new NewEvent(Bytes("x"))));
         Assert.Throws<JournalClosedException>(() => journal.Read("p"));
         Assert.Throws<JournalClosedException>(() => journal.HighestSequenceNr("p"));
+        Assert.Throws<JournalClosedException>(() => journal.NextGlobalOffset());
         Assert.Throws<JournalClosedException>(() => journal.Snapshots.Load("p"));
         Assert.Throws<JournalClosedException>(() => journal.Flush());
         await Assert.ThrowsAsync<JournalClosedException>(() => journal.AppendAsync("p", new NewEvent(Bytes("x"))));

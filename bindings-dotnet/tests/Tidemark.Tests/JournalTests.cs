@@ -97,6 +97,21 @@ public class JournalTests
     }
 
     [Theory, MemberData(nameof(Backends))]
+    public void Next_global_offset_is_the_offset_of_the_next_event(Backend backend)
+    {
+        using var dir = new TempDir();
+        using var journal = Open(dir, backend);
+        Assert.Equal(1, journal.NextGlobalOffset());
+        var receipt = journal.Append("a", new[] { new NewEvent(Bytes("a1")), new NewEvent(Bytes("a2")) });
+        Assert.Equal(1, receipt.FirstGlobalOffset);
+        Assert.Equal(3, journal.NextGlobalOffset());
+        journal.Append("b", new NewEvent(Bytes("b1")));
+        journal.DeleteTo("b", 1); // deleting does not hand offsets out again
+        Assert.Equal(4, journal.NextGlobalOffset());
+        Assert.Equal(4, journal.Append("a", new NewEvent(Bytes("a3"))).FirstGlobalOffset);
+    }
+
+    [Theory, MemberData(nameof(Backends))]
     public void Tags_all_events_and_persistence_ids(Backend backend)
     {
         using var dir = new TempDir();

@@ -309,6 +309,10 @@ impl LmdbStorage {
                     deleted_to: to,
                 } => {
                     let record = *cached_record(&dbs, &mut txn, state, persistence_id)?;
+                    // Deleting may remove the highest offsets: keep the next one as a floor, read before the
+                    // index entries go, so that no offset is ever handed out twice (across a reopen too).
+                    let next = self.next_offset_in(&txn)?;
+                    dbs.meta.put(&mut txn, b"next_offset", &next.to_le_bytes())?;
                     let range = event_key(record.id, record.deleted_to + 1)..=event_key(record.id, *to);
                     let mut index_keys = Vec::new();
                     for item in dbs.events.range(&txn, &incl(range.start(), range.end()))? {
@@ -333,9 +337,6 @@ impl LmdbStorage {
                     if !touched.contains(persistence_id) {
                         touched.push(persistence_id);
                     }
-                    // Deleting may remove the highest offsets; keep the next one as a floor.
-                    let next = self.next_offset_in(&txn)?;
-                    dbs.meta.put(&mut txn, b"next_offset", &next.to_le_bytes())?;
                 }
             }
         }
