@@ -122,7 +122,15 @@ public sealed class TidemarkJournal : AsyncWriteJournal
             {
                 failure = e;
             }
-            Complete(calls, results, failure);
+            try
+            {
+                Complete(calls, results, failure);
+            }
+            catch (Exception e)
+            {
+                // Never let the thread die with calls unanswered: every later write would wait forever.
+                foreach (var call in calls) call.Result.TrySetException(e);
+            }
         }
     }
 
