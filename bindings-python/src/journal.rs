@@ -287,6 +287,12 @@ impl Journal {
             .map_err(|e| to_py_err(py, &e))
     }
 
+    /// The global offset the next committed event will get (1 for an empty journal).
+    fn next_global_offset(&self, py: Python<'_>) -> PyResult<u64> {
+        self.core.check(py)?;
+        py.detach(|| self.core.next_global_offset()).map_err(|e| to_py_err(py, &e))
+    }
+
     /// Deletes the stream's events up to and including `to_sequence_nr`.
     fn delete_to(&self, py: Python<'_>, persistence_id: String, to_sequence_nr: &Bound<'_, PyAny>) -> PyResult<()> {
         self.core.check(py)?;
@@ -499,6 +505,14 @@ impl Journal {
         self.plumbing()?.run(Pending::new(event_loop, future), move || {
             Outcome::U64(core.highest_sequence_nr(&persistence_id))
         });
+        Ok(())
+    }
+
+    fn _next_global_offset_async(&self, event_loop: &Bound<'_, PyAny>, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.check(event_loop.py())?;
+        let core = self.core.clone();
+        self.plumbing()?
+            .run(Pending::new(event_loop, future), move || Outcome::U64(core.next_global_offset()));
         Ok(())
     }
 

@@ -32,6 +32,7 @@ def test_async_operations(tmp_path, backend):
             assert await journal.persistence_ids() == ["p", "q"]
             assert [e.payload for e in await journal.events_by_tag("t")] == [b"2", b"q1"]
             assert len(await journal.all_events()) == 4
+            assert await journal.next_global_offset() == 5
             assert len(await journal.all_events(from_offset=events[2].global_offset, max=10)) == 2
             await journal.delete_to("p", 2)
             assert [e.sequence_nr for e in await journal.read("p")] == [3]

@@ -30,6 +30,8 @@ def test_closed_error(tmp_path):
     with pytest.raises(tidemark.ClosedError) as info:
         journal.append("p", b"x")
     assert info.value.code == "CLOSED"
+    with pytest.raises(tidemark.ClosedError):
+        journal.next_global_offset()
 
 
 @pytest.mark.parametrize("backend", ["lmdb", "files"])

@@ -103,6 +103,18 @@ def test_highest_sequence_nr_survives_delete_to(journal):
     assert journal.append("p", b"5").first_sequence_nr == 5
 
 
+def test_next_global_offset_bounds_a_current_read(journal):
+    assert journal.next_global_offset() == 1
+    journal.append("a", [b"a1", b"a2"])
+    end = journal.next_global_offset()
+    assert end == 3
+    journal.append("b", b"b1")  # written after the "current" read began
+    current = [e for e in journal.all_events() if e.global_offset < end]
+    assert [e.payload for e in current] == [b"a1", b"a2"]
+    journal.delete_to("b", 1)  # offsets of deleted events are not given out again
+    assert journal.next_global_offset() == 4
+
+
 def test_persistence_ids_are_sorted(journal):
     for pid in ["zeta", "alpha", "mid"]:
         journal.append(pid, b"x")

@@ -132,6 +132,12 @@ class AsyncJournal:
         """Highest sequence number ever written to the stream (0 if none)."""
         return cast("int", await _start(self._journal._highest_sequence_nr_async, persistence_id))
 
+    async def next_global_offset(self) -> int:
+        """The global offset the next committed event will get (1 for an empty
+        journal): where a "current" read of :meth:`all_events` or
+        :meth:`events_by_tag` should stop while writes continue."""
+        return cast("int", await _start(self._journal._next_global_offset_async))
+
     async def delete_to(self, persistence_id: str, to_sequence_nr: int) -> None:
         """Deletes the stream's events up to and including ``to_sequence_nr``."""
         await _start(self._journal._delete_to_async, persistence_id, to_sequence_nr)
