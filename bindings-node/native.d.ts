@@ -30,6 +30,8 @@ export declare class NativeJournal {
   allEvents(fromOffset: number, max: number): Promise<Buffer>
   /** Highest sequence number of a stream. */
   highestSequenceNr(persistenceId: string): Promise<bigint>
+  /** The global offset the next committed event will get. */
+  nextGlobalOffset(): Promise<bigint>
   /** Every persistence id ever written. */
   persistenceIds(): Promise<string[]>
   /** Metrics as Prometheus text. */

@@ -669,6 +669,13 @@ impl NativeJournal {
         blocking(move || journal.highest_sequence_nr(&persistence_id), |_, v| Ok(BigInt::from(v)))
     }
 
+    /// The global offset the next committed event will get.
+    #[napi(ts_return_type = "Promise<bigint>")]
+    pub fn next_global_offset(&self) -> AsyncTask<BlockingTask<u64, BigInt>> {
+        let journal = self.journal.clone();
+        blocking(move || journal.next_global_offset(), |_, v| Ok(BigInt::from(v)))
+    }
+
     /// Every persistence id ever written.
     #[napi(ts_return_type = "Promise<string[]>")]
     pub fn persistence_ids(&self) -> AsyncTask<BlockingTask<Vec<String>, Vec<String>>> {

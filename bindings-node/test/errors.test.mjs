@@ -40,6 +40,7 @@ test('CLOSED: an operation after close', async (t) => {
   const journal = await Journal.open(tempDir(t), { backend: 'files' })
   await journal.close()
   await assert.rejects(journal.append('p', 'x'), expectCode('CLOSED', tidemark.ClosedError))
+  await assert.rejects(journal.nextGlobalOffset(), expectCode('CLOSED', tidemark.ClosedError))
 })
 
 test('LOCKED: a second writer on the same directory', async (t) => {

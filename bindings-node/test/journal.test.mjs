@@ -93,6 +93,19 @@ for (const backend of BACKENDS) {
       assert.equal((await journal.append('s', '5')).firstSequenceNr, 5)
     })
 
+    test('nextGlobalOffset bounds a current read and is never given out twice', async (t) => {
+      const journal = await open(t, backend)
+      assert.equal(await journal.nextGlobalOffset(), 1)
+      await journal.append('a', ['a1', 'a2'])
+      const end = await journal.nextGlobalOffset()
+      assert.equal(end, 3)
+      await journal.append('b', 'b1') // written after the current read began
+      const current = (await journal.allEvents()).filter((e) => e.globalOffset < end)
+      assert.deepEqual(current.map((e) => e.payload.toString()), ['a1', 'a2'])
+      await journal.deleteTo('b', 1)
+      assert.equal(await journal.nextGlobalOffset(), 4)
+    })
+
     test('persistenceIds, eventsByTag, allEvents, replay, flush, metrics', async (t) => {
       const journal = await open(t, backend)
       await journal.append('x', [{ payload: 'x1', tags: ['red'] }, { payload: 'x2' }])

@@ -742,6 +742,18 @@ export class Journal<N extends number | bigint = number> {
     }
   }
 
+  /**
+   * The global offset the next committed event will get (1 for an empty journal): where a "current" read of
+   * `allEvents` or `eventsByTag` stops while writes continue. Offsets of deleted events are never given out again.
+   */
+  async nextGlobalOffset(): Promise<N> {
+    try {
+      return bigOut(await this.#native.nextGlobalOffset(), this.#big) as N
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
   /** Every persistence id ever written, sorted. */
   async persistenceIds(): Promise<string[]> {
     try {
