@@ -732,6 +732,15 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_highestSequenceNr<'l>(
     })
 }
 
+/// `static native long nextGlobalOffset(long handle)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidemark_NativeBridge_nextGlobalOffset<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jlong {
+    guard(&mut env, 0, |_| {
+        let h = unsafe { handle(h) };
+        Ok(h.journal.next_global_offset()? as jlong)
+    })
+}
+
 /// `static native String[] persistenceIds(long handle)`.
 #[no_mangle]
 pub extern "system" fn Java_dev_tidemark_NativeBridge_persistenceIds<'l>(

@@ -329,6 +329,21 @@ public final class Journal implements AutoCloseable {
         return async(() -> highestSequenceNr(persistenceId));
     }
 
+    /**
+     * The global offset the next committed event will get (1 for an empty journal): where a
+     * "current" read of {@link #allEvents} or {@link #eventsByTag} stops while writes continue.
+     * Offsets of deleted events are never given out again.
+     *
+     * @return the next global offset
+     */
+    public long nextGlobalOffset() {
+        try {
+            return NativeBridge.nextGlobalOffset(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
     /** @return every persistence id ever written, sorted */
     public List<String> persistenceIds() {
         try {

@@ -40,6 +40,8 @@ final class NativeBridge {
 
     static native long highestSequenceNr(long handle, String persistenceId);
 
+    static native long nextGlobalOffset(long handle);
+
     static native String[] persistenceIds(long handle);
 
     static native long[] metrics(long handle);

@@ -94,6 +94,21 @@ class JournalTest {
 
     @ParameterizedTest
     @EnumSource(Backend.class)
+    void nextGlobalOffsetBoundsACurrentReadAndIsNeverGivenOutTwice(Backend backend) {
+        try (Journal journal = open(backend)) {
+            assertEquals(1, journal.nextGlobalOffset());
+            journal.append("a", events("a", 2));
+            long end = journal.nextGlobalOffset();
+            assertEquals(3, end);
+            journal.append("b", NewEvent.of("b1")); // written after the current read began
+            assertEquals(2, journal.allEvents(0, Long.MAX_VALUE).stream().filter(e -> e.globalOffset() < end).count());
+            journal.deleteTo("b", 1);
+            assertEquals(4, journal.nextGlobalOffset());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Backend.class)
     void readHonoursInclusiveBoundsAndMax(Backend backend) throws Exception {
         try (Journal journal = open(backend)) {
             journal.append("p", events("e", 10));
@@ -274,6 +289,7 @@ class JournalTest {
         assertThrows(ClosedException.class, () -> journal.append("c", NewEvent.of("y")));
         assertThrows(ClosedException.class, () -> journal.write(List.of(new AtomicWrite("c", 2, events("z", 1)))));
         assertThrows(ClosedException.class, () -> journal.deleteTo("c", 1));
+        assertThrows(ClosedException.class, journal::nextGlobalOffset);
         assertThrows(ClosedException.class, journal::flush);
         assertThrows(ClosedException.class, () -> journal.read("c"));
         assertThrows(ClosedException.class, () -> journal.highestSequenceNr("c"));
