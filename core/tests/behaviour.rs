@@ -533,18 +533,8 @@ fn a_blocking_write_after_a_queued_one_commits_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let j = open(dir.path(), backend);
         for i in 0..200u64 {
-            let queued = j.write_async(vec![AtomicWrite {
-                persistence_id: "q".into(),
-                first_sequence_nr: i + 1,
-                events: vec![ev("q")],
-            }]);
-            let blocking = j
-                .write(vec![AtomicWrite {
-                    persistence_id: "b".into(),
-                    first_sequence_nr: i + 1,
-                    events: vec![ev("b")],
-                }])
-                .unwrap();
+            let queued = j.write_async(vec![AtomicWrite::new("q", i + 1, vec![ev("q")])]);
+            let blocking = j.write(vec![AtomicWrite::new("b", i + 1, vec![ev("b")])]).unwrap();
             let queued = queued.wait().unwrap();
             let (queued, blocking) = (queued[0].as_ref().unwrap(), blocking[0].as_ref().unwrap());
             assert!(
