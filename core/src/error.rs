@@ -175,6 +175,16 @@ pub enum InvalidArgument {
         /// The lowest offset still allowed.
         next: u64,
     },
+    /// [`crate::Journal::check_options`]: the journal is open with another value of this option.
+    #[error("the journal is already open with {option} = {open}, not {wanted}")]
+    OptionDiffers {
+        /// The option's name, as its [`crate::Options`] builder method is called.
+        option: &'static str,
+        /// The value the journal was opened with.
+        open: String,
+        /// The value asked for.
+        wanted: String,
+    },
     /// An option value outside its allowed range.
     #[error("option {option}: {reason}")]
     Option {

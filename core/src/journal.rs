@@ -145,6 +145,19 @@ impl Journal {
         self.inner.options.backend
     }
 
+    /// Fails with [`InvalidArgument::OptionDiffers`], naming the first option in
+    /// which `options` differs from those the journal was opened with.
+    ///
+    /// For components that share one open journal but are configured apart (the
+    /// Akka.NET and Pekko plugins share one per directory): without this check,
+    /// whichever opened it first would silently decide the others' sync policy.
+    pub fn check_options(&self, options: &Options) -> Result<()> {
+        match self.inner.options.first_difference(options) {
+            None => Ok(()),
+            Some((option, open, wanted)) => Err(InvalidArgument::OptionDiffers { option, open, wanted }.into()),
+        }
+    }
+
     /// True once [`Journal::close`] was called.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)

@@ -171,6 +171,31 @@ impl Options {
         self.backend
     }
 
+    /// The first option in which `other` differs from `self`, as (name, self's value, other's value).
+    /// Every option counts: two components sharing one open journal must agree on all of them.
+    pub(crate) fn first_difference(&self, other: &Options) -> Option<(&'static str, String, String)> {
+        fn differs<T: PartialEq + std::fmt::Debug>(name: &'static str, a: T, b: T) -> Option<(&'static str, String, String)> {
+            (a != b).then(|| (name, format!("{a:?}"), format!("{b:?}")))
+        }
+        let sync = |s: SyncPolicy| match s {
+            SyncPolicy::Always => "always".to_string(),
+            SyncPolicy::Never => "never".to_string(),
+            SyncPolicy::Interval(d) => format!("every {d:?}"),
+        };
+        let backend = (self.backend != other.backend).then(|| ("backend", self.backend.name().into(), other.backend.name().into()));
+        backend
+            .or_else(|| (self.sync != other.sync).then(|| ("sync", sync(self.sync), sync(other.sync))))
+            .or_else(|| differs("max_batch_events", self.max_batch_events, other.max_batch_events))
+            .or_else(|| differs("max_batch_bytes", self.max_batch_bytes, other.max_batch_bytes))
+            .or_else(|| differs("max_batch_delay", self.max_batch_delay, other.max_batch_delay))
+            .or_else(|| differs("max_event_bytes", self.max_event_bytes, other.max_event_bytes))
+            .or_else(|| differs("close_timeout", self.close_timeout, other.close_timeout))
+            .or_else(|| differs("lmdb_map_size", self.lmdb_map_size, other.lmdb_map_size))
+            .or_else(|| differs("segment_bytes", self.segment_bytes, other.segment_bytes))
+            .or_else(|| differs("read_only", self.read_only, other.read_only))
+            .or_else(|| differs("snapshot_compression", self.snapshot_compression, other.snapshot_compression))
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |option, reason| Err(InvalidArgument::Option { option, reason }.into());
         if self.max_batch_events == 0 {

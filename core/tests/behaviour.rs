@@ -566,3 +566,40 @@ fn a_blocking_append_after_a_queued_one_commits_after_it() {
         assert!(events.iter().enumerate().all(|(i, e)| e.sequence_nr == i as u64 + 1));
     }
 }
+
+#[test]
+fn check_options_names_the_first_option_that_differs() {
+    use std::time::Duration;
+    use tidemark::SyncPolicy;
+    let dir = tempfile::tempdir().unwrap();
+    let opened = Options::new().backend(Backend::Files).close_timeout(Duration::from_secs(2));
+    let j = Journal::open(dir.path().join("journal"), opened.clone()).unwrap();
+    j.check_options(&opened).unwrap();
+    let differs = |wanted: Options| match j.check_options(&wanted) {
+        Err(Error::InvalidArgument(InvalidArgument::OptionDiffers { option, open, wanted })) => (option, open, wanted),
+        other => panic!("expected OptionDiffers, got {other:?}"),
+    };
+    assert_eq!(
+        differs(opened.clone().backend(Backend::Lmdb)),
+        ("backend", "files".into(), "lmdb".into())
+    );
+    assert_eq!(
+        differs(opened.clone().sync(SyncPolicy::Interval(Duration::from_millis(50)))),
+        ("sync", "always".into(), "every 50ms".into())
+    );
+    assert_eq!(
+        differs(opened.clone().max_batch_events(7)),
+        ("max_batch_events", "4096".into(), "7".into())
+    );
+    assert_eq!(
+        differs(opened.clone().close_timeout(Duration::from_secs(5))),
+        ("close_timeout", "2s".into(), "5s".into())
+    );
+    assert_eq!(differs(opened.clone().segment_bytes(1 << 20)).0, "segment_bytes");
+    // The first difference is named, in the order options are documented.
+    assert_eq!(differs(opened.clone().snapshot_compression(true).sync(SyncPolicy::Never)).0, "sync");
+    let message = j.check_options(&opened.clone().sync(SyncPolicy::Never)).unwrap_err().to_string();
+    assert!(message.contains("already open with sync = always, not never"), "{message}");
+    assert_eq!(j.check_options(&Options::new()).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    j.close().unwrap();
+}

@@ -294,6 +294,12 @@ int32_t tm_journal_open(const uint8_t *path,
 // `TM_CLOSED`) until `tm_journal_free`.
 int32_t tm_journal_close(struct tm_journal *journal_handle);
 
+// Fails with `TM_INVALID_ARGUMENT`, naming the first option in which `options`
+// (null: the defaults) differs from those the journal was opened with. For
+// components that share one open journal but are configured apart.
+int32_t tm_journal_check_options(struct tm_journal *journal_handle,
+                                 const struct tm_options *options);
+
 // Closes the journal if needed and releases the handle. A second free (or
 // any later use of the handle) fails with `TM_INVALID_HANDLE`.
 int32_t tm_journal_free(struct tm_journal *journal_handle);

@@ -900,6 +900,20 @@ pub unsafe extern "C" fn tm_journal_close(journal_handle: *mut tm_journal) -> i3
     guard(|| Ok(journal(journal_handle)?.close()?))
 }
 
+/// Fails with `TM_INVALID_ARGUMENT`, naming the first option in which `options`
+/// (null: the defaults) differs from those the journal was opened with. For
+/// components that share one open journal but are configured apart.
+#[no_mangle]
+pub unsafe extern "C" fn tm_journal_check_options(journal_handle: *mut tm_journal, options: *const tm_options) -> i32 {
+    guard(|| {
+        let options = match options.as_ref() {
+            None => Options::new(),
+            Some(o) => to_options(o)?,
+        };
+        Ok(journal(journal_handle)?.check_options(&options)?)
+    })
+}
+
 /// Closes the journal if needed and releases the handle. A second free (or
 /// any later use of the handle) fails with `TM_INVALID_HANDLE`.
 #[no_mangle]

@@ -100,6 +100,7 @@ static void test_null_handles(void) {
     EXPECT(TM_INVALID_HANDLE, tm_flush(h));
     EXPECT(TM_INVALID_HANDLE, tm_highest_sequence_nr(h, S("p"), &n));
     EXPECT(TM_INVALID_HANDLE, tm_next_global_offset(h, &n));
+    EXPECT(TM_INVALID_HANDLE, tm_journal_check_options(h, NULL));
     EXPECT(TM_INVALID_HANDLE, tm_read(h, S("p"), 1, 10, 10, &buf));
     EXPECT(TM_INVALID_HANDLE, tm_events_by_tag(h, S("t"), 0, 10, &buf));
     EXPECT(TM_INVALID_HANDLE, tm_all_events(h, 0, 10, &buf));
@@ -177,6 +178,15 @@ static void test_backend(const char *name, uint32_t backend) {
   EXPECT(TM_OK, tm_next_global_offset(j, &next_offset));
   CHECK(next_offset == 5);
   EXPECT(TM_INVALID_ARGUMENT, tm_next_global_offset(j, NULL));
+
+  /* check_options: the journal was opened with sync never (open_journal) */
+  tm_options same; tm_options_init(&same); same.backend = backend; same.sync = TM_SYNC_NEVER;
+  EXPECT(TM_OK, tm_journal_check_options(j, &same));
+  same.sync = TM_SYNC_ALWAYS;
+  EXPECT(TM_INVALID_ARGUMENT, tm_journal_check_options(j, &same));
+  tm_error differs; tm_last_error(&differs);
+  CHECK(differs.message_len > 0 && memmem(differs.message, differs.message_len, "sync = never, not always", 24) != NULL);
+  EXPECT(TM_INVALID_ARGUMENT, tm_journal_check_options(j, NULL)); /* the defaults sync always */
 
   /* highest sequence nr */
   uint64_t hi = 0;

@@ -87,7 +87,6 @@ internal static class SharedJournals
     private sealed class Entry
     {
         public Journal Journal = null!;
-        public TidemarkSettings Settings = null!;
         public int References;
     }
 
@@ -101,32 +100,24 @@ internal static class SharedJournals
         {
             if (Open.TryGetValue(settings.Path, out var e))
             {
-                string? conflict = Conflict(e.Settings, settings);
-                if (conflict != null)
-                    throw new ConfigurationException($"Tidemark: {settings.Path} is already open with {conflict}. Plugins that share a path " +
+                try
+                {
+                    e.Journal.CheckOptions(settings.ToOptions());
+                }
+                catch (JournalArgumentException conflict)
+                {
+                    throw new ConfigurationException($"Tidemark: {settings.Path}: {conflict.Message}. Plugins that share a path " +
                                                      "share one journal, so their sections must agree (TidemarkPersistence.Hocon and " +
                                                      "WithTidemarkPersistence put the same settings in each).");
+                }
                 e.References++;
                 return e.Journal;
             }
             Directory.CreateDirectory(settings.Path);
             var journal = Journal.Open(settings.Path, settings.ToOptions());
-            Open[settings.Path] = new Entry { Journal = journal, Settings = settings, References = 1 };
+            Open[settings.Path] = new Entry { Journal = journal, References = 1 };
             return journal;
         }
-    }
-
-    /// <summary>The first journal setting in which <paramref name="wanted"/> differs from <paramref name="open"/>, described; else null.</summary>
-    private static string? Conflict(TidemarkSettings open, TidemarkSettings wanted)
-    {
-        static string? Differs<T>(string key, T a, T b) => EqualityComparer<T>.Default.Equals(a, b) ? null : $"{key} = {a}, not {b}";
-        return Differs("backend", open.Backend, wanted.Backend)
-               ?? Differs("sync", open.Sync, wanted.Sync)
-               ?? Differs("sync-interval", open.SyncInterval, wanted.SyncInterval)
-               ?? Differs("max-batch-events", open.MaxBatchEvents, wanted.MaxBatchEvents)
-               ?? Differs("max-batch-bytes", open.MaxBatchBytes, wanted.MaxBatchBytes)
-               ?? Differs("max-batch-delay", open.MaxBatchDelay, wanted.MaxBatchDelay)
-               ?? Differs("close-timeout", open.CloseTimeout, wanted.CloseTimeout);
     }
 
     public static void Release(Journal journal)

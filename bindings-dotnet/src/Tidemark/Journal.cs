@@ -72,6 +72,16 @@ public sealed unsafe class Journal : IDisposable
         uint abi = Native.tm_abi_version();
         if (abi != Native.AbiVersion)
             throw new TidemarkException(ErrorCode.Internal, $"native library has C ABI {abi}, this assembly needs {Native.AbiVersion}");
+        Native.Options o = ToNative(options);
+        byte[] p = Utf8.Encode(path);
+        IntPtr raw;
+        fixed (byte* pp = p)
+            Native.Check(Native.tm_journal_open(pp, (nuint)p.Length, &o, out raw));
+        return new Journal(new JournalHandle(raw), path, options.Backend);
+    }
+
+    private static Native.Options ToNative(JournalOptions options)
+    {
         Native.Options o;
         Native.Check(Native.tm_options_init(&o));
         o.Backend = (uint)options.Backend;
@@ -86,11 +96,19 @@ public sealed unsafe class Journal : IDisposable
         o.SegmentBytes = (ulong)Math.Max(0, options.SegmentBytes);
         o.ReadOnly = options.ReadOnly ? 1u : 0u;
         o.SnapshotCompression = options.SnapshotCompression ? 1u : 0u;
-        byte[] p = Utf8.Encode(path);
-        IntPtr raw;
-        fixed (byte* pp = p)
-            Native.Check(Native.tm_journal_open(pp, (nuint)p.Length, &o, out raw));
-        return new Journal(new JournalHandle(raw), path, options.Backend);
+        return o;
+    }
+
+    /// <summary>
+    /// Throws <see cref="JournalArgumentException"/> naming the first option in which <paramref name="options"/>
+    /// differs from those this journal was opened with (the core's rule: every option counts). For components that
+    /// share one open journal but are configured apart, so that the first to open it does not silently decide for the others.
+    /// </summary>
+    public void CheckOptions(JournalOptions options)
+    {
+        if (options is null) throw new ArgumentNullException(nameof(options));
+        Native.Options o = ToNative(options);
+        Native.Check(Native.tm_journal_check_options(_handle, &o));
     }
 
     // ---- writes --------------------------------------------------------------

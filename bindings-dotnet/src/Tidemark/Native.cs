@@ -95,6 +95,7 @@ internal static unsafe class Native
 
     [DllImport(Lib)] public static extern int tm_journal_open(byte* path, nuint pathLen, Options* options, out IntPtr journal);
     [DllImport(Lib)] public static extern int tm_journal_close(JournalHandle journal);
+    [DllImport(Lib)] public static extern int tm_journal_check_options(JournalHandle journal, Options* options);
     [DllImport(Lib)] public static extern int tm_journal_free(IntPtr journal);
 
     [DllImport(Lib)] public static extern int tm_append(JournalHandle j, byte* pid, nuint pidLen, byte* events, nuint eventsLen, Receipt* receipt);

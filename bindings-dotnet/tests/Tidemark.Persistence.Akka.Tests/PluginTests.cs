@@ -268,8 +268,8 @@ public class PluginTests : IDisposable
         try
         {
             var conflict = Assert.Throws<ConfigurationException>(() => SharedJournals.Acquire(Section("sync = never")));
-            Assert.Contains("sync = Always, not Never", conflict.Message);
-            Assert.Throws<ConfigurationException>(() => SharedJournals.Acquire(Section("max-batch-events = 7")));
+            Assert.Contains("already open with sync = always, not never", conflict.Message);
+            Assert.Contains("max_batch_events = 4096, not 7", Assert.Throws<ConfigurationException>(() => SharedJournals.Acquire(Section("max-batch-events = 7"))).Message);
             Assert.Throws<ConfigurationException>(() => SharedJournals.Acquire(
                 new TidemarkSettings(ConfigurationFactory.ParseString($"path = \"{_dir}\"\nbackend = lmdb"))));
             var second = SharedJournals.Acquire(Section("sync = always"));

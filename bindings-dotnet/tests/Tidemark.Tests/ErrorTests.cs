@@ -49,6 +49,20 @@ public class ErrorTests
     private static extern unsafe int tm_error_statuses(int* statuses, nuint capacity, nuint* count);
 
     [Fact]
+    public void CheckOptions_throws_JournalArgumentException_naming_the_option_that_differs()
+    {
+        using var dir = new TempDir();
+        var opened = new JournalOptions { Backend = Backend.Files, Sync = SyncPolicy.Never };
+        using var journal = Journal.Open(dir.Path, opened);
+        journal.CheckOptions(new JournalOptions { Backend = Backend.Files, Sync = SyncPolicy.Never });
+        var e = Assert.Throws<JournalArgumentException>(() => journal.CheckOptions(new JournalOptions { Backend = Backend.Files }));
+        Assert.Contains("already open with sync = never, not always", e.Message);
+        e = Assert.Throws<JournalArgumentException>(() => journal.CheckOptions(
+            new JournalOptions { Backend = Backend.Files, Sync = SyncPolicy.Never, CloseTimeout = TimeSpan.FromSeconds(1) }));
+        Assert.Contains("close_timeout = 5s, not 1s", e.Message);
+    }
+
+    [Fact]
     public async Task Closed_journal_throws_JournalClosedException_everywhere()
     {
         using var dir = new TempDir();

@@ -399,36 +399,58 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_open<'l>(
 ) -> jlong {
     guard(&mut env, 0, |env| {
         let path = string(env, &path)?;
-        let mut c = [0i64; 12];
-        env.get_long_array_region(&config, 0, &mut c)?;
-        let backend = match c[0] {
-            0 => Backend::Lmdb,
-            1 => Backend::Files,
-            _ => Backend::Memory,
-        };
-        let sync = match c[1] {
-            0 => SyncPolicy::Always,
-            1 => SyncPolicy::Interval(Duration::from_micros(c[2].max(0) as u64)),
-            _ => SyncPolicy::Never,
-        };
-        let options = Options::new()
-            .backend(backend)
-            .sync(sync)
-            .max_batch_events(c[3].max(0) as usize)
-            .max_batch_bytes(c[4].max(0) as usize)
-            .max_batch_delay(Duration::from_micros(c[5].max(0) as u64))
-            .max_event_bytes(c[6].max(0) as usize)
-            .close_timeout(Duration::from_millis(c[7].max(0) as u64))
-            .lmdb_map_size(c[8].max(0) as usize)
-            .segment_bytes(c[9].max(0) as u64)
-            .read_only(c[10] != 0)
-            .snapshot_compression(c[11] != 0);
+        let options = options(env, &config)?;
         let journal = Journal::open(&path, options)?;
         let handle = Box::new(Handle {
             journal,
             queue: Arc::new(CompletionQueue::default()),
         });
         Ok(Box::into_raw(handle) as jlong)
+    })
+}
+
+/// Decodes the `long[12]` options array of `Options.toConfig()` (Java).
+fn options(env: &mut JNIEnv<'_>, config: &JLongArray<'_>) -> GlueResult<Options> {
+    let mut c = [0i64; 12];
+    env.get_long_array_region(config, 0, &mut c)?;
+    let backend = match c[0] {
+        0 => Backend::Lmdb,
+        1 => Backend::Files,
+        _ => Backend::Memory,
+    };
+    let sync = match c[1] {
+        0 => SyncPolicy::Always,
+        1 => SyncPolicy::Interval(Duration::from_micros(c[2].max(0) as u64)),
+        _ => SyncPolicy::Never,
+    };
+    Ok(Options::new()
+        .backend(backend)
+        .sync(sync)
+        .max_batch_events(c[3].max(0) as usize)
+        .max_batch_bytes(c[4].max(0) as usize)
+        .max_batch_delay(Duration::from_micros(c[5].max(0) as u64))
+        .max_event_bytes(c[6].max(0) as usize)
+        .close_timeout(Duration::from_millis(c[7].max(0) as u64))
+        .lmdb_map_size(c[8].max(0) as usize)
+        .segment_bytes(c[9].max(0) as u64)
+        .read_only(c[10] != 0)
+        .snapshot_compression(c[11] != 0))
+}
+
+/// `static native void checkOptions(long handle, long[] config)`: fails with
+/// `InvalidArgumentException` naming the first option that differs from those the
+/// journal was opened with.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidemark_NativeBridge_checkOptions<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    config: JLongArray<'l>,
+) {
+    guard(&mut env, (), |env| {
+        let options = options(env, &config)?;
+        let h = unsafe { handle(h) };
+        Ok(h.journal.check_options(&options)?)
     })
 }
 

@@ -330,6 +330,23 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
+     * Checks that {@code wanted} equals the options this journal was opened with, by the core's
+     * rule (every option counts). For components that share one open journal but are configured
+     * apart, so that the first to open it does not silently decide for the others.
+     *
+     * @param wanted the options a component expects
+     * @throws InvalidArgumentException naming the first option that differs
+     */
+    public void checkOptions(Options wanted) {
+        Objects.requireNonNull(wanted, "wanted");
+        try {
+            NativeBridge.checkOptions(handle, wanted.toNative());
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
      * The global offset the next committed event will get (1 for an empty journal): where a
      * "current" read of {@link #allEvents} or {@link #eventsByTag} stops while writes continue.
      * Offsets of deleted events are never given out again.

@@ -18,6 +18,8 @@ final class NativeBridge {
 
     static native void close(long handle);
 
+    static native void checkOptions(long handle, long[] config);
+
     static native void free(long handle);
 
     static native boolean isClosed(long handle);

@@ -70,6 +70,20 @@ class ErrorsTest {
     }
 
     @Test
+    void checkOptionsNamesTheFirstOptionThatDiffers() {
+        Options opened = Options.builder().backend(Backend.FILES).sync(SyncPolicy.never()).build();
+        try (Journal journal = Tidemark.open(dir, opened)) {
+            journal.checkOptions(Options.builder().backend(Backend.FILES).sync(SyncPolicy.never()).build());
+            InvalidArgumentException sync = assertThrows(InvalidArgumentException.class,
+                    () -> journal.checkOptions(Options.builder().backend(Backend.FILES).build()));
+            assertTrue(sync.getMessage().contains("already open with sync = never, not always"), sync.getMessage());
+            InvalidArgumentException events = assertThrows(InvalidArgumentException.class, () -> journal.checkOptions(
+                    Options.builder().backend(Backend.FILES).sync(SyncPolicy.never()).maxBatchEvents(7).build()));
+            assertTrue(events.getMessage().contains("max_batch_events = 4096, not 7"), events.getMessage());
+        }
+    }
+
+    @Test
     void aDamagedFormatMarkerIsCorruptData() throws IOException {
         try (Journal journal = Tidemark.open(dir, Options.builder().backend(Backend.FILES).build())) {
             journal.append("p", NewEvent.of("x"));

@@ -1,7 +1,7 @@
 package dev.tidemark.pekko;
 
+import dev.tidemark.InvalidArgumentException;
 import dev.tidemark.Journal;
-import dev.tidemark.Options;
 import dev.tidemark.Tidemark;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -14,7 +14,7 @@ import java.util.Optional;
  * plugin to stop closes the journal.
  */
 public final class JournalRegistry {
-    private record Entry(Journal journal, Options options, int users) {}
+    private record Entry(Journal journal, int users) {}
 
     private static final Map<Path, Entry> OPEN = new HashMap<>();
 
@@ -25,36 +25,24 @@ public final class JournalRegistry {
      *
      * @param settings the plugin settings
      * @return the journal; give it back with {@link #release(Journal)}
-     * @throws IllegalArgumentException the directory is open with another backend, sync policy or close timeout
+     * @throws IllegalArgumentException the directory is open with other journal options (the core's
+     *     {@link Journal#checkOptions} names the first that differs)
      */
     public static synchronized Journal acquire(TidemarkSettings settings) {
         Entry entry = OPEN.get(settings.dir());
         if (entry == null || entry.journal().isClosed()) {
-            entry = new Entry(Tidemark.open(settings.dir(), settings.options()), settings.options(), 0);
+            entry = new Entry(Tidemark.open(settings.dir(), settings.options()), 0);
         } else {
-            String conflict = conflict(entry.options(), settings.options());
-            if (conflict != null) {
+            try {
+                entry.journal().checkOptions(settings.options());
+            } catch (InvalidArgumentException conflict) {
                 // Otherwise whichever plugin started first would silently decide for both.
-                throw new IllegalArgumentException("tidemark: " + settings.dir() + " is already open with " + conflict
-                        + "; plugins that share a dir share one journal, so their settings must agree");
+                throw new IllegalArgumentException("tidemark: " + settings.dir() + ": " + conflict.getMessage()
+                        + "; plugins that share a dir share one journal, so their settings must agree", conflict);
             }
         }
-        OPEN.put(settings.dir(), new Entry(entry.journal(), entry.options(), entry.users() + 1));
+        OPEN.put(settings.dir(), new Entry(entry.journal(), entry.users() + 1));
         return entry.journal();
-    }
-
-    /** The first setting in which {@code wanted} differs from {@code open}, described; else null. */
-    private static String conflict(Options open, Options wanted) {
-        if (open.backend() != wanted.backend()) {
-            return "backend = " + open.backend() + ", not " + wanted.backend();
-        }
-        if (!open.sync().equals(wanted.sync())) {
-            return "sync = " + open.sync() + ", not " + wanted.sync();
-        }
-        if (!open.closeTimeout().equals(wanted.closeTimeout())) {
-            return "close-timeout = " + open.closeTimeout() + ", not " + wanted.closeTimeout();
-        }
-        return null;
     }
 
     /**
@@ -72,7 +60,7 @@ public final class JournalRegistry {
             OPEN.remove(dir);
             journal.close();
         } else {
-            OPEN.put(dir, new Entry(journal, entry.options(), entry.users() - 1));
+            OPEN.put(dir, new Entry(journal, entry.users() - 1));
         }
     }
 

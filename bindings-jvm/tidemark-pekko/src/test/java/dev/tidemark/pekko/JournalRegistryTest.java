@@ -25,10 +25,11 @@ class JournalRegistryTest {
         Journal first = JournalRegistry.acquire(settings(""));
         try {
             IllegalArgumentException sync = assertThrows(IllegalArgumentException.class, () -> JournalRegistry.acquire(settings("sync = never")));
-            assertTrue(sync.getMessage().contains("sync = always, not never"), sync.getMessage());
+            assertTrue(sync.getMessage().contains("already open with sync = always, not never"), sync.getMessage());
             IllegalArgumentException backend = assertThrows(IllegalArgumentException.class, () -> JournalRegistry.acquire(settings("backend = lmdb")));
-            assertTrue(backend.getMessage().contains("backend = FILES, not LMDB"), backend.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> JournalRegistry.acquire(settings("close-timeout = 1s")));
+            assertTrue(backend.getMessage().contains("backend = files, not lmdb"), backend.getMessage());
+            IllegalArgumentException timeout = assertThrows(IllegalArgumentException.class, () -> JournalRegistry.acquire(settings("close-timeout = 1s")));
+            assertTrue(timeout.getMessage().contains("close_timeout = 5s, not 1s"), timeout.getMessage());
 
             Journal second = JournalRegistry.acquire(settings("sync = always"));
             assertSame(first, second);
