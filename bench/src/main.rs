@@ -33,7 +33,7 @@ const USAGE: &str = "usage: tidemark-bench [--quick] [--dir DIR] [--only 1,2,...
   --rounds N   interleaved rounds per scenario (default 1 quick, 3 full)
   --profile BACKEND,SYNC,WRITERS
                run one Tidemark workload alone (for perf/callgrind) instead of the
-               scenarios: BACKEND files|lmdb, SYNC always|never, WRITERS 0 = 1,024 in flight";
+               scenarios: BACKEND files|lmdb, SYNC always|interval (100 ms)|never, WRITERS 0 = 1,024 in flight";
 
 struct Args {
     quick: bool,
@@ -92,6 +92,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                 let sync = match sync {
                     "always" => tidemark::SyncPolicy::Always,
                     "never" => tidemark::SyncPolicy::Never,
+                    "interval" => tidemark::SyncPolicy::Interval(std::time::Duration::from_millis(100)),
                     _ => return Err(format!("bad sync {sync:?}")),
                 };
                 let writers = writers.parse().map_err(|_| format!("bad writer count {writers:?}"))?;

@@ -125,9 +125,16 @@ impl LmdbStorage {
         let mut builder = EnvOpenOptions::new().read_txn_without_tls();
         builder.map_size(map_size).max_dbs(8).max_readers(1024);
         let mut flags = EnvFlags::empty();
-        if !synced_commits {
-            // The writer flushes on its own schedule (interval) or never.
-            flags |= EnvFlags::NO_SYNC;
+        match options.sync {
+            SyncPolicy::Always => {}
+            // LMDB survives a power loss intact only if a commit's data pages reach the disk
+            // before the meta page that points at them. NO_META_SYNC keeps that order (each
+            // commit flushes its data pages) and leaves the meta page to the next commit or the
+            // interval's flush: a power loss undoes at most the commits since, never the file.
+            // (NO_SYNC would let the kernel write a meta page before its data: a corrupt file.)
+            SyncPolicy::Interval(_) => flags |= EnvFlags::NO_META_SYNC,
+            // Nothing is flushed before close: a power loss may lose or corrupt the journal.
+            SyncPolicy::Never => flags |= EnvFlags::NO_SYNC,
         }
         if options.read_only {
             flags |= EnvFlags::READ_ONLY;
@@ -585,5 +592,28 @@ impl Storage for LmdbStorage {
             env.prepare_for_closing().wait();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_flags(sync: SyncPolicy) -> u32 {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LmdbStorage::open(dir.path(), &Options::new().sync(sync), Arc::default()).unwrap();
+        let flags = storage.env.read().as_ref().unwrap().get_flags().unwrap();
+        storage.close().unwrap();
+        flags
+    }
+
+    #[test]
+    fn only_the_never_policy_lets_lmdb_write_a_meta_page_before_its_data() {
+        let (no_sync, no_meta_sync) = (EnvFlags::NO_SYNC.bits(), EnvFlags::NO_META_SYNC.bits());
+        assert_eq!(env_flags(SyncPolicy::Always) & (no_sync | no_meta_sync), 0);
+        let interval = env_flags(SyncPolicy::Interval(std::time::Duration::from_millis(50)));
+        assert_eq!(interval & no_sync, 0, "interval must keep flushing data pages at each commit");
+        assert_ne!(interval & no_meta_sync, 0);
+        assert_ne!(env_flags(SyncPolicy::Never) & no_sync, 0);
     }
 }
