@@ -16,7 +16,7 @@ use crate::fsutil;
 use crate::options::Backend;
 
 /// The on-disk format version this library writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const FORMAT_FILE: &str = "FORMAT";
 
@@ -70,15 +70,24 @@ pub(crate) fn prepare(path: &Path, backend: Backend, read_only: bool) -> Result<
                 }
                 .into());
             }
+            if version < FORMAT_VERSION && !read_only {
+                // A writer of this version may leave data older versions would not see
+                // (LMDB's write-ahead log, since version 2): they must refuse the journal.
+                write_marker(path, backend)?;
+            }
             Ok(())
         }
         None if read_only => Err(InvalidArgument::NotAJournal(path.to_owned()).into()),
         None => {
             fsutil::create_dir_durably(path)?;
-            let text = format!("tidemark journal\nbackend = {}\nformat = {FORMAT_VERSION}\n", backend.name());
-            fsutil::write_atomically(&path.join(FORMAT_FILE), text.as_bytes())
+            write_marker(path, backend)
         }
     }
+}
+
+fn write_marker(path: &Path, backend: Backend) -> Result<()> {
+    let text = format!("tidemark journal\nbackend = {}\nformat = {FORMAT_VERSION}\n", backend.name());
+    fsutil::write_atomically(&path.join(FORMAT_FILE), text.as_bytes())
 }
 
 /// The writer's exclusive advisory lock (`flock`); released when dropped or when the process dies.

@@ -551,3 +551,67 @@ fn close_waits_for_a_snapshot_save_in_progress() {
         Err(e) => assert!(matches!(e, Error::Closed), "{e}"),
     }
 }
+
+#[test]
+fn lmdb_checkpoints_bound_the_log_and_readers_never_see_a_gap_or_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let j = Journal::open(&path, Options::new().sync(SyncPolicy::Never)).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Readers race the checkpoints, which move events from the log's tail into LMDB.
+    let reader = {
+        let (j, done) = (j.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut rounds = 0;
+            while !done.load(std::sync::atomic::Ordering::Acquire) || rounds == 0 {
+                for s in 0..3 {
+                    let pid = format!("s{s}");
+                    let highest = j.highest_sequence_nr(&pid).unwrap();
+                    let events = j.read(&pid, 1, u64::MAX, usize::MAX).unwrap();
+                    let last = events.last().map_or(0, |e| e.sequence_nr);
+                    assert!(last >= highest, "{pid}: read up to {last}, below highest {highest}");
+                    // s0 loses 1..=100 halfway through the run.
+                    let first = events.first().map_or(1, |e| e.sequence_nr);
+                    assert!(first == 1 || (s == 0 && first == 101), "{pid}: starts at {first}");
+                    assert!(events.windows(2).all(|w| w[1].sequence_nr == w[0].sequence_nr + 1), "{pid}: a gap");
+                }
+                let all = j.all_events(0, usize::MAX).unwrap();
+                assert!(
+                    all.windows(2).all(|w| w[0].global_offset < w[1].global_offset),
+                    "all events: a duplicate or disorder"
+                );
+                let tagged = j.events_by_tag("odd", 0, usize::MAX).unwrap();
+                assert!(tagged.iter().all(|e| e.sequence_nr % 2 == 1));
+                assert!(tagged.windows(2).all(|w| w[0].global_offset < w[1].global_offset));
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    for i in 1..=3000u64 {
+        let mut event = NewEvent::new(vec![(i % 251) as u8; 4096]);
+        if i.div_ceil(3) % 2 == 1 {
+            event = event.tag("odd");
+        }
+        j.append(&format!("s{}", i % 3), vec![event]).unwrap();
+        if i == 1500 {
+            j.delete_to("s0", 100).unwrap();
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Release);
+    assert!(reader.join().unwrap() > 0);
+    // 12 MB went through a log that restarts after each checkpoint (every 4 MiB).
+    let log = std::fs::metadata(path.join("lmdb/wal")).unwrap().len();
+    assert!(log <= 6 << 20, "log grew to {log} bytes");
+    let check = |j: &Journal| {
+        for s in 0..3 {
+            assert_eq!(j.highest_sequence_nr(&format!("s{s}")).unwrap(), 1000);
+        }
+        assert_eq!(j.read("s0", 1, u64::MAX, usize::MAX).unwrap().len(), 900);
+        assert_eq!(j.read("s1", 1, u64::MAX, usize::MAX).unwrap().len(), 1000);
+        assert_eq!(j.all_events(0, usize::MAX).unwrap().len(), 2900);
+    };
+    check(&j);
+    j.close().unwrap();
+    check(&Journal::open(&path, Options::new()).unwrap());
+}

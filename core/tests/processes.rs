@@ -15,6 +15,10 @@ use rand::{Rng, SeedableRng};
 use tidemark::{Backend, Error, Journal, NewEvent, Options};
 
 fn payload(pid: &str, seq: u64) -> Vec<u8> {
+    if pid == "pad" {
+        // Big events, so that LMDB checkpoints (every 4 MiB of log) happen during a round.
+        return format!("{pid}:{seq}:").repeat(20_000).into_bytes();
+    }
     // Long enough that a torn write can land inside an event.
     format!("{pid}:{seq}:").repeat(1 + (seq % 40) as usize).into_bytes()
 }
@@ -49,15 +53,16 @@ fn child_process() {
     let dir = std::path::PathBuf::from(std::env::var("TIDEMARK_DIR").unwrap());
     let backend: Backend = std::env::var("TIDEMARK_BACKEND").unwrap().parse().unwrap();
     match mode.as_str() {
-        "append" => {
+        "append" | "append-pad" => {
             let journal = Journal::open(&dir, Options::new().backend(backend).segment_bytes(256 << 10)).unwrap();
             println!("ready");
-            // Four writers so that group commits hold several callers.
-            let threads: Vec<_> = (0..4)
+            // Four writers so that group commits hold several callers (and a fifth with big events).
+            let writers = if mode == "append-pad" { 5 } else { 4 };
+            let threads: Vec<_> = (0..writers)
                 .map(|t| {
                     let journal = journal.clone();
                     std::thread::spawn(move || {
-                        let pid = format!("stream-{t}");
+                        let pid = if t == 4 { "pad".to_owned() } else { format!("stream-{t}") };
                         let mut rng = rand::rngs::StdRng::seed_from_u64(t);
                         loop {
                             let next = journal.highest_sequence_nr(&pid).unwrap() + 1;
@@ -122,11 +127,26 @@ fn child_process() {
             Err(e) => println!("error {e}"),
             Ok(_) => println!("opened"),
         },
+        "wal" => {
+            // Ten acknowledged group commits, each one log record, and no checkpoint.
+            let journal = Journal::open(&dir, Options::new().backend(backend)).unwrap();
+            for i in 1..=10u64 {
+                journal.append("p", vec![NewEvent::new(payload("p", i))]).unwrap();
+            }
+            println!("ready");
+            loop {
+                std::thread::park();
+            }
+        }
         other => panic!("unknown child mode {other}"),
     }
 }
 
 fn crash_rounds(backend: Backend, rounds: usize) {
+    crash_rounds_of("append", backend, rounds)
+}
+
+fn crash_rounds_of(mode: &str, backend: Backend, rounds: usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal");
     let seed: u64 = rand::random();
@@ -134,7 +154,7 @@ fn crash_rounds(backend: Backend, rounds: usize) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
     for round in 0..rounds {
-        let mut child = spawn_child("append", &path, backend);
+        let mut child = spawn_child(mode, &path, backend);
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         wait_ready(&mut lines);
         // Read acknowledgements for a random number of them, then kill mid-stream.
@@ -183,6 +203,85 @@ fn crash_rounds(backend: Backend, rounds: usize) {
 #[test]
 fn kill_9_never_loses_acknowledged_events_lmdb() {
     crash_rounds(Backend::Lmdb, 20);
+}
+
+#[test]
+fn kill_9_never_loses_acknowledged_events_lmdb_across_checkpoints() {
+    crash_rounds_of("append-pad", Backend::Lmdb, 10);
+}
+
+/// A journal whose writer child acknowledged ten commits (ten log records) and was killed.
+fn killed_after_ten_records(dir: &Path) -> (std::path::PathBuf, Vec<u64>) {
+    let path = dir.join("journal");
+    let mut child = spawn_child("wal", &path, Backend::Lmdb);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_ready(&mut lines);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Where each record starts: header = length u32, CRC u32, generation u64.
+    let log = std::fs::read(path.join("lmdb/wal")).unwrap();
+    let mut starts = Vec::new();
+    let mut at = 0usize;
+    loop {
+        let len = u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        starts.push(at as u64);
+        at += 16 + len;
+    }
+    starts.push(at as u64); // the end
+    (path, starts)
+}
+
+#[test]
+fn lmdb_log_drops_a_torn_last_record_and_refuses_damage_inside() {
+    use std::os::unix::fs::FileExt;
+    // A torn record after the last acknowledged one: dropped, every acknowledged event kept.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, starts) = killed_after_ten_records(dir.path());
+    assert_eq!(starts.len(), 11, "one record per acknowledged commit");
+    let log = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open(path.join("lmdb/wal"))
+        .unwrap();
+    let mut generation = [0u8; 8];
+    log.read_exact_at(&mut generation, starts[0] + 8).unwrap();
+    let mut torn = Vec::new();
+    torn.extend_from_slice(&500u32.to_le_bytes());
+    torn.extend_from_slice(&0xdead_beefu32.to_le_bytes());
+    torn.extend_from_slice(&generation);
+    torn.extend_from_slice(&[0x42; 100]); // 100 of its 500 payload bytes reached the disk
+    log.write_all_at(&torn, starts[10]).unwrap();
+    let journal = Journal::open(&path, Options::new()).unwrap();
+    let events = journal.read("p", 1, u64::MAX, usize::MAX).unwrap();
+    assert_eq!(events.len(), 10);
+    assert!(events.iter().all(|e| e.payload == payload("p", e.sequence_nr)));
+    assert_eq!(
+        journal
+            .append("p", vec![NewEvent::new(b"next".to_vec())])
+            .unwrap()
+            .first_sequence_nr,
+        11
+    );
+    journal.close().unwrap();
+
+    // A damaged record with good ones after it is not a torn tail: a typed error, nothing skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, starts) = killed_after_ten_records(dir.path());
+    let log = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open(path.join("lmdb/wal"))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    log.read_exact_at(&mut byte, starts[4] + 40).unwrap();
+    log.write_all_at(&[byte[0] ^ 0x01], starts[4] + 40).unwrap();
+    match Journal::open(&path, Options::new()) {
+        Err(Error::Corrupt { path: at, .. }) => assert!(at.ends_with("lmdb/wal"), "{at:?}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }
 
 #[test]

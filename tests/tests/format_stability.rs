@@ -53,15 +53,15 @@ fn the_fixture_round_trips_through_a_fresh_journal() {
 fn a_newer_format_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixture_dir("files"), dir.path());
-    std::fs::write(dir.path().join("FORMAT"), "tidemark journal\nbackend = files\nformat = 2\n").unwrap();
+    std::fs::write(dir.path().join("FORMAT"), "tidemark journal\nbackend = files\nformat = 3\n").unwrap();
     match Journal::open(dir.path(), Options::new().backend(tidemark::Backend::Files)) {
         Err(
             e @ Error::UnsupportedFormat {
-                found: 2, supported: 1, ..
+                found: 3, supported: 2, ..
             },
         ) => {
             let text = e.to_string();
-            assert!(text.contains("format version 2") && text.contains("up to 1"), "{text}");
+            assert!(text.contains("format version 3") && text.contains("up to 2"), "{text}");
         }
         other => panic!("{other:?}"),
     }

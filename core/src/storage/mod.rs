@@ -10,6 +10,7 @@ use crate::model::{EventRef, NewEvent};
 pub(crate) mod files;
 pub(crate) mod lmdb;
 pub(crate) mod memory;
+pub(crate) mod wal;
 
 /// One operation of a group commit, in queue order.
 pub(crate) enum Op<'a> {

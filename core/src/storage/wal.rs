@@ -1,0 +1,454 @@
+//! The LMDB backend's write-ahead log and its in-memory tail.
+//!
+//! An LMDB commit flushes twice (data pages, then the meta page) and rewrites one
+//! B-tree leaf per stream it touches. So group commits are not LMDB transactions:
+//! each is one CRC-framed record appended to `lmdb/wal` and flushed once, and the
+//! events wait in a [`Tail`] until a *checkpoint* applies them all to LMDB in one
+//! durable transaction (a stream's leaf is then rewritten once per checkpoint, not
+//! once per commit). The checkpoint also raises the log's *generation* in LMDB's
+//! `meta`, and the log starts again at byte 0: a record counts only when its
+//! generation is LMDB's, so records an older generation left behind are dead.
+//!
+//! Record, little-endian: payload length u32, CRC32 of the next 8 + length bytes,
+//! generation u64, payload. Payload: write count u32, then per write: persistence
+//! id length u32, persistence id, first sequence nr u64, first global offset u64,
+//! event count u32, and per event: body length u32, body (the `codec` encoding,
+//! which carries its own CRC). Readers stop at the first record that is torn,
+//! fails its CRC, or belongs to another generation.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use parking_lot::RwLock;
+use rustc_hash::FxHashMap as HashMap;
+
+use super::{Op, Visit};
+use crate::codec;
+use crate::error::{CorruptReason, Error, Result};
+
+/// Bytes of a record header: length, CRC, generation.
+const HEADER: usize = 16;
+/// The log's file grows by zeros written ahead in steps of this size, so that most
+/// flushes do not change the file size (which costs a metadata flush).
+const GROWTH: u64 = 1 << 20;
+/// The log is checkpointed once it holds this much.
+pub(crate) const CHECKPOINT_BYTES: u64 = 4 << 20;
+/// A group commit at least this large goes straight into a checkpoint: logging it
+/// first would only write it twice.
+pub(crate) const DIRECT_BYTES: usize = 1 << 20;
+
+/// The writer's end of the log.
+pub(crate) struct WalWriter {
+    file: File,
+    path: PathBuf,
+    generation: u64,
+    /// Where the next record goes (= bytes of live records).
+    position: u64,
+    /// File length: zeros past `position` were written ahead.
+    allocated: u64,
+    /// Records written since the last flush.
+    dirty: bool,
+    record: Vec<u8>,
+}
+
+impl WalWriter {
+    /// Opens (creating and preallocating) the log; new records get `generation`.
+    pub(crate) fn open(path: &Path, generation: u64) -> Result<WalWriter> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io("open write-ahead log", path, e))?;
+        let allocated = file.metadata().map_err(|e| Error::io("stat write-ahead log", path, e))?.len();
+        // The file must exist after a crash for its records to be found.
+        crate::fsutil::sync_dir(path.parent().expect("the log lives in the LMDB directory"))?;
+        Ok(WalWriter {
+            file,
+            path: path.to_owned(),
+            generation,
+            position: 0,
+            allocated,
+            dirty: false,
+            record: Vec::new(),
+        })
+    }
+
+    /// Bytes of live records.
+    pub(crate) fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Appends one record holding the writes of `ops` (the caller sends other operations to a checkpoint).
+    pub(crate) fn append(&mut self, ops: &[Op<'_>], buffer: &[u8]) -> Result<()> {
+        let record = &mut self.record;
+        record.clear();
+        record.resize(HEADER, 0);
+        let writes = ops.iter().filter(|op| matches!(op, Op::Write(_))).count();
+        record.extend_from_slice(&(writes as u32).to_le_bytes());
+        for op in ops {
+            if let Op::Write(w) = op {
+                record.extend_from_slice(&(w.persistence_id.len() as u32).to_le_bytes());
+                record.extend_from_slice(w.persistence_id.as_bytes());
+                record.extend_from_slice(&w.first_sequence_nr.to_le_bytes());
+                record.extend_from_slice(&w.first_global_offset.to_le_bytes());
+                record.extend_from_slice(&(w.bodies.len() as u32).to_le_bytes());
+                for body in w.bodies {
+                    record.extend_from_slice(&(body.len() as u32).to_le_bytes());
+                    record.extend_from_slice(&buffer[body.clone()]);
+                }
+            }
+        }
+        let payload = (record.len() - HEADER) as u32;
+        record[0..4].copy_from_slice(&payload.to_le_bytes());
+        record[8..16].copy_from_slice(&self.generation.to_le_bytes());
+        let crc = crc32fast::hash(&record[8..]);
+        record[4..8].copy_from_slice(&crc.to_le_bytes());
+        let end = self.position + record.len() as u64;
+        if end > self.allocated {
+            let target = end.div_ceil(GROWTH) * GROWTH;
+            write_zeros(&self.file, self.allocated, target).map_err(|e| Error::io("extend write-ahead log", &self.path, e))?;
+            self.allocated = target;
+        }
+        self.file
+            .write_all_at(record, self.position)
+            .map_err(|e| Error::io("write write-ahead log", &self.path, e))?;
+        self.position = end;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Flushes the records written so far to stable storage.
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        if self.dirty {
+            self.file.sync_data().map_err(|e| Error::io("fdatasync", &self.path, e))?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// After a checkpoint: the log starts again at byte 0 with the new generation.
+    pub(crate) fn restart(&mut self, generation: u64) {
+        self.generation = generation;
+        self.position = 0;
+        self.dirty = false;
+    }
+}
+
+/// A record's CRC: over its generation and payload.
+fn record_crc(header: &[u8; HEADER], payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&header[8..16]);
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut at = from;
+    while at < to {
+        let n = ((to - at) as usize).min(ZEROS.len());
+        file.write_all_at(&ZEROS[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// One event waiting in the tail: its body is `arena[start..start + len]`.
+struct TailEvent {
+    stream: u32,
+    sequence_nr: u64,
+    global_offset: u64,
+    start: usize,
+    len: usize,
+}
+
+#[derive(Default)]
+struct TailStream {
+    /// Indices into `events`, in sequence order.
+    events: Vec<u32>,
+}
+
+#[derive(Default)]
+struct TailData {
+    arena: Vec<u8>,
+    events: Vec<TailEvent>,
+    names: Vec<String>,
+    streams: HashMap<String, (u32, TailStream)>,
+    /// For a tail read from the log by another process: where parsing continues.
+    parsed_to: u64,
+}
+
+/// The events of one log generation not yet applied to LMDB, in commit order.
+/// Everything in LMDB precedes them: a stream's tail events follow its LMDB events
+/// and their offsets follow every offset in LMDB.
+pub(crate) struct Tail {
+    generation: u64,
+    data: RwLock<TailData>,
+}
+
+impl Tail {
+    pub(crate) fn new(generation: u64) -> Tail {
+        Tail {
+            generation,
+            data: RwLock::new(TailData::default()),
+        }
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Bytes of event bodies held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.data.read().arena.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.data.read().events.is_empty()
+    }
+
+    /// Adds the writes of a group commit (already in the log).
+    pub(crate) fn push(&self, ops: &[Op<'_>], buffer: &[u8]) {
+        let mut data = self.data.write();
+        for op in ops {
+            if let Op::Write(w) = op {
+                let bodies = w.bodies.iter().map(|r| &buffer[r.clone()]);
+                data.push_write(w.persistence_id, w.first_sequence_nr, w.first_global_offset, bodies);
+            }
+        }
+    }
+
+    /// Reads the records of this generation from the log at `path`, from where the
+    /// last call stopped. A record that is torn or fails its CRC ends the log: it was
+    /// being written (by another process, still appending) or cut by a crash, so it was
+    /// never acknowledged. With `recovering` (no writer can be appending) a valid record
+    /// of this generation after it means damage inside the log: a `Corrupt` error.
+    pub(crate) fn catch_up(&self, path: &Path, recovering: bool) -> Result<()> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("open write-ahead log", path, e)),
+        };
+        let file_len = file.metadata().map_err(|e| Error::io("stat write-ahead log", path, e))?.len();
+        let mut data = self.data.write();
+        let mut header = [0u8; HEADER];
+        let mut payload = Vec::new();
+        loop {
+            let at = data.parsed_to;
+            if file.read_exact_at(&mut header, at).is_err() {
+                return Ok(()); // the end of the file
+            }
+            let len = codec::le_u32(&header[0..4]) as usize;
+            let generation = codec::le_u64(&header[8..16]);
+            if len == 0 || generation != self.generation {
+                return Ok(()); // zeros ahead, or a record of an older generation
+            }
+            if at + (HEADER + len) as u64 > file_len {
+                return Ok(()); // torn
+            }
+            payload.resize(len, 0);
+            if file.read_exact_at(&mut payload, at + HEADER as u64).is_err() {
+                return Ok(()); // torn: still being written, or cut by a crash
+            }
+            let (stored, computed) = (codec::le_u32(&header[4..8]), record_crc(&header, &payload));
+            if stored != computed {
+                if recovering && self.valid_record_at(&file, at + (HEADER + len) as u64, file_len) {
+                    return Err(Error::corrupt(path, at, CorruptReason::Checksum { stored, computed }));
+                }
+                return Ok(()); // torn
+            }
+            data.push_record(&payload).map_err(|reason| Error::corrupt(path, at, reason))?;
+            data.parsed_to = at + (HEADER + len) as u64;
+        }
+    }
+
+    /// True if a whole record of this generation with a good CRC starts at `at`.
+    fn valid_record_at(&self, file: &File, at: u64, file_len: u64) -> bool {
+        let mut header = [0u8; HEADER];
+        if file.read_exact_at(&mut header, at).is_err() {
+            return false;
+        }
+        let len = codec::le_u32(&header[0..4]) as usize;
+        if len == 0 || codec::le_u64(&header[8..16]) != self.generation || at + (HEADER + len) as u64 > file_len {
+            return false;
+        }
+        let mut payload = vec![0; len];
+        file.read_exact_at(&mut payload, at + HEADER as u64).is_ok() && record_crc(&header, &payload) == codec::le_u32(&header[4..8])
+    }
+
+    /// The highest sequence number the tail holds for a stream.
+    pub(crate) fn highest(&self, persistence_id: &str) -> Option<u64> {
+        let data = self.data.read();
+        let (_, stream) = data.streams.get(persistence_id)?;
+        stream.events.last().map(|&i| data.events[i as usize].sequence_nr)
+    }
+
+    /// The offset after the tail's last event.
+    pub(crate) fn next_offset(&self) -> Option<u64> {
+        self.data.read().events.last().map(|e| e.global_offset + 1)
+    }
+
+    /// Persistence ids with events in the tail.
+    pub(crate) fn persistence_ids(&self) -> Vec<String> {
+        self.data.read().names.clone()
+    }
+
+    /// Visits the stream's tail events with `from <= seq <= to`, at most `max`;
+    /// returns how many it visited and whether the visitor wants more.
+    pub(crate) fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<(usize, bool)> {
+        let data = self.data.read();
+        let Some((_, stream)) = data.streams.get(persistence_id) else {
+            return Ok((0, true));
+        };
+        let first = stream.events.partition_point(|&i| data.events[i as usize].sequence_nr < from);
+        let mut seen = 0;
+        for &i in &stream.events[first..] {
+            let e = &data.events[i as usize];
+            if e.sequence_nr > to || seen >= max {
+                break;
+            }
+            seen += 1;
+            if !visit(data.decode(e)?) {
+                return Ok((seen, false));
+            }
+        }
+        Ok((seen, true))
+    }
+
+    /// Visits tail events with `global_offset >= from_offset` (carrying `tag` when
+    /// given), at most `max`; returns whether the visitor wants more.
+    pub(crate) fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<bool> {
+        let data = self.data.read();
+        let first = data.events.partition_point(|e| e.global_offset < from_offset);
+        let mut seen = 0;
+        for e in &data.events[first..] {
+            if seen >= max {
+                break;
+            }
+            let event = data.decode(e)?;
+            if tag.is_some_and(|t| !event.tags.contains(t)) {
+                continue;
+            }
+            seen += 1;
+            if !visit(event) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Calls `apply(persistence_id, sequence_nr, global_offset, body)` for every event, in commit order.
+    pub(crate) fn for_each<E>(
+        &self,
+        mut apply: impl FnMut(&str, u64, u64, &[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let data = self.data.read();
+        for e in &data.events {
+            apply(
+                &data.names[e.stream as usize],
+                e.sequence_nr,
+                e.global_offset,
+                &data.arena[e.start..e.start + e.len],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes the tail as log records of `generation` into a new log at `path` (a backup's).
+    pub(crate) fn write_log(&self, path: &Path) -> Result<()> {
+        let mut wal = WalWriter::open(path, self.generation)?;
+        let data = self.data.read();
+        for e in &data.events {
+            let body = &data.arena[e.start..e.start + e.len];
+            #[allow(clippy::single_range_in_vec_init)] // one body: the whole buffer
+            let whole = [0..body.len()];
+            let staged = super::StagedWrite {
+                persistence_id: &data.names[e.stream as usize],
+                first_sequence_nr: e.sequence_nr,
+                first_global_offset: e.global_offset,
+                events: &[],
+                bodies: &whole,
+            };
+            wal.append(&[Op::Write(staged)], body)?;
+        }
+        wal.sync()
+    }
+}
+
+/// Reads a payload front to back.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], CorruptReason> {
+        if self.0.len() < n {
+            return Err(CorruptReason::Truncated);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+}
+
+impl TailData {
+    fn push_write<'b>(
+        &mut self,
+        persistence_id: &str,
+        first_sequence_nr: u64,
+        first_global_offset: u64,
+        bodies: impl Iterator<Item = &'b [u8]>,
+    ) {
+        let stream = match self.streams.get(persistence_id) {
+            Some((index, _)) => *index,
+            None => {
+                let index = self.names.len() as u32;
+                self.names.push(persistence_id.to_owned());
+                self.streams.insert(persistence_id.to_owned(), (index, TailStream::default()));
+                index
+            }
+        };
+        let events_before = self.events.len();
+        for (i, body) in bodies.enumerate() {
+            let start = self.arena.len();
+            self.arena.extend_from_slice(body);
+            self.events.push(TailEvent {
+                stream,
+                sequence_nr: first_sequence_nr + i as u64,
+                global_offset: first_global_offset + i as u64,
+                start,
+                len: body.len(),
+            });
+        }
+        let (_, entry) = self.streams.get_mut(persistence_id).expect("inserted above");
+        entry.events.extend(events_before as u32..self.events.len() as u32);
+    }
+
+    /// Adds the writes of one record's payload.
+    fn push_record(&mut self, payload: &[u8]) -> std::result::Result<(), CorruptReason> {
+        let mut cursor = Cursor(payload);
+        let writes = codec::le_u32(cursor.take(4)?);
+        let mut bodies = Vec::new();
+        for _ in 0..writes {
+            let pid_len = codec::le_u32(cursor.take(4)?) as usize;
+            let pid = std::str::from_utf8(cursor.take(pid_len)?).map_err(|_| CorruptReason::Malformed("persistence id is not UTF-8"))?;
+            let first_sequence_nr = codec::le_u64(cursor.take(8)?);
+            let first_global_offset = codec::le_u64(cursor.take(8)?);
+            let count = codec::le_u32(cursor.take(4)?);
+            bodies.clear();
+            for _ in 0..count {
+                let len = codec::le_u32(cursor.take(4)?) as usize;
+                bodies.push(cursor.take(len)?);
+            }
+            self.push_write(pid, first_sequence_nr, first_global_offset, bodies.iter().copied());
+        }
+        Ok(())
+    }
+
+    fn decode(&self, e: &TailEvent) -> Result<crate::model::EventRef<'_>> {
+        let pid = &self.names[e.stream as usize];
+        codec::decode_event(pid, &self.arena[e.start..e.start + e.len])
+            .map_err(|reason| Error::corrupt("lmdb/wal", e.global_offset, reason))
+    }
+}
