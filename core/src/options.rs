@@ -51,9 +51,9 @@ pub enum SyncPolicy {
     Always,
     /// Acknowledge after the write reaches the OS; flush at most this often.
     /// A power loss may lose up to this much acknowledged time; a process crash loses nothing.
-    /// On LMDB each commit still flushes its data pages and only the meta page waits for the
-    /// interval: LMDB survives a power loss intact only if its pages reach the disk before the
-    /// meta page that points at them. The segment files need no such flush (a torn tail is cut at open).
+    /// Only the log's flush waits for the interval: LMDB's checkpoints stay durable, since
+    /// LMDB survives a power loss intact only if its pages reach the disk before the meta page
+    /// that points at them.
     Interval(Duration),
     /// Never flush explicitly (tests and benchmarks). A process crash loses nothing; a power
     /// loss may lose any write, and on LMDB may leave a file that no longer opens.

@@ -542,6 +542,30 @@ impl LmdbStorage {
     }
 }
 
+/// The log generation of a copied environment (in `dir`, not open anywhere).
+fn generation_of_copy(dir: &Path) -> Result<u64> {
+    let at = |e| Error::lmdb_at("read the copy's generation", Some(&dir.join("data.mdb")), e);
+    let mut builder = EnvOpenOptions::new().read_txn_without_tls();
+    builder.max_dbs(8);
+    // SAFETY: the copy was just written by this process and nothing else has it open;
+    // NO_LOCK leaves no lock file behind in it.
+    let env = unsafe {
+        builder.flags(EnvFlags::READ_ONLY | EnvFlags::NO_LOCK);
+        builder.open(dir)
+    }
+    .map_err(at)?;
+    let generation = {
+        let txn = env.read_txn().map_err(at)?;
+        let meta: Option<Db> = env.open_database(&txn, Some("meta")).map_err(at)?;
+        match meta.map(|m| m.get(&txn, b"wal_generation")).transpose().map_err(at)?.flatten() {
+            Some(b) if b.len() == 8 => codec::le_u64(b),
+            _ => 0,
+        }
+    };
+    env.prepare_for_closing().wait();
+    Ok(generation)
+}
+
 /// The writer's cached record of a stream, loaded from the transaction (or
 /// created, with a new stream id) on first use.
 fn cached_record<'s>(
@@ -715,7 +739,9 @@ impl Storage for LmdbStorage {
         crate::fsutil::create_dir_durably(dest)?;
         let target = dest.join("data.mdb");
         loop {
-            // The copy pairs LMDB with the tail of the same log generation, written as the copy's log.
+            // Taken before the copy: if the copy is of this generation, this tail is its log. If
+            // a checkpoint came first, the copy already holds these events (and the cut is the
+            // start of a later generation, still after the backup began).
             let tail = self.current_tail()?;
             let attempt = {
                 let guard = self.env.read();
@@ -726,12 +752,10 @@ impl Storage for LmdbStorage {
             match attempt {
                 Ok(file) => {
                     file.sync_all().map_err(|e| Error::io("fsync", &target, e))?;
-                    // Generations only grow: unchanged since the tail was taken means the copy is of that one.
-                    if self.read(|_, txn| self.generation_in(txn))? != tail.generation() {
-                        let _ = std::fs::remove_file(&target);
-                        continue;
+                    drop(file);
+                    if generation_of_copy(dest)? == tail.generation() {
+                        tail.write_log(&dest.join("wal"))?;
                     }
-                    tail.write_log(&dest.join("wal"))?;
                     return crate::fsutil::sync_dir(dest);
                 }
                 // Another process grew the map since this one mapped it: adopt the size, copy again.
