@@ -236,9 +236,9 @@ impl LmdbStorage {
             *storage.tail.write() = Arc::new(tail);
             let mut state = storage.writer.lock();
             state.wal = Some(wal);
-            if !storage.tail.read().is_empty() {
-                storage.checkpoint(&mut state, &[], &[])?;
-            }
+            // Also with nothing to replay: each writer session logs in a generation of its own,
+            // so a record a crashed session left half-written can never pass for one of ours.
+            storage.checkpoint(&mut state, &[], &[])?;
         }
         Ok(storage)
     }
