@@ -29,10 +29,21 @@ fn version_1_journals_open_and_verify() {
         // Opened from a copy: opening writes lock files, and the checked-in journal must stay as it was.
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&fixture_dir(backend), dir.path());
+        // A reader leaves the version as it is.
+        let reader = Journal::open(dir.path(), Options::new().backend(backend.parse().unwrap()).read_only(true)).unwrap();
+        fixture.verify(&reader).unwrap_or_else(|e| panic!("{backend}, read-only: {e}"));
+        reader.close().unwrap();
+        assert!(format_marker(dir.path()).contains("format = 1"));
         let journal = open(dir.path(), backend).unwrap();
         fixture.verify(&journal).unwrap_or_else(|e| panic!("{backend}: {e}"));
         journal.close().unwrap();
+        // A writer upgrades it, so that a version-1 library refuses what it could not read.
+        assert!(format_marker(dir.path()).contains(&format!("format = {}", tidemark::FORMAT_VERSION)));
     }
+}
+
+fn format_marker(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("FORMAT")).unwrap()
 }
 
 #[test]
