@@ -294,6 +294,7 @@ fn kill_9_never_loses_acknowledged_events_files() {
 fn soak_kill_9_200_rounds() {
     crash_rounds(Backend::Files, 200);
     crash_rounds(Backend::Lmdb, 200);
+    crash_rounds_of("append-pad", Backend::Lmdb, 200);
 }
 
 #[test]
