@@ -127,6 +127,23 @@ fn child_process() {
             Err(e) => println!("error {e}"),
             Ok(_) => println!("opened"),
         },
+        "watch" => {
+            // A read-only reader that stays open while the writer goes on: one report per line on stdin.
+            let journal = Journal::open(&dir, Options::new().backend(backend).read_only(true)).unwrap();
+            println!("ready");
+            for _ in std::io::stdin().lines() {
+                let events = journal.read("p", 1, u64::MAX, usize::MAX).unwrap();
+                let gapless = events.iter().enumerate().all(|(i, e)| e.sequence_nr == i as u64 + 1);
+                let all = journal.all_events(0, usize::MAX).unwrap();
+                let ordered = all.windows(2).all(|w| w[0].global_offset < w[1].global_offset);
+                println!(
+                    "seen {} highest {} all {} gapless {gapless} ordered {ordered}",
+                    events.len(),
+                    journal.highest_sequence_nr("p").unwrap(),
+                    all.len()
+                );
+            }
+        }
         "wal" => {
             // Ten acknowledged group commits, each one log record, and no checkpoint.
             let journal = Journal::open(&dir, Options::new().backend(backend)).unwrap();
@@ -375,6 +392,51 @@ fn a_read_only_process_reads_beside_the_live_writer() {
         let text = String::from_utf8(spawn_child("read", &path, backend).wait_with_output().unwrap().stdout).unwrap();
         assert!(text.contains("read 6 highest 6"), "{backend:?}: {text:?}");
     }
+}
+
+#[test]
+fn an_open_read_only_process_follows_the_writer_across_checkpoints() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let journal = Journal::open(&path, Options::new()).unwrap();
+    journal.append("p", (0..5).map(|i| NewEvent::new(vec![i])).collect()).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .env("TIDEMARK_CHILD", "watch")
+        .env("TIDEMARK_DIR", &path)
+        .env("TIDEMARK_BACKEND", "lmdb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_ready(&mut lines);
+    let mut report = |expected: &str| {
+        writeln!(stdin, "check").unwrap();
+        let line = lines.next().unwrap().unwrap();
+        assert_eq!(line, expected);
+    };
+    // Still in the writer's log: read from it.
+    report("seen 5 highest 5 all 5 gapless true ordered true");
+    journal.append("p", vec![NewEvent::new(vec![5])]).unwrap();
+    report("seen 6 highest 6 all 6 gapless true ordered true");
+    // 6 MiB more: the log passes 4 MiB, a checkpoint moves it into LMDB and a new generation begins.
+    for _ in 0..60 {
+        journal.append("p", vec![NewEvent::new(vec![7; 100 << 10])]).unwrap();
+    }
+    report("seen 66 highest 66 all 66 gapless true ordered true");
+    journal.append("q", vec![NewEvent::new(vec![8])]).unwrap();
+    report("seen 66 highest 66 all 67 gapless true ordered true");
+    // A deletion is a checkpoint too.
+    journal.delete_to("q", 1).unwrap();
+    journal.append("p", vec![NewEvent::new(vec![9])]).unwrap();
+    report("seen 67 highest 67 all 67 gapless true ordered true");
+    drop(stdin);
+    child.wait().unwrap();
+    journal.close().unwrap();
 }
 
 #[test]
