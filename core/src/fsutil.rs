@@ -82,3 +82,17 @@ pub(crate) fn lacks_room(path: &Path, needed: u64) -> bool {
     }
     false
 }
+
+/// Writes zeros over `from..to` of `file` (logs write them ahead of their end, so that
+/// most flushes do not change the file size).
+pub(crate) fn write_zeros(file: &std::fs::File, from: u64, to: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut pos = from;
+    while pos < to {
+        let n = ((to - pos) as usize).min(ZEROS.len());
+        file.write_all_at(&ZEROS[..n], pos)?;
+        pos += n as u64;
+    }
+    Ok(())
+}

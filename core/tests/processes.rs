@@ -23,16 +23,21 @@ fn payload(pid: &str, seq: u64) -> Vec<u8> {
     format!("{pid}:{seq}:").repeat(1 + (seq % 40) as usize).into_bytes()
 }
 
-fn spawn_child(mode: &str, dir: &Path, backend: Backend) -> Child {
-    Command::new(std::env::current_exe().unwrap())
+/// This test binary, run as the child in `mode`, its stdout piped.
+fn child_command(mode: &str, dir: &Path, backend: Backend) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .args(["--exact", "child_process", "--ignored", "--nocapture", "--test-threads=1", "-q"])
         .env("TIDEMARK_CHILD", mode)
         .env("TIDEMARK_DIR", dir)
         .env("TIDEMARK_BACKEND", backend.name())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child")
+        .stderr(Stdio::null());
+    command
+}
+
+fn spawn_child(mode: &str, dir: &Path, backend: Backend) -> Child {
+    child_command(mode, dir, backend).spawn().expect("spawn child")
 }
 
 /// Skips the test harness's own output up to the child's "ready" line.
@@ -228,7 +233,8 @@ fn kill_9_never_loses_acknowledged_events_lmdb_across_checkpoints() {
 }
 
 /// A journal whose writer child acknowledged ten commits (ten log records) and was killed.
-fn killed_after_ten_records(dir: &Path) -> (std::path::PathBuf, Vec<u64>) {
+/// Returns its path, where each record starts (and where the next would), and the log, open for writing.
+fn killed_after_ten_records(dir: &Path) -> (std::path::PathBuf, Vec<u64>, std::fs::File) {
     let path = dir.join("journal");
     let mut child = spawn_child("wal", &path, Backend::Lmdb);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -248,7 +254,12 @@ fn killed_after_ten_records(dir: &Path) -> (std::path::PathBuf, Vec<u64>) {
         at += 16 + len;
     }
     starts.push(at as u64); // the end
-    (path, starts)
+    let log = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open(path.join("lmdb/wal"))
+        .unwrap();
+    (path, starts, log)
 }
 
 #[test]
@@ -256,13 +267,8 @@ fn lmdb_log_drops_a_torn_last_record_and_refuses_damage_inside() {
     use std::os::unix::fs::FileExt;
     // A torn record after the last acknowledged one: dropped, every acknowledged event kept.
     let dir = tempfile::tempdir().unwrap();
-    let (path, starts) = killed_after_ten_records(dir.path());
+    let (path, starts, log) = killed_after_ten_records(dir.path());
     assert_eq!(starts.len(), 11, "one record per acknowledged commit");
-    let log = std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .open(path.join("lmdb/wal"))
-        .unwrap();
     let mut generation = [0u8; 8];
     log.read_exact_at(&mut generation, starts[0] + 8).unwrap();
     let mut torn = Vec::new();
@@ -286,12 +292,7 @@ fn lmdb_log_drops_a_torn_last_record_and_refuses_damage_inside() {
 
     // A damaged record with good ones after it is not a torn tail: a typed error, nothing skipped.
     let dir = tempfile::tempdir().unwrap();
-    let (path, starts) = killed_after_ten_records(dir.path());
-    let log = std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .open(path.join("lmdb/wal"))
-        .unwrap();
+    let (path, starts, log) = killed_after_ten_records(dir.path());
     let mut byte = [0u8; 1];
     log.read_exact_at(&mut byte, starts[4] + 40).unwrap();
     log.write_all_at(&[byte[0] ^ 0x01], starts[4] + 40).unwrap();
@@ -401,16 +402,7 @@ fn an_open_read_only_process_follows_the_writer_across_checkpoints() {
     let path = dir.path().join("journal");
     let journal = Journal::open(&path, Options::new()).unwrap();
     journal.append("p", (0..5).map(|i| NewEvent::new(vec![i])).collect()).unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process", "--ignored", "--nocapture", "--test-threads=1", "-q"])
-        .env("TIDEMARK_CHILD", "watch")
-        .env("TIDEMARK_DIR", &path)
-        .env("TIDEMARK_BACKEND", "lmdb")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = child_command("watch", &path, Backend::Lmdb).stdin(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     wait_ready(&mut lines);

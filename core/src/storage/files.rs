@@ -542,18 +542,6 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
     Ok((pos as u64, false))
 }
 
-/// Writes zeros over `from..to` of `file`.
-fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
-    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
-    let mut pos = from;
-    while pos < to {
-        let n = ((to - pos) as usize).min(ZEROS.len());
-        file.write_all_at(&ZEROS[..n], pos)?;
-        pos += n as u64;
-    }
-    Ok(())
-}
-
 /// The payload of a valid frame at `pos`.
 fn frame_at(data: &[u8], pos: usize) -> std::result::Result<&[u8], CorruptReason> {
     let header = data.get(pos..pos + FRAME_HEADER).ok_or(CorruptReason::Truncated)?;
@@ -773,7 +761,7 @@ impl Storage for FileStorage {
         let end = active.len + active.frame.len() as u64;
         if end > active.allocated {
             let target = end.max(active.allocated.saturating_add(PREALLOCATE).min(self.segment_bytes.max(end)));
-            if let Err(e) = write_zeros(&active.file, active.allocated, target) {
+            if let Err(e) = crate::fsutil::write_zeros(&active.file, active.allocated, target) {
                 let _ = active.file.set_len(active.allocated);
                 return Err(Error::io("preallocate", &path, e));
             }
@@ -782,7 +770,7 @@ impl Storage for FileStorage {
         if let Err(e) = active.file.write_all_at(&active.frame, active.len) {
             // Undo a partial append so the log stays whole; if that fails too, stop accepting writes.
             // Zero what was written (the space stays allocated); a later open must not see a frame.
-            return Err(match write_zeros(&active.file, active.len, end) {
+            return Err(match crate::fsutil::write_zeros(&active.file, active.len, end) {
                 Ok(()) => Error::io("append", &path, e),
                 Err(_) => Error::Failed(Arc::new(Error::io("append", &path, e))),
             });

@@ -109,7 +109,8 @@ impl WalWriter {
         let end = self.position + record.len() as u64;
         if end > self.allocated {
             let target = end.div_ceil(GROWTH) * GROWTH;
-            write_zeros(&self.file, self.allocated, target).map_err(|e| Error::io("extend write-ahead log", &self.path, e))?;
+            crate::fsutil::write_zeros(&self.file, self.allocated, target)
+                .map_err(|e| Error::io("extend write-ahead log", &self.path, e))?;
             self.allocated = target;
         }
         self.file
@@ -143,17 +144,6 @@ fn record_crc(header: &[u8; HEADER], payload: &[u8]) -> u32 {
     hasher.update(&header[8..16]);
     hasher.update(payload);
     hasher.finalize()
-}
-
-fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
-    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
-    let mut at = from;
-    while at < to {
-        let n = ((to - at) as usize).min(ZEROS.len());
-        file.write_all_at(&ZEROS[..n], at)?;
-        at += n as u64;
-    }
-    Ok(())
 }
 
 /// One event waiting in the tail: its body is `arena[start..start + len]`.
