@@ -234,7 +234,7 @@ impl Tail {
             let len = codec::le_u32(&header[0..4]) as usize;
             let generation = codec::le_u64(&header[8..16]);
             if len == 0 || generation != self.generation {
-                return Ok(()); // zeros ahead, or a record of an older generation
+                return Ok(()); // zeros ahead, or a record of another generation
             }
             if at + (HEADER + len) as u64 > file_len {
                 return Ok(()); // torn
@@ -415,23 +415,26 @@ impl TailData {
         entry.events.extend(events_before as u32..self.events.len() as u32);
     }
 
-    /// Adds the writes of one record's payload.
+    /// Adds the writes of one record's payload: all of them, or (malformed) none.
     fn push_record(&mut self, payload: &[u8]) -> std::result::Result<(), CorruptReason> {
         let mut cursor = Cursor(payload);
-        let writes = codec::le_u32(cursor.take(4)?);
-        let mut bodies = Vec::new();
-        for _ in 0..writes {
+        let count = codec::le_u32(cursor.take(4)?);
+        let mut writes = Vec::new();
+        for _ in 0..count {
             let pid_len = codec::le_u32(cursor.take(4)?) as usize;
             let pid = std::str::from_utf8(cursor.take(pid_len)?).map_err(|_| CorruptReason::Malformed("persistence id is not UTF-8"))?;
             let first_sequence_nr = codec::le_u64(cursor.take(8)?);
             let first_global_offset = codec::le_u64(cursor.take(8)?);
-            let count = codec::le_u32(cursor.take(4)?);
-            bodies.clear();
-            for _ in 0..count {
+            let events = codec::le_u32(cursor.take(4)?);
+            let mut bodies = Vec::with_capacity(events as usize);
+            for _ in 0..events {
                 let len = codec::le_u32(cursor.take(4)?) as usize;
                 bodies.push(cursor.take(len)?);
             }
-            self.push_write(pid, first_sequence_nr, first_global_offset, bodies.iter().copied());
+            writes.push((pid, first_sequence_nr, first_global_offset, bodies));
+        }
+        for (pid, first_sequence_nr, first_global_offset, bodies) in writes {
+            self.push_write(pid, first_sequence_nr, first_global_offset, bodies.into_iter());
         }
         Ok(())
     }
