@@ -296,6 +296,13 @@ fn lmdb_log_drops_a_torn_last_record_and_refuses_damage_inside() {
     let mut byte = [0u8; 1];
     log.read_exact_at(&mut byte, starts[4] + 40).unwrap();
     log.write_all_at(&[byte[0] ^ 0x01], starts[4] + 40).unwrap();
+    // A reader sees it too (a writer could not have left a complete record after an incomplete one).
+    let reader = Journal::open(&path, Options::new().read_only(true)).unwrap();
+    match reader.read("p", 1, u64::MAX, usize::MAX) {
+        Err(Error::Corrupt { path: at, .. }) => assert!(at.ends_with("lmdb/wal"), "{at:?}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    reader.close().unwrap();
     match Journal::open(&path, Options::new()) {
         Err(Error::Corrupt { path: at, .. }) => assert!(at.ends_with("lmdb/wal"), "{at:?}"),
         other => panic!("expected Corrupt, got {other:?}"),

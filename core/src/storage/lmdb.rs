@@ -231,7 +231,7 @@ impl LmdbStorage {
             // Replay what the log holds beyond the last checkpoint (a crash, or a copy).
             let generation = storage.read(|_, txn| Ok(storage.meta_u64(txn, b"wal_generation")?.unwrap_or(0)))?;
             let tail = Tail::new(generation);
-            tail.catch_up(&storage.wal_path, true)?;
+            tail.catch_up(&storage.wal_path)?;
             let wal = WalWriter::open(&storage.wal_path, generation)?;
             *storage.tail.write() = Arc::new(tail);
             let mut state = storage.writer.lock();
@@ -259,7 +259,7 @@ impl LmdbStorage {
         if cached.generation() != generation {
             *cached = Arc::new(Tail::new(generation));
         }
-        cached.catch_up(&self.wal_path, false)?;
+        cached.catch_up(&self.wal_path)?;
         Ok(cached.clone())
     }
 

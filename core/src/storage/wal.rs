@@ -212,11 +212,12 @@ impl Tail {
     }
 
     /// Reads the records of this generation from the log at `path`, from where the
-    /// last call stopped. A record that is torn or fails its CRC ends the log: it was
-    /// being written (by another process, still appending) or cut by a crash, so it was
-    /// never acknowledged. With `recovering` (no writer can be appending) a valid record
-    /// of this generation after it means damage inside the log: a `Corrupt` error.
-    pub(crate) fn catch_up(&self, path: &Path, recovering: bool) -> Result<()> {
+    /// last call stopped. A record that is torn or fails its CRC ends the log: it is
+    /// being written (by a writer in another process) or was cut by a crash, so it was
+    /// never acknowledged. Unless a whole record of this generation follows it and it
+    /// still fails when read again (a writer completes records in order and never
+    /// rewrites one): that is damage inside the log, a `Corrupt` error.
+    pub(crate) fn catch_up(&self, path: &Path) -> Result<()> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -245,10 +246,20 @@ impl Tail {
             }
             let (stored, computed) = (codec::le_u32(&header[4..8]), record_crc(&header, &payload));
             if stored != computed {
-                if recovering && self.valid_record_at(&file, at + (HEADER + len) as u64, file_len) {
+                if !self.valid_record_at(&file, at + (HEADER + len) as u64, file_len) {
+                    return Ok(()); // torn
+                }
+                // Read again: it may have been completed since the first read.
+                let again = file
+                    .read_exact_at(&mut header, at)
+                    .and_then(|()| file.read_exact_at(&mut payload, at + HEADER as u64));
+                if again.is_err() || codec::le_u32(&header[0..4]) as usize != len || codec::le_u64(&header[8..16]) != self.generation {
+                    return Ok(()); // the log restarted meanwhile: a newer generation is LMDB's now
+                }
+                let computed = record_crc(&header, &payload);
+                if codec::le_u32(&header[4..8]) != computed {
                     return Err(Error::corrupt(path, at, CorruptReason::Checksum { stored, computed }));
                 }
-                return Ok(()); // torn
             }
             data.push_record(&payload).map_err(|reason| Error::corrupt(path, at, reason))?;
             data.parsed_to = at + (HEADER + len) as u64;
