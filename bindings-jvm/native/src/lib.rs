@@ -551,6 +551,48 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(
     })
 }
 
+/// `static native long[] appendBlocking(long handle, byte[] request)`: the request as for
+/// `append`; commits with the core's blocking `append`, on the calling thread when the writer
+/// is idle (no completion-thread hand-off). Returns `{first, last}`; throws on failure.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidemark_NativeBridge_appendBlocking<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    request: JByteArray<'l>,
+) -> jlongArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let h = unsafe { handle(h) };
+        let buf = bytes(env, &request)?;
+        let mut reader = Reader { buf: &buf };
+        let pid = reader.string()?;
+        let events = decode_events(&mut reader)?;
+        let receipt = h.journal.append(&pid, events)?;
+        Ok(receipt_to_java(env, &receipt)?.into_raw())
+    })
+}
+
+/// `static native Object[] writeBlocking(long handle, byte[] writes)`: as `write`, with the
+/// core's blocking `write`; returns one `long[2]` receipt or `TidemarkException` per write.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidemark_NativeBridge_writeBlocking<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    writes: JByteArray<'l>,
+) -> jobjectArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let h = unsafe { handle(h) };
+        if h.journal.is_closed() {
+            // As `writeAsync` on a closed journal: the call fails, rather than each write.
+            return Err(Error::Closed.into());
+        }
+        let buf = bytes(env, &writes)?;
+        let results = h.journal.write(decode_writes(&buf)?)?;
+        Ok(write_results_to_java(env, &results)?.into_raw())
+    })
+}
+
 /// `static native void write(long handle, long token, byte[] writes)`.
 #[no_mangle]
 pub extern "system" fn Java_dev_tidemark_NativeBridge_write<'l>(
@@ -642,22 +684,7 @@ fn deliver<'l>(env: &mut JNIEnv<'l>, done: &[Done], tokens: &JLongArray, values:
         let extra: Option<JObject<'l>> = match &d.outcome {
             Outcome::Receipt(_) | Outcome::Unit => None,
             Outcome::Failed(e) => Some(error_to_java(env, e)?),
-            Outcome::Writes(results) => {
-                let array = env.new_object_array(results.len() as i32, "java/lang/Object", JObject::null())?;
-                for (j, r) in results.iter().enumerate() {
-                    let element: JObject = match r {
-                        Ok(receipt) => {
-                            let pair = env.new_long_array(2)?;
-                            env.set_long_array_region(&pair, 0, &[receipt.first_sequence_nr as i64, receipt.last_sequence_nr as i64])?;
-                            pair.into()
-                        }
-                        Err(e) => error_to_java(env, e)?,
-                    };
-                    env.set_object_array_element(&array, j as i32, &element)?;
-                    env.delete_local_ref(element)?;
-                }
-                Some(array.into())
-            }
+            Outcome::Writes(results) => Some(write_results_to_java(env, results)?),
         };
         // Always set the slot (null included) so no stale object from an earlier poll remains.
         match extra {
@@ -673,6 +700,27 @@ fn deliver<'l>(env: &mut JNIEnv<'l>, done: &[Done], tokens: &JLongArray, values:
         env.set_long_array_region(values, 0, &value_buf)?;
     }
     Ok(token_buf.len() as jint)
+}
+
+/// A receipt as Java's `long[] {first, last}`.
+fn receipt_to_java<'l>(env: &mut JNIEnv<'l>, receipt: &WriteReceipt) -> GlueResult<JLongArray<'l>> {
+    let pair = env.new_long_array(2)?;
+    env.set_long_array_region(&pair, 0, &[receipt.first_sequence_nr as i64, receipt.last_sequence_nr as i64])?;
+    Ok(pair)
+}
+
+/// Per-write results as Java's `Object[]`: a `long[2]` receipt or a `TidemarkException` each.
+fn write_results_to_java<'l>(env: &mut JNIEnv<'l>, results: &[Result<WriteReceipt, Error>]) -> GlueResult<JObject<'l>> {
+    let array = env.new_object_array(results.len() as i32, "java/lang/Object", JObject::null())?;
+    for (j, r) in results.iter().enumerate() {
+        let element: JObject = match r {
+            Ok(receipt) => receipt_to_java(env, receipt)?.into(),
+            Err(e) => error_to_java(env, e)?,
+        };
+        env.set_object_array_element(&array, j as i32, &element)?;
+        env.delete_local_ref(element)?;
+    }
+    Ok(array.into())
 }
 
 fn page_to_java(env: &mut JNIEnv, page: PageEncoder) -> GlueResult<jbyteArray> {

@@ -173,18 +173,20 @@ final class Completions implements Runnable {
         switch (p.kind()) {
             case RECEIPT -> f.complete(new WriteReceipt(r.first(), r.last()));
             case UNIT -> f.complete(null);
-            case WRITES -> {
-                Object[] items = (Object[]) r.extra();
-                List<WriteResult> results = new ArrayList<>(items.length);
-                for (Object item : items) {
-                    if (item instanceof long[] pair) {
-                        results.add(new WriteResult(new WriteReceipt(pair[0], pair[1]), null));
-                    } else {
-                        results.add(new WriteResult(null, (TidemarkException) item));
-                    }
-                }
-                f.complete(List.copyOf(results));
+            case WRITES -> f.complete(writeResults((Object[]) r.extra()));
+        }
+    }
+
+    /** Per-write results from the native side: a {@code long[2]} receipt or a {@code TidemarkException} each. */
+    static List<WriteResult> writeResults(Object[] items) {
+        List<WriteResult> results = new ArrayList<>(items.length);
+        for (Object item : items) {
+            if (item instanceof long[] pair) {
+                results.add(new WriteResult(new WriteReceipt(pair[0], pair[1]), null));
+            } else {
+                results.add(new WriteResult(null, (TidemarkException) item));
             }
         }
+        return List.copyOf(results);
     }
 }

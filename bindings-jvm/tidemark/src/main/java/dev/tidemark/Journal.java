@@ -127,7 +127,8 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Blocking {@link #appendAsync(String, List)}.
+     * Blocking {@link #appendAsync(String, List)}. When the writer is idle it commits on the
+     * calling thread, without the completion thread's hand-off.
      *
      * @param persistenceId the stream
      * @param events the events, at least one
@@ -135,7 +136,15 @@ public final class Journal implements AutoCloseable {
      * @throws TidemarkException when the write fails
      */
     public WriteReceipt append(String persistenceId, List<NewEvent> events) {
-        return await(() -> appendAsync(persistenceId, events));
+        Objects.requireNonNull(persistenceId, "persistenceId");
+        refuseOnCompletionThread();
+        byte[] request = Wire.encodeAppend(persistenceId, events);
+        try {
+            long[] receipt = NativeBridge.appendBlocking(handle, request);
+            return new WriteReceipt(receipt[0], receipt[1]);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -146,7 +155,7 @@ public final class Journal implements AutoCloseable {
      * @return the receipt
      */
     public WriteReceipt append(String persistenceId, NewEvent event) {
-        return await(() -> appendAsync(persistenceId, List.of(event)));
+        return append(persistenceId, List.of(event));
     }
 
     /**
@@ -168,13 +177,20 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Blocking {@link #writeAsync(List)}.
+     * Blocking {@link #writeAsync(List)}. When the writer is idle it commits on the calling
+     * thread, without the completion thread's hand-off.
      *
      * @param writes the writes
      * @return one result per write
      */
     public List<WriteResult> write(List<AtomicWrite> writes) {
-        return await(() -> writeAsync(writes));
+        refuseOnCompletionThread();
+        byte[] encoded = Wire.encodeWrites(writes);
+        try {
+            return Completions.writeResults(NativeBridge.writeBlocking(handle, encoded));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -497,10 +513,15 @@ public final class Journal implements AutoCloseable {
     }
 
     /** Runs a submission and waits for it; refused (before submitting) on the completion thread. */
-    <T> T await(Supplier<CompletableFuture<T>> submission) {
+    /** A blocking call inside a completion stage would stall every other future of this journal. */
+    private void refuseOnCompletionThread() {
         if (Thread.currentThread() == completions.thread()) {
             throw new IllegalStateException("blocking journal call on the journal's completion thread: use the Async form");
         }
+    }
+
+    <T> T await(Supplier<CompletableFuture<T>> submission) {
+        refuseOnCompletionThread();
         try {
             return submission.get().join();
         } catch (CompletionException e) {

@@ -28,6 +28,10 @@ final class NativeBridge {
 
     static native void write(long handle, long token, byte[] writes);
 
+    static native long[] appendBlocking(long handle, byte[] request);
+
+    static native Object[] writeBlocking(long handle, byte[] writes);
+
     static native void deleteTo(long handle, long token, String persistenceId, long toSequenceNr);
 
     static native void flush(long handle, long token);
