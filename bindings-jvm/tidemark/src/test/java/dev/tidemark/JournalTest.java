@@ -94,6 +94,23 @@ class JournalTest {
 
     @ParameterizedTest
     @EnumSource(Backend.class)
+    void aBlockingAppendAfterAnAsyncOneCommitsAfterIt(Backend backend) {
+        // The blocking forms skip the completion thread (and may commit on the caller's thread),
+        // yet keep submission order in the journal.
+        try (Journal journal = open(backend)) {
+            for (int i = 0; i < 200; i++) {
+                CompletableFuture<WriteReceipt> queued = journal.appendAsync("p", NewEvent.of("q" + i));
+                WriteReceipt blocking = journal.append("p", NewEvent.of("b" + i));
+                assertTrue(blocking.firstSequenceNr() > queued.join().firstSequenceNr(), "iteration " + i);
+                List<WriteResult> written = journal.write(List.of(new AtomicWrite("w", i + 1, events("w", 1))));
+                assertEquals(i + 1, written.get(0).receipt().firstSequenceNr());
+            }
+            assertEquals(400, journal.highestSequenceNr("p"));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Backend.class)
     void nextGlobalOffsetBoundsACurrentReadAndIsNeverGivenOutTwice(Backend backend) {
         try (Journal journal = open(backend)) {
             assertEquals(1, journal.nextGlobalOffset());
