@@ -2,7 +2,8 @@
 //! each problem with its location.
 //!
 //! What is checked, through the core's read API (which verifies the CRC32 of
-//! every event body it decodes, and for the files backend every frame at open):
+//! every event body it decodes, for the files backend every frame at open, and
+//! for LMDB every record of its write-ahead log before the first read):
 //! 1. every stream holds exactly the events `deleted_to + 1 ..= highest`, each
 //!    decodable, with the right persistence id and sequence number;
 //! 2. the global index lists exactly those events, in strictly increasing offsets;
@@ -69,18 +70,19 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         backend: backend.name().to_owned(),
         ..Default::default()
     };
-    match store::open_read_only(path) {
-        Ok(journal) => {
-            check(&journal, &mut report)?;
-            journal.close()?;
-        }
-        Err(err) => match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
-            // The files backend checks every frame at open; damage before the tail stops the open.
+    let checked = store::open_read_only(path).and_then(|journal| {
+        check(&journal, &mut report)?;
+        Ok(journal.close()?)
+    });
+    if let Err(err) = checked {
+        // Damage that stops the whole check is reported as a problem, with its location: the files
+        // backend checks every frame at open, and LMDB's write-ahead log is read before any event.
+        match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
             Some(e) if e.kind() == ErrorKind::Corrupt => {
                 report.problem(error_location(e).unwrap_or_else(|| path.display().to_string()), e.to_string());
             }
             _ => return Err(err),
-        },
+        }
     }
     report.ok = report.problems.is_empty();
     if json {

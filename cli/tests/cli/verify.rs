@@ -150,3 +150,44 @@ fn a_corrupt_snapshot_is_reported_with_its_file() {
         assert_eq!(problems[0]["location"], snapshot.display().to_string());
     }
 }
+
+#[test]
+fn damage_inside_lmdb_s_write_ahead_log_is_reported_with_its_offset() {
+    use std::os::unix::fs::FileExt;
+    let (_dir, path) = scratch();
+    // A writer killed mid-stream leaves its last commits in the log, not yet checkpointed into LMDB.
+    let mut writer = crate::Writer::spawn(&path, Backend::Lmdb, "p");
+    writer.wait_acks(50);
+    writer.stop();
+    let log_path = path.join("lmdb/wal");
+    let log = std::fs::read(&log_path).unwrap();
+    let mut starts = Vec::new();
+    let mut at = 0usize;
+    while at + 16 <= log.len() && u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) != 0 {
+        starts.push(at);
+        at += 16 + u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
+    }
+    assert!(starts.len() >= 3, "expected several log records, found {}", starts.len());
+    // Damage the first record: whole records follow it, so it is not a torn tail.
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(&log_path).unwrap();
+    let mut byte = [0u8; 1];
+    file.read_exact_at(&mut byte, starts[0] as u64 + 20).unwrap();
+    file.write_all_at(&[byte[0] ^ 0x01], starts[0] as u64 + 20).unwrap();
+    let out = tidemark()
+        .args(["verify", "--json"])
+        .arg(&path)
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_doc(&out);
+    assert_eq!(report["ok"], false);
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["location"].as_str().unwrap().contains("lmdb/wal at byte offset 0")),
+        "{problems:?}"
+    );
+}
