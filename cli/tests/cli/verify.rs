@@ -39,6 +39,19 @@ fn data_files(path: &Path, backend: Backend) -> Vec<PathBuf> {
     files
 }
 
+/// `verify --json` of a damaged journal: it must exit 3; its report.
+fn failed_verify_report(path: &Path) -> serde_json::Value {
+    let out = tidemark()
+        .args(["verify", "--json"])
+        .arg(path)
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    json_doc(&out)
+}
+
 #[test]
 fn a_clean_journal_passes() {
     for backend in BACKENDS {
@@ -72,15 +85,7 @@ fn a_corrupt_lmdb_record_is_reported_with_its_stream_and_sequence_nr() {
     let (_dir, path) = scratch();
     fixture(&path, Backend::Lmdb);
     flip_inside(&data_files(&path, Backend::Lmdb)[0], MARKER.as_bytes());
-    let out = tidemark()
-        .args(["verify", "--json"])
-        .arg(&path)
-        .assert()
-        .code(3)
-        .get_output()
-        .stdout
-        .clone();
-    let report = json_doc(&out);
+    let report = failed_verify_report(&path);
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().unwrap();
     let located = problems
@@ -108,15 +113,7 @@ fn a_corrupt_segment_frame_is_reported_with_its_file_and_offset() {
     j.close().unwrap();
     let segment = data_files(&path, Backend::Files)[0].clone();
     flip_inside(&segment, MARKER.as_bytes());
-    let out = tidemark()
-        .args(["verify", "--json"])
-        .arg(&path)
-        .assert()
-        .code(3)
-        .get_output()
-        .stdout
-        .clone();
-    let report = json_doc(&out);
+    let report = failed_verify_report(&path);
     let problem = &report["problems"][0];
     let location = problem["location"].as_str().unwrap();
     assert!(
@@ -136,15 +133,7 @@ fn a_corrupt_snapshot_is_reported_with_its_file() {
             .find(|f| std::fs::read(f).unwrap().windows(7).any(|w| w == b"{\"n\":7}"))
             .unwrap();
         flip_inside(&snapshot, b"{\"n\":7}");
-        let out = tidemark()
-            .args(["verify", "--json"])
-            .arg(&path)
-            .assert()
-            .code(3)
-            .get_output()
-            .stdout
-            .clone();
-        let report = json_doc(&out);
+        let report = failed_verify_report(&path);
         let problems = report["problems"].as_array().unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0]["location"], snapshot.display().to_string());
@@ -173,15 +162,7 @@ fn damage_inside_lmdb_s_write_ahead_log_is_reported_with_its_offset() {
     let mut byte = [0u8; 1];
     file.read_exact_at(&mut byte, starts[0] as u64 + 20).unwrap();
     file.write_all_at(&[byte[0] ^ 0x01], starts[0] as u64 + 20).unwrap();
-    let out = tidemark()
-        .args(["verify", "--json"])
-        .arg(&path)
-        .assert()
-        .code(3)
-        .get_output()
-        .stdout
-        .clone();
-    let report = json_doc(&out);
+    let report = failed_verify_report(&path);
     assert_eq!(report["ok"], false);
     let problems = report["problems"].as_array().unwrap();
     assert!(
