@@ -229,7 +229,7 @@ impl LmdbStorage {
         storage.writer.lock().next_stream = next_stream;
         if !options.read_only {
             // Replay what the log holds beyond the last checkpoint (a crash, or a copy).
-            let generation = storage.read(|_, txn| Ok(storage.meta_u64(txn, b"wal_generation")?.unwrap_or(0)))?;
+            let generation = storage.read(|_, txn| storage.generation_in(txn))?;
             let tail = Tail::new(generation);
             tail.catch_up(&storage.wal_path)?;
             let wal = WalWriter::open(&storage.wal_path, generation)?;
@@ -375,15 +375,9 @@ impl LmdbStorage {
                 Op::Write(w) => {
                     let record = cached_record(&dbs, txn, state, w.persistence_id)?;
                     for (i, (body, event)) in w.bodies.iter().zip(w.events).enumerate() {
-                        let seq = w.first_sequence_nr + i as u64;
-                        let offset = w.first_global_offset + i as u64;
-                        let key = event_key(record.id, seq);
-                        dbs.events.put(txn, &key, &buffer[body.clone()])?;
-                        // Offsets only grow, so LMDB can append without searching.
-                        dbs.global.put_with_flags(txn, PutFlags::APPEND, &offset.to_be_bytes(), &key)?;
-                        for tag in &event.tags {
-                            dbs.tags.put(txn, &tag_key(tag, offset), &key)?;
-                        }
+                        let key = event_key(record.id, w.first_sequence_nr + i as u64);
+                        let tags = event.tags.iter().map(String::as_str);
+                        put_event(&dbs, txn, &key, w.first_global_offset + i as u64, &buffer[body.clone()], tags)?;
                     }
                     record.highest = w.first_sequence_nr + w.bodies.len() as u64 - 1;
                     touched.insert(w.persistence_id);
@@ -433,14 +427,10 @@ impl LmdbStorage {
             let record = cached_record(&dbs, txn, state, pid)?;
             let key = event_key(record.id, seq);
             record.highest = seq;
-            dbs.events.put(txn, &key, body)?;
-            dbs.global.put_with_flags(txn, PutFlags::APPEND, &offset.to_be_bytes(), &key)?;
             // The body passed its CRC when it was logged; a tail read back from the log was checked too.
-            if let Ok(event) = codec::decode_event(pid, body) {
-                for tag in event.tags.iter() {
-                    dbs.tags.put(txn, &tag_key(tag, offset), &key)?;
-                }
-            }
+            let event = codec::decode_event(pid, body).ok();
+            let tags = event.iter().flat_map(|e| e.tags.iter());
+            put_event(&dbs, txn, &key, offset, body, tags)?;
             if !touched.contains(pid) {
                 touched.insert(pid.to_owned());
             }
@@ -540,6 +530,24 @@ impl LmdbStorage {
         tracing::debug!(from = current, to = new_size, "grew LMDB map");
         Ok(())
     }
+}
+
+/// Stores an event body under `key` and indexes it by global offset and by each tag.
+fn put_event<'t>(
+    dbs: &Dbs,
+    txn: &mut RwTxn<'_>,
+    key: &[u8; 16],
+    offset: u64,
+    body: &[u8],
+    tags: impl Iterator<Item = &'t str>,
+) -> heed::Result<()> {
+    dbs.events.put(txn, key, body)?;
+    // Offsets only grow, so LMDB can append without searching.
+    dbs.global.put_with_flags(txn, PutFlags::APPEND, &offset.to_be_bytes(), key)?;
+    for tag in tags {
+        dbs.tags.put(txn, &tag_key(tag, offset), key)?;
+    }
+    Ok(())
 }
 
 /// The log generation of a copied environment (in `dir`, not open anywhere).

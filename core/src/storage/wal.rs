@@ -53,7 +53,7 @@ pub(crate) struct WalWriter {
 }
 
 impl WalWriter {
-    /// Opens (creating and preallocating) the log; new records get `generation`.
+    /// Opens (creating if needed) the log; new records get `generation`.
     pub(crate) fn open(path: &Path, generation: u64) -> Result<WalWriter> {
         let file = OpenOptions::new()
             .read(true)
@@ -104,7 +104,7 @@ impl WalWriter {
         let payload = (record.len() - HEADER) as u32;
         record[0..4].copy_from_slice(&payload.to_le_bytes());
         record[8..16].copy_from_slice(&self.generation.to_le_bytes());
-        let crc = crc32fast::hash(&record[8..]);
+        let crc = record_crc(&record[..HEADER], &record[HEADER..]);
         record[4..8].copy_from_slice(&crc.to_le_bytes());
         let end = self.position + record.len() as u64;
         if end > self.allocated {
@@ -138,8 +138,8 @@ impl WalWriter {
     }
 }
 
-/// A record's CRC: over its generation and payload.
-fn record_crc(header: &[u8; HEADER], payload: &[u8]) -> u32 {
+/// A record's CRC: over its generation (header bytes 8..16) and payload.
+fn record_crc(header: &[u8], payload: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&header[8..16]);
     hasher.update(payload);
