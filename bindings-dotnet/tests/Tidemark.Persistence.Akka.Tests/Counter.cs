@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Akka.Actor;
 using Akka.Persistence;
 
@@ -30,12 +31,15 @@ public sealed class CounterReport
 
 /// <summary>
 /// A persistent actor that persists every int it receives (one Persist at a time), snapshots every
-/// <c>snapshotEvery</c> events, and answers "report" with its state and how it recovered.
+/// <c>snapshotEvery</c> events, and answers "report" with its state and how it recovered, once no snapshot
+/// save is pending (a test that stops the actor system after the report then finds every snapshot it was told of).
 /// </summary>
 public sealed class Counter : ReceivePersistentActor
 {
     private CounterState _state = new();
     private long _snapshotSeq, _replayed;
+    private int _savesPending;
+    private readonly List<IActorRef> _waitingForSaves = new();
 
     public Counter(string persistenceId, int snapshotEvery, IActorRef? persistedListener = null)
     {
@@ -54,10 +58,28 @@ public sealed class Counter : ReceivePersistentActor
         {
             Apply(e);
             persistedListener?.Tell(LastSequenceNr);
-            if (snapshotEvery > 0 && LastSequenceNr % snapshotEvery == 0) SaveSnapshot(new CounterState { Count = _state.Count, Sum = _state.Sum });
+            if (snapshotEvery > 0 && LastSequenceNr % snapshotEvery == 0)
+            {
+                _savesPending++;
+                SaveSnapshot(new CounterState { Count = _state.Count, Sum = _state.Sum });
+            }
         }));
-        Command<string>(s => s == "report", _ => Sender.Tell(new CounterReport(_state.Count, _state.Sum, _snapshotSeq, _replayed)));
-        Command<SaveSnapshotSuccess>(_ => { });
+        Command<string>(s => s == "report", _ =>
+        {
+            if (_savesPending == 0) Sender.Tell(Report());
+            else _waitingForSaves.Add(Sender);
+        });
+        Command<SaveSnapshotSuccess>(_ => SaveEnded());
+        Command<SaveSnapshotFailure>(_ => SaveEnded());
+    }
+
+    private CounterReport Report() => new(_state.Count, _state.Sum, _snapshotSeq, _replayed);
+
+    private void SaveEnded()
+    {
+        if (--_savesPending > 0) return;
+        foreach (var waiting in _waitingForSaves) waiting.Tell(Report());
+        _waitingForSaves.Clear();
     }
 
     public override string PersistenceId { get; }
