@@ -2,6 +2,7 @@
 # Build, test and pack the Tidemark .NET binding (C ABI + C# library).
 #   build.sh test   build the native library, run the C tests under valgrind, build and run every .NET test
 #   build.sh pack   write Tidemark.<version>.nupkg to bindings-dotnet/dist/
+#   build.sh mutants [NAME...]  run the Akka.NET conformance suite against deliberately broken plugins (tests/mutants.py)
 #   build.sh bench  run the .NET benchmarks of bench/dotnet (release build)
 # Uses the .NET SDK when `dotnet` is installed; otherwise Mono with the offline toolchain of ../shared/dotnet.
 set -euo pipefail
@@ -113,27 +114,32 @@ build_library() { # build_library OUTDIR [debug|release]
 AKKA_REFS="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
 akka_refs() { for r in $AKKA_REFS "$@"; do printf -- ' -r:%s/%s' "$L" "$r"; done; }
 
-build_akka() { # build_akka OUTDIR (Tidemark.dll must be there) [debug|release]
-  local out="$1" opt="-debug+"
+build_akka() { # build_akka OUTDIR (Tidemark.dll must be there) [debug|release] [SOURCE_DIR]
+  local out="$1" opt="-debug+" src="${3:-$HERE/src/Tidemark.Persistence.Akka}"
   [ "${2:-debug}" = release ] && opt="-optimize+"
   csc $opt -nowarn:CS1702 $(facades) -target:library -doc:"$out/Tidemark.Persistence.Akka.xml" -out:"$out/Tidemark.Persistence.Akka.dll" \
-    -r:"$out/Tidemark.dll" $(akka_refs) "$HERE"/src/Tidemark.Persistence.Akka/*.cs "$HERE"/src/Tidemark/Polyfills.cs
+    -r:"$out/Tidemark.dll" $(akka_refs) "$src"/*.cs "$HERE"/src/Tidemark/Polyfills.cs
 }
 
-mono_test_akka() {
+build_akka_tests() { # the plugin, its test assembly and the test child into $BUILD/test
   local out="$BUILD/test"
-  step "Akka.NET plugin and its TCK (Mono)"
   build_akka "$out"
   csc -debug+ -nowarn:CS1702 $(facades) -target:library -out:"$out/Tidemark.Persistence.Akka.Tests.dll" -r:"$out/Tidemark.dll" -r:"$out/Tidemark.Persistence.Akka.dll" \
-    $(akka_refs Akka.Persistence.TCK.dll Akka.TestKit.dll Akka.TestKit.Xunit2.dll Akka.Streams.TestKit.dll FluentAssertions.dll Microsoft.Extensions.Hosting.dll Microsoft.Extensions.Hosting.Abstractions.dll Microsoft.Extensions.DependencyInjection.Abstractions.dll xunit.core.dll xunit.assert.dll xunit.abstractions.dll) \
+    $(akka_refs Akka.TestKit.dll Akka.TestKit.Xunit2.dll Microsoft.Extensions.Hosting.dll Microsoft.Extensions.Hosting.Abstractions.dll Microsoft.Extensions.DependencyInjection.Abstractions.dll xunit.core.dll xunit.assert.dll xunit.abstractions.dll) \
     "$HERE"/tests/Tidemark.Persistence.Akka.Tests/*.cs
   csc -debug+ -nowarn:CS1702 $(facades) -target:exe -out:"$out/Tidemark.Persistence.Akka.TestChild.exe" -r:"$out/Tidemark.dll" \
     -r:"$out/Tidemark.Persistence.Akka.dll" -r:"$out/Tidemark.Persistence.Akka.Tests.dll" $(akka_refs) "$HERE"/tests/Tidemark.Persistence.Akka.TestChild/*.cs
   cp -n "$L"/*.dll "$out/" 2>/dev/null || true
-  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-tck"
+}
+
+mono_test_akka() {
+  local out="$BUILD/test"
+  step "Akka.NET plugin: conformance suite and plugin tests (Mono)"
+  build_akka_tests
+  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-conformance"
   (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
   local rc=${PIPESTATUS[0]}
-  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-tck"
+  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-conformance"
   return "$rc"
 }
 
@@ -164,6 +170,8 @@ sdk_test() {
   LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Tests/Tidemark.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
   dotnet build "$HERE/tests/Tidemark.Persistence.Akka.TestChild/Tidemark.Persistence.Akka.TestChild.csproj"
   LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Persistence.Akka.Tests/Tidemark.Persistence.Akka.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
+  # The Akka.NET TCK, restored from the NuGet registry (no registry of the project's CI serves it).
+  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Persistence.Akka.Tck/Tidemark.Persistence.Akka.Tck.csproj" -p:TidemarkNativeDir="$native_dir"
 }
 
 cmd_test() {
@@ -208,6 +216,37 @@ cmd_pack() {
   ls -l "$HERE/dist"
 }
 
+# Builds each deliberately broken plugin of tests/mutants.py and runs the conformance suite (LMDB classes: the
+# mutations are above the backend) against it; fails if any mutant passes. Prints what caught each one.
+cmd_mutants() {
+  local lib; lib="$(native debug)"
+  mono_tools
+  mkdir -p "$BUILD/test" && build_library "$BUILD/test" && cp "$lib" "$BUILD/test/"
+  build_akka_tests
+  local ns=Tidemark.Persistence.Akka.Tests.Conformance survived=() m dir
+  local names=("$@")
+  [ ${#names[@]} -gt 0 ] || mapfile -t names < <(python3 "$HERE/tests/mutants.py" list)
+  for m in "${names[@]}"; do
+    dir="$BUILD/mutants/$m"
+    rm -rf "$dir" && mkdir -p "$dir" && cp -r "$BUILD/test/." "$dir/"
+    python3 "$HERE/tests/mutants.py" apply "$m" "$HERE/src/Tidemark.Persistence.Akka" "$dir/src"
+    build_akka "$dir" debug "$dir/src"
+    step "mutant $m: $(python3 "$HERE/tests/mutants.py" describe "$m")"
+    (cd "$dir" && LD_LIBRARY_PATH="$dir" $XUNIT_CONSOLE "$dir/Tidemark.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 \
+      -class "$ns.LmdbJournalConformance" -class "$ns.LmdbSnapshotStoreConformance" -class "$ns.LmdbQueryConformance" \
+      -xml "$dir/result.xml" >"$dir/xunit.log" 2>&1) || true
+    python3 - "$dir/result.xml" "$m" <<'PY' || survived+=("$m")
+import sys, xml.etree.ElementTree as ET
+failed = [t.get("name").split(".")[-1] for t in ET.parse(sys.argv[1]).iter("test") if t.get("result") == "Fail"]
+print(f"{sys.argv[2]}: caught by {len(failed)} tests" + "".join(f"\n  {n}" for n in failed[:6]) + ("\n  ..." if len(failed) > 6 else ""))
+sys.exit(0 if failed else 1)
+PY
+  done
+  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-conformance"
+  if [ ${#survived[@]} -gt 0 ]; then echo "mutants the suite did not catch: ${survived[*]}" >&2; return 1; fi
+  echo "every mutant was caught"
+}
+
 cmd_bench() {
   local lib; lib="$(native release)"
   mono_tools
@@ -216,8 +255,10 @@ cmd_bench() {
 
 case "${1:-}" in
   test) cmd_test ;;
-  test-akka) lib="$(native debug)"; mono_tools; mkdir -p "$BUILD/test"; build_library "$BUILD/test"; cp "$lib" "$BUILD/test/"; mono_test_akka ;;
+  test-akka) lib="$(native debug)"; mono_tools; mkdir -p "$BUILD/test"; build_library "$BUILD/test"; cp "$lib" "$BUILD/test/"
+    gcc -shared -fPIC -O2 -o "$BUILD/test/libfailsync.so" "$HERE/../tests/faults/failsync.c" -ldl; mono_test_akka ;;
   pack) cmd_pack ;;
+  mutants) shift; cmd_mutants "$@" ;;
   bench) cmd_bench ;;
-  *) echo "usage: build.sh test | pack | bench" >&2; exit 2 ;;
+  *) echo "usage: build.sh test | test-akka | mutants | pack | bench" >&2; exit 2 ;;
 esac

@@ -119,7 +119,7 @@ public class PluginTests : IDisposable
     [InlineData("files")]
     public async Task Rapid_saves_of_one_snapshot_keep_the_last_one(string backend)
     {
-        // What the TCK's SupportsConcurrentSaves tests check, without their actor-name race: saves sent back to
+        // Rapid saves of one snapshot (the TCK calls it SupportsConcurrentSaves): saves sent back to
         // back are applied in order, so the last one sent is the one loaded.
         using var system = ActorSystem.Create("saves", Hocon(_dir, backend));
         var store = global::Akka.Persistence.Persistence.Instance.Apply(system).SnapshotStoreFor(null);
@@ -414,7 +414,7 @@ public class PluginTests : IDisposable
 internal static class TestEnvironment
 {
     /// <summary>
-    /// Many TCK tests block pool threads (synchronous expectations) while actors, streams and completions need
+    /// Many conformance tests block pool threads (synchronous expectations) while actors, streams and completions need
     /// others; Mono adds pool threads slowly, so start with enough of them.
     /// </summary>
     public static void Prepare() => ThreadPool.SetMinThreads(Math.Max(32, Environment.ProcessorCount * 8), 32);

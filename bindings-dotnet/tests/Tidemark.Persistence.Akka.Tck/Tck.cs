@@ -1,4 +1,5 @@
-// The Akka.NET persistence TCK (Akka.Persistence.TCK 1.5.74) against the Tidemark plugins, on both persistent backends.
+// The Akka.NET persistence TCK (Akka.Persistence.TCK 1.5.74, restored from the NuGet registry) against the Tidemark
+// plugins, on both persistent backends. Needs the .NET SDK; the project's CI runs ../Tidemark.Persistence.Akka.Tests instead.
 using System;
 using System.IO;
 using Akka.Configuration;
@@ -17,7 +18,8 @@ internal static class TckConfig
     /// <summary>A fresh journal directory per test (each TCK test gets its own actor system).</summary>
     public static Config For(string backend, bool tagging = false)
     {
-        TestEnvironment.Prepare();
+        // TCK tests block pool threads while actors and streams need others: start with enough of them.
+        System.Threading.ThreadPool.SetMinThreads(Math.Max(32, Environment.ProcessorCount * 8), 32);
         string path = Path.Combine(Path.GetTempPath(), "tidemark-akka-tck", backend + "-" + Guid.NewGuid().ToString("N"));
         string adapters = tagging
             ? @"event-adapters { color-tagger = ""Akka.Persistence.TCK.Query.ColorFruitTagger, Akka.Persistence.TCK"" }
