@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Build, test and pack the Tidemark .NET binding (C ABI + C# library).
+# Build, test and pack the Tidelog .NET binding (C ABI + C# library).
 #   build.sh test   build the native library, run the C tests under valgrind, build and run every .NET test
-#   build.sh pack   write Tidemark.<version>.nupkg to bindings-dotnet/dist/
+#   build.sh pack   write Tidelog.<version>.nupkg to bindings-dotnet/dist/
 #   build.sh mutants [NAME...]  run the Akka.NET conformance suite against deliberately broken plugins (tests/mutants.py)
 #   build.sh bench  run the .NET benchmarks of bench/dotnet (release build)
 # Uses the .NET SDK when `dotnet` is installed; otherwise Mono with the offline toolchain of ../shared/dotnet.
@@ -27,11 +27,11 @@ apt_install() {
 
 target_dir() { cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'; }
 
-native() { # native debug|release -> prints the path of libtidemark_c.so
+native() { # native debug|release -> prints the path of libtidelog_c.so
   local profile="$1" flag=()
   [ "$profile" = release ] && flag=(--release)
-  (cd "$ROOT" && cargo build -p tidemark-c "${flag[@]}" >&2)
-  echo "$(target_dir)/$profile/libtidemark_c.so"
+  (cd "$ROOT" && cargo build -p tidelog-c "${flag[@]}" >&2)
+  echo "$(target_dir)/$profile/libtidelog_c.so"
 }
 
 # A glibc 2.31 (Debian 11) sysroot from Debian's archive, so that the packed library loads on glibc >= 2.30
@@ -61,15 +61,15 @@ sysroot() {
   echo "$sr"
 }
 
-native_portable() { # prints the path of a release libtidemark_c.so linked against glibc 2.31
+native_portable() { # prints the path of a release libtidelog_c.so linked against glibc 2.31
   local sr; sr="$(sysroot)" || return 1
   local target="$BUILD/glibc231-target"
   (cd "$ROOT" && CARGO_TARGET_DIR="$target" \
     RUSTFLAGS="-C link-arg=--sysroot=$sr -C link-arg=-L$sr/usr/lib/x86_64-linux-gnu -C link-arg=-L$sr/lib/x86_64-linux-gnu -C link-arg=-B$sr/usr/lib/x86_64-linux-gnu -l dylib=pthread -l dylib=dl" \
-    CFLAGS_x86_64_unknown_linux_gnu="--sysroot=$sr" cargo build -p tidemark-c --release --target x86_64-unknown-linux-gnu >&2) || return 1
-  local lib="$target/x86_64-unknown-linux-gnu/release/libtidemark_c.so"
+    CFLAGS_x86_64_unknown_linux_gnu="--sysroot=$sr" cargo build -p tidelog-c --release --target x86_64-unknown-linux-gnu >&2) || return 1
+  local lib="$target/x86_64-unknown-linux-gnu/release/libtidelog_c.so"
   local newest; newest="$(objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)"
-  echo "libtidemark_c.so needs $newest" >&2
+  echo "libtidelog_c.so needs $newest" >&2
   echo "$lib"
 }
 
@@ -79,11 +79,11 @@ c_tests() {
   mkdir -p "$out"
   step "C ABI tests under valgrind"
   if have cbindgen; then
-    (cd "$HERE/native" && cbindgen --quiet --config cbindgen.toml --crate tidemark-c --output "$out/tidemark.h") \
-      && { diff -q "$out/tidemark.h" "$HERE/native/include/tidemark.h" >/dev/null || { echo "include/tidemark.h is stale: regenerate it with cbindgen" >&2; return 1; }; }
+    (cd "$HERE/native" && cbindgen --quiet --config cbindgen.toml --crate tidelog-c --output "$out/tidelog.h") \
+      && { diff -q "$out/tidelog.h" "$HERE/native/include/tidelog.h" >/dev/null || { echo "include/tidelog.h is stale: regenerate it with cbindgen" >&2; return 1; }; }
   fi
-  gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I"$HERE/native/include" "$HERE/native/tests/test_abi.c" -L"$(dirname "$lib")" -ltidemark_c -o "$out/test_abi"
-  gcc -std=c11 -Wall -Wextra -Werror -I"$HERE/native/include" "$HERE/native/examples/example.c" -L"$(dirname "$lib")" -ltidemark_c -o "$out/example"
+  gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I"$HERE/native/include" "$HERE/native/tests/test_abi.c" -L"$(dirname "$lib")" -ltidelog_c -o "$out/test_abi"
+  gcc -std=c11 -Wall -Wextra -Werror -I"$HERE/native/include" "$HERE/native/examples/example.c" -L"$(dirname "$lib")" -ltidelog_c -o "$out/example"
   LD_LIBRARY_PATH="$(dirname "$lib")" valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
     --suppressions="$HERE/native/tests/valgrind.supp" --error-exitcode=3 "$out/test_abi"
   rm -rf "$out/example-journal" && LD_LIBRARY_PATH="$(dirname "$lib")" "$out/example" "$out/example-journal" >/dev/null
@@ -108,27 +108,27 @@ build_library() { # build_library OUTDIR [debug|release]
   local out="$1" opt="-debug+"
   [ "${2:-debug}" = release ] && opt="-optimize+"
   mkdir -p "$out"
-  csc $opt -target:library -doc:"$out/Tidemark.xml" -out:"$out/Tidemark.dll" "$HERE"/src/Tidemark/*.cs
+  csc $opt -target:library -doc:"$out/Tidelog.xml" -out:"$out/Tidelog.dll" "$HERE"/src/Tidelog/*.cs
 }
 
 AKKA_REFS="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
 akka_refs() { for r in $AKKA_REFS "$@"; do printf -- ' -r:%s/%s' "$L" "$r"; done; }
 
-build_akka() { # build_akka OUTDIR (Tidemark.dll must be there) [debug|release] [SOURCE_DIR]
-  local out="$1" opt="-debug+" src="${3:-$HERE/src/Tidemark.Persistence.Akka}"
+build_akka() { # build_akka OUTDIR (Tidelog.dll must be there) [debug|release] [SOURCE_DIR]
+  local out="$1" opt="-debug+" src="${3:-$HERE/src/Tidelog.Persistence.Akka}"
   [ "${2:-debug}" = release ] && opt="-optimize+"
-  csc $opt -nowarn:CS1702 $(facades) -target:library -doc:"$out/Tidemark.Persistence.Akka.xml" -out:"$out/Tidemark.Persistence.Akka.dll" \
-    -r:"$out/Tidemark.dll" $(akka_refs) "$src"/*.cs "$HERE"/src/Tidemark/Polyfills.cs
+  csc $opt -nowarn:CS1702 $(facades) -target:library -doc:"$out/Tidelog.Persistence.Akka.xml" -out:"$out/Tidelog.Persistence.Akka.dll" \
+    -r:"$out/Tidelog.dll" $(akka_refs) "$src"/*.cs "$HERE"/src/Tidelog/Polyfills.cs
 }
 
 build_akka_tests() { # the plugin, its test assembly and the test child into $BUILD/test
   local out="$BUILD/test"
   build_akka "$out"
-  csc -debug+ -nowarn:CS1702 $(facades) -target:library -out:"$out/Tidemark.Persistence.Akka.Tests.dll" -r:"$out/Tidemark.dll" -r:"$out/Tidemark.Persistence.Akka.dll" \
+  csc -debug+ -nowarn:CS1702 $(facades) -target:library -out:"$out/Tidelog.Persistence.Akka.Tests.dll" -r:"$out/Tidelog.dll" -r:"$out/Tidelog.Persistence.Akka.dll" \
     $(akka_refs Akka.TestKit.dll Akka.TestKit.Xunit2.dll Microsoft.Extensions.Hosting.dll Microsoft.Extensions.Hosting.Abstractions.dll Microsoft.Extensions.DependencyInjection.Abstractions.dll xunit.core.dll xunit.assert.dll xunit.abstractions.dll) \
-    "$HERE"/tests/Tidemark.Persistence.Akka.Tests/*.cs
-  csc -debug+ -nowarn:CS1702 $(facades) -target:exe -out:"$out/Tidemark.Persistence.Akka.TestChild.exe" -r:"$out/Tidemark.dll" \
-    -r:"$out/Tidemark.Persistence.Akka.dll" -r:"$out/Tidemark.Persistence.Akka.Tests.dll" $(akka_refs) "$HERE"/tests/Tidemark.Persistence.Akka.TestChild/*.cs
+    "$HERE"/tests/Tidelog.Persistence.Akka.Tests/*.cs
+  csc -debug+ -nowarn:CS1702 $(facades) -target:exe -out:"$out/Tidelog.Persistence.Akka.TestChild.exe" -r:"$out/Tidelog.dll" \
+    -r:"$out/Tidelog.Persistence.Akka.dll" -r:"$out/Tidelog.Persistence.Akka.Tests.dll" $(akka_refs) "$HERE"/tests/Tidelog.Persistence.Akka.TestChild/*.cs
   cp -n "$L"/*.dll "$out/" 2>/dev/null || true
 }
 
@@ -136,10 +136,10 @@ mono_test_akka() {
   local out="$BUILD/test"
   step "Akka.NET plugin: conformance suite and plugin tests (Mono)"
   build_akka_tests
-  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-conformance"
-  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
+  rm -rf "${TMPDIR:-/tmp}/tidelog-akka-conformance"
+  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
   local rc=${PIPESTATUS[0]}
-  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-conformance"
+  rm -rf "${TMPDIR:-/tmp}/tidelog-akka-conformance"
   return "$rc"
 }
 
@@ -149,13 +149,13 @@ mono_test() {
   rm -rf "$out" && mkdir -p "$out"
   step "C# library and tests (Roslyn on Mono)"
   build_library "$out"
-  csc -debug+ -target:exe -out:"$out/Tidemark.TestChild.exe" -r:"$out/Tidemark.dll" "$HERE"/tests/Tidemark.TestChild/*.cs
-  csc -debug+ -target:library -out:"$out/Tidemark.Tests.dll" -r:"$out/Tidemark.dll" $(facades) \
-    -r:"$L/xunit.core.dll" -r:"$L/xunit.assert.dll" -r:"$L/xunit.abstractions.dll" "$HERE"/tests/Tidemark.Tests/*.cs
+  csc -debug+ -target:exe -out:"$out/Tidelog.TestChild.exe" -r:"$out/Tidelog.dll" "$HERE"/tests/Tidelog.TestChild/*.cs
+  csc -debug+ -target:library -out:"$out/Tidelog.Tests.dll" -r:"$out/Tidelog.dll" $(facades) \
+    -r:"$L/xunit.core.dll" -r:"$L/xunit.assert.dll" -r:"$L/xunit.abstractions.dll" "$HERE"/tests/Tidelog.Tests/*.cs
   gcc -shared -fPIC -O2 -o "$out/libfailsync.so" "$HERE/../tests/faults/failsync.c" -ldl
   cp "$L"/xunit.*.dll "$out/" && cp "$lib" "$out/"
   step "xUnit tests (Mono)"
-  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidemark.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit.log")
+  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit.log")
   local rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || return "$rc"
   mono_test_akka
@@ -166,12 +166,12 @@ sdk_test() {
   local native_dir="$BUILD/sdk-native"
   mkdir -p "$native_dir" && cp "$1" "$native_dir/"
   gcc -shared -fPIC -O2 -o "$native_dir/libfailsync.so" "$HERE/../tests/faults/failsync.c" -ldl
-  dotnet build "$HERE/tests/Tidemark.TestChild/Tidemark.TestChild.csproj"
-  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Tests/Tidemark.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
-  dotnet build "$HERE/tests/Tidemark.Persistence.Akka.TestChild/Tidemark.Persistence.Akka.TestChild.csproj"
-  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Persistence.Akka.Tests/Tidemark.Persistence.Akka.Tests.csproj" -p:TidemarkNativeDir="$native_dir"
+  dotnet build "$HERE/tests/Tidelog.TestChild/Tidelog.TestChild.csproj"
+  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidelog.Tests/Tidelog.Tests.csproj" -p:TidelogNativeDir="$native_dir"
+  dotnet build "$HERE/tests/Tidelog.Persistence.Akka.TestChild/Tidelog.Persistence.Akka.TestChild.csproj"
+  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidelog.Persistence.Akka.Tests/Tidelog.Persistence.Akka.Tests.csproj" -p:TidelogNativeDir="$native_dir"
   # The Akka.NET TCK, restored from the NuGet registry (no registry of the project's CI serves it).
-  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidemark.Persistence.Akka.Tck/Tidemark.Persistence.Akka.Tck.csproj" -p:TidemarkNativeDir="$native_dir"
+  LD_LIBRARY_PATH="$native_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" dotnet test "$HERE/tests/Tidelog.Persistence.Akka.Tck/Tidelog.Persistence.Akka.Tck.csproj" -p:TidelogNativeDir="$native_dir"
 }
 
 cmd_test() {
@@ -188,31 +188,31 @@ cmd_pack() {
   fi
   mkdir -p "$HERE/dist"
   if have dotnet; then
-    mkdir -p "$HERE/src/Tidemark/runtimes/linux-x64/native" && cp "$lib" "$HERE/src/Tidemark/runtimes/linux-x64/native/"
-    dotnet pack "$HERE/src/Tidemark/Tidemark.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
-    dotnet pack "$HERE/src/Tidemark.Persistence.Akka/Tidemark.Persistence.Akka.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
+    mkdir -p "$HERE/src/Tidelog/runtimes/linux-x64/native" && cp "$lib" "$HERE/src/Tidelog/runtimes/linux-x64/native/"
+    dotnet pack "$HERE/src/Tidelog/Tidelog.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
+    dotnet pack "$HERE/src/Tidelog.Persistence.Akka/Tidelog.Persistence.Akka.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
     return
   fi
   mono_tools
-  local stage="$BUILD/pack/Tidemark"
+  local stage="$BUILD/pack/Tidelog"
   rm -rf "$stage" && mkdir -p "$stage/lib/netstandard2.0" "$stage/runtimes/linux-x64/native"
-  step "pack Tidemark $VERSION"
+  step "pack Tidelog $VERSION"
   build_library "$stage/lib/netstandard2.0" release
-  cp "$lib" "$stage/runtimes/linux-x64/native/libtidemark_c.so"
-  strip --strip-debug "$stage/runtimes/linux-x64/native/libtidemark_c.so"
-  cp "$HERE/src/Tidemark/README.md" "$stage/README.md"
+  cp "$lib" "$stage/runtimes/linux-x64/native/libtidelog_c.so"
+  strip --strip-debug "$stage/runtimes/linux-x64/native/libtidelog_c.so"
+  cp "$HERE/src/Tidelog/README.md" "$stage/README.md"
   cp "$HERE/LICENSE" "$stage/LICENSE"
-  sed 's/\$version\$/'"$VERSION"'/' "$HERE/src/Tidemark/Tidemark.nuspec" > "$stage/Tidemark.nuspec"
-  $NUGET_EXE pack "$stage/Tidemark.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
-  local akka="$BUILD/pack/Tidemark.Persistence.Akka"
+  sed 's/\$version\$/'"$VERSION"'/' "$HERE/src/Tidelog/Tidelog.nuspec" > "$stage/Tidelog.nuspec"
+  $NUGET_EXE pack "$stage/Tidelog.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
+  local akka="$BUILD/pack/Tidelog.Persistence.Akka"
   rm -rf "$akka" && mkdir -p "$akka/lib/netstandard2.0"
-  step "pack Tidemark.Persistence.Akka $VERSION"
-  cp "$stage/lib/netstandard2.0/Tidemark.dll" "$akka/lib/netstandard2.0/"
+  step "pack Tidelog.Persistence.Akka $VERSION"
+  cp "$stage/lib/netstandard2.0/Tidelog.dll" "$akka/lib/netstandard2.0/"
   build_akka "$akka/lib/netstandard2.0" release
-  rm "$akka/lib/netstandard2.0/Tidemark.dll"
-  cp "$HERE/src/Tidemark.Persistence.Akka/README.md" "$HERE/LICENSE" "$akka/"
-  sed 's/\$version\$/'"$VERSION"'/g' "$HERE/src/Tidemark.Persistence.Akka/Tidemark.Persistence.Akka.nuspec" > "$akka/Tidemark.Persistence.Akka.nuspec"
-  $NUGET_EXE pack "$akka/Tidemark.Persistence.Akka.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
+  rm "$akka/lib/netstandard2.0/Tidelog.dll"
+  cp "$HERE/src/Tidelog.Persistence.Akka/README.md" "$HERE/LICENSE" "$akka/"
+  sed 's/\$version\$/'"$VERSION"'/g' "$HERE/src/Tidelog.Persistence.Akka/Tidelog.Persistence.Akka.nuspec" > "$akka/Tidelog.Persistence.Akka.nuspec"
+  $NUGET_EXE pack "$akka/Tidelog.Persistence.Akka.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
   ls -l "$HERE/dist"
 }
 
@@ -223,16 +223,16 @@ cmd_mutants() {
   mono_tools
   mkdir -p "$BUILD/test" && build_library "$BUILD/test" && cp "$lib" "$BUILD/test/"
   build_akka_tests
-  local ns=Tidemark.Persistence.Akka.Tests.Conformance survived=() m dir
+  local ns=Tidelog.Persistence.Akka.Tests.Conformance survived=() m dir
   local names=("$@")
   [ ${#names[@]} -gt 0 ] || mapfile -t names < <(python3 "$HERE/tests/mutants.py" list)
   for m in "${names[@]}"; do
     dir="$BUILD/mutants/$m"
     rm -rf "$dir" && mkdir -p "$dir" && cp -r "$BUILD/test/." "$dir/"
-    python3 "$HERE/tests/mutants.py" apply "$m" "$HERE/src/Tidemark.Persistence.Akka" "$dir/src"
+    python3 "$HERE/tests/mutants.py" apply "$m" "$HERE/src/Tidelog.Persistence.Akka" "$dir/src"
     build_akka "$dir" debug "$dir/src"
     step "mutant $m: $(python3 "$HERE/tests/mutants.py" describe "$m")"
-    (cd "$dir" && LD_LIBRARY_PATH="$dir" $XUNIT_CONSOLE "$dir/Tidemark.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 \
+    (cd "$dir" && LD_LIBRARY_PATH="$dir" $XUNIT_CONSOLE "$dir/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 \
       -class "$ns.LmdbJournalConformance" -class "$ns.LmdbSnapshotStoreConformance" -class "$ns.LmdbQueryConformance" \
       -xml "$dir/result.xml" >"$dir/xunit.log" 2>&1) || true
     python3 - "$dir/result.xml" "$m" <<'PY' || survived+=("$m")
@@ -242,7 +242,7 @@ print(f"{sys.argv[2]}: caught by {len(failed)} tests" + "".join(f"\n  {n}" for n
 sys.exit(0 if failed else 1)
 PY
   done
-  rm -rf "${TMPDIR:-/tmp}/tidemark-akka-conformance"
+  rm -rf "${TMPDIR:-/tmp}/tidelog-akka-conformance"
   if [ ${#survived[@]} -gt 0 ]; then echo "mutants the suite did not catch: ${survived[*]}" >&2; return 1; fi
   echo "every mutant was caught"
 }

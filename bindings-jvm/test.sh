@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the JNI library, then builds and tests the Maven modules:
-#   tidemark (JUnit 5, all backends), tidemark-pekko (Pekko's TCK + a typed actor),
-#   and, when a JDK 21+ is present, tidemark-cajun (built with Temurin 25 at --release 21).
+#   tidelog (JUnit 5, all backends), tidelog-pekko (Pekko's TCK + a typed actor),
+#   and, when a JDK 21+ is present, tidelog-cajun (built with Temurin 25 at --release 21).
 # Prints Surefire's summary lines; exits non-zero on any failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,13 +14,13 @@ if ! have mvn || ! have javac; then
 fi
 if ! have cargo && [ -f "$HOME/.cargo/env" ]; then . "$HOME/.cargo/env"; fi
 
-profile="${TIDEMARK_CARGO_PROFILE:-debug}"
+profile="${TIDELOG_CARGO_PROFILE:-debug}"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-echo "==> cargo build -p tidemark-jni ($profile)"
+echo "==> cargo build -p tidelog-jni ($profile)"
 if [ "$profile" = release ]; then
-  (cd "$root" && cargo build --quiet --release -p tidemark-jni)
+  (cd "$root" && cargo build --quiet --release -p tidelog-jni)
 else
-  (cd "$root" && cargo build --quiet -p tidemark-jni)
+  (cd "$root" && cargo build --quiet -p tidelog-jni)
 fi
 
 log="$here/target/test.log"
@@ -31,7 +31,7 @@ mvn_args=(-B -Dskip.cargo=true -Dcargo.profile="$profile" -Dcargo.target.dir="$t
 summary() { grep -E "Tests run:|BUILD|ERROR\]|FAIL" "$1" | grep -vE "^\[INFO\] Tests run: .* -- in " || true; }
 
 status=0
-echo "==> mvn install (JDK 17: tidemark, tidemark-pekko)"
+echo "==> mvn install (JDK 17: tidelog, tidelog-pekko)"
 if ! mvn "${mvn_args[@]}" install >>"$log" 2>&1; then status=1; fi
 summary "$log"
 
@@ -70,15 +70,15 @@ PY
   fi
   [ -x "$runtime/bin/java" ] && java21="$runtime/bin/java"
 fi
-if [ $status -eq 0 ] && [ -d "$here/tidemark-cajun" ]; then
+if [ $status -eq 0 ] && [ -d "$here/tidelog-cajun" ]; then
   if [ -n "$jdk_compile" ] && [ -n "$java21" ]; then
-    echo "==> mvn verify (tidemark-cajun: javac from $jdk_compile at --release 21, tests on $java21)"
+    echo "==> mvn verify (tidelog-cajun: javac from $jdk_compile at --release 21, tests on $java21)"
     cajun_log="$here/target/test-cajun.log"
-    if ! JAVA_HOME="$jdk_compile" mvn "${mvn_args[@]}" -Pcajun -pl tidemark-cajun -Dcajun.test.jvm="$java21" verify >"$cajun_log" 2>&1; then status=1; fi
+    if ! JAVA_HOME="$jdk_compile" mvn "${mvn_args[@]}" -Pcajun -pl tidelog-cajun -Dcajun.test.jvm="$java21" verify >"$cajun_log" 2>&1; then status=1; fi
     cat "$cajun_log" >>"$log"
     summary "$cajun_log"
   else
-    echo "==> tidemark-cajun skipped: needs a JDK 21+ compiler (found: ${jdk_compile:-none}) and a Java 21 runtime (found: ${java21:-none})"
+    echo "==> tidelog-cajun skipped: needs a JDK 21+ compiler (found: ${jdk_compile:-none}) and a Java 21 runtime (found: ${java21:-none})"
   fi
 fi
 

@@ -2,7 +2,7 @@
 /* eslint-disable */
 
 /**
- * The native journal handle. Use the `Journal` class of the `tidemark`
+ * The native journal handle. Use the `Journal` class of the `tidelog`
  * package instead: this is its glue.
  */
 export declare class NativeJournal {

@@ -9,9 +9,9 @@ command -v node >/dev/null || { echo "node (>= 20.17) is required" >&2; exit 1; 
 command -v cargo >/dev/null || { echo "cargo is required" >&2; exit 1; }
 
 # npm ci only when node_modules does not match the lockfile.
-if ! cmp -s package-lock.json node_modules/.tidemark-installed-lock 2>/dev/null; then
+if ! cmp -s package-lock.json node_modules/.tidelog-installed-lock 2>/dev/null; then
   npm ci --no-audit --no-fund --loglevel=error
-  cp package-lock.json node_modules/.tidemark-installed-lock
+  cp package-lock.json node_modules/.tidelog-installed-lock
 fi
 
 npm run --silent build:native

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the `tidemark` Python package into a local venv and runs its pytest suite.
+# Builds the `tidelog` Python package into a local venv and runs its pytest suite.
 #   bash bindings-python/test.sh [pytest args...]
 # Non-interactive and idempotent: the venv (bindings-python/.venv, git-ignored)
 # and its tools are reused when present.
@@ -26,7 +26,7 @@ if ! "$PY" -c 'import pytest, mypy' 2>/dev/null || [ ! -x "$VENV/bin/maturin" ];
 fi
 
 # Debug build (fast to compile); benchmarks build with --release themselves.
-echo "building the tidemark extension (maturin develop)"
+echo "building the tidelog extension (maturin develop)"
 VIRTUAL_ENV="$PWD/$VENV" PATH="$PWD/$VENV/bin:$PATH" "$VENV/bin/maturin" develop --quiet
 
 exec "$PY" -m pytest -q -p no:cacheprovider "$@" tests

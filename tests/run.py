@@ -8,7 +8,7 @@ reader in another runtime checks every acknowledged event) and a concurrency
 check (while one runtime writes, every other runtime is refused the writer lock
 and can read). Prints a summary table; exits non-zero on any failure.
 
-Each runtime has an *agent* with the same commands (see src/bin/tidemark-fixture.rs).
+Each runtime has an *agent* with the same commands (see src/bin/tidelog-fixture.rs).
 """
 import os
 import random
@@ -27,7 +27,7 @@ BACKENDS = ["lmdb", "files"]
 def agents():
     """Runtime name -> command prefix, for every runtime whose agent is built."""
     found = {}
-    rust = os.path.join(ROOT, "target", "debug", "tidemark-fixture")
+    rust = os.path.join(ROOT, "target", "debug", "tidelog-fixture")
     if os.path.exists(rust):
         found["rust"] = [rust]
     py = os.path.join(ROOT, "bindings-python", ".venv", "bin", "python")
@@ -143,15 +143,15 @@ def main():
     want = ["rust", "python", "node", "jvm", "dotnet"]
     missing = [l for l in want if l not in langs]
     print(f"runtimes with agents: {', '.join(langs)}" + (f"; not built: {', '.join(missing)}" if missing else ""), flush=True)
-    rounds = int(os.environ.get("TIDEMARK_CRASH_ROUNDS", "3"))
+    rounds = int(os.environ.get("TIDELOG_CRASH_ROUNDS", "3"))
     results = Results()
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="tidemark-matrix-") as work:
+    with tempfile.TemporaryDirectory(prefix="tidelog-matrix-") as work:
         matrix(results, langs, work)
         crash_matrix(results, langs, work, rounds)
         concurrency(results, langs, work)
     for lang in missing:
-        if os.environ.get("TIDEMARK_MATRIX_ALLOW_MISSING") != "1":
+        if os.environ.get("TIDELOG_MATRIX_ALLOW_MISSING") != "1":
             results.add("setup", f"{lang} agent built (its binding's test script builds it)", False, "missing")
     failed = [r for r in results.rows if not r[2]]
     print("\nCross-language summary (writer -> reader):")

@@ -1,5 +1,5 @@
 // Akka.NET persistence benchmark: N persistent actors, each persisting one event at a time (every Persist waits
-// for its acknowledgement), with the Tidemark plugin (default sync policy: fsync before acknowledging) next to
+// for its acknowledgement), with the Tidelog plugin (default sync policy: fsync before acknowledging) next to
 // Akka's in-memory journal and the raw fdatasync rate of the same disk, in one run.
 // Run with bench/dotnet/run.sh (after Bench.exe) or: mono AkkaBench.exe DATA_DIR
 using System;
@@ -12,7 +12,7 @@ using System.Threading.Tasks;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
-using Tidemark.Persistence.Akka;
+using Tidelog.Persistence.Akka;
 
 internal static class AkkaBench
 {
@@ -121,12 +121,12 @@ internal static class AkkaBench
 
     private static async Task<int> Main(string[] args)
     {
-        string root = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "tidemark-akka-bench");
+        string root = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "tidelog-akka-bench");
         Directory.CreateDirectory(root);
         int single = args.Length > 1 ? int.Parse(args[1]) : 5000;
         int perActor = args.Length > 2 ? int.Parse(args[2]) : 1000;
-        Config Tidemark(string backend, string extra = "") => ConfigurationFactory.ParseString(
-            TidemarkPersistence.Hocon(Path.Combine(root, backend + "-" + Guid.NewGuid().ToString("N")), backend, true, extra));
+        Config Tidelog(string backend, string extra = "") => ConfigurationFactory.ParseString(
+            TidelogPersistence.Hocon(Path.Combine(root, backend + "-" + Guid.NewGuid().ToString("N")), backend, true, extra));
         var inmem = ConfigurationFactory.ParseString($@"
 akka.persistence.journal.plugin = ""akka.persistence.journal.inmem""
 akka.persistence.snapshot-store.plugin = ""akka.persistence.snapshot-store.local""
@@ -138,7 +138,7 @@ akka.persistence.snapshot-store.local.dir = ""{Path.Combine(root, "snapshots").R
         {
             string[] parts = only.Split('-');
             int n = int.Parse(parts[parts.Length - 1]);
-            Config config = parts[0] == "inmem" ? inmem : Tidemark(parts[0], parts.Length > 2 ? "sync = " + parts[1] : "");
+            Config config = parts[0] == "inmem" ? inmem : Tidelog(parts[0], parts.Length > 2 ? "sync = " + parts[1] : "");
             for (int round = 1; round <= 2; round++) await Run(only, config, n, n == 1 ? single : perActor);
             return 0;
         }
@@ -154,7 +154,7 @@ akka.persistence.snapshot-store.local.dir = ""{Path.Combine(root, "snapshots").R
         async Task<double> SingleVsRaw(string name, string backend)
         {
             double before = FdatasyncRate(root, TimeSpan.FromSeconds(1));
-            double rate = await Run(name, Tidemark(backend), 1, single);
+            double rate = await Run(name, Tidelog(backend), 1, single);
             double after = FdatasyncRate(root, TimeSpan.FromSeconds(1));
             Console.WriteLine($"{"  raw fdatasync before / after",-34} {before,12:N0} / {after:N0} /s (100 bytes in place + fdatasync, same disk)");
             return rate / ((before + after) / 2);
@@ -166,11 +166,11 @@ akka.persistence.snapshot-store.local.dir = ""{Path.Combine(root, "snapshots").R
             double inmem100 = await Run("akka in-memory journal", inmem, 100, perActor * 5);
             foreach (var b in new[] { "lmdb", "files" })
             {
-                Ratio($"{b}-1", await SingleVsRaw($"tidemark {b} (sync always)", b));
-                Ratio($"{b}-100", await Run($"tidemark {b} (sync always)", Tidemark(b), 100, perActor) / inmem100);
+                Ratio($"{b}-1", await SingleVsRaw($"tidelog {b} (sync always)", b));
+                Ratio($"{b}-100", await Run($"tidelog {b} (sync always)", Tidelog(b), 100, perActor) / inmem100);
             }
             // Not a target: the plugin's cost without the disk, to separate CPU from fsync.
-            await Run("tidemark files (sync never)", Tidemark("files", "sync = never"), 100, perActor);
+            await Run("tidelog files (sync never)", Tidelog("files", "sync = never"), 100, perActor);
         }
         string Percentages(string key) => string.Join(" / ", ratios[key].Select(r => $"{100 * r:N1}%")) + $" (mean {100 * ratios[key].Average():N1}%)";
         foreach (var b in new[] { "lmdb", "files" })

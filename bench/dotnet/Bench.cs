@@ -1,4 +1,4 @@
-// Benchmarks of the Tidemark .NET binding (run with bench/dotnet/run.sh or bindings-dotnet/build.sh bench).
+// Benchmarks of the Tidelog .NET binding (run with bench/dotnet/run.sh or bindings-dotnet/build.sh bench).
 //   append  : per-call cost of a no-sync blocking append of one 100-byte event from C#, next to
 //             LightningDB's put + commit (one transaction per put, NoSync) in the same run
 //   async   : throughput of AppendAsync with many in flight (completion queue)
@@ -10,7 +10,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 using LightningDB;
-using Tidemark;
+using Tidelog;
 
 internal static class Bench
 {
@@ -18,7 +18,7 @@ internal static class Bench
 
     private static async Task<int> Main(string[] args)
     {
-        _root = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "tidemark-dotnet-bench-" + Process.GetCurrentProcess().Id);
+        _root = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "tidelog-dotnet-bench-" + Process.GetCurrentProcess().Id);
         int appendN = args.Length > 1 ? int.Parse(args[1]) : 200_000;
         int replayN = args.Length > 2 ? int.Parse(args[2]) : 1_000_000;
         Directory.CreateDirectory(_root);
@@ -30,16 +30,16 @@ internal static class Bench
             uint sink = 0;
             for (int i = 0; i < calls; i++) sink += Journal.NativeAbiVersion;
             pinvoke.Stop();
-            Report($"P/Invoke round trip (tm_abi_version){(sink == 0 ? "!" : "")}", calls, pinvoke);
+            Report($"P/Invoke round trip (tidelog_abi_version){(sink == 0 ? "!" : "")}", calls, pinvoke);
             for (int round = 1; round <= 2; round++)
             {
                 Console.WriteLine($"-- round {round}");
-                AppendTidemark(appendN, Backend.Lmdb);
-                AppendTidemark(appendN, Backend.Files);
-                AppendTidemark(appendN, Backend.Memory);
+                AppendTidelog(appendN, Backend.Lmdb);
+                AppendTidelog(appendN, Backend.Files);
+                AppendTidelog(appendN, Backend.Memory);
                 AppendLightning(appendN);
-                await WriteTidemark(appendN / 4);
-                await AppendAsyncTidemark(appendN);
+                await WriteTidelog(appendN / 4);
+                await AppendAsyncTidelog(appendN);
             }
             Replay(replayN, Backend.Lmdb);
             Replay(replayN, Backend.Files);
@@ -60,7 +60,7 @@ internal static class Bench
     private static void Report(string what, int n, Stopwatch sw) =>
         Console.WriteLine($"{what,-52} {n,9:N0} ops  {sw.Elapsed.TotalMilliseconds * 1e6 / n,10:N0} ns/op  {n / sw.Elapsed.TotalSeconds,12:N0} ops/s");
 
-    private static void AppendTidemark(int n, Backend backend)
+    private static void AppendTidelog(int n, Backend backend)
     {
         using var journal = Journal.Open(Fresh("append"), new JournalOptions { Backend = backend, Sync = SyncPolicy.Never });
         var payload = new byte[100];
@@ -69,11 +69,11 @@ internal static class Bench
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < n; i++) journal.Append("bench", events);
         sw.Stop();
-        Report($"tidemark {backend.ToString().ToLowerInvariant()} Append (no sync, 1 event)", n, sw);
+        Report($"tidelog {backend.ToString().ToLowerInvariant()} Append (no sync, 1 event)", n, sw);
     }
 
     /// <summary>One explicit write at a time on files, blocking and awaited: the cost of each path's hand-offs.</summary>
-    private static async Task WriteTidemark(int n)
+    private static async Task WriteTidelog(int n)
     {
         using var journal = Journal.Open(Fresh("write"), new JournalOptions { Backend = Backend.Files, Sync = SyncPolicy.Never });
         var payload = new byte[100];
@@ -83,11 +83,11 @@ internal static class Bench
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < n; i++) journal.Write(Next());
         sw.Stop();
-        Report("tidemark files Write (no sync, 1 event)", n, sw);
+        Report("tidelog files Write (no sync, 1 event)", n, sw);
         sw = Stopwatch.StartNew();
         for (int i = 0; i < n; i++) await journal.WriteAsync(Next());
         sw.Stop();
-        Report("tidemark files await WriteAsync (no sync, 1 event)", n, sw);
+        Report("tidelog files await WriteAsync (no sync, 1 event)", n, sw);
     }
 
     private static void AppendLightning(int n)
@@ -120,7 +120,7 @@ internal static class Bench
         tx.Commit();
     }
 
-    private static async Task AppendAsyncTidemark(int n)
+    private static async Task AppendAsyncTidelog(int n)
     {
         using var journal = Journal.Open(Fresh("async"), new JournalOptions { Backend = Backend.Lmdb, Sync = SyncPolicy.Never });
         var events = new[] { new NewEvent(new byte[100]) };
@@ -135,7 +135,7 @@ internal static class Bench
         }
         await Task.WhenAll(inflight.Where(t => t != null));
         sw.Stop();
-        Report("tidemark lmdb AppendAsync (no sync, 1000 in flight)", n, sw);
+        Report("tidelog lmdb AppendAsync (no sync, 1000 in flight)", n, sw);
     }
 
     private static void Replay(int n, Backend backend)
@@ -154,7 +154,7 @@ internal static class Bench
             }
             sw.Stop();
             if (count != n || sum != 100L * n) throw new Exception($"replayed {count} events");
-            Console.WriteLine($"tidemark {backend.ToString().ToLowerInvariant()} replay {count:N0} events (pages of 4096), round {round}: {sw.Elapsed.TotalMilliseconds:N0} ms, {count / sw.Elapsed.TotalSeconds:N0} events/s");
+            Console.WriteLine($"tidelog {backend.ToString().ToLowerInvariant()} replay {count:N0} events (pages of 4096), round {round}: {sw.Elapsed.TotalMilliseconds:N0} ms, {count / sw.Elapsed.TotalSeconds:N0} events/s");
         }
     }
 }

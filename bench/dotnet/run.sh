@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs the .NET benchmarks on Mono: bench/dotnet/run.sh [path/to/libtidemark_c.so]
+# Runs the .NET benchmarks on Mono: bench/dotnet/run.sh [path/to/libtidelog_c.so]
 # (bindings-dotnet/build.sh bench builds the release library and calls this).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(git -C "$HERE" rev-parse --show-toplevel)"
 DOTNET="$ROOT/bindings-dotnet"
-LIB="${1:-$ROOT/target/release/libtidemark_c.so}"
+LIB="${1:-$ROOT/target/release/libtidelog_c.so}"
 [ $# -gt 0 ] && shift
 OUT="$DOTNET/build/bench"
 . "$DOTNET/build/dotnet-tools/env.sh"
@@ -14,14 +14,14 @@ L="$DOTNET_TOOLS/lib"
 dpkg -s liblmdb0 >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q liblmdb0 >/dev/null
 rm -rf "$OUT" && mkdir -p "$OUT"
 refs=""; for f in "$MONO_FACADES"/System.*.dll; do case "$f" in */System.Runtime.dll|*/System.Threading.Tasks.dll) ;; *) refs="$refs -r:$f";; esac; done
-$CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -unsafe -optimize+ -target:library -out:"$OUT/Tidemark.dll" "$DOTNET"/src/Tidemark/*.cs
-$CSC -nologo $CSC_BASE_REFS $refs -langversion:latest -optimize+ -target:exe -out:"$OUT/Bench.exe" -r:"$OUT/Tidemark.dll" \
+$CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -unsafe -optimize+ -target:library -out:"$OUT/Tidelog.dll" "$DOTNET"/src/Tidelog/*.cs
+$CSC -nologo $CSC_BASE_REFS $refs -langversion:latest -optimize+ -target:exe -out:"$OUT/Bench.exe" -r:"$OUT/Tidelog.dll" \
   -r:"$L/LightningDB.dll" -r:"$L/System.Memory.dll" "$HERE/Bench.cs"
 cp "$L/LightningDB.dll" "$L/System.Memory.dll" "$L/System.Buffers.dll" "$L/System.Runtime.CompilerServices.Unsafe.dll" "$L/System.Numerics.Vectors.dll" "$OUT/"
-cp "$LIB" "$OUT/libtidemark_c.so"
+cp "$LIB" "$OUT/libtidelog_c.so"
 ln -sf /usr/lib/x86_64-linux-gnu/liblmdb.so.0 "$OUT/liblmdb.so"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); mono $(mono --version | head -1 | awk '{print $5}')"
-gcc -O2 -std=c11 -D_GNU_SOURCE -I"$DOTNET/native/include" "$HERE/append_c.c" -L"$OUT" -ltidemark_c -o "$OUT/append_c"
+gcc -O2 -std=c11 -D_GNU_SOURCE -I"$DOTNET/native/include" "$HERE/append_c.c" -L"$OUT" -ltidelog_c -o "$OUT/append_c"
 mkdir -p "$OUT/data"
 cd "$OUT"
 if [ -z "${ONLY_AKKA:-}" ]; then
@@ -32,9 +32,9 @@ fi
 # Akka.NET plugin benchmark (needs the plugin assembly and Akka's).
 AKKA="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
 arefs=""; for a in $AKKA; do arefs="$arefs -r:$L/$a"; done
-$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -nullable:enable -optimize+ -target:library -out:"$OUT/Tidemark.Persistence.Akka.dll" \
-  -r:"$OUT/Tidemark.dll" $arefs "$DOTNET"/src/Tidemark.Persistence.Akka/*.cs "$DOTNET"/src/Tidemark/Polyfills.cs
+$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -nullable:enable -optimize+ -target:library -out:"$OUT/Tidelog.Persistence.Akka.dll" \
+  -r:"$OUT/Tidelog.dll" $arefs "$DOTNET"/src/Tidelog.Persistence.Akka/*.cs "$DOTNET"/src/Tidelog/Polyfills.cs
 $CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -optimize+ -target:exe -out:"$OUT/AkkaBench.exe" \
-  -r:"$OUT/Tidemark.Persistence.Akka.dll" $arefs "$HERE/AkkaBench.cs"
+  -r:"$OUT/Tidelog.Persistence.Akka.dll" $arefs "$HERE/AkkaBench.cs"
 cp -n "$L"/*.dll "$OUT/" 2>/dev/null || true
 LD_LIBRARY_PATH="$OUT" mono --optimize=all AkkaBench.exe "$OUT/akka-data" ${AKKA_BENCH_ARGS:-}

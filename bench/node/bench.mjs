@@ -1,4 +1,4 @@
-// Benchmarks of the `tidemark` Node package. Usage:
+// Benchmarks of the `tidelog` Node package. Usage:
 //   node bench.mjs overhead | durable | replay | all   [--dir DIR]
 // Build the addon in release mode first: (cd ../../bindings-node && npm run build:release).
 // Prints one Markdown table row per measurement.
@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { Journal } from 'tidemark'
+import { Journal } from 'tidelog'
 import { open as openLmdb } from 'lmdb'
 
 const args = process.argv.slice(2)
@@ -18,7 +18,7 @@ const PAYLOAD = Buffer.alloc(100, 0x61)
 const dirs = []
 process.on('exit', () => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })))
 function freshDir(name) {
-  const dir = fs.mkdtempSync(path.join(root, `tidemark-bench-${name}-`))
+  const dir = fs.mkdtempSync(path.join(root, `tidelog-bench-${name}-`))
   dirs.push(dir)
   return dir
 }
@@ -40,7 +40,7 @@ async function overhead() {
   const subjects = []
   for (const backend of ['lmdb', 'files', 'memory']) {
     const journal = await Journal.open(freshDir(backend), { backend, sync: 'never', lmdbMapSize: 1 << 30 })
-    subjects.push({ name: `tidemark ${backend}`, put: (i) => journal.append('actor-1', PAYLOAD), close: () => journal.close() })
+    subjects.push({ name: `tidelog ${backend}`, put: (i) => journal.append('actor-1', PAYLOAD), close: () => journal.close() })
   }
   const db = openLmdb({ path: freshDir('lmdbjs'), noSync: true, encoding: 'binary', mapSize: 1 << 30 })
   subjects.push({ name: 'lmdb-js put (noSync)', put: (i) => db.put(i, PAYLOAD), close: () => db.close() })
@@ -136,7 +136,7 @@ async function durable() {
     const m = journal.metrics()
     const perCommit = m.batchEvents.sum / Math.max(1, m.batchEvents.count)
     row(
-      `tidemark ${backend}`,
+      `tidelog ${backend}`,
       fmt(done / dt),
       fmt(m.fsyncs / dt),
       fmt(perCommit, 1),

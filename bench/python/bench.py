@@ -1,4 +1,4 @@
-"""Benchmarks of the `tidemark` Python package.
+"""Benchmarks of the `tidelog` Python package.
 
 1. Per-call overhead of a no-sync `Journal.append` (one 100-byte event) against
    the `lmdb` package from PyPI doing one `put` per event in its own write
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import lmdb
-import tidemark
+import tidelog
 
 PAYLOAD = b"x" * 100
 
@@ -40,22 +40,22 @@ def best_of(rounds, fn):
 def per_call(root: Path, n: int, rounds: int):
     """Interleaves the candidates round by round (the machine is shared, so
     load drifts) and keeps each one's best round."""
-    from tidemark import _tidemark
+    from tidelog import _tidelog
 
-    journals = {b: tidemark.Journal.open(root / f"percall-{b}", backend=b, sync="never") for b in ["lmdb", "files", "memory"]}
+    journals = {b: tidelog.Journal.open(root / f"percall-{b}", backend=b, sync="never") for b in ["lmdb", "files", "memory"]}
     for journal in journals.values():
         for _ in range(2000):
             journal.append("warmup", PAYLOAD)
 
-    def tidemark_append(backend, spin_micros):
+    def tidelog_append(backend, spin_micros):
         def run():
-            previous = _tidemark._set_spin_micros(spin_micros)
+            previous = _tidelog._set_spin_micros(spin_micros)
             append = journals[backend].append
             t0 = time.perf_counter()
             for _ in range(n):
                 append("actor-1", PAYLOAD)
             elapsed = time.perf_counter() - t0
-            _tidemark._set_spin_micros(previous)
+            _tidelog._set_spin_micros(previous)
             return elapsed / n
 
         return run
@@ -80,12 +80,12 @@ def per_call(root: Path, n: int, rounds: int):
         return run
 
     candidates = [
-        ("tidemark `Journal.append`, backend=lmdb, sync=never", tidemark_append("lmdb", 0)),
-        ("same, spinning 20 µs before parking (`_set_spin_micros(20)`)", tidemark_append("lmdb", 20)),
+        ("tidelog `Journal.append`, backend=lmdb, sync=never", tidelog_append("lmdb", 0)),
+        ("same, spinning 20 µs before parking (`_set_spin_micros(20)`)", tidelog_append("lmdb", 20)),
         ("core alone: the same append looped in Rust (no Python), backend=lmdb", core_only("lmdb")),
-        ("tidemark `Journal.append`, backend=files, sync=never", tidemark_append("files", 0)),
-        ("tidemark `Journal.append`, backend=memory (binding + writer-thread round trip)", tidemark_append("memory", 0)),
-        ("same, spinning 20 µs before parking", tidemark_append("memory", 20)),
+        ("tidelog `Journal.append`, backend=files, sync=never", tidelog_append("files", 0)),
+        ("tidelog `Journal.append`, backend=memory (binding + writer-thread round trip)", tidelog_append("memory", 0)),
+        ("same, spinning 20 µs before parking", tidelog_append("memory", 20)),
         ("core alone, backend=memory (writer-thread round trip only)", core_only("memory")),
         ("`lmdb` package (PyPI): one `put` per write txn, sync=False", lmdb_put),
     ]
@@ -129,7 +129,7 @@ def device_bound(root: Path, seconds: float):
 
 def async_writers(root: Path, backend: str, writers: int, per_writer: int):
     async def main():
-        async with tidemark.AsyncJournal.open(root / f"async-{backend}", backend=backend, sync="always") as journal:
+        async with tidelog.AsyncJournal.open(root / f"async-{backend}", backend=backend, sync="always") as journal:
             await asyncio.gather(*(journal.append(f"warm-{i}", PAYLOAD) for i in range(writers)))
             before = journal.metrics()
 
@@ -154,7 +154,7 @@ def async_writers(root: Path, backend: str, writers: int, per_writer: int):
 def replay(root: Path, backend: str, total: int, page_size: int):
     path = root / f"replay-{backend}"
     results = {}
-    with tidemark.Journal.open(path, backend=backend, sync="never", lmdb_map_size=1 << 30) as journal:
+    with tidelog.Journal.open(path, backend=backend, sync="never", lmdb_map_size=1 << 30) as journal:
         batch = [PAYLOAD] * 1000
         for _ in range(total // 1000):
             journal.append("replay", batch)
@@ -249,12 +249,12 @@ def main():
     try:
         lines = []
         out = lines.append
-        out("# Python benchmarks (`tidemark` package)")
+        out("# Python benchmarks (`tidelog` package)")
         out("")
         out(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
         out(f"- machine: {machine()}")
         out(f"- command: `bash bench/python/run.sh` (= `python bench/python/bench.py {' '.join(sys.argv[1:])}` on a release wheel)")
-        out(f"- tidemark {tidemark.__version__}, py-lmdb {lmdb.__version__} (bundled LMDB {'.'.join(map(str, lmdb.version()))})")
+        out(f"- tidelog {tidelog.__version__}, py-lmdb {lmdb.__version__} (bundled LMDB {'.'.join(map(str, lmdb.version()))})")
         out("")
 
         print("per-call overhead ...", file=sys.stderr)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a release wheel of the `tidemark` Python package into its own venv
+# Builds a release wheel of the `tidelog` Python package into its own venv
 # (bench/python/.venv, with the `lmdb` package from PyPI for comparison) and
 # runs the benchmarks. Arguments go to bench.py (e.g. --write to update RESULTS.md).
 set -euo pipefail
@@ -11,5 +11,5 @@ if ! "$VENV/bin/python" -c 'import lmdb' 2>/dev/null || [ ! -x "$VENV/bin/maturi
 fi
 rm -rf .dist
 (cd ../../bindings-python && "../bench/python/$VENV/bin/maturin" build --release --quiet -o ../bench/python/.dist -i "../bench/python/$VENV/bin/python")
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .dist/tidemark-*.whl
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .dist/tidelog-*.whl
 exec "$VENV/bin/python" bench.py "$@"

@@ -1,4 +1,4 @@
-//! Load generators shared by Tidemark and the references, so every system is
+//! Load generators shared by Tidelog and the references, so every system is
 //! driven the same way.
 
 use std::collections::VecDeque;

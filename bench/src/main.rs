@@ -1,10 +1,10 @@
-//! `tidemark-bench`: Tidemark side by side with the raw device, SQLite and raw
+//! `tidelog-bench`: Tidelog side by side with the raw device, SQLite and raw
 //! LMDB, in one run, printing Markdown tables with ratios (issue 3).
 //!
 //! ```text
-//! cargo run --release -p tidemark-bench -- --quick          # < 2 minutes
-//! cargo run --release -p tidemark-bench                     # full sizes
-//! cargo run --release -p tidemark-bench -- --only 1,2 --dir /var/tmp
+//! cargo run --release -p tidelog-bench -- --quick          # < 2 minutes
+//! cargo run --release -p tidelog-bench                     # full sizes
+//! cargo run --release -p tidelog-bench -- --only 1,2 --dir /var/tmp
 //! ```
 
 mod device;
@@ -23,7 +23,7 @@ use scenarios::Config;
 /// A scenario: run at the given sizes, return its tables.
 type Scenario = fn(&Config) -> Vec<Table>;
 
-const USAGE: &str = "usage: tidemark-bench [--quick] [--dir DIR] [--only 1,2,...] [--rounds N]
+const USAGE: &str = "usage: tidelog-bench [--quick] [--dir DIR] [--only 1,2,...] [--rounds N]
 
   --quick      reduced sizes (finishes in under 2 minutes)
   --dir DIR    where scratch journals go (default: the system temp dir); must not be tmpfs
@@ -32,7 +32,7 @@ const USAGE: &str = "usage: tidemark-bench [--quick] [--dir DIR] [--only 1,2,...
                4 replay + 5 recovery, 6 close, 7 snapshots); default all
   --rounds N   interleaved rounds per scenario (default 1 quick, 3 full)
   --profile BACKEND,SYNC,WRITERS
-               run one Tidemark workload alone (for perf/callgrind) instead of the
+               run one Tidelog workload alone (for perf/callgrind) instead of the
                scenarios: BACKEND files|lmdb, SYNC always|interval (100 ms)|never, WRITERS 0 = 1,024 in flight";
 
 struct Args {
@@ -40,7 +40,7 @@ struct Args {
     dir: Option<PathBuf>,
     only: Vec<u32>,
     rounds: Option<usize>,
-    profile: Option<(tidemark::Backend, tidemark::SyncPolicy, usize)>,
+    profile: Option<(tidelog::Backend, tidelog::SyncPolicy, usize)>,
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -85,14 +85,14 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                     return Err("--profile needs BACKEND,SYNC,WRITERS".into());
                 };
                 let backend = match backend {
-                    "files" => tidemark::Backend::Files,
-                    "lmdb" => tidemark::Backend::Lmdb,
+                    "files" => tidelog::Backend::Files,
+                    "lmdb" => tidelog::Backend::Lmdb,
                     _ => return Err(format!("bad backend {backend:?}")),
                 };
                 let sync = match sync {
-                    "always" => tidemark::SyncPolicy::Always,
-                    "never" => tidemark::SyncPolicy::Never,
-                    "interval" => tidemark::SyncPolicy::Interval(std::time::Duration::from_millis(100)),
+                    "always" => tidelog::SyncPolicy::Always,
+                    "never" => tidelog::SyncPolicy::Never,
+                    "interval" => tidelog::SyncPolicy::Interval(std::time::Duration::from_millis(100)),
                     _ => return Err(format!("bad sync {sync:?}")),
                 };
                 let writers = writers.parse().map_err(|_| format!("bad writer count {writers:?}"))?;
@@ -144,7 +144,7 @@ fn main() -> ExitCode {
         }
     };
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
-    let scratch = match tempfile::Builder::new().prefix("tidemark-bench-").tempdir_in(&base) {
+    let scratch = match tempfile::Builder::new().prefix("tidelog-bench-").tempdir_in(&base) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: cannot create a scratch directory in {}: {e}", base.display());
@@ -163,10 +163,10 @@ fn main() -> ExitCode {
     }
 
     let started = Instant::now();
-    println!("# Tidemark benchmark {}\n", if cfg.quick { "(--quick)" } else { "(full)" });
+    println!("# Tidelog benchmark {}\n", if cfg.quick { "(--quick)" } else { "(full)" });
     println!("- date: {}", command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]));
     println!(
-        "- command: `cargo run --release -p tidemark-bench --{}`",
+        "- command: `cargo run --release -p tidelog-bench --{}`",
         std::env::args().skip(1).map(|a| format!(" {a}")).collect::<String>()
     );
     println!("- commit: {}", command_output("git", &["rev-parse", "--short", "HEAD"]));
@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(a.only, vec![2, 5]);
         assert_eq!(a.rounds, Some(4));
         let p = parse(&["--profile", "lmdb,never,0"]).unwrap().profile.unwrap();
-        assert_eq!(p, (tidemark::Backend::Lmdb, tidemark::SyncPolicy::Never, 0));
+        assert_eq!(p, (tidelog::Backend::Lmdb, tidelog::SyncPolicy::Never, 0));
     }
 
     #[test]

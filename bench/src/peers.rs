@@ -85,7 +85,7 @@ struct Request {
     done: Sender<()>,
 }
 
-/// SQLite behind the same group commit Tidemark does: one thread takes
+/// SQLite behind the same group commit Tidelog does: one thread takes
 /// everything queued (up to `max_batch` events), inserts it in one
 /// transaction, commits once, then acknowledges every caller.
 pub struct SqliteBatched {

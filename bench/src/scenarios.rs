@@ -1,7 +1,7 @@
 //! The seven scenarios of issue 3. Each returns Markdown tables with
-//! Tidemark's figure, the reference's figure, and their ratio.
+//! Tidelog's figure, the reference's figure, and their ratio.
 //!
-//! Tidemark and its references are measured interleaved (round by round, in
+//! Tidelog and its references are measured interleaved (round by round, in
 //! the same process) so that load from other processes on a shared machine
 //! hits both alike; the tables report medians over rounds.
 
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tidemark::{AtomicWrite, Backend, Journal, MetricsSnapshot, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy};
+use tidelog::{AtomicWrite, Backend, Journal, MetricsSnapshot, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy};
 
 use crate::device::{self, Layout};
 use crate::harness::{closed_loop, pipelined, timed, Throughput};
@@ -35,8 +35,8 @@ const MULTI_EVENTS: usize = 64;
 
 fn multi_event_name(backend: Backend) -> &'static str {
     match backend {
-        Backend::Lmdb => "Tidemark LMDB, 16 appends × 64 events",
-        _ => "Tidemark files, 16 appends × 64 events",
+        Backend::Lmdb => "Tidelog LMDB, 16 appends × 64 events",
+        _ => "Tidelog files, 16 appends × 64 events",
     }
 }
 
@@ -130,9 +130,9 @@ const BACKENDS: [Backend; 2] = [Backend::Files, Backend::Lmdb];
 
 fn name(backend: Backend) -> &'static str {
     match backend {
-        Backend::Files => "Tidemark files",
-        Backend::Lmdb => "Tidemark LMDB",
-        Backend::Memory => "Tidemark memory",
+        Backend::Files => "Tidelog files",
+        Backend::Lmdb => "Tidelog LMDB",
+        Backend::Memory => "Tidelog memory",
     }
 }
 
@@ -217,7 +217,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                 record_rate(name(*backend), t.per_sec(), dev_us, w);
                 batch_size.entry((name(*backend), w)).or_default().push(b);
                 commit_us.entry((name(*backend), w)).or_default().push(c);
-                // The same bound from Tidemark's own commit latency over the same interval,
+                // The same bound from Tidelog's own commit latency over the same interval,
                 // immune to the disk's latency drifting between blocks.
                 own_bound
                     .entry((name(*backend), w))
@@ -329,12 +329,12 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             "% of own bound (writers ÷ own commit latency, same interval)",
             "vs SQLite txn/event",
             "events per commit",
-            "commit latency (Tidemark metric, mean)",
+            "commit latency (Tidelog metric, mean)",
         ],
     );
     for &w in &cfg.writers {
         let sqlite_rate = med(&rates, &(SQLITE_PER_EVENT, w));
-        for system in [DEVICE, "Tidemark files", "Tidemark LMDB", SQLITE_PER_EVENT, SQLITE_BATCHED, HEED] {
+        for system in [DEVICE, "Tidelog files", "Tidelog LMDB", SQLITE_PER_EVENT, SQLITE_BATCHED, HEED] {
             let r = med(&rates, &(system, w));
             let (batch, commit) = (med(&batch_size, &(system, w)), med(&commit_us, &(system, w)));
             closed.row(vec![
@@ -355,12 +355,12 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
         }
     }
     closed.note(format!(
-        "Commit latency measured in each block of this run, just before the systems run: {RECORD}-byte write + fdatasync into a pre-zeroed file, mean {} (p50 {}) — the bound for both Tidemark backends, SQLite and the device row; heed one-put durable transaction, mean {} — the bound for raw heed (two flushes). Medians over blocks; % of bound is computed per block, then the median taken.",
+        "Commit latency measured in each block of this run, just before the systems run: {RECORD}-byte write + fdatasync into a pre-zeroed file, mean {} (p50 {}) — the bound for both Tidelog backends, SQLite and the device row; heed one-put durable transaction, mean {} — the bound for raw heed (two flushes). Medians over blocks; % of bound is computed per block, then the median taken.",
         us(fsync_us),
         us(median(&fdatasync_p50_us)),
         us(lmdb_us)
     ));
-    closed.note("Targets: Tidemark ≥ 80% of bound; Tidemark ≥ 5× SQLite txn-per-event at the same durability. \"Own bound\" = events/s × Tidemark's mean commit latency ÷ writers over the same interval: the share of the ideal (every commit carries every writer, commits back to back) actually reached; it does not move when the disk's latency drifts between blocks, which the device bound does on a shared machine.");
+    closed.note("Targets: Tidelog ≥ 80% of bound; Tidelog ≥ 5× SQLite txn-per-event at the same durability. \"Own bound\" = events/s × Tidelog's mean commit latency ÷ writers over the same interval: the share of the ideal (every commit carries every writer, commits back to back) actually reached; it does not move when the disk's latency drifts between blocks, which the device bound does on a shared machine.");
     closed.note(format!(
         "{} round(s) of {:.1} s per cell, medians; all systems interleaved within each round.",
         cfg.rounds,
@@ -388,8 +388,8 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
     );
     let sqlite_rate = med(&rates, &(SQLITE_BATCHED, 0));
     for system in [
-        "Tidemark files",
-        "Tidemark LMDB",
+        "Tidelog files",
+        "Tidelog LMDB",
         multi_event_name(Backend::Files),
         multi_event_name(Backend::Lmdb),
         SQLITE_BATCHED,
@@ -418,7 +418,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
         mbps(bw)
     ));
     piped.note(format!(
-        "Target: Tidemark ≥ 40% of the bandwidth bound. For scale, Little's law with {} in flight and the measured commit latency gives {} when every commit carries the whole window (both backends flush one appended record per commit).",
+        "Target: Tidelog ≥ 40% of the bandwidth bound. For scale, Little's law with {} in flight and the measured commit latency gives {} when every commit carries the whole window (both backends flush one appended record per commit).",
         cfg.in_flight,
         rate(cfg.in_flight as f64 * 1e6 / fsync_us),
     ));
@@ -493,8 +493,8 @@ pub fn non_durable(cfg: &Config) -> Vec<Table> {
     );
     for system in [
         "raw buffered write",
-        "Tidemark files",
-        "Tidemark LMDB",
+        "Tidelog files",
+        "Tidelog LMDB",
         "SQLite WAL sync=OFF, group commit",
     ] {
         let r = med(&rates, &system);
@@ -532,7 +532,7 @@ pub fn latency(cfg: &Config) -> Vec<Table> {
     let chunk = 100;
     let mut samples: HashMap<&str, Vec<u64>> = HashMap::new();
     // A thread round trip with no I/O: the hand-off to a writer thread and the
-    // completion back, which every Tidemark append pays on top of its flush.
+    // completion back, which every Tidelog append pays on top of its flush.
     let (to_echo, echo_rx) = crossbeam_channel::unbounded::<crossbeam_channel::Sender<()>>();
     let echo = std::thread::spawn(move || {
         for reply in echo_rx {
@@ -593,8 +593,8 @@ pub fn latency(cfg: &Config) -> Vec<Table> {
     for system in [
         RAW_APPEND,
         ROUND_TRIP,
-        "Tidemark files",
-        "Tidemark LMDB",
+        "Tidelog files",
+        "Tidelog LMDB",
         "heed, txn per event",
         "SQLite WAL FULL, txn per event",
     ] {
@@ -609,7 +609,7 @@ pub fn latency(cfg: &Config) -> Vec<Table> {
         ]);
     }
     t.note(format!(
-        "{} samples per system, taken in interleaved chunks of {chunk}; raw = {RECORD}-byte write + fdatasync into a file pre-filled with zeros (no size change: the device's best case, and what the segment backend does), on the same disk; the extending variant is shown for comparison. Target: Tidemark p50 ≤ 1.3× raw p50.",
+        "{} samples per system, taken in interleaved chunks of {chunk}; raw = {RECORD}-byte write + fdatasync into a file pre-filled with zeros (no size change: the device's best case, and what the segment backend does), on the same disk; the extending variant is shown for comparison. Target: Tidelog p50 ≤ 1.3× raw p50.",
         cfg.latency_samples
     ));
     vec![t]
@@ -798,8 +798,8 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
         format!("Scenario 4: replay {total} events (warm page cache)"),
         &[
             "read",
-            "Tidemark files",
-            "Tidemark LMDB",
+            "Tidelog files",
+            "Tidelog LMDB",
             "SQLite (SELECT … ORDER BY sequence_nr)",
             "files vs SQLite",
             "LMDB vs SQLite",
@@ -812,8 +812,8 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
         "1 stream, read pages of 1,000 (owned)",
         "1,000 streams, scan",
     ] {
-        let f = med(&rates, &("Tidemark files", kind));
-        let l = med(&rates, &("Tidemark LMDB", kind));
+        let f = med(&rates, &("Tidelog files", kind));
+        let l = med(&rates, &("Tidelog LMDB", kind));
         let s = med(&rates, &("SQLite", kind));
         let sqlite_cell = if s > 0.0 { rate(s) } else { "—".into() };
         let (fr, lr) = if s > 0.0 {
@@ -826,7 +826,7 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
     replay.note("Target: ≥ 5,000,000 events/s for one stream.");
     replay.note(format!(
         "Populating (sync=never, write() of 1,000-event atomic writes; not a target): {}.",
-        ["Tidemark files", "Tidemark LMDB", "SQLite"]
+        ["Tidelog files", "Tidelog LMDB", "SQLite"]
             .iter()
             .map(|k| format!("{k} {:.1} s for 2 × {total}", populate_secs.get(k).copied().unwrap_or(0.0)))
             .collect::<Vec<_>>()
@@ -855,7 +855,7 @@ pub fn replay_and_recovery(cfg: &Config) -> Vec<Table> {
         (median(&a), median(&b), median(&c))
     };
     let sqlite_first = summarize(recovery.get("SQLite WAL FULL").unwrap_or(&Vec::new())).2;
-    for system in ["Tidemark files", "Tidemark LMDB", "SQLite WAL FULL"] {
+    for system in ["Tidelog files", "Tidelog LMDB", "SQLite WAL FULL"] {
         let (o, h, f) = summarize(recovery.get(system).unwrap_or(&Vec::new()));
         rec.row(vec![system.into(), ms(o * 1e3), ms(h * 1e3), ms(f * 1e3), ratio(f, sqlite_first)]);
     }
@@ -1007,7 +1007,7 @@ pub fn snapshots(cfg: &Config) -> Vec<Table> {
         let ns = device::file_read(&raw_dir.join(format!("{i}.snap"))).expect("raw load");
         load.entry("raw").or_default().push(ns as f64 / 1e6);
         for (zstd, j) in &journals {
-            let key = if *zstd { "Tidemark, zstd" } else { "Tidemark, uncompressed" };
+            let key = if *zstd { "Tidelog, zstd" } else { "Tidelog, uncompressed" };
             let snapshot = Snapshot {
                 persistence_id: "snap".into(),
                 sequence_nr: i as u64 + 1,
@@ -1055,7 +1055,7 @@ pub fn snapshots(cfg: &Config) -> Vec<Table> {
         "1.00×".into(),
         (1u64 << 20).to_string(),
     ]);
-    for (zstd, key) in [(false, "Tidemark, uncompressed"), (true, "Tidemark, zstd")] {
+    for (zstd, key) in [(false, "Tidelog, uncompressed"), (true, "Tidelog, zstd")] {
         let (s, l) = (median(&save[key]), median(&load[key]));
         t.row(vec![
             key.into(),
@@ -1075,7 +1075,7 @@ pub fn snapshots(cfg: &Config) -> Vec<Table> {
 
 // ---- profiling ------------------------------------------------------------
 
-/// One Tidemark workload alone, for `perf record` / `valgrind --tool=callgrind`:
+/// One Tidelog workload alone, for `perf record` / `valgrind --tool=callgrind`:
 /// `writers` closed-loop writers, or (`writers == 0`) one submitter keeping
 /// `cfg.in_flight` appends in flight. Returns a one-row table.
 pub fn profile(cfg: &Config, backend: Backend, sync: SyncPolicy, writers: usize) -> Table {

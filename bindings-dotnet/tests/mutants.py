@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-J, R, S = "TidemarkJournal.cs", "TidemarkReadJournal.cs", "TidemarkSnapshotStore.cs"
+J, R, S = "TidelogJournal.cs", "TidelogReadJournal.cs", "TidelogSnapshotStore.cs"
 
 # name: (what it breaks, file, original text, mutated text[, original text, mutated text ...])
 MUTANTS = {

@@ -1,10 +1,10 @@
 // ESM entry: re-exports the CommonJS build (one copy of the module state).
-import tidemark from '../dist/index.js'
+import tidelog from '../dist/index.js'
 
 export const {
   Journal,
   SnapshotStore,
-  TidemarkError,
+  TidelogError,
   ClosedError,
   LockedError,
   SequenceConflictError,
@@ -16,5 +16,5 @@ export const {
   FailedError,
   errorClasses,
   createError,
-} = tidemark
-export default tidemark
+} = tidelog
+export default tidelog

@@ -1,5 +1,5 @@
-// ESM entry of `tidemark/loom`: re-exports the CommonJS build.
+// ESM entry of `tidelog/loom`: re-exports the CommonJS build.
 import loom from '../dist/loom.js'
 
-export const { TidemarkJournalStore } = loom
+export const { TidelogJournalStore } = loom
 export default loom

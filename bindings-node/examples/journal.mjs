@@ -1,5 +1,5 @@
 // The README's first example, run by test/examples.test.mjs.
-import { Journal, SequenceConflictError } from 'tidemark'
+import { Journal, SequenceConflictError } from 'tidelog'
 
 const journal = await Journal.open('./data/journal', { backend: 'lmdb', sync: 'always' })
 

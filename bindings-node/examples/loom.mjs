@@ -1,7 +1,7 @@
 // The README's Loom example, run by test/examples.test.mjs.
-import { TidemarkJournalStore } from 'tidemark/loom'
+import { TidelogJournalStore } from 'tidelog/loom'
 
-const journalStore = await TidemarkJournalStore.open('./data/loom', { backend: 'lmdb' })
+const journalStore = await TidelogJournalStore.open('./data/loom', { backend: 'lmdb' })
 // was: const journalStore = new RedisJournalStore(redis)
 // const runtime = new ActorRuntime({ ..., journalStore })
 

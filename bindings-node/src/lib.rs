@@ -1,5 +1,5 @@
-//! Node.js glue for Tidemark (napi-rs v3). Glue only: it converts types,
-//! errors and completions; every storage rule lives in the `tidemark` core.
+//! Node.js glue for Tidelog (napi-rs v3). Glue only: it converts types,
+//! errors and completions; every storage rule lives in the `tidelog` core.
 //!
 //! Completions: write operations use the core's callback form. Each callback
 //! pushes its result into the journal's completion queue and, only when the
@@ -24,7 +24,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
 use parking_lot::Mutex;
-use tidemark::{
+use tidelog::{
     AtomicWrite, Backend, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
 };
 
@@ -36,10 +36,10 @@ fn error_code(kind: ErrorKind) -> &'static str {
     kind.code()
 }
 
-/// Prefix of a rejected task's message: `tidemark:<CODE>:<message>`; the JS
-/// layer turns it into a `TidemarkError` subclass.
-fn task_error(e: &tidemark::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, format!("tidemark:{}:{}", error_code(e.kind()), e))
+/// Prefix of a rejected task's message: `tidelog:<CODE>:<message>`; the JS
+/// layer turns it into a `TidelogError` subclass.
+fn task_error(e: &tidelog::Error) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("tidelog:{}:{}", error_code(e.kind()), e))
 }
 
 /// Every error code the binding can produce, in `ErrorKind::ALL` order
@@ -59,9 +59,9 @@ pub struct CompletionError {
     pub actual: Option<BigInt>,
 }
 
-fn completion_error(e: &tidemark::Error) -> CompletionError {
+fn completion_error(e: &tidelog::Error) -> CompletionError {
     let (persistence_id, expected, actual) = match e {
-        tidemark::Error::SequenceConflict {
+        tidelog::Error::SequenceConflict {
             persistence_id,
             expected,
             actual,
@@ -113,9 +113,9 @@ fn push_u64(out: &mut Vec<u32>, v: u64) {
 // ---- completion queue -------------------------------------------------------
 
 enum Done {
-    Receipt(u32, tidemark::Result<WriteReceipt>),
-    Unit(u32, tidemark::Result<()>),
-    Many(u32, Vec<tidemark::Result<WriteReceipt>>),
+    Receipt(u32, tidelog::Result<WriteReceipt>),
+    Unit(u32, tidelog::Result<()>),
+    Many(u32, Vec<tidelog::Result<WriteReceipt>>),
 }
 
 /// Record layout, 8 u32s each: `[id, tag, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi]`.
@@ -150,7 +150,7 @@ impl Completions {
     }
 }
 
-fn receipt_record(records: &mut Vec<u32>, errors: &mut Vec<CompletionError>, id: u32, r: &tidemark::Result<WriteReceipt>) {
+fn receipt_record(records: &mut Vec<u32>, errors: &mut Vec<CompletionError>, id: u32, r: &tidelog::Result<WriteReceipt>) {
     match r {
         Ok(r) => {
             records.extend([id, TAG_RECEIPT]);
@@ -208,15 +208,15 @@ pub struct NativeOptions {
     pub snapshot_compression: Option<bool>,
 }
 
-fn invalid(option: &'static str, reason: &'static str) -> tidemark::Error {
-    tidemark::InvalidArgument::Option { option, reason }.into()
+fn invalid(option: &'static str, reason: &'static str) -> tidelog::Error {
+    tidelog::InvalidArgument::Option { option, reason }.into()
 }
 
 fn millis(v: f64) -> Duration {
     Duration::from_secs_f64((v.max(0.0)) / 1000.0)
 }
 
-fn build_options(o: &NativeOptions) -> tidemark::Result<Options> {
+fn build_options(o: &NativeOptions) -> tidelog::Result<Options> {
     let mut options = Options::new();
     if let Some(b) = &o.backend {
         options = options.backend(b.parse::<Backend>()?);
@@ -262,7 +262,7 @@ fn build_options(o: &NativeOptions) -> tidemark::Result<Options> {
 
 pub struct OpenTask {
     path: String,
-    options: tidemark::Result<Options>,
+    options: tidelog::Result<Options>,
 }
 
 impl Task for OpenTask {
@@ -293,7 +293,7 @@ pub fn open_journal(path: String, options: NativeOptions) -> AsyncTask<OpenTask>
 
 /// A task that runs a blocking core call on the libuv pool.
 pub struct BlockingTask<T: Send + 'static, J> {
-    work: Option<Box<dyn FnOnce() -> tidemark::Result<T> + Send>>,
+    work: Option<Box<dyn FnOnce() -> tidelog::Result<T> + Send>>,
     convert: fn(Env, T) -> Result<J>,
 }
 
@@ -312,7 +312,7 @@ impl<T: Send + 'static, J: ToNapiValue + TypeName + 'static> Task for BlockingTa
 }
 
 fn blocking<T: Send + 'static, J>(
-    work: impl FnOnce() -> tidemark::Result<T> + Send + 'static,
+    work: impl FnOnce() -> tidelog::Result<T> + Send + 'static,
     convert: fn(Env, T) -> Result<J>,
 ) -> AsyncTask<BlockingTask<T, J>>
 where
@@ -519,7 +519,7 @@ pub struct NativeSnapshotInfo {
 
 // ---- the journal ------------------------------------------------------------
 
-/// The native journal handle. Use the `Journal` class of the `tidemark`
+/// The native journal handle. Use the `Journal` class of the `tidelog`
 /// package instead: this is its glue.
 #[napi]
 pub struct NativeJournal {
@@ -766,7 +766,7 @@ impl NativeJournal {
 
     /// Lists a stream's snapshots, oldest first.
     #[napi(ts_return_type = "Promise<NativeSnapshotInfo[]>")]
-    pub fn snapshot_list(&self, persistence_id: String) -> AsyncTask<BlockingTask<Vec<tidemark::SnapshotInfo>, Vec<NativeSnapshotInfo>>> {
+    pub fn snapshot_list(&self, persistence_id: String) -> AsyncTask<BlockingTask<Vec<tidelog::SnapshotInfo>, Vec<NativeSnapshotInfo>>> {
         let journal = self.journal.clone();
         blocking(
             move || journal.snapshots().list(&persistence_id),
@@ -977,7 +977,7 @@ mod fast {
             sys::napi_get_undefined(env, &mut undefined);
             undefined
         });
-        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidemark: internal panic in appendPayload") })
+        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in appendPayload") })
     }
 }
 

@@ -2,7 +2,7 @@
 // running while the journal works.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Journal } from 'tidemark'
+import { Journal } from 'tidelog'
 import { BACKENDS, DURABLE_BACKENDS, tempDir } from './helpers.mjs'
 
 for (const backend of BACKENDS) {

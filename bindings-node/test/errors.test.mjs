@@ -4,15 +4,15 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import * as tidemark from 'tidemark'
+import * as tidelog from 'tidelog'
 import { nativeErrorCodes } from '../dist/index.js'
 import { tempDir, runChild } from './helpers.mjs'
 
-const { Journal, TidemarkError, errorClasses, createError } = tidemark
+const { Journal, TidelogError, errorClasses, createError } = tidelog
 
 function expectCode(code, Class) {
   return (err) => {
-    assert.ok(err instanceof TidemarkError, `not a TidemarkError: ${err}`)
+    assert.ok(err instanceof TidelogError, `not a TidelogError: ${err}`)
     assert.ok(err instanceof Class, `${err.name} is not a ${Class.name}`)
     assert.equal(err.code, code)
     assert.equal(err.name, Class.name)
@@ -29,25 +29,25 @@ test('every native error code has a class, and every class round-trips its code'
     assert.ok(Class, `no error class for native code ${code}`)
     const err = createError(code, 'message')
     assert.ok(err instanceof Class)
-    assert.ok(err instanceof TidemarkError)
+    assert.ok(err instanceof TidelogError)
     assert.ok(err instanceof Error)
     assert.equal(err.code, code)
-    assert.equal(tidemark[Class.name], Class, `${Class.name} is exported`)
+    assert.equal(tidelog[Class.name], Class, `${Class.name} is exported`)
   }
 })
 
 test('CLOSED: an operation after close', async (t) => {
   const journal = await Journal.open(tempDir(t), { backend: 'files' })
   await journal.close()
-  await assert.rejects(journal.append('p', 'x'), expectCode('CLOSED', tidemark.ClosedError))
-  await assert.rejects(journal.nextGlobalOffset(), expectCode('CLOSED', tidemark.ClosedError))
+  await assert.rejects(journal.append('p', 'x'), expectCode('CLOSED', tidelog.ClosedError))
+  await assert.rejects(journal.nextGlobalOffset(), expectCode('CLOSED', tidelog.ClosedError))
 })
 
 test('LOCKED: a second writer on the same directory', async (t) => {
   const dir = tempDir(t)
   const first = await Journal.open(dir)
   t.after(() => first.close())
-  await assert.rejects(Journal.open(dir), expectCode('LOCKED', tidemark.LockedError))
+  await assert.rejects(Journal.open(dir), expectCode('LOCKED', tidelog.LockedError))
 })
 
 test('SEQUENCE_CONFLICT: an explicit write that does not continue its stream', async (t) => {
@@ -55,14 +55,14 @@ test('SEQUENCE_CONFLICT: an explicit write that does not continue its stream', a
   t.after(() => journal.close())
   await journal.append('p', 'x')
   const [result] = await journal.write([{ persistenceId: 'p', firstSequenceNr: 1, events: ['again'] }])
-  expectCode('SEQUENCE_CONFLICT', tidemark.SequenceConflictError)(result.reason)
+  expectCode('SEQUENCE_CONFLICT', tidelog.SequenceConflictError)(result.reason)
   assert.deepEqual([result.reason.persistenceId, result.reason.expected, result.reason.actual], ['p', 2, 1])
 })
 
 test('INVALID_ARGUMENT: values the core refuses', async (t) => {
   const journal = await Journal.open(tempDir(t), { backend: 'memory' })
   t.after(() => journal.close())
-  const invalid = expectCode('INVALID_ARGUMENT', tidemark.InvalidArgumentError)
+  const invalid = expectCode('INVALID_ARGUMENT', tidelog.InvalidArgumentError)
   await assert.rejects(journal.append('', 'x'), invalid)
   await assert.rejects(journal.append('p', []), invalid)
   await assert.rejects(journal.append('p\0q', 'x'), invalid)
@@ -77,8 +77,8 @@ test('CORRUPT: a damaged FORMAT marker', async (t) => {
   const dir = tempDir(t)
   const journal = await Journal.open(dir, { backend: 'files' })
   await journal.close()
-  fs.writeFileSync(path.join(dir, 'FORMAT'), 'tidemark journal\ngarbage\n')
-  await assert.rejects(Journal.open(dir, { backend: 'files' }), expectCode('CORRUPT', tidemark.CorruptError))
+  fs.writeFileSync(path.join(dir, 'FORMAT'), 'tidelog journal\ngarbage\n')
+  await assert.rejects(Journal.open(dir, { backend: 'files' }), expectCode('CORRUPT', tidelog.CorruptError))
 })
 
 test('UNSUPPORTED_FORMAT: a journal from a newer format version', async (t) => {
@@ -87,20 +87,20 @@ test('UNSUPPORTED_FORMAT: a journal from a newer format version', async (t) => {
   await journal.close()
   const file = path.join(dir, 'FORMAT')
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/format = \d+/, 'format = 999'))
-  await assert.rejects(Journal.open(dir, { backend: 'lmdb' }), expectCode('UNSUPPORTED_FORMAT', tidemark.UnsupportedFormatError))
+  await assert.rejects(Journal.open(dir, { backend: 'lmdb' }), expectCode('UNSUPPORTED_FORMAT', tidelog.UnsupportedFormatError))
 })
 
 test('IO: a journal path below a regular file', async (t) => {
   const dir = tempDir(t)
   const file = path.join(dir, 'plain-file')
   fs.writeFileSync(file, 'not a directory')
-  await assert.rejects(Journal.open(path.join(file, 'journal'), { backend: 'files' }), expectCode('IO', tidemark.IoError))
+  await assert.rejects(Journal.open(path.join(file, 'journal'), { backend: 'files' }), expectCode('IO', tidelog.IoError))
 })
 
 test('STORAGE_FULL: a write beyond the file-size limit (ulimit -f), and the journal keeps working', async (t) => {
   const dir = tempDir(t)
   const script = `
-    import { Journal } from 'tidemark'
+    import { Journal } from 'tidelog'
     const journal = await Journal.open(${JSON.stringify(dir)}, { backend: 'files' })
     try {
       await journal.append('p', Buffer.alloc(16 << 20))
@@ -128,7 +128,7 @@ test('FAILED: after a flush fails, the journal refuses writes until reopened', a
   assert.equal(cc.code, 0, cc.stderr)
   const dir = tempDir(t)
   const script = `
-    import { Journal } from 'tidemark'
+    import { Journal } from 'tidelog'
     const journal = await Journal.open(${JSON.stringify(dir)}, { backend: 'files' })
     let first
     for (let i = 0; i < 200 && !first; i++) {
@@ -138,10 +138,10 @@ test('FAILED: after a flush fails, the journal refuses writes until reopened', a
     try { await journal.append('p', 'after'); console.log('{}') } catch (err) { console.log(JSON.stringify({ code: err.code, name: err.name })) }
     await journal.close()
   `
-  const out = await runChild({ script, env: { LD_PRELOAD: shim, TIDEMARK_FAIL_SYNC_AFTER: '20' } })
+  const out = await runChild({ script, env: { LD_PRELOAD: shim, TIDELOG_FAIL_SYNC_AFTER: '20' } })
   assert.equal(out.code, 0, out.stderr)
   const [first, second] = out.stdout.trim().split('\n').map((l) => JSON.parse(l))
   assert.equal(first.code, 'IO', 'the failed flush itself is an I/O error')
   assert.deepEqual(second, { code: 'FAILED', name: 'FailedError' })
-  expectCode('FAILED', tidemark.FailedError)(createError('FAILED', 'journal failed earlier and must be reopened'))
+  expectCode('FAILED', tidelog.FailedError)(createError('FAILED', 'journal failed earlier and must be reopened'))
 })

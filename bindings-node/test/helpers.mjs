@@ -11,7 +11,7 @@ export const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 /** A fresh directory, removed when the test ends. */
 export function tempDir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidemark-node-'))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidelog-node-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   return dir
 }

@@ -1,7 +1,7 @@
 // Every journal operation on every backend.
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { Journal, ClosedError, SequenceConflictError, TidemarkError, InvalidArgumentError } from 'tidemark'
+import { Journal, ClosedError, SequenceConflictError, TidelogError, InvalidArgumentError } from 'tidelog'
 import { BACKENDS, tempDir } from './helpers.mjs'
 
 async function open(t, backend, options = {}) {
@@ -144,7 +144,7 @@ for (const backend of BACKENDS) {
       assert.equal(m.events, 28)
       assert.equal(m.appends, 3)
       assert.ok(m.batches >= 1)
-      assert.match(journal.metricsPrometheus(), /tidemark/)
+      assert.match(journal.metricsPrometheus(), /tidelog/)
     })
 
     test('snapshots: save, load with criteria, list, delete, deleteMatching, prune', async (t) => {
@@ -233,7 +233,7 @@ for (const backend of BACKENDS) {
       for (const [name, op] of Object.entries(ops)) {
         await assert.rejects(op(), (err) => {
           assert.ok(err instanceof ClosedError, `${name}: ${err}`)
-          assert.ok(err instanceof TidemarkError)
+          assert.ok(err instanceof TidelogError)
           assert.equal(err.code, 'CLOSED')
           return true
         })
@@ -282,7 +282,7 @@ test('numbers above Number.MAX_SAFE_INTEGER never lose precision: RangeError, or
 
 test('completions are delivered in batches, not one threadsafe call per operation', async (t) => {
   const { createRequire } = await import('node:module')
-  const { NativeJournal } = createRequire(import.meta.url)('../tidemark.node')
+  const { NativeJournal } = createRequire(import.meta.url)('../tidelog.node')
   const start = NativeJournal.prototype.start
   let wakeups = 0
   NativeJournal.prototype.start = function (onComplete) {

@@ -4,8 +4,8 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { Journal } from 'tidemark'
-import { TidemarkJournalStore } from 'tidemark/loom'
+import { Journal } from 'tidelog'
+import { TidelogJournalStore } from 'tidelog/loom'
 import { BACKENDS, DURABLE_BACKENDS, tempDir } from './helpers.mjs'
 
 const entries = [
@@ -19,7 +19,7 @@ const entries = [
 ]
 
 async function openStore(t, backend, options = {}) {
-  const store = await TidemarkJournalStore.open(tempDir(t), { backend, ...options })
+  const store = await TidelogJournalStore.open(tempDir(t), { backend, ...options })
   t.after(() => store.close())
   return store
 }
@@ -138,7 +138,7 @@ for (const backend of BACKENDS) {
     test('a prefix namespaces actors; getStats counts them', async (t) => {
       const journal = await Journal.open(tempDir(t), { backend })
       t.after(() => journal.close())
-      const store = new TidemarkJournalStore(journal, { prefix: 'loom:' })
+      const store = new TidelogJournalStore(journal, { prefix: 'loom:' })
       await store.appendEntry('a', entries[0])
       await store.saveSnapshot('a', { state: {}, cursor: 1, timestamp: 1 })
       await journal.append('other-stream', 'x')
@@ -156,14 +156,14 @@ for (const backend of BACKENDS) {
 for (const backend of DURABLE_BACKENDS) {
   test(`Loom store: acknowledged entries, trims and snapshots survive reopen (${backend})`, async (t) => {
     const dir = tempDir(t)
-    let store = await TidemarkJournalStore.open(dir, { backend })
+    let store = await TidelogJournalStore.open(dir, { backend })
     await Promise.all(Array.from({ length: 150 }, (_, i) => store.appendEntry('actor', { type: 'event_received', eventType: 'n', data: i })))
     // Compaction as Loom does it: snapshot the state, trim the entries it covers.
     await store.saveSnapshot('actor', { state: { sum: 4950 }, cursor: 100, timestamp: 1234 })
     await store.trimEntries('actor', 100)
     await store.close()
 
-    store = await TidemarkJournalStore.open(dir, { backend })
+    store = await TidelogJournalStore.open(dir, { backend })
     t.after(() => store.close())
     assert.deepEqual(await store.getLatestSnapshot('actor'), { state: { sum: 4950 }, cursor: 100, timestamp: 1234 })
     assert.deepEqual((await store.readEntries('actor')).map((e) => e.data), Array.from({ length: 50 }, (_, k) => k + 100))
@@ -171,7 +171,7 @@ for (const backend of DURABLE_BACKENDS) {
 
   test(`Loom store: a corrupt snapshot is treated as absent (${backend})`, async (t) => {
     const dir = tempDir(t)
-    let store = await TidemarkJournalStore.open(dir, { backend })
+    let store = await TidelogJournalStore.open(dir, { backend })
     await store.appendEntry('actor', entries[0])
     await store.saveSnapshot('actor', { state: { precious: true }, cursor: 1, timestamp: 1 })
     await store.close()
@@ -181,7 +181,7 @@ for (const backend of DURABLE_BACKENDS) {
     bytes[bytes.length - 3] ^= 0xff
     fs.writeFileSync(files[0], bytes)
 
-    store = await TidemarkJournalStore.open(dir, { backend })
+    store = await TidelogJournalStore.open(dir, { backend })
     t.after(() => store.close())
     assert.equal(await store.getLatestSnapshot('actor'), null)
     assert.deepEqual(await store.readEntries('actor'), [entries[0]], 'the entries are still there for a full replay')

@@ -2,7 +2,7 @@
 // pending, and crash safety (SIGKILL) of acknowledged events.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Journal } from 'tidemark'
+import { Journal } from 'tidelog'
 import { BACKENDS, DURABLE_BACKENDS, tempDir, runChild } from './helpers.mjs'
 
 for (const backend of BACKENDS) {
@@ -10,7 +10,7 @@ for (const backend of BACKENDS) {
     const dir = tempDir(t)
     const out = await runChild({
       script: `
-        import { Journal } from 'tidemark'
+        import { Journal } from 'tidelog'
         const journal = await Journal.open(${JSON.stringify(dir)}, { backend: ${JSON.stringify(backend)} })
         await journal.append('p', 'x')
         await journal.read('p')
@@ -28,7 +28,7 @@ test('pending operations keep the process alive until they settle', async (t) =>
   const dir = tempDir(t)
   const out = await runChild({
     script: `
-      import { Journal } from 'tidemark'
+      import { Journal } from 'tidelog'
       Journal.open(${JSON.stringify(dir)}, { backend: 'files' }).then((journal) => {
         // Not awaited, and nothing else keeps the event loop alive.
         for (let i = 0; i < 100; i++) journal.append('p', 'x' + i).then((r) => { if (r.firstSequenceNr === 100) console.log('all acknowledged') })
@@ -46,7 +46,7 @@ for (const backend of DURABLE_BACKENDS) {
     let killed = false
     const out = await runChild({
       script: `
-        import { Journal } from 'tidemark'
+        import { Journal } from 'tidelog'
         const journal = await Journal.open(${JSON.stringify(dir)}, { backend: ${JSON.stringify(backend)}, sync: 'always' })
         let n = 0
         // Keep 32 appends in flight across 4 streams; report each acknowledgement.

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit -p test/tsconfig.json` by test.sh: the public
 // types must accept this code (and reject the lines marked @ts-expect-error).
-import { Journal, type Event, type WriteReceipt, TidemarkError, SequenceConflictError } from 'tidemark'
-import { TidemarkJournalStore, type JournalStore, type JournalEntry, type JournalSnapshot } from 'tidemark/loom'
+import { Journal, type Event, type WriteReceipt, TidelogError, SequenceConflictError } from 'tidelog'
+import { TidelogJournalStore, type JournalStore, type JournalEntry, type JournalSnapshot } from 'tidelog/loom'
 
 export async function usage(): Promise<void> {
   const journal = await Journal.open('./data', { backend: 'files', sync: 'always' })
@@ -18,7 +18,7 @@ export async function usage(): Promise<void> {
   try {
     await journal.flush()
   } catch (err) {
-    if (err instanceof TidemarkError && err.code === 'LOCKED') throw err
+    if (err instanceof TidelogError && err.code === 'LOCKED') throw err
   }
   // @ts-expect-error unknown backend
   await Journal.open('./x', { backend: 'redis' })
@@ -31,7 +31,7 @@ export async function usage(): Promise<void> {
 
 // The adapter implements Loom's interface as declared from Loom's contract.
 export async function loom(): Promise<void> {
-  const store: JournalStore = await TidemarkJournalStore.open('./loom')
+  const store: JournalStore = await TidelogJournalStore.open('./loom')
   const entry: JournalEntry = { type: 'activity_scheduled', activityId: 'a', name: 'n', input: {} }
   await store.appendEntry('actor', entry)
   const snapshot: JournalSnapshot | null = await store.getLatestSnapshot('actor')

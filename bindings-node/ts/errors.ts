@@ -1,6 +1,6 @@
 /**
- * Errors raised by Tidemark. Every failure the core reports is a
- * {@link TidemarkError} with a stable string {@link TidemarkError.code}; each
+ * Errors raised by Tidelog. Every failure the core reports is a
+ * {@link TidelogError} with a stable string {@link TidelogError.code}; each
  * code also has its own subclass, so both `err.code === 'SEQUENCE_CONFLICT'`
  * and `err instanceof SequenceConflictError` work. Arguments of the wrong
  * JavaScript type are rejected with a plain `TypeError` (or `RangeError` for
@@ -20,7 +20,7 @@ export type ErrorCode =
   | 'FAILED'
 
 /** Base class of every error the journal reports. */
-export class TidemarkError extends Error {
+export class TidelogError extends Error {
   /** Stable, machine-readable code; switch on this. */
   readonly code: ErrorCode
 
@@ -32,21 +32,21 @@ export class TidemarkError extends Error {
 }
 
 /** The journal (or its snapshot store) was closed. */
-export class ClosedError extends TidemarkError {
+export class ClosedError extends TidelogError {
   constructor(message = 'journal is closed', options?: { cause?: unknown }) {
     super('CLOSED', message, options)
   }
 }
 
 /** Another writer (process or open handle) holds the journal's lock. */
-export class LockedError extends TidemarkError {
+export class LockedError extends TidelogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('LOCKED', message, options)
   }
 }
 
 /** An explicit write did not continue its stream (first sequence nr must be highest + 1). */
-export class SequenceConflictError extends TidemarkError {
+export class SequenceConflictError extends TidelogError {
   /** The stream the write was for. */
   readonly persistenceId: string | undefined
   /** The sequence number the journal expected (highest + 1). */
@@ -67,42 +67,42 @@ export class SequenceConflictError extends TidemarkError {
 }
 
 /** The journal refused an argument (empty persistence id, empty write, bad option, read-only journal, ...). */
-export class InvalidArgumentError extends TidemarkError {
+export class InvalidArgumentError extends TidelogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_ARGUMENT', message, options)
   }
 }
 
 /** Stored data failed a checksum or could not be decoded. */
-export class CorruptError extends TidemarkError {
+export class CorruptError extends TidelogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CORRUPT', message, options)
   }
 }
 
 /** The journal was written by a newer on-disk format. */
-export class UnsupportedFormatError extends TidemarkError {
+export class UnsupportedFormatError extends TidelogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNSUPPORTED_FORMAT', message, options)
   }
 }
 
 /** The device is full (or a file-size limit was hit); nothing of the failed operation was acknowledged. */
-export class StorageFullError extends TidemarkError {
+export class StorageFullError extends TidelogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STORAGE_FULL', message, options)
   }
 }
 
 /** An operating-system or LMDB I/O error. */
-export class IoError extends TidemarkError {
+export class IoError extends TidelogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('IO', message, options)
   }
 }
 
 /** An earlier storage failure (a failed fsync) poisoned the journal: reopen it. */
-export class FailedError extends TidemarkError {
+export class FailedError extends TidelogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('FAILED', message, options)
   }
@@ -119,7 +119,7 @@ export interface ErrorDetails {
  * The one table from error code to error class. A code the native layer
  * reports but this table lacks is a bug caught by the test suite.
  */
-export const errorClasses: { readonly [C in ErrorCode]: new (message: string, ...rest: never[]) => TidemarkError } = {
+export const errorClasses: { readonly [C in ErrorCode]: new (message: string, ...rest: never[]) => TidelogError } = {
   CLOSED: ClosedError,
   LOCKED: LockedError,
   SEQUENCE_CONFLICT: SequenceConflictError,
@@ -132,7 +132,7 @@ export const errorClasses: { readonly [C in ErrorCode]: new (message: string, ..
 }
 
 /** Builds the error for a code reported by the native layer. */
-export function createError(code: string, message: string, details?: ErrorDetails): TidemarkError {
+export function createError(code: string, message: string, details?: ErrorDetails): TidelogError {
   switch (code as ErrorCode) {
     case 'CLOSED':
       return new ClosedError(message)
@@ -153,12 +153,12 @@ export function createError(code: string, message: string, details?: ErrorDetail
     case 'FAILED':
       return new FailedError(message)
     default:
-      // Unknown to this JS layer (a newer native addon): still a TidemarkError.
-      return new TidemarkError(code as ErrorCode, message)
+      // Unknown to this JS layer (a newer native addon): still a TidelogError.
+      return new TidelogError(code as ErrorCode, message)
   }
 }
 
-const NATIVE_PREFIX = /^tidemark:([A-Z_]+):([\s\S]*)$/
+const NATIVE_PREFIX = /^tidelog:([A-Z_]+):([\s\S]*)$/
 
 /** @internal Converts an error thrown or rejected by the native addon. */
 export function fromNative(err: unknown): unknown {

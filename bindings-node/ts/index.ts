@@ -1,18 +1,18 @@
 /**
- * Tidemark for Node.js: an embedded, crash-safe event journal for actor
+ * Tidelog for Node.js: an embedded, crash-safe event journal for actor
  * systems. Open a {@link Journal}, `await journal.append(id, events)`, read
  * streams back with `journal.read` or `for await (const e of journal.replay(id))`.
  *
  * @packageDocumentation
  */
 import type * as Native from '../native'
-import { createError, fromNative, type ErrorDetails, TidemarkError } from './errors'
+import { createError, fromNative, type ErrorDetails, TidelogError } from './errors'
 
 export * from './errors'
 
 // The addon sits at the package root, next to `dist/` and `esm/`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const native: typeof Native = require('../tidemark.node')
+const native: typeof Native = require('../tidelog.node')
 
 // ---- public types -------------------------------------------------------------
 
@@ -515,12 +515,12 @@ export class Journal<N extends number | bigint = number> {
     } catch (err) {
       this.#pending.delete(id)
       if (this.#pending.size === 0) this.#unref()
-      throw err instanceof Error && !(err instanceof TidemarkError) ? new TypeError(err.message, { cause: err }) : err
+      throw err instanceof Error && !(err instanceof TidelogError) ? new TypeError(err.message, { cause: err }) : err
     }
     return promise
   }
 
-  #error(e: Native.CompletionError): TidemarkError {
+  #error(e: Native.CompletionError): TidelogError {
     const details: ErrorDetails = {}
     if (e.persistenceId !== undefined) details.persistenceId = e.persistenceId
     if (e.expected !== undefined) details.expected = bigOut(e.expected, this.#big)

@@ -1,16 +1,16 @@
 /**
- * `tidemark/loom`: a durable, embedded `JournalStore` for Loom actors.
+ * `tidelog/loom`: a durable, embedded `JournalStore` for Loom actors.
  *
  * Loom (`@certo-ventures/loom`) is not published on the npm registry, so it
  * cannot be a dependency: the interface below is declared from Loom's
  * documented contract (six async methods, `JournalEntry`, `JournalSnapshot`)
- * and {@link TidemarkJournalStore} is type-checked against it. TypeScript's
+ * and {@link TidelogJournalStore} is type-checked against it. TypeScript's
  * structural typing makes it assignable wherever Loom expects its own
  * `JournalStore`.
  *
  * Mapping: each actor is a persistence id (`prefix + actorId`); each entry one
  * event (manifest = the entry's `type`, payload = its JSON); the actor's
- * snapshot is a Tidemark snapshot at the stream's highest sequence number whose
+ * snapshot is a Tidelog snapshot at the stream's highest sequence number whose
  * state bytes are the JSON of `{ state, cursor, timestamp }`.
  *
  * @packageDocumentation
@@ -91,7 +91,7 @@ export interface EntryLike {
  * Loom's storage interface for actor journals. `E` is the entry type; it
  * defaults to the entry union above. Newer Loom versions add entry types
  * (`state_patches`, `invocation`, `decision_made`, ...): use
- * `TidemarkJournalStore<YourEntryUnion>` for those; any JSON entry with a
+ * `TidelogJournalStore<YourEntryUnion>` for those; any JSON entry with a
  * string `type` is stored.
  */
 export interface JournalStore<E extends EntryLike = JournalEntry> {
@@ -111,8 +111,8 @@ export interface JournalStore<E extends EntryLike = JournalEntry> {
 
 // ---- the adapter ----------------------------------------------------------------
 
-/** Options of {@link TidemarkJournalStore}. */
-export interface TidemarkJournalStoreOptions {
+/** Options of {@link TidelogJournalStore}. */
+export interface TidelogJournalStoreOptions {
   /**
    * Prepended to every actor id to form the persistence id (default `''`),
    * so one journal can hold Loom actors beside other streams.
@@ -120,8 +120,8 @@ export interface TidemarkJournalStoreOptions {
   prefix?: string
 }
 
-/** Options of {@link TidemarkJournalStore.open}: journal options plus store options. */
-export type TidemarkJournalStoreOpenOptions = Omit<OpenOptions, 'bigint'> & TidemarkJournalStoreOptions
+/** Options of {@link TidelogJournalStore.open}: journal options plus store options. */
+export type TidelogJournalStoreOpenOptions = Omit<OpenOptions, 'bigint'> & TidelogJournalStoreOptions
 
 /**
  * Counts for monitoring: the fields of `RedisJournalStore.getStats()`
@@ -155,27 +155,27 @@ function checkActorId(actorId: unknown): string {
 }
 
 /**
- * A Loom `JournalStore` on a Tidemark journal: embedded, durable (with the
+ * A Loom `JournalStore` on a Tidelog journal: embedded, durable (with the
  * default `sync: 'always'`, an `appendEntry` that resolved survives a crash),
  * and cheap under many concurrent un-awaited appends (they share group
  * commits and keep per-actor call order).
  *
  * ```ts
- * const journalStore = await TidemarkJournalStore.open('./loom-journal')
+ * const journalStore = await TidelogJournalStore.open('./loom-journal')
  * // new ActorRuntime({ ..., journalStore })   // instead of new RedisJournalStore(redis)
  * ```
  */
-export class TidemarkJournalStore<E extends EntryLike = JournalEntry> implements JournalStore<E> {
+export class TidelogJournalStore<E extends EntryLike = JournalEntry> implements JournalStore<E> {
   /** The underlying journal. */
   readonly journal: Journal<number>
   readonly #prefix: string
 
   /**
    * Wraps an open journal. The store does not close a journal passed in;
-   * use {@link TidemarkJournalStore.open} for one it owns.
+   * use {@link TidelogJournalStore.open} for one it owns.
    */
-  constructor(journal: Journal<number>, options: TidemarkJournalStoreOptions = {}) {
-    if (!(journal instanceof Journal)) throw new TypeError('journal must be a tidemark Journal')
+  constructor(journal: Journal<number>, options: TidelogJournalStoreOptions = {}) {
+    if (!(journal instanceof Journal)) throw new TypeError('journal must be a tidelog Journal')
     const prefix = options.prefix ?? ''
     if (typeof prefix !== 'string') throw new TypeError('prefix must be a string')
     this.journal = journal
@@ -183,10 +183,10 @@ export class TidemarkJournalStore<E extends EntryLike = JournalEntry> implements
   }
 
   /** Opens (creating if needed) a journal in directory `path` and a store that owns it. */
-  static async open<E extends EntryLike = JournalEntry>(path: string, options: TidemarkJournalStoreOpenOptions = {}): Promise<TidemarkJournalStore<E>> {
+  static async open<E extends EntryLike = JournalEntry>(path: string, options: TidelogJournalStoreOpenOptions = {}): Promise<TidelogJournalStore<E>> {
     const { prefix, ...journalOptions } = options
     const journal = await Journal.open(path, journalOptions)
-    const store = new TidemarkJournalStore<E>(journal, { prefix })
+    const store = new TidelogJournalStore<E>(journal, { prefix })
     ownedJournals.add(store)
     return store
   }
@@ -278,12 +278,12 @@ export class TidemarkJournalStore<E extends EntryLike = JournalEntry> implements
     return { totalStreams: streams.length, totalSnapshots: snapshots, actors, totalEntries, snapshots }
   }
 
-  /** Closes the journal if this store opened it (see {@link TidemarkJournalStore.open}). */
+  /** Closes the journal if this store opened it (see {@link TidelogJournalStore.open}). */
   async close(): Promise<void> {
     if (ownedJournals.has(this)) await this.journal.close()
   }
 
-  /** `await using store = await TidemarkJournalStore.open(...)`. */
+  /** `await using store = await TidelogJournalStore.open(...)`. */
   [asyncDispose](): Promise<void> {
     return this.close()
   }

@@ -29,7 +29,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyList, PyTuple};
-use tidemark::{Result, SnapshotInfo, WriteReceipt};
+use tidelog::{Result, SnapshotInfo, WriteReceipt};
 
 use crate::errors;
 use crate::model::{self, Page, Snapshot};
@@ -85,7 +85,7 @@ pub enum Outcome {
     Count(Result<usize>),
     Bool(Result<bool>),
     Strings(Result<Vec<String>>),
-    Snapshot(Result<Option<tidemark::Snapshot>>),
+    Snapshot(Result<Option<tidelog::Snapshot>>),
     SnapshotInfos(Result<Vec<SnapshotInfo>>),
     Panicked(String),
 }
@@ -170,11 +170,11 @@ impl Plumbing {
         let (done, done_rx) = crossbeam_channel::unbounded::<Done>();
         let (jobs, jobs_rx) = crossbeam_channel::unbounded::<(Pending, Job)>();
         std::thread::Builder::new()
-            .name("tidemark-py-complete".into())
+            .name("tidelog-py-complete".into())
             .spawn(move || complete_loop(done_rx))?;
         let worker_done = done.clone();
         std::thread::Builder::new()
-            .name("tidemark-py-worker".into())
+            .name("tidelog-py-worker".into())
             .spawn(move || work_loop(jobs_rx, worker_done))?;
         Ok(Plumbing { done, jobs })
     }
@@ -198,7 +198,7 @@ impl Plumbing {
         if let Err(crossbeam_channel::SendError((pending, _))) = self.jobs.send((pending, Box::new(job))) {
             let _ = self.done.send(Done {
                 pending,
-                outcome: Outcome::Panicked("tidemark worker thread is gone".into()),
+                outcome: Outcome::Panicked("tidelog worker thread is gone".into()),
             });
         }
     }
@@ -207,7 +207,7 @@ impl Plumbing {
 fn work_loop(jobs: Receiver<(Pending, Job)>, done: Sender<Done>) {
     for (pending, job) in jobs {
         let outcome = catch_unwind(AssertUnwindSafe(job))
-            .unwrap_or_else(|_| Outcome::Panicked("tidemark: internal error (panic) in a blocking operation".into()));
+            .unwrap_or_else(|_| Outcome::Panicked("tidelog: internal error (panic) in a blocking operation".into()));
         let _ = done.send(Done { pending, outcome });
     }
 }

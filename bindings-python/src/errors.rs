@@ -1,6 +1,6 @@
 //! The one place where core errors become Python exceptions.
 //!
-//! The exception classes live in `tidemark/_errors.py` (so they can have
+//! The exception classes live in `tidelog/_errors.py` (so they can have
 //! docstrings, several bases and attributes); this module picks the class for
 //! each [`ErrorKind`] and fills in the attributes the error carries.
 
@@ -8,7 +8,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
-use tidemark::{Error, ErrorKind};
+use tidelog::{Error, ErrorKind};
 
 /// The Python class name for each error kind: the binding's one mapping table.
 /// A new kind in the core fails to compile here (the match is exhaustive).
@@ -30,7 +30,7 @@ static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     ERRORS_MODULE
-        .get_or_try_init(py, || Ok(PyModule::import(py, "tidemark._errors")?.unbind()))
+        .get_or_try_init(py, || Ok(PyModule::import(py, "tidelog._errors")?.unbind()))
         .map(|m| m.bind(py))
 }
 

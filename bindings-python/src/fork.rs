@@ -11,7 +11,7 @@ use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::prelude::*;
-use tidemark::ErrorKind;
+use tidelog::ErrorKind;
 
 use crate::errors;
 
@@ -29,12 +29,12 @@ fn generation() -> u64 {
 
 /// A journal handle that knows which process opened it.
 pub struct Core {
-    journal: ManuallyDrop<tidemark::Journal>,
+    journal: ManuallyDrop<tidelog::Journal>,
     generation: u64,
 }
 
 impl Core {
-    pub fn new(journal: tidemark::Journal) -> Core {
+    pub fn new(journal: tidelog::Journal) -> Core {
         Core {
             journal: ManuallyDrop::new(journal),
             generation: generation(),
@@ -67,8 +67,8 @@ impl Clone for Core {
 }
 
 impl Deref for Core {
-    type Target = tidemark::Journal;
-    fn deref(&self) -> &tidemark::Journal {
+    type Target = tidelog::Journal;
+    fn deref(&self) -> &tidelog::Journal {
         &self.journal
     }
 }

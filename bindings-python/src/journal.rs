@@ -1,5 +1,5 @@
 //! `Journal` (blocking, GIL released while waiting) and `SnapshotStore`, plus
-//! the private `_*_async` entry points that `tidemark.AsyncJournal` awaits.
+//! the private `_*_async` entry points that `tidelog.AsyncJournal` awaits.
 
 // Python methods take their options as keyword arguments.
 #![allow(clippy::too_many_arguments)]
@@ -11,7 +11,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use tidemark::{Backend, Options, SyncPolicy};
+use tidelog::{Backend, Options, SyncPolicy};
 
 use crate::aio::{self, Outcome, Pending, Plumbing};
 use crate::errors::to_py_err;
@@ -73,7 +73,7 @@ fn options(
 }
 
 /// An open event journal (blocking API). See the package documentation.
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct Journal {
     core: Core,
     plumbing: OnceLock<Plumbing>,
@@ -85,13 +85,13 @@ impl Journal {
             return Ok(p);
         }
         let started =
-            Plumbing::start().map_err(|e| PyRuntimeError::new_err(format!("cannot start the tidemark completion threads: {e}")))?;
+            Plumbing::start().map_err(|e| PyRuntimeError::new_err(format!("cannot start the tidelog completion threads: {e}")))?;
         // A concurrent first use may have won; its plumbing is kept, ours dropped.
         let _ = self.plumbing.set(started);
         Ok(self.plumbing.get().expect("set above"))
     }
 
-    fn scan_page(core: &tidemark::Journal, persistence_id: &str, from: u64, to: u64, max: usize) -> tidemark::Result<Page> {
+    fn scan_page(core: &tidelog::Journal, persistence_id: &str, from: u64, to: u64, max: usize) -> tidelog::Result<Page> {
         let mut page = Page::default();
         core.scan(persistence_id, from, to, max, |e| {
             page.push(e);
@@ -100,9 +100,9 @@ impl Journal {
         Ok(page)
     }
 
-    fn tag_page(core: &tidemark::Journal, tag: Option<&str>, from_offset: u64, max: usize) -> tidemark::Result<Page> {
+    fn tag_page(core: &tidelog::Journal, tag: Option<&str>, from_offset: u64, max: usize) -> tidelog::Result<Page> {
         let mut page = Page::default();
-        let visit = |e: tidemark::EventRef<'_>| {
+        let visit = |e: tidelog::EventRef<'_>| {
             page.push(e);
             true
         };
@@ -114,7 +114,7 @@ impl Journal {
     }
 }
 
-fn metrics_dict<'py>(py: Python<'py>, m: &tidemark::MetricsSnapshot) -> PyResult<Bound<'py, PyDict>> {
+fn metrics_dict<'py>(py: Python<'py>, m: &tidelog::MetricsSnapshot) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in [
         ("appends", m.appends),
@@ -185,7 +185,7 @@ impl Journal {
             snapshot_compression,
         )?;
         let core = py
-            .detach(|| tidemark::Journal::open(&path, options))
+            .detach(|| tidelog::Journal::open(&path, options))
             .map_err(|e| to_py_err(py, &e))?;
         Ok(Journal {
             core: Core::new(core),
@@ -228,7 +228,7 @@ impl Journal {
         let writes = extract_writes(writes)?;
         let (slot, callback) = Slot::new();
         self.core.write_with(writes, callback);
-        let results = py.detach(|| slot.wait()).ok_or_else(|| to_py_err(py, &tidemark::Error::Closed))?;
+        let results = py.detach(|| slot.wait()).ok_or_else(|| to_py_err(py, &tidelog::Error::Closed))?;
         aio::write_results(py, results)
     }
 
@@ -299,7 +299,7 @@ impl Journal {
         let to = u64_arg(to_sequence_nr, "to_sequence_nr")?;
         let (slot, callback) = Slot::new();
         self.core.delete_to_with(&persistence_id, to, callback);
-        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed)))
+        py.detach(|| slot.wait().unwrap_or(Err(tidelog::Error::Closed)))
             .map_err(|e| to_py_err(py, &e))
     }
 
@@ -349,7 +349,7 @@ impl Journal {
         self.core.check(py)?;
         let (slot, callback) = Slot::new();
         self.core.flush_with(callback);
-        py.detach(|| slot.wait().unwrap_or(Err(tidemark::Error::Closed)))
+        py.detach(|| slot.wait().unwrap_or(Err(tidelog::Error::Closed)))
             .map_err(|e| to_py_err(py, &e))
     }
 
@@ -405,14 +405,14 @@ impl Journal {
         py.detach(|| {
             let start = std::time::Instant::now();
             for _ in 0..n {
-                self.core.append(&persistence_id, vec![tidemark::NewEvent::new(payload.clone())])?;
+                self.core.append(&persistence_id, vec![tidelog::NewEvent::new(payload.clone())])?;
             }
             Ok(start.elapsed().as_secs_f64())
         })
-        .map_err(|e: tidemark::Error| to_py_err(py, &e))
+        .map_err(|e: tidelog::Error| to_py_err(py, &e))
     }
 
-    // ---- entry points for tidemark.AsyncJournal ---------------------------
+    // ---- entry points for tidelog.AsyncJournal ---------------------------
     // Each takes the running loop and a future created on it, starts the
     // operation and returns at once; the completion thread settles the future.
 
@@ -603,7 +603,7 @@ struct IterState {
 }
 
 /// Iterator over a stream's events, one page per crossing (`Journal.iter_events`).
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct EventIterator {
     core: Core,
     persistence_id: String,
@@ -662,7 +662,7 @@ impl EventIterator {
 }
 
 /// The snapshots of one journal (blocking; the GIL is released during file I/O).
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct SnapshotStore {
     core: Core,
 }

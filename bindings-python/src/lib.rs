@@ -1,4 +1,4 @@
-//! The `tidemark._tidemark` extension module: glue between the Tidemark core
+//! The `tidelog._tidelog` extension module: glue between the Tidelog core
 //! and Python. It converts types, errors and completions; every storage rule
 //! lives in the core.
 //!
@@ -19,7 +19,7 @@ mod model;
 mod wait;
 
 #[pymodule]
-fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn _tidelog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<journal::Journal>()?;

@@ -70,9 +70,9 @@ fn strings_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
 
 /// An event to append: a payload plus optional fields. Plain `bytes` may be
 /// passed instead wherever events are accepted.
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct NewEvent {
-    inner: tidemark::NewEvent,
+    inner: tidelog::NewEvent,
 }
 
 #[pymethods]
@@ -101,7 +101,7 @@ impl NewEvent {
             _ => Vec::new(),
         };
         Ok(NewEvent {
-            inner: tidemark::NewEvent {
+            inner: tidelog::NewEvent {
                 payload,
                 manifest,
                 writer_id,
@@ -155,35 +155,35 @@ impl NewEvent {
     }
 }
 
-fn one_event(item: &Bound<'_, PyAny>) -> PyResult<Option<tidemark::NewEvent>> {
+fn one_event(item: &Bound<'_, PyAny>) -> PyResult<Option<tidelog::NewEvent>> {
     if let Ok(b) = item.cast::<PyBytes>() {
-        return Ok(Some(tidemark::NewEvent::new(b.as_bytes())));
+        return Ok(Some(tidelog::NewEvent::new(b.as_bytes())));
     }
     if let Ok(e) = item.cast::<NewEvent>() {
         return Ok(Some(e.get().inner.clone()));
     }
     if let Ok(b) = item.cast::<PyByteArray>() {
-        return Ok(Some(tidemark::NewEvent::new(b.to_vec())));
+        return Ok(Some(tidelog::NewEvent::new(b.to_vec())));
     }
     if item.is_instance_of::<pyo3::types::PyMemoryView>() {
-        return Ok(Some(tidemark::NewEvent::new(bytes_of(item, "payload")?)));
+        return Ok(Some(tidelog::NewEvent::new(bytes_of(item, "payload")?)));
     }
     Ok(None)
 }
 
 /// Converts the `events` argument: one event (`bytes`, `NewEvent`) or an iterable of them.
-pub fn extract_events(events: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::NewEvent>> {
+pub fn extract_events(events: &Bound<'_, PyAny>) -> PyResult<Vec<tidelog::NewEvent>> {
     if let Some(e) = one_event(events)? {
         return Ok(vec![e]);
     }
     if events.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(
-            "events must be bytes, a tidemark.NewEvent or a list of them, not str (encode the text first)",
+            "events must be bytes, a tidelog.NewEvent or a list of them, not str (encode the text first)",
         ));
     }
     let iter = events.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
-            "events must be bytes, a tidemark.NewEvent or a list of them, got {}",
+            "events must be bytes, a tidelog.NewEvent or a list of them, got {}",
             type_name(events)
         ))
     })?;
@@ -194,7 +194,7 @@ pub fn extract_events(events: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::NewEv
             Some(e) => out.push(e),
             None => {
                 return Err(PyTypeError::new_err(format!(
-                    "each event must be bytes or a tidemark.NewEvent, got {}",
+                    "each event must be bytes or a tidelog.NewEvent, got {}",
                     type_name(&item)
                 )));
             }
@@ -205,7 +205,7 @@ pub fn extract_events(events: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::NewEv
 
 /// One explicit atomic write for `Journal.write`: events of one stream that
 /// must start at `first_sequence_nr` (the stream's highest + 1).
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct AtomicWrite {
     /// The stream written to.
     #[pyo3(get)]
@@ -213,7 +213,7 @@ pub struct AtomicWrite {
     /// The sequence number of the first event.
     #[pyo3(get)]
     first_sequence_nr: u64,
-    events: Vec<tidemark::NewEvent>,
+    events: Vec<tidelog::NewEvent>,
 }
 
 #[pymethods]
@@ -241,7 +241,7 @@ impl AtomicWrite {
 }
 
 /// Converts the `writes` argument: `AtomicWrite`s or `(persistence_id, first_sequence_nr, events)` tuples.
-pub fn extract_writes(writes: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::AtomicWrite>> {
+pub fn extract_writes(writes: &Bound<'_, PyAny>) -> PyResult<Vec<tidelog::AtomicWrite>> {
     let iter = writes.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
             "writes must be a list of AtomicWrite or (persistence_id, first_sequence_nr, events) tuples, got {}",
@@ -253,7 +253,7 @@ pub fn extract_writes(writes: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::Atomi
         let item = item?;
         if let Ok(w) = item.cast::<AtomicWrite>() {
             let w = w.get();
-            out.push(tidemark::AtomicWrite::new(
+            out.push(tidelog::AtomicWrite::new(
                 w.persistence_id.clone(),
                 w.first_sequence_nr,
                 w.events.clone(),
@@ -269,7 +269,7 @@ pub fn extract_writes(writes: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::Atomi
                 .extract()
                 .map_err(|_| PyTypeError::new_err("persistence_id must be a str"))?;
             let first = u64_arg(&t.get_item(1)?, "first_sequence_nr")?;
-            out.push(tidemark::AtomicWrite::new(pid, first, extract_events(&t.get_item(2)?)?));
+            out.push(tidelog::AtomicWrite::new(pid, first, extract_events(&t.get_item(2)?)?));
         } else {
             return Err(PyTypeError::new_err(format!(
                 "each write must be an AtomicWrite or a tuple, got {}",
@@ -281,7 +281,7 @@ pub fn extract_writes(writes: &Bound<'_, PyAny>) -> PyResult<Vec<tidemark::Atomi
 }
 
 /// What a successful write returns.
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct WriteReceipt {
     /// Sequence number of the first event written.
     #[pyo3(get)]
@@ -311,8 +311,8 @@ impl WriteReceipt {
     }
 }
 
-impl From<tidemark::WriteReceipt> for WriteReceipt {
-    fn from(r: tidemark::WriteReceipt) -> Self {
+impl From<tidelog::WriteReceipt> for WriteReceipt {
+    fn from(r: tidelog::WriteReceipt) -> Self {
         WriteReceipt {
             first_sequence_nr: r.first_sequence_nr,
             last_sequence_nr: r.last_sequence_nr,
@@ -322,7 +322,7 @@ impl From<tidemark::WriteReceipt> for WriteReceipt {
 }
 
 /// A stored event, as read back. Immutable.
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct Event {
     /// The stream.
     #[pyo3(get)]
@@ -421,7 +421,7 @@ impl Page {
     }
 
     /// Appends one event (the `scan` visitor).
-    pub fn push(&mut self, e: tidemark::EventRef<'_>) {
+    pub fn push(&mut self, e: tidelog::EventRef<'_>) {
         let persistence_id = self.put(e.persistence_id.as_bytes());
         let manifest = self.put(e.manifest.as_bytes());
         let writer_id = self.put(e.writer_id.as_bytes());
@@ -518,7 +518,7 @@ impl CloneRefPair for ((usize, usize), Py<PyString>) {
 }
 
 /// A saved snapshot.
-#[pyclass(frozen, module = "tidemark")]
+#[pyclass(frozen, module = "tidelog")]
 pub struct Snapshot {
     /// The stream the snapshot belongs to.
     #[pyo3(get)]
@@ -555,7 +555,7 @@ impl Snapshot {
 }
 
 impl Snapshot {
-    pub fn from_core(py: Python<'_>, s: tidemark::Snapshot) -> Snapshot {
+    pub fn from_core(py: Python<'_>, s: tidelog::Snapshot) -> Snapshot {
         Snapshot {
             persistence_id: s.persistence_id,
             sequence_nr: s.sequence_nr,
@@ -575,7 +575,7 @@ pub fn new_snapshot(
     timestamp: Option<&Bound<'_, PyAny>>,
     manifest: String,
     metadata: Option<&Bound<'_, PyAny>>,
-) -> PyResult<tidemark::Snapshot> {
+) -> PyResult<tidelog::Snapshot> {
     let timestamp = match timestamp {
         Some(t) if !t.is_none() => u64_arg(t, "timestamp")?,
         _ => std::time::SystemTime::now()
@@ -587,7 +587,7 @@ pub fn new_snapshot(
         Some(m) if !m.is_none() => bytes_of(m, "metadata")?,
         _ => Vec::new(),
     };
-    Ok(tidemark::Snapshot {
+    Ok(tidelog::Snapshot {
         persistence_id,
         sequence_nr: u64_arg(sequence_nr, "sequence_nr")?,
         timestamp,
@@ -603,8 +603,8 @@ pub fn criteria(
     max_timestamp: Option<&Bound<'_, PyAny>>,
     min_sequence_nr: Option<&Bound<'_, PyAny>>,
     min_timestamp: Option<&Bound<'_, PyAny>>,
-) -> PyResult<tidemark::SnapshotCriteria> {
-    Ok(tidemark::SnapshotCriteria::latest()
+) -> PyResult<tidelog::SnapshotCriteria> {
+    Ok(tidelog::SnapshotCriteria::latest()
         .max_sequence_nr(opt_u64_arg(max_sequence_nr, "max_sequence_nr", u64::MAX)?)
         .max_timestamp(opt_u64_arg(max_timestamp, "max_timestamp", u64::MAX)?)
         .min_sequence_nr(opt_u64_arg(min_sequence_nr, "min_sequence_nr", 0)?)

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-import tidemark
+import tidelog
 
 BACKENDS = ["lmdb", "files", "memory"]
 
@@ -20,7 +20,7 @@ def open_journal(tmp_path, backend):
     def _open(path=None, **options):
         options.setdefault("backend", backend)
         options.setdefault("sync", "never")
-        journal = tidemark.Journal.open(path or tmp_path / "journal", **options)
+        journal = tidelog.Journal.open(path or tmp_path / "journal", **options)
         opened.append(journal)
         return journal
 

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-import tidemark
-from tidemark import AsyncJournal, NewEvent, WriteReceipt
+import tidelog
+from tidelog import AsyncJournal, NewEvent, WriteReceipt
 
 
 def run(coro):
@@ -21,7 +21,7 @@ def test_async_operations(tmp_path, backend):
             assert (r.first_sequence_nr, r.last_sequence_nr) == (1, 2)
             results = await journal.write([("p", 3, b"3"), ("p", 9, b"x"), ("q", 1, NewEvent(b"q1", tags=["t"]))])
             assert isinstance(results[0], WriteReceipt)
-            assert isinstance(results[1], tidemark.SequenceConflictError) and results[1].expected == 4
+            assert isinstance(results[1], tidelog.SequenceConflictError) and results[1].expected == 4
             assert isinstance(results[2], WriteReceipt)
             events = await journal.read("p")
             assert [e.payload for e in events] == [b"1", b"2", b"3"]
@@ -39,7 +39,7 @@ def test_async_operations(tmp_path, backend):
             assert await journal.highest_sequence_nr("p") == 3
             await journal.flush()
             assert journal.metrics()["events"] == 4
-            assert "tidemark" in journal.metrics_prometheus()
+            assert "tidelog" in journal.metrics_prometheus()
 
             snaps = journal.snapshots
             await snaps.save("p", 1, b"s1", timestamp=100)
@@ -101,26 +101,26 @@ def test_hundred_concurrent_tasks_append(tmp_path, backend):
 def test_async_errors_are_raised_from_await(tmp_path):
     async def main():
         journal = await AsyncJournal.open(tmp_path / "j", backend="memory")
-        with pytest.raises(tidemark.InvalidArgumentError):
+        with pytest.raises(tidelog.InvalidArgumentError):
             await journal.append("", b"x")
         with pytest.raises(TypeError):
             await journal.append("p", "text")
-        with pytest.raises(tidemark.InvalidArgumentError):
+        with pytest.raises(tidelog.InvalidArgumentError):
             await journal.read("")
-        with pytest.raises(tidemark.InvalidArgumentError):
+        with pytest.raises(tidelog.InvalidArgumentError):
             await journal.snapshots.save("", 1, b"s")
         await journal.close()
         await journal.close()  # idempotent
-        with pytest.raises(tidemark.ClosedError):
+        with pytest.raises(tidelog.ClosedError):
             await journal.append("p", b"x")
-        with pytest.raises(tidemark.ClosedError):
+        with pytest.raises(tidelog.ClosedError):
             await journal.read("p")
-        with pytest.raises(tidemark.ClosedError):
+        with pytest.raises(tidelog.ClosedError):
             await journal.flush()
-        with pytest.raises(tidemark.ClosedError):
+        with pytest.raises(tidelog.ClosedError):
             await journal.snapshots.load("p")
         [err] = await journal.write([("p", 1, b"x")])
-        assert isinstance(err, tidemark.ClosedError)
+        assert isinstance(err, tidelog.ClosedError)
 
     run(main())
 
@@ -128,7 +128,7 @@ def test_async_errors_are_raised_from_await(tmp_path):
 def test_open_errors_surface_from_await(tmp_path):
     async def main():
         async with AsyncJournal.open(tmp_path / "j"):
-            with pytest.raises(tidemark.LockedError):
+            with pytest.raises(tidelog.LockedError):
                 await AsyncJournal.open(tmp_path / "j")
 
     run(main())
@@ -152,7 +152,7 @@ def test_cancelled_caller_does_not_break_the_journal(tmp_path):
 
 
 def test_one_journal_serves_several_event_loops(tmp_path):
-    journal = tidemark.Journal.open(tmp_path / "j", backend="memory")
+    journal = tidelog.Journal.open(tmp_path / "j", backend="memory")
     aj = AsyncJournal(journal)
 
     async def ten_appends():
@@ -187,10 +187,10 @@ def test_loops_without_add_reader_work_too(tmp_path, backend):
         assert sum([await journal.highest_sequence_nr(f"a{i}") for i in range(10)]) == 100
         assert len(await journal.all_events()) == 100
         [conflict] = await journal.write([("a0", 1, b"dup")])
-        assert isinstance(conflict, tidemark.SequenceConflictError)
+        assert isinstance(conflict, tidelog.SequenceConflictError)
         await journal.snapshots.save("a0", 10, b"s")
         assert (await journal.snapshots.load("a0")).state == b"s"
-        with pytest.raises(tidemark.InvalidArgumentError):
+        with pytest.raises(tidelog.InvalidArgumentError):
             await journal.append("", b"x")
         await journal.close()
 

@@ -10,17 +10,17 @@ import time
 
 import pytest
 
-import tidemark
+import tidelog
 
 WRITER = textwrap.dedent(
     """
-    import asyncio, sys, tidemark
+    import asyncio, sys, tidelog
     path, backend, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 
     def payload(pid, seq):
         return (f"{pid}:{seq}:" * 7).encode()
 
-    journal = tidemark.Journal.open(path, backend=backend, sync="always")
+    journal = tidelog.Journal.open(path, backend=backend, sync="always")
     out = sys.stdout
     if mode == "blocking":
         pid = "blocking"
@@ -32,7 +32,7 @@ WRITER = textwrap.dedent(
             out.write(f"{pid} {seq}\\n")
             out.flush()
     else:
-        aj = tidemark.AsyncJournal(journal)
+        aj = tidelog.AsyncJournal(journal)
 
         async def writer(pid):
             seq = await aj.highest_sequence_nr(pid)
@@ -80,7 +80,7 @@ def test_acknowledged_events_survive_sigkill(tmp_path, backend):
             acknowledged[pid] = max(acknowledged.get(pid, 0), int(seq))
         assert proc.returncode == -signal.SIGKILL
 
-        with tidemark.Journal.open(path, backend=backend) as journal:
+        with tidelog.Journal.open(path, backend=backend) as journal:
             for pid, highest_acked in acknowledged.items():
                 events = journal.read(pid)
                 assert journal.highest_sequence_nr(pid) >= highest_acked

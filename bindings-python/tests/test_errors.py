@@ -7,48 +7,48 @@ import uuid
 
 import pytest
 
-import tidemark
-from tidemark import _tidemark
+import tidelog
+from tidelog import _tidelog
 
 
 def test_every_core_error_kind_maps_to_its_own_exception_class():
-    kinds = _tidemark._error_kinds()
+    kinds = _tidelog._error_kinds()
     assert len(kinds) >= 9
     classes = set()
     for code, class_name in kinds:
-        cls = getattr(tidemark, class_name)
-        assert issubclass(cls, tidemark.TidemarkError), class_name
+        cls = getattr(tidelog, class_name)
+        assert issubclass(cls, tidelog.TidelogError), class_name
         assert cls.code == code
-        assert class_name in tidemark.__all__
+        assert class_name in tidelog.__all__
         classes.add(cls)
     assert len(classes) == len(kinds), "two kinds share a class"
     assert len({code for code, _ in kinds}) == len(kinds)
 
 
 def test_closed_error(tmp_path):
-    journal = tidemark.Journal.open(tmp_path / "j")
+    journal = tidelog.Journal.open(tmp_path / "j")
     journal.close()
-    with pytest.raises(tidemark.ClosedError) as info:
+    with pytest.raises(tidelog.ClosedError) as info:
         journal.append("p", b"x")
     assert info.value.code == "CLOSED"
-    with pytest.raises(tidemark.ClosedError):
+    with pytest.raises(tidelog.ClosedError):
         journal.next_global_offset()
 
 
 @pytest.mark.parametrize("backend", ["lmdb", "files"])
 def test_locked_error(tmp_path, backend):
-    with tidemark.Journal.open(tmp_path / "j", backend=backend):
-        with pytest.raises(tidemark.LockedError) as info:
-            tidemark.Journal.open(tmp_path / "j", backend=backend)
+    with tidelog.Journal.open(tmp_path / "j", backend=backend):
+        with pytest.raises(tidelog.LockedError) as info:
+            tidelog.Journal.open(tmp_path / "j", backend=backend)
         assert info.value.path.endswith("LOCK")
     # Released on close.
-    tidemark.Journal.open(tmp_path / "j", backend=backend).close()
+    tidelog.Journal.open(tmp_path / "j", backend=backend).close()
 
 
 def test_locked_by_another_process(tmp_path):
     path = tmp_path / "j"
-    with tidemark.Journal.open(path):
-        code = f"import tidemark\ntry:\n    tidemark.Journal.open({str(path)!r})\nexcept tidemark.LockedError:\n    print('locked')\n"
+    with tidelog.Journal.open(path):
+        code = f"import tidelog\ntry:\n    tidelog.Journal.open({str(path)!r})\nexcept tidelog.LockedError:\n    print('locked')\n"
         out = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert out.stdout.strip() == "locked", out.stderr
 
@@ -56,7 +56,7 @@ def test_locked_by_another_process(tmp_path):
 def test_sequence_conflict_error(journal):
     journal.append("p", [b"1", b"2"])
     [err] = journal.write([("p", 2, b"dup")])
-    assert isinstance(err, tidemark.SequenceConflictError)
+    assert isinstance(err, tidelog.SequenceConflictError)
     assert (err.expected, err.actual, err.persistence_id) == (3, 2, "p")
     assert "expected sequence nr 3" in str(err)
 
@@ -66,23 +66,23 @@ def test_invalid_argument_errors(tmp_path, journal):
         lambda: journal.append("", b"x"),
         lambda: journal.append("p\x00", b"x"),
         lambda: journal.append("p", []),
-        lambda: journal.append("p", tidemark.NewEvent(b"x", tags=[""])),
+        lambda: journal.append("p", tidelog.NewEvent(b"x", tags=[""])),
         lambda: journal.read(""),
         lambda: journal.events_by_tag(""),
     ]:
-        with pytest.raises(tidemark.InvalidArgumentError) as info:
+        with pytest.raises(tidelog.InvalidArgumentError) as info:
             call()
         assert isinstance(info.value, ValueError)
         assert info.value.code == "INVALID_ARGUMENT"
-    small = tidemark.Journal.open(tmp_path / "small", backend="memory", max_event_bytes=100)
-    with pytest.raises(tidemark.InvalidArgumentError, match="exceeds"):
+    small = tidelog.Journal.open(tmp_path / "small", backend="memory", max_event_bytes=100)
+    with pytest.raises(tidelog.InvalidArgumentError, match="exceeds"):
         small.append("p", b"x" * 1000)
     small.close()
 
 
 def test_corrupt_error_lmdb(tmp_path):
     path = tmp_path / "j"
-    with tidemark.Journal.open(path) as journal:
+    with tidelog.Journal.open(path) as journal:
         journal.append("p", [b"first-event-payload", b"UNIQUE-MARKER-PAYLOAD"])
     data_file = path / "lmdb" / "data.mdb"
     data = bytearray(data_file.read_bytes())
@@ -90,16 +90,16 @@ def test_corrupt_error_lmdb(tmp_path):
     assert at >= 0
     data[at + 3] ^= 0x01
     data_file.write_bytes(bytes(data))
-    with tidemark.Journal.open(path) as journal:
+    with tidelog.Journal.open(path) as journal:
         assert len(journal.read("p", 1, 1)) == 1
-        with pytest.raises(tidemark.CorruptError) as info:
+        with pytest.raises(tidelog.CorruptError) as info:
             journal.read("p")
         assert info.value.code == "CORRUPT"
 
 
 def test_corrupt_error_files_before_the_tail(tmp_path):
     path = tmp_path / "j"
-    with tidemark.Journal.open(path, backend="files") as journal:
+    with tidelog.Journal.open(path, backend="files") as journal:
         for i in range(10):
             journal.append("p", b"PAYLOAD-%03d" % i)
     [segment] = [p for p in (path / "segments").iterdir() if p.is_file() and p.stat().st_size > 100]
@@ -107,27 +107,27 @@ def test_corrupt_error_files_before_the_tail(tmp_path):
     at = data.find(b"PAYLOAD-003")
     data[at + 2] ^= 0x04
     segment.write_bytes(bytes(data))
-    with pytest.raises(tidemark.CorruptError) as info:
-        tidemark.Journal.open(path, backend="files")
+    with pytest.raises(tidelog.CorruptError) as info:
+        tidelog.Journal.open(path, backend="files")
     assert info.value.path == str(segment)
     assert info.value.offset > 0
 
 
 def test_unsupported_format_error(tmp_path):
     path = tmp_path / "j"
-    tidemark.Journal.open(path).close()
+    tidelog.Journal.open(path).close()
     fmt = path / "FORMAT"
     fmt.write_text(re.sub(r"format = \d+", "format = 999", fmt.read_text()))
-    with pytest.raises(tidemark.UnsupportedFormatError) as info:
-        tidemark.Journal.open(path)
+    with pytest.raises(tidelog.UnsupportedFormatError) as info:
+        tidelog.Journal.open(path)
     assert (info.value.found, info.value.supported) == (999, 2)
 
 
 def test_storage_io_error(tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_bytes(b"x")
-    with pytest.raises(tidemark.StorageIOError) as info:
-        tidemark.Journal.open(not_a_dir / "j")
+    with pytest.raises(tidelog.StorageIOError) as info:
+        tidelog.Journal.open(not_a_dir / "j")
     assert info.value.code == "IO"
 
 
@@ -144,8 +144,8 @@ def tiny_filesystem(tmp_path):
 
 
 def test_storage_full_error(tiny_filesystem):
-    journal = tidemark.Journal.open(tiny_filesystem / "j", backend="files", sync="always")
-    with pytest.raises(tidemark.StorageFullError) as info:
+    journal = tidelog.Journal.open(tiny_filesystem / "j", backend="files", sync="always")
+    with pytest.raises(tidelog.StorageFullError) as info:
         for _ in range(1000):
             journal.append("p", b"x" * 64 * 1024)
     assert info.value.code == "STORAGE_FULL"
@@ -173,20 +173,20 @@ def test_argument_types_are_checked(journal):
     with pytest.raises(TypeError):
         journal.write(5)
     with pytest.raises(TypeError, match="tags"):
-        tidemark.NewEvent(b"x", tags="cart")
+        tidelog.NewEvent(b"x", tags="cart")
     with pytest.raises(TypeError, match="payload"):
-        tidemark.NewEvent("text")
+        tidelog.NewEvent("text")
 
 
 def test_bad_options(tmp_path):
     with pytest.raises(ValueError, match="backend"):
-        tidemark.Journal.open(tmp_path / "a", backend="bogus")
+        tidelog.Journal.open(tmp_path / "a", backend="bogus")
     with pytest.raises(ValueError, match="sync"):
-        tidemark.Journal.open(tmp_path / "b", sync="sometimes")
+        tidelog.Journal.open(tmp_path / "b", sync="sometimes")
     with pytest.raises(ValueError, match="close_timeout"):
-        tidemark.Journal.open(tmp_path / "c", close_timeout=-1)
-    with pytest.raises(tidemark.InvalidArgumentError, match="max_batch_events"):
-        tidemark.Journal.open(tmp_path / "d", max_batch_events=0)
+        tidelog.Journal.open(tmp_path / "c", close_timeout=-1)
+    with pytest.raises(tidelog.InvalidArgumentError, match="max_batch_events"):
+        tidelog.Journal.open(tmp_path / "d", max_batch_events=0)
 
 
 @pytest.fixture
@@ -227,14 +227,14 @@ def failing_disk(tmp_path):
 
 
 def test_failed_fsync_poisons_the_journal(failing_disk):
-    journal = tidemark.Journal.open(failing_disk / "j", backend="files", sync="always")
-    with pytest.raises(tidemark.TidemarkError) as first:
+    journal = tidelog.Journal.open(failing_disk / "j", backend="files", sync="always")
+    with pytest.raises(tidelog.TidelogError) as first:
         for _ in range(200):
             journal.append("p", b"x" * 256 * 1024)
     # The failed flush itself is an I/O error (or a full device) ...
-    assert isinstance(first.value, (tidemark.StorageIOError, tidemark.StorageFullError)), repr(first.value)
+    assert isinstance(first.value, (tidelog.StorageIOError, tidelog.StorageFullError)), repr(first.value)
     # ... and from then on the journal refuses writes until reopened.
-    with pytest.raises(tidemark.JournalFailedError) as info:
+    with pytest.raises(tidelog.JournalFailedError) as info:
         journal.append("p", b"small")
     assert info.value.code == "FAILED"
     journal.close()

@@ -2,8 +2,8 @@
 
 import pytest
 
-import tidemark
-from tidemark import AtomicWrite, Event, NewEvent, WriteReceipt
+import tidelog
+from tidelog import AtomicWrite, Event, NewEvent, WriteReceipt
 
 
 def test_append_assigns_gapless_sequence_numbers_and_increasing_offsets(journal):
@@ -79,7 +79,7 @@ def test_write_checks_each_atomic_write_alone(journal):
     assert isinstance(results[0], WriteReceipt) and results[0].last_sequence_nr == 3
     assert isinstance(results[1], WriteReceipt) and results[1].first_sequence_nr == 1
     conflict = results[2]
-    assert isinstance(conflict, tidemark.SequenceConflictError)
+    assert isinstance(conflict, tidelog.SequenceConflictError)
     assert (conflict.persistence_id, conflict.expected, conflict.actual) == ("a", 4, 9)
     assert conflict.code == "SEQUENCE_CONFLICT"
     assert isinstance(results[3], WriteReceipt)
@@ -90,8 +90,8 @@ def test_write_checks_each_atomic_write_alone(journal):
 def test_write_reports_invalid_writes_alone(journal):
     results = journal.write([("ok", 1, b"x"), ("", 1, b"y"), ("zero", 0, b"z")])
     assert isinstance(results[0], WriteReceipt)
-    assert isinstance(results[1], tidemark.InvalidArgumentError)
-    assert isinstance(results[2], tidemark.InvalidArgumentError)
+    assert isinstance(results[1], tidelog.InvalidArgumentError)
+    assert isinstance(results[2], tidelog.InvalidArgumentError)
 
 
 def test_highest_sequence_nr_survives_delete_to(journal):
@@ -144,7 +144,7 @@ def test_flush_and_metrics(journal):
     assert metrics["appends"] == 1
     assert metrics["events"] == 2
     assert metrics["commit_latency_us"]["count"] >= 1
-    assert "tidemark" in journal.metrics_prometheus()
+    assert "tidelog" in journal.metrics_prometheus()
 
 
 def test_context_manager_closes(open_journal):
@@ -171,10 +171,10 @@ def test_use_after_close_raises_closed_error(journal):
         lambda: journal.snapshots.load("p"),
     ]
     for call in calls:
-        with pytest.raises(tidemark.ClosedError):
+        with pytest.raises(tidelog.ClosedError):
             call()
     [result] = journal.write([("p", 2, b"z")])
-    assert isinstance(result, tidemark.ClosedError)
+    assert isinstance(result, tidelog.ClosedError)
     assert journal.metrics()["appends"] == 1
 
 
@@ -182,10 +182,10 @@ def test_data_survives_reopen(tmp_path, backend):
     if backend == "memory":
         pytest.skip("the memory backend keeps nothing after close")
     path = tmp_path / "j"
-    with tidemark.Journal.open(path, backend=backend) as journal:
+    with tidelog.Journal.open(path, backend=backend) as journal:
         journal.append("p", [NewEvent(b"x", tags=["t"]), b"y"])
         journal.snapshots.save("p", 2, b"state")
-    with tidemark.Journal.open(path, backend=backend) as journal:
+    with tidelog.Journal.open(path, backend=backend) as journal:
         assert [e.payload for e in journal.read("p")] == [b"x", b"y"]
         assert journal.highest_sequence_nr("p") == 2
         assert journal.snapshots.load("p").state == b"state"
@@ -194,17 +194,17 @@ def test_data_survives_reopen(tmp_path, backend):
 @pytest.mark.parametrize("backend", ["lmdb", "files"])
 def test_read_only_journal(tmp_path, backend):
     path = tmp_path / "j"
-    with tidemark.Journal.open(path, backend=backend) as writer:
+    with tidelog.Journal.open(path, backend=backend) as writer:
         writer.append("p", [b"x", b"y"])
-    with tidemark.Journal.open(path, backend=backend, read_only=True) as reader:
+    with tidelog.Journal.open(path, backend=backend, read_only=True) as reader:
         assert [e.payload for e in reader.read("p")] == [b"x", b"y"]
-        with pytest.raises(tidemark.InvalidArgumentError):
+        with pytest.raises(tidelog.InvalidArgumentError):
             reader.append("p", b"z")
 
 
 def test_sync_policies_and_options(tmp_path, backend):
     for sync in ["always", "interval", "never"]:
-        with tidemark.Journal.open(tmp_path / sync, backend=backend, sync=sync, sync_interval=0.01, max_batch_events=2, close_timeout=1.0) as journal:
+        with tidelog.Journal.open(tmp_path / sync, backend=backend, sync=sync, sync_interval=0.01, max_batch_events=2, close_timeout=1.0) as journal:
             journal.append("p", [b"1", b"2", b"3"])
             assert journal.highest_sequence_nr("p") == 3
             assert journal.backend == backend

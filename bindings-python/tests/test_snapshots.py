@@ -2,7 +2,7 @@
 
 import pytest
 
-import tidemark
+import tidelog
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def snapshots(journal):
 
 def test_save_and_load_latest(snapshots):
     snap = snapshots.load("p")
-    assert isinstance(snap, tidemark.Snapshot)
+    assert isinstance(snap, tidelog.Snapshot)
     assert (snap.persistence_id, snap.sequence_nr, snap.timestamp) == ("p", 30, 3000)
     assert (snap.state, snap.manifest, snap.metadata) == (b"state-30", "Cart", b"m")
     assert snapshots.load("nobody") is None
@@ -65,5 +65,5 @@ def test_snapshot_argument_errors(journal):
         journal.snapshots.save("q", 1, "text state")
     with pytest.raises(ValueError):
         journal.snapshots.save("q", -1, b"s")
-    with pytest.raises(tidemark.InvalidArgumentError):
+    with pytest.raises(tidelog.InvalidArgumentError):
         journal.snapshots.save("", 1, b"s")

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-import tidemark
+import tidelog
 
 
 @pytest.mark.parametrize("backend", ["lmdb", "files"])
 def test_other_threads_run_while_append_waits_for_fsync(tmp_path, backend):
-    journal = tidemark.Journal.open(tmp_path / "j", backend=backend, sync="always")
+    journal = tidelog.Journal.open(tmp_path / "j", backend=backend, sync="always")
     ticks = 0
     stop = threading.Event()
 
@@ -50,7 +50,7 @@ def test_other_threads_run_while_append_waits_for_fsync(tmp_path, backend):
 
 
 def test_blocking_appends_from_many_threads_group_commit(tmp_path):
-    journal = tidemark.Journal.open(tmp_path / "j", backend="files", sync="always")
+    journal = tidelog.Journal.open(tmp_path / "j", backend="files", sync="always")
     errors = []
 
     def work(i):
@@ -80,11 +80,11 @@ def run_python(code, timeout=120):
 def test_process_that_never_closes_its_journal_exits(tmp_path, backend):
     result = run_python(
         f"""
-        import asyncio, tidemark
-        journal = tidemark.Journal.open({str(tmp_path / "j")!r}, backend={backend!r}, sync="always")
+        import asyncio, tidelog
+        journal = tidelog.Journal.open({str(tmp_path / "j")!r}, backend={backend!r}, sync="always")
         journal.append("p", b"blocking")
         async def main():
-            aj = tidemark.AsyncJournal(journal)
+            aj = tidelog.AsyncJournal(journal)
             await asyncio.gather(*(aj.append("p", b"async") for _ in range(20)))
             await aj.read("p")
             await aj.snapshots.save("p", 1, b"s")
@@ -103,12 +103,12 @@ def test_process_that_never_closes_its_journal_exits(tmp_path, backend):
 def test_process_exits_with_completions_arriving_during_shutdown(tmp_path, loop_class):
     result = run_python(
         f"""
-        import asyncio, threading, tidemark
+        import asyncio, threading, tidelog
         class NoReaders(asyncio.SelectorEventLoop):
             def add_reader(self, *args):
                 raise NotImplementedError  # like the Windows proactor loop
-        journal = tidemark.Journal.open({str(tmp_path / "j")!r}, backend="files", sync="always")
-        aj = tidemark.AsyncJournal(journal)
+        journal = tidelog.Journal.open({str(tmp_path / "j")!r}, backend="files", sync="always")
+        aj = tidelog.AsyncJournal(journal)
         loop = {loop_class}()
         def pump():
             loop.run_forever()
@@ -128,23 +128,23 @@ def test_process_exits_with_completions_arriving_during_shutdown(tmp_path, loop_
 def test_forked_child_cannot_use_the_parents_journal_but_can_open_its_own(tmp_path, backend):
     result = run_python(
         f"""
-        import os, sys, tidemark
-        journal = tidemark.Journal.open({str(tmp_path / "j")!r}, backend={backend!r})
+        import os, sys, tidelog
+        journal = tidelog.Journal.open({str(tmp_path / "j")!r}, backend={backend!r})
         journal.append("p", b"parent")
         pid = os.fork()
         if pid == 0:
             try:
                 journal.append("p", b"child")
                 os._exit(3)
-            except tidemark.ClosedError as e:
+            except tidelog.ClosedError as e:
                 assert "fork" in str(e)
             try:
                 journal.read("p")
                 os._exit(4)
-            except tidemark.ClosedError:
+            except tidelog.ClosedError:
                 pass
             journal.close()  # not ours: a no-op in the child
-            with tidemark.Journal.open({str(tmp_path / "child")!r}, backend={backend!r}) as own:
+            with tidelog.Journal.open({str(tmp_path / "child")!r}, backend={backend!r}) as own:
                 own.append("c", b"child journal")
                 assert own.read("c")[0].payload == b"child journal"
             sys.exit(0)  # normal exit: the child's copy of the parent's journal is leaked, not closed

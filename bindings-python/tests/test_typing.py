@@ -12,7 +12,7 @@ ROOT = Path(__file__).parent.parent
 def test_package_and_example_type_check_strictly():
     pytest.importorskip("mypy")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(ROOT / "python" / "tidemark"), str(ROOT / "tests" / "typing_example.py")],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(ROOT / "python" / "tidelog"), str(ROOT / "tests" / "typing_example.py")],
         capture_output=True,
         text=True,
         timeout=600,

@@ -75,7 +75,7 @@ fn hash_copy(from: &mut impl Read, mut to: Option<&mut File>, path: &Path) -> an
     Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), len))
 }
 
-/// `tidemark backup PATH DEST`.
+/// `tidelog backup PATH DEST`.
 pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     if dest.exists() {
@@ -87,7 +87,7 @@ pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> 
     }
     // Read-only: no writer lock needed, so a live writer in another process keeps going.
     let journal = store::open_read_only(path)?;
-    if let Some(ms) = std::env::var("TIDEMARK_TEST_BACKUP_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+    if let Some(ms) = std::env::var("TIDELOG_TEST_BACKUP_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
         // Test hook: lets a live writer change the journal between open and copy.
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
@@ -163,7 +163,7 @@ fn describe_and_seal(source: &Path, dest: &Path) -> anyhow::Result<(Description,
         snapshots += copy.snapshots().list(&id)?.len() as u64;
     }
     let description = Description {
-        tool: format!("tidemark {}", env!("CARGO_PKG_VERSION")),
+        tool: format!("tidelog {}", env!("CARGO_PKG_VERSION")),
         source: std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf()),
         backend: copy.backend().name().to_owned(),
         created_at: SystemTime::now()
@@ -206,7 +206,7 @@ fn read_manifest(backup: &Path) -> anyhow::Result<BTreeMap<PathBuf, String>> {
         Failure::new(
             EXIT_NOT_FOUND,
             format!(
-                "{}: {e} (is {} a backup made by `tidemark backup`?)",
+                "{}: {e} (is {} a backup made by `tidelog backup`?)",
                 path.display(),
                 backup.display()
             ),
@@ -233,7 +233,7 @@ fn read_manifest(backup: &Path) -> anyhow::Result<BTreeMap<PathBuf, String>> {
     Ok(entries)
 }
 
-/// `tidemark restore BACKUP PATH`.
+/// `tidelog restore BACKUP PATH`.
 pub fn restore(backup: &Path, path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     if !backup.is_dir() {

@@ -6,19 +6,19 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use tidemark::Options;
+use tidelog::Options;
 
 use crate::output;
 use crate::store;
 
-/// `tidemark compact PATH`. The core rewrites the journal in place under the
+/// `tidelog compact PATH`. The core rewrites the journal in place under the
 /// writer lock, so this fails with exit code 4 while a writer is running.
 pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let backend = store::backend_of(path)?;
     let before = store::size_on_disk(path)?;
     let started = Instant::now();
     let bar = output::spinner("compacting");
-    let result = store::retry_locked(|| tidemark::compact(path, Options::new().backend(backend)))
+    let result = store::retry_locked(|| tidelog::compact(path, Options::new().backend(backend)))
         .with_context(|| format!("compacting {}", path.display()));
     bar.finish_and_clear();
     result?;

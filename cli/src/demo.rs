@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
-use tidemark::{Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
+use tidelog::{Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
 
 use crate::inspect::PAGE;
 use crate::output;
@@ -205,7 +205,7 @@ struct Summary {
     states_match: bool,
 }
 
-/// `tidemark demo [DIR]`.
+/// `tidelog demo [DIR]`.
 pub fn run(dir: &Path, actors: usize, events: usize, json: bool) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(actors > 0 && events > 0, "--actors and --events must be at least 1");
     let events = events as u64;
@@ -216,7 +216,7 @@ pub fn run(dir: &Path, actors: usize, events: usize, json: bool) -> anyhow::Resu
         }
     };
     say(format!(
-        "Tidemark demo: {actors} simulated bank-account actors on an LMDB journal at {}",
+        "Tidelog demo: {actors} simulated bank-account actors on an LMDB journal at {}",
         dir.display()
     ));
     say(format!("  each persists {events} events in atomic writes of 1-{MAX_WRITE}, fsync'd (SyncPolicy::Always), snapshotting every {SNAPSHOT_EVERY} events"));
@@ -347,7 +347,7 @@ pub fn run(dir: &Path, actors: usize, events: usize, json: bool) -> anyhow::Resu
         "every actor recovered exactly the state it persisted; the journal holds {in_journal} events in total"
     ));
     say(format!(
-        "look inside: tidemark stats {0} | tidemark ls {0} | tidemark verify {0}",
+        "look inside: tidelog stats {0} | tidelog ls {0} | tidelog verify {0}",
         dir.display()
     ));
     Ok(ExitCode::SUCCESS)

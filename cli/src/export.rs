@@ -27,7 +27,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use tidemark::{Backend, Event, Journal, Options, Snapshot, SnapshotCriteria, SyncPolicy};
+use tidelog::{Backend, Event, Journal, Options, Snapshot, SnapshotCriteria, SyncPolicy};
 
 use crate::failure::{Failure, EXIT_ERROR};
 use crate::inspect::PAGE;
@@ -90,7 +90,7 @@ struct Counts {
     snapshots: u64,
 }
 
-/// `tidemark export PATH OUT`.
+/// `tidelog export PATH OUT`.
 pub fn export(path: &Path, out: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let journal = store::open_read_only(path)?;
@@ -272,10 +272,10 @@ fn write_export(journal: &Journal, out: &mut impl Write) -> anyhow::Result<Count
     Ok(counts)
 }
 
-/// Arguments of `tidemark import`.
+/// Arguments of `tidelog import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Export file written by `tidemark export` (`-` reads stdin).
+    /// Export file written by `tidelog export` (`-` reads stdin).
     pub input: PathBuf,
     /// Journal directory to create (must not exist or be empty).
     pub path: PathBuf,
@@ -289,7 +289,7 @@ fn at_line(line: u64, message: impl std::fmt::Display) -> anyhow::Error {
     Failure::new(EXIT_ERROR, format!("line {line}: {message}")).into()
 }
 
-/// `tidemark import IN PATH --backend lmdb|files`. Builds the journal in a
+/// `tidelog import IN PATH --backend lmdb|files`. Builds the journal in a
 /// sibling directory and moves it into place only when the whole file imported.
 pub fn import(args: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -357,7 +357,7 @@ fn save_snapshots(journal: &Journal, pending: &mut Vec<(u64, Snapshot)>) -> anyh
             .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)) as usize
             % SNAPSHOT_WORKERS
     };
-    let mut failures: Vec<(u64, tidemark::Error)> = std::thread::scope(|scope| {
+    let mut failures: Vec<(u64, tidelog::Error)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..SNAPSHOT_WORKERS)
             .map(|k| {
                 let batch = &batch;
@@ -458,7 +458,7 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
                     writer_id: record.writer_id,
                     tags: record.tags,
                 };
-                tidemark::validate_persistence_id(&event.persistence_id).map_err(|e| at_line(line_no, e))?;
+                tidelog::validate_persistence_id(&event.persistence_id).map_err(|e| at_line(line_no, e))?;
                 if batch.is_empty() {
                     batch_first_line = line_no;
                 }
@@ -473,7 +473,7 @@ fn import_lines(journal: &Journal, input: Box<dyn BufRead>, total_bytes: u64) ->
                 highest_sequence_nr,
                 deleted_to,
             } => {
-                tidemark::validate_persistence_id(&persistence_id).map_err(|e| at_line(line_no, e))?;
+                tidelog::validate_persistence_id(&persistence_id).map_err(|e| at_line(line_no, e))?;
                 if streams
                     .insert(persistence_id.clone(), (highest_sequence_nr, deleted_to, line_no))
                     .is_some()

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use tidemark::{Error, ErrorKind, InvalidArgument};
+use tidelog::{Error, ErrorKind, InvalidArgument};
 
 /// Exit code: an error that is none of the more specific cases below.
 pub const EXIT_ERROR: u8 = 1;
@@ -10,7 +10,7 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_PROBLEMS: u8 = 3;
 /// Exit code: another process holds the journal's writer lock.
 pub const EXIT_LOCKED: u8 = 4;
-/// Exit code: the path does not exist or holds no Tidemark journal.
+/// Exit code: the path does not exist or holds no Tidelog journal.
 pub const EXIT_NOT_FOUND: u8 = 5;
 
 /// A failure with the exit code it maps to and the message shown to the operator.
@@ -32,7 +32,7 @@ impl Failure {
     }
 
     /// Builds the operator-facing failure for any error the commands return:
-    /// a [`Failure`] as is, a [`tidemark::Error`] through [`exit_code`], and
+    /// a [`Failure`] as is, a [`tidelog::Error`] through [`exit_code`], and
     /// anything else as a general error. Context added with `anyhow` is kept.
     pub fn from_error(err: &anyhow::Error) -> Failure {
         if let Some(failure) = err.downcast_ref::<Failure>() {
@@ -80,8 +80,8 @@ fn explain(error: &Error, message: String) -> String {
             "{message}\nthe journal is locked by another process (a live writer holds its LOCK file); \
              stop that process first, or use a read-only command (stats, ls, cat, tail, verify, export, backup)"
         ),
-        ErrorKind::Corrupt => format!("{message}\nrun `tidemark verify` on the journal for a full report"),
-        ErrorKind::UnsupportedFormat => format!("{message}\nuse a newer tidemark to open this journal"),
+        ErrorKind::Corrupt => format!("{message}\nrun `tidelog verify` on the journal for a full report"),
+        ErrorKind::UnsupportedFormat => format!("{message}\nuse a newer tidelog to open this journal"),
         _ => message,
     }
 }
@@ -106,7 +106,7 @@ mod tests {
             ErrorKind::Corrupt => Error::Corrupt {
                 path: PathBuf::from("/j/seg"),
                 offset: 7,
-                reason: tidemark::CorruptReason::Truncated,
+                reason: tidelog::CorruptReason::Truncated,
             },
             ErrorKind::UnsupportedFormat => Error::UnsupportedFormat {
                 path: PathBuf::from("/j"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use tidemark::{Backend, EventRef, Journal};
+use tidelog::{Backend, EventRef, Journal};
 
 use crate::failure::{Failure, EXIT_NOT_FOUND};
 use crate::output::{self, Bytes, EventRecord};
@@ -37,7 +37,7 @@ struct Stats {
     newest_timestamp: Option<u64>,
 }
 
-/// `tidemark stats PATH`.
+/// `tidelog stats PATH`.
 pub fn stats(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let journal = store::open_read_only(path)?;
     let ids = journal.persistence_ids()?;
@@ -132,7 +132,7 @@ struct StreamRow {
     latest_snapshot_timestamp: Option<u64>,
 }
 
-/// `tidemark ls PATH`.
+/// `tidelog ls PATH`.
 pub fn ls(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let journal = store::open_read_only(path)?;
     let ids: BTreeSet<String> = journal
@@ -187,15 +187,15 @@ pub fn ls(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `tidemark cat PATH PID [--from N --to M]`.
+/// `tidelog cat PATH PID [--from N --to M]`.
 pub fn cat(path: &Path, persistence_id: &str, from: u64, to: u64, json: bool) -> anyhow::Result<ExitCode> {
     let journal = store::open_read_only(path)?;
-    tidemark::validate_persistence_id(persistence_id)?;
+    tidelog::validate_persistence_id(persistence_id)?;
     let state = journal.stream_state(persistence_id)?;
     if state.highest_sequence_nr == 0 {
         return Err(Failure::new(
             EXIT_NOT_FOUND,
-            format!("{} has no stream {persistence_id:?} (see `tidemark ls`)", path.display()),
+            format!("{} has no stream {persistence_id:?} (see `tidelog ls`)", path.display()),
         )
         .into());
     }
@@ -254,7 +254,7 @@ fn event_row(e: &EventRef<'_>) -> Vec<String> {
     ]
 }
 
-/// Arguments of `tidemark tail`.
+/// Arguments of `tidelog tail`.
 #[derive(Debug, Args)]
 pub struct TailArgs {
     /// Journal directory.
@@ -279,7 +279,7 @@ pub struct TailArgs {
     pub poll_ms: u64,
 }
 
-/// `tidemark tail PATH [--tag T] [--from-offset N] [--follow]`.
+/// `tidelog tail PATH [--tag T] [--from-offset N] [--follow]`.
 pub fn tail(args: &TailArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut journal = store::open_read_only(&args.path)?;
     if let Some(tag) = &args.tag {
@@ -356,7 +356,7 @@ pub fn tail(args: &TailArgs, json: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn scan_feed(journal: &Journal, tag: Option<&str>, from: u64, visit: impl FnMut(EventRef<'_>) -> bool) -> tidemark::Result<()> {
+fn scan_feed(journal: &Journal, tag: Option<&str>, from: u64, visit: impl FnMut(EventRef<'_>) -> bool) -> tidelog::Result<()> {
     match tag {
         Some(tag) => journal.scan_tag(tag, from, PAGE, visit),
         None => journal.scan_all(from, PAGE, visit),

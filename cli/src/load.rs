@@ -6,13 +6,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tidemark::{Backend, Journal, NewEvent, Options};
+use tidelog::{Backend, Journal, NewEvent, Options};
 
 /// Appends one event at a time to `persistence_id`, printing `acked <seq>` on
 /// stdout after each acknowledged (durable) append, until `count` or until killed.
 /// Payloads are padded with spaces to `payload_bytes`.
 pub fn run(path: &Path, persistence_id: &str, count: Option<u64>, backend: &str, payload_bytes: usize) -> anyhow::Result<ExitCode> {
-    let backend = match tidemark::detect_backend(path).ok().flatten() {
+    let backend = match tidelog::detect_backend(path).ok().flatten() {
         Some(on_disk) => on_disk,
         None => backend.parse::<Backend>()?,
     };

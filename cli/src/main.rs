@@ -1,4 +1,4 @@
-//! `tidemark`: the operator's tool for Tidemark journals.
+//! `tidelog`: the operator's tool for Tidelog journals.
 //!
 //! Look inside a journal (`stats`, `ls`, `cat`, `tail`), check it (`verify`),
 //! move it between backends (`export`, `import`), copy it while it is live
@@ -7,7 +7,7 @@
 //!
 //! Exit codes (see [`failure`]): 0 success, 1 error, 2 usage, 3 problems found
 //! (verify, damaged backup, corrupt data), 4 journal locked by another process,
-//! 5 path missing or not a Tidemark journal.
+//! 5 path missing or not a Tidelog journal.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,10 +27,10 @@ mod verify;
 
 use failure::Failure;
 
-/// Look inside, check, move and back up Tidemark event journals.
+/// Look inside, check, move and back up Tidelog event journals.
 #[derive(Debug, Parser)]
 #[command(
-    name = "tidemark",
+    name = "tidelog",
     version,
     about,
     long_about = None,
@@ -53,7 +53,7 @@ enum Command {
     /// Create an LMDB journal, run simulated actors that persist and snapshot, then recover them and report how fast.
     Demo {
         /// Directory of the demo journal (created if missing; reused on later runs).
-        #[arg(default_value = "./tidemark-data")]
+        #[arg(default_value = "./tidelog-data")]
         dir: PathBuf,
         /// Number of simulated actors.
         #[arg(long, default_value_t = 16)]
@@ -110,7 +110,7 @@ enum Command {
     },
     /// Check a backup against its sha256 manifest and restore it into a new journal directory.
     Restore {
-        /// Backup directory made by `tidemark backup`.
+        /// Backup directory made by `tidelog backup`.
         backup: PathBuf,
         /// Journal directory to create (must not exist).
         path: PathBuf,
@@ -149,11 +149,11 @@ fn main() -> ExitCode {
     let result = run(cli);
     match result {
         Ok(code) => code,
-        // The reader of our output went away (`tidemark tail ... | head`): not an error.
+        // The reader of our output went away (`tidelog tail ... | head`): not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let failure = Failure::from_error(&err);
-            eprintln!("tidemark: error: {}", failure.message);
+            eprintln!("tidelog: error: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }

@@ -7,7 +7,7 @@ use base64::Engine;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use tidemark::EventRef;
+use tidelog::EventRef;
 
 /// Bytes as JSON: a string when they are valid UTF-8, else `{"base64": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tidemark::{Backend, ErrorKind, Journal, Options};
+use tidelog::{Backend, ErrorKind, Journal, Options};
 
 use crate::failure::{Failure, EXIT_ERROR, EXIT_NOT_FOUND};
 
@@ -15,15 +15,15 @@ pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
     if !path.is_dir() {
         return Err(Failure::new(
             EXIT_NOT_FOUND,
-            format!("{} is not a directory, so not a Tidemark journal", path.display()),
+            format!("{} is not a directory, so not a Tidelog journal", path.display()),
         )
         .into());
     }
-    match tidemark::detect_backend(path).with_context(|| format!("reading {}", path.join("FORMAT").display()))? {
+    match tidelog::detect_backend(path).with_context(|| format!("reading {}", path.join("FORMAT").display()))? {
         Some(backend) => Ok(backend),
         None => Err(Failure::new(
             EXIT_NOT_FOUND,
-            format!("{} is not a Tidemark journal (it has no FORMAT file)", path.display()),
+            format!("{} is not a Tidelog journal (it has no FORMAT file)", path.display()),
         )
         .into()),
     }
@@ -37,7 +37,7 @@ pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs `attempt` until it does not fail with [`ErrorKind::Locked`], for at most [`LOCK_WAIT`].
-pub fn retry_locked<T>(mut attempt: impl FnMut() -> tidemark::Result<T>) -> tidemark::Result<T> {
+pub fn retry_locked<T>(mut attempt: impl FnMut() -> tidelog::Result<T>) -> tidelog::Result<T> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match attempt() {

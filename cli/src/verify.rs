@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde::Serialize;
-use tidemark::{Error, ErrorKind, Journal};
+use tidelog::{Error, ErrorKind, Journal};
 
 use crate::failure::EXIT_PROBLEMS;
 use crate::inspect::PAGE;
@@ -62,7 +62,7 @@ fn error_location(error: &Error) -> Option<String> {
     }
 }
 
-/// `tidemark verify PATH`.
+/// `tidelog verify PATH`.
 pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let backend = store::backend_of(path)?;
     let mut report = Report {

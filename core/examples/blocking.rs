@@ -1,5 +1,5 @@
 //! Quick latency check of lone blocking appends (sync=never). Not a benchmark (see bench/).
-use tidemark::{Backend, Journal, NewEvent, Options, SyncPolicy};
+use tidelog::{Backend, Journal, NewEvent, Options, SyncPolicy};
 fn main() {
     for backend in [Backend::Memory, Backend::Files, Backend::Lmdb] {
         let dir = tempfile::tempdir_in("/work").unwrap();

@@ -1,5 +1,5 @@
 //! Quick pipeline profile: N appends in flight, sync=never. Not a benchmark (see bench/).
-use tidemark::{Backend, Journal, NewEvent, Options, SyncPolicy};
+use tidelog::{Backend, Journal, NewEvent, Options, SyncPolicy};
 fn main() {
     let backend: Backend = std::env::args().nth(1).unwrap_or("files".into()).parse().unwrap();
     let dir = tempfile::tempdir_in("/work").unwrap();

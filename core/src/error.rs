@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in Tidemark.
+/// Everything that can go wrong in Tidelog.
 ///
 /// `Error` is `Clone` because one failed group commit fails every caller in
 /// that batch with the same error.
@@ -161,8 +161,8 @@ pub enum InvalidArgument {
         /// Backend requested in the options.
         requested: &'static str,
     },
-    /// A directory that is not a Tidemark journal (read-only open of a missing journal, say).
-    #[error("{0} is not a Tidemark journal")]
+    /// A directory that is not a Tidelog journal (read-only open of a missing journal, say).
+    #[error("{0} is not a Tidelog journal")]
     NotAJournal(PathBuf),
     /// `import_stream_state` would lower a stream's marks or hide live events.
     #[error("a stream's highest and deleted-to marks can only move forward, with deleted_to <= highest and no live events skipped")]

@@ -26,14 +26,14 @@ use crate::writer::{NewEventWithIds, Request, Shared, WriteReply, Writer};
 /// a write whose result is `Ok` is on stable storage.
 ///
 /// ```
-/// use tidemark::{Backend, Journal, NewEvent, Options};
+/// use tidelog::{Backend, Journal, NewEvent, Options};
 /// let journal = Journal::open("unused-for-memory", Options::new().backend(Backend::Memory))?;
 /// let receipt = journal.append("account-1", vec![NewEvent::new(b"opened".to_vec())])?;
 /// assert_eq!(receipt.first_sequence_nr, 1);
 /// let events = journal.read("account-1", 1, u64::MAX, usize::MAX)?;
 /// assert_eq!(events[0].payload, b"opened");
 /// journal.close()?;
-/// # Ok::<(), tidemark::Error>(())
+/// # Ok::<(), tidelog::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Journal {
@@ -107,7 +107,7 @@ impl Journal {
             let (done_tx, done_rx) = crossbeam_channel::bounded(1);
             let (thread_writer, thread_pending) = (writer.clone(), pending.clone());
             std::thread::Builder::new()
-                .name("tidemark-writer".into())
+                .name("tidelog-writer".into())
                 .spawn(move || {
                     Writer::run(thread_writer, receiver, thread_pending);
                     // The lock is released only after storage is closed and flushed.

@@ -20,6 +20,10 @@ pub const FORMAT_VERSION: u32 = 2;
 
 const FORMAT_FILE: &str = "FORMAT";
 
+/// The first line of the `FORMAT` marker. Readers ignore it; writers keep the spelling of the journals
+/// written before the project was renamed, so that old and new journals look alike.
+const FORMAT_HEADER: &str = "tidemark journal"; // a compatibility constant from before the rename
+
 /// Reads which backend a journal directory holds, or `None` if it holds none.
 pub fn detect_backend(path: &Path) -> Result<Option<Backend>> {
     Ok(read_format(path)?.map(|(backend, _)| backend))
@@ -86,7 +90,7 @@ pub(crate) fn prepare(path: &Path, backend: Backend, read_only: bool) -> Result<
 }
 
 fn write_marker(path: &Path, backend: Backend) -> Result<()> {
-    let text = format!("tidemark journal\nbackend = {}\nformat = {FORMAT_VERSION}\n", backend.name());
+    let text = format!("{FORMAT_HEADER}\nbackend = {}\nformat = {FORMAT_VERSION}\n", backend.name());
     fsutil::write_atomically(&path.join(FORMAT_FILE), text.as_bytes())
 }
 

@@ -1,4 +1,4 @@
-//! # Tidemark
+//! # Tidelog
 //!
 //! An embedded, crash-safe event journal for actor systems. Each actor's events
 //! form a stream per *persistence id* with gapless sequence numbers from 1;
@@ -7,8 +7,8 @@
 //! segment files, and memory.
 //!
 //! ```
-//! use tidemark::{Backend, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
-//! let dir = std::env::temp_dir().join(format!("tidemark-doc-{}", std::process::id()));
+//! use tidelog::{Backend, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
+//! let dir = std::env::temp_dir().join(format!("tidelog-doc-{}", std::process::id()));
 //! let journal = Journal::open(&dir, Options::new())?; // LMDB, fsync on every commit
 //! journal.append("cart-7", vec![NewEvent::new(b"item added".to_vec()).tag("cart")])?;
 //! journal.snapshots().save(&Snapshot {
@@ -20,7 +20,7 @@
 //! assert!(replay.is_empty());
 //! journal.close()?;
 //! # std::fs::remove_dir_all(&dir).ok();
-//! # Ok::<(), tidemark::Error>(())
+//! # Ok::<(), tidelog::Error>(())
 //! ```
 //!
 //! Invariants the journal keeps (see `ARCHITECTURE.md`):

@@ -163,13 +163,13 @@ impl MetricsSnapshot {
         for (name, help, value) in counters {
             let _ = writeln!(
                 out,
-                "# HELP tidemark_{name}_total {help}\n# TYPE tidemark_{name}_total counter\ntidemark_{name}_total {value}"
+                "# HELP tidelog_{name}_total {help}\n# TYPE tidelog_{name}_total counter\ntidelog_{name}_total {value}"
             );
         }
         self.commit_latency_us
-            .write_prometheus(&mut out, "tidemark_commit_latency_microseconds", "Group commit latency");
+            .write_prometheus(&mut out, "tidelog_commit_latency_microseconds", "Group commit latency");
         self.batch_events
-            .write_prometheus(&mut out, "tidemark_batch_events", "Events per group commit");
+            .write_prometheus(&mut out, "tidelog_batch_events", "Events per group commit");
         out
     }
 }
@@ -299,8 +299,8 @@ mod tests {
         Metrics::add(&m.events, 5);
         m.batch_events.record(5);
         let text = m.snapshot().to_prometheus();
-        assert!(text.contains("tidemark_events_total 5"));
-        assert!(text.contains("tidemark_batch_events_count 1"));
-        assert!(text.contains("tidemark_skipped_corrupt_snapshots_total 0"));
+        assert!(text.contains("tidelog_events_total 5"));
+        assert!(text.contains("tidelog_batch_events_count 1"));
+        assert!(text.contains("tidelog_skipped_corrupt_snapshots_total 0"));
     }
 }

@@ -64,7 +64,7 @@ pub enum SyncPolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tidemark::{Backend, Options, SyncPolicy};
+/// use tidelog::{Backend, Options, SyncPolicy};
 /// let options = Options::new()
 ///     .backend(Backend::Files)
 ///     .sync(SyncPolicy::Always)

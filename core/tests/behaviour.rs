@@ -3,14 +3,14 @@
 mod common;
 
 use common::*;
-use tidemark::{AtomicWrite, Backend, Error, ErrorKind, InvalidArgument, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
+use tidelog::{AtomicWrite, Backend, Error, ErrorKind, InvalidArgument, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
 
 /// Instantiates each test once per backend.
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
-        mod memory { $( #[test] fn $name() { super::$name(tidemark::Backend::Memory) } )* }
-        mod lmdb { $( #[test] fn $name() { super::$name(tidemark::Backend::Lmdb) } )* }
-        mod files { $( #[test] fn $name() { super::$name(tidemark::Backend::Files) } )* }
+        mod memory { $( #[test] fn $name() { super::$name(tidelog::Backend::Memory) } )* }
+        mod lmdb { $( #[test] fn $name() { super::$name(tidelog::Backend::Lmdb) } )* }
+        mod files { $( #[test] fn $name() { super::$name(tidelog::Backend::Files) } )* }
     };
 }
 
@@ -370,7 +370,7 @@ fn every_operation_after_close_is_closed(backend: Backend) {
     let clone = j.clone();
     j.close().unwrap();
     j.close().unwrap(); // idempotent
-    let closed = |r: tidemark::Result<()>| assert_eq!(r.unwrap_err().kind(), ErrorKind::Closed);
+    let closed = |r: tidelog::Result<()>| assert_eq!(r.unwrap_err().kind(), ErrorKind::Closed);
     closed(clone.append("p", vec![ev("y")]).map(|_| ()));
     closed(clone.append_async("p", vec![ev("y")]).wait().map(|_| ()));
     closed(
@@ -399,7 +399,7 @@ fn every_operation_after_close_is_closed(backend: Backend) {
 fn bad_arguments_are_typed_errors(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let j = Journal::open(dir.path().join("j"), Options::new().backend(backend).max_event_bytes(1024)).unwrap();
-    let invalid = |r: tidemark::Result<tidemark::WriteReceipt>| match r {
+    let invalid = |r: tidelog::Result<tidelog::WriteReceipt>| match r {
         Err(Error::InvalidArgument(a)) => a,
         other => panic!("expected InvalidArgument, got {other:?}"),
     };
@@ -503,7 +503,7 @@ fn metrics_count_commits(backend: Backend) {
     assert!(m.batches >= 1 && m.batches <= 2);
     assert!(m.fsyncs >= 1);
     assert_eq!(m.batch_events.sum, 3);
-    assert!(m.to_prometheus().contains("tidemark_events_total 3"));
+    assert!(m.to_prometheus().contains("tidelog_events_total 3"));
 }
 
 /// Drives a future to completion on this thread (no runtime needed).
@@ -570,7 +570,7 @@ fn a_blocking_append_after_a_queued_one_commits_after_it() {
 #[test]
 fn check_options_names_the_first_option_that_differs() {
     use std::time::Duration;
-    use tidemark::SyncPolicy;
+    use tidelog::SyncPolicy;
     let dir = tempfile::tempdir().unwrap();
     let opened = Options::new().backend(Backend::Files).close_timeout(Duration::from_secs(2));
     let j = Journal::open(dir.path().join("journal"), opened.clone()).unwrap();

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use tidemark::{Backend, CorruptReason, Error, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy};
+use tidelog::{Backend, CorruptReason, Error, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy};
 
 fn only_segment(path: &Path) -> PathBuf {
     let mut segs: Vec<PathBuf> = fs::read_dir(path.join("segments"))
@@ -262,7 +262,7 @@ fn close_with_queue(max_batch_events: usize) -> (usize, usize) {
             .max_batch_events(max_batch_events),
     )
     .unwrap();
-    let results: Arc<Mutex<Vec<tidemark::Result<u64>>>> = Arc::default();
+    let results: Arc<Mutex<Vec<tidelog::Result<u64>>>> = Arc::default();
     for i in 0..10_000 {
         let results = results.clone();
         j.append_with("p", vec![NewEvent::new(format!("{i}").into_bytes())], move |r| {
@@ -459,7 +459,7 @@ fn backup_while_writing_and_compaction() {
         assert_eq!(q.len() as u64, b.highest_sequence_nr("q").unwrap(), "a consistent cut of q");
         assert!(b.snapshots().load("p", SnapshotCriteria::latest()).unwrap().is_some());
         b.close().unwrap();
-        tidemark::compact(&path, Options::new()).unwrap();
+        tidelog::compact(&path, Options::new()).unwrap();
         let c = Journal::open(&path, Options::new().backend(backend)).unwrap();
         assert_eq!(c.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), 10);
         assert_eq!(c.highest_sequence_nr("p").unwrap(), 50);
@@ -474,19 +474,19 @@ fn newer_format_versions_are_refused_with_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
     Journal::open(&path, Options::new()).unwrap().close().unwrap();
-    fs::write(path.join("FORMAT"), "tidemark journal\nbackend = lmdb\nformat = 99\n").unwrap();
+    fs::write(path.join("FORMAT"), "tidelog journal\nbackend = lmdb\nformat = 99\n").unwrap();
     match Journal::open(&path, Options::new()) {
-        Err(Error::UnsupportedFormat { found: 99, supported, .. }) => assert_eq!(supported, tidemark::FORMAT_VERSION),
+        Err(Error::UnsupportedFormat { found: 99, supported, .. }) => assert_eq!(supported, tidelog::FORMAT_VERSION),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
         Journal::open(&path, Options::new().backend(Backend::Files)),
         Err(Error::UnsupportedFormat { .. })
     ));
-    fs::write(path.join("FORMAT"), "tidemark journal\nbackend = lmdb\nformat = 1\n").unwrap();
+    fs::write(path.join("FORMAT"), "tidelog journal\nbackend = lmdb\nformat = 1\n").unwrap();
     assert!(matches!(
         Journal::open(&path, Options::new().backend(Backend::Files)),
-        Err(Error::InvalidArgument(tidemark::InvalidArgument::BackendMismatch { .. }))
+        Err(Error::InvalidArgument(tidelog::InvalidArgument::BackendMismatch { .. }))
     ));
 }
 

@@ -1,7 +1,7 @@
 //! Tests with real processes: SIGKILL crash safety and the writer lock.
 //!
 //! The child side runs in this same test binary: the parent re-executes it
-//! with `--exact child_process --ignored` and a `TIDEMARK_CHILD` mode.
+//! with `--exact child_process --ignored` and a `TIDELOG_CHILD` mode.
 
 mod common;
 
@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use tidemark::{Backend, Error, Journal, NewEvent, Options};
+use tidelog::{Backend, Error, Journal, NewEvent, Options};
 
 fn payload(pid: &str, seq: u64) -> Vec<u8> {
     if pid == "pad" {
@@ -28,9 +28,9 @@ fn child_command(mode: &str, dir: &Path, backend: Backend) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args(["--exact", "child_process", "--ignored", "--nocapture", "--test-threads=1", "-q"])
-        .env("TIDEMARK_CHILD", mode)
-        .env("TIDEMARK_DIR", dir)
-        .env("TIDEMARK_BACKEND", backend.name())
+        .env("TIDELOG_CHILD", mode)
+        .env("TIDELOG_DIR", dir)
+        .env("TIDELOG_BACKEND", backend.name())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     command
@@ -54,9 +54,9 @@ fn wait_ready(lines: &mut impl Iterator<Item = std::io::Result<String>>) {
 #[test]
 #[ignore = "run as a child process by the tests in this file"]
 fn child_process() {
-    let Ok(mode) = std::env::var("TIDEMARK_CHILD") else { return };
-    let dir = std::path::PathBuf::from(std::env::var("TIDEMARK_DIR").unwrap());
-    let backend: Backend = std::env::var("TIDEMARK_BACKEND").unwrap().parse().unwrap();
+    let Ok(mode) = std::env::var("TIDELOG_CHILD") else { return };
+    let dir = std::path::PathBuf::from(std::env::var("TIDELOG_DIR").unwrap());
+    let backend: Backend = std::env::var("TIDELOG_BACKEND").unwrap().parse().unwrap();
     match mode.as_str() {
         "append" | "append-pad" => {
             let journal = Journal::open(&dir, Options::new().backend(backend).segment_bytes(256 << 10)).unwrap();
@@ -74,7 +74,7 @@ fn child_process() {
                             let n = rng.gen_range(1..=5u64);
                             let events = (next..next + n).map(|s| NewEvent::new(payload(&pid, s)).tag("crash")).collect();
                             let receipt = journal
-                                .write(vec![tidemark::AtomicWrite::new(pid.clone(), next, events)])
+                                .write(vec![tidelog::AtomicWrite::new(pid.clone(), next, events)])
                                 .unwrap()
                                 .remove(0)
                                 .unwrap();
@@ -315,7 +315,7 @@ fn kill_9_never_loses_acknowledged_events_files() {
 }
 
 #[test]
-#[ignore = "soak: cargo test --release -p tidemark --test processes -- --ignored soak"]
+#[ignore = "soak: cargo test --release -p tidelog --test processes -- --ignored soak"]
 fn soak_kill_9_200_rounds() {
     crash_rounds(Backend::Files, 200);
     crash_rounds(Backend::Lmdb, 200);

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rand::{Rng, SeedableRng};
-use tidemark::{Backend, Error, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
+use tidelog::{Backend, Error, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
 
 fn files_in(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in fs::read_dir(dir).unwrap().flatten() {

@@ -5,7 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using Newtonsoft.Json.Linq;
-using Tidemark;
+using Tidelog;
 
 public static class Agent
 {

@@ -1,5 +1,5 @@
 // The JVM agent of the cross-language matrix (see tests/run.py); same commands as the Rust agent.
-import dev.tidemark.*;
+import dev.tidelog.*;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,14 +13,14 @@ public final class Agent {
         Backend backend = Backend.valueOf(args[2].toUpperCase(Locale.ROOT));
         String extra = args.length > 3 ? args[3] : null;
         if (cmd.equals("lock")) {
-            try (Journal j = Tidemark.open(path, Options.builder().backend(backend).build())) {
+            try (Journal j = Tidelog.open(path, Options.builder().backend(backend).build())) {
                 System.out.println("OPENED");
             } catch (LockedException e) {
                 System.out.println("LOCKED");
             }
             return;
         }
-        try (Journal j = Tidemark.open(path, Options.builder().backend(backend).readOnly(cmd.equals("read")).build())) {
+        try (Journal j = Tidelog.open(path, Options.builder().backend(backend).readOnly(cmd.equals("read")).build())) {
             switch (cmd) {
                 case "write" -> write(j, fixture(extra));
                 case "verify" -> verify(j, fixture(extra));

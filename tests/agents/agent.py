@@ -3,7 +3,7 @@ import base64
 import json
 import sys
 
-import tidemark
+import tidelog
 
 
 def crash_payload(pid: str, seq: int) -> bytes:
@@ -33,7 +33,7 @@ def expected_events(fx):
     return [e for e in out if e["seq"] > deleted.get(e["pid"], 0)]
 
 
-def as_dict(e: tidemark.Event):
+def as_dict(e: tidelog.Event):
     return dict(pid=e.persistence_id, seq=e.sequence_nr, offset=e.global_offset, ts=e.timestamp, manifest=e.manifest,
                 writer_id=e.writer_id, tags=tuple(e.tags), metadata=e.metadata, payload=e.payload)
 
@@ -41,7 +41,7 @@ def as_dict(e: tidemark.Event):
 def write(journal, fx):
     for append in fx["appends"]:
         journal.append(append["persistence_id"], [
-            tidemark.NewEvent(b64(e["payload"]["base64"]) * e["payload"].get("repeat", 1), manifest=e["manifest"],
+            tidelog.NewEvent(b64(e["payload"]["base64"]) * e["payload"].get("repeat", 1), manifest=e["manifest"],
                               writer_id=e["writer_id"], tags=e["tags"], timestamp=e["timestamp"], metadata=b64(e["metadata"]))
             for e in append["events"]])
     for d in fx["deletions"]:
@@ -116,12 +116,12 @@ def main():
     extra = sys.argv[4] if len(sys.argv) > 4 else None
     if cmd == "lock":
         try:
-            tidemark.Journal.open(path, backend=backend).close()
+            tidelog.Journal.open(path, backend=backend).close()
             print("OPENED")
-        except tidemark.LockedError:
+        except tidelog.LockedError:
             print("LOCKED")
         return
-    journal = tidemark.Journal.open(path, backend=backend, read_only=(cmd == "read"))
+    journal = tidelog.Journal.open(path, backend=backend, read_only=(cmd == "read"))
     try:
         if cmd == "write":
             write(journal, load_fixture(extra))

@@ -1,5 +1,5 @@
-/* LD_PRELOAD shim for tests: fsync/fdatasync fail with EIO once TIDEMARK_FAIL_SYNC_AFTER calls succeeded,
- * so a test can make a real journal see a failed flush (the trigger of TM_FAILED). */
+/* LD_PRELOAD shim for tests: fsync/fdatasync fail with EIO once TIDELOG_FAIL_SYNC_AFTER calls succeeded,
+ * so a test can make a real journal see a failed flush (the trigger of TIDELOG_FAILED). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 static long calls;
 
 static int fail_now(void) {
-  const char *after = getenv("TIDEMARK_FAIL_SYNC_AFTER");
+  const char *after = getenv("TIDELOG_FAIL_SYNC_AFTER");
   return after && __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) > atol(after);
 }
 

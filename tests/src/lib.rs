@@ -6,7 +6,7 @@ use std::path::Path;
 
 use base64::Engine;
 use serde::Deserialize;
-use tidemark::{Backend, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
+use tidelog::{Backend, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
 
 /// The fixture file, as data.
 #[derive(Debug, Deserialize)]
@@ -75,7 +75,7 @@ pub struct Expected {
     pub persistence_id: String,
     pub sequence_nr: u64,
     pub global_offset: u64,
-    pub event: tidemark::Event,
+    pub event: tidelog::Event,
 }
 
 impl Fixture {
@@ -89,7 +89,7 @@ impl Fixture {
     }
 
     /// Every live event the fixture leaves, in global-offset order (offsets count from 1).
-    pub fn expected_events(&self) -> Vec<tidemark::Event> {
+    pub fn expected_events(&self) -> Vec<tidelog::Event> {
         let mut highest = std::collections::HashMap::<&str, u64>::new();
         let mut offset = 0;
         let mut out = Vec::new();
@@ -98,7 +98,7 @@ impl Fixture {
                 offset += 1;
                 let seq = highest.entry(&append.persistence_id).or_default();
                 *seq += 1;
-                out.push(tidemark::Event {
+                out.push(tidelog::Event {
                     persistence_id: append.persistence_id.clone(),
                     sequence_nr: *seq,
                     global_offset: offset,
@@ -135,7 +135,7 @@ impl Fixture {
     }
 
     /// Applies the fixture to a fresh journal.
-    pub fn write(&self, journal: &Journal) -> tidemark::Result<()> {
+    pub fn write(&self, journal: &Journal) -> tidelog::Result<()> {
         for append in &self.appends {
             let events = append
                 .events
@@ -225,7 +225,7 @@ fn check(ok: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
     }
 }
 
-fn summary(events: &[tidemark::Event]) -> Vec<(String, u64, u64, usize)> {
+fn summary(events: &[tidelog::Event]) -> Vec<(String, u64, u64, usize)> {
     events
         .iter()
         .map(|e| (e.persistence_id.clone(), e.sequence_nr, e.global_offset, e.payload.len()))
@@ -240,13 +240,13 @@ pub fn crash_payload(pid: &str, seq: u64) -> Vec<u8> {
 }
 
 /// Opens a journal of the given backend name (`lmdb` or `files`).
-pub fn open(dir: &Path, backend: &str) -> tidemark::Result<Journal> {
+pub fn open(dir: &Path, backend: &str) -> tidelog::Result<Journal> {
     let backend: Backend = backend.parse()?;
     Journal::open(dir, Options::new().backend(backend))
 }
 
 /// Opens a journal read-only (no writer lock), beside a live writer.
-pub fn open_read_only(dir: &Path, backend: &str) -> tidemark::Result<Journal> {
+pub fn open_read_only(dir: &Path, backend: &str) -> tidelog::Result<Journal> {
     let backend: Backend = backend.parse()?;
     Journal::open(dir, Options::new().backend(backend).read_only(true))
 }

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use tidemark::{Error, Journal, Options};
-use tidemark_compat::{open, Fixture};
+use tidelog::{Error, Journal, Options};
+use tidelog_compat::{open, Fixture};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -38,7 +38,7 @@ fn version_1_journals_open_and_verify() {
         fixture.verify(&journal).unwrap_or_else(|e| panic!("{backend}: {e}"));
         journal.close().unwrap();
         // A writer upgrades it, so that a version-1 library refuses what it could not read.
-        assert!(format_marker(dir.path()).contains(&format!("format = {}", tidemark::FORMAT_VERSION)));
+        assert!(format_marker(dir.path()).contains(&format!("format = {}", tidelog::FORMAT_VERSION)));
     }
 }
 
@@ -64,8 +64,8 @@ fn the_fixture_round_trips_through_a_fresh_journal() {
 fn a_newer_format_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixture_dir("files"), dir.path());
-    std::fs::write(dir.path().join("FORMAT"), "tidemark journal\nbackend = files\nformat = 3\n").unwrap();
-    match Journal::open(dir.path(), Options::new().backend(tidemark::Backend::Files)) {
+    std::fs::write(dir.path().join("FORMAT"), "tidelog journal\nbackend = files\nformat = 3\n").unwrap();
+    match Journal::open(dir.path(), Options::new().backend(tidelog::Backend::Files)) {
         Err(
             e @ Error::UnsupportedFormat {
                 found: 3, supported: 2, ..
@@ -80,7 +80,7 @@ fn a_newer_format_is_refused_naming_both_versions() {
 
 /// Regenerates `fixtures/v1/` (only when the fixture itself changes; never for a new format).
 #[test]
-#[ignore = "regenerates checked-in fixtures: cargo test -p tidemark-compat -- --ignored regenerate"]
+#[ignore = "regenerates checked-in fixtures: cargo test -p tidelog-compat -- --ignored regenerate"]
 fn regenerate_fixture_journals() {
     let fixture = Fixture::load(&Fixture::default_path());
     for backend in ["lmdb", "files"] {

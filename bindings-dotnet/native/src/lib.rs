@@ -1,39 +1,39 @@
-//! # tidemark-c: the C ABI of the Tidemark journal
+//! # tidelog-c: the C ABI of the Tidelog journal
 //!
-//! A plain C interface over the [`tidemark`] core, for C programs and for any
-//! language with a C FFI (the .NET package `Tidemark` is built on it). The
-//! header `include/tidemark.h` is generated from this file by cbindgen.
+//! A plain C interface over the [`tidelog`] core, for C programs and for any
+//! language with a C FFI (the .NET package `Tidelog` is built on it). The
+//! header `include/tidelog.h` is generated from this file by cbindgen.
 //!
 //! Conventions:
-//! - Every function returns a status (`TM_OK` = 0, otherwise a `TM_*` code);
-//!   details of the last failure on the calling thread come from [`tm_last_error`].
-//! - Handles (`tm_journal*`, `tm_queue*`) are opaque, never dereferenced by the
-//!   library: a null, freed or foreign handle is refused with `TM_INVALID_HANDLE`.
-//! - Results too large for a struct come back in a `tm_buffer` owned by the
-//!   library; release it with [`tm_buffer_free`], which refuses a second free.
+//! - Every function returns a status (`TIDELOG_OK` = 0, otherwise a `TIDELOG_*` code);
+//!   details of the last failure on the calling thread come from [`tidelog_last_error`].
+//! - Handles (`tidelog_journal*`, `tidelog_queue*`) are opaque, never dereferenced by the
+//!   library: a null, freed or foreign handle is refused with `TIDELOG_INVALID_HANDLE`.
+//! - Results too large for a struct come back in a `tidelog_buffer` owned by the
+//!   library; release it with [`tidelog_buffer_free`], which refuses a second free.
 //! - Strings are UTF-8 with an explicit length (no NUL terminator needed).
 //! - One crossing per batch: events go in as one encoded buffer, a page of
 //!   events comes back as one encoded buffer (formats below).
 //! - Asynchronous writes complete through a completion queue: submit with a
 //!   64-bit token, and drain finished operations in batches with
-//!   [`tm_queue_wait`] on a thread you own. No library thread ever calls into
+//!   [`tidelog_queue_wait`] on a thread you own. No library thread ever calls into
 //!   the host.
-//! - No Rust panic crosses the boundary: it becomes `TM_INTERNAL`.
+//! - No Rust panic crosses the boundary: it becomes `TIDELOG_INTERNAL`.
 //!
-//! ## Encoded event input (`tm_append`, `tm_write`)
+//! ## Encoded event input (`tidelog_append`, `tidelog_write`)
 //! All integers little-endian. An *event list* is `u32 count` followed by
 //! `count` events, each:
-//! `u64 timestamp` (Unix ms; `TM_TIMESTAMP_NOW` = let the journal set it),
+//! `u64 timestamp` (Unix ms; `TIDELOG_TIMESTAMP_NOW` = let the journal set it),
 //! `u32 len + manifest`, `u32 len + writer_id`, `u32 len + metadata`,
 //! `u32 tag_count` then `tag_count` x (`u32 len + tag`), `u32 len + payload`.
-//! A *write list* (`tm_write`) is `u32 count` followed by `count` atomic writes,
+//! A *write list* (`tidelog_write`) is `u32 count` followed by `count` atomic writes,
 //! each `u32 len + persistence_id`, `u64 first_sequence_nr`, then an event list.
 //!
-//! ## Encoded event page (`tm_read`, `tm_events_by_tag`, `tm_all_events`)
+//! ## Encoded event page (`tidelog_read`, `tidelog_events_by_tag`, `tidelog_all_events`)
 //! `u32 count` then `count` events, each: `u64 sequence_nr`, `u64 global_offset`,
 //! `u64 timestamp`, `u32 len + persistence_id`, `u32 len + manifest`,
 //! `u32 len + writer_id`, `u32 len + metadata`, `u32 tag_count` then tags
-//! (`u32 len + tag`), `u32 len + payload`. [`tm_event_next`] decodes one.
+//! (`u32 len + tag`), `u32 len + payload`. [`tidelog_event_next`] decodes one.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // the safety contract of every function is in the header's preamble
@@ -46,87 +46,87 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
-use tidemark::{
+use tidelog::{
     AtomicWrite, Backend, Error, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
 };
 
 // ---- constants -----------------------------------------------------------------
 
 /// Version of this C ABI. Bumped on every incompatible change.
-pub const TM_ABI_VERSION: u32 = 1;
+pub const TIDELOG_ABI_VERSION: u32 = 1;
 
 /// Success.
-pub const TM_OK: i32 = 0;
+pub const TIDELOG_OK: i32 = 0;
 /// The journal (or queue) is closed.
-pub const TM_CLOSED: i32 = 1;
+pub const TIDELOG_CLOSED: i32 = 1;
 /// Another writer holds the journal's lock.
-pub const TM_LOCKED: i32 = 2;
-/// An atomic write did not continue its stream (see `tm_error.expected` / `actual`).
-pub const TM_SEQUENCE_CONFLICT: i32 = 3;
+pub const TIDELOG_LOCKED: i32 = 2;
+/// An atomic write did not continue its stream (see `tidelog_error.expected` / `actual`).
+pub const TIDELOG_SEQUENCE_CONFLICT: i32 = 3;
 /// An argument was refused (empty id, invalid UTF-8, malformed buffer, ...).
-pub const TM_INVALID_ARGUMENT: i32 = 4;
+pub const TIDELOG_INVALID_ARGUMENT: i32 = 4;
 /// Stored data failed a checksum or could not be decoded.
-pub const TM_CORRUPT: i32 = 5;
+pub const TIDELOG_CORRUPT: i32 = 5;
 /// The journal was written by a newer on-disk format.
-pub const TM_UNSUPPORTED_FORMAT: i32 = 6;
+pub const TIDELOG_UNSUPPORTED_FORMAT: i32 = 6;
 /// The device is full.
-pub const TM_STORAGE_FULL: i32 = 7;
+pub const TIDELOG_STORAGE_FULL: i32 = 7;
 /// An operating-system or LMDB I/O error.
-pub const TM_IO: i32 = 8;
+pub const TIDELOG_IO: i32 = 8;
 /// An earlier storage failure left the journal unusable until reopened.
-pub const TM_FAILED: i32 = 9;
+pub const TIDELOG_FAILED: i32 = 9;
 /// A null, freed or unknown handle or buffer (a buffer freed twice, say).
-pub const TM_INVALID_HANDLE: i32 = 100;
+pub const TIDELOG_INVALID_HANDLE: i32 = 100;
 /// A bug inside the library (a caught panic). The operation did not complete.
-pub const TM_INTERNAL: i32 = 101;
+pub const TIDELOG_INTERNAL: i32 = 101;
 
 /// `timestamp` value of an input event that lets the journal stamp it at commit.
-pub const TM_TIMESTAMP_NOW: u64 = u64::MAX;
+pub const TIDELOG_TIMESTAMP_NOW: u64 = u64::MAX;
 
 /// Backend `lmdb` (default).
-pub const TM_BACKEND_LMDB: u32 = 0;
+pub const TIDELOG_BACKEND_LMDB: u32 = 0;
 /// Backend `files` (append-only segment files).
-pub const TM_BACKEND_FILES: u32 = 1;
+pub const TIDELOG_BACKEND_FILES: u32 = 1;
 /// Backend `memory` (tests; nothing survives close).
-pub const TM_BACKEND_MEMORY: u32 = 2;
+pub const TIDELOG_BACKEND_MEMORY: u32 = 2;
 
 /// Acknowledge after the batch is on stable storage (default).
-pub const TM_SYNC_ALWAYS: u32 = 0;
+pub const TIDELOG_SYNC_ALWAYS: u32 = 0;
 /// Acknowledge after the write reaches the OS; flush every `sync_interval_ms`.
-pub const TM_SYNC_INTERVAL: u32 = 1;
+pub const TIDELOG_SYNC_INTERVAL: u32 = 1;
 /// Never flush explicitly (tests, benchmarks).
-pub const TM_SYNC_NEVER: u32 = 2;
+pub const TIDELOG_SYNC_NEVER: u32 = 2;
 
 /// The status code for every core error kind: the one place that maps them.
 pub fn status_of_kind(kind: ErrorKind) -> i32 {
     match kind {
-        ErrorKind::Closed => TM_CLOSED,
-        ErrorKind::Locked => TM_LOCKED,
-        ErrorKind::SequenceConflict => TM_SEQUENCE_CONFLICT,
-        ErrorKind::InvalidArgument => TM_INVALID_ARGUMENT,
-        ErrorKind::Corrupt => TM_CORRUPT,
-        ErrorKind::UnsupportedFormat => TM_UNSUPPORTED_FORMAT,
-        ErrorKind::StorageFull => TM_STORAGE_FULL,
-        ErrorKind::Io => TM_IO,
-        ErrorKind::Failed => TM_FAILED,
+        ErrorKind::Closed => TIDELOG_CLOSED,
+        ErrorKind::Locked => TIDELOG_LOCKED,
+        ErrorKind::SequenceConflict => TIDELOG_SEQUENCE_CONFLICT,
+        ErrorKind::InvalidArgument => TIDELOG_INVALID_ARGUMENT,
+        ErrorKind::Corrupt => TIDELOG_CORRUPT,
+        ErrorKind::UnsupportedFormat => TIDELOG_UNSUPPORTED_FORMAT,
+        ErrorKind::StorageFull => TIDELOG_STORAGE_FULL,
+        ErrorKind::Io => TIDELOG_IO,
+        ErrorKind::Failed => TIDELOG_FAILED,
     }
 }
 
 // ---- public C types ----------------------------------------------------------------
 
 /// An open journal (opaque).
-pub struct tm_journal {
+pub struct tidelog_journal {
     _private: [u8; 0],
 }
 
 /// A completion queue (opaque).
-pub struct tm_queue {
+pub struct tidelog_queue {
     _private: [u8; 0],
 }
 
-/// Bytes owned by the library. Read `data[0..len]`; release with `tm_buffer_free`.
+/// Bytes owned by the library. Read `data[0..len]`; release with `tidelog_buffer_free`.
 #[repr(C)]
-pub struct tm_buffer {
+pub struct tidelog_buffer {
     /// First byte (never null; may point at zero bytes).
     pub data: *const u8,
     /// Number of bytes.
@@ -135,12 +135,12 @@ pub struct tm_buffer {
 
 /// Details of the last failure on the calling thread.
 #[repr(C)]
-pub struct tm_error {
-    /// The status code (`TM_OK` when nothing failed yet on this thread).
+pub struct tidelog_error {
+    /// The status code (`TIDELOG_OK` when nothing failed yet on this thread).
     pub code: i32,
-    /// For `TM_SEQUENCE_CONFLICT`: the sequence number the journal expected.
+    /// For `TIDELOG_SEQUENCE_CONFLICT`: the sequence number the journal expected.
     pub expected: u64,
-    /// For `TM_SEQUENCE_CONFLICT`: the first sequence number the write carried.
+    /// For `TIDELOG_SEQUENCE_CONFLICT`: the first sequence number the write carried.
     pub actual: u64,
     /// UTF-8 message (not NUL-terminated); valid until the next failing call on this thread.
     pub message: *const u8,
@@ -148,18 +148,18 @@ pub struct tm_error {
     pub message_len: usize,
 }
 
-/// Journal options. Fill with `tm_options_init`, then change what you need.
+/// Journal options. Fill with `tidelog_options_init`, then change what you need.
 #[repr(C)]
-pub struct tm_options {
-    /// `sizeof(tm_options)`, set by `tm_options_init`: lets the ABI grow.
+pub struct tidelog_options {
+    /// `sizeof(tidelog_options)`, set by `tidelog_options_init`: lets the ABI grow.
     pub struct_size: u32,
-    /// `TM_BACKEND_LMDB`, `TM_BACKEND_FILES` or `TM_BACKEND_MEMORY`.
+    /// `TIDELOG_BACKEND_LMDB`, `TIDELOG_BACKEND_FILES` or `TIDELOG_BACKEND_MEMORY`.
     pub backend: u32,
-    /// `TM_SYNC_ALWAYS`, `TM_SYNC_INTERVAL` or `TM_SYNC_NEVER`.
+    /// `TIDELOG_SYNC_ALWAYS`, `TIDELOG_SYNC_INTERVAL` or `TIDELOG_SYNC_NEVER`.
     pub sync: u32,
     /// 1 opens without the writer lock; writes then fail.
     pub read_only: u32,
-    /// Flush period for `TM_SYNC_INTERVAL`, in milliseconds.
+    /// Flush period for `TIDELOG_SYNC_INTERVAL`, in milliseconds.
     pub sync_interval_ms: u64,
     /// Most events in one group commit.
     pub max_batch_events: u64,
@@ -184,7 +184,7 @@ pub struct tm_options {
 /// What a successful write returns.
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-pub struct tm_receipt {
+pub struct tidelog_receipt {
     /// Sequence number of the first event written.
     pub first_sequence_nr: u64,
     /// Sequence number of the last event written.
@@ -193,31 +193,31 @@ pub struct tm_receipt {
     pub first_global_offset: u64,
 }
 
-/// A finished asynchronous operation, as returned by `tm_queue_wait`.
+/// A finished asynchronous operation, as returned by `tidelog_queue_wait`.
 #[repr(C)]
-pub struct tm_completion {
+pub struct tidelog_completion {
     /// The token given at submission.
     pub token: u64,
-    /// `TM_OK` or the failure's status code.
+    /// `TIDELOG_OK` or the failure's status code.
     pub status: i32,
     /// Reserved (0).
     pub reserved: u32,
-    /// The receipt of a successful `tm_append_async`.
-    pub receipt: tm_receipt,
-    /// For `TM_SEQUENCE_CONFLICT`: expected sequence number.
+    /// The receipt of a successful `tidelog_append_async`.
+    pub receipt: tidelog_receipt,
+    /// For `TIDELOG_SEQUENCE_CONFLICT`: expected sequence number.
     pub expected: u64,
-    /// For `TM_SEQUENCE_CONFLICT`: actual sequence number.
+    /// For `TIDELOG_SEQUENCE_CONFLICT`: actual sequence number.
     pub actual: u64,
-    /// For a successful `tm_write_async`: the write results (see `tm_write`).
-    /// For a failure: the UTF-8 error message. Otherwise null. Free with `tm_buffer_free`.
-    pub buffer: *mut tm_buffer,
+    /// For a successful `tidelog_write_async`: the write results (see `tidelog_write`).
+    /// For a failure: the UTF-8 error message. Otherwise null. Free with `tidelog_buffer_free`.
+    pub buffer: *mut tidelog_buffer,
 }
 
 /// Snapshot selection: `min_sequence_nr <= sequence_nr <= max_sequence_nr`
 /// and `min_timestamp <= timestamp <= max_timestamp`.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct tm_snapshot_criteria {
+pub struct tidelog_snapshot_criteria {
     /// Highest sequence number selected (inclusive).
     pub max_sequence_nr: u64,
     /// Latest timestamp selected (inclusive, Unix ms).
@@ -228,9 +228,9 @@ pub struct tm_snapshot_criteria {
     pub min_timestamp: u64,
 }
 
-/// A decoded event of a page, pointing into the page buffer (see `tm_event_next`).
+/// A decoded event of a page, pointing into the page buffer (see `tidelog_event_next`).
 #[repr(C)]
-pub struct tm_event_view {
+pub struct tidelog_event_view {
     /// Position in the stream, from 1.
     pub sequence_nr: u64,
     /// Position in the whole journal.
@@ -270,7 +270,7 @@ pub struct tm_event_view {
 /// Counters of a journal (see the core's `MetricsSnapshot`).
 #[repr(C)]
 #[derive(Default)]
-pub struct tm_metrics {
+pub struct tidelog_metrics {
     /// Atomic writes committed.
     pub appends: u64,
     /// Events committed.
@@ -316,10 +316,13 @@ impl FfiError {
         }
     }
     fn invalid(message: impl Into<String>) -> Self {
-        Self::new(TM_INVALID_ARGUMENT, message)
+        Self::new(TIDELOG_INVALID_ARGUMENT, message)
     }
     fn handle(what: &str) -> Self {
-        Self::new(TM_INVALID_HANDLE, format!("{what} is null, freed or not a handle of this library"))
+        Self::new(
+            TIDELOG_INVALID_HANDLE,
+            format!("{what} is null, freed or not a handle of this library"),
+        )
     }
 }
 
@@ -339,7 +342,7 @@ impl From<Error> for FfiError {
 }
 
 thread_local! {
-    static LAST_ERROR: RefCell<FfiError> = RefCell::new(FfiError::new(TM_OK, ""));
+    static LAST_ERROR: RefCell<FfiError> = RefCell::new(FfiError::new(TIDELOG_OK, ""));
 }
 
 fn set_last_error(e: FfiError) -> i32 {
@@ -353,7 +356,7 @@ type FfiResult<T = ()> = Result<T, FfiError>;
 /// Runs `f`, turning errors and panics into a status code.
 fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => TM_OK,
+        Ok(Ok(())) => TIDELOG_OK,
         Ok(Err(e)) => set_last_error(e),
         Err(panic) => {
             let msg = panic
@@ -361,7 +364,7 @@ fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            set_last_error(FfiError::new(TM_INTERNAL, format!("internal error (panic): {msg}")))
+            set_last_error(FfiError::new(TIDELOG_INTERNAL, format!("internal error (panic): {msg}")))
         }
     }
 }
@@ -378,7 +381,7 @@ fn new_handle() -> usize {
     NEXT_HANDLE.fetch_add(1, Ordering::Relaxed) << 3
 }
 
-fn journal(j: *const tm_journal) -> FfiResult<Journal> {
+fn journal(j: *const tidelog_journal) -> FfiResult<Journal> {
     JOURNALS
         .read()
         .get(&(j as usize))
@@ -386,7 +389,7 @@ fn journal(j: *const tm_journal) -> FfiResult<Journal> {
         .ok_or_else(|| FfiError::handle("journal handle"))
 }
 
-fn queue(q: *const tm_queue) -> FfiResult<Arc<Queue>> {
+fn queue(q: *const tidelog_queue) -> FfiResult<Arc<Queue>> {
     QUEUES
         .read()
         .get(&(q as usize))
@@ -397,20 +400,20 @@ fn queue(q: *const tm_queue) -> FfiResult<Arc<Queue>> {
 /// A buffer: the public header first, then the bytes it points at.
 #[repr(C)]
 struct OwnedBuffer {
-    header: tm_buffer,
+    header: tidelog_buffer,
     bytes: Vec<u8>,
 }
 
-fn new_buffer(bytes: Vec<u8>) -> *mut tm_buffer {
+fn new_buffer(bytes: Vec<u8>) -> *mut tidelog_buffer {
     let mut owned = Box::new(OwnedBuffer {
-        header: tm_buffer {
+        header: tidelog_buffer {
             data: std::ptr::null(),
             len: bytes.len(),
         },
         bytes,
     });
     owned.header.data = owned.bytes.as_ptr();
-    let ptr = Box::into_raw(owned) as *mut tm_buffer;
+    let ptr = Box::into_raw(owned) as *mut tidelog_buffer;
     BUFFERS.lock().insert(ptr as usize);
     ptr
 }
@@ -439,7 +442,7 @@ fn out<'a, T>(ptr: *mut T, what: &str) -> FfiResult<&'a mut T> {
     unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::invalid(format!("output pointer {what} is null")))
 }
 
-fn criteria(c: *const tm_snapshot_criteria) -> SnapshotCriteria {
+fn criteria(c: *const tidelog_snapshot_criteria) -> SnapshotCriteria {
     // SAFETY: null or a valid pointer, per the contract.
     match unsafe { c.as_ref() } {
         None => SnapshotCriteria::latest(),
@@ -513,7 +516,7 @@ impl<'a> Reader<'a> {
                 tags.push(self.string("tag")?);
             }
             let payload = self.blob()?.to_vec();
-            let timestamp = (timestamp != TM_TIMESTAMP_NOW).then_some(timestamp);
+            let timestamp = (timestamp != TIDELOG_TIMESTAMP_NOW).then_some(timestamp);
             events.push(NewEvent {
                 payload,
                 manifest,
@@ -566,7 +569,7 @@ fn encode_event(out: &mut Vec<u8>, e: &EventRef<'_>) {
 }
 
 /// Encodes a page: the count is patched in at the end.
-fn encode_page(scan: impl FnOnce(&mut dyn FnMut(EventRef<'_>) -> bool) -> tidemark::Result<()>) -> FfiResult<Vec<u8>> {
+fn encode_page(scan: impl FnOnce(&mut dyn FnMut(EventRef<'_>) -> bool) -> tidelog::Result<()>) -> FfiResult<Vec<u8>> {
     let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(&[0; 4]);
     let mut count: u32 = 0;
@@ -588,12 +591,18 @@ fn encode_strings(items: &[String]) -> Vec<u8> {
 
 /// Write results: `u32 count` then per write `i32 status`, `u32 message_len`,
 /// `u64 a`, `u64 b`, `u64 c`, message. Success: a, b, c = receipt; conflict: a = expected, b = actual.
-fn encode_write_results(results: Vec<tidemark::Result<WriteReceipt>>) -> Vec<u8> {
+fn encode_write_results(results: Vec<tidelog::Result<WriteReceipt>>) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + results.len() * 32);
     out.extend_from_slice(&(results.len() as u32).to_le_bytes());
     for r in results {
         let (status, msg, a, b, c) = match r {
-            Ok(r) => (TM_OK, String::new(), r.first_sequence_nr, r.last_sequence_nr, r.first_global_offset),
+            Ok(r) => (
+                TIDELOG_OK,
+                String::new(),
+                r.first_sequence_nr,
+                r.last_sequence_nr,
+                r.first_global_offset,
+            ),
             Err(e) => {
                 let f = FfiError::from(e);
                 (f.code, f.message, f.expected, f.actual, 0)
@@ -614,7 +623,7 @@ fn encode_write_results(results: Vec<tidemark::Result<WriteReceipt>>) -> Vec<u8>
 struct Done {
     token: u64,
     status: i32,
-    receipt: tm_receipt,
+    receipt: tidelog_receipt,
     expected: u64,
     actual: u64,
     buffer: Option<PendingBuffer>,
@@ -626,7 +635,7 @@ impl Done {
         Done {
             token,
             status: f.code,
-            receipt: tm_receipt::default(),
+            receipt: tidelog_receipt::default(),
             expected: f.expected,
             actual: f.actual,
             buffer: Some(PendingBuffer(f.message.into_bytes())),
@@ -635,8 +644,8 @@ impl Done {
     fn ok(token: u64) -> Done {
         Done {
             token,
-            status: TM_OK,
-            receipt: tm_receipt::default(),
+            status: TIDELOG_OK,
+            receipt: tidelog_receipt::default(),
             expected: 0,
             actual: 0,
             buffer: None,
@@ -666,47 +675,47 @@ impl Queue {
 
 // ---- library info and errors -----------------------------------------------------------
 
-/// The version of this C ABI (`TM_ABI_VERSION` of the library actually loaded).
+/// The version of this C ABI (`TIDELOG_ABI_VERSION` of the library actually loaded).
 #[no_mangle]
-pub extern "C" fn tm_abi_version() -> u32 {
-    TM_ABI_VERSION
+pub extern "C" fn tidelog_abi_version() -> u32 {
+    TIDELOG_ABI_VERSION
 }
 
 /// The library version as a static NUL-terminated string, e.g. `"0.1.0"`.
 #[no_mangle]
-pub extern "C" fn tm_version() -> *const std::ffi::c_char {
+pub extern "C" fn tidelog_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
 /// A static NUL-terminated name for a status code (`"SEQUENCE_CONFLICT"`), `"UNKNOWN"` for others.
 #[no_mangle]
-pub extern "C" fn tm_status_name(status: i32) -> *const std::ffi::c_char {
+pub extern "C" fn tidelog_status_name(status: i32) -> *const std::ffi::c_char {
     let name: &'static str = match status {
-        TM_OK => "OK\0",
-        TM_CLOSED => "CLOSED\0",
-        TM_LOCKED => "LOCKED\0",
-        TM_SEQUENCE_CONFLICT => "SEQUENCE_CONFLICT\0",
-        TM_INVALID_ARGUMENT => "INVALID_ARGUMENT\0",
-        TM_CORRUPT => "CORRUPT\0",
-        TM_UNSUPPORTED_FORMAT => "UNSUPPORTED_FORMAT\0",
-        TM_STORAGE_FULL => "STORAGE_FULL\0",
-        TM_IO => "IO\0",
-        TM_FAILED => "FAILED\0",
-        TM_INVALID_HANDLE => "INVALID_HANDLE\0",
-        TM_INTERNAL => "INTERNAL\0",
+        TIDELOG_OK => "OK\0",
+        TIDELOG_CLOSED => "CLOSED\0",
+        TIDELOG_LOCKED => "LOCKED\0",
+        TIDELOG_SEQUENCE_CONFLICT => "SEQUENCE_CONFLICT\0",
+        TIDELOG_INVALID_ARGUMENT => "INVALID_ARGUMENT\0",
+        TIDELOG_CORRUPT => "CORRUPT\0",
+        TIDELOG_UNSUPPORTED_FORMAT => "UNSUPPORTED_FORMAT\0",
+        TIDELOG_STORAGE_FULL => "STORAGE_FULL\0",
+        TIDELOG_IO => "IO\0",
+        TIDELOG_FAILED => "FAILED\0",
+        TIDELOG_INVALID_HANDLE => "INVALID_HANDLE\0",
+        TIDELOG_INTERNAL => "INTERNAL\0",
         _ => "UNKNOWN\0",
     };
     name.as_ptr().cast()
 }
 
 /// Copies the details of the last failure on this thread into `*out`.
-/// Returns `TM_INVALID_ARGUMENT` only when `out` is null.
+/// Returns `TIDELOG_INVALID_ARGUMENT` only when `out` is null.
 #[no_mangle]
-pub unsafe extern "C" fn tm_last_error(out: *mut tm_error) -> i32 {
-    let Some(out) = out.as_mut() else { return TM_INVALID_ARGUMENT };
+pub unsafe extern "C" fn tidelog_last_error(out: *mut tidelog_error) -> i32 {
+    let Some(out) = out.as_mut() else { return TIDELOG_INVALID_ARGUMENT };
     LAST_ERROR.with(|l| {
         let l = l.borrow();
-        *out = tm_error {
+        *out = tidelog_error {
             code: l.code,
             expected: l.expected,
             actual: l.actual,
@@ -714,13 +723,13 @@ pub unsafe extern "C" fn tm_last_error(out: *mut tm_error) -> i32 {
             message_len: l.message.len(),
         };
     });
-    TM_OK
+    TIDELOG_OK
 }
 
 /// Writes the status code of every error kind of the core into `out[0..capacity]`
 /// and their number into `*out_count`, so a binding can check that it maps each.
 #[no_mangle]
-pub unsafe extern "C" fn tm_error_statuses(out_statuses: *mut i32, capacity: usize, out_count: *mut usize) -> i32 {
+pub unsafe extern "C" fn tidelog_error_statuses(out_statuses: *mut i32, capacity: usize, out_count: *mut usize) -> i32 {
     guard(|| {
         let count = out(out_count, "out_count")?;
         *count = ErrorKind::ALL.len();
@@ -737,9 +746,9 @@ pub unsafe extern "C" fn tm_error_statuses(out_statuses: *mut i32, capacity: usi
 // ---- buffers -------------------------------------------------------------------------------
 
 /// Releases a buffer returned by the library. A null, unknown or already
-/// freed buffer is refused with `TM_INVALID_HANDLE` (nothing is freed).
+/// freed buffer is refused with `TIDELOG_INVALID_HANDLE` (nothing is freed).
 #[no_mangle]
-pub unsafe extern "C" fn tm_buffer_free(buffer: *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tidelog_buffer_free(buffer: *mut tidelog_buffer) -> i32 {
     guard(|| {
         if !BUFFERS.lock().remove(&(buffer as usize)) {
             return Err(FfiError::handle("buffer"));
@@ -750,11 +759,11 @@ pub unsafe extern "C" fn tm_buffer_free(buffer: *mut tm_buffer) -> i32 {
 }
 
 /// Decodes the event at `*pos` of an event page (`data[0..len]`, as returned
-/// by `tm_read` and friends; start with `*pos = 4`, after the count) into
+/// by `tidelog_read` and friends; start with `*pos = 4`, after the count) into
 /// `*out`, whose pointers point into `data`, and advances `*pos`.
-/// Returns `TM_INVALID_ARGUMENT` when the page is malformed or exhausted.
+/// Returns `TIDELOG_INVALID_ARGUMENT` when the page is malformed or exhausted.
 #[no_mangle]
-pub unsafe extern "C" fn tm_event_next(data: *const u8, len: usize, pos: *mut usize, out: *mut tm_event_view) -> i32 {
+pub unsafe extern "C" fn tidelog_event_next(data: *const u8, len: usize, pos: *mut usize, out: *mut tidelog_event_view) -> i32 {
     guard(|| {
         let buf = bytes(data, len, "data")?;
         let pos = out_ptr(pos, "pos")?;
@@ -777,7 +786,7 @@ pub unsafe extern "C" fn tm_event_next(data: *const u8, len: usize, pos: *mut us
         }
         let tags = &buf[tags_start..r.pos];
         let payload = r.blob()?;
-        *view = tm_event_view {
+        *view = tidelog_event_view {
             sequence_nr,
             global_offset,
             timestamp,
@@ -807,16 +816,16 @@ fn out_ptr<'a, T>(ptr: *mut T, what: &str) -> FfiResult<&'a mut T> {
 
 // ---- open and close ------------------------------------------------------------------------
 
-/// Fills `*options` with the defaults: LMDB, `TM_SYNC_ALWAYS`, batches of up to
+/// Fills `*options` with the defaults: LMDB, `TIDELOG_SYNC_ALWAYS`, batches of up to
 /// 4096 events / 4 MiB, no batch delay, events up to 64 MiB, 5 s close timeout.
 #[no_mangle]
-pub unsafe extern "C" fn tm_options_init(options: *mut tm_options) -> i32 {
+pub unsafe extern "C" fn tidelog_options_init(options: *mut tidelog_options) -> i32 {
     guard(|| {
         let o = out(options, "options")?;
-        *o = tm_options {
-            struct_size: std::mem::size_of::<tm_options>() as u32,
-            backend: TM_BACKEND_LMDB,
-            sync: TM_SYNC_ALWAYS,
+        *o = tidelog_options {
+            struct_size: std::mem::size_of::<tidelog_options>() as u32,
+            backend: TIDELOG_BACKEND_LMDB,
+            sync: TIDELOG_SYNC_ALWAYS,
             read_only: 0,
             sync_interval_ms: 100,
             max_batch_events: 4096,
@@ -833,22 +842,22 @@ pub unsafe extern "C" fn tm_options_init(options: *mut tm_options) -> i32 {
     })
 }
 
-fn to_options(o: &tm_options) -> FfiResult<Options> {
-    if (o.struct_size as usize) < std::mem::size_of::<tm_options>() {
+fn to_options(o: &tidelog_options) -> FfiResult<Options> {
+    if (o.struct_size as usize) < std::mem::size_of::<tidelog_options>() {
         return Err(FfiError::invalid(
-            "options.struct_size is too small: initialise the options with tm_options_init",
+            "options.struct_size is too small: initialise the options with tidelog_options_init",
         ));
     }
     let backend = match o.backend {
-        TM_BACKEND_LMDB => Backend::Lmdb,
-        TM_BACKEND_FILES => Backend::Files,
-        TM_BACKEND_MEMORY => Backend::Memory,
+        TIDELOG_BACKEND_LMDB => Backend::Lmdb,
+        TIDELOG_BACKEND_FILES => Backend::Files,
+        TIDELOG_BACKEND_MEMORY => Backend::Memory,
         b => return Err(FfiError::invalid(format!("unknown backend {b}"))),
     };
     let sync = match o.sync {
-        TM_SYNC_ALWAYS => SyncPolicy::Always,
-        TM_SYNC_INTERVAL => SyncPolicy::Interval(Duration::from_millis(o.sync_interval_ms)),
-        TM_SYNC_NEVER => SyncPolicy::Never,
+        TIDELOG_SYNC_ALWAYS => SyncPolicy::Always,
+        TIDELOG_SYNC_INTERVAL => SyncPolicy::Interval(Duration::from_millis(o.sync_interval_ms)),
+        TIDELOG_SYNC_NEVER => SyncPolicy::Never,
         s => return Err(FfiError::invalid(format!("unknown sync policy {s}"))),
     };
     let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
@@ -869,11 +878,11 @@ fn to_options(o: &tm_options) -> FfiResult<Options> {
 /// Opens (creating if needed) the journal at `path` (UTF-8, `path_len` bytes).
 /// `options` may be null for the defaults. On success `*out` is the handle.
 #[no_mangle]
-pub unsafe extern "C" fn tm_journal_open(
+pub unsafe extern "C" fn tidelog_journal_open(
     path: *const u8,
     path_len: usize,
-    options: *const tm_options,
-    out_journal: *mut *mut tm_journal,
+    options: *const tidelog_options,
+    out_journal: *mut *mut tidelog_journal,
 ) -> i32 {
     guard(|| {
         let out_journal = out(out_journal, "out_journal")?;
@@ -886,25 +895,25 @@ pub unsafe extern "C" fn tm_journal_open(
         let journal = Journal::open(path, options)?;
         let handle = new_handle();
         JOURNALS.write().insert(handle, journal);
-        *out_journal = handle as *mut tm_journal;
+        *out_journal = handle as *mut tidelog_journal;
         Ok(())
     })
 }
 
 /// Closes the journal: stops intake, commits what is queued within the close
-/// timeout, fails the rest with `TM_CLOSED`, releases files and lock.
+/// timeout, fails the rest with `TIDELOG_CLOSED`, releases files and lock.
 /// Idempotent. The handle stays valid (every operation then fails with
-/// `TM_CLOSED`) until `tm_journal_free`.
+/// `TIDELOG_CLOSED`) until `tidelog_journal_free`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_journal_close(journal_handle: *mut tm_journal) -> i32 {
+pub unsafe extern "C" fn tidelog_journal_close(journal_handle: *mut tidelog_journal) -> i32 {
     guard(|| Ok(journal(journal_handle)?.close()?))
 }
 
-/// Fails with `TM_INVALID_ARGUMENT`, naming the first option in which `options`
+/// Fails with `TIDELOG_INVALID_ARGUMENT`, naming the first option in which `options`
 /// (null: the defaults) differs from those the journal was opened with. For
 /// components that share one open journal but are configured apart.
 #[no_mangle]
-pub unsafe extern "C" fn tm_journal_check_options(journal_handle: *mut tm_journal, options: *const tm_options) -> i32 {
+pub unsafe extern "C" fn tidelog_journal_check_options(journal_handle: *mut tidelog_journal, options: *const tidelog_options) -> i32 {
     guard(|| {
         let options = match options.as_ref() {
             None => Options::new(),
@@ -915,9 +924,9 @@ pub unsafe extern "C" fn tm_journal_check_options(journal_handle: *mut tm_journa
 }
 
 /// Closes the journal if needed and releases the handle. A second free (or
-/// any later use of the handle) fails with `TM_INVALID_HANDLE`.
+/// any later use of the handle) fails with `TIDELOG_INVALID_HANDLE`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_journal_free(journal_handle: *mut tm_journal) -> i32 {
+pub unsafe extern "C" fn tidelog_journal_free(journal_handle: *mut tidelog_journal) -> i32 {
     guard(|| {
         let j = JOURNALS
             .write()
@@ -933,13 +942,13 @@ pub unsafe extern "C" fn tm_journal_free(journal_handle: *mut tm_journal) -> i32
 /// numbers assigned by the journal); blocks until committed per the sync policy.
 /// `out_receipt` may be null.
 #[no_mangle]
-pub unsafe extern "C" fn tm_append(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_append(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
     events: *const u8,
     events_len: usize,
-    out_receipt: *mut tm_receipt,
+    out_receipt: *mut tidelog_receipt,
 ) -> i32 {
     guard(|| {
         let j = journal(journal_handle)?;
@@ -952,7 +961,7 @@ pub unsafe extern "C" fn tm_append(
         r.finish()?;
         let receipt = j.append(pid, events)?;
         if let Some(o) = out_receipt.as_mut() {
-            *o = tm_receipt {
+            *o = tidelog_receipt {
                 first_sequence_nr: receipt.first_sequence_nr,
                 last_sequence_nr: receipt.last_sequence_nr,
                 first_global_offset: receipt.first_global_offset,
@@ -962,17 +971,17 @@ pub unsafe extern "C" fn tm_append(
     })
 }
 
-/// Commits an encoded write list in one group commit; blocks. Returns `TM_OK`
+/// Commits an encoded write list in one group commit; blocks. Returns `TIDELOG_OK`
 /// when the call itself succeeded: each write's own result is in
 /// `*out_results`, `u32 count` then per write `i32 status`, `u32 message_len`,
 /// `u64 a`, `u64 b`, `u64 c`, message bytes (on success a, b, c are the
-/// receipt; on `TM_SEQUENCE_CONFLICT` a = expected, b = actual).
+/// receipt; on `TIDELOG_SEQUENCE_CONFLICT` a = expected, b = actual).
 #[no_mangle]
-pub unsafe extern "C" fn tm_write(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_write(
+    journal_handle: *mut tidelog_journal,
     writes: *const u8,
     writes_len: usize,
-    out_results: *mut *mut tm_buffer,
+    out_results: *mut *mut tidelog_buffer,
 ) -> i32 {
     guard(|| {
         let results_out = out(out_results, "out_results")?;
@@ -993,8 +1002,8 @@ pub unsafe extern "C" fn tm_write(
 /// Deletes a stream's events up to and including `to_sequence_nr`; blocks.
 /// The highest sequence number is kept.
 #[no_mangle]
-pub unsafe extern "C" fn tm_delete_to(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_delete_to(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
     to_sequence_nr: u64,
@@ -1008,7 +1017,7 @@ pub unsafe extern "C" fn tm_delete_to(
 
 /// Waits until everything submitted before is committed and on stable storage.
 #[no_mangle]
-pub unsafe extern "C" fn tm_flush(journal_handle: *mut tm_journal) -> i32 {
+pub unsafe extern "C" fn tidelog_flush(journal_handle: *mut tidelog_journal) -> i32 {
     guard(|| Ok(journal(journal_handle)?.flush()?))
 }
 
@@ -1016,8 +1025,8 @@ pub unsafe extern "C" fn tm_flush(journal_handle: *mut tm_journal) -> i32 {
 
 /// Highest sequence number ever committed for the stream (0 if none); survives deletion.
 #[no_mangle]
-pub unsafe extern "C" fn tm_highest_sequence_nr(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_highest_sequence_nr(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
     out_sequence_nr: *mut u64,
@@ -1033,7 +1042,7 @@ pub unsafe extern "C" fn tm_highest_sequence_nr(
 /// The global offset the next committed event will get (1 for an empty journal):
 /// where a "current" query over the whole feed or a tag stops.
 #[no_mangle]
-pub unsafe extern "C" fn tm_next_global_offset(journal_handle: *mut tm_journal, out_offset: *mut u64) -> i32 {
+pub unsafe extern "C" fn tidelog_next_global_offset(journal_handle: *mut tidelog_journal, out_offset: *mut u64) -> i32 {
     guard(|| {
         let o = out(out_offset, "out_offset")?;
         *o = journal(journal_handle)?.next_global_offset()?;
@@ -1044,14 +1053,14 @@ pub unsafe extern "C" fn tm_next_global_offset(journal_handle: *mut tm_journal, 
 /// Reads a page of a stream: events with `from <= sequence_nr <= to`, at most
 /// `max`, oldest first, into one encoded page buffer (`*out_page`).
 #[no_mangle]
-pub unsafe extern "C" fn tm_read(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_read(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
     from_sequence_nr: u64,
     to_sequence_nr: u64,
     max: u64,
-    out_page: *mut *mut tm_buffer,
+    out_page: *mut *mut tidelog_buffer,
 ) -> i32 {
     guard(|| {
         let o = out(out_page, "out_page")?;
@@ -1068,13 +1077,13 @@ pub unsafe extern "C" fn tm_read(
 /// Reads a page of events carrying `tag` with `global_offset >= from_offset`,
 /// in commit order, at most `max`. Resume from the last `global_offset + 1`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_events_by_tag(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_events_by_tag(
+    journal_handle: *mut tidelog_journal,
     tag: *const u8,
     tag_len: usize,
     from_offset: u64,
     max: u64,
-    out_page: *mut *mut tm_buffer,
+    out_page: *mut *mut tidelog_buffer,
 ) -> i32 {
     guard(|| {
         let o = out(out_page, "out_page")?;
@@ -1089,7 +1098,12 @@ pub unsafe extern "C" fn tm_events_by_tag(
 
 /// Reads a page of every live event with `global_offset >= from_offset`, in commit order, at most `max`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_all_events(journal_handle: *mut tm_journal, from_offset: u64, max: u64, out_page: *mut *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tidelog_all_events(
+    journal_handle: *mut tidelog_journal,
+    from_offset: u64,
+    max: u64,
+    out_page: *mut *mut tidelog_buffer,
+) -> i32 {
     guard(|| {
         let o = out(out_page, "out_page")?;
         *o = std::ptr::null_mut();
@@ -1102,7 +1116,7 @@ pub unsafe extern "C" fn tm_all_events(journal_handle: *mut tm_journal, from_off
 
 /// Every persistence id ever written, sorted: `u32 count` then `u32 len + bytes` each.
 #[no_mangle]
-pub unsafe extern "C" fn tm_persistence_ids(journal_handle: *mut tm_journal, out_ids: *mut *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tidelog_persistence_ids(journal_handle: *mut tidelog_journal, out_ids: *mut *mut tidelog_buffer) -> i32 {
     guard(|| {
         let o = out(out_ids, "out_ids")?;
         *o = std::ptr::null_mut();
@@ -1114,11 +1128,11 @@ pub unsafe extern "C" fn tm_persistence_ids(journal_handle: *mut tm_journal, out
 
 /// Copies the journal's counters into `*out_metrics`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_metrics_get(journal_handle: *mut tm_journal, out_metrics: *mut tm_metrics) -> i32 {
+pub unsafe extern "C" fn tidelog_metrics_get(journal_handle: *mut tidelog_journal, out_metrics: *mut tidelog_metrics) -> i32 {
     guard(|| {
         let o = out(out_metrics, "out_metrics")?;
         let m = journal(journal_handle)?.metrics();
-        *o = tm_metrics {
+        *o = tidelog_metrics {
             appends: m.appends,
             events: m.events,
             bytes: m.bytes,
@@ -1138,7 +1152,7 @@ pub unsafe extern "C" fn tm_metrics_get(journal_handle: *mut tm_journal, out_met
 
 /// The journal's metrics in the Prometheus text format (UTF-8 buffer).
 #[no_mangle]
-pub unsafe extern "C" fn tm_metrics_prometheus(journal_handle: *mut tm_journal, out_text: *mut *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tidelog_metrics_prometheus(journal_handle: *mut tidelog_journal, out_text: *mut *mut tidelog_buffer) -> i32 {
     guard(|| {
         let o = out(out_text, "out_text")?;
         *o = std::ptr::null_mut();
@@ -1152,9 +1166,9 @@ pub unsafe extern "C" fn tm_metrics_prometheus(journal_handle: *mut tm_journal, 
 
 /// Fills `*criteria` with "select every snapshot".
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_criteria_init(criteria: *mut tm_snapshot_criteria) -> i32 {
+pub unsafe extern "C" fn tidelog_snapshot_criteria_init(criteria: *mut tidelog_snapshot_criteria) -> i32 {
     guard(|| {
-        *out(criteria, "criteria")? = tm_snapshot_criteria {
+        *out(criteria, "criteria")? = tidelog_snapshot_criteria {
             max_sequence_nr: u64::MAX,
             max_timestamp: u64::MAX,
             min_sequence_nr: 0,
@@ -1167,8 +1181,8 @@ pub unsafe extern "C" fn tm_snapshot_criteria_init(criteria: *mut tm_snapshot_cr
 /// Saves a snapshot atomically and durably (blocking file I/O); one with the
 /// same sequence number is replaced.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_save(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_snapshot_save(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
     sequence_nr: u64,
@@ -1198,12 +1212,12 @@ pub unsafe extern "C" fn tm_snapshot_save(
 /// is null when none matches, else a buffer: `u64 sequence_nr`, `u64 timestamp`,
 /// `u32 len + manifest`, `u32 len + metadata`, `u32 len + state`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_load(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_snapshot_load(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
-    criteria_ptr: *const tm_snapshot_criteria,
-    out_snapshot: *mut *mut tm_buffer,
+    criteria_ptr: *const tidelog_snapshot_criteria,
+    out_snapshot: *mut *mut tidelog_buffer,
 ) -> i32 {
     guard(|| {
         let o = out(out_snapshot, "out_snapshot")?;
@@ -1225,11 +1239,11 @@ pub unsafe extern "C" fn tm_snapshot_load(
 
 /// Lists a stream's snapshots, oldest first: `u32 count` then `u64 sequence_nr`, `u64 timestamp` each.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_list(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_snapshot_list(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
-    out_list: *mut *mut tm_buffer,
+    out_list: *mut *mut tidelog_buffer,
 ) -> i32 {
     guard(|| {
         let o = out(out_list, "out_list")?;
@@ -1249,8 +1263,8 @@ pub unsafe extern "C" fn tm_snapshot_list(
 
 /// Deletes the snapshot at `sequence_nr`; `*out_deleted` (may be null) is 1 when one was deleted.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_delete(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_snapshot_delete(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
     sequence_nr: u64,
@@ -1270,11 +1284,11 @@ pub unsafe extern "C" fn tm_snapshot_delete(
 
 /// Deletes every snapshot matching `criteria` (null = all); `*out_count` (may be null) is how many.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_delete_matching(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_snapshot_delete_matching(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
-    criteria_ptr: *const tm_snapshot_criteria,
+    criteria_ptr: *const tidelog_snapshot_criteria,
     out_count: *mut u64,
 ) -> i32 {
     guard(|| {
@@ -1291,8 +1305,8 @@ pub unsafe extern "C" fn tm_snapshot_delete_matching(
 
 /// Keeps the `keep_last_n` newest snapshots of a stream; `*out_count` (may be null) is how many were deleted.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_prune(
-    journal_handle: *mut tm_journal,
+pub unsafe extern "C" fn tidelog_snapshot_prune(
+    journal_handle: *mut tidelog_journal,
     persistence_id: *const u8,
     persistence_id_len: usize,
     keep_last_n: u64,
@@ -1313,7 +1327,7 @@ pub unsafe extern "C" fn tm_snapshot_prune(
 
 /// Every persistence id with at least one snapshot: `u32 count` then `u32 len + bytes` each.
 #[no_mangle]
-pub unsafe extern "C" fn tm_snapshot_persistence_ids(journal_handle: *mut tm_journal, out_ids: *mut *mut tm_buffer) -> i32 {
+pub unsafe extern "C" fn tidelog_snapshot_persistence_ids(journal_handle: *mut tidelog_journal, out_ids: *mut *mut tidelog_buffer) -> i32 {
     guard(|| {
         let o = out(out_ids, "out_ids")?;
         *o = std::ptr::null_mut();
@@ -1327,12 +1341,12 @@ pub unsafe extern "C" fn tm_snapshot_persistence_ids(journal_handle: *mut tm_jou
 
 /// Creates a completion queue. One queue can serve many journals.
 #[no_mangle]
-pub unsafe extern "C" fn tm_queue_new(out_queue: *mut *mut tm_queue) -> i32 {
+pub unsafe extern "C" fn tidelog_queue_new(out_queue: *mut *mut tidelog_queue) -> i32 {
     guard(|| {
         let o = out(out_queue, "out_queue")?;
         let handle = new_handle();
         QUEUES.write().insert(handle, Arc::new(Queue::default()));
-        *o = handle as *mut tm_queue;
+        *o = handle as *mut tidelog_queue;
         Ok(())
     })
 }
@@ -1340,12 +1354,12 @@ pub unsafe extern "C" fn tm_queue_new(out_queue: *mut *mut tm_queue) -> i32 {
 /// Waits until at least one operation finished (or `timeout_ms` passed; a
 /// negative timeout waits forever), then moves up to `capacity` completions
 /// into `out[0..]` and sets `*out_count`. Each completion's `buffer`, when not
-/// null, is the caller's to free. Returns `TM_CLOSED` (with `*out_count` = 0)
+/// null, is the caller's to free. Returns `TIDELOG_CLOSED` (with `*out_count` = 0)
 /// once the queue was shut down and is empty.
 #[no_mangle]
-pub unsafe extern "C" fn tm_queue_wait(
-    queue_handle: *mut tm_queue,
-    out_completions: *mut tm_completion,
+pub unsafe extern "C" fn tidelog_queue_wait(
+    queue_handle: *mut tidelog_queue,
+    out_completions: *mut tidelog_completion,
     capacity: usize,
     timeout_ms: i64,
     out_count: *mut usize,
@@ -1361,7 +1375,7 @@ pub unsafe extern "C" fn tm_queue_wait(
         let mut state = q.state.lock();
         while state.done.is_empty() {
             if state.shut_down {
-                return Err(FfiError::new(TM_CLOSED, "completion queue was shut down"));
+                return Err(FfiError::new(TIDELOG_CLOSED, "completion queue was shut down"));
             }
             match deadline {
                 None => q.ready.wait(&mut state),
@@ -1377,7 +1391,7 @@ pub unsafe extern "C" fn tm_queue_wait(
         drop(state);
         for (i, d) in items.into_iter().enumerate() {
             let buffer = d.buffer.map_or(std::ptr::null_mut(), |b| new_buffer(b.0));
-            out_completions.add(i).write(tm_completion {
+            out_completions.add(i).write(tidelog_completion {
                 token: d.token,
                 status: d.status,
                 reserved: 0,
@@ -1392,11 +1406,11 @@ pub unsafe extern "C" fn tm_queue_wait(
     })
 }
 
-/// Shuts the queue down: waiters wake, and `tm_queue_wait` returns `TM_CLOSED`
+/// Shuts the queue down: waiters wake, and `tidelog_queue_wait` returns `TIDELOG_CLOSED`
 /// once every completion already queued was drained. Operations still running
 /// complete into the queue; drain it again to free their buffers.
 #[no_mangle]
-pub unsafe extern "C" fn tm_queue_shutdown(queue_handle: *mut tm_queue) -> i32 {
+pub unsafe extern "C" fn tidelog_queue_shutdown(queue_handle: *mut tidelog_queue) -> i32 {
     guard(|| {
         let q = queue(queue_handle)?;
         q.state.lock().shut_down = true;
@@ -1406,9 +1420,9 @@ pub unsafe extern "C" fn tm_queue_shutdown(queue_handle: *mut tm_queue) -> i32 {
 }
 
 /// Shuts the queue down and releases the handle; completions not drained are
-/// dropped (their buffers freed). A second free fails with `TM_INVALID_HANDLE`.
+/// dropped (their buffers freed). A second free fails with `TIDELOG_INVALID_HANDLE`.
 #[no_mangle]
-pub unsafe extern "C" fn tm_queue_free(queue_handle: *mut tm_queue) -> i32 {
+pub unsafe extern "C" fn tidelog_queue_free(queue_handle: *mut tidelog_queue) -> i32 {
     guard(|| {
         let q = QUEUES
             .write()
@@ -1423,18 +1437,18 @@ pub unsafe extern "C" fn tm_queue_free(queue_handle: *mut tm_queue) -> i32 {
     })
 }
 
-fn submit_prelude(journal_handle: *mut tm_journal, queue_handle: *mut tm_queue) -> FfiResult<(Journal, Arc<Queue>)> {
+fn submit_prelude(journal_handle: *mut tidelog_journal, queue_handle: *mut tidelog_queue) -> FfiResult<(Journal, Arc<Queue>)> {
     Ok((journal(journal_handle)?, queue(queue_handle)?))
 }
 
-/// Submits an append (see `tm_append`). On `TM_OK`, exactly one completion
+/// Submits an append (see `tidelog_append`). On `TIDELOG_OK`, exactly one completion
 /// with `token` arrives in the queue (its status says whether the append
 /// succeeded, its `receipt` what was written). On any other return nothing was
 /// submitted and no completion arrives.
 #[no_mangle]
-pub unsafe extern "C" fn tm_append_async(
-    journal_handle: *mut tm_journal,
-    queue_handle: *mut tm_queue,
+pub unsafe extern "C" fn tidelog_append_async(
+    journal_handle: *mut tidelog_journal,
+    queue_handle: *mut tidelog_queue,
     token: u64,
     persistence_id: *const u8,
     persistence_id_len: usize,
@@ -1453,7 +1467,7 @@ pub unsafe extern "C" fn tm_append_async(
         j.append_with(pid, events, move |result| {
             q.push(match result {
                 Ok(r) => Done {
-                    receipt: tm_receipt {
+                    receipt: tidelog_receipt {
                         first_sequence_nr: r.first_sequence_nr,
                         last_sequence_nr: r.last_sequence_nr,
                         first_global_offset: r.first_global_offset,
@@ -1467,12 +1481,12 @@ pub unsafe extern "C" fn tm_append_async(
     })
 }
 
-/// Submits an encoded write list (see `tm_write`). The completion's buffer
+/// Submits an encoded write list (see `tidelog_write`). The completion's buffer
 /// holds the per-write results.
 #[no_mangle]
-pub unsafe extern "C" fn tm_write_async(
-    journal_handle: *mut tm_journal,
-    queue_handle: *mut tm_queue,
+pub unsafe extern "C" fn tidelog_write_async(
+    journal_handle: *mut tidelog_journal,
+    queue_handle: *mut tidelog_queue,
     token: u64,
     writes: *const u8,
     writes_len: usize,
@@ -1495,11 +1509,11 @@ pub unsafe extern "C" fn tm_write_async(
     })
 }
 
-/// Submits a deletion (see `tm_delete_to`).
+/// Submits a deletion (see `tidelog_delete_to`).
 #[no_mangle]
-pub unsafe extern "C" fn tm_delete_to_async(
-    journal_handle: *mut tm_journal,
-    queue_handle: *mut tm_queue,
+pub unsafe extern "C" fn tidelog_delete_to_async(
+    journal_handle: *mut tidelog_journal,
+    queue_handle: *mut tidelog_queue,
     token: u64,
     persistence_id: *const u8,
     persistence_id_len: usize,
@@ -1518,9 +1532,9 @@ pub unsafe extern "C" fn tm_delete_to_async(
     })
 }
 
-/// Submits a flush (see `tm_flush`).
+/// Submits a flush (see `tidelog_flush`).
 #[no_mangle]
-pub unsafe extern "C" fn tm_flush_async(journal_handle: *mut tm_journal, queue_handle: *mut tm_queue, token: u64) -> i32 {
+pub unsafe extern "C" fn tidelog_flush_async(journal_handle: *mut tidelog_journal, queue_handle: *mut tidelog_queue, token: u64) -> i32 {
     guard(|| {
         let (j, q) = submit_prelude(journal_handle, queue_handle)?;
         j.flush_with(move |result| {
@@ -1542,9 +1556,9 @@ mod tests {
         let mut seen = HashSet::new();
         for kind in ErrorKind::ALL {
             let status = status_of_kind(kind);
-            assert_ne!(status, TM_OK);
+            assert_ne!(status, TIDELOG_OK);
             assert!(seen.insert(status), "{kind:?} shares a status");
-            let name = unsafe { std::ffi::CStr::from_ptr(tm_status_name(status)) }.to_str().unwrap();
+            let name = unsafe { std::ffi::CStr::from_ptr(tidelog_status_name(status)) }.to_str().unwrap();
             assert_eq!(name, kind.code());
         }
     }

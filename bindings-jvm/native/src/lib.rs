@@ -1,4 +1,4 @@
-//! JNI glue between the Tidemark core and the Java package `dev.tidemark`.
+//! JNI glue between the Tidelog core and the Java package `dev.tidelog`.
 //!
 //! The glue converts types, errors and completions only; every storage rule
 //! lives in the core. Its shape:
@@ -13,7 +13,7 @@
 //! * **Batches cross once**: a list of events arrives as one `byte[]`
 //!   ([`decode_events`]), a page of events leaves as one `byte[]`
 //!   ([`PageEncoder`]), written straight from the core's borrowed `EventRef`s.
-//! * **Errors** are turned into `dev.tidemark.TidemarkException` subclasses by
+//! * **Errors** are turned into `dev.tidelog.TidelogException` subclasses by
 //!   one function, [`error_to_java`], keyed on [`ErrorKind::code`].
 //! * **Panics** never unwind into the JVM: every entry point runs inside
 //!   [`guard`], which turns a panic into a `java.lang.IllegalStateException`.
@@ -26,7 +26,7 @@ use std::time::Duration;
 use jni::objects::{JByteArray, JClass, JLongArray, JObject, JObjectArray, JString, JValue};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
-use tidemark::{
+use tidelog::{
     AtomicWrite, Backend, Error, ErrorKind, EventRef, InvalidArgument, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy,
     WriteReceipt,
 };
@@ -112,11 +112,11 @@ unsafe fn handle<'a>(handle: jlong) -> &'a Handle {
 
 // ---- errors -----------------------------------------------------------------
 
-const EXCEPTION_CLASS: &str = "dev/tidemark/TidemarkException";
-const FROM_NATIVE_SIG: &str = "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)Ldev/tidemark/TidemarkException;";
+const EXCEPTION_CLASS: &str = "dev/tidelog/TidelogException";
+const FROM_NATIVE_SIG: &str = "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)Ldev/tidelog/TidelogException;";
 
 /// The one place a core error becomes a Java exception: the Java factory
-/// `TidemarkException.fromNative` picks the subclass from the stable code.
+/// `TidelogException.fromNative` picks the subclass from the stable code.
 fn error_to_java<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result<JObject<'l>> {
     let code = env.new_string(error.kind().code())?;
     let message = env.new_string(error.to_string())?;
@@ -191,7 +191,7 @@ fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<
         }
         Ok(Err(GlueError::Jni(e))) => {
             if !env.exception_check().unwrap_or(true) {
-                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidemark JNI: {e}"));
+                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidelog JNI: {e}"));
             }
             default
         }
@@ -208,7 +208,7 @@ fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             if !env.exception_check().unwrap_or(true) {
-                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidemark native panic: {message}"));
+                let _ = env.throw_new("java/lang/IllegalStateException", format!("tidelog native panic: {message}"));
             }
             default
         }
@@ -241,7 +241,7 @@ fn string_array(env: &mut JNIEnv, values: &[String]) -> GlueResult<jobjectArray>
 
 // ---- wire formats -----------------------------------------------------------
 
-/// Little-endian reader over a `byte[]` built by `dev.tidemark.Wire`.
+/// Little-endian reader over a `byte[]` built by `dev.tidelog.Wire`.
 struct Reader<'a> {
     buf: &'a [u8],
 }
@@ -318,7 +318,7 @@ fn decode_writes(buf: &[u8]) -> GlueResult<Vec<AtomicWrite>> {
     Ok(writes)
 }
 
-/// Encodes a page of events into one buffer, read by `dev.tidemark.Wire.decodePage`:
+/// Encodes a page of events into one buffer, read by `dev.tidelog.Wire.decodePage`:
 /// `u32 count` then per event `u64 sequence nr, u64 global offset, u64 timestamp`,
 /// persistence id, manifest, writer id, metadata, `u32 tag count` + tags, payload.
 struct PageEncoder {
@@ -382,16 +382,16 @@ fn clamp_count(max: jlong) -> usize {
 
 /// `static native String[] errorCodes()`: every core error code, for the exhaustiveness test.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_errorCodes<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>) -> jobjectArray {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_errorCodes<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>) -> jobjectArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let codes: Vec<String> = ErrorKind::ALL.iter().map(|k| k.code().to_owned()).collect();
         string_array(env, &codes)
     })
 }
 
-/// `static native long open(String path, long[] config)`; see `dev.tidemark.Options#toNative`.
+/// `static native long open(String path, long[] config)`; see `dev.tidelog.Options#toNative`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_open<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_open<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     path: JString<'l>,
@@ -441,7 +441,7 @@ fn options(env: &mut JNIEnv<'_>, config: &JLongArray<'_>) -> GlueResult<Options>
 /// `InvalidArgumentException` naming the first option that differs from those the
 /// journal was opened with.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_checkOptions<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_checkOptions<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -457,7 +457,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_checkOptions<'l>(
 /// `static native void close(long handle)`: closes the journal (idempotent); pending
 /// operations complete (with `ClosedException` if they could not be committed).
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_close<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
     guard(&mut env, (), |_env| {
         let h = unsafe { handle(h) };
         let result = h.journal.close();
@@ -469,7 +469,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_close<'l>(mut env: JNIEnv<
 /// `static native void free(long handle)`: releases the handle. Called once, by the
 /// Java `Cleaner`, after the `Journal` object became unreachable.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_free<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) {
     guard(&mut env, (), |_env| {
         if h != 0 {
             // SAFETY: `h` came from `Box::into_raw` in `open` and is freed exactly once.
@@ -483,7 +483,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_free<'l>(mut env: JNIEnv<'
 
 /// `static native boolean isClosed(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_isClosed<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jboolean {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_isClosed<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jboolean {
     guard(&mut env, JNI_TRUE, |_env| {
         Ok(if unsafe { handle(h) }.journal.is_closed() {
             JNI_TRUE
@@ -534,7 +534,7 @@ fn unit_outcome(r: Result<(), Error>) -> Outcome {
 /// `pollCompletions` under `token`. Never throws for journal errors: those are completions
 /// too, so tokens complete in order.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_append<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -555,7 +555,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_append<'l>(
 /// `append`; commits with the core's blocking `append`, on the calling thread when the writer
 /// is idle (no completion-thread hand-off). Returns `{first, last}`; throws on failure.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_appendBlocking<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_appendBlocking<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -573,9 +573,9 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_appendBlocking<'l>(
 }
 
 /// `static native Object[] writeBlocking(long handle, byte[] writes)`: as `write`, with the
-/// core's blocking `write`; returns one `long[2]` receipt or `TidemarkException` per write.
+/// core's blocking `write`; returns one `long[2]` receipt or `TidelogException` per write.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_writeBlocking<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_writeBlocking<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -595,7 +595,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_writeBlocking<'l>(
 
 /// `static native void write(long handle, long token, byte[] writes)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_write<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_write<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -612,7 +612,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_write<'l>(
 
 /// `static native void deleteTo(long handle, long token, String pid, long to)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_deleteTo<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_deleteTo<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -629,7 +629,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_deleteTo<'l>(
 
 /// `static native void flush(long handle, long token)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_flush<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong) {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_flush<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong) {
     submit(&mut env, h, token, |_env, h, complete| {
         h.journal.flush_with(move |r| complete(unit_outcome(r)));
         Ok(())
@@ -641,10 +641,10 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_flush<'l>(mut env: JNIEnv<
 /// Waits (in native code, on a condition variable) up to `timeoutMillis` for
 /// completions, then moves up to `tokens.length` of them out: `tokens[i]`, the
 /// receipt in `values[2i]`/`values[2i+1]`, and in `extras[i]` either null, a
-/// `TidemarkException`, or for `write` an `Object[]` with one `long[2]` receipt
-/// or `TidemarkException` per write. Returns how many were filled.
+/// `TidelogException`, or for `write` an `Object[]` with one `long[2]` receipt
+/// or `TidelogException` per write. Returns how many were filled.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_pollCompletions<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_pollCompletions<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -709,7 +709,7 @@ fn receipt_to_java<'l>(env: &mut JNIEnv<'l>, receipt: &WriteReceipt) -> GlueResu
     Ok(pair)
 }
 
-/// Per-write results as Java's `Object[]`: a `long[2]` receipt or a `TidemarkException` each.
+/// Per-write results as Java's `Object[]`: a `long[2]` receipt or a `TidelogException` each.
 fn write_results_to_java<'l>(env: &mut JNIEnv<'l>, results: &[Result<WriteReceipt, Error>]) -> GlueResult<JObject<'l>> {
     let array = env.new_object_array(results.len() as i32, "java/lang/Object", JObject::null())?;
     for (j, r) in results.iter().enumerate() {
@@ -730,7 +730,7 @@ fn page_to_java(env: &mut JNIEnv, page: PageEncoder) -> GlueResult<jbyteArray> {
 /// `static native byte[] readPage(long handle, String pid, long from, long to, long max, int maxBytes)`:
 /// one page of a stream's events, encoded (see [`PageEncoder`]).
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_readPage<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -751,7 +751,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_readPage<'l>(
 
 /// `static native byte[] tagPage(long handle, String tag, long fromOffset, long max, int maxBytes)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_tagPage<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_tagPage<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -771,7 +771,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_tagPage<'l>(
 
 /// `static native byte[] allPage(long handle, long fromOffset, long max, int maxBytes)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_allPage<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_allPage<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -789,7 +789,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_allPage<'l>(
 
 /// `static native long highestSequenceNr(long handle, String pid)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_highestSequenceNr<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_highestSequenceNr<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -804,7 +804,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_highestSequenceNr<'l>(
 
 /// `static native long nextGlobalOffset(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_nextGlobalOffset<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jlong {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_nextGlobalOffset<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jlong {
     guard(&mut env, 0, |_| {
         let h = unsafe { handle(h) };
         Ok(h.journal.next_global_offset()? as jlong)
@@ -813,20 +813,16 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_nextGlobalOffset<'l>(mut e
 
 /// `static native String[] persistenceIds(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_persistenceIds<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-) -> jobjectArray {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_persistenceIds<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jobjectArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let ids = unsafe { handle(h) }.journal.persistence_ids()?;
         string_array(env, &ids)
     })
 }
 
-/// `static native long[] metrics(long handle)`: the counters in the order of `dev.tidemark.Metrics`.
+/// `static native long[] metrics(long handle)`: the counters in the order of `dev.tidelog.Metrics`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jlongArray {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_metrics<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jlongArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let values = unsafe { handle(h) }.journal.metrics().values().map(|v| v as i64);
         let array = env.new_long_array(values.len() as i32)?;
@@ -837,7 +833,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_metrics<'l>(mut env: JNIEn
 
 /// `static native String prometheus(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_prometheus<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jstring {
+pub extern "system" fn Java_dev_tidelog_NativeBridge_prometheus<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jstring {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let text = unsafe { handle(h) }.journal.metrics().to_prometheus();
         Ok(env.new_string(text)?.into_raw())
@@ -857,7 +853,7 @@ fn criteria(max_seq: jlong, max_ts: jlong, min_seq: jlong, min_ts: jlong) -> Sna
 /// `static native void snapshotSave(long handle, String pid, long seq, long timestamp, String manifest, byte[] metadata, byte[] state)`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotSave<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotSave<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -886,7 +882,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotSave<'l>(
 /// null when nothing matches, else `u64 seq, u64 timestamp`, manifest, metadata, state.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotLoad<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotLoad<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -915,7 +911,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotLoad<'l>(
 
 /// `static native long[] snapshotList(long handle, String pid)`: `(seq, timestamp)` pairs, oldest first.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotList<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotList<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -934,7 +930,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotList<'l>(
 
 /// `static native boolean snapshotDelete(long handle, String pid, long seq)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotDelete<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotDelete<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -955,7 +951,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotDelete<'l>(
 /// `static native long snapshotDeleteMatching(long handle, String pid, long maxSeq, long maxTs, long minSeq, long minTs)`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotDeleteMatching<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotDeleteMatching<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -976,7 +972,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotDeleteMatching<'l>
 
 /// `static native long snapshotPrune(long handle, String pid, long keepLastN)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPrune<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotPrune<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
@@ -992,7 +988,7 @@ pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPrune<'l>(
 
 /// `static native String[] snapshotPersistenceIds(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tidemark_NativeBridge_snapshotPersistenceIds<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotPersistenceIds<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,

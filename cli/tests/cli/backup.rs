@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
-use tidemark::{Backend, SnapshotCriteria};
+use tidelog::{Backend, SnapshotCriteria};
 
-use crate::{fixture, json_doc, open, scratch, tidemark, Writer, BACKENDS};
+use crate::{fixture, json_doc, open, scratch, tidelog, Writer, BACKENDS};
 
 /// Every file under `dir` whose name ends with `suffix`.
 pub fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<PathBuf> {
@@ -32,7 +32,7 @@ fn backup_and_restore_round_trip_with_a_checked_manifest() {
         fixture(&path, backend);
         let backup = dir.path().join("backup");
         let restored = dir.path().join("restored");
-        let out = tidemark()
+        let out = tidelog()
             .args(["backup", "--json"])
             .arg(&path)
             .arg(&backup)
@@ -54,14 +54,14 @@ fn backup_and_restore_round_trip_with_a_checked_manifest() {
             "sha256sum format: {manifest}"
         );
 
-        tidemark()
+        tidelog()
             .arg("restore")
             .arg(&backup)
             .arg(&restored)
             .assert()
             .success()
             .stdout(predicate::str::contains("every sha256 matched"));
-        tidemark().arg("verify").arg(&restored).assert().success();
+        tidelog().arg("verify").arg(&restored).assert().success();
         let (a, b) = (open(&path), open(&restored));
         assert_eq!(a.all_events(1, usize::MAX).unwrap(), b.all_events(1, usize::MAX).unwrap());
         assert_eq!(a.stream_state("gone-3").unwrap(), b.stream_state("gone-3").unwrap());
@@ -80,14 +80,14 @@ fn a_damaged_backup_is_refused_and_nothing_is_restored() {
         let (dir, path) = scratch();
         fixture(&path, backend);
         let backup = dir.path().join("backup");
-        tidemark().arg("backup").arg(&path).arg(&backup).assert().success();
+        tidelog().arg("backup").arg(&path).arg(&backup).assert().success();
         let snapshot = files_with_suffix(&backup.join("snapshots"), ".snap")[0].clone();
         let mut bytes = std::fs::read(&snapshot).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         std::fs::write(&snapshot, bytes).unwrap();
         let restored = dir.path().join("restored");
-        tidemark().arg("restore").arg(&backup).arg(&restored).assert().code(3).stderr(
+        tidelog().arg("restore").arg(&backup).arg(&restored).assert().code(3).stderr(
             predicate::str::contains("does not match its manifest")
                 .and(predicate::str::contains(snapshot.file_name().unwrap().to_string_lossy().as_ref())),
         );
@@ -96,7 +96,7 @@ fn a_damaged_backup_is_refused_and_nothing_is_restored() {
         // A missing file and an unlisted file are found too.
         std::fs::remove_file(&snapshot).unwrap();
         std::fs::write(backup.join("stray"), b"x").unwrap();
-        tidemark()
+        tidelog()
             .arg("restore")
             .arg(&backup)
             .arg(&restored)
@@ -111,27 +111,27 @@ fn a_damaged_backup_is_refused_and_nothing_is_restored() {
 fn backup_and_restore_refuse_bad_paths() {
     let (dir, path) = scratch();
     fixture(&path, Backend::Lmdb);
-    tidemark()
+    tidelog()
         .arg("backup")
         .arg(&path)
         .arg(&path)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("already exists"));
-    tidemark()
+    tidelog()
         .arg("backup")
         .arg(dir.path().join("nope"))
         .arg(dir.path().join("b"))
         .assert()
         .code(5);
-    tidemark()
+    tidelog()
         .arg("restore")
         .arg(dir.path().join("nope"))
         .arg(dir.path().join("r"))
         .assert()
         .code(5);
     // A directory without a manifest is not a backup.
-    tidemark()
+    tidelog()
         .arg("restore")
         .arg(&path)
         .arg(dir.path().join("r"))
@@ -139,8 +139,8 @@ fn backup_and_restore_refuse_bad_paths() {
         .code(5)
         .stderr(predicate::str::contains("MANIFEST.sha256"));
     let backup = dir.path().join("backup");
-    tidemark().arg("backup").arg(&path).arg(&backup).assert().success();
-    tidemark()
+    tidelog().arg("backup").arg(&path).arg(&backup).assert().success();
+    tidelog()
         .arg("restore")
         .arg(&backup)
         .arg(&path)
@@ -157,15 +157,15 @@ fn hot_backup_holds_every_acknowledged_event(backend: Backend) {
     writer.wait_acks(50);
     let acked_before = writer.last_acked;
     let backup = dir.path().join("backup");
-    tidemark().arg("backup").arg(&path).arg(&backup).assert().success();
+    tidelog().arg("backup").arg(&path).arg(&backup).assert().success();
     // The writer kept going during the backup.
     let acked_after = writer.wait_acks(20);
     assert!(acked_after > acked_before);
     writer.stop();
 
     let restored = dir.path().join("restored");
-    tidemark().arg("restore").arg(&backup).arg(&restored).assert().success();
-    tidemark().arg("verify").arg(&restored).assert().success();
+    tidelog().arg("restore").arg(&backup).arg(&restored).assert().success();
+    tidelog().arg("verify").arg(&restored).assert().success();
     let j = open(&restored);
     let events = j.read("hot-1", 1, u64::MAX, usize::MAX).unwrap();
     j.close().unwrap();
@@ -199,8 +199,8 @@ fn hot_backup_while_the_lmdb_map_grows() {
     let acked_before = writer.wait_acks(56);
     let backup = dir.path().join("backup");
     // Opened at ~56 MiB; the pause lets the writer pass 64 MiB before the copy starts.
-    tidemark()
-        .env("TIDEMARK_TEST_BACKUP_DELAY_MS", "3000")
+    tidelog()
+        .env("TIDELOG_TEST_BACKUP_DELAY_MS", "3000")
         .arg("backup")
         .arg(&path)
         .arg(&backup)
@@ -208,8 +208,8 @@ fn hot_backup_while_the_lmdb_map_grows() {
         .success();
     writer.stop();
     let restored = dir.path().join("restored");
-    tidemark().arg("restore").arg(&backup).arg(&restored).assert().success();
-    tidemark().arg("verify").arg(&restored).assert().success();
+    tidelog().arg("restore").arg(&backup).arg(&restored).assert().success();
+    tidelog().arg("verify").arg(&restored).assert().success();
     let j = open(&restored);
     let highest = j.stream_state("big-1").unwrap().highest_sequence_nr;
     let mut seen = 0;
@@ -235,12 +235,12 @@ fn compact_reclaims_deleted_events_and_keeps_the_rest() {
         let j = open(&path);
         let big = vec![b'x'; 64 << 10];
         for _ in 0..32 {
-            j.append("bulky", vec![tidemark::NewEvent::new(big.clone())]).unwrap();
+            j.append("bulky", vec![tidelog::NewEvent::new(big.clone())]).unwrap();
         }
         j.delete_to("bulky", 32).unwrap();
         let before = j.all_events(1, usize::MAX).unwrap();
         j.close().unwrap();
-        let out = tidemark()
+        let out = tidelog()
             .args(["compact", "--json"])
             .arg(&path)
             .assert()
@@ -251,7 +251,7 @@ fn compact_reclaims_deleted_events_and_keeps_the_rest() {
         let report = json_doc(&out);
         let (was, is) = (report["bytes_before"].as_u64().unwrap(), report["bytes_after"].as_u64().unwrap());
         assert!(is < was, "{backend:?}: {was} -> {is}");
-        tidemark().arg("verify").arg(&path).assert().success();
+        tidelog().arg("verify").arg(&path).assert().success();
         let j = open(&path);
         assert_eq!(j.all_events(1, usize::MAX).unwrap(), before);
         assert_eq!(j.stream_state("bulky").unwrap().highest_sequence_nr, 32);

@@ -2,13 +2,13 @@
 
 use predicates::prelude::*;
 
-use crate::{json_doc, open, tidemark};
+use crate::{json_doc, open, tidelog};
 
 #[test]
 fn demo_persists_recovers_and_prints_its_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("tidemark-data");
-    tidemark()
+    let data = dir.path().join("tidelog-data");
+    tidelog()
         .arg("demo")
         .arg(&data)
         .args(["--actors", "4", "--events", "700"])
@@ -20,10 +20,10 @@ fn demo_persists_recovers_and_prints_its_summary() {
                 .and(predicate::str::contains("recovered 4 actors"))
                 .and(predicate::str::contains("every actor recovered exactly the state it persisted")),
         );
-    assert_eq!(tidemark::detect_backend(&data).unwrap(), Some(tidemark::Backend::Lmdb));
+    assert_eq!(tidelog::detect_backend(&data).unwrap(), Some(tidelog::Backend::Lmdb));
 
     // A second run continues the same accounts from their snapshots.
-    let out = tidemark()
+    let out = tidelog()
         .args(["demo", "--json", "--actors", "4", "--events", "100"])
         .arg(&data)
         .assert()
@@ -41,5 +41,5 @@ fn demo_persists_recovers_and_prints_its_summary() {
     assert_eq!(j.stream_state("account-00").unwrap().highest_sequence_nr, 800);
     assert!(!j.snapshots().list("account-00").unwrap().is_empty());
     j.close().unwrap();
-    tidemark().arg("verify").arg(&data).assert().success();
+    tidelog().arg("verify").arg(&data).assert().success();
 }

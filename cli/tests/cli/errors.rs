@@ -1,9 +1,9 @@
 //! Error exits: missing paths, non-journals, locked journals, usage errors.
 
 use predicates::prelude::*;
-use tidemark::Backend;
+use tidelog::Backend;
 
-use crate::{fixture, open, scratch, tidemark, BACKENDS};
+use crate::{fixture, open, scratch, tidelog, BACKENDS};
 
 /// Every command that takes an existing journal as its first argument, with the rest of its arguments.
 fn commands_on(path: &std::path::Path, scratch_dir: &std::path::Path) -> Vec<Vec<std::ffi::OsString>> {
@@ -25,7 +25,7 @@ fn commands_on(path: &std::path::Path, scratch_dir: &std::path::Path) -> Vec<Vec
 fn a_missing_path_exits_5_and_says_so() {
     let (dir, path) = scratch();
     for args in commands_on(&path, dir.path()) {
-        tidemark()
+        tidelog()
             .args(&args)
             .assert()
             .code(5)
@@ -40,11 +40,11 @@ fn a_directory_without_a_journal_exits_5() {
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("notes.txt"), "not a journal").unwrap();
     for args in commands_on(&path, dir.path()) {
-        tidemark()
+        tidelog()
             .args(&args)
             .assert()
             .code(5)
-            .stderr(predicate::str::contains("is not a Tidemark journal"));
+            .stderr(predicate::str::contains("is not a Tidelog journal"));
     }
 }
 
@@ -54,14 +54,14 @@ fn compact_of_a_locked_journal_exits_4_with_a_clear_message() {
         let (_dir, path) = scratch();
         fixture(&path, backend);
         let writer = open(&path); // this process holds the writer lock
-        tidemark()
+        tidelog()
             .arg("compact")
             .arg(&path)
             .assert()
             .code(4)
             .stderr(predicate::str::contains("locked by another process").and(predicate::str::contains("stop that process first")));
         writer.close().unwrap();
-        tidemark().arg("compact").arg(&path).assert().success();
+        tidelog().arg("compact").arg(&path).assert().success();
     }
 }
 
@@ -71,7 +71,7 @@ fn a_locked_journal_from_another_process_is_reported_too() {
     fixture(&path, Backend::Files);
     let mut writer = crate::Writer::spawn(&path, Backend::Files, "w");
     writer.wait_acks(1);
-    tidemark()
+    tidelog()
         .arg("compact")
         .arg(&path)
         .assert()
@@ -84,7 +84,7 @@ fn a_locked_journal_from_another_process_is_reported_too() {
 fn an_unknown_stream_exits_5() {
     let (_dir, path) = scratch();
     fixture(&path, Backend::Files);
-    tidemark()
+    tidelog()
         .arg("cat")
         .arg(&path)
         .arg("nobody")
@@ -97,21 +97,21 @@ fn an_unknown_stream_exits_5() {
 fn a_journal_from_a_newer_format_is_refused() {
     let (_dir, path) = scratch();
     fixture(&path, Backend::Files);
-    std::fs::write(path.join("FORMAT"), "tidemark journal\nbackend = files\nformat = 99\n").unwrap();
-    tidemark()
+    std::fs::write(path.join("FORMAT"), "tidelog journal\nbackend = files\nformat = 99\n").unwrap();
+    tidelog()
         .arg("ls")
         .arg(&path)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("format version 99").and(predicate::str::contains("newer tidemark")));
+        .stderr(predicate::str::contains("format version 99").and(predicate::str::contains("newer tidelog")));
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    tidemark().assert().code(2);
-    tidemark().args(["cat", "only-a-path"]).assert().code(2);
-    tidemark().args(["frobnicate"]).assert().code(2);
-    tidemark()
+    tidelog().assert().code(2);
+    tidelog().args(["cat", "only-a-path"]).assert().code(2);
+    tidelog().args(["frobnicate"]).assert().code(2);
+    tidelog()
         .arg("--help")
         .assert()
         .success()

@@ -3,16 +3,16 @@
 use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
-use tidemark::{Backend, NewEvent};
+use tidelog::{Backend, NewEvent};
 
-use crate::{fixture, json_doc, json_lines, open, scratch, tidemark, BACKENDS, FIXTURE_EVENTS, MARKER};
+use crate::{fixture, json_doc, json_lines, open, scratch, tidelog, BACKENDS, FIXTURE_EVENTS, MARKER};
 
 #[test]
 fn stats_reports_the_journal() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark()
+        let out = tidelog()
             .args(["--json", "stats"])
             .arg(&path)
             .assert()
@@ -22,14 +22,14 @@ fn stats_reports_the_journal() {
             .clone();
         let stats = json_doc(&out);
         assert_eq!(stats["backend"], backend.name());
-        assert_eq!(stats["format_version"], tidemark::FORMAT_VERSION);
+        assert_eq!(stats["format_version"], tidelog::FORMAT_VERSION);
         assert_eq!(stats["streams"], 3, "{backend:?}");
         assert_eq!(stats["events"], FIXTURE_EVENTS, "{backend:?}");
         assert_eq!(stats["deleted_events"], 5, "{backend:?}");
         assert_eq!(stats["snapshots"], 2);
         assert_eq!(stats["oldest_timestamp"], 1_000, "the explicit timestamp is the oldest");
         assert!(stats["size_bytes"].as_u64().unwrap() > 0);
-        tidemark()
+        tidelog()
             .arg("stats")
             .arg(&path)
             .assert()
@@ -43,7 +43,7 @@ fn ls_lists_every_stream_with_marks_and_snapshots() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark()
+        let out = tidelog()
             .args(["ls", "--json"])
             .arg(&path)
             .assert()
@@ -70,7 +70,7 @@ fn ls_lists_every_stream_with_marks_and_snapshots() {
         );
         assert_eq!(row("order-1")["latest_snapshot_sequence_nr"], 2);
         assert_eq!(row("snap-only")["snapshots"], 1);
-        tidemark()
+        tidelog()
             .arg("ls")
             .arg(&path)
             .assert()
@@ -84,7 +84,7 @@ fn cat_prints_a_stream_as_json_lines_or_a_table() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark()
+        let out = tidelog()
             .args(["cat", "--json"])
             .arg(&path)
             .arg("order-1")
@@ -111,7 +111,7 @@ fn cat_prints_a_stream_as_json_lines_or_a_table() {
         assert_eq!(lines[0]["metadata"], "\u{1}\u{2}\u{3}", "valid UTF-8 stays text");
         assert_eq!(lines[1]["payload"]["base64"], "/wCA", "invalid UTF-8 is base64");
 
-        let out = tidemark()
+        let out = tidelog()
             .args(["cat", "--json", "--from", "4", "--to", "5"])
             .arg(&path)
             .arg("order-2")
@@ -122,7 +122,7 @@ fn cat_prints_a_stream_as_json_lines_or_a_table() {
             .clone();
         let seqs: Vec<u64> = json_lines(&out).iter().map(|l| l["sequence_nr"].as_u64().unwrap()).collect();
         assert_eq!(seqs, [4, 5]);
-        tidemark()
+        tidelog()
             .arg("cat")
             .arg(&path)
             .arg("order-1")
@@ -148,7 +148,7 @@ fn tail_shows_the_feed_a_tag_and_the_newest_events() {
                 .collect::<Vec<_>>()
         };
 
-        let out = tidemark()
+        let out = tidelog()
             .args(["tail", "--json", "--from-offset", "1"])
             .arg(&path)
             .assert()
@@ -157,7 +157,7 @@ fn tail_shows_the_feed_a_tag_and_the_newest_events() {
             .stdout
             .clone();
         assert_eq!(offsets(&out), all.iter().map(|e| e.global_offset).collect::<Vec<_>>());
-        let out = tidemark()
+        let out = tidelog()
             .args(["tail", "--json", "--from-offset", "1", "--tag", "lines"])
             .arg(&path)
             .assert()
@@ -166,7 +166,7 @@ fn tail_shows_the_feed_a_tag_and_the_newest_events() {
             .stdout
             .clone();
         assert_eq!(offsets(&out), tagged.iter().map(|e| e.global_offset).collect::<Vec<_>>());
-        let out = tidemark()
+        let out = tidelog()
             .args(["tail", "--json", "-n", "2"])
             .arg(&path)
             .assert()
@@ -178,7 +178,7 @@ fn tail_shows_the_feed_a_tag_and_the_newest_events() {
             offsets(&out),
             all[all.len() - 2..].iter().map(|e| e.global_offset).collect::<Vec<_>>()
         );
-        let out = tidemark()
+        let out = tidelog()
             .args(["tail", "--json", "--from-offset", "1", "--limit", "3"])
             .arg(&path)
             .assert()
@@ -187,7 +187,7 @@ fn tail_shows_the_feed_a_tag_and_the_newest_events() {
             .stdout
             .clone();
         assert_eq!(offsets(&out).len(), 3);
-        tidemark()
+        tidelog()
             .arg("tail")
             .arg(&path)
             .assert()
@@ -200,7 +200,7 @@ fn tail_shows_the_feed_a_tag_and_the_newest_events() {
 fn tail_follow_sees_new_commits(backend: Backend) {
     let (_dir, path) = scratch();
     fixture(&path, backend);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tidemark"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tidelog"))
         .args([
             "tail",
             "--json",
@@ -254,16 +254,16 @@ fn read_only_commands_run_beside_a_live_writer(backend: Backend) {
     fixture(&path, backend);
     let mut writer = crate::Writer::spawn(&path, backend, "live-1");
     writer.wait_acks(5);
-    tidemark()
+    tidelog()
         .arg("ls")
         .arg(&path)
         .assert()
         .success()
         .stdout(predicate::str::contains("order-1"));
-    tidemark().arg("stats").arg(&path).assert().success();
-    tidemark().arg("cat").arg(&path).arg("order-1").assert().success();
-    tidemark().args(["tail", "-n", "1"]).arg(&path).assert().success();
-    tidemark().arg("verify").arg(&path).assert().success();
+    tidelog().arg("stats").arg(&path).assert().success();
+    tidelog().arg("cat").arg(&path).arg("order-1").assert().success();
+    tidelog().args(["tail", "-n", "1"]).arg(&path).assert().success();
+    tidelog().arg("verify").arg(&path).assert().success();
     writer.stop();
 }
 

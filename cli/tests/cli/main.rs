@@ -1,6 +1,6 @@
-//! Integration tests of the `tidemark` binary: every command, every error exit.
+//! Integration tests of the `tidelog` binary: every command, every error exit.
 //!
-//! Journals are built in-process with the `tidemark` crate; the binary runs as
+//! Journals are built in-process with the `tidelog` crate; the binary runs as
 //! a child process, as an operator would run it.
 
 mod backup;
@@ -14,11 +14,11 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Stdio};
 
-use tidemark::{Backend, Journal, NewEvent, Options, Snapshot};
+use tidelog::{Backend, Journal, NewEvent, Options, Snapshot};
 
 /// The binary under test.
-pub fn tidemark() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tidemark"));
+pub fn tidelog() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tidelog"));
     cmd.env("NO_COLOR", "1");
     cmd
 }
@@ -103,11 +103,11 @@ pub const FIXTURE_EVENTS: u64 = 7;
 /// Retries `Locked` for a while: a child spawned by another test thread keeps a
 /// copy of a just-closed journal's lock descriptor until it execs.
 pub fn open(path: &Path) -> Journal {
-    let backend = tidemark::detect_backend(path).unwrap().expect("a journal");
+    let backend = tidelog::detect_backend(path).unwrap().expect("a journal");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match Journal::open(path, Options::new().backend(backend)) {
-            Err(e) if e.kind() == tidemark::ErrorKind::Locked && std::time::Instant::now() < deadline => {
+            Err(e) if e.kind() == tidelog::ErrorKind::Locked && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20))
             }
             result => return result.expect("open"),
@@ -115,7 +115,7 @@ pub fn open(path: &Path) -> Journal {
     }
 }
 
-/// A `tidemark load` child appending to `persistence_id` until killed.
+/// A `tidelog load` child appending to `persistence_id` until killed.
 pub struct Writer {
     pub child: Child,
     pub lines: BufReader<ChildStdout>,
@@ -129,7 +129,7 @@ impl Writer {
 
     /// A writer whose payloads are padded to `payload_bytes`.
     pub fn spawn_with(path: &Path, backend: Backend, persistence_id: &str, payload_bytes: usize) -> Writer {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tidelog"))
             .args([
                 "load",
                 "--backend",

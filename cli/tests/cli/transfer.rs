@@ -1,9 +1,9 @@
 //! `export` and `import`: lossless between backends, strict about bad input.
 
 use predicates::prelude::*;
-use tidemark::{Backend, SnapshotCriteria};
+use tidelog::{Backend, SnapshotCriteria};
 
-use crate::{fixture, open, scratch, tidemark};
+use crate::{fixture, open, scratch, tidelog};
 
 fn other(backend: Backend) -> Backend {
     match backend {
@@ -20,22 +20,22 @@ fn export_import_into_the_other_backend_export_is_byte_identical() {
         let first = dir.path().join("first.jsonl");
         let copy = dir.path().join("copy");
         let second = dir.path().join("second.jsonl");
-        tidemark()
+        tidelog()
             .arg("export")
             .arg(&path)
             .arg(&first)
             .assert()
             .success()
             .stdout(predicate::str::contains("exported 7 events, 3 streams and 2 snapshots"));
-        tidemark()
+        tidelog()
             .arg("import")
             .arg(&first)
             .arg(&copy)
             .args(["--backend", other(backend).name()])
             .assert()
             .success();
-        assert_eq!(tidemark::detect_backend(&copy).unwrap(), Some(other(backend)));
-        tidemark().arg("export").arg(&copy).arg(&second).assert().success();
+        assert_eq!(tidelog::detect_backend(&copy).unwrap(), Some(other(backend)));
+        tidelog().arg("export").arg(&copy).arg(&second).assert().success();
         let (a, b) = (std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
         assert!(
             a == b,
@@ -69,7 +69,7 @@ fn export_import_into_the_other_backend_export_is_byte_identical() {
             );
         }
         // New appends continue the imported streams.
-        let receipt = imported.append("order-2", vec![tidemark::NewEvent::new("next")]).unwrap();
+        let receipt = imported.append("order-2", vec![tidelog::NewEvent::new("next")]).unwrap();
         assert_eq!(receipt.first_sequence_nr, 7);
         assert!(receipt.first_global_offset > original.all_events(1, usize::MAX).unwrap().last().unwrap().global_offset);
         original.close().unwrap();
@@ -82,8 +82,8 @@ fn export_to_stdout_matches_the_file() {
     let (dir, path) = scratch();
     fixture(&path, Backend::Lmdb);
     let file = dir.path().join("out.jsonl");
-    tidemark().arg("export").arg(&path).arg(&file).assert().success();
-    let stdout = tidemark()
+    tidelog().arg("export").arg(&path).arg(&file).assert().success();
+    let stdout = tidelog()
         .arg("export")
         .arg(&path)
         .arg("-")
@@ -100,7 +100,7 @@ fn export_with_line(n: usize, replacement: Option<&str>) -> (tempfile::TempDir, 
     let (dir, path) = scratch();
     fixture(&path, Backend::Lmdb);
     let file = dir.path().join("in.jsonl");
-    tidemark().arg("export").arg(&path).arg(&file).assert().success();
+    tidelog().arg("export").arg(&path).arg(&file).assert().success();
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     match replacement {
@@ -117,7 +117,7 @@ fn export_with_line(n: usize, replacement: Option<&str>) -> (tempfile::TempDir, 
 fn a_bad_line_is_named_by_number_and_nothing_is_created() {
     let (dir, file) = export_with_line(4, Some("{\"type\":\"event\",\"persistence_id\": oops}"));
     let target = dir.path().join("target");
-    tidemark()
+    tidelog()
         .arg("import")
         .arg(&file)
         .arg(&target)
@@ -136,7 +136,7 @@ fn a_bad_line_is_named_by_number_and_nothing_is_created() {
 #[test]
 fn a_wrong_record_type_bad_base64_and_a_truncated_file_are_refused() {
     let (dir, file) = export_with_line(3, Some("{\"type\":\"mystery\"}"));
-    tidemark()
+    tidelog()
         .arg("import")
         .arg(&file)
         .arg(dir.path().join("t1"))
@@ -147,7 +147,7 @@ fn a_wrong_record_type_bad_base64_and_a_truncated_file_are_refused() {
         2,
         Some("{\"type\":\"event\",\"persistence_id\":\"x\",\"sequence_nr\":1,\"global_offset\":1,\"timestamp\":1,\"manifest\":\"\",\"writer_id\":\"\",\"tags\":[],\"metadata\":\"\",\"payload\":{\"base64\":\"***\"}}"),
     );
-    tidemark()
+    tidelog()
         .arg("import")
         .arg(&file)
         .arg(dir.path().join("t2"))
@@ -155,7 +155,7 @@ fn a_wrong_record_type_bad_base64_and_a_truncated_file_are_refused() {
         .code(1)
         .stderr(predicate::str::contains("line 2: payload: bad base64"));
     let (dir, file) = export_with_line(5, None);
-    tidemark()
+    tidelog()
         .arg("import")
         .arg(&file)
         .arg(dir.path().join("t3"))
@@ -170,12 +170,12 @@ fn events_out_of_offset_order_are_refused_by_the_core_with_their_lines() {
     let (dir, path) = scratch();
     fixture(&path, Backend::Files);
     let file = dir.path().join("in.jsonl");
-    tidemark().arg("export").arg(&path).arg(&file).assert().success();
+    tidelog().arg("export").arg(&path).arg(&file).assert().success();
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     lines.swap(1, 2);
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    tidemark()
+    tidelog()
         .arg("import")
         .arg(&file)
         .arg(dir.path().join("t"))
@@ -190,21 +190,21 @@ fn import_refuses_an_existing_journal_and_a_missing_input() {
     let (dir, path) = scratch();
     fixture(&path, Backend::Lmdb);
     let file = dir.path().join("in.jsonl");
-    tidemark().arg("export").arg(&path).arg(&file).assert().success();
-    tidemark()
+    tidelog().arg("export").arg(&path).arg(&file).assert().success();
+    tidelog()
         .arg("import")
         .arg(&file)
         .arg(&path)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("already exists"));
-    tidemark()
+    tidelog()
         .arg("import")
         .arg(dir.path().join("missing.jsonl"))
         .arg(dir.path().join("t"))
         .assert()
         .code(5);
-    tidemark()
+    tidelog()
         .arg("import")
         .arg(&file)
         .arg(dir.path().join("t"))
@@ -223,7 +223,7 @@ fn export_beside_a_live_writer_is_a_consistent_cut() {
         let mut writer = crate::Writer::spawn(&path, backend, "live-1");
         let acked = writer.wait_acks(20);
         let file = dir.path().join("live.jsonl");
-        tidemark().arg("export").arg(&path).arg(&file).assert().success();
+        tidelog().arg("export").arg(&path).arg(&file).assert().success();
         writer.wait_acks(5);
         writer.stop();
         let text = std::fs::read_to_string(&file).unwrap();
@@ -245,13 +245,13 @@ fn export_beside_a_live_writer_is_a_consistent_cut() {
             .unwrap();
         assert_eq!(stream["highest_sequence_nr"].as_u64(), Some(live.len() as u64));
         let copy = dir.path().join("copy");
-        tidemark()
+        tidelog()
             .arg("import")
             .arg(&file)
             .arg(&copy)
             .args(["--backend", other(backend).name()])
             .assert()
             .success();
-        tidemark().arg("verify").arg(&copy).assert().success();
+        tidelog().arg("verify").arg(&copy).assert().success();
     }
 }

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
-use tidemark::{Backend, NewEvent};
+use tidelog::{Backend, NewEvent};
 
-use crate::{fixture, json_doc, open, scratch, tidemark, BACKENDS, FIXTURE_EVENTS, MARKER};
+use crate::{fixture, json_doc, open, scratch, tidelog, BACKENDS, FIXTURE_EVENTS, MARKER};
 
 /// Flips one byte inside every occurrence of `needle` in `file` (LMDB may keep
 /// stale copies of a page in its free list, so the live one is not always the first).
@@ -41,7 +41,7 @@ fn data_files(path: &Path, backend: Backend) -> Vec<PathBuf> {
 
 /// `verify --json` of a damaged journal: it must exit 3; its report.
 fn failed_verify_report(path: &Path) -> serde_json::Value {
-    let out = tidemark()
+    let out = tidelog()
         .args(["verify", "--json"])
         .arg(path)
         .assert()
@@ -57,7 +57,7 @@ fn a_clean_journal_passes() {
     for backend in BACKENDS {
         let (_dir, path) = scratch();
         fixture(&path, backend);
-        let out = tidemark()
+        let out = tidelog()
             .args(["verify", "--json"])
             .arg(&path)
             .assert()
@@ -71,7 +71,7 @@ fn a_clean_journal_passes() {
         assert_eq!(report["global_index_entries"], FIXTURE_EVENTS);
         assert_eq!(report["snapshots"], 2);
         assert_eq!(report["tags"], 3, "orders, binary, lines");
-        tidemark()
+        tidelog()
             .arg("verify")
             .arg(&path)
             .assert()
@@ -95,7 +95,7 @@ fn a_corrupt_lmdb_record_is_reported_with_its_stream_and_sequence_nr() {
     assert!(located["problem"].as_str().unwrap().contains("checksum"), "{located}");
     // The other events are still checked and the rest of the report is complete.
     assert_eq!(report["events"], FIXTURE_EVENTS - 1);
-    tidemark()
+    tidelog()
         .arg("verify")
         .arg(&path)
         .assert()

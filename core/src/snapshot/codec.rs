@@ -3,6 +3,7 @@
 use crate::error::CorruptReason;
 use crate::model::Snapshot;
 
+// On-disk magic bytes: compatibility constants from before the rename (TM: the former name); never change them.
 pub(crate) const MAGIC: &[u8; 4] = b"TMSN";
 pub(crate) const VERSION: u8 = 1;
 const FLAG_ZSTD: u8 = 1;

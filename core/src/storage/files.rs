@@ -35,6 +35,7 @@ use crate::layout::FORMAT_VERSION;
 use crate::metrics::Metrics;
 use crate::options::Options;
 
+// On-disk magic bytes: compatibility constants from before the rename (TM: the former name); never change them.
 const SEGMENT_MAGIC: &[u8; 4] = b"TMSG";
 const FRAME_MAGIC: &[u8; 4] = b"TMFR";
 const CONTROL_MAGIC: &[u8; 4] = b"TMCT";

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use tidemark::{Backend, Journal, NewEvent, Options};
+use tidelog::{Backend, Journal, NewEvent, Options};
 
 pub const BACKENDS: [Backend; 3] = [Backend::Memory, Backend::Lmdb, Backend::Files];
 
@@ -15,6 +15,6 @@ pub fn ev(payload: &str) -> NewEvent {
     NewEvent::new(payload.as_bytes().to_vec())
 }
 
-pub fn payloads(events: &[tidemark::Event]) -> Vec<String> {
+pub fn payloads(events: &[tidelog::Event]) -> Vec<String> {
     events.iter().map(|e| String::from_utf8(e.payload.clone()).unwrap()).collect()
 }

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tidemark::{Backend, Journal, NewEvent, Options, SyncPolicy};
+use tidelog::{Backend, Journal, NewEvent, Options, SyncPolicy};
 fn main() {
     for backend in [Backend::Memory, Backend::Lmdb, Backend::Files] {
         let dir = std::env::temp_dir().join(format!("corebench-{}", backend.name()));

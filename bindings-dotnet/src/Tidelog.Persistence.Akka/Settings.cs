@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Akka.Configuration;
+using Tidelog;
+
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("Tidelog.Persistence.Akka.Tests")]
+
+namespace Tidelog.Persistence.Akka;
+
+/// <summary>
+/// Settings of a Tidelog plugin section. Only <c>class</c>, <c>path</c> and <c>backend</c> are needed;
+/// every other key has the default documented here, applied by the plugin itself.
+/// </summary>
+public sealed class TidelogSettings
+{
+    /// <summary>Directory of the journal (required). Journal and snapshot store may share it: they then share one open
+    /// journal, so their backend, sync and batch settings must agree (a mismatch is a <see cref="ConfigurationException"/>).</summary>
+    public string Path { get; }
+    /// <summary><c>backend</c>: <c>lmdb</c> (default) or <c>files</c>.</summary>
+    public Backend Backend { get; }
+    /// <summary><c>sync</c>: <c>always</c> (default: acknowledge after fsync), <c>interval</c> or <c>never</c>.</summary>
+    public SyncPolicy Sync { get; }
+    /// <summary><c>sync-interval</c>: flush period of <c>sync = interval</c> (default 100ms).</summary>
+    public TimeSpan SyncInterval { get; }
+    /// <summary><c>max-batch-events</c>: most events per group commit (default 4096).</summary>
+    public int MaxBatchEvents { get; }
+    /// <summary><c>max-batch-bytes</c>: most bytes per group commit (default 4 MiB).</summary>
+    public long MaxBatchBytes { get; }
+    /// <summary><c>max-batch-delay</c>: how long the writer may wait to grow a batch (default 0).</summary>
+    public TimeSpan MaxBatchDelay { get; }
+    /// <summary><c>close-timeout</c>: bound on closing (default 5s).</summary>
+    public TimeSpan CloseTimeout { get; }
+    /// <summary><c>refresh-interval</c> (read journal): longest delay before a live query sees a new event (default 100ms).</summary>
+    public TimeSpan RefreshInterval { get; }
+    /// <summary><c>replay-page-size</c>: events read per native call during replay and queries (default 4096).</summary>
+    public int PageSize { get; }
+
+    /// <summary>Reads a plugin section.</summary>
+    public TidelogSettings(Config config)
+    {
+        if (config is null) throw new ArgumentNullException(nameof(config));
+        string path = config.GetString("path", "");
+        if (string.IsNullOrWhiteSpace(path)) throw new ConfigurationException("Tidelog plugin: `path` is required");
+        Path = System.IO.Path.GetFullPath(path);
+        Backend = config.GetString("backend", "lmdb").ToLowerInvariant() switch
+        {
+            "lmdb" => Backend.Lmdb,
+            "files" or "segments" => Backend.Files,
+            "memory" => Backend.Memory,
+            var b => throw new ConfigurationException($"Tidelog plugin: backend must be lmdb or files, not {b}"),
+        };
+        Sync = config.GetString("sync", "always").ToLowerInvariant() switch
+        {
+            "always" => SyncPolicy.Always,
+            "interval" => SyncPolicy.Interval,
+            "never" => SyncPolicy.Never,
+            var s => throw new ConfigurationException($"Tidelog plugin: sync must be always, interval or never, not {s}"),
+        };
+        SyncInterval = config.GetTimeSpan("sync-interval", TimeSpan.FromMilliseconds(100), false);
+        MaxBatchEvents = config.GetInt("max-batch-events", 4096);
+        MaxBatchBytes = config.GetLong("max-batch-bytes", 4 << 20);
+        MaxBatchDelay = config.GetTimeSpan("max-batch-delay", TimeSpan.Zero, false);
+        CloseTimeout = config.GetTimeSpan("close-timeout", TimeSpan.FromSeconds(5), false);
+        RefreshInterval = config.GetTimeSpan("refresh-interval", TimeSpan.FromMilliseconds(100), false);
+        PageSize = config.GetInt("replay-page-size", 4096);
+    }
+
+    internal JournalOptions ToOptions() => new()
+    {
+        Backend = Backend,
+        Sync = Sync,
+        SyncInterval = SyncInterval,
+        MaxBatchEvents = MaxBatchEvents,
+        MaxBatchBytes = MaxBatchBytes,
+        MaxBatchDelay = MaxBatchDelay,
+        CloseTimeout = CloseTimeout,
+    };
+}
+
+/// <summary>
+/// One open <see cref="Journal"/> per directory in the process, shared by the journal, snapshot store and
+/// read journal that name it, and closed when the last of them releases it.
+/// </summary>
+internal static class SharedJournals
+{
+    private sealed class Entry
+    {
+        public Journal Journal = null!;
+        public int References;
+    }
+
+    private static readonly Dictionary<string, Entry> Open = new();
+
+    /// <exception cref="ConfigurationException">The directory is already open with other journal settings: one
+    /// journal serves every plugin that names the directory, so they must agree.</exception>
+    public static Journal Acquire(TidelogSettings settings)
+    {
+        lock (Open)
+        {
+            if (Open.TryGetValue(settings.Path, out var e))
+            {
+                try
+                {
+                    e.Journal.CheckOptions(settings.ToOptions());
+                }
+                catch (JournalArgumentException conflict)
+                {
+                    throw new ConfigurationException($"Tidelog: {settings.Path}: {conflict.Message}. Plugins that share a path " +
+                                                     "share one journal, so their sections must agree (TidelogPersistence.Hocon and " +
+                                                     "WithTidelogPersistence put the same settings in each).");
+                }
+                e.References++;
+                return e.Journal;
+            }
+            Directory.CreateDirectory(settings.Path);
+            var journal = Journal.Open(settings.Path, settings.ToOptions());
+            Open[settings.Path] = new Entry { Journal = journal, References = 1 };
+            return journal;
+        }
+    }
+
+    public static void Release(Journal journal)
+    {
+        lock (Open)
+        {
+            if (!Open.TryGetValue(journal.Path, out var e) || !ReferenceEquals(e.Journal, journal)) return;
+            if (--e.References > 0) return;
+            Open.Remove(journal.Path);
+            journal.Dispose();
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package dev.tidelog.cajun;
+
+import com.cajunsystems.persistence.BatchedMessageJournal;
+import com.cajunsystems.persistence.MessageJournal;
+import com.cajunsystems.persistence.PersistenceProvider;
+import com.cajunsystems.persistence.PersistenceProviderRegistry;
+import com.cajunsystems.persistence.SnapshotStore;
+import dev.tidelog.Journal;
+import dev.tidelog.Options;
+import dev.tidelog.Tidelog;
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A Cajun {@link PersistenceProvider} backed by one Tidelog journal: every actor's messages
+ * and snapshots live in it, under the actor id. Register it with
+ * {@code PersistenceProviderRegistry.getInstance().registerProvider(provider)} or
+ * {@code actorSystem.setPersistenceProvider(provider)}.
+ *
+ * <p>Works with both copies of Cajun's persistence interfaces ({@code cajun-core} and the
+ * {@code cajun} artifact): it declares {@code createBatchedMessageJournalSerializable} and
+ * {@code listPersistedActors} as plain methods.
+ */
+public final class TidelogPersistenceProvider implements PersistenceProvider, AutoCloseable {
+    /** The name under which the provider registers: {@value}. */
+    public static final String NAME = "tidelog";
+
+    private final Journal journal;
+    private final MessageSerializer serializer;
+    private final boolean owned;
+    private final InFlight inFlight = new InFlight();
+
+    /** Snapshot writes still running: {@link #close()} waits for them before closing the journal. */
+    static final class InFlight {
+        private final java.util.Set<CompletableFuture<?>> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        <T> CompletableFuture<T> track(CompletableFuture<T> future) {
+            pending.add(future);
+            future.whenComplete((v, e) -> pending.remove(future));
+            return future;
+        }
+
+        void await(java.time.Duration timeout) {
+            CompletableFuture<?>[] all = pending.toArray(CompletableFuture[]::new);
+            try {
+                CompletableFuture.allOf(all).get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // Failures were reported to their callers; a timeout only bounds close().
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Opens (creating if needed) a journal at {@code dir} with default options (LMDB, fsync on
+     * every commit) and Java serialization; {@link #close()} closes it.
+     *
+     * @param dir the journal directory
+     */
+    public TidelogPersistenceProvider(Path dir) {
+        this(dir, Options.defaults(), JavaSerialization.INSTANCE);
+    }
+
+    /**
+     * Opens a journal at {@code dir}; {@link #close()} closes it.
+     *
+     * @param dir the journal directory
+     * @param options the journal options
+     * @param serializer how messages and states become bytes
+     */
+    public TidelogPersistenceProvider(Path dir, Options options, MessageSerializer serializer) {
+        this.journal = Tidelog.open(dir, options);
+        this.serializer = Objects.requireNonNull(serializer, "serializer");
+        this.owned = true;
+    }
+
+    /**
+     * Uses a journal the caller opened (and closes).
+     *
+     * @param journal the journal
+     * @param serializer how messages and states become bytes
+     */
+    public TidelogPersistenceProvider(Journal journal, MessageSerializer serializer) {
+        this.journal = Objects.requireNonNull(journal, "journal");
+        this.serializer = Objects.requireNonNull(serializer, "serializer");
+        this.owned = false;
+    }
+
+    /**
+     * Registers this provider in Cajun's JVM-wide {@code PersistenceProviderRegistry} (replacing
+     * an earlier one of the same name) and makes it the default, which {@code StatefulActor}
+     * consults even when it is given a journal.
+     *
+     * @return this provider
+     */
+    public TidelogPersistenceProvider registerAsDefault() {
+        PersistenceProviderRegistry registry = PersistenceProviderRegistry.getInstance();
+        registry.registerProvider(this);
+        registry.setDefaultProvider(NAME);
+        return this;
+    }
+
+    /**
+     * The journal all journals and snapshot stores of this provider use.
+     *
+     * @return the underlying journal
+     */
+    public Journal journal() {
+        return journal;
+    }
+
+    @Override
+    public <M> MessageJournal<M> createMessageJournal() {
+        return new TidelogMessageJournal<>(journal, serializer);
+    }
+
+    @Override
+    public <M> MessageJournal<M> createMessageJournal(String actorId) {
+        return new TidelogMessageJournal<>(journal, serializer);
+    }
+
+    @Override
+    public <M> BatchedMessageJournal<M> createBatchedMessageJournal() {
+        return new TidelogMessageJournal<>(journal, serializer);
+    }
+
+    @Override
+    public <M> BatchedMessageJournal<M> createBatchedMessageJournal(String actorId) {
+        return new TidelogMessageJournal<>(journal, serializer);
+    }
+
+    @Override
+    public <M> BatchedMessageJournal<M> createBatchedMessageJournal(String actorId, int maxBatchSize, long maxBatchDelayMs) {
+        return new TidelogMessageJournal<>(journal, serializer);
+    }
+
+    /**
+     * Declared by {@code cajun-core}'s copy of the interface.
+     *
+     * @param <M> the message type
+     * @param actorId the actor
+     * @param maxBatchSize ignored (group commit batches by itself)
+     * @param maxBatchDelayMs ignored
+     * @return the journal
+     */
+    public <M extends Serializable> BatchedMessageJournal<M> createBatchedMessageJournalSerializable(String actorId, int maxBatchSize, long maxBatchDelayMs) {
+        return new TidelogMessageJournal<>(journal, serializer);
+    }
+
+    @Override
+    public <S> SnapshotStore<S> createSnapshotStore() {
+        return new TidelogSnapshotStore<>(journal, serializer, inFlight);
+    }
+
+    @Override
+    public <S> SnapshotStore<S> createSnapshotStore(String actorId) {
+        return new TidelogSnapshotStore<>(journal, serializer, inFlight);
+    }
+
+    @Override
+    public String getProviderName() {
+        return NAME;
+    }
+
+    @Override
+    public boolean isHealthy() {
+        return !journal.isClosed();
+    }
+
+    /**
+     * Declared by the {@code cajun} artifact's copy of the interface: every actor with messages
+     * or snapshots, sorted.
+     *
+     * @return the actor ids
+     */
+    public List<String> listPersistedActors() {
+        TreeSet<String> ids = new TreeSet<>(journal.persistenceIds());
+        ids.addAll(journal.snapshots().persistenceIds());
+        return List.copyOf(ids);
+    }
+
+    /**
+     * Waits (within the journal's close timeout) for snapshot writes still running, then closes
+     * the journal if this provider opened it. Cajun's {@code StatefulActor} saves snapshots
+     * without waiting for them, so without this a save could still be in progress after close.
+     */
+    @Override
+    public void close() {
+        inFlight.await(journal.options().closeTimeout());
+        if (owned) {
+            journal.close();
+        }
+    }
+}

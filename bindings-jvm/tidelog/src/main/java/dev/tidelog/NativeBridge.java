@@ -1,0 +1,70 @@
+package dev.tidelog;
+
+/**
+ * The native methods of {@code libtidelog_jni} ({@code bindings-jvm/native/src/lib.rs}).
+ * Write submissions never throw for journal errors: their results, errors included,
+ * come back through {@link #pollCompletions}.
+ */
+final class NativeBridge {
+    static {
+        NativeLoader.load();
+    }
+
+    private NativeBridge() {}
+
+    static native String[] errorCodes();
+
+    static native long open(String path, long[] config);
+
+    static native void close(long handle);
+
+    static native void checkOptions(long handle, long[] config);
+
+    static native void free(long handle);
+
+    static native boolean isClosed(long handle);
+
+    static native void append(long handle, long token, byte[] request);
+
+    static native void write(long handle, long token, byte[] writes);
+
+    static native long[] appendBlocking(long handle, byte[] request);
+
+    static native Object[] writeBlocking(long handle, byte[] writes);
+
+    static native void deleteTo(long handle, long token, String persistenceId, long toSequenceNr);
+
+    static native void flush(long handle, long token);
+
+    static native int pollCompletions(long handle, long[] tokens, long[] values, Object[] extras, long timeoutMillis);
+
+    static native byte[] readPage(long handle, String persistenceId, long from, long to, long max, int maxBytes);
+
+    static native byte[] tagPage(long handle, String tag, long fromOffset, long max, int maxBytes);
+
+    static native byte[] allPage(long handle, long fromOffset, long max, int maxBytes);
+
+    static native long highestSequenceNr(long handle, String persistenceId);
+
+    static native long nextGlobalOffset(long handle);
+
+    static native String[] persistenceIds(long handle);
+
+    static native long[] metrics(long handle);
+
+    static native String prometheus(long handle);
+
+    static native void snapshotSave(long handle, String persistenceId, long sequenceNr, long timestamp, String manifest, byte[] metadata, byte[] state);
+
+    static native byte[] snapshotLoad(long handle, String persistenceId, long maxSeq, long maxTs, long minSeq, long minTs);
+
+    static native long[] snapshotList(long handle, String persistenceId);
+
+    static native boolean snapshotDelete(long handle, String persistenceId, long sequenceNr);
+
+    static native long snapshotDeleteMatching(long handle, String persistenceId, long maxSeq, long maxTs, long minSeq, long minTs);
+
+    static native long snapshotPrune(long handle, String persistenceId, long keepLastN);
+
+    static native String[] snapshotPersistenceIds(long handle);
+}

@@ -1,0 +1,202 @@
+package dev.tidelog;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Every core error kind has its own exception, and each is reached by a real trigger. */
+class ErrorsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyCoreErrorKindMapsToItsOwnExceptionClass() {
+        String[] codes = NativeBridge.errorCodes();
+        assertTrue(codes.length >= 9);
+        Set<Class<?>> classes = new HashSet<>();
+        for (String code : codes) {
+            TidelogException e = TidelogException.fromNative(code, "message", "pid", 2, 3);
+            assertNotEquals(TidelogException.class, e.getClass(), "no dedicated exception for core error " + code);
+            assertEquals(code, e.code());
+            assertEquals("message", e.getMessage());
+            assertTrue(classes.add(e.getClass()), "two codes share " + e.getClass());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    void aSecondWriterIsLockedOut(Backend backend) {
+        Options options = Options.builder().backend(backend).build();
+        try (Journal first = Tidelog.open(dir, options)) {
+            first.append("p", NewEvent.of("x"));
+            LockedException e = assertThrows(LockedException.class, () -> Tidelog.open(dir, options));
+            assertEquals("LOCKED", e.code());
+        }
+        try (Journal again = Tidelog.open(dir, options)) {
+            assertEquals(1, again.highestSequenceNr("p"));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    void aReadOnlyJournalReadsButRefusesWrites(Backend backend) {
+        try (Journal writer = Tidelog.open(dir, Options.builder().backend(backend).build())) {
+            writer.append("p", NewEvent.of("x"));
+        }
+        try (Journal reader = Tidelog.open(dir, Options.builder().backend(backend).readOnly(true).build())) {
+            assertEquals(1, reader.read("p").size());
+            assertThrows(InvalidArgumentException.class, () -> reader.append("p", NewEvent.of("y")));
+        }
+    }
+
+    @Test
+    void aBackendMismatchAndBadOptionsAreInvalidArguments() {
+        try (Journal journal = Tidelog.open(dir, Options.builder().backend(Backend.FILES).build())) {
+            journal.append("p", NewEvent.of("x"));
+        }
+        assertThrows(InvalidArgumentException.class, () -> Tidelog.open(dir, Options.builder().backend(Backend.LMDB).build()));
+        assertThrows(InvalidArgumentException.class, () -> Tidelog.open(dir.resolve("other"), Options.builder().maxBatchEvents(0).build()));
+    }
+
+    @Test
+    void checkOptionsNamesTheFirstOptionThatDiffers() {
+        Options opened = Options.builder().backend(Backend.FILES).sync(SyncPolicy.never()).build();
+        try (Journal journal = Tidelog.open(dir, opened)) {
+            journal.checkOptions(Options.builder().backend(Backend.FILES).sync(SyncPolicy.never()).build());
+            InvalidArgumentException sync = assertThrows(InvalidArgumentException.class,
+                    () -> journal.checkOptions(Options.builder().backend(Backend.FILES).build()));
+            assertTrue(sync.getMessage().contains("already open with sync = never, not always"), sync.getMessage());
+            InvalidArgumentException events = assertThrows(InvalidArgumentException.class, () -> journal.checkOptions(
+                    Options.builder().backend(Backend.FILES).sync(SyncPolicy.never()).maxBatchEvents(7).build()));
+            assertTrue(events.getMessage().contains("max_batch_events = 4096, not 7"), events.getMessage());
+        }
+    }
+
+    @Test
+    void aDamagedFormatMarkerIsCorruptData() throws IOException {
+        try (Journal journal = Tidelog.open(dir, Options.builder().backend(Backend.FILES).build())) {
+            journal.append("p", NewEvent.of("x"));
+        }
+        Files.writeString(dir.resolve("FORMAT"), "garbage\n");
+        assertEquals("CORRUPT", assertThrows(CorruptDataException.class, () -> Tidelog.open(dir, Options.builder().backend(Backend.FILES).build())).code());
+    }
+
+    @Test
+    void aNewerFormatIsUnsupported() throws IOException {
+        try (Journal journal = Tidelog.open(dir, Options.defaults())) {
+            journal.append("p", NewEvent.of("x"));
+        }
+        Files.writeString(dir.resolve("FORMAT"), "backend = lmdb\nformat = 99\n");
+        assertThrows(UnsupportedFormatException.class, () -> Tidelog.open(dir));
+    }
+
+    @Test
+    void aFileInPlaceOfTheDirectoryIsAnIoError() throws IOException {
+        Path file = dir.resolve("not-a-dir");
+        Files.writeString(file, "x");
+        assertEquals("IO", assertThrows(StorageIOException.class, () -> Tidelog.open(file)).code());
+    }
+
+    /**
+     * A child JVM whose file-size limit ({@code ulimit -f}) is 2 MiB appends until the segment
+     * file hits it: the kernel answers EFBIG, which the core reports as storage full.
+     */
+    @Test
+    void aFullDeviceIsStorageFull() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = System.getProperty("java.class.path");
+        String lib = NativeLoader.loadedFrom().toString();
+        String command = "ulimit -f 2048; exec '" + java + "' -XX:-UsePerfData -Dtidelog.native.library='" + lib + "' -cp '" + cp + "' "
+                + "'" + StorageFullProbe.class.getName() + "' '" + dir + "'";
+        Process p = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe finished");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("STORAGE_FULL after"), out);
+        assertTrue(out.contains("survived: true"), out);
+    }
+
+    /** Child-process side of {@link #aFullDeviceIsStorageFull()}. */
+    public static final class StorageFullProbe {
+        public static void main(String[] args) {
+            Path dir = Path.of(args[0]);
+            byte[] payload = new byte[64 << 10];
+            long acknowledged = 0;
+            try (Journal journal = Tidelog.open(dir, Options.builder().backend(Backend.FILES).build())) {
+                for (int i = 0; i < 1000; i++) {
+                    try {
+                        acknowledged = journal.append("full", NewEvent.of(payload)).lastSequenceNr();
+                    } catch (StorageFullException e) {
+                        System.out.println("STORAGE_FULL after " + acknowledged + ": " + e.getMessage());
+                        List<Event> events = journal.read("full");
+                        System.out.println("survived: " + (events.size() == acknowledged));
+                        return;
+                    }
+                }
+                System.out.println("no error after " + acknowledged + " appends");
+            } catch (TidelogException e) {
+                System.out.println("unexpected " + e.code() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * A child JVM with a preloaded shim ({@code tests/faults/failsync.c}) whose fdatasync fails
+     * with EIO after 20 successful calls: the failed flush is an I/O error, and from then on the
+     * journal refuses writes with {@link JournalFailedException} until it is reopened.
+     */
+    @Test
+    void aFailedFlushPoisonsTheJournal() throws Exception {
+        Path source = Path.of(System.getProperty("user.dir")).resolve("../../tests/faults/failsync.c").normalize();
+        assertTrue(Files.exists(source), "fault shim source at " + source);
+        Path shim = dir.resolve("libfailsync.so");
+        Process cc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-O2", "-o", shim.toString(), source.toString(), "-ldl").redirectErrorStream(true).start();
+        assertTrue(cc.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, cc.exitValue(), new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-XX:-UsePerfData", "-Dtidelog.native.library=" + NativeLoader.loadedFrom(), "-cp",
+                System.getProperty("java.class.path"), FailedFlushProbe.class.getName(), dir.resolve("j").toString()).redirectErrorStream(true);
+        pb.environment().put("LD_PRELOAD", shim.toString());
+        pb.environment().put("TIDELOG_FAIL_SYNC_AFTER", "20");
+        Process p = pb.start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe finished");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("first IO"), out);
+        assertTrue(out.contains("then FAILED JournalFailedException"), out);
+    }
+
+    /** Child-process side of {@link #aFailedFlushPoisonsTheJournal()}. */
+    public static final class FailedFlushProbe {
+        public static void main(String[] args) {
+            try (Journal journal = Tidelog.open(Path.of(args[0]), Options.builder().backend(Backend.FILES).build())) {
+                TidelogException first = null;
+                for (int i = 0; i < 200 && first == null; i++) {
+                    try {
+                        journal.append("p", NewEvent.of("x"));
+                    } catch (TidelogException e) {
+                        first = e;
+                    }
+                }
+                System.out.println("first " + (first == null ? "none" : first.code()));
+                try {
+                    journal.append("p", NewEvent.of("after"));
+                    System.out.println("then accepted");
+                } catch (TidelogException e) {
+                    System.out.println("then " + e.code() + " " + e.getClass().getSimpleName());
+                }
+            }
+        }
+    }
+}

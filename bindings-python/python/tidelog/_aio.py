@@ -1,0 +1,283 @@
+"""The asyncio face of the journal.
+
+Writes are handed to the core's writer thread with a callback; the result
+comes back through a per-journal completion thread (a native thread, which
+never keeps the interpreter from exiting) that settles the future with
+``loop.call_soon_threadsafe`` once per committed batch. Reads and snapshot
+operations run on a per-journal native worker thread and complete the same
+way. No Python thread is parked per call and the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, AsyncIterator, Dict, Generator, Iterable, List, Optional, Tuple, Union, cast
+
+from ._tidelog import AtomicWrite, Event, Journal, NewEvent, Snapshot, WriteReceipt
+
+__all__ = ["AsyncJournal", "AsyncSnapshotStore"]
+
+EventsArg = Union[bytes, NewEvent, Iterable[Union[bytes, bytearray, memoryview, NewEvent]]]
+
+
+def _start(method: Any, *args: Any, **kwargs: Any) -> "asyncio.Future[Any]":
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    method(loop, future, *args, **kwargs)
+    return future
+
+
+class AsyncJournal:
+    """An open event journal whose operations are coroutines.
+
+    Open it with ``await AsyncJournal.open(path, ...)`` or
+    ``async with AsyncJournal.open(path, ...) as journal:``; the options are
+    those of :meth:`tidelog.Journal.open`. Wrapping an existing
+    :class:`~tidelog.Journal` with ``AsyncJournal(journal)`` shares it.
+
+    Cancelling an awaiting task does not cancel the operation: a write whose
+    caller was cancelled may still be committed.
+    """
+
+    __slots__ = ("_journal", "_snapshots")
+
+    def __init__(self, journal: Journal) -> None:
+        if not isinstance(journal, Journal):
+            raise TypeError(f"AsyncJournal wraps a tidelog.Journal, got {type(journal).__name__}")
+        self._journal = journal
+        self._snapshots = AsyncSnapshotStore(journal)
+
+    @staticmethod
+    def open(path: Union[str, "os.PathLike[str]"], **options: Any) -> "_Opening":
+        """Opens (creating if needed) the journal at ``path``.
+
+        Returns an awaitable that is also an async context manager (the
+        journal is closed on exit). Opening runs in the loop's default
+        executor, since it does file I/O once.
+        """
+        return _Opening(path, options)
+
+    @property
+    def journal(self) -> Journal:
+        """The underlying blocking :class:`~tidelog.Journal`."""
+        return self._journal
+
+    @property
+    def path(self) -> "os.PathLike[str]":
+        """The journal's directory (a :class:`pathlib.Path`)."""
+        return self._journal.path
+
+    @property
+    def backend(self) -> str:
+        """The backend in use: ``"lmdb"``, ``"files"`` or ``"memory"``."""
+        return self._journal.backend
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._journal.closed
+
+    @property
+    def snapshots(self) -> "AsyncSnapshotStore":
+        """The journal's snapshot store, with coroutine methods."""
+        return self._snapshots
+
+    async def append(self, persistence_id: str, events: EventsArg) -> WriteReceipt:
+        """Appends events (``bytes``, :class:`NewEvent`, or a list of them) to
+        a stream as one atomic write; resolves once committed (and, with
+        ``sync="always"``, on stable storage)."""
+        return cast("WriteReceipt", await _start(self._journal._append_async, persistence_id, events))
+
+    async def write(
+        self, writes: Iterable[Union[AtomicWrite, Tuple[str, int, EventsArg]]]
+    ) -> List[Union[WriteReceipt, Exception]]:
+        """Commits explicit atomic writes in one group commit. Returns one entry
+        per write: a :class:`WriteReceipt`, or the exception instance (for
+        example :class:`SequenceConflictError`) for a write that failed alone."""
+        return cast("List[Union[WriteReceipt, Exception]]", await _start(self._journal._write_async, writes))
+
+    async def read(
+        self,
+        persistence_id: str,
+        from_sequence_nr: Optional[int] = None,
+        to_sequence_nr: Optional[int] = None,
+        max: Optional[int] = None,
+    ) -> List[Event]:
+        """Events of a stream with ``from_sequence_nr <= sequence_nr <= to_sequence_nr``
+        (defaults 1 and unbounded), oldest first, at most ``max``."""
+        return cast("List[Event]", await _start(self._journal._read_async, persistence_id, from_sequence_nr, to_sequence_nr, max))
+
+    async def iter_events(
+        self,
+        persistence_id: str,
+        from_sequence_nr: Optional[int] = None,
+        to_sequence_nr: Optional[int] = None,
+        page_size: int = 10_000,
+    ) -> AsyncIterator[Event]:
+        """Iterates over a stream's events (``async for``), reading
+        ``page_size`` events per call into the journal."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        start = 1 if from_sequence_nr is None else from_sequence_nr
+        while True:
+            page = await self.read(persistence_id, start, to_sequence_nr, page_size)
+            for event in page:
+                yield event
+            if len(page) < page_size:
+                return
+            start = page[-1].sequence_nr + 1
+
+    async def highest_sequence_nr(self, persistence_id: str) -> int:
+        """Highest sequence number ever written to the stream (0 if none)."""
+        return cast("int", await _start(self._journal._highest_sequence_nr_async, persistence_id))
+
+    async def next_global_offset(self) -> int:
+        """The global offset the next committed event will get (1 for an empty
+        journal): where a "current" read of :meth:`all_events` or
+        :meth:`events_by_tag` should stop while writes continue."""
+        return cast("int", await _start(self._journal._next_global_offset_async))
+
+    async def delete_to(self, persistence_id: str, to_sequence_nr: int) -> None:
+        """Deletes the stream's events up to and including ``to_sequence_nr``."""
+        await _start(self._journal._delete_to_async, persistence_id, to_sequence_nr)
+
+    async def persistence_ids(self) -> List[str]:
+        """Every persistence id ever written, sorted."""
+        return cast("List[str]", await _start(self._journal._persistence_ids_async))
+
+    async def events_by_tag(self, tag: str, from_offset: Optional[int] = None, max: Optional[int] = None) -> List[Event]:
+        """Events carrying ``tag`` with ``global_offset >= from_offset``, in commit order.
+        Resume from the last event's ``global_offset + 1``."""
+        return cast("List[Event]", await _start(self._journal._events_by_tag_async, tag, from_offset, max))
+
+    async def all_events(self, from_offset: Optional[int] = None, max: Optional[int] = None) -> List[Event]:
+        """Every live event with ``global_offset >= from_offset``, in commit order."""
+        return cast("List[Event]", await _start(self._journal._events_by_tag_async, None, from_offset, max))
+
+    async def flush(self) -> None:
+        """Waits until everything submitted before is on stable storage."""
+        await _start(self._journal._flush_async)
+
+    def metrics(self) -> Dict[str, Any]:
+        """Current metrics (no I/O, so not a coroutine)."""
+        return self._journal.metrics()
+
+    def metrics_prometheus(self) -> str:
+        """Current metrics in the Prometheus text format."""
+        return self._journal.metrics_prometheus()
+
+    async def close(self) -> None:
+        """Commits what is queued (within ``close_timeout``), fails the rest
+        with :class:`ClosedError` and releases the files. Idempotent."""
+        await _start(self._journal._close_async)
+
+    async def __aenter__(self) -> "AsyncJournal":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"Async{self._journal!r}"
+
+
+class _Opening:
+    """What :meth:`AsyncJournal.open` returns: await it, or ``async with`` it."""
+
+    __slots__ = ("_path", "_options", "_journal")
+
+    def __init__(self, path: Any, options: Dict[str, Any]) -> None:
+        self._path = path
+        self._options = options
+        self._journal: Optional[AsyncJournal] = None
+
+    async def _open(self) -> AsyncJournal:
+        loop = asyncio.get_running_loop()
+        journal = await loop.run_in_executor(None, lambda: Journal.open(self._path, **self._options))
+        return AsyncJournal(journal)
+
+    def __await__(self) -> Generator[Any, None, AsyncJournal]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> AsyncJournal:
+        self._journal = await self._open()
+        return self._journal
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._journal is not None:
+            await self._journal.close()
+
+
+class AsyncSnapshotStore:
+    """The snapshots of one journal, with coroutine methods (the file I/O runs
+    on the journal's native worker thread)."""
+
+    __slots__ = ("_journal",)
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    async def save(
+        self,
+        persistence_id: str,
+        sequence_nr: int,
+        state: bytes,
+        *,
+        timestamp: Optional[int] = None,
+        manifest: str = "",
+        metadata: Optional[bytes] = None,
+    ) -> None:
+        """Stores a snapshot atomically and durably (``timestamp`` defaults to now)."""
+        await _start(
+            self._journal._snapshot_async, "save", persistence_id, sequence_nr, state,
+            timestamp=timestamp, manifest=manifest, metadata=metadata,
+        )
+
+    async def load(
+        self,
+        persistence_id: str,
+        *,
+        max_sequence_nr: Optional[int] = None,
+        max_timestamp: Optional[int] = None,
+        min_sequence_nr: Optional[int] = None,
+        min_timestamp: Optional[int] = None,
+    ) -> Optional[Snapshot]:
+        """The newest snapshot matching the criteria, or ``None``."""
+        return cast("Optional[Snapshot]", await _start(
+            self._journal._snapshot_async, "load", persistence_id,
+            max_sequence_nr=max_sequence_nr, max_timestamp=max_timestamp,
+            min_sequence_nr=min_sequence_nr, min_timestamp=min_timestamp,
+        ))
+
+    async def list(self, persistence_id: str) -> List[Tuple[int, int]]:
+        """``[(sequence_nr, timestamp)]`` of the stream's snapshots, oldest first."""
+        return cast("List[Tuple[int, int]]", await _start(self._journal._snapshot_async, "list", persistence_id))
+
+    async def delete(self, persistence_id: str, sequence_nr: int) -> bool:
+        """Deletes the snapshot with this sequence number; returns whether one existed."""
+        return cast("bool", await _start(self._journal._snapshot_async, "delete", persistence_id, sequence_nr))
+
+    async def delete_matching(
+        self,
+        persistence_id: str,
+        *,
+        max_sequence_nr: Optional[int] = None,
+        max_timestamp: Optional[int] = None,
+        min_sequence_nr: Optional[int] = None,
+        min_timestamp: Optional[int] = None,
+    ) -> int:
+        """Deletes every snapshot matching the criteria; returns how many."""
+        return cast("int", await _start(
+            self._journal._snapshot_async, "delete_matching", persistence_id,
+            max_sequence_nr=max_sequence_nr, max_timestamp=max_timestamp,
+            min_sequence_nr=min_sequence_nr, min_timestamp=min_timestamp,
+        ))
+
+    async def prune(self, persistence_id: str, keep_last_n: int) -> int:
+        """Keeps the ``keep_last_n`` newest snapshots; returns how many were deleted."""
+        return cast("int", await _start(self._journal._snapshot_async, "prune", persistence_id, keep_last_n))
+
+    async def persistence_ids(self) -> List[str]:
+        """Every persistence id that has at least one snapshot."""
+        return cast("List[str]", await _start(self._journal._snapshot_async, "persistence_ids", None))
