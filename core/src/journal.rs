@@ -74,7 +74,7 @@ impl Journal {
         let (storage, snapshots, lock): (Arc<dyn Storage>, SnapshotStore, Option<WriterLock>) = match options.backend {
             Backend::Memory => (
                 Arc::new(MemoryStorage::new()),
-                SnapshotStore::memory(closed.clone(), metrics.clone()),
+                SnapshotStore::memory(closed.clone(), metrics.clone(), shared.order.clone()),
                 None,
             ),
             backend => {
@@ -93,6 +93,7 @@ impl Journal {
                     closed.clone(),
                     metrics.clone(),
                     options.snapshot_compression,
+                    shared.order.clone(),
                 )?;
                 (storage, snapshots, lock)
             }
@@ -188,9 +189,14 @@ impl Journal {
             return request.fail(err);
         }
         self.inner.pending.fetch_add(1, Ordering::SeqCst);
+        // Counted before it is queued: an operation issued once this returns waits for it (see `order`).
+        let order = &self.inner.shared.order;
+        request.for_each_persistence_id(|pid| order.issue(pid));
         if let Err(crossbeam_channel::SendError(request)) = sender.send(request) {
             self.inner.pending.fetch_sub(1, Ordering::SeqCst);
             drop(guard);
+            request.for_each_persistence_id(|pid| order.settle(pid));
+            order.wake();
             request.fail(Error::Closed);
         }
     }
@@ -214,6 +220,7 @@ impl Journal {
             if self.inner.pending.load(Ordering::SeqCst) != 0 || self.inner.sender.read().is_none() {
                 return Err(request);
             }
+            request.for_each_persistence_id(|pid| self.inner.shared.order.issue(pid));
             writer.commit_inline(request);
             Ok(())
         };
@@ -483,22 +490,29 @@ impl Journal {
         if max == 0 || from > to {
             return Ok(());
         }
+        self.after_writes_in_flight(persistence_id)?;
         self.inner.storage.scan_stream(persistence_id, from.max(1), to, max, &mut visit)
     }
 
     /// Highest sequence number ever committed for the stream (0 if none).
     /// Survives [`Journal::delete_to`] and reopening.
     pub fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {
-        self.ensure_open()?;
-        validate_persistence_id(persistence_id)?;
-        Ok(self.inner.storage.stream_state(persistence_id)?.highest_sequence_nr)
+        Ok(self.stream_state(persistence_id)?.highest_sequence_nr)
     }
 
     /// The stream's marks: its highest sequence number and how far it was deleted.
     pub fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
         self.ensure_open()?;
         validate_persistence_id(persistence_id)?;
+        self.after_writes_in_flight(persistence_id)?;
         self.inner.storage.stream_state(persistence_id)
+    }
+
+    /// Waits until every write to `persistence_id` issued before this call has its
+    /// outcome (see the crate docs, "Issue order"); fails if the journal closed meanwhile.
+    pub(crate) fn after_writes_in_flight(&self, persistence_id: &str) -> Result<()> {
+        self.inner.shared.order.wait_for(persistence_id);
+        self.ensure_open()
     }
 
     /// The global offset the next committed event will get (1 for an empty
@@ -586,6 +600,8 @@ impl Inner {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // Operations waiting for writes in flight fail with `Closed` instead of waiting for the writer.
+        self.shared.order.close();
         // A snapshot save already under way finishes before the lock is released.
         self.snapshots.wait_for_operations();
         // Taking the sender waits for in-progress submissions, so none can slip in after this.

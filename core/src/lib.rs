@@ -26,6 +26,9 @@
 //! Invariants the journal keeps (see `ARCHITECTURE.md`):
 //! - sequence numbers of a stream are gapless and start at 1;
 //! - global offsets are strictly increasing in commit order;
+//! - issue order: for one persistence id, a read, `highest_sequence_nr`, `stream_state`, a
+//!   deletion or a snapshot operation issued after a write observes that write's outcome, even
+//!   when nobody awaited the write;
 //! - with [`SyncPolicy::Always`], a write that returned `Ok` survives a crash or power loss;
 //! - every byte on disk is covered by a CRC32.
 
@@ -41,6 +44,7 @@ mod layout;
 mod metrics;
 mod model;
 mod options;
+mod order;
 mod snapshot;
 mod storage;
 mod writer;

@@ -21,6 +21,7 @@ use crate::error::{Error, InvalidArgument, Result};
 use crate::metrics::Metrics;
 use crate::model::{now_millis, AtomicWrite, NewEvent, WriteReceipt};
 use crate::options::{Options, SyncPolicy};
+use crate::order::IssueOrder;
 use crate::storage::StreamState;
 use crate::storage::{Op, StagedWrite, Storage};
 
@@ -77,6 +78,23 @@ impl Request {
         }
     }
 
+    /// Calls `f` with the persistence id of each stream the request writes to, once per
+    /// atomic write or event (the same walk for [`IssueOrder::issue`] and [`IssueOrder::settle`]).
+    pub(crate) fn for_each_persistence_id(&self, mut f: impl FnMut(&str)) {
+        match self {
+            Request::Write { writes, .. } => writes.iter().for_each(|w| f(&w.persistence_id)),
+            Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => f(persistence_id),
+            Request::Import { events, .. } => events.iter().for_each(|e| f(&e.persistence_id)),
+            Request::Flush { .. } => {}
+        }
+    }
+
+    /// Fails a request the writer received: settles it (see [`IssueOrder`]), then answers it.
+    fn fail_issued(self, order: &IssueOrder, error: Error) {
+        self.for_each_persistence_id(|pid| order.settle(pid));
+        self.fail(error);
+    }
+
     /// Fails the request without touching storage.
     pub(crate) fn fail(self, error: Error) {
         match self {
@@ -113,6 +131,8 @@ pub(crate) struct Shared {
     pub close_deadline: Mutex<Option<Instant>>,
     /// Set when a flush failed: nothing more may be acknowledged.
     pub failed: Mutex<Option<Arc<Error>>>,
+    /// Which writes are in flight per persistence id, so that later operations on it wait for them.
+    pub order: Arc<IssueOrder>,
 }
 
 impl Shared {
@@ -140,6 +160,8 @@ pub(crate) struct Writer {
     last_sync: Instant,
     /// A deletion was committed; space may be reclaimable when idle.
     needs_upkeep: bool,
+    /// Whether the batch being committed was settled already (a panic after that must not settle it twice).
+    batch_settled: bool,
 }
 
 /// What staging decided for one atomic write (or other request) of a batch.
@@ -196,16 +218,20 @@ impl Writer {
             dirty: false,
             last_sync: Instant::now(),
             needs_upkeep: false,
+            batch_settled: false,
         })
     }
 
     /// Commits `batch`, containing a panic (a bug, not a storage error): then the
     /// journal refuses further writes rather than guess at the state.
     fn commit_guarded(&mut self, batch: &mut Vec<Request>) {
+        let order = &self.shared.order;
         if let Some(err) = self.shared.failure() {
-            batch.drain(..).for_each(|r| r.fail(err.clone()));
+            batch.drain(..).for_each(|r| r.fail_issued(order, err.clone()));
+            order.wake();
             return;
         }
+        self.batch_settled = false;
         let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. } | Request::SetState { .. }));
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_batch(batch))).is_err() {
             let error = Error::Io {
@@ -214,7 +240,17 @@ impl Writer {
                 source: Arc::new(std::io::Error::other("the writer panicked")),
             };
             self.poison(&error);
-            batch.drain(..).for_each(|r| r.fail(Error::Failed(Arc::new(error.clone()))));
+            let order = &self.shared.order;
+            let settled = self.batch_settled;
+            batch.drain(..).for_each(|r| {
+                let error = Error::Failed(Arc::new(error.clone()));
+                if settled {
+                    r.fail(error)
+                } else {
+                    r.fail_issued(order, error)
+                }
+            });
+            order.wake();
             return;
         }
         self.needs_upkeep |= deleted;
@@ -254,8 +290,9 @@ impl Writer {
             }
             pending.fetch_sub(batch.len(), Ordering::SeqCst);
             if w.past_close_deadline() {
-                batch.drain(..).for_each(|r| r.fail(Error::Closed));
-                requests.try_iter().for_each(|r| r.fail(Error::Closed));
+                batch.drain(..).for_each(|r| r.fail_issued(&w.shared.order, Error::Closed));
+                requests.try_iter().for_each(|r| r.fail_issued(&w.shared.order, Error::Closed));
+                w.shared.order.wake();
                 break;
             }
             w.commit_guarded(&mut batch);
@@ -675,6 +712,14 @@ impl Writer {
                 }
             }
         }
+
+        // The outcome of every request is final: later operations on its streams may run (before any caller
+        // hears of it, so that a callback reading its own write does not wait for itself).
+        for request in batch.iter() {
+            request.for_each_persistence_id(|pid| self.shared.order.settle(pid));
+        }
+        self.batch_settled = true;
+        self.shared.order.wake();
 
         let mut outcomes = outcomes.into_iter();
         for (request, span) in batch.drain(..).zip(spans) {

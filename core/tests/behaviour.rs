@@ -31,6 +31,7 @@ on_every_backend!(
     import_preserves_identity_and_stream_state,
     async_and_callback_forms_agree,
     metrics_count_commits,
+    an_operation_issued_after_a_write_observes_it,
 );
 
 fn reopen_if_persistent(dir: &std::path::Path, backend: Backend, j: Journal) -> Journal {
@@ -601,5 +602,40 @@ fn check_options_names_the_first_option_that_differs() {
     let message = j.check_options(&opened.clone().sync(SyncPolicy::Never)).unwrap_err().to_string();
     assert!(message.contains("already open with sync = always, not never"), "{message}");
     assert_eq!(j.check_options(&Options::new()).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    j.close().unwrap();
+}
+
+/// Issue order: a read, a highest-sequence-number query and a deletion issued right after
+/// an append that nobody awaited observe it (the append is still in the writer's queue or commit when they start).
+fn an_operation_issued_after_a_write_observes_it(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let j = open(dir.path(), backend);
+    let mut misses = Vec::new();
+    for round in 1..=1_000u64 {
+        let pid = "issue-order";
+        let appended = j.append_async(pid, vec![ev(&format!("e{round}"))]); // not awaited before the reads
+        let read = j.read(pid, 1, u64::MAX, usize::MAX).unwrap();
+        if read.last().map(|e| e.sequence_nr) != Some(round) {
+            misses.push(format!("round {round}: read ended at {:?}", read.last().map(|e| e.sequence_nr)));
+        }
+        let highest = j.highest_sequence_nr(pid).unwrap();
+        if highest != round {
+            misses.push(format!("round {round}: highest {highest}"));
+        }
+        // A trim right after, not awaited either, then a read: only the newest event is left.
+        let trimmed = j.delete_to_async(pid, round - 1);
+        let state = j.stream_state(pid).unwrap();
+        let left = j.read(pid, 1, u64::MAX, usize::MAX).unwrap();
+        if state.deleted_to != round - 1 || left.iter().map(|e| e.sequence_nr).collect::<Vec<_>>() != [round] {
+            misses.push(format!(
+                "round {round}: deleted_to {} and {} events left",
+                state.deleted_to,
+                left.len()
+            ));
+        }
+        appended.wait().unwrap();
+        trimmed.wait().unwrap();
+    }
+    assert!(misses.is_empty(), "{} misses, first: {:?}", misses.len(), misses.first());
     j.close().unwrap();
 }

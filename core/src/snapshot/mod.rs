@@ -11,6 +11,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::model::{validate_persistence_id, Snapshot, SnapshotCriteria};
+use crate::order::IssueOrder;
 
 mod codec;
 mod files;
@@ -51,6 +52,8 @@ pub struct SnapshotStore {
     in_flight: RwLock<()>,
     metrics: Arc<Metrics>,
     compress: bool,
+    /// The journal's writes in flight: an operation on a stream waits for those issued before it.
+    order: Arc<IssueOrder>,
 }
 
 enum Inner {
@@ -59,23 +62,31 @@ enum Inner {
 }
 
 impl SnapshotStore {
-    pub(crate) fn files(root: PathBuf, closed: Arc<AtomicBool>, metrics: Arc<Metrics>, compress: bool) -> Result<Self> {
+    pub(crate) fn files(
+        root: PathBuf,
+        closed: Arc<AtomicBool>,
+        metrics: Arc<Metrics>,
+        compress: bool,
+        order: Arc<IssueOrder>,
+    ) -> Result<Self> {
         Ok(SnapshotStore {
             inner: Inner::Files(FileSnapshots::open(root)?),
             closed,
             in_flight: RwLock::new(()),
             metrics,
             compress,
+            order,
         })
     }
 
-    pub(crate) fn memory(closed: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn memory(closed: Arc<AtomicBool>, metrics: Arc<Metrics>, order: Arc<IssueOrder>) -> Self {
         SnapshotStore {
             inner: Inner::Memory(Mutex::default()),
             closed,
             in_flight: RwLock::new(()),
             metrics,
             compress: false,
+            order,
         }
     }
 
@@ -88,10 +99,11 @@ impl SnapshotStore {
         Ok(guard)
     }
 
+    /// Starts an operation on one stream, after the writes to it issued before (issue order).
     fn check(&self, persistence_id: &str) -> Result<RwLockReadGuard<'_, ()>> {
-        let guard = self.enter()?;
         validate_persistence_id(persistence_id)?;
-        Ok(guard)
+        self.order.wait_for(persistence_id);
+        self.enter()
     }
 
     /// Waits for operations in progress; the journal's closed flag is already set.
