@@ -9,7 +9,7 @@ import { TidelogJournalStore } from 'tidelog/loom'
 import { BACKENDS, DURABLE_BACKENDS, tempDir } from './helpers.mjs'
 
 const entries = [
-  { type: 'state_updated', state: { count: 1, nested: { list: [1, 2] } } },
+  { type: 'state_patches', patches: [{ op: 'replace', path: ['count'], value: 1 }], inversePatches: [{ op: 'replace', path: ['count'], value: 0 }], timestamp: 1 },
   { type: 'activity_scheduled', activityId: 'a1', name: 'charge', input: { amount: 5 } },
   { type: 'activity_completed', activityId: 'a1', result: { ok: true } },
   { type: 'activity_failed', activityId: 'a2', error: 'timeout' },
@@ -50,7 +50,7 @@ for (const backend of BACKENDS) {
       assert.notEqual(await store.readEntries('a'), await store.readEntries('a'))
       const first = await store.readEntries('a')
       first.push({ type: 'suspended', reason: 'injected' })
-      first[0].state.count = 99
+      first[0].patches[0].value = 99
       assert.deepEqual(await store.readEntries('a'), [entries[0]])
     })
 
@@ -122,6 +122,40 @@ for (const backend of BACKENDS) {
       await store.deleteJournal('never-written')
       await store.appendEntry('a', entries[2])
       assert.deepEqual(await store.readEntries('a'), [entries[2]])
+    })
+
+    test("driven as Loom's actor drives it: a fire-and-forget append is seen by the read, trim and delete that follow, 1,000 times", async (t) => {
+      const store = await openStore(t, backend)
+      const misses = []
+      let retainedFrom = 0 // index of the oldest entry still retained
+      for (let i = 0; i < 1000; i++) {
+        const appended = store.appendEntry('actor', { type: 'event_received', eventType: 'n', data: i }) // not awaited
+        const read = await store.readEntries('actor')
+        if (read.at(-1)?.data !== i) misses.push(`read ${i}: last ${read.at(-1)?.data}`)
+        if (i % 10 === 9) {
+          // Compaction, as Loom's actor does it: a snapshot covering what was applied, then a trim of the entries
+          // it covers, right after the latest append (again not awaited).
+          const last = store.appendEntry('actor', { type: 'event_received', eventType: 'n', data: `extra-${i}` })
+          await store.saveSnapshot('actor', { state: { upTo: i }, cursor: i, timestamp: i })
+          const retained = i - retainedFrom + 2 // entries retainedFrom..i plus the extra one
+          await store.trimEntries('actor', retained - 1)
+          const left = await store.readEntries('actor')
+          if (left.length !== 1 || left[0].data !== `extra-${i}`) misses.push(`trim ${i}: ${left.length} left`)
+          retainedFrom = i + 1
+          await last
+          await store.trimEntries('actor', 1)
+        }
+        await appended
+      }
+      // A deletion right after a fire-and-forget append removes that entry too.
+      for (let i = 0; i < 20; i++) {
+        const appended = store.appendEntry('gone', { type: 'suspended', reason: String(i) })
+        await store.deleteJournal('gone')
+        await appended
+        const left = await store.readEntries('gone')
+        if (left.length !== 0) misses.push(`delete ${i}: ${left.length} left`)
+      }
+      assert.deepEqual(misses, [])
     })
 
     test('entry types of newer Loom versions are stored too', async (t) => {

@@ -2,6 +2,7 @@
 // types must accept this code (and reject the lines marked @ts-expect-error).
 import { Journal, type Event, type WriteReceipt, TidelogError, SequenceConflictError } from 'tidelog'
 import { TidelogJournalStore, type JournalStore, type JournalEntry, type JournalSnapshot } from 'tidelog/loom'
+import { LoomActorRuntime, type LoomJournalStore } from './loom-shape'
 
 export async function usage(): Promise<void> {
   const journal = await Journal.open('./data', { backend: 'files', sync: 'always' })
@@ -34,6 +35,10 @@ export async function loom(): Promise<void> {
   const store: JournalStore = await TidelogJournalStore.open('./loom')
   const entry: JournalEntry = { type: 'activity_scheduled', activityId: 'a', name: 'n', input: {} }
   await store.appendEntry('actor', entry)
+  // Assignable to current Loom's own JournalStore without a type argument, and wired as Loom's runtime takes it.
+  const loomStore: LoomJournalStore = await TidelogJournalStore.open('./loom')
+  await loomStore.appendEntry('actor', { type: 'state_patches', patches: [{ op: 'replace', path: ['count'], value: 1 }], inversePatches: [], timestamp: 1 })
+  new LoomActorRuntime({}, {}, {}, undefined, await TidelogJournalStore.open('./loom'))
   const snapshot: JournalSnapshot | null = await store.getLatestSnapshot('actor')
   // @ts-expect-error entries are a discriminated union
   await store.appendEntry('actor', { type: 'nonsense' })

@@ -2,11 +2,12 @@
  * `tidelog/loom`: a durable, embedded `JournalStore` for Loom actors.
  *
  * Loom (`@certo-ventures/loom`) is not published on the npm registry, so it
- * cannot be a dependency: the interface below is declared from Loom's
- * documented contract (six async methods, `JournalEntry`, `JournalSnapshot`)
- * and {@link TidelogJournalStore} is type-checked against it. TypeScript's
- * structural typing makes it assignable wherever Loom expects its own
- * `JournalStore`.
+ * cannot be a dependency: the types below are declared from Loom's current
+ * public shape (its `JournalStore` with six async methods, its `JournalEntry`
+ * union and `JournalSnapshot`), and the tests check that a
+ * {@link TidelogJournalStore} is assignable to a separately declared copy of
+ * Loom's interface without a type argument. TypeScript's structural typing
+ * makes it assignable wherever Loom expects its own `JournalStore`.
  *
  * Mapping: each actor is a persistence id (`prefix + actorId`); each entry one
  * event (manifest = the entry's `type`, payload = its JSON); the actor's
@@ -17,12 +18,20 @@
  */
 import { Journal, type OpenOptions } from './index'
 
-// ---- Loom's types, declared from its contract ---------------------------------
+// ---- Loom's types, declared from its current public shape ---------------------
 
-/** Loom: the actor's state was replaced. */
-export interface StateUpdatedEntry {
-  type: 'state_updated'
-  state: Record<string, unknown>
+/** One change of an immer patch, as Loom journals state changes (`op` and `path`, `value` for add and replace). */
+export interface StatePatch {
+  op: 'replace' | 'remove' | 'add'
+  path: (string | number)[]
+  value?: any
+}
+/** Loom: the actor's state changed, as immer patches and their inverses. */
+export interface StatePatchesEntry {
+  type: 'state_patches'
+  patches: StatePatch[]
+  inversePatches: StatePatch[]
+  timestamp: number
 }
 /** Loom: an activity was scheduled. */
 export interface ActivityScheduledEntry {
@@ -61,16 +70,78 @@ export interface SuspendedEntry {
   type: 'suspended'
   reason: string
 }
+/** Loom: a message invoked the actor. */
+export interface InvocationJournalEntry {
+  type: 'invocation'
+  messageId: string
+  timestamp: string
+  payload: unknown
+  metadata?: Record<string, unknown>
+}
+/** Loom: a decision and the reasons for it. */
+export interface DecisionJournalEntry {
+  type: 'decision_made'
+  decisionId: string
+  timestamp: number
+  decisionType: 'exception' | 'approval' | 'escalation' | 'override' | 'policy_application' | 'synthesis'
+  rationale: string
+  reasoning?: string[]
+  inputs: Array<{ system: string; entity: string; query: string; result: any; relevance: string; retrievedAt: number }>
+  outcome: any
+  policy?: { id: string; version: string; rule: string }
+  precedents?: string[]
+  isException: boolean
+  exceptionReason?: string
+  approvers?: Array<{ userId: string; role: string; approvedAt: number; comment?: string }>
+  context: Record<string, any>
+}
+/** Loom: a system was consulted for a decision. */
+export interface ContextGatheredEntry {
+  type: 'context_gathered'
+  decisionId: string
+  system: string
+  entity: string
+  query: string
+  result: any
+  relevance: string
+  retrievedAt: number
+}
+/** Loom: a past decision informed this one. */
+export interface PrecedentReferencedEntry {
+  type: 'precedent_referenced'
+  decisionId: string
+  precedentId: string
+  relevance: string
+  retrievedAt: number
+}
+/** Loom: what a decision actually led to. */
+export interface DecisionOutcomeEntry {
+  type: 'decision_outcome_tracked'
+  decisionId: string
+  wasCorrect: boolean
+  actualResult?: any
+  feedback?: string
+  trackedAt: number
+  trackedBy: string
+}
 
-/** One entry of an actor's journal: a JSON-serialisable union discriminated on `type`. */
+/**
+ * One entry of an actor's journal, as current Loom defines it: a
+ * JSON-serialisable union discriminated on `type`.
+ */
 export type JournalEntry =
-  | StateUpdatedEntry
+  | StatePatchesEntry
   | ActivityScheduledEntry
   | ActivityCompletedEntry
   | ActivityFailedEntry
   | ChildSpawnedEntry
   | EventReceivedEntry
   | SuspendedEntry
+  | InvocationJournalEntry
+  | DecisionJournalEntry
+  | ContextGatheredEntry
+  | PrecedentReferencedEntry
+  | DecisionOutcomeEntry
 
 /** An actor's snapshot: its state, the journal position the state covers, and when it was taken. */
 export interface JournalSnapshot {
@@ -89,10 +160,10 @@ export interface EntryLike {
 
 /**
  * Loom's storage interface for actor journals. `E` is the entry type; it
- * defaults to the entry union above. Newer Loom versions add entry types
- * (`state_patches`, `invocation`, `decision_made`, ...): use
- * `TidelogJournalStore<YourEntryUnion>` for those; any JSON entry with a
- * string `type` is stored.
+ * defaults to current Loom's entry union above, so a store is assignable to
+ * Loom's own `JournalStore` without a type argument. For another entry union
+ * (an older Loom's, or your own) use `TidelogJournalStore<YourEntryUnion>`: any
+ * JSON entry with a string `type` is stored.
  */
 export interface JournalStore<E extends EntryLike = JournalEntry> {
   /** Appends one entry to the actor's journal; resolves once stored. */
@@ -162,8 +233,14 @@ function checkActorId(actorId: unknown): string {
  *
  * ```ts
  * const journalStore = await TidelogJournalStore.open('./loom-journal')
- * // new ActorRuntime({ ..., journalStore })   // instead of new RedisJournalStore(redis)
+ * // Loom's ActorRuntime takes the journal store as its fifth argument:
+ * // new ActorRuntime(stateStore, messageQueue, lockManager, tracer, journalStore)
  * ```
+ *
+ * Issue order: like Loom's own stores, a call observes every earlier call for
+ * the same actor even when that call was not awaited (an `appendEntry` fired
+ * and forgotten is seen by the `readEntries`, `trimEntries`, `saveSnapshot` or
+ * `deleteJournal` that follows it).
  */
 export class TidelogJournalStore<E extends EntryLike = JournalEntry> implements JournalStore<E> {
   /** The underlying journal. */
