@@ -571,6 +571,14 @@ impl Journal {
         self.inner.metrics.snapshot()
     }
 
+    /// The torn tails this handle met: a writer dropped them at open (each counted in
+    /// [`MetricsSnapshot::repaired_tails`]); a read-only handle reads up to them. A torn tail
+    /// is a record cut by a crash, or damage to a log's last record: the format cannot tell
+    /// them apart, so `tidelog verify` reports each one.
+    pub fn torn_tails(&self) -> Vec<crate::TornTail> {
+        self.inner.storage.torn_tails()
+    }
+
     // ---- close --------------------------------------------------------------
 
     /// Stops intake, commits what is queued within the close timeout, fails

@@ -61,4 +61,4 @@ pub use model::{
 };
 pub use options::{Backend, Options, SyncPolicy};
 pub use snapshot::{SnapshotFile, SnapshotInfo, SnapshotStore};
-pub use storage::StreamState;
+pub use storage::{StreamState, TornTail};

@@ -615,3 +615,29 @@ fn lmdb_checkpoints_bound_the_log_and_readers_never_see_a_gap_or_a_duplicate() {
     j.close().unwrap();
     check(&Journal::open(&path, Options::new()).unwrap());
 }
+
+#[test]
+fn a_writer_open_with_nothing_to_replay_writes_nothing_to_lmdb() {
+    // On a full device, an open must not need the space a checkpoint would take.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let j = Journal::open(&path, Options::new()).unwrap();
+    j.append("s", vec![NewEvent::new(b"one".to_vec())]).unwrap();
+    j.close().unwrap();
+    let before = fs::read(path.join("lmdb/data.mdb")).unwrap();
+    for _ in 0..2 {
+        let j = Journal::open(&path, Options::new()).unwrap();
+        assert_eq!(j.read("s", 1, 9, 9).unwrap().len(), 1);
+        j.close().unwrap();
+        assert!(
+            fs::read(path.join("lmdb/data.mdb")).unwrap() == before,
+            "the open or close wrote to LMDB"
+        );
+    }
+    // Writes after such an open are logged in LMDB's generation and replayed after a crash-like reopen.
+    let j = Journal::open(&path, Options::new()).unwrap();
+    j.append("s", vec![NewEvent::new(b"two".to_vec())]).unwrap();
+    j.close().unwrap();
+    let j = Journal::open(&path, Options::new()).unwrap();
+    assert_eq!(j.read("s", 1, 9, 9).unwrap().len(), 2);
+}

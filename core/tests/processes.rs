@@ -309,6 +309,76 @@ fn lmdb_log_drops_a_torn_last_record_and_refuses_damage_inside() {
     }
 }
 
+/// Copies a journal directory (files only, one level of subdirectories).
+fn copy_journal(from: &Path, to: &Path) {
+    for sub in ["", "lmdb"] {
+        std::fs::create_dir_all(to.join(sub)).unwrap();
+        for e in std::fs::read_dir(from.join(sub)).unwrap().flatten() {
+            if e.path().is_file() && e.file_name() != "lock.mdb" && e.file_name() != "LOCK" {
+                std::fs::copy(e.path(), to.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn every_flipped_bit_of_a_log_record_header_is_an_error_or_a_reported_torn_tail() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (pristine, starts, log) = killed_after_ten_records(dir.path());
+    drop(log);
+    let records = starts.len() - 1;
+    let mut cases = Vec::new();
+    for r in 0..records {
+        // Every byte of the header (with a bit that changes from record to record), bytes spread over the payload.
+        cases.extend((0..16).map(|byte| (r, starts[r] + byte, 1u8 << ((byte + r as u64) % 8))));
+        let payload = starts[r + 1] - starts[r] - 16;
+        cases.extend((0..8).map(|k| (r, starts[r] + 16 + k * payload / 8, 1u8 << k)));
+    }
+    let case_dir = dir.path().join("case");
+    for (r, at, mask) in cases {
+        let _ = std::fs::remove_dir_all(&case_dir);
+        copy_journal(&pristine, &case_dir);
+        let flip = || {
+            let log = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(case_dir.join("lmdb/wal"))
+                .unwrap();
+            let mut byte = [0u8; 1];
+            log.read_exact_at(&mut byte, at).unwrap();
+            log.write_all_at(&[byte[0] ^ mask], at).unwrap();
+        };
+        flip();
+        let what = format!("record {r}, byte {at}, mask {mask:#04x}");
+        match Journal::open(&case_dir, Options::new()) {
+            Ok(journal) => {
+                // Only the last record may be taken for a torn write, and then it is reported.
+                assert_eq!(r, records - 1, "{what}: opened without an error");
+                let events = journal.read("p", 1, u64::MAX, usize::MAX).unwrap();
+                assert_eq!(events.len(), records - 1, "{what}");
+                assert!(events.iter().all(|e| e.payload == payload("p", e.sequence_nr)), "{what}");
+                assert_eq!(journal.metrics().repaired_tails, 1, "{what}");
+                let torn = journal.torn_tails();
+                assert_eq!(torn.len(), 1, "{what}");
+                assert_eq!(torn[0].offset, starts[r], "{what}");
+                journal.close().unwrap();
+            }
+            Err(Error::Corrupt { path, offset, .. }) => {
+                assert!(r < records - 1, "{what}: the last record is a torn tail");
+                assert!(path.ends_with("lmdb/wal"), "{what}: {path:?}");
+                assert_eq!(offset, starts[r], "{what}");
+                // Nothing was truncated or checkpointed past the damage: undone, every event is back.
+                flip();
+                let journal = Journal::open(&case_dir, Options::new()).unwrap();
+                assert_eq!(journal.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), records, "{what}");
+                journal.close().unwrap();
+            }
+            Err(other) => panic!("{what}: {other}"),
+        }
+    }
+}
+
 #[test]
 fn kill_9_never_loses_acknowledged_events_files() {
     crash_rounds(Backend::Files, 20);

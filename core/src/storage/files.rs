@@ -208,6 +208,8 @@ pub(crate) struct FileStorage {
     segment_bytes: u64,
     read_only: bool,
     metrics: Arc<Metrics>,
+    /// The torn tail met at open, if any.
+    torn_tails: Vec<super::TornTail>,
 }
 
 fn segment_path(dir: &Path, number: u64) -> PathBuf {
@@ -240,6 +242,7 @@ impl FileStorage {
         let storage_dir = dir.to_owned();
         let last = numbers.last().copied();
         let mut last_end = 0;
+        let mut torn_tails = Vec::new();
         for &number in &numbers {
             let path = segment_path(dir, number);
             let file = OpenOptions::new()
@@ -252,6 +255,11 @@ impl FileStorage {
             let len = file.metadata().map_err(io("stat segment", &path))?.len();
             last_end = end;
             if torn {
+                torn_tails.push(super::TornTail {
+                    path: path.clone(),
+                    offset: end,
+                    bytes: len - end,
+                });
                 if options.read_only {
                     // A live writer may be mid-append; read up to the last whole frame.
                 } else {
@@ -309,6 +317,7 @@ impl FileStorage {
             segment_bytes: options.segment_bytes,
             read_only: options.read_only,
             metrics,
+            torn_tails,
         })
     }
 
@@ -580,6 +589,10 @@ fn has_valid_frame_after(data: &[u8], from: usize) -> bool {
 }
 
 impl Storage for FileStorage {
+    fn torn_tails(&self) -> Vec<super::TornTail> {
+        self.torn_tails.clone()
+    }
+
     fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
         let index = self.index.read();
         Ok(index.by_id.get(persistence_id).map_or_else(StreamState::default, |&i| {

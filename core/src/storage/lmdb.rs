@@ -121,6 +121,8 @@ pub(crate) struct LmdbStorage {
     /// The unapplied events of the log's current generation. A read-only journal
     /// keeps the last one it read from the log here, to read on from where it stopped.
     tail: RwLock<Arc<Tail>>,
+    /// The torn tail the last read of the log met (at open for the writer).
+    torn: Mutex<Option<super::TornTail>>,
 }
 
 fn lmdb(operation: &'static str) -> impl Fn(heed::Error) -> Error {
@@ -223,6 +225,7 @@ impl LmdbStorage {
             read_only: options.read_only,
             wal_path: path.join("wal"),
             tail: RwLock::new(Arc::new(Tail::new(0))),
+            torn: Mutex::new(None),
         };
         storage.check_format()?;
         let next_stream = storage.committed_next_stream()?;
@@ -231,14 +234,27 @@ impl LmdbStorage {
             // Replay what the log holds beyond the last checkpoint (a crash, or a copy).
             let generation = storage.read(|_, txn| storage.generation_in(txn))?;
             let tail = Tail::new(generation);
-            tail.catch_up(&storage.wal_path)?;
+            // Damage inside the log fails the open here, before anything is checkpointed past it.
+            tail.catch_up(&storage.wal_path, || Ok(true))?;
+            let torn = tail.torn();
+            if let Some(torn) = &torn {
+                tracing::warn!(path = %torn.path.display(), offset = torn.offset, "dropping the log's torn tail");
+                Metrics::add(&storage.metrics.repaired_tails, 1);
+                Metrics::add(&storage.metrics.repaired_bytes, torn.bytes);
+            }
+            let replay = !tail.is_empty() || torn.is_some();
+            *storage.torn.lock() = torn;
             let wal = WalWriter::open(&storage.wal_path, generation)?;
             *storage.tail.write() = Arc::new(tail);
             let mut state = storage.writer.lock();
             state.wal = Some(wal);
-            // Also with nothing to replay: each writer session logs in a generation of its own,
-            // so a record a crashed session left half-written can never pass for one of ours.
-            storage.checkpoint(&mut state, &[], &[])?;
+            // With anything of this generation in the log: each writer session logs in a
+            // generation of its own, so a record a crashed session left half-written can never
+            // pass for one of ours. With nothing, the log starts clean and the open writes
+            // nothing to LMDB (it needs no free space).
+            if replay {
+                storage.checkpoint(&mut state, &[], &[])?;
+            }
         }
         Ok(storage)
     }
@@ -259,7 +275,8 @@ impl LmdbStorage {
         if cached.generation() != generation {
             *cached = Arc::new(Tail::new(generation));
         }
-        cached.catch_up(&self.wal_path)?;
+        cached.catch_up(&self.wal_path, || Ok(self.read(|_, txn| self.generation_in(txn))? == generation))?;
+        *self.torn.lock() = cached.torn();
         Ok(cached.clone())
     }
 
@@ -598,6 +615,10 @@ fn cached_record<'s>(
 }
 
 impl Storage for LmdbStorage {
+    fn torn_tails(&self) -> Vec<super::TornTail> {
+        self.torn.lock().iter().cloned().collect()
+    }
+
     fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
         self.read_with_tail(|txn, tail| {
             let mut state = self

@@ -77,4 +77,20 @@ pub(crate) trait Storage: Send + Sync {
     fn copy_to(&self, dest: &std::path::Path) -> Result<()>;
     /// Releases files and locks. Called once, after the last commit.
     fn close(&self) -> Result<()>;
+    /// Torn tails this handle met: dropped at open by a writer, skipped by a reader.
+    fn torn_tails(&self) -> Vec<TornTail> {
+        Vec::new()
+    }
+}
+
+/// The end of a log that failed a check with nothing valid after it: a record cut by a
+/// crash, or damage to the last record, which the format cannot tell apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The log or segment file.
+    pub path: std::path::PathBuf,
+    /// Where the failing record starts.
+    pub offset: u64,
+    /// Bytes from there to the end of the file (zeros written ahead included).
+    pub bytes: u64,
 }

@@ -13,8 +13,10 @@
 //! generation u64, payload. Payload: write count u32, then per write: persistence
 //! id length u32, persistence id, first sequence nr u64, first global offset u64,
 //! event count u32, and per event: body length u32, body (the `codec` encoding,
-//! which carries its own CRC). Readers stop at the first record that is torn,
-//! fails its CRC, or belongs to another generation.
+//! which carries its own CRC). Each record is written together with 16 zero bytes
+//! after it, so the log ends in a zero header. Readers stop there, or at a whole
+//! record of an older generation; a record that fails a check is a torn tail only if
+//! no valid record of its generation follows it, else damage (`Error::Corrupt`).
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -23,7 +25,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap as HashMap;
 
-use super::{Op, Visit};
+use super::{Op, TornTail, Visit};
 use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 
@@ -107,8 +109,11 @@ impl WalWriter {
         let crc = record_crc(&record[..HEADER], &record[HEADER..]);
         record[4..8].copy_from_slice(&crc.to_le_bytes());
         let end = self.position + record.len() as u64;
-        if end > self.allocated {
-            let target = end.div_ceil(GROWTH) * GROWTH;
+        // Zeros over the next header, in the same write: the log then always ends in a zero
+        // header, and whatever an earlier generation left beyond is never mistaken for damage.
+        record.extend_from_slice(&[0; HEADER]);
+        if end + HEADER as u64 > self.allocated {
+            let target = (end + HEADER as u64).div_ceil(GROWTH) * GROWTH;
             crate::fsutil::write_zeros(&self.file, self.allocated, target)
                 .map_err(|e| Error::io("extend write-ahead log", &self.path, e))?;
             self.allocated = target;
@@ -169,6 +174,15 @@ struct TailData {
     streams: HashMap<String, (u32, TailStream)>,
     /// For a tail read from the log by another process: where parsing continues.
     parsed_to: u64,
+    /// Where the last read of the log met a record that fails its checks with nothing valid after it.
+    torn: Option<TornTail>,
+}
+
+/// What [`Tail::probe`] found at an offset of the log.
+enum Probe {
+    Valid(Vec<u8>),
+    End,
+    Bad(CorruptReason),
 }
 
 /// The events of one log generation not yet applied to LMDB, in commit order.
@@ -212,72 +226,126 @@ impl Tail {
     }
 
     /// Reads the records of this generation from the log at `path`, from where the
-    /// last call stopped. A record that is torn or fails its CRC ends the log: it is
-    /// being written (by a writer in another process) or was cut by a crash, so it was
-    /// never acknowledged. Unless a whole record of this generation follows it and it
-    /// still fails when read again (a writer completes records in order and never
-    /// rewrites one): that is damage inside the log, a `Corrupt` error.
-    pub(crate) fn catch_up(&self, path: &Path) -> Result<()> {
+    /// last call stopped (see [`Tail::read_log`]). `still_current` says whether this
+    /// generation is still LMDB's: a reader asks it before reporting damage, since a
+    /// checkpoint may have restarted the log under it.
+    pub(crate) fn catch_up(&self, path: &Path, still_current: impl Fn() -> Result<bool>) -> Result<()> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Error::io("open write-ahead log", path, e)),
         };
-        let file_len = file.metadata().map_err(|e| Error::io("stat write-ahead log", path, e))?.len();
         let mut data = self.data.write();
-        let mut header = [0u8; HEADER];
-        let mut payload = Vec::new();
+        data.torn = None;
         loop {
+            let file_len = file.metadata().map_err(|e| Error::io("stat write-ahead log", path, e))?.len();
             let at = data.parsed_to;
-            if file.read_exact_at(&mut header, at).is_err() {
-                return Ok(()); // the end of the file
-            }
-            let len = codec::le_u32(&header[0..4]) as usize;
-            let generation = codec::le_u64(&header[8..16]);
-            if len == 0 || generation != self.generation {
-                return Ok(()); // zeros ahead, or a record of another generation
-            }
-            if at + (HEADER + len) as u64 > file_len {
-                return Ok(()); // torn
-            }
-            payload.resize(len, 0);
-            if file.read_exact_at(&mut payload, at + HEADER as u64).is_err() {
-                return Ok(()); // torn: still being written, or cut by a crash
-            }
-            let (stored, computed) = (codec::le_u32(&header[4..8]), record_crc(&header, &payload));
-            if stored != computed {
-                if !self.valid_record_at(&file, at + (HEADER + len) as u64, file_len) {
-                    return Ok(()); // torn
+            let mut probe = self
+                .probe(&file, at, file_len)
+                .map_err(|e| Error::io("read write-ahead log", path, e))?;
+            if let Probe::Bad(_) = probe {
+                if !self
+                    .valid_record_after(&file, at + 1)
+                    .map_err(|e| Error::io("read write-ahead log", path, e))?
+                {
+                    // Nothing valid follows: a record cut by a crash (never acknowledged under the
+                    // default policy), or one a live writer is still writing.
+                    data.torn = Some(TornTail {
+                        path: path.to_owned(),
+                        offset: at,
+                        bytes: file_len.saturating_sub(at),
+                    });
+                    return Ok(());
                 }
-                // Read again: it may have been completed since the first read.
-                let again = file
-                    .read_exact_at(&mut header, at)
-                    .and_then(|()| file.read_exact_at(&mut payload, at + HEADER as u64));
-                if again.is_err() || codec::le_u32(&header[0..4]) as usize != len || codec::le_u64(&header[8..16]) != self.generation {
-                    return Ok(()); // the log restarted meanwhile: a newer generation is LMDB's now
+                // A valid record follows, so a writer finished this one before it (records are
+                // completed in order and never rewritten). Read it again, in case a live writer
+                // completed it since the first read.
+                probe = self
+                    .probe(&file, at, file_len)
+                    .map_err(|e| Error::io("read write-ahead log", path, e))?;
+            }
+            match probe {
+                Probe::End => return Ok(()),
+                Probe::Bad(reason) => {
+                    if !still_current()? {
+                        return Ok(()); // a checkpoint restarted the log: the caller reads again
+                    }
+                    return Err(Error::corrupt(path, at, reason));
                 }
-                let computed = record_crc(&header, &payload);
-                if codec::le_u32(&header[4..8]) != computed {
-                    return Err(Error::corrupt(path, at, CorruptReason::Checksum { stored, computed }));
+                Probe::Valid(payload) => {
+                    data.push_record(&payload).map_err(|reason| Error::corrupt(path, at, reason))?;
+                    data.parsed_to = at + (HEADER + payload.len()) as u64;
                 }
             }
-            data.push_record(&payload).map_err(|reason| Error::corrupt(path, at, reason))?;
-            data.parsed_to = at + (HEADER + len) as u64;
         }
     }
 
-    /// True if a whole record of this generation with a good CRC starts at `at`.
-    fn valid_record_at(&self, file: &File, at: u64, file_len: u64) -> bool {
+    /// What starts at `at` in the log: a whole record of this generation, the log's clean
+    /// end, or something that fails a check.
+    fn probe(&self, file: &File, at: u64, file_len: u64) -> std::io::Result<Probe> {
         let mut header = [0u8; HEADER];
-        if file.read_exact_at(&mut header, at).is_err() {
-            return false;
+        let available = file_len.saturating_sub(at).min(HEADER as u64) as usize;
+        file.read_exact_at(&mut header[..available], at)?;
+        if header.iter().all(|b| *b == 0) {
+            // The zeros after the last record (or the end of the file).
+            return Ok(Probe::End);
         }
-        let len = codec::le_u32(&header[0..4]) as usize;
-        if len == 0 || codec::le_u64(&header[8..16]) != self.generation || at + (HEADER + len) as u64 > file_len {
-            return false;
+        if available < HEADER {
+            return Ok(Probe::Bad(CorruptReason::Truncated));
         }
-        let mut payload = vec![0; len];
-        file.read_exact_at(&mut payload, at + HEADER as u64).is_ok() && record_crc(&header, &payload) == codec::le_u32(&header[4..8])
+        let len = codec::le_u32(&header[0..4]) as u64;
+        let generation = codec::le_u64(&header[8..16]);
+        if at + HEADER as u64 + len > file_len {
+            return Ok(Probe::Bad(CorruptReason::Truncated));
+        }
+        let mut payload = vec![0; len as usize];
+        file.read_exact_at(&mut payload, at + HEADER as u64)?;
+        let (stored, computed) = (codec::le_u32(&header[4..8]), record_crc(&header, &payload));
+        if stored != computed {
+            return Ok(Probe::Bad(CorruptReason::Checksum { stored, computed }));
+        }
+        if generation < self.generation {
+            // A whole record an earlier generation left behind: this generation ends here.
+            return Ok(Probe::End);
+        }
+        if generation > self.generation || len == 0 {
+            return Ok(Probe::Bad(CorruptReason::Malformed(
+                "a log record of a generation LMDB has not reached",
+            )));
+        }
+        Ok(Probe::Valid(payload))
+    }
+
+    /// True if a whole record of this generation with a good CRC starts anywhere at or after `from`.
+    fn valid_record_after(&self, file: &File, from: u64) -> std::io::Result<bool> {
+        let file_len = file.metadata()?.len();
+        if from >= file_len {
+            return Ok(false);
+        }
+        let mut rest = vec![0; (file_len - from) as usize];
+        file.read_exact_at(&mut rest, from)?;
+        let pattern = self.generation.to_le_bytes();
+        // A record's generation is at header bytes 8..16.
+        for found in memchr::memmem::find_iter(&rest, &pattern) {
+            let Some(start) = found.checked_sub(8) else { continue };
+            let header = &rest[start..start + HEADER];
+            let len = codec::le_u32(&header[0..4]) as usize;
+            if len == 0 {
+                continue;
+            }
+            let Some(payload) = rest.get(start + HEADER..start + HEADER + len) else {
+                continue;
+            };
+            if record_crc(header, payload) == codec::le_u32(&header[4..8]) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The torn tail the last [`Tail::catch_up`] stopped at, if any.
+    pub(crate) fn torn(&self) -> Option<TornTail> {
+        self.data.read().torn.clone()
     }
 
     /// The highest sequence number the tail holds for a stream.
