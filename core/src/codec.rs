@@ -121,6 +121,11 @@ pub(crate) fn le_u64(b: &[u8]) -> u64 {
 }
 
 #[inline]
+pub(crate) fn be_u64(b: &[u8]) -> u64 {
+    u64::from_be_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+#[inline]
 pub(crate) fn le_u32(b: &[u8]) -> u32 {
     u32::from_le_bytes(b[..4].try_into().expect("4 bytes"))
 }

@@ -324,6 +324,23 @@ impl Error {
         match err {
             heed::Error::Io(io) => Error::io(operation, path(), io),
             heed::Error::Mdb(heed::MdbError::Other(code)) if code > 0 => Error::io(operation, path(), io::Error::from_raw_os_error(code)),
+            // LMDB found its own structure damaged: a page it cannot find or whose contents are
+            // impossible, a file that is not an environment, database flags that changed.
+            heed::Error::Mdb(
+                heed::MdbError::Corrupted | heed::MdbError::PageNotFound | heed::MdbError::Invalid | heed::MdbError::Incompatible,
+            ) => Error::Corrupt {
+                path: Some(path())
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or_else(|| PathBuf::from("data.mdb")),
+                offset: 0,
+                reason: CorruptReason::Malformed("LMDB's page structure is damaged"),
+            },
+            // A value that failed its checksum or checks inside a transaction.
+            heed::Error::Decoding(e) if e.is::<CorruptReason>() => Error::Corrupt {
+                path: path(),
+                offset: 0,
+                reason: *e.downcast::<CorruptReason>().expect("checked above"),
+            },
             other => Error::Lmdb {
                 operation,
                 message: other.to_string(),

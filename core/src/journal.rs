@@ -571,6 +571,17 @@ impl Journal {
         self.inner.metrics.snapshot()
     }
 
+    /// Reads and checks every value the backend stores, also those no read would reach (LMDB:
+    /// every record of every database, which touches every page in use; the segment files are
+    /// checked whole at open). The first damaged value is an [`Error::Corrupt`].
+    ///
+    /// LMDB's own page structure carries no checksum: damage to it may make this call, like any
+    /// read, crash the process. `tidelog verify --deep` runs it in a child process for that reason.
+    pub fn scrub(&self) -> Result<()> {
+        self.ensure_open()?;
+        self.inner.storage.scrub()
+    }
+
     /// The torn tails this handle met: a writer dropped them at open (each counted in
     /// [`MetricsSnapshot::repaired_tails`]); a read-only handle reads up to them. A torn tail
     /// is a record cut by a crash, or damage to a log's last record: the format cannot tell

@@ -1,5 +1,6 @@
-//! Journals written by format version 1 are kept under `fixtures/v1/` and must
-//! open and verify with every later version of the library.
+//! Journals written by format version 1 are kept under `fixtures/v1/`, by version 2 under
+//! `fixtures/v2/` (`lmdb-unclosed` is a copy taken while its writer was open, so its log holds
+//! records to replay); they must open and verify with every later version of the library.
 
 use std::path::Path;
 
@@ -20,6 +21,27 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn fixture_dir(backend: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/v1").join(backend)
+}
+
+#[test]
+fn version_2_journals_open_and_verify() {
+    let fixture = Fixture::load(&Fixture::default_path());
+    for (name, backend) in [("lmdb", "lmdb"), ("lmdb-unclosed", "lmdb"), ("files", "files")] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/v2").join(name), dir.path());
+        let reader = Journal::open(dir.path(), Options::new().backend(backend.parse().unwrap()).read_only(true)).unwrap();
+        fixture.verify(&reader).unwrap_or_else(|e| panic!("{name}, read-only: {e}"));
+        reader.close().unwrap();
+        assert!(format_marker(dir.path()).contains("format = 2"));
+        // A writer seals LMDB's values with their checksums and upgrades the version.
+        let journal = open(dir.path(), backend).unwrap();
+        fixture.verify(&journal).unwrap_or_else(|e| panic!("{name}: {e}"));
+        journal.close().unwrap();
+        assert!(format_marker(dir.path()).contains(&format!("format = {}", tidelog::FORMAT_VERSION)));
+        let journal = open(dir.path(), backend).unwrap();
+        fixture.verify(&journal).unwrap_or_else(|e| panic!("{name} after the upgrade: {e}"));
+        journal.close().unwrap();
+    }
 }
 
 #[test]
@@ -64,15 +86,15 @@ fn the_fixture_round_trips_through_a_fresh_journal() {
 fn a_newer_format_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixture_dir("files"), dir.path());
-    std::fs::write(dir.path().join("FORMAT"), "tidelog journal\nbackend = files\nformat = 3\n").unwrap();
+    std::fs::write(dir.path().join("FORMAT"), "tidelog journal\nbackend = files\nformat = 4\n").unwrap();
     match Journal::open(dir.path(), Options::new().backend(tidelog::Backend::Files)) {
         Err(
             e @ Error::UnsupportedFormat {
-                found: 3, supported: 2, ..
+                found: 4, supported: 3, ..
             },
         ) => {
             let text = e.to_string();
-            assert!(text.contains("format version 3") && text.contains("up to 2"), "{text}");
+            assert!(text.contains("format version 4") && text.contains("up to 3"), "{text}");
         }
         other => panic!("{other:?}"),
     }

@@ -23,6 +23,7 @@ use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, PutFlags, RoTxn, RwTxn, WithoutTls};
 use parking_lot::{Mutex, RwLock};
 
+use super::lmdb_pages;
 use super::wal::{Tail, WalWriter, CHECKPOINT_BYTES, DIRECT_BYTES};
 use super::{Op, Storage, StreamState, Visit};
 use crate::codec;
@@ -51,17 +52,16 @@ struct StreamRecord {
 }
 
 impl StreamRecord {
-    fn encode(&self) -> [u8; 24] {
+    /// The record stored under the stream's persistence id, sealed with its checksum.
+    fn encode(&self, persistence_id: &str) -> Vec<u8> {
         let mut b = [0; 24];
         b[..8].copy_from_slice(&self.id.to_le_bytes());
         b[8..16].copy_from_slice(&self.highest.to_le_bytes());
         b[16..].copy_from_slice(&self.deleted_to.to_le_bytes());
-        b
+        seal(persistence_id.as_bytes(), &b)
     }
-    fn decode(b: &[u8]) -> Result<Self, CorruptReason> {
-        if b.len() != 24 {
-            return Err(CorruptReason::Malformed("stream record has the wrong length"));
-        }
+    fn decode(persistence_id: &[u8], stored: &[u8]) -> Result<Self, CorruptReason> {
+        let b = unseal(persistence_id, stored, 24)?;
         Ok(StreamRecord {
             id: codec::le_u64(&b[..8]),
             highest: codec::le_u64(&b[8..16]),
@@ -93,8 +93,99 @@ fn incl<'a>(start: &'a [u8], end: &'a [u8]) -> (Bound<&'a [u8]>, Bound<&'a [u8]>
     (Bound::Included(start), Bound::Included(end))
 }
 
-fn be_u64(b: &[u8]) -> u64 {
-    u64::from_be_bytes(b[..8].try_into().expect("8 bytes"))
+/// The stream id and sequence number of an `events` key (also the value of `global` and `tags`).
+fn split_event_key(key: &[u8]) -> Result<(u64, u64), CorruptReason> {
+    match key.len() {
+        16 => Ok((codec::be_u64(&key[..8]), codec::be_u64(&key[8..]))),
+        _ => Err(CorruptReason::Malformed("an event key is not 16 bytes")),
+    }
+}
+
+/// A value as stored since format 3: the value, then CRC32 of key and value (LE), so that a
+/// damaged value, or a value under a damaged key, is detected.
+fn seal(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(key);
+    hasher.update(value);
+    let mut stored = Vec::with_capacity(value.len() + 4);
+    stored.extend_from_slice(value);
+    stored.extend_from_slice(&hasher.finalize().to_le_bytes());
+    stored
+}
+
+/// The value of `len` bytes `seal` stored under `key`, its checksum verified; a value of
+/// exactly `len` bytes was written before format 3 and carries none.
+fn unseal<'v>(key: &[u8], stored: &'v [u8], len: usize) -> Result<&'v [u8], CorruptReason> {
+    if stored.len() == len {
+        return Ok(stored);
+    }
+    if stored.len() != len + 4 {
+        return Err(CorruptReason::Malformed("a stored value has the wrong length"));
+    }
+    let (value, crc) = stored.split_at(len);
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(key);
+    hasher.update(value);
+    let (stored_crc, computed) = (codec::le_u32(crc), hasher.finalize());
+    if stored_crc != computed {
+        return Err(CorruptReason::Checksum {
+            stored: stored_crc,
+            computed,
+        });
+    }
+    Ok(value)
+}
+
+/// A damaged value met inside a write transaction, carried through heed's error type.
+fn damaged(reason: CorruptReason) -> heed::Error {
+    heed::Error::Decoding(Box::new(reason))
+}
+
+/// Rewrites the values of a journal written before format 3 with their checksums.
+fn seal_legacy_values(dbs: &Dbs, txn: &mut RwTxn<'_>) -> heed::Result<()> {
+    let mut legacy = Vec::new();
+    for item in dbs.streams.iter(txn)? {
+        let (key, value) = item?;
+        if value.len() == 24 {
+            legacy.push((key.to_vec(), value.to_vec()));
+        }
+    }
+    for (key, value) in legacy {
+        dbs.streams.put(txn, &key, &seal(&key, &value))?;
+    }
+    for key in [&b"next_offset"[..], b"next_stream", b"wal_generation"] {
+        if let Some(value) = dbs.meta.get(txn, key)?.filter(|v| v.len() == 8).map(<[u8]>::to_vec) {
+            dbs.meta.put(txn, key, &seal(key, &value))?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks `data.mdb` against its meta pages before LMDB maps it: a page LMDB reads past the
+/// end of the file would fault the process (SIGBUS) instead of failing.
+fn check_data_file(dir: &Path) -> Result<()> {
+    let path = dir.join("data.mdb");
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("open", &path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io("stat", &path, e))?.len();
+    let truncated = |offset| Error::corrupt(&path, offset, CorruptReason::Truncated);
+    if len == 0 {
+        // A first open that crashed before LMDB wrote its meta pages leaves an empty file, and
+        // nothing else: no log.
+        let log = std::fs::metadata(dir.join("wal")).map(|m| m.len()).unwrap_or(0);
+        return if log == 0 { Ok(()) } else { Err(truncated(0)) };
+    }
+    let meta = lmdb_pages::read_meta(&file, &path, len)?;
+    let needed = meta.last_page.saturating_add(1).saturating_mul(meta.page_size);
+    if len < needed {
+        // Legitimate when the last pages were allocated and freed in one transaction (never
+        // written): then no page in use may lie past the end of the file.
+        lmdb_pages::check_structure(&file, &path, &meta, len).map_err(|_| truncated(len))?;
+    }
+    Ok(())
 }
 
 /// State only the writer thread touches.
@@ -148,6 +239,7 @@ impl LmdbStorage {
         if options.read_only {
             flags |= EnvFlags::READ_ONLY;
         }
+        check_data_file(path)?;
         // SAFETY: the journal holds the writer lock (or is read-only); the
         // environment is opened once per process and never on a remote filesystem
         // by this crate's documented contract.
@@ -160,56 +252,57 @@ impl LmdbStorage {
             other => Error::lmdb("open environment", other),
         })?;
 
-        let dbs =
-            if options.read_only {
-                let rtxn = env.read_txn().map_err(lmdb("begin read"))?;
-                let open = |name| -> Result<Db> {
-                    env.open_database(&rtxn, Some(name))
-                        .map_err(lmdb("open database"))?
-                        .ok_or_else(|| Error::corrupt(path, 0, CorruptReason::Malformed("LMDB database missing")))
-                };
-                let dbs = Dbs {
-                    meta: open("meta")?,
-                    streams: open("streams")?,
-                    names: open("names")?,
-                    events: open("events")?,
-                    global: open("global")?,
-                    tags: open("tags")?,
-                };
-                // Handles opened in a transaction close with it unless it commits.
-                rtxn.commit().map_err(lmdb("open databases"))?;
-                dbs
-            } else {
-                let mut wtxn = env.write_txn().map_err(lmdb("begin write"))?;
-                let mut create = |name| {
-                    env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name))
-                        .map_err(lmdb("create database"))
-                };
-                let dbs = Dbs {
-                    meta: create("meta")?,
-                    streams: create("streams")?,
-                    names: create("names")?,
-                    events: create("events")?,
-                    global: create("global")?,
-                    tags: create("tags")?,
-                };
-                // Version 1 had no log: opening it for writing makes it version 2.
-                // (A malformed record is left for check_format to report.)
-                let format = dbs.meta.get(&wtxn, b"format").map_err(lmdb("read format"))?.map(|b| {
-                    if b.len() == 4 {
-                        codec::le_u32(b)
-                    } else {
-                        u32::MAX
-                    }
-                });
-                if format.is_none_or(|v| v < FORMAT_VERSION) {
-                    dbs.meta
-                        .put(&mut wtxn, b"format", &FORMAT_VERSION.to_le_bytes())
-                        .map_err(lmdb("write format"))?;
-                }
-                wtxn.commit().map_err(lmdb("commit"))?;
-                dbs
+        let dbs = if options.read_only {
+            let rtxn = env.read_txn().map_err(lmdb("begin read"))?;
+            let open = |name| -> Result<Db> {
+                env.open_database(&rtxn, Some(name))
+                    .map_err(lmdb("open database"))?
+                    .ok_or_else(|| Error::corrupt(path, 0, CorruptReason::Malformed("LMDB database missing")))
             };
+            let dbs = Dbs {
+                meta: open("meta")?,
+                streams: open("streams")?,
+                names: open("names")?,
+                events: open("events")?,
+                global: open("global")?,
+                tags: open("tags")?,
+            };
+            // Handles opened in a transaction close with it unless it commits.
+            rtxn.commit().map_err(lmdb("open databases"))?;
+            dbs
+        } else {
+            let mut wtxn = env.write_txn().map_err(lmdb("begin write"))?;
+            let mut create = |name| {
+                env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name))
+                    .map_err(lmdb("create database"))
+            };
+            let dbs = Dbs {
+                meta: create("meta")?,
+                streams: create("streams")?,
+                names: create("names")?,
+                events: create("events")?,
+                global: create("global")?,
+                tags: create("tags")?,
+            };
+            // Version 1 had no log, version 2 no checksums on LMDB's values: opening for
+            // writing seals every value and makes it the current version.
+            // (A malformed record is left for check_format to report.)
+            let format = dbs
+                .meta
+                .get(&wtxn, b"format")
+                .map_err(lmdb("read format"))?
+                .map(|b| unseal(b"format", b, 4).map_or(u32::MAX, codec::le_u32));
+            if format.is_none_or(|v| v < FORMAT_VERSION) {
+                if format.is_some() {
+                    seal_legacy_values(&dbs, &mut wtxn).map_err(|e| Error::lmdb_at("seal values", Some(&path.join("data.mdb")), e))?;
+                }
+                dbs.meta
+                    .put(&mut wtxn, b"format", &seal(b"format", &FORMAT_VERSION.to_le_bytes()))
+                    .map_err(lmdb("write format"))?;
+            }
+            wtxn.commit().map_err(lmdb("commit"))?;
+            dbs
+        };
 
         let storage = LmdbStorage {
             path: path.to_owned(),
@@ -311,8 +404,7 @@ impl LmdbStorage {
     fn check_format(&self) -> Result<()> {
         self.read(|_, txn| {
             let found = match self.dbs.meta.get(txn, b"format").map_err(lmdb("read format"))? {
-                Some(b) if b.len() == 4 => codec::le_u32(b),
-                Some(_) => return Err(self.corrupt(CorruptReason::Malformed("format record"))),
+                Some(b) => codec::le_u32(unseal(b"format", b, 4).map_err(|r| self.corrupt(r))?),
                 None => FORMAT_VERSION,
             };
             if found > FORMAT_VERSION {
@@ -364,15 +456,16 @@ impl LmdbStorage {
 
     fn meta_u64(&self, txn: &RoTxn<'_, WithoutTls>, key: &[u8]) -> Result<Option<u64>> {
         match self.dbs.meta.get(txn, key).map_err(lmdb("read meta"))? {
-            Some(b) if b.len() == 8 => Ok(Some(codec::le_u64(b))),
-            Some(_) => Err(self.corrupt(CorruptReason::Malformed("meta record"))),
+            Some(b) => Ok(Some(codec::le_u64(unseal(key, b, 8).map_err(|r| self.corrupt(r))?))),
             None => Ok(None),
         }
     }
 
     fn stream(&self, txn: &RoTxn<'_, WithoutTls>, persistence_id: &str) -> Result<Option<StreamRecord>> {
         match self.dbs.streams.get(txn, persistence_id.as_bytes()).map_err(lmdb("read stream"))? {
-            Some(b) => StreamRecord::decode(b).map(Some).map_err(|r| self.corrupt(r)),
+            Some(b) => StreamRecord::decode(persistence_id.as_bytes(), b)
+                .map(Some)
+                .map_err(|r| self.corrupt(r)),
             None => Ok(None),
         }
     }
@@ -408,7 +501,7 @@ impl LmdbStorage {
                     // Deleting may remove the highest offsets: keep the next one as a floor, read before the
                     // index entries go, so that no offset is ever handed out twice (across a reopen too).
                     let next = self.next_offset_in(txn)?;
-                    dbs.meta.put(txn, b"next_offset", &next.to_le_bytes())?;
+                    dbs.meta.put(txn, b"next_offset", &seal(b"next_offset", &next.to_le_bytes()))?;
                     let range = event_key(record.id, record.deleted_to + 1)..=event_key(record.id, *to);
                     let mut index_keys = Vec::new();
                     for item in dbs.events.range(txn, &incl(range.start(), range.end()))? {
@@ -473,14 +566,18 @@ impl LmdbStorage {
         let mut touched = HashSet::default();
         self.apply_ops(&mut txn, state, &mut touched, ops, buffer)?;
         for pid in from_tail.iter().map(String::as_str).chain(touched.iter().copied()) {
-            self.dbs.streams.put(&mut txn, pid.as_bytes(), &state.streams[pid].encode())?;
+            self.dbs.streams.put(&mut txn, pid.as_bytes(), &state.streams[pid].encode(pid))?;
         }
         if state.next_stream != first_new_stream {
-            self.dbs.meta.put(&mut txn, b"next_stream", &state.next_stream.to_le_bytes())?;
+            self.dbs
+                .meta
+                .put(&mut txn, b"next_stream", &seal(b"next_stream", &state.next_stream.to_le_bytes()))?;
         }
-        self.dbs
-            .meta
-            .put(&mut txn, b"wal_generation", &(tail.generation() + 1).to_le_bytes())?;
+        self.dbs.meta.put(
+            &mut txn,
+            b"wal_generation",
+            &seal(b"wal_generation", &(tail.generation() + 1).to_le_bytes()),
+        )?;
         txn.commit()
     }
 
@@ -528,10 +625,14 @@ impl LmdbStorage {
     /// event, and never below the floor kept in `meta`.
     fn next_offset_in(&self, txn: &RoTxn<'_>) -> heed::Result<u64> {
         let floor = match self.dbs.meta.get(txn, b"next_offset")? {
-            Some(b) if b.len() == 8 => codec::le_u64(b),
-            _ => 1,
+            Some(b) => codec::le_u64(unseal(b"next_offset", b, 8).map_err(damaged)?),
+            None => 1,
         };
-        let last = self.dbs.global.last(txn)?.map_or(0, |(k, _)| be_u64(k));
+        let last = match self.dbs.global.last(txn)? {
+            Some((k, _)) if k.len() == 8 => codec::be_u64(k),
+            Some(_) => return Err(damaged(CorruptReason::Malformed("a global offset key is not 8 bytes"))),
+            None => 0,
+        };
         Ok(floor.max(last + 1))
     }
 
@@ -583,8 +684,8 @@ fn generation_of_copy(dir: &Path) -> Result<u64> {
         let txn = env.read_txn().map_err(at)?;
         let meta: Option<Db> = env.open_database(&txn, Some("meta")).map_err(at)?;
         match meta.map(|m| m.get(&txn, b"wal_generation")).transpose().map_err(at)?.flatten() {
-            Some(b) if b.len() == 8 => codec::le_u64(b),
-            _ => 0,
+            Some(b) => codec::le_u64(unseal(b"wal_generation", b, 8).map_err(|r| Error::corrupt(dir.join("data.mdb"), 0, r))?),
+            None => 0,
         }
     };
     env.prepare_for_closing().wait();
@@ -601,7 +702,7 @@ fn cached_record<'s>(
 ) -> heed::Result<&'s mut StreamRecord> {
     if !state.streams.contains_key(persistence_id) {
         let mut record = match dbs.streams.get(txn, persistence_id.as_bytes())? {
-            Some(b) => StreamRecord::decode(b).unwrap_or_default(),
+            Some(b) => StreamRecord::decode(persistence_id.as_bytes(), b).map_err(damaged)?,
             None => StreamRecord::default(),
         };
         if record.id == 0 {
@@ -615,6 +716,75 @@ fn cached_record<'s>(
 }
 
 impl Storage for LmdbStorage {
+    fn scrub(&self) -> Result<()> {
+        // The pages first, without LMDB: a damaged page found here cannot crash the reads below.
+        let data = self.path.join("data.mdb");
+        let file = std::fs::File::open(&data).map_err(|e| Error::io("open", &data, e))?;
+        let len = file.metadata().map_err(|e| Error::io("stat", &data, e))?.len();
+        let meta = lmdb_pages::read_meta(&file, &data, len)?;
+        lmdb_pages::check_structure(&file, &data, &meta, len)?;
+        self.read(|_, txn| {
+            let bad = |reason| self.corrupt(reason);
+            let malformed = |what| self.corrupt(CorruptReason::Malformed(what));
+            for item in self.dbs.meta.iter(txn).map_err(lmdb("read meta"))? {
+                let (key, value) = item.map_err(lmdb("read meta"))?;
+                let len = match key {
+                    b"format" => 4,
+                    b"next_offset" | b"next_stream" | b"wal_generation" => 8,
+                    _ => return Err(malformed("an unknown meta record")),
+                };
+                unseal(key, value, len).map_err(bad)?;
+            }
+            let mut names: HashMap<u64, String> = HashMap::default();
+            for item in self.dbs.streams.iter(txn).map_err(lmdb("read streams"))? {
+                let (key, value) = item.map_err(lmdb("read streams"))?;
+                let name = std::str::from_utf8(key).map_err(|_| malformed("persistence id is not UTF-8"))?;
+                let record = StreamRecord::decode(key, value).map_err(bad)?;
+                names.insert(record.id, name.to_owned());
+            }
+            for item in self.dbs.names.iter(txn).map_err(lmdb("read names"))? {
+                let (key, value) = item.map_err(lmdb("read names"))?;
+                let id = match key.len() {
+                    8 => codec::be_u64(key),
+                    _ => return Err(malformed("a stream id key is not 8 bytes")),
+                };
+                if names.get(&id).map(String::as_bytes) != Some(value) {
+                    return Err(malformed("a stream's name and record disagree"));
+                }
+            }
+            let mut offsets = HashMap::default();
+            for item in self.dbs.events.iter(txn).map_err(lmdb("read events"))? {
+                let (key, body) = item.map_err(lmdb("read events"))?;
+                let (stream, seq) = split_event_key(key).map_err(bad)?;
+                let pid = names.get(&stream).ok_or_else(|| malformed("an event of an unknown stream"))?;
+                let event = codec::decode_event(pid, body).map_err(bad)?;
+                if event.sequence_nr != seq {
+                    return Err(malformed("an event is stored under another sequence number"));
+                }
+                offsets.insert(event.global_offset, (stream, seq));
+            }
+            let check_entry = |offset: u64, value: &[u8]| -> Result<()> {
+                if offsets.get(&offset) != Some(&split_event_key(value).map_err(bad)?) {
+                    return Err(malformed("an index entry names another event"));
+                }
+                Ok(())
+            };
+            for item in self.dbs.global.iter(txn).map_err(lmdb("read global index"))? {
+                let (key, value) = item.map_err(lmdb("read global index"))?;
+                if key.len() != 8 {
+                    return Err(malformed("a global offset key is not 8 bytes"));
+                }
+                check_entry(codec::be_u64(key), value)?;
+            }
+            for item in self.dbs.tags.iter(txn).map_err(lmdb("read tags"))? {
+                let (key, value) = item.map_err(lmdb("read tags"))?;
+                let (_, offset) = split_event_key(key).map_err(bad)?;
+                check_entry(offset, value)?;
+            }
+            Ok(())
+        })
+    }
+
     fn torn_tails(&self) -> Vec<super::TornTail> {
         self.torn.lock().iter().cloned().collect()
     }
@@ -653,8 +823,12 @@ impl Storage for LmdbStorage {
                 let (start, end) = (event_key(stream.id, from), event_key(stream.id, to));
                 let iter = self.dbs.events.range(txn, &incl(&start, &end)).map_err(lmdb("read events"))?;
                 for item in iter.take(max) {
-                    let (_, body) = item.map_err(lmdb("read events"))?;
+                    let (key, body) = item.map_err(lmdb("read events"))?;
                     let event = codec::decode_event(persistence_id, body).map_err(|r| self.corrupt(r))?;
+                    let (_, seq) = split_event_key(key).map_err(|r| self.corrupt(r))?;
+                    if event.sequence_nr != seq {
+                        return Err(self.corrupt(CorruptReason::Malformed("an event is stored under another sequence number")));
+                    }
                     seen += 1;
                     if !visit(event) {
                         return Ok(());
@@ -671,8 +845,10 @@ impl Storage for LmdbStorage {
         self.read_with_tail(|txn, tail| {
             let mut names: HashMap<u64, String> = HashMap::default();
             let (mut seen, mut stopped) = (0, false);
-            let mut visit_key = |key: &[u8]| -> Result<bool> {
-                let stream = be_u64(&key[..8]);
+            // An index entry is checked against the event it names (whose body carries a CRC) and
+            // the stream's name against the stream's record, so a damaged entry is an error.
+            let mut visit_key = |offset: u64, key: &[u8]| -> Result<bool> {
+                let (stream, seq) = split_event_key(key).map_err(|r| self.corrupt(r))?;
                 let pid = match names.entry(stream) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
@@ -682,16 +858,24 @@ impl Storage for LmdbStorage {
                             .get(txn, &stream.to_be_bytes())
                             .map_err(lmdb("read names"))?
                             .ok_or_else(|| self.corrupt(CorruptReason::Malformed("index names an unknown stream")))?;
-                        e.insert(
-                            String::from_utf8(name.to_vec())
-                                .map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?,
-                        )
+                        let name = String::from_utf8(name.to_vec())
+                            .map_err(|_| self.corrupt(CorruptReason::Malformed("persistence id is not UTF-8")))?;
+                        if self.stream(txn, &name)?.is_none_or(|record| record.id != stream) {
+                            return Err(self.corrupt(CorruptReason::Malformed("a stream's name and record disagree")));
+                        }
+                        e.insert(name)
                     }
                 };
-                let Some(body) = self.dbs.events.get(txn, key).map_err(lmdb("read events"))? else {
-                    return Ok(true);
-                };
+                let body = self
+                    .dbs
+                    .events
+                    .get(txn, key)
+                    .map_err(lmdb("read events"))?
+                    .ok_or_else(|| self.corrupt(CorruptReason::Malformed("an index entry names an event that is not stored")))?;
                 let event = codec::decode_event(pid, body).map_err(|r| self.corrupt(r))?;
+                if event.sequence_nr != seq || event.global_offset != offset {
+                    return Err(self.corrupt(CorruptReason::Malformed("an index entry names another event")));
+                }
                 if tag.is_some_and(|t| !event.tags.contains(t)) {
                     return Ok(true);
                 }
@@ -706,8 +890,9 @@ impl Storage for LmdbStorage {
                 Some(tag) => {
                     let (start, end) = (tag_key(tag, from_offset), tag_key(tag, u64::MAX));
                     for item in self.dbs.tags.range(txn, &incl(&start, &end)).map_err(lmdb("read tags"))? {
-                        let (_, key) = item.map_err(lmdb("read tags"))?;
-                        if !visit_key(key)? {
+                        let (tag_key, key) = item.map_err(lmdb("read tags"))?;
+                        let (_, offset) = split_event_key(tag_key).map_err(|r| self.corrupt(r))?;
+                        if !visit_key(offset, key)? {
                             break;
                         }
                     }
@@ -720,8 +905,12 @@ impl Storage for LmdbStorage {
                         .range(txn, &(Bound::Included(start.as_slice()), Bound::Unbounded))
                         .map_err(lmdb("read global index"))?
                     {
-                        let (_, key) = item.map_err(lmdb("read global index"))?;
-                        if !visit_key(key)? {
+                        let (offset, key) = item.map_err(lmdb("read global index"))?;
+                        let offset = match offset.len() {
+                            8 => codec::be_u64(offset),
+                            _ => return Err(self.corrupt(CorruptReason::Malformed("a global offset key is not 8 bytes"))),
+                        };
+                        if !visit_key(offset, key)? {
                             break;
                         }
                     }

@@ -9,6 +9,7 @@ use crate::model::{EventRef, NewEvent};
 
 pub(crate) mod files;
 pub(crate) mod lmdb;
+mod lmdb_pages;
 pub(crate) mod memory;
 pub(crate) mod wal;
 
@@ -77,6 +78,11 @@ pub(crate) trait Storage: Send + Sync {
     fn copy_to(&self, dest: &std::path::Path) -> Result<()>;
     /// Releases files and locks. Called once, after the last commit.
     fn close(&self) -> Result<()>;
+    /// Reads and checks every stored value (the deep check of `tidelog verify --deep`). Backends
+    /// that check everything at open have nothing more to do.
+    fn scrub(&self) -> Result<()> {
+        Ok(())
+    }
     /// Torn tails this handle met: dropped at open by a writer, skipped by a reader.
     fn torn_tails(&self) -> Vec<TornTail> {
         Vec::new()
