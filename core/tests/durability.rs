@@ -641,3 +641,34 @@ fn a_writer_open_with_nothing_to_replay_writes_nothing_to_lmdb() {
     let j = Journal::open(&path, Options::new()).unwrap();
     assert_eq!(j.read("s", 1, 9, 9).unwrap().len(), 2);
 }
+
+/// Paths of this process's open descriptors and mappings under `dir`.
+fn held_under(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap();
+    let mut held: Vec<String> = fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| fs::read_link(e.path()).ok())
+        .filter(|p| p.starts_with(&dir))
+        .map(|p| p.display().to_string())
+        .collect();
+    let maps = fs::read_to_string("/proc/self/maps").unwrap();
+    held.extend(maps.lines().filter(|l| l.contains(dir.to_str().unwrap())).map(str::to_owned));
+    held
+}
+
+#[test]
+fn close_releases_every_descriptor_and_mapping_of_the_files_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let j = Journal::open(&path, Options::new().backend(Backend::Files).segment_bytes(4 << 10)).unwrap();
+    for i in 0..40u32 {
+        j.append("s", vec![NewEvent::new(vec![i as u8; 300])]).unwrap();
+    }
+    assert_eq!(j.read("s", 1, u64::MAX, usize::MAX).unwrap().len(), 40);
+    assert!(!held_under(&path).is_empty(), "reads map the segments");
+    j.close().unwrap();
+    // The handle is still alive: close alone must have let go of the files.
+    assert_eq!(held_under(&path), Vec::<String>::new());
+    assert!(matches!(j.read("s", 1, 9, 9), Err(Error::Closed)));
+}

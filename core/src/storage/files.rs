@@ -210,6 +210,8 @@ pub(crate) struct FileStorage {
     metrics: Arc<Metrics>,
     /// The torn tail met at open, if any.
     torn_tails: Vec<super::TornTail>,
+    /// A commit changed stream marks (a deletion): the next flush rewrites the control file.
+    marks_changed: std::sync::atomic::AtomicBool,
 }
 
 fn segment_path(dir: &Path, number: u64) -> PathBuf {
@@ -243,6 +245,7 @@ impl FileStorage {
         let last = numbers.last().copied();
         let mut last_end = 0;
         let mut torn_tails = Vec::new();
+        let mut sealed: Vec<(u64, u64)> = Vec::new();
         for &number in &numbers {
             let path = segment_path(dir, number);
             let file = OpenOptions::new()
@@ -251,8 +254,20 @@ impl FileStorage {
                 .open(&path)
                 .map_err(io("open segment", &path))?;
             let is_last = Some(number) == last;
-            let (end, torn) = scan_segment(&path, &file, number, is_last, &mut index)?;
+            let (end, torn, previous_len) = scan_segment(&path, &file, number, is_last, &mut index)?;
             let len = file.metadata().map_err(io("stat segment", &path))?.len();
+            // A sealed segment cut at a frame boundary looks whole: the next one's header says how
+            // long it was sealed (0 in segments written before format 3: unknown).
+            if let Some(&(before, before_len)) = sealed.last() {
+                if previous_len != 0 && before + 1 == number && before_len != previous_len {
+                    return Err(Error::corrupt(
+                        segment_path(dir, before),
+                        before_len.min(previous_len),
+                        CorruptReason::Truncated,
+                    ));
+                }
+            }
+            sealed.push((number, len));
             last_end = end;
             if torn {
                 torn_tails.push(super::TornTail {
@@ -285,7 +300,13 @@ impl FileStorage {
                     // Created but its header never reached the disk whole: start it again.
                     let path = segment_path(dir, number);
                     fs::remove_file(&path).map_err(io("remove torn segment", &path))?;
-                    let active = create_segment(dir, number)?;
+                    let previous = sealed
+                        .iter()
+                        .rev()
+                        .nth(1)
+                        .filter(|(n, _)| n + 1 == number)
+                        .map_or(0, |(_, len)| *len);
+                    let active = create_segment(dir, number, previous)?;
                     index.segments.insert(number, active.file.clone());
                     Some(active)
                 }
@@ -302,7 +323,7 @@ impl FileStorage {
                     })
                 }
                 None => {
-                    let active = create_segment(dir, 1)?;
+                    let active = create_segment(dir, 1, 0)?;
                     index.segments.insert(1, active.file.clone());
                     Some(active)
                 }
@@ -318,6 +339,7 @@ impl FileStorage {
             read_only: options.read_only,
             metrics,
             torn_tails,
+            marks_changed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -390,7 +412,8 @@ fn encode_control(index: &Index) -> Vec<u8> {
     out
 }
 
-fn create_segment(dir: &Path, number: u64) -> Result<Active> {
+/// Creates segment `number`; `previous_len` is the length its predecessor was sealed at (0: none).
+fn create_segment(dir: &Path, number: u64, previous_len: u64) -> Result<Active> {
     let path = segment_path(dir, number);
     let file = OpenOptions::new()
         .read(true)
@@ -402,6 +425,7 @@ fn create_segment(dir: &Path, number: u64) -> Result<Active> {
     header[..4].copy_from_slice(SEGMENT_MAGIC);
     header[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     header[8..16].copy_from_slice(&number.to_le_bytes());
+    header[16..24].copy_from_slice(&previous_len.to_le_bytes());
     let crc = crc32fast::hash(&header[..28]);
     header[28..].copy_from_slice(&crc.to_le_bytes());
     file.write_all_at(&header, 0).map_err(io("write segment header", &path))?;
@@ -465,14 +489,15 @@ fn load_control(dir: &Path, index: &mut Index) -> Result<Vec<(String, u64)>> {
 
 /// Scans one segment into the index; returns the offset just past its last
 /// whole frame, and whether a torn tail (non-zero garbage) follows it.
-fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mut Index) -> Result<(u64, bool)> {
+/// Also returns the length the header says the previous segment was sealed at (0: unknown).
+fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mut Index) -> Result<(u64, bool, u64)> {
     let len = file.metadata().map_err(io("stat segment", path))?.len();
     let mut data = vec![0; len as usize];
     file.read_exact_at(&mut data, 0).map_err(io("read segment", path))?;
     let corrupt = |offset: u64, reason| Error::corrupt(path, offset, reason);
     if data.len() < SEGMENT_HEADER as usize {
         if is_last && data.iter().all(|b| *b == 0) {
-            return Ok((0, !data.is_empty()));
+            return Ok((0, !data.is_empty(), 0));
         }
         return Err(corrupt(0, CorruptReason::Truncated));
     }
@@ -492,6 +517,7 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
             supported: FORMAT_VERSION,
         });
     }
+    let previous_len = codec::le_u64(&data[16..24]);
     let mut pos = SEGMENT_HEADER as usize;
     while pos < data.len() {
         let payload = match frame_at(&data, pos) {
@@ -499,11 +525,11 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
             Err(reason) => {
                 // Zeros written ahead of the log: its clean end.
                 if data[pos..].iter().all(|b| *b == 0) {
-                    return Ok((pos as u64, false));
+                    return Ok((pos as u64, false, previous_len));
                 }
                 // A torn tail: the bad frame is the last thing in the newest segment.
                 if is_last && !has_valid_frame_after(&data, pos + 1) {
-                    return Ok((pos as u64, true));
+                    return Ok((pos as u64, true, previous_len));
                 }
                 return Err(corrupt(pos as u64, reason));
             }
@@ -549,7 +575,7 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
         }
         pos = payload_start + payload.len();
     }
-    Ok((pos as u64, false))
+    Ok((pos as u64, false, previous_len))
 }
 
 /// The payload of a valid frame at `pos`.
@@ -760,7 +786,7 @@ impl Storage for FileStorage {
             let path = self.segment_file(active.number);
             active.file.set_len(active.len).map_err(io("seal segment", &path))?;
             active.file.sync_all().map_err(io("fsync", &path))?;
-            let next = create_segment(&self.dir, active.number + 1)?;
+            let next = create_segment(&self.dir, active.number + 1, active.len)?;
             let frame = std::mem::take(&mut active.frame);
             let offsets = std::mem::take(&mut active.body_offsets);
             *active = Active {
@@ -814,7 +840,10 @@ impl Storage for FileStorage {
                     persistence_id,
                     highest,
                     deleted_to,
-                } => index.set_state(persistence_id, *highest, *deleted_to),
+                } => {
+                    index.set_state(persistence_id, *highest, *deleted_to);
+                    self.marks_changed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         }
         Ok(())
@@ -823,7 +852,13 @@ impl Storage for FileStorage {
     fn sync(&self) -> Result<()> {
         let guard = self.active.lock();
         let Some(active) = guard.as_ref() else { return Ok(()) };
-        active.file.sync_data().map_err(io("fsync", &self.segment_file(active.number)))
+        active.file.sync_data().map_err(io("fsync", &self.segment_file(active.number)))?;
+        // A deletion's marks also go to the control file before it is acknowledged: a damaged
+        // last frame (taken for a torn write) must not bring deleted events back.
+        if self.marks_changed.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            self.write_control()?;
+        }
+        Ok(())
     }
 
     fn maintain(&self) -> Result<()> {
@@ -901,9 +936,14 @@ impl Storage for FileStorage {
     }
 
     fn close(&self) -> Result<()> {
-        if let Some(active) = self.active.lock().take() {
-            active.file.sync_data().map_err(io("fsync", &self.segment_file(active.number)))?;
-        }
-        Ok(())
+        let synced = match self.active.lock().take() {
+            Some(active) => active.file.sync_data().map_err(io("fsync", &self.segment_file(active.number))),
+            None => Ok(()),
+        };
+        // Every descriptor and mapping goes now, not when the handle is dropped (an unmount must
+        // not find the journal's files busy after close). Later reads fail with `Closed`.
+        self.maps.write().clear();
+        self.index.write().segments.clear();
+        synced
     }
 }
