@@ -88,9 +88,18 @@ enum Command {
     /// The global event feed, or the events of one tag, in offset order.
     Tail(inspect::TailArgs),
     /// Read every record and snapshot, check every checksum and index entry; exit 3 on any problem.
+    ///
+    /// The check runs in a child process, so damage that crashes the reader (LMDB's own page
+    /// structure carries no checksum) is reported as a problem too.
     Verify {
         /// Journal directory.
         path: PathBuf,
+        /// Also read every value of every LMDB database, which reaches every page in use.
+        #[arg(long)]
+        deep: bool,
+        /// Check in this process (the child half of `verify`).
+        #[arg(long, hide = true)]
+        in_process: bool,
     },
     /// Write every event, stream mark and snapshot as JSON lines (lossless; `-` for stdout).
     Export {
@@ -181,7 +190,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             to,
         } => inspect::cat(&path, &persistence_id, from, to, json),
         Command::Tail(args) => inspect::tail(&args, json),
-        Command::Verify { path } => verify::run(&path, json),
+        Command::Verify { path, deep, in_process } => verify::run(&path, json, deep, in_process),
         Command::Export { path, out } => export::export(&path, &out, json),
         Command::Import(args) => export::import(&args, json),
         Command::Backup { path, dest } => backup::backup(&path, &dest, json),

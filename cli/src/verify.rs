@@ -62,17 +62,90 @@ fn error_location(error: &Error) -> Option<String> {
     }
 }
 
-/// `tidelog verify PATH`.
-pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+/// `tidelog verify PATH`: the check runs in a child process (`--in-process`), so that
+/// damage which crashes the reader (a signal) or a bug (a panic) is a reported problem.
+pub fn run(path: &Path, json: bool, deep: bool, in_process: bool) -> anyhow::Result<ExitCode> {
     let backend = store::backend_of(path)?;
+    if in_process {
+        return check_here(path, backend, json, deep);
+    }
+    let mut child = std::process::Command::new(std::env::current_exe()?);
+    child.arg("verify").arg("--in-process").arg(path);
+    if json {
+        child.arg("--json");
+    }
+    if deep {
+        child.arg("--deep");
+    }
+    let output = child
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    let died = match (output.status.code(), std::os::unix::process::ExitStatusExt::signal(&output.status)) {
+        // 101: a panic (which the child catches; this is the last line of defence).
+        (Some(101), _) => "the checking process panicked".to_owned(),
+        (Some(code), _) => {
+            std::io::Write::write_all(&mut std::io::stdout(), &output.stdout)?;
+            return Ok(ExitCode::from(code as u8));
+        }
+        (None, Some(signal)) => format!("the checking process died of signal {signal}"),
+        (None, None) => "the checking process ended without an exit code".to_owned(),
+    };
     let mut report = Report {
         path: path.to_path_buf(),
         backend: backend.name().to_owned(),
         ..Default::default()
     };
-    let checked = store::open_read_only(path).and_then(|journal| {
-        check(&journal, &mut report)?;
-        Ok(journal.close()?)
+    report.problem(
+        path.display().to_string(),
+        format!("{died} while reading the journal: its files are damaged where no checksum reaches (LMDB's page structure)"),
+    );
+    print_report(&mut report, json)
+}
+
+fn check_here(path: &Path, backend: tidelog::Backend, json: bool, deep: bool) -> anyhow::Result<ExitCode> {
+    if std::env::var_os("TIDELOG_VERIFY_TEST_ABORT").is_some() {
+        // For the CLI's tests: a check that crashes, as unchecked damage to LMDB's pages may make it.
+        std::process::abort();
+    }
+    let mut report = Report {
+        path: path.to_path_buf(),
+        backend: backend.name().to_owned(),
+        ..Default::default()
+    };
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store::open_read_only(path).and_then(|journal| {
+            if deep {
+                // Every value of every database first: this reaches every page in use.
+                if let Err(e) = journal.scrub() {
+                    report.problem(error_location(&e).unwrap_or_else(|| path.display().to_string()), describe(&e));
+                }
+            }
+            check(&journal, &mut report)?;
+            for torn in journal.torn_tails() {
+                report.problem(
+                    format!("{} at byte offset {}", torn.path.display(), torn.offset),
+                    format!(
+                        "torn tail: {} bytes fail their checks with nothing valid after them (a write cut by a crash, \
+                         or damage to the log's last record); a writer drops them at its next open",
+                        torn.bytes
+                    ),
+                );
+            }
+            Ok(journal.close()?)
+        })
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        report.problem(
+            path.display().to_string(),
+            format!("the check stopped on an internal error: {message}"),
+        );
+        Ok(())
     });
     if let Err(err) = checked {
         // Damage that stops the whole check is reported as a problem, with its location: the files
@@ -84,9 +157,13 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             _ => return Err(err),
         }
     }
+    print_report(&mut report, json)
+}
+
+fn print_report(report: &mut Report, json: bool) -> anyhow::Result<ExitCode> {
     report.ok = report.problems.is_empty();
     if json {
-        output::print_json(&report)?;
+        output::print_json(&*report)?;
     } else {
         println!("verified {} ({} backend)", report.path.display(), report.backend);
         println!("  streams            {}", report.streams);

@@ -172,3 +172,115 @@ fn damage_inside_lmdb_s_write_ahead_log_is_reported_with_its_offset() {
         "{problems:?}"
     );
 }
+
+/// The start of each record of LMDB's write-ahead log.
+fn log_record_starts(log_path: &Path) -> Vec<usize> {
+    let log = std::fs::read(log_path).unwrap();
+    let mut starts = Vec::new();
+    let mut at = 0usize;
+    while at + 16 <= log.len() && u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) != 0 {
+        starts.push(at);
+        at += 16 + u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
+    }
+    starts
+}
+
+#[test]
+fn damage_to_the_last_log_record_is_reported_as_a_torn_tail() {
+    use std::os::unix::fs::FileExt;
+    let (_dir, path) = scratch();
+    let mut writer = crate::Writer::spawn(&path, Backend::Lmdb, "p");
+    writer.wait_acks(20);
+    writer.stop();
+    let log_path = path.join("lmdb/wal");
+    let starts = log_record_starts(&log_path);
+    let last = *starts.last().unwrap() as u64;
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(&log_path).unwrap();
+    let mut byte = [0u8; 1];
+    file.read_exact_at(&mut byte, last + 20).unwrap();
+    file.write_all_at(&[byte[0] ^ 0x01], last + 20).unwrap();
+    let report = failed_verify_report(&path);
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(
+            |p| p["location"].as_str().unwrap().contains(&format!("lmdb/wal at byte offset {last}"))
+                && p["problem"].as_str().unwrap().contains("torn tail")
+        ),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_truncated_data_mdb_is_a_located_problem_not_a_crash() {
+    let (_dir, path) = scratch();
+    fixture(&path, Backend::Lmdb);
+    let data = path.join("lmdb/data.mdb");
+    let len = std::fs::metadata(&data).unwrap().len();
+    for cut in [len / 2, 3 * 4096, 4096, 100] {
+        let file = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
+        file.set_len(cut).unwrap();
+        let report = failed_verify_report(&path);
+        let problems = report["problems"].as_array().unwrap();
+        assert!(
+            problems.iter().any(|p| p["location"].as_str().unwrap().contains("data.mdb")),
+            "cut at {cut}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn a_checking_process_that_dies_is_a_reported_problem() {
+    let (_dir, path) = scratch();
+    fixture(&path, Backend::Lmdb);
+    // The test hook makes the child abort, as damage LMDB cannot detect may make it crash.
+    let out = tidelog()
+        .args(["verify", "--json"])
+        .arg(&path)
+        .env("TIDELOG_VERIFY_TEST_ABORT", "1")
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_doc(&out);
+    assert_eq!(report["ok"], false);
+    assert!(report["problems"][0]["problem"].as_str().unwrap().contains("signal"), "{report}");
+}
+
+#[test]
+fn a_damaged_stream_record_fails_its_checksum_in_verify_and_deep_verify() {
+    let (_dir, path) = scratch();
+    fixture(&path, Backend::Lmdb);
+    tidelog().args(["verify", "--deep"]).arg(&path).assert().success();
+    // The stream record of "order-2" (its persistence id is the key, its marks the value).
+    let data = path.join("lmdb/data.mdb");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let key = b"order-2";
+    let mut flipped = 0;
+    for at in 0..bytes.len() - key.len() - 28 {
+        // A leaf node: data size u32 (28: marks and checksum), flags u16, key size u16 (7), key, value.
+        if &bytes[at + 8..at + 8 + key.len()] == key
+            && bytes[at..at + 4] == 28u32.to_le_bytes()
+            && bytes[at + 6..at + 8] == 7u16.to_le_bytes()
+        {
+            bytes[at + 8 + key.len() + 17] ^= 0x01; // a bit of deleted_to
+            flipped += 1;
+        }
+    }
+    assert!(flipped > 0, "the stream record was not found");
+    std::fs::write(&data, bytes).unwrap();
+    let out = tidelog()
+        .args(["verify", "--deep", "--json"])
+        .arg(&path)
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_doc(&out);
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["problem"].as_str().unwrap().contains("checksum")),
+        "{problems:?}"
+    );
+}
