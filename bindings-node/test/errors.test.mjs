@@ -145,3 +145,17 @@ test('FAILED: after a flush fails, the journal refuses writes until reopened', a
   assert.deepEqual(second, { code: 'FAILED', name: 'FailedError' })
   expectCode('FAILED', tidelog.FailedError)(createError('FAILED', 'journal failed earlier and must be reopened'))
 })
+
+test('a string holding a lone UTF-16 surrogate is an InvalidArgumentError, not a lossy conversion', async (t) => {
+  const dir = tempDir(t)
+  const journal = await Journal.open(dir)
+  t.after(() => journal.close())
+  for (const bad of ['a\uD800', 'a\uDC00b', '\uDBFF']) {
+    assert.throws(() => journal.append(bad, 'x'), expectCode('INVALID_ARGUMENT', tidelog.InvalidArgumentError))
+    assert.throws(() => journal.append('p', [{ payload: 'x', tags: [bad] }]), expectCode('INVALID_ARGUMENT', tidelog.InvalidArgumentError))
+  }
+  // A surrogate pair is a real character and fine.
+  await journal.append('a\uD83D\uDE00', 'x')
+  assert.equal((await journal.read('a\uD83D\uDE00')).length, 1)
+  assert.equal((await journal.read('a\uFFFD')).length, 0)
+})

@@ -246,8 +246,15 @@ export interface SnapshotInfo<N extends number | bigint = number> {
 
 // ---- argument checks (TypeError / RangeError before the core sees anything) ----
 
+/** A UTF-16 surrogate without its partner: no UTF-8 string can hold it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 function checkString(value: unknown, name: string): string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`)
+  // Converted to UTF-8 a lone surrogate would become U+FFFD, and two different ids one stream.
+  if (LONE_SURROGATE.test(value)) {
+    throw createError('INVALID_ARGUMENT', `${name} is not valid Unicode: it holds a lone UTF-16 surrogate`)
+  }
   return value
 }
 
