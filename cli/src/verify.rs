@@ -114,6 +114,14 @@ fn check_here(path: &Path, backend: tidelog::Backend, json: bool, deep: bool) ->
         ..Default::default()
     };
     let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // LMDB's pages first, without LMDB: damage there is a located problem, not a crash.
+        if let Err(e) = tidelog::check_page_structure(path) {
+            if e.kind() != ErrorKind::Corrupt {
+                return Err(e.into());
+            }
+            report.problem(error_location(&e).unwrap_or_else(|| path.display().to_string()), describe(&e));
+            return Ok(());
+        }
         store::open_read_only(path).and_then(|journal| {
             if deep {
                 // Every value of every database first: this reaches every page in use.

@@ -49,7 +49,7 @@ mod snapshot;
 mod storage;
 mod writer;
 
-pub use admin::compact;
+pub use admin::{check_page_structure, compact};
 pub use completion::{Callback, Completion};
 pub use error::{CorruptReason, Error, ErrorKind, InvalidArgument, Result};
 pub use journal::Journal;

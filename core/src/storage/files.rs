@@ -291,6 +291,20 @@ impl FileStorage {
             let (_, stream) = index.stream_mut(&pid);
             stream.highest = stream.highest.max(highest);
         }
+        // Every live event must be in the log (a segment is reclaimed only once all its events are
+        // deleted): marks the control file keeps above the log's events mean a cut or lost segment.
+        for stream in &index.streams {
+            let live_from = stream.deleted_to + 1;
+            let held_to = stream.first + stream.locations.len() as u64;
+            if stream.highest >= live_from && (stream.first > live_from || held_to <= stream.highest) {
+                let at = numbers.last().map_or_else(|| dir.join("control"), |n| segment_path(dir, *n));
+                return Err(Error::corrupt(
+                    at,
+                    0,
+                    CorruptReason::Malformed("live events of a stream are missing from the log"),
+                ));
+            }
+        }
 
         let active = if options.read_only {
             None

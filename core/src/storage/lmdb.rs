@@ -183,8 +183,10 @@ fn check_data_file(dir: &Path) -> Result<()> {
     if len < needed {
         // Legitimate when the last pages were allocated and freed in one transaction (never
         // written): then no page in use may lie past the end of the file.
-        lmdb_pages::check_structure(&file, &path, &meta, len).map_err(|_| truncated(len))?;
+        lmdb_pages::check_structure(&file, &path, &meta, len, true).map_err(|_| truncated(len))?;
     }
+    // The pages LMDB reads when it opens the databases: a damaged one would crash it here.
+    lmdb_pages::check_structure(&file, &path, &meta, len, false)?;
     Ok(())
 }
 
@@ -321,6 +323,7 @@ impl LmdbStorage {
             torn: Mutex::new(None),
         };
         storage.check_format()?;
+        storage.check_log_length()?;
         let next_stream = storage.committed_next_stream()?;
         storage.writer.lock().next_stream = next_stream;
         if !options.read_only {
@@ -350,6 +353,18 @@ impl LmdbStorage {
             }
         }
         Ok(storage)
+    }
+
+    /// Fails if the log is shorter than LMDB knows it to be (a cut file looks like an empty log).
+    fn check_log_length(&self) -> Result<()> {
+        let Some(min_len) = self.read(|_, txn| self.meta_u64(txn, b"wal_min_len"))? else {
+            return Ok(());
+        };
+        let len = std::fs::metadata(&self.wal_path).map_or(0, |m| m.len());
+        if len < min_len {
+            return Err(Error::corrupt(&self.wal_path, len, CorruptReason::Truncated));
+        }
+        Ok(())
     }
 
     /// The log generation LMDB's snapshot `txn` was checkpointed up to.
@@ -578,6 +593,13 @@ impl LmdbStorage {
             b"wal_generation",
             &seal(b"wal_generation", &(tail.generation() + 1).to_le_bytes()),
         )?;
+        if !tail.is_empty() {
+            // The log has held records, so its file is at least this long from now on (it never
+            // shrinks): a shorter one was cut, and records of a later generation may be lost.
+            self.dbs
+                .meta
+                .put(&mut txn, b"wal_min_len", &seal(b"wal_min_len", &super::wal::GROWTH.to_le_bytes()))?;
+        }
         txn.commit()
     }
 
@@ -718,11 +740,7 @@ fn cached_record<'s>(
 impl Storage for LmdbStorage {
     fn scrub(&self) -> Result<()> {
         // The pages first, without LMDB: a damaged page found here cannot crash the reads below.
-        let data = self.path.join("data.mdb");
-        let file = std::fs::File::open(&data).map_err(|e| Error::io("open", &data, e))?;
-        let len = file.metadata().map_err(|e| Error::io("stat", &data, e))?.len();
-        let meta = lmdb_pages::read_meta(&file, &data, len)?;
-        lmdb_pages::check_structure(&file, &data, &meta, len)?;
+        lmdb_pages::check_file(&self.path, true)?;
         self.read(|_, txn| {
             let bad = |reason| self.corrupt(reason);
             let malformed = |what| self.corrupt(CorruptReason::Malformed(what));
@@ -730,7 +748,7 @@ impl Storage for LmdbStorage {
                 let (key, value) = item.map_err(lmdb("read meta"))?;
                 let len = match key {
                     b"format" => 4,
-                    b"next_offset" | b"next_stream" | b"wal_generation" => 8,
+                    b"next_offset" | b"next_stream" | b"wal_generation" | b"wal_min_len" => 8,
                     _ => return Err(malformed("an unknown meta record")),
                 };
                 unseal(key, value, len).map_err(bad)?;

@@ -20,6 +20,19 @@ const F_BIGDATA: u16 = 0x01;
 const F_SUBDATA: u16 = 0x02;
 const NO_PAGE: u64 = u64::MAX;
 
+/// Checks the structure of `<dir>/data.mdb` (all of it when `whole`), if there is one.
+pub(crate) fn check_file(dir: &Path, whole: bool) -> Result<()> {
+    let path = dir.join("data.mdb");
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("open", &path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io("stat", &path, e))?.len();
+    let meta = read_meta(&file, &path, len)?;
+    check_structure(&file, &path, &meta, len, whole).map(|_| ())
+}
+
 /// What the newest valid meta page says.
 pub(crate) struct Meta {
     pub page_size: u64,
@@ -60,8 +73,10 @@ pub(crate) fn read_meta(file: &File, path: &Path, len: u64) -> Result<Meta> {
 }
 
 /// Walks every tree the meta page reaches (the free list, the main database, each named
-/// database) and checks each page's structure; returns how many pages it visited.
-pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64) -> Result<u64> {
+/// database) and checks each page's structure; returns how many pages it visited. Unless
+/// `whole`, only the main database and the root page of every other tree are checked: a few
+/// pages, cheap enough for every open (LMDB reads them all at once when it opens the databases).
+pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, whole: bool) -> Result<u64> {
     let page_size = meta.page_size as usize;
     let pages_in_file = (len / meta.page_size).min(meta.last_page + 1);
     let corrupt = |page: u64, what| Error::corrupt(path, page * meta.page_size, CorruptReason::Malformed(what));
@@ -113,7 +128,9 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64) -
                 return Err(corrupt(number, "a key runs past its page"));
             }
             if branch {
-                stack.push((lo | hi << 16 | (node_flags as u64) << 32, main));
+                if whole || main {
+                    stack.push((lo | hi << 16 | (node_flags as u64) << 32, main));
+                }
                 continue;
             }
             let data_size = (lo | hi << 16) as usize;

@@ -9,7 +9,7 @@ use crate::model::{EventRef, NewEvent};
 
 pub(crate) mod files;
 pub(crate) mod lmdb;
-mod lmdb_pages;
+pub(crate) mod lmdb_pages;
 pub(crate) mod memory;
 pub(crate) mod wal;
 

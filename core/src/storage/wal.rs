@@ -33,7 +33,7 @@ use crate::error::{CorruptReason, Error, Result};
 const HEADER: usize = 16;
 /// The log's file grows by zeros written ahead in steps of this size, so that most
 /// flushes do not change the file size (which costs a metadata flush).
-const GROWTH: u64 = 1 << 20;
+pub(crate) const GROWTH: u64 = 1 << 20;
 /// The log is checkpointed once it holds this much.
 pub(crate) const CHECKPOINT_BYTES: u64 = 4 << 20;
 /// A group commit at least this large goes straight into a checkpoint: logging it
@@ -286,12 +286,13 @@ impl Tail {
         let mut header = [0u8; HEADER];
         let available = file_len.saturating_sub(at).min(HEADER as u64) as usize;
         file.read_exact_at(&mut header[..available], at)?;
-        if header.iter().all(|b| *b == 0) {
-            // The zeros after the last record (or the end of the file).
-            return Ok(Probe::End);
-        }
-        if available < HEADER {
+        if available < HEADER && (at > 0 || available > 0) {
+            // Records are always followed by a zero header: a file that ends sooner was cut.
             return Ok(Probe::Bad(CorruptReason::Truncated));
+        }
+        if header.iter().all(|b| *b == 0) {
+            // The zeros after the last record (or an empty log).
+            return Ok(Probe::End);
         }
         let len = codec::le_u32(&header[0..4]) as u64;
         let generation = codec::le_u64(&header[8..16]);
@@ -442,6 +443,12 @@ impl Tail {
                 bodies: &whole,
             };
             wal.append(&[Op::Write(staged)], body)?;
+        }
+        // As long as any log that held records (LMDB's `wal_min_len` may say so).
+        if wal.allocated < GROWTH {
+            crate::fsutil::write_zeros(&wal.file, wal.allocated, GROWTH).map_err(|e| Error::io("extend write-ahead log", path, e))?;
+            wal.allocated = GROWTH;
+            wal.dirty = true;
         }
         wal.sync()
     }
