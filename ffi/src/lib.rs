@@ -1,0 +1,108 @@
+//! # tidelog-ffi: the glue every byte-buffer binding shares
+//!
+//! The Node (napi-rs), JVM (jni) and C ABI crates are thin adapters over this
+//! crate; the Python binding shares its status codes and builds Python objects
+//! directly. What lives here, once:
+//!
+//! * [`wire`]: the byte formats of writes, event pages, results, completions,
+//!   snapshots and string lists, specified in `core/docs/wire.md`;
+//! * [`queue`]: the completion queue the core's writer-thread callbacks push
+//!   into, and its wake-up contract;
+//! * [`options`]: the options record every host encodes the same way;
+//! * [`status`]: the stable numeric code of every [`tidelog::ErrorKind`].
+//!
+//! Nothing here calls into a host runtime, and nothing panics on bad input:
+//! malformed buffers are [`wire::WireError`]s.
+
+pub mod options;
+pub mod queue;
+pub mod wire;
+
+pub use options::decode_options;
+pub use queue::{Completion, CompletionQueue, Outcome};
+
+/// Stable status codes (`core/docs/wire.md`, "Status codes"): the C ABI's
+/// `TM_*` constants, the `status` of result records, and what Python's and
+/// every host's error tables are keyed on.
+pub mod status {
+    use tidelog::ErrorKind;
+
+    /// Success.
+    pub const OK: i32 = 0;
+    /// A null, freed or unknown handle or buffer (C ABI only).
+    pub const INVALID_HANDLE: i32 = 100;
+    /// A caught panic inside the library: the operation did not complete.
+    pub const INTERNAL: i32 = 101;
+
+    /// The code of an error kind: its position in [`ErrorKind::ALL`] plus one
+    /// (`CLOSED` = 1 ... `FAILED` = 9). The match is exhaustive, so a new kind
+    /// cannot be missed; appending it to `ALL` keeps every older code.
+    pub fn of_kind(kind: ErrorKind) -> i32 {
+        match kind {
+            ErrorKind::Closed => 1,
+            ErrorKind::Locked => 2,
+            ErrorKind::SequenceConflict => 3,
+            ErrorKind::InvalidArgument => 4,
+            ErrorKind::Corrupt => 5,
+            ErrorKind::UnsupportedFormat => 6,
+            ErrorKind::StorageFull => 7,
+            ErrorKind::Io => 8,
+            ErrorKind::Failed => 9,
+        }
+    }
+
+    /// The error kind of a code, `None` for `OK`, the FFI-only codes and unknown ones.
+    pub fn kind(status: i32) -> Option<ErrorKind> {
+        ErrorKind::ALL.get(usize::try_from(status).ok()?.checked_sub(1)?).copied()
+    }
+
+    /// The upper-snake-case name of a code (`"SEQUENCE_CONFLICT"`); `"UNKNOWN"` for others.
+    pub fn name(status: i32) -> &'static str {
+        match status {
+            OK => "OK",
+            INVALID_HANDLE => "INVALID_HANDLE",
+            INTERNAL => "INTERNAL",
+            s => kind(s).map_or("UNKNOWN", ErrorKind::code),
+        }
+    }
+}
+
+/// The message of a caught panic payload, for the adapters' panic guards.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status;
+    use tidelog::ErrorKind;
+
+    #[test]
+    fn every_kind_has_a_distinct_code_that_maps_back_and_is_named_by_the_core_code() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            let code = status::of_kind(kind);
+            assert_eq!(code, i as i32 + 1, "{kind:?}: code must be its position in ALL plus one");
+            assert!(seen.insert(code));
+            assert_eq!(status::kind(code), Some(kind));
+            assert_eq!(status::name(code), kind.code());
+        }
+        for other in [status::OK, status::INVALID_HANDLE, status::INTERNAL, -1, 10, i32::MAX] {
+            assert_eq!(status::kind(other), None);
+        }
+        assert_eq!(status::name(status::INTERNAL), "INTERNAL");
+        assert_eq!(status::name(42), "UNKNOWN");
+    }
+
+    #[test]
+    fn panic_messages_of_both_payload_types() {
+        let caught = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(super::panic_message(caught.as_ref()), "static");
+        let caught = std::panic::catch_unwind(|| panic!("formatted {}", 1)).unwrap_err();
+        assert_eq!(super::panic_message(caught.as_ref()), "formatted 1");
+    }
+}
