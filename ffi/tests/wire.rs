@@ -111,8 +111,11 @@ fn absurd_counts_are_refused_before_allocating() {
     );
 }
 
+/// Persistence id, sequence nr, global offset, tags, metadata, payload.
+type Decoded = (String, u64, u64, Vec<String>, Vec<u8>, Vec<u8>);
+
 /// Events as a host decodes a page: `Reader::event` until the count is reached.
-fn decode_page(page: &[u8]) -> Vec<(String, u64, u64, Vec<String>, Vec<u8>, Vec<u8>)> {
+fn decode_page(page: &[u8]) -> Vec<Decoded> {
     let mut r = Reader::new(page);
     let count = r.u32().unwrap();
     let events = (0..count)
