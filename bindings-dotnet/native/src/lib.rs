@@ -13,42 +13,33 @@
 //!   library; release it with [`tidelog_buffer_free`], which refuses a second free.
 //! - Strings are UTF-8 with an explicit length (no NUL terminator needed).
 //! - One crossing per batch: events go in as one encoded buffer, a page of
-//!   events comes back as one encoded buffer (formats below).
+//!   events comes back as one encoded buffer.
 //! - Asynchronous writes complete through a completion queue: submit with a
 //!   64-bit token, and drain finished operations in batches with
 //!   [`tidelog_queue_wait`] on a thread you own. No library thread ever calls into
 //!   the host.
 //! - No Rust panic crosses the boundary: it becomes `TIDELOG_INTERNAL`.
 //!
-//! ## Encoded event input (`tidelog_append`, `tidelog_write`)
-//! All integers little-endian. An *event list* is `u32 count` followed by
-//! `count` events, each:
-//! `u64 timestamp` (Unix ms; `TIDELOG_TIMESTAMP_NOW` = let the journal set it),
-//! `u32 len + manifest`, `u32 len + writer_id`, `u32 len + metadata`,
-//! `u32 tag_count` then `tag_count` x (`u32 len + tag`), `u32 len + payload`.
-//! A *write list* (`tidelog_write`) is `u32 count` followed by `count` atomic writes,
-//! each `u32 len + persistence_id`, `u64 first_sequence_nr`, then an event list.
-//!
-//! ## Encoded event page (`tidelog_read`, `tidelog_events_by_tag`, `tidelog_all_events`)
-//! `u32 count` then `count` events, each: `u64 sequence_nr`, `u64 global_offset`,
-//! `u64 timestamp`, `u32 len + persistence_id`, `u32 len + manifest`,
-//! `u32 len + writer_id`, `u32 len + metadata`, `u32 tag_count` then tags
-//! (`u32 len + tag`), `u32 len + payload`. [`tidelog_event_next`] decodes one.
+//! The byte formats (event and write lists, event pages, write results, snapshots,
+//! string lists) and the status codes are `core/docs/wire.md`, implemented once in
+//! `tidelog-ffi`; this crate only adapts them to C calling conventions.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // the safety contract of every function is in the header's preamble
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
+use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex, RwLock};
-use tidelog::{
-    AtomicWrite, Backend, Error, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
-};
+use parking_lot::{Mutex, RwLock};
+use tidelog::{Error, ErrorKind, Journal, Options, Snapshot, SnapshotCriteria, WriteReceipt};
+use tidelog_ffi::options::field;
+use tidelog_ffi::wire::{self, Reader, Scope, WireError};
+use tidelog_ffi::{status, Completion, CompletionQueue, Outcome};
 
 // ---- constants -----------------------------------------------------------------
 
@@ -97,19 +88,9 @@ pub const TIDELOG_SYNC_INTERVAL: u32 = 1;
 /// Never flush explicitly (tests, benchmarks).
 pub const TIDELOG_SYNC_NEVER: u32 = 2;
 
-/// The status code for every core error kind: the one place that maps them.
+/// The status code of a core error kind (`core/docs/wire.md`, "Status codes").
 pub fn status_of_kind(kind: ErrorKind) -> i32 {
-    match kind {
-        ErrorKind::Closed => TIDELOG_CLOSED,
-        ErrorKind::Locked => TIDELOG_LOCKED,
-        ErrorKind::SequenceConflict => TIDELOG_SEQUENCE_CONFLICT,
-        ErrorKind::InvalidArgument => TIDELOG_INVALID_ARGUMENT,
-        ErrorKind::Corrupt => TIDELOG_CORRUPT,
-        ErrorKind::UnsupportedFormat => TIDELOG_UNSUPPORTED_FORMAT,
-        ErrorKind::StorageFull => TIDELOG_STORAGE_FULL,
-        ErrorKind::Io => TIDELOG_IO,
-        ErrorKind::Failed => TIDELOG_FAILED,
-    }
+    status::of_kind(kind)
 }
 
 // ---- public C types ----------------------------------------------------------------
@@ -328,16 +309,27 @@ impl FfiError {
 
 impl From<Error> for FfiError {
     fn from(e: Error) -> Self {
-        let (expected, actual) = match &e {
-            Error::SequenceConflict { expected, actual, .. } => (*expected, *actual),
-            _ => (0, 0),
-        };
+        let (expected, actual) = conflict(&e);
         FfiError {
             code: status_of_kind(e.kind()),
             message: e.to_string(),
             expected,
             actual,
         }
+    }
+}
+
+impl From<WireError> for FfiError {
+    fn from(e: WireError) -> Self {
+        FfiError::invalid(e.to_string())
+    }
+}
+
+/// The expected and actual sequence numbers of a conflict, zeros otherwise.
+fn conflict(e: &Error) -> (u64, u64) {
+    match e {
+        Error::SequenceConflict { expected, actual, .. } => (*expected, *actual),
+        _ => (0, 0),
     }
 }
 
@@ -358,14 +350,10 @@ fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => TIDELOG_OK,
         Ok(Err(e)) => set_last_error(e),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            set_last_error(FfiError::new(TIDELOG_INTERNAL, format!("internal error (panic): {msg}")))
-        }
+        Err(panic) => set_last_error(FfiError::new(
+            TIDELOG_INTERNAL,
+            format!("internal error (panic): {}", tidelog_ffi::panic_message(panic.as_ref())),
+        )),
     }
 }
 
@@ -373,7 +361,7 @@ fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
 
 static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(1);
 static JOURNALS: LazyLock<RwLock<HashMap<usize, Journal>>> = LazyLock::new(Default::default);
-static QUEUES: LazyLock<RwLock<HashMap<usize, Arc<Queue>>>> = LazyLock::new(Default::default);
+static QUEUES: LazyLock<RwLock<HashMap<usize, Arc<CompletionQueue>>>> = LazyLock::new(Default::default);
 static BUFFERS: LazyLock<Mutex<HashSet<usize>>> = LazyLock::new(Default::default);
 
 /// Handles are ids, never reused, handed out as pointers (8-aligned so they look like one).
@@ -389,7 +377,7 @@ fn journal(j: *const tidelog_journal) -> FfiResult<Journal> {
         .ok_or_else(|| FfiError::handle("journal handle"))
 }
 
-fn queue(q: *const tidelog_queue) -> FfiResult<Arc<Queue>> {
+fn queue(q: *const tidelog_queue) -> FfiResult<Arc<CompletionQueue>> {
     QUEUES
         .read()
         .get(&(q as usize))
@@ -418,9 +406,6 @@ fn new_buffer(bytes: Vec<u8>) -> *mut tidelog_buffer {
     ptr
 }
 
-/// A buffer not yet handed out (queued completions): registered when delivered.
-struct PendingBuffer(Vec<u8>);
-
 // ---- argument helpers -----------------------------------------------------------------
 
 unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> FfiResult<&'a [u8]> {
@@ -442,6 +427,11 @@ fn out<'a, T>(ptr: *mut T, what: &str) -> FfiResult<&'a mut T> {
     unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::invalid(format!("output pointer {what} is null")))
 }
 
+/// A count from C, saturated to the platform's size.
+fn size(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
 fn criteria(c: *const tidelog_snapshot_criteria) -> SnapshotCriteria {
     // SAFETY: null or a valid pointer, per the contract.
     match unsafe { c.as_ref() } {
@@ -451,225 +441,6 @@ fn criteria(c: *const tidelog_snapshot_criteria) -> SnapshotCriteria {
             .max_timestamp(c.max_timestamp)
             .min_sequence_nr(c.min_sequence_nr)
             .min_timestamp(c.min_timestamp),
-    }
-}
-
-// ---- the wire format ------------------------------------------------------------------
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> FfiResult<&'a [u8]> {
-        if self.buf.len() - self.pos < n {
-            return Err(FfiError::invalid(format!(
-                "encoded buffer truncated at byte {} (needs {n} more)",
-                self.pos
-            )));
-        }
-        let s = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-    fn u32(&mut self) -> FfiResult<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
-    }
-    fn u64(&mut self) -> FfiResult<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
-    }
-    fn blob(&mut self) -> FfiResult<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-    fn string(&mut self, what: &str) -> FfiResult<String> {
-        let b = self.blob()?;
-        std::str::from_utf8(b)
-            .map(str::to_owned)
-            .map_err(|_| FfiError::invalid(format!("{what} is not valid UTF-8")))
-    }
-    fn finish(&self) -> FfiResult<()> {
-        if self.pos != self.buf.len() {
-            return Err(FfiError::invalid(format!(
-                "{} unexpected bytes after the encoded data",
-                self.buf.len() - self.pos
-            )));
-        }
-        Ok(())
-    }
-    fn events(&mut self) -> FfiResult<Vec<NewEvent>> {
-        let count = self.u32()? as usize;
-        // Each event takes at least 28 bytes: refuse absurd counts before allocating.
-        if count > (self.buf.len() - self.pos) / 28 {
-            return Err(FfiError::invalid(format!("event count {count} exceeds the buffer")));
-        }
-        let mut events = Vec::with_capacity(count);
-        for _ in 0..count {
-            let timestamp = self.u64()?;
-            let manifest = self.string("manifest")?;
-            let writer_id = self.string("writer id")?;
-            let metadata = self.blob()?.to_vec();
-            let tag_count = self.u32()? as usize;
-            let mut tags = Vec::with_capacity(tag_count.min(64));
-            for _ in 0..tag_count {
-                tags.push(self.string("tag")?);
-            }
-            let payload = self.blob()?.to_vec();
-            let timestamp = (timestamp != TIDELOG_TIMESTAMP_NOW).then_some(timestamp);
-            events.push(NewEvent {
-                payload,
-                manifest,
-                writer_id,
-                tags,
-                timestamp,
-                metadata,
-            });
-        }
-        Ok(events)
-    }
-    fn writes(&mut self) -> FfiResult<Vec<AtomicWrite>> {
-        let count = self.u32()? as usize;
-        if count > (self.buf.len() - self.pos) / 16 {
-            return Err(FfiError::invalid(format!("write count {count} exceeds the buffer")));
-        }
-        let mut writes = Vec::with_capacity(count);
-        for _ in 0..count {
-            let persistence_id = self.string("persistence id")?;
-            let first_sequence_nr = self.u64()?;
-            let events = self.events()?;
-            writes.push(AtomicWrite {
-                persistence_id,
-                first_sequence_nr,
-                events,
-            });
-        }
-        Ok(writes)
-    }
-}
-
-fn put_blob(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-    out.extend_from_slice(b);
-}
-
-fn encode_event(out: &mut Vec<u8>, e: &EventRef<'_>) {
-    out.extend_from_slice(&e.sequence_nr.to_le_bytes());
-    out.extend_from_slice(&e.global_offset.to_le_bytes());
-    out.extend_from_slice(&e.timestamp.to_le_bytes());
-    put_blob(out, e.persistence_id.as_bytes());
-    put_blob(out, e.manifest.as_bytes());
-    put_blob(out, e.writer_id.as_bytes());
-    put_blob(out, e.metadata);
-    out.extend_from_slice(&(e.tags.len() as u32).to_le_bytes());
-    for t in e.tags.iter() {
-        put_blob(out, t.as_bytes());
-    }
-    put_blob(out, e.payload);
-}
-
-/// Encodes a page: the count is patched in at the end.
-fn encode_page(scan: impl FnOnce(&mut dyn FnMut(EventRef<'_>) -> bool) -> tidelog::Result<()>) -> FfiResult<Vec<u8>> {
-    let mut out = Vec::with_capacity(4096);
-    out.extend_from_slice(&[0; 4]);
-    let mut count: u32 = 0;
-    scan(&mut |e| {
-        encode_event(&mut out, &e);
-        count += 1;
-        count < u32::MAX
-    })?;
-    out[..4].copy_from_slice(&count.to_le_bytes());
-    Ok(out)
-}
-
-fn encode_strings(items: &[String]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + items.iter().map(|s| s.len() + 4).sum::<usize>());
-    out.extend_from_slice(&(items.len() as u32).to_le_bytes());
-    items.iter().for_each(|s| put_blob(&mut out, s.as_bytes()));
-    out
-}
-
-/// Write results: `u32 count` then per write `i32 status`, `u32 message_len`,
-/// `u64 a`, `u64 b`, `u64 c`, message. Success: a, b, c = receipt; conflict: a = expected, b = actual.
-fn encode_write_results(results: Vec<tidelog::Result<WriteReceipt>>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + results.len() * 32);
-    out.extend_from_slice(&(results.len() as u32).to_le_bytes());
-    for r in results {
-        let (status, msg, a, b, c) = match r {
-            Ok(r) => (
-                TIDELOG_OK,
-                String::new(),
-                r.first_sequence_nr,
-                r.last_sequence_nr,
-                r.first_global_offset,
-            ),
-            Err(e) => {
-                let f = FfiError::from(e);
-                (f.code, f.message, f.expected, f.actual, 0)
-            }
-        };
-        out.extend_from_slice(&status.to_le_bytes());
-        out.extend_from_slice(&(msg.len() as u32).to_le_bytes());
-        for v in [a, b, c] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(msg.as_bytes());
-    }
-    out
-}
-
-// ---- completion queue -----------------------------------------------------------------
-
-struct Done {
-    token: u64,
-    status: i32,
-    receipt: tidelog_receipt,
-    expected: u64,
-    actual: u64,
-    buffer: Option<PendingBuffer>,
-}
-
-impl Done {
-    fn of_error(token: u64, e: Error) -> Done {
-        let f = FfiError::from(e);
-        Done {
-            token,
-            status: f.code,
-            receipt: tidelog_receipt::default(),
-            expected: f.expected,
-            actual: f.actual,
-            buffer: Some(PendingBuffer(f.message.into_bytes())),
-        }
-    }
-    fn ok(token: u64) -> Done {
-        Done {
-            token,
-            status: TIDELOG_OK,
-            receipt: tidelog_receipt::default(),
-            expected: 0,
-            actual: 0,
-            buffer: None,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Queue {
-    state: Mutex<QueueState>,
-    ready: Condvar,
-}
-
-#[derive(Default)]
-struct QueueState {
-    done: VecDeque<Done>,
-    shut_down: bool,
-}
-
-impl Queue {
-    /// Called on the core's writer thread: never blocks beyond this short lock.
-    fn push(&self, done: Done) {
-        self.state.lock().done.push_back(done);
-        self.ready.notify_one();
     }
 }
 
@@ -690,22 +461,23 @@ pub extern "C" fn tidelog_version() -> *const std::ffi::c_char {
 /// A static NUL-terminated name for a status code (`"SEQUENCE_CONFLICT"`), `"UNKNOWN"` for others.
 #[no_mangle]
 pub extern "C" fn tidelog_status_name(status: i32) -> *const std::ffi::c_char {
-    let name: &'static str = match status {
-        TIDELOG_OK => "OK\0",
-        TIDELOG_CLOSED => "CLOSED\0",
-        TIDELOG_LOCKED => "LOCKED\0",
-        TIDELOG_SEQUENCE_CONFLICT => "SEQUENCE_CONFLICT\0",
-        TIDELOG_INVALID_ARGUMENT => "INVALID_ARGUMENT\0",
-        TIDELOG_CORRUPT => "CORRUPT\0",
-        TIDELOG_UNSUPPORTED_FORMAT => "UNSUPPORTED_FORMAT\0",
-        TIDELOG_STORAGE_FULL => "STORAGE_FULL\0",
-        TIDELOG_IO => "IO\0",
-        TIDELOG_FAILED => "FAILED\0",
-        TIDELOG_INVALID_HANDLE => "INVALID_HANDLE\0",
-        TIDELOG_INTERNAL => "INTERNAL\0",
-        _ => "UNKNOWN\0",
+    // Static C strings, so nothing is allocated; the test checks them against `status::name`.
+    let name: &'static CStr = match status {
+        TIDELOG_OK => c"OK",
+        TIDELOG_CLOSED => c"CLOSED",
+        TIDELOG_LOCKED => c"LOCKED",
+        TIDELOG_SEQUENCE_CONFLICT => c"SEQUENCE_CONFLICT",
+        TIDELOG_INVALID_ARGUMENT => c"INVALID_ARGUMENT",
+        TIDELOG_CORRUPT => c"CORRUPT",
+        TIDELOG_UNSUPPORTED_FORMAT => c"UNSUPPORTED_FORMAT",
+        TIDELOG_STORAGE_FULL => c"STORAGE_FULL",
+        TIDELOG_IO => c"IO",
+        TIDELOG_FAILED => c"FAILED",
+        TIDELOG_INVALID_HANDLE => c"INVALID_HANDLE",
+        TIDELOG_INTERNAL => c"INTERNAL",
+        _ => c"UNKNOWN",
     };
-    name.as_ptr().cast()
+    name.as_ptr()
 }
 
 /// Copies the details of the last failure on this thread into `*out`.
@@ -766,52 +538,35 @@ pub unsafe extern "C" fn tidelog_buffer_free(buffer: *mut tidelog_buffer) -> i32
 pub unsafe extern "C" fn tidelog_event_next(data: *const u8, len: usize, pos: *mut usize, out: *mut tidelog_event_view) -> i32 {
     guard(|| {
         let buf = bytes(data, len, "data")?;
-        let pos = out_ptr(pos, "pos")?;
-        let view = out_ptr(out, "out")?;
+        let pos = self::out(pos, "pos")?;
+        let view = self::out(out, "out")?;
         if *pos > buf.len() {
             return Err(FfiError::invalid("pos is past the end of the page"));
         }
-        let mut r = Reader { buf, pos: *pos };
-        let sequence_nr = r.u64()?;
-        let global_offset = r.u64()?;
-        let timestamp = r.u64()?;
-        let pid = r.blob()?;
-        let manifest = r.blob()?;
-        let writer = r.blob()?;
-        let metadata = r.blob()?;
-        let tag_count = r.u32()?;
-        let tags_start = r.pos;
-        for _ in 0..tag_count {
-            r.blob()?;
-        }
-        let tags = &buf[tags_start..r.pos];
-        let payload = r.blob()?;
+        let mut r = Reader::at(buf, *pos);
+        let e = r.event()?;
         *view = tidelog_event_view {
-            sequence_nr,
-            global_offset,
-            timestamp,
-            persistence_id: pid.as_ptr(),
-            persistence_id_len: pid.len(),
-            manifest: manifest.as_ptr(),
-            manifest_len: manifest.len(),
-            writer_id: writer.as_ptr(),
-            writer_id_len: writer.len(),
-            metadata: metadata.as_ptr(),
-            metadata_len: metadata.len(),
-            tag_count,
+            sequence_nr: e.sequence_nr,
+            global_offset: e.global_offset,
+            timestamp: e.timestamp,
+            persistence_id: e.persistence_id.as_ptr(),
+            persistence_id_len: e.persistence_id.len(),
+            manifest: e.manifest.as_ptr(),
+            manifest_len: e.manifest.len(),
+            writer_id: e.writer_id.as_ptr(),
+            writer_id_len: e.writer_id.len(),
+            metadata: e.metadata.as_ptr(),
+            metadata_len: e.metadata.len(),
+            tag_count: e.tag_count,
             reserved: 0,
-            tags: tags.as_ptr(),
-            tags_len: tags.len(),
-            payload: payload.as_ptr(),
-            payload_len: payload.len(),
+            tags: e.tags.as_ptr(),
+            tags_len: e.tags.len(),
+            payload: e.payload.as_ptr(),
+            payload_len: e.payload.len(),
         };
-        *pos = r.pos;
+        *pos = r.position();
         Ok(())
     })
-}
-
-fn out_ptr<'a, T>(ptr: *mut T, what: &str) -> FfiResult<&'a mut T> {
-    out(ptr, what)
 }
 
 // ---- open and close ------------------------------------------------------------------------
@@ -848,31 +603,21 @@ fn to_options(o: &tidelog_options) -> FfiResult<Options> {
             "options.struct_size is too small: initialise the options with tidelog_options_init",
         ));
     }
-    let backend = match o.backend {
-        TIDELOG_BACKEND_LMDB => Backend::Lmdb,
-        TIDELOG_BACKEND_FILES => Backend::Files,
-        TIDELOG_BACKEND_MEMORY => Backend::Memory,
-        b => return Err(FfiError::invalid(format!("unknown backend {b}"))),
-    };
-    let sync = match o.sync {
-        TIDELOG_SYNC_ALWAYS => SyncPolicy::Always,
-        TIDELOG_SYNC_INTERVAL => SyncPolicy::Interval(Duration::from_millis(o.sync_interval_ms)),
-        TIDELOG_SYNC_NEVER => SyncPolicy::Never,
-        s => return Err(FfiError::invalid(format!("unknown sync policy {s}"))),
-    };
-    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    Ok(Options::new()
-        .backend(backend)
-        .sync(sync)
-        .read_only(o.read_only != 0)
-        .max_batch_events(size(o.max_batch_events))
-        .max_batch_bytes(size(o.max_batch_bytes))
-        .max_batch_delay(Duration::from_micros(o.max_batch_delay_us))
-        .max_event_bytes(size(o.max_event_bytes))
-        .close_timeout(Duration::from_millis(o.close_timeout_ms))
-        .lmdb_map_size(size(o.lmdb_map_size))
-        .segment_bytes(o.segment_bytes)
-        .snapshot_compression(o.snapshot_compression != 0))
+    let mut record = [0u64; field::COUNT];
+    record[field::PRESENT] = field::ALL;
+    record[field::BACKEND] = o.backend.into();
+    record[field::SYNC] = o.sync.into();
+    record[field::SYNC_INTERVAL_US] = o.sync_interval_ms.saturating_mul(1000);
+    record[field::MAX_BATCH_EVENTS] = o.max_batch_events;
+    record[field::MAX_BATCH_BYTES] = o.max_batch_bytes;
+    record[field::MAX_BATCH_DELAY_US] = o.max_batch_delay_us;
+    record[field::MAX_EVENT_BYTES] = o.max_event_bytes;
+    record[field::CLOSE_TIMEOUT_US] = o.close_timeout_ms.saturating_mul(1000);
+    record[field::LMDB_MAP_SIZE] = o.lmdb_map_size;
+    record[field::SEGMENT_BYTES] = o.segment_bytes;
+    record[field::READ_ONLY] = o.read_only.into();
+    record[field::SNAPSHOT_COMPRESSION] = o.snapshot_compression.into();
+    Ok(tidelog_ffi::decode_options(&record)?)
 }
 
 /// Opens (creating if needed) the journal at `path` (UTF-8, `path_len` bytes).
@@ -953,19 +698,9 @@ pub unsafe extern "C" fn tidelog_append(
     guard(|| {
         let j = journal(journal_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
-        let mut r = Reader {
-            buf: bytes(events, events_len, "events")?,
-            pos: 0,
-        };
-        let events = r.events()?;
-        r.finish()?;
-        let receipt = j.append(pid, events)?;
+        let receipt = j.append(pid, wire::decode_events(bytes(events, events_len, "events")?)?)?;
         if let Some(o) = out_receipt.as_mut() {
-            *o = tidelog_receipt {
-                first_sequence_nr: receipt.first_sequence_nr,
-                last_sequence_nr: receipt.last_sequence_nr,
-                first_global_offset: receipt.first_global_offset,
-            };
+            *o = receipt.into();
         }
         Ok(())
     })
@@ -987,14 +722,8 @@ pub unsafe extern "C" fn tidelog_write(
         let results_out = out(out_results, "out_results")?;
         *results_out = std::ptr::null_mut();
         let j = journal(journal_handle)?;
-        let mut r = Reader {
-            buf: bytes(writes, writes_len, "writes")?,
-            pos: 0,
-        };
-        let writes = r.writes()?;
-        r.finish()?;
-        let results = j.write(writes)?;
-        *results_out = new_buffer(encode_write_results(results));
+        let results = j.write(wire::decode_writes(bytes(writes, writes_len, "writes")?)?)?;
+        *results_out = new_buffer(wire::encode_results(&results));
         Ok(())
     })
 }
@@ -1067,9 +796,12 @@ pub unsafe extern "C" fn tidelog_read(
         *o = std::ptr::null_mut();
         let j = journal(journal_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
-        let max = usize::try_from(max).unwrap_or(usize::MAX);
-        let page = encode_page(|visit| j.scan(pid, from_sequence_nr, to_sequence_nr, max, visit))?;
-        *o = new_buffer(page);
+        let scope = Scope::Stream {
+            persistence_id: pid,
+            from: from_sequence_nr,
+            to: to_sequence_nr,
+        };
+        *o = new_buffer(wire::read_page(&j, scope, size(max), usize::MAX)?);
         Ok(())
     })
 }
@@ -1090,8 +822,7 @@ pub unsafe extern "C" fn tidelog_events_by_tag(
         *o = std::ptr::null_mut();
         let j = journal(journal_handle)?;
         let tag = utf8(tag, tag_len, "tag")?;
-        let max = usize::try_from(max).unwrap_or(usize::MAX);
-        *o = new_buffer(encode_page(|visit| j.scan_tag(tag, from_offset, max, visit))?);
+        *o = new_buffer(wire::read_page(&j, Scope::Tag { tag, from_offset }, size(max), usize::MAX)?);
         Ok(())
     })
 }
@@ -1108,8 +839,7 @@ pub unsafe extern "C" fn tidelog_all_events(
         let o = out(out_page, "out_page")?;
         *o = std::ptr::null_mut();
         let j = journal(journal_handle)?;
-        let max = usize::try_from(max).unwrap_or(usize::MAX);
-        *o = new_buffer(encode_page(|visit| j.scan_all(from_offset, max, visit))?);
+        *o = new_buffer(wire::read_page(&j, Scope::All { from_offset }, size(max), usize::MAX)?);
         Ok(())
     })
 }
@@ -1121,7 +851,7 @@ pub unsafe extern "C" fn tidelog_persistence_ids(journal_handle: *mut tidelog_jo
         let o = out(out_ids, "out_ids")?;
         *o = std::ptr::null_mut();
         let ids = journal(journal_handle)?.persistence_ids()?;
-        *o = new_buffer(encode_strings(&ids));
+        *o = new_buffer(wire::encode_strings(&ids));
         Ok(())
     })
 }
@@ -1225,13 +955,7 @@ pub unsafe extern "C" fn tidelog_snapshot_load(
         let j = journal(journal_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
         if let Some(s) = j.snapshots().load(pid, criteria(criteria_ptr))? {
-            let mut buf = Vec::with_capacity(28 + s.manifest.len() + s.metadata.len() + s.state.len());
-            buf.extend_from_slice(&s.sequence_nr.to_le_bytes());
-            buf.extend_from_slice(&s.timestamp.to_le_bytes());
-            put_blob(&mut buf, s.manifest.as_bytes());
-            put_blob(&mut buf, &s.metadata);
-            put_blob(&mut buf, &s.state);
-            *o = new_buffer(buf);
+            *o = new_buffer(wire::encode_snapshot(&s));
         }
         Ok(())
     })
@@ -1250,13 +974,7 @@ pub unsafe extern "C" fn tidelog_snapshot_list(
         *o = std::ptr::null_mut();
         let j = journal(journal_handle)?;
         let infos = j.snapshots().list(utf8(persistence_id, persistence_id_len, "persistence id")?)?;
-        let mut buf = Vec::with_capacity(4 + infos.len() * 16);
-        buf.extend_from_slice(&(infos.len() as u32).to_le_bytes());
-        for i in infos {
-            buf.extend_from_slice(&i.sequence_nr.to_le_bytes());
-            buf.extend_from_slice(&i.timestamp.to_le_bytes());
-        }
-        *o = new_buffer(buf);
+        *o = new_buffer(wire::encode_snapshot_infos(&infos));
         Ok(())
     })
 }
@@ -1314,10 +1032,9 @@ pub unsafe extern "C" fn tidelog_snapshot_prune(
 ) -> i32 {
     guard(|| {
         let j = journal(journal_handle)?;
-        let keep = usize::try_from(keep_last_n).unwrap_or(usize::MAX);
         let n = j
             .snapshots()
-            .prune(utf8(persistence_id, persistence_id_len, "persistence id")?, keep)?;
+            .prune(utf8(persistence_id, persistence_id_len, "persistence id")?, size(keep_last_n))?;
         if let Some(o) = out_count.as_mut() {
             *o = n as u64;
         }
@@ -1332,7 +1049,7 @@ pub unsafe extern "C" fn tidelog_snapshot_persistence_ids(journal_handle: *mut t
         let o = out(out_ids, "out_ids")?;
         *o = std::ptr::null_mut();
         let ids = journal(journal_handle)?.snapshots().persistence_ids()?;
-        *o = new_buffer(encode_strings(&ids));
+        *o = new_buffer(wire::encode_strings(&ids));
         Ok(())
     })
 }
@@ -1345,7 +1062,7 @@ pub unsafe extern "C" fn tidelog_queue_new(out_queue: *mut *mut tidelog_queue) -
     guard(|| {
         let o = out(out_queue, "out_queue")?;
         let handle = new_handle();
-        QUEUES.write().insert(handle, Arc::new(Queue::default()));
+        QUEUES.write().insert(handle, CompletionQueue::new());
         *o = handle as *mut tidelog_queue;
         Ok(())
     })
@@ -1371,39 +1088,50 @@ pub unsafe extern "C" fn tidelog_queue_wait(
             return Err(FfiError::invalid("out_completions is null or capacity is 0"));
         }
         let q = queue(queue_handle)?;
-        let deadline = (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
-        let mut state = q.state.lock();
-        while state.done.is_empty() {
-            if state.shut_down {
-                return Err(FfiError::new(TIDELOG_CLOSED, "completion queue was shut down"));
-            }
-            match deadline {
-                None => q.ready.wait(&mut state),
-                Some(d) => {
-                    if q.ready.wait_until(&mut state, d).timed_out() {
-                        break;
-                    }
-                }
-            }
+        let timeout = (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms as u64));
+        let items = q
+            .take(capacity, timeout)
+            .map_err(|_| FfiError::new(TIDELOG_CLOSED, "completion queue was shut down"))?;
+        *count = items.len();
+        for (i, c) in items.into_iter().enumerate() {
+            out_completions.add(i).write(completion(c));
         }
-        let n = state.done.len().min(capacity);
-        let items: Vec<Done> = state.done.drain(..n).collect();
-        drop(state);
-        for (i, d) in items.into_iter().enumerate() {
-            let buffer = d.buffer.map_or(std::ptr::null_mut(), |b| new_buffer(b.0));
-            out_completions.add(i).write(tidelog_completion {
-                token: d.token,
-                status: d.status,
-                reserved: 0,
-                receipt: d.receipt,
-                expected: d.expected,
-                actual: d.actual,
-                buffer,
-            });
-        }
-        *count = n;
         Ok(())
     })
+}
+
+/// The C form of a completion; its buffer (a message or write results) is the caller's to free.
+fn completion(c: Completion) -> tidelog_completion {
+    let mut done = tidelog_completion {
+        token: c.token,
+        status: TIDELOG_OK,
+        reserved: 0,
+        receipt: tidelog_receipt::default(),
+        expected: 0,
+        actual: 0,
+        buffer: std::ptr::null_mut(),
+    };
+    match c.outcome {
+        Outcome::Receipt(r) => done.receipt = r.into(),
+        Outcome::Unit => {}
+        Outcome::Writes(results) => done.buffer = new_buffer(wire::encode_results(&results)),
+        Outcome::Failed(e) => {
+            (done.expected, done.actual) = conflict(&e);
+            done.status = status_of_kind(e.kind());
+            done.buffer = new_buffer(e.to_string().into_bytes());
+        }
+    }
+    done
+}
+
+impl From<WriteReceipt> for tidelog_receipt {
+    fn from(r: WriteReceipt) -> Self {
+        tidelog_receipt {
+            first_sequence_nr: r.first_sequence_nr,
+            last_sequence_nr: r.last_sequence_nr,
+            first_global_offset: r.first_global_offset,
+        }
+    }
 }
 
 /// Shuts the queue down: waiters wake, and `tidelog_queue_wait` returns `TIDELOG_CLOSED`
@@ -1412,9 +1140,7 @@ pub unsafe extern "C" fn tidelog_queue_wait(
 #[no_mangle]
 pub unsafe extern "C" fn tidelog_queue_shutdown(queue_handle: *mut tidelog_queue) -> i32 {
     guard(|| {
-        let q = queue(queue_handle)?;
-        q.state.lock().shut_down = true;
-        q.ready.notify_all();
+        queue(queue_handle)?.shutdown(false);
         Ok(())
     })
 }
@@ -1428,16 +1154,12 @@ pub unsafe extern "C" fn tidelog_queue_free(queue_handle: *mut tidelog_queue) ->
             .write()
             .remove(&(queue_handle as usize))
             .ok_or_else(|| FfiError::handle("queue handle"))?;
-        let mut state = q.state.lock();
-        state.shut_down = true;
-        state.done.clear();
-        drop(state);
-        q.ready.notify_all();
+        q.shutdown(true);
         Ok(())
     })
 }
 
-fn submit_prelude(journal_handle: *mut tidelog_journal, queue_handle: *mut tidelog_queue) -> FfiResult<(Journal, Arc<Queue>)> {
+fn submit_prelude(journal_handle: *mut tidelog_journal, queue_handle: *mut tidelog_queue) -> FfiResult<(Journal, Arc<CompletionQueue>)> {
     Ok((journal(journal_handle)?, queue(queue_handle)?))
 }
 
@@ -1458,25 +1180,7 @@ pub unsafe extern "C" fn tidelog_append_async(
     guard(|| {
         let (j, q) = submit_prelude(journal_handle, queue_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
-        let mut r = Reader {
-            buf: bytes(events, events_len, "events")?,
-            pos: 0,
-        };
-        let events = r.events()?;
-        r.finish()?;
-        j.append_with(pid, events, move |result| {
-            q.push(match result {
-                Ok(r) => Done {
-                    receipt: tidelog_receipt {
-                        first_sequence_nr: r.first_sequence_nr,
-                        last_sequence_nr: r.last_sequence_nr,
-                        first_global_offset: r.first_global_offset,
-                    },
-                    ..Done::ok(token)
-                },
-                Err(e) => Done::of_error(token, e),
-            })
-        });
+        q.append(&j, token, pid, wire::decode_events(bytes(events, events_len, "events")?)?);
         Ok(())
     })
 }
@@ -1493,18 +1197,7 @@ pub unsafe extern "C" fn tidelog_write_async(
 ) -> i32 {
     guard(|| {
         let (j, q) = submit_prelude(journal_handle, queue_handle)?;
-        let mut r = Reader {
-            buf: bytes(writes, writes_len, "writes")?,
-            pos: 0,
-        };
-        let writes = r.writes()?;
-        r.finish()?;
-        j.write_with(writes, move |results| {
-            q.push(Done {
-                buffer: Some(PendingBuffer(encode_write_results(results))),
-                ..Done::ok(token)
-            })
-        });
+        q.write(&j, token, wire::decode_writes(bytes(writes, writes_len, "writes")?)?);
         Ok(())
     })
 }
@@ -1522,12 +1215,7 @@ pub unsafe extern "C" fn tidelog_delete_to_async(
     guard(|| {
         let (j, q) = submit_prelude(journal_handle, queue_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
-        j.delete_to_with(pid, to_sequence_nr, move |result| {
-            q.push(match result {
-                Ok(()) => Done::ok(token),
-                Err(e) => Done::of_error(token, e),
-            })
-        });
+        q.delete_to(&j, token, pid, to_sequence_nr);
         Ok(())
     })
 }
@@ -1537,12 +1225,7 @@ pub unsafe extern "C" fn tidelog_delete_to_async(
 pub unsafe extern "C" fn tidelog_flush_async(journal_handle: *mut tidelog_journal, queue_handle: *mut tidelog_queue, token: u64) -> i32 {
     guard(|| {
         let (j, q) = submit_prelude(journal_handle, queue_handle)?;
-        j.flush_with(move |result| {
-            q.push(match result {
-                Ok(()) => Done::ok(token),
-                Err(e) => Done::of_error(token, e),
-            })
-        });
+        q.flush(&j, token);
         Ok(())
     })
 }
@@ -1552,14 +1235,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_error_kind_has_a_distinct_named_status() {
-        let mut seen = HashSet::new();
-        for kind in ErrorKind::ALL {
-            let status = status_of_kind(kind);
-            assert_ne!(status, TIDELOG_OK);
-            assert!(seen.insert(status), "{kind:?} shares a status");
-            let name = unsafe { std::ffi::CStr::from_ptr(tidelog_status_name(status)) }.to_str().unwrap();
+    fn every_error_kind_has_the_shared_status_and_its_name() {
+        let named = [
+            TIDELOG_CLOSED,
+            TIDELOG_LOCKED,
+            TIDELOG_SEQUENCE_CONFLICT,
+            TIDELOG_INVALID_ARGUMENT,
+            TIDELOG_CORRUPT,
+        ];
+        let more = [TIDELOG_UNSUPPORTED_FORMAT, TIDELOG_STORAGE_FULL, TIDELOG_IO, TIDELOG_FAILED];
+        for (kind, constant) in ErrorKind::ALL.into_iter().zip(named.into_iter().chain(more)) {
+            assert_eq!(status_of_kind(kind), constant, "{kind:?}");
+            let name = unsafe { CStr::from_ptr(tidelog_status_name(constant)) }.to_str().unwrap();
             assert_eq!(name, kind.code());
+        }
+        for s in [TIDELOG_OK, TIDELOG_INVALID_HANDLE, TIDELOG_INTERNAL, -7] {
+            assert_eq!(unsafe { CStr::from_ptr(tidelog_status_name(s)) }.to_str().unwrap(), status::name(s));
         }
     }
 }
