@@ -13,20 +13,20 @@ export declare class NativeJournal {
    * fast functions `[appendPayload(id, persistenceId, payload), ref(), unref()]`
    * (see `fast`).
    */
-  start(onComplete: (records: Uint32Array, errors: CompletionError[]) => void): [(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]
-  /** Appends events as one atomic write; completes `id`. */
-  append(id: number, persistenceId: string, events: Array<NativeEvent>): void
-  /** Commits explicit atomic writes; completes `id` with one result per write. */
-  write(id: number, writes: Array<NativeAtomicWrite>): void
+  start(onComplete: (batch: Buffer) => void): [(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]
+  /** Appends an append request (`core/docs/wire.md`) as one atomic write; completes `id`. */
+  append(id: number, request: Uint8Array): void
+  /** Commits a write list (`core/docs/wire.md`); completes `id` with one result per write. */
+  write(id: number, writes: Uint8Array): void
   /** Deletes events up to `to`; completes `id`. */
   deleteTo(id: number, persistenceId: string, to: number): void
   /** Flushes; completes `id`. */
   flush(id: number): void
-  /** One page of a stream, encoded (see `PageEncoder`). */
+  /** One page of a stream (`core/docs/wire.md`, "Event page"). */
   read(persistenceId: string, from: number, to: number, max: number): Promise<Buffer>
-  /** One page of events carrying `tag`, encoded. */
+  /** One page of events carrying `tag`. */
   eventsByTag(tag: string, fromOffset: number, max: number): Promise<Buffer>
-  /** One page of all events, encoded. */
+  /** One page of all events. */
   allEvents(fromOffset: number, max: number): Promise<Buffer>
   /** Highest sequence number of a stream. */
   highestSequenceNr(persistenceId: string): Promise<bigint>
@@ -51,29 +51,20 @@ export declare class NativeJournal {
   get closed(): boolean
   /** Closes the journal off the event loop. */
   close(): Promise<void>
-  /** Saves a snapshot (durably). */
-  snapshotSave(snapshot: NativeSnapshotIn): Promise<void>
-  /** Loads the newest matching snapshot. */
-  snapshotLoad(persistenceId: string, criteria: NativeCriteria): Promise<NativeSnapshot | null>
-  /** Lists a stream's snapshots, oldest first. */
-  snapshotList(persistenceId: string): Promise<NativeSnapshotInfo[]>
+  /** Saves a snapshot to save (`core/docs/wire.md`), durably. */
+  snapshotSave(snapshot: Uint8Array): Promise<void>
+  /** Loads the newest matching snapshot, as a snapshot (`core/docs/wire.md`) or null. */
+  snapshotLoad(persistenceId: string, maxSeq: number, maxTs: number, minSeq: number, minTs: number): Promise<Buffer | null>
+  /** Lists a stream's snapshots, oldest first, as a snapshot list (`core/docs/wire.md`). */
+  snapshotList(persistenceId: string): Promise<Buffer>
   /** Deletes the snapshot at `sequenceNr`; resolves to whether one existed. */
   snapshotDelete(persistenceId: string, sequenceNr: number): Promise<boolean>
   /** Deletes every matching snapshot; resolves to how many. */
-  snapshotDeleteMatching(persistenceId: string, criteria: NativeCriteria): Promise<number>
+  snapshotDeleteMatching(persistenceId: string, maxSeq: number, maxTs: number, minSeq: number, minTs: number): Promise<number>
   /** Keeps the newest `keep` snapshots; resolves to how many were deleted. */
   snapshotPrune(persistenceId: string, keep: number): Promise<number>
   /** Persistence ids with at least one snapshot. */
   snapshotPersistenceIds(): Promise<string[]>
-}
-
-/** An error as handed to the completion callback. */
-export interface CompletionError {
-  code: string
-  message: string
-  persistenceId?: string
-  expected?: bigint
-  actual?: bigint
 }
 
 /**
@@ -82,72 +73,5 @@ export interface CompletionError {
  */
 export declare function errorCodes(): Array<string>
 
-/** One explicit atomic write, as normalised by the JS layer. */
-export interface NativeAtomicWrite {
-  persistenceId: string
-  firstSequenceNr: number
-  events: Array<NativeEvent>
-}
-
-/** Snapshot selection; `Infinity` means unbounded. */
-export interface NativeCriteria {
-  maxSequenceNr: number
-  maxTimestamp: number
-  minSequenceNr: number
-  minTimestamp: number
-}
-
-/** An event to write, as normalised by the JS layer. */
-export interface NativeEvent {
-  payload: Uint8Array
-  manifest?: string
-  writerId?: string
-  tags?: Array<string>
-  timestamp?: number
-  metadata?: Uint8Array
-}
-
-/** Options for `openJournal`, already validated for type by the JS layer. */
-export interface NativeOptions {
-  backend?: string
-  sync?: string
-  syncIntervalMs?: number
-  maxBatchEvents?: number
-  maxBatchBytes?: number
-  maxBatchDelayMs?: number
-  maxEventBytes?: number
-  closeTimeoutMs?: number
-  lmdbMapSize?: number
-  segmentBytes?: number
-  readOnly?: boolean
-  snapshotCompression?: boolean
-}
-
-/** A snapshot as returned to JS. */
-export interface NativeSnapshot {
-  persistenceId: string
-  sequenceNr: bigint
-  timestamp: bigint
-  manifest: string
-  metadata: Buffer
-  state: Buffer
-}
-
-/** A snapshot to save, as normalised by the JS layer. */
-export interface NativeSnapshotIn {
-  persistenceId: string
-  sequenceNr: number
-  timestamp: number
-  manifest?: string
-  metadata?: Uint8Array
-  state: Uint8Array
-}
-
-/** Listing entry. */
-export interface NativeSnapshotInfo {
-  sequenceNr: bigint
-  timestamp: bigint
-}
-
 /** Opens a journal off the event loop; resolves to a `NativeJournal`. */
-export declare function openJournal(path: string, options: NativeOptions): Promise<NativeJournal>
+export declare function openJournal(path: string, options: Float64Array): Promise<NativeJournal>

@@ -1,32 +1,33 @@
 //! Node.js glue for Tidelog (napi-rs v3). Glue only: it converts types,
 //! errors and completions; every storage rule lives in the `tidelog` core.
 //!
-//! Completions: write operations use the core's callback form. Each callback
-//! pushes its result into the journal's completion queue and, only when the
-//! queue was empty, wakes JavaScript through the journal's ONE weak
-//! threadsafe function (non-blocking call). On the JS thread the tsfn drains
-//! the whole queue into one `Uint32Array` of fixed-size records (plus an array
-//! of error descriptions) and hands both to the JS layer, which settles its
-//! Promises. No napi deferred or tsfn is created per operation.
+//! Everything that crosses as bytes follows `core/docs/wire.md`, implemented
+//! once in `tidelog-ffi`:
 //!
-//! Reads, snapshot I/O, `open` and `close` run as `AsyncTask`s on the libuv
-//! pool; a read page is encoded into one Buffer (see `encode_page`) and decoded
-//! in JavaScript, so a read crosses FFI once per page.
+//! Completions: write operations go through the shared completion queue. Its
+//! waker, run only when a push finds the queue empty, calls the journal's ONE
+//! weak threadsafe function (non-blocking); on the JS thread that function
+//! drains the whole queue into one completion batch (a Buffer), which the JS
+//! layer decodes to settle its Promises. No napi deferred or tsfn is created
+//! per operation.
+//!
+//! Writes other than the single-payload fast path arrive as one Buffer (an
+//! append request or a write list). Reads, snapshot I/O, `open` and `close` run
+//! as `AsyncTask`s on the libuv pool; a read page is one Buffer decoded in
+//! JavaScript, so a read crosses FFI once per page.
 
 #![deny(clippy::all)]
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
-use parking_lot::Mutex;
-use tidelog::{
-    AtomicWrite, Backend, ErrorKind, EventRef, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy, WriteReceipt,
-};
+use tidelog::{ErrorKind, Journal, NewEvent, Options, SnapshotCriteria};
+use tidelog_ffi::wire::{self, Scope};
+use tidelog_ffi::CompletionQueue;
 
 // ---- errors -----------------------------------------------------------------
 
@@ -47,38 +48,6 @@ fn task_error(e: &tidelog::Error) -> napi::Error {
 #[napi]
 pub fn error_codes() -> Vec<String> {
     ErrorKind::ALL.iter().map(|k| error_code(*k).to_owned()).collect()
-}
-
-/// An error as handed to the completion callback.
-#[napi(object)]
-pub struct CompletionError {
-    pub code: String,
-    pub message: String,
-    pub persistence_id: Option<String>,
-    pub expected: Option<BigInt>,
-    pub actual: Option<BigInt>,
-}
-
-fn completion_error(e: &tidelog::Error) -> CompletionError {
-    let (persistence_id, expected, actual) = match e {
-        tidelog::Error::SequenceConflict {
-            persistence_id,
-            expected,
-            actual,
-        } => (
-            Some(persistence_id.clone()),
-            Some(BigInt::from(*expected)),
-            Some(BigInt::from(*actual)),
-        ),
-        _ => (None, None, None),
-    };
-    CompletionError {
-        code: error_code(e.kind()).to_owned(),
-        message: e.to_string(),
-        persistence_id,
-        expected,
-        actual,
-    }
 }
 
 // ---- numbers ----------------------------------------------------------------
@@ -105,157 +74,22 @@ fn to_usize(v: f64) -> usize {
     }
 }
 
-fn push_u64(out: &mut Vec<u32>, v: u64) {
-    out.push(v as u32);
-    out.push((v >> 32) as u32);
-}
+// ---- completions ------------------------------------------------------------
 
-// ---- completion queue -------------------------------------------------------
+type CompletionFn = ThreadsafeFunction<(), Unknown<'static>, Buffer, Status, false, true>;
 
-enum Done {
-    Receipt(u32, tidelog::Result<WriteReceipt>),
-    Unit(u32, tidelog::Result<()>),
-    Many(u32, Vec<tidelog::Result<WriteReceipt>>),
-}
-
-/// Record layout, 8 u32s each: `[id, tag, a_lo, a_hi, b_lo, b_hi, c_lo, c_hi]`.
-const TAG_RECEIPT: u32 = 0; // a = first sequence nr, b = last, c = first global offset
-const TAG_UNIT: u32 = 1;
-const TAG_ERROR: u32 = 2; // a = index into the error array
-const TAG_MANY: u32 = 3; // a = number of receipt/error records that follow, same id
-
-type Drained = FnArgs<(Uint32Array, Vec<CompletionError>)>;
-type CompletionFn = ThreadsafeFunction<(), Unknown<'static>, Drained, Status, false, true>;
-
-type Queue = Arc<Mutex<Vec<Done>>>;
-
+/// The journal's completion queue and the threadsafe function its waker calls.
 struct Completions {
-    queue: Queue,
-    tsfn: CompletionFn,
-}
-
-impl Completions {
-    fn push(&self, done: Done) {
-        let was_empty = {
-            let mut queue = self.queue.lock();
-            let was_empty = queue.is_empty();
-            queue.push(done);
-            was_empty
-        };
-        if was_empty {
-            // Non-blocking: the writer thread never waits on JavaScript. A
-            // failure means the environment is shutting down.
-            let _ = self.tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
-        }
-    }
-}
-
-fn receipt_record(records: &mut Vec<u32>, errors: &mut Vec<CompletionError>, id: u32, r: &tidelog::Result<WriteReceipt>) {
-    match r {
-        Ok(r) => {
-            records.extend([id, TAG_RECEIPT]);
-            push_u64(records, r.first_sequence_nr);
-            push_u64(records, r.last_sequence_nr);
-            push_u64(records, r.first_global_offset);
-        }
-        Err(e) => {
-            records.extend([id, TAG_ERROR, errors.len() as u32, 0, 0, 0, 0, 0]);
-            errors.push(completion_error(e));
-        }
-    }
-}
-
-/// Takes everything queued and encodes it; runs on the JS thread.
-fn drain(queue: &Mutex<Vec<Done>>) -> Drained {
-    let done = std::mem::take(&mut *queue.lock());
-    let mut records = Vec::with_capacity(done.len() * 8);
-    let mut errors = Vec::new();
-    for d in &done {
-        match d {
-            Done::Receipt(id, r) => receipt_record(&mut records, &mut errors, *id, r),
-            Done::Unit(id, Ok(())) => records.extend([*id, TAG_UNIT, 0, 0, 0, 0, 0, 0]),
-            Done::Unit(id, Err(e)) => {
-                records.extend([*id, TAG_ERROR, errors.len() as u32, 0, 0, 0, 0, 0]);
-                errors.push(completion_error(e));
-            }
-            Done::Many(id, results) => {
-                records.extend([*id, TAG_MANY, results.len() as u32, 0, 0, 0, 0, 0]);
-                for r in results {
-                    receipt_record(&mut records, &mut errors, *id, r);
-                }
-            }
-        }
-    }
-    FnArgs::from((Uint32Array::new(records), errors))
+    queue: Arc<CompletionQueue>,
+    tsfn: Arc<CompletionFn>,
 }
 
 // ---- options ----------------------------------------------------------------
 
-/// Options for `openJournal`, already validated for type by the JS layer.
-#[napi(object)]
-pub struct NativeOptions {
-    pub backend: Option<String>,
-    pub sync: Option<String>,
-    pub sync_interval_ms: Option<f64>,
-    pub max_batch_events: Option<f64>,
-    pub max_batch_bytes: Option<f64>,
-    pub max_batch_delay_ms: Option<f64>,
-    pub max_event_bytes: Option<f64>,
-    pub close_timeout_ms: Option<f64>,
-    pub lmdb_map_size: Option<f64>,
-    pub segment_bytes: Option<f64>,
-    pub read_only: Option<bool>,
-    pub snapshot_compression: Option<bool>,
-}
-
-fn invalid(option: &'static str, reason: &'static str) -> tidelog::Error {
-    tidelog::InvalidArgument::Option { option, reason }.into()
-}
-
-fn millis(v: f64) -> Duration {
-    Duration::from_secs_f64((v.max(0.0)) / 1000.0)
-}
-
-fn build_options(o: &NativeOptions) -> tidelog::Result<Options> {
-    let mut options = Options::new();
-    if let Some(b) = &o.backend {
-        options = options.backend(b.parse::<Backend>()?);
-    }
-    let interval = o.sync_interval_ms.map(millis).unwrap_or(Duration::from_millis(100));
-    options = options.sync(match o.sync.as_deref() {
-        None | Some("always") => SyncPolicy::Always,
-        Some("interval") => SyncPolicy::Interval(interval),
-        Some("never") => SyncPolicy::Never,
-        Some(_) => return Err(invalid("sync", "expected always, interval or never")),
-    });
-    if let Some(v) = o.max_batch_events {
-        options = options.max_batch_events(to_usize(v));
-    }
-    if let Some(v) = o.max_batch_bytes {
-        options = options.max_batch_bytes(to_usize(v));
-    }
-    if let Some(v) = o.max_batch_delay_ms {
-        options = options.max_batch_delay(millis(v));
-    }
-    if let Some(v) = o.max_event_bytes {
-        options = options.max_event_bytes(to_usize(v));
-    }
-    if let Some(v) = o.close_timeout_ms {
-        options = options.close_timeout(millis(v));
-    }
-    if let Some(v) = o.lmdb_map_size {
-        options = options.lmdb_map_size(to_usize(v));
-    }
-    if let Some(v) = o.segment_bytes {
-        options = options.segment_bytes(to_u64(v));
-    }
-    if let Some(v) = o.read_only {
-        options = options.read_only(v);
-    }
-    if let Some(v) = o.snapshot_compression {
-        options = options.snapshot_compression(v);
-    }
-    Ok(options)
+/// Options for `openJournal`: the options record of `core/docs/wire.md`, as
+/// numbers (safe integers or `Infinity`), built and type-checked by the JS layer.
+fn build_options(record: &[f64]) -> tidelog::Result<Options> {
+    tidelog_ffi::decode_options(&record.iter().map(|v| to_u64(*v)).collect::<Vec<_>>())
 }
 
 // ---- open / close -----------------------------------------------------------
@@ -284,7 +118,7 @@ impl Task for OpenTask {
 
 /// Opens a journal off the event loop; resolves to a `NativeJournal`.
 #[napi(ts_return_type = "Promise<NativeJournal>")]
-pub fn open_journal(path: String, options: NativeOptions) -> AsyncTask<OpenTask> {
+pub fn open_journal(path: String, options: Float64Array) -> AsyncTask<OpenTask> {
     AsyncTask::new(OpenTask {
         path,
         options: build_options(&options),
@@ -328,193 +162,31 @@ fn same<T>(_: Env, v: T) -> Result<T> {
     Ok(v)
 }
 
-// ---- events in ----------------------------------------------------------------
-
-/// An event to write, as normalised by the JS layer.
-#[napi(object)]
-pub struct NativeEvent {
-    pub payload: Uint8Array,
-    pub manifest: Option<String>,
-    pub writer_id: Option<String>,
-    pub tags: Option<Vec<String>>,
-    pub timestamp: Option<f64>,
-    pub metadata: Option<Uint8Array>,
+/// A page read off the event loop.
+fn page(
+    journal: &Journal,
+    max: f64,
+    read: impl FnOnce(&Journal, usize) -> tidelog::Result<Vec<u8>> + Send + 'static,
+) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+    let journal = journal.clone();
+    blocking(move || read(&journal, to_usize(max)), |_, page| Ok(Buffer::from(page)))
 }
 
-fn new_event(e: NativeEvent) -> NewEvent {
-    NewEvent {
-        payload: e.payload.to_vec(),
-        manifest: e.manifest.unwrap_or_default(),
-        writer_id: e.writer_id.unwrap_or_default(),
-        tags: e.tags.unwrap_or_default(),
-        timestamp: e.timestamp.map(to_u64),
-        metadata: e.metadata.map(|m| m.to_vec()).unwrap_or_default(),
-    }
+/// A buffer the JS layer encoded that does not follow the wire format: a bug, reported as a TypeError.
+fn type_error(e: tidelog_ffi::wire::WireError) -> napi::Error {
+    napi::Error::new(Status::InvalidArg, e.to_string())
 }
 
-/// One explicit atomic write, as normalised by the JS layer.
-#[napi(object)]
-pub struct NativeAtomicWrite {
-    pub persistence_id: String,
-    pub first_sequence_nr: f64,
-    pub events: Vec<NativeEvent>,
-}
+// ---- snapshots ----------------------------------------------------------------
 
-// ---- reads out: one Buffer per page ----------------------------------------
-
-/// Encodes events into one page (little endian):
-///
-/// ```text
-/// header  u32 event count, u32 byte offset of the string table
-/// event   u32 x6: sequence nr, global offset, timestamp (each lo, hi)
-///         u32 persistence id, manifest, writer id (string-table indexes)
-///         u32 tag count, then that many tag indexes
-///         u32 metadata length, u32 payload length, metadata, payload,
-///         zero padding to a multiple of 4
-/// strings u32 count, then per string u32 byte length + UTF-8 bytes
-/// ```
-/// Strings are interned per page, so a stream's persistence id is decoded once.
-#[derive(Default)]
-struct PageEncoder {
-    out: Vec<u8>,
-    count: u32,
-    strings: Vec<String>,
-    index: HashMap<String, u32>,
-    /// Last index used for the persistence id, manifest and writer id: runs
-    /// of equal strings skip the hash lookup.
-    last: [u32; 3],
-}
-
-impl PageEncoder {
-    fn new() -> Self {
-        PageEncoder {
-            out: {
-                let mut v = Vec::with_capacity(64 << 10);
-                v.extend_from_slice(&[0; 8]);
-                v
-            },
-            last: [u32::MAX; 3],
-            ..Default::default()
-        }
-    }
-
-    fn intern(&mut self, slot: usize, s: &str) -> u32 {
-        let idx = self.last[slot];
-        if idx != u32::MAX && self.strings[idx as usize] == s {
-            return idx;
-        }
-        let idx = self.lookup(s);
-        self.last[slot] = idx;
-        idx
-    }
-
-    fn lookup(&mut self, s: &str) -> u32 {
-        if let Some(i) = self.index.get(s) {
-            return *i;
-        }
-        let i = self.strings.len() as u32;
-        self.strings.push(s.to_owned());
-        self.index.insert(s.to_owned(), i);
-        i
-    }
-
-    fn u32(&mut self, v: u32) {
-        self.out.extend_from_slice(&v.to_le_bytes());
-    }
-
-    fn u64(&mut self, v: u64) {
-        self.out.extend_from_slice(&v.to_le_bytes());
-    }
-
-    fn push(&mut self, e: &EventRef<'_>) {
-        let pid = self.intern(0, e.persistence_id);
-        let manifest = self.intern(1, e.manifest);
-        let writer = self.intern(2, e.writer_id);
-        self.u64(e.sequence_nr);
-        self.u64(e.global_offset);
-        self.u64(e.timestamp);
-        self.u32(pid);
-        self.u32(manifest);
-        self.u32(writer);
-        self.u32(e.tags.len() as u32);
-        for tag in e.tags.iter() {
-            let t = self.lookup(tag);
-            self.u32(t);
-        }
-        self.u32(e.metadata.len() as u32);
-        self.u32(e.payload.len() as u32);
-        self.out.extend_from_slice(e.metadata);
-        self.out.extend_from_slice(e.payload);
-        let pad = (4 - self.out.len() % 4) % 4;
-        self.out.extend(std::iter::repeat_n(0u8, pad));
-        self.count += 1;
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        let table = self.out.len() as u32;
-        self.out[0..4].copy_from_slice(&self.count.to_le_bytes());
-        self.out[4..8].copy_from_slice(&table.to_le_bytes());
-        let strings = std::mem::take(&mut self.strings);
-        self.u32(strings.len() as u32);
-        for s in &strings {
-            self.u32(s.len() as u32);
-            self.out.extend_from_slice(s.as_bytes());
-        }
-        self.out
-    }
-}
-
-fn page_buffer(_: Env, page: Vec<u8>) -> Result<Buffer> {
-    Ok(Buffer::from(page))
-}
-
-// ---- snapshots out ----------------------------------------------------------
-
-/// A snapshot as returned to JS.
-#[napi(object)]
-pub struct NativeSnapshot {
-    pub persistence_id: String,
-    pub sequence_nr: BigInt,
-    pub timestamp: BigInt,
-    pub manifest: String,
-    pub metadata: Buffer,
-    pub state: Buffer,
-}
-
-/// Snapshot selection; `Infinity` means unbounded.
-#[napi(object)]
-pub struct NativeCriteria {
-    pub max_sequence_nr: f64,
-    pub max_timestamp: f64,
-    pub min_sequence_nr: f64,
-    pub min_timestamp: f64,
-}
-
-fn criteria(c: &NativeCriteria) -> SnapshotCriteria {
+/// Snapshot selection from four numbers; `Infinity` means unbounded.
+fn criteria(max_sequence_nr: f64, max_timestamp: f64, min_sequence_nr: f64, min_timestamp: f64) -> SnapshotCriteria {
     SnapshotCriteria {
-        max_sequence_nr: to_u64(c.max_sequence_nr),
-        max_timestamp: to_u64(c.max_timestamp),
-        min_sequence_nr: to_u64(c.min_sequence_nr),
-        min_timestamp: to_u64(c.min_timestamp),
+        max_sequence_nr: to_u64(max_sequence_nr),
+        max_timestamp: to_u64(max_timestamp),
+        min_sequence_nr: to_u64(min_sequence_nr),
+        min_timestamp: to_u64(min_timestamp),
     }
-}
-
-/// A snapshot to save, as normalised by the JS layer.
-#[napi(object)]
-pub struct NativeSnapshotIn {
-    pub persistence_id: String,
-    pub sequence_nr: f64,
-    pub timestamp: f64,
-    pub manifest: Option<String>,
-    pub metadata: Option<Uint8Array>,
-    pub state: Uint8Array,
-}
-
-/// Listing entry.
-#[napi(object)]
-pub struct NativeSnapshotInfo {
-    pub sequence_nr: BigInt,
-    pub timestamp: BigInt,
 }
 
 // ---- the journal ------------------------------------------------------------
@@ -535,20 +207,39 @@ impl NativeJournal {
     /// fast functions `[appendPayload(id, persistenceId, payload), ref(), unref()]`
     /// (see `fast`).
     #[napi(
-        ts_args_type = "onComplete: (records: Uint32Array, errors: CompletionError[]) => void",
+        ts_args_type = "onComplete: (batch: Buffer) => void",
         ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]"
     )]
-    pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Drained, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
+    pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Buffer, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
         if self.completions.is_some() {
             return Err(napi::Error::from_reason("completion callback already installed"));
         }
-        let queue: Queue = Arc::default();
-        let for_js = queue.clone();
-        let tsfn = on_complete
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .build_callback(move |_ctx| Ok(drain(&for_js)))?;
+        // The tsfn drains through a weak reference: the queue owns the tsfn (through
+        // its waker), so a strong one would be a cycle that is never freed.
+        let drained: Arc<std::sync::OnceLock<Weak<CompletionQueue>>> = Arc::default();
+        let for_js = drained.clone();
+        let tsfn = Arc::new(
+            on_complete
+                .build_threadsafe_function::<()>()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .build_callback(move |_ctx| {
+                    let done = for_js
+                        .get()
+                        .and_then(Weak::upgrade)
+                        .map(|q| q.take(usize::MAX, Some(Duration::ZERO)));
+                    Ok(Buffer::from(wire::encode_completions(
+                        &done.and_then(|d| d.ok()).unwrap_or_default(),
+                    )))
+                })?,
+        );
+        let wake = tsfn.clone();
+        // Non-blocking: the writer thread never waits on JavaScript. A failure
+        // means the environment is shutting down.
+        let queue = CompletionQueue::with_waker(move || {
+            let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        let _ = drained.set(Arc::downgrade(&queue));
         let completions = Arc::new(Completions { queue, tsfn });
         self.completions = Some(completions.clone());
         let submitter = || fast::Submitter {
@@ -568,98 +259,72 @@ impl NativeJournal {
             .ok_or_else(|| napi::Error::from_reason("start() was not called"))
     }
 
-    /// Appends events as one atomic write; completes `id`.
+    /// Appends an append request (`core/docs/wire.md`) as one atomic write; completes `id`.
     #[napi]
-    pub fn append(&self, id: u32, persistence_id: String, events: Vec<NativeEvent>) -> Result<()> {
-        let c = self.completions()?;
-        let events = events.into_iter().map(new_event).collect();
-        self.journal
-            .append_with(&persistence_id, events, move |r| c.push(Done::Receipt(id, r)));
+    pub fn append(&self, id: u32, request: &[u8]) -> Result<()> {
+        let (pid, events) = wire::decode_append(request).map_err(type_error)?;
+        self.completions()?.queue.append(&self.journal, id.into(), &pid, events);
         Ok(())
     }
 
-    /// Commits explicit atomic writes; completes `id` with one result per write.
+    /// Commits a write list (`core/docs/wire.md`); completes `id` with one result per write.
     #[napi]
-    pub fn write(&self, id: u32, writes: Vec<NativeAtomicWrite>) -> Result<()> {
-        let c = self.completions()?;
-        let writes = writes
-            .into_iter()
-            .map(|w| AtomicWrite {
-                persistence_id: w.persistence_id,
-                first_sequence_nr: to_u64(w.first_sequence_nr),
-                events: w.events.into_iter().map(new_event).collect(),
-            })
-            .collect();
-        self.journal.write_with(writes, move |r| c.push(Done::Many(id, r)));
+    pub fn write(&self, id: u32, writes: &[u8]) -> Result<()> {
+        let writes = wire::decode_writes(writes).map_err(type_error)?;
+        self.completions()?.queue.write(&self.journal, id.into(), writes);
         Ok(())
     }
 
     /// Deletes events up to `to`; completes `id`.
     #[napi]
     pub fn delete_to(&self, id: u32, persistence_id: String, to: f64) -> Result<()> {
-        let c = self.completions()?;
-        self.journal
-            .delete_to_with(&persistence_id, to_u64(to), move |r| c.push(Done::Unit(id, r)));
+        self.completions()?
+            .queue
+            .delete_to(&self.journal, id.into(), &persistence_id, to_u64(to));
         Ok(())
     }
 
     /// Flushes; completes `id`.
     #[napi]
     pub fn flush(&self, id: u32) -> Result<()> {
-        let c = self.completions()?;
-        self.journal.flush_with(move |r| c.push(Done::Unit(id, r)));
+        self.completions()?.queue.flush(&self.journal, id.into());
         Ok(())
     }
 
-    /// One page of a stream, encoded (see `PageEncoder`).
+    /// One page of a stream (`core/docs/wire.md`, "Event page").
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn read(&self, persistence_id: String, from: f64, to: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
-        let journal = self.journal.clone();
-        blocking(
-            move || {
-                let mut page = PageEncoder::new();
-                journal.scan(&persistence_id, to_u64(from), to_u64(to), to_usize(max), |e| {
-                    page.push(&e);
-                    true
-                })?;
-                Ok(page.finish())
-            },
-            page_buffer,
-        )
+        page(&self.journal, max, move |j, max| {
+            let (from, to) = (to_u64(from), to_u64(to));
+            wire::read_page(
+                j,
+                Scope::Stream {
+                    persistence_id: &persistence_id,
+                    from,
+                    to,
+                },
+                max,
+                usize::MAX,
+            )
+        })
     }
 
-    /// One page of events carrying `tag`, encoded.
+    /// One page of events carrying `tag`.
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn events_by_tag(&self, tag: String, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
-        let journal = self.journal.clone();
-        blocking(
-            move || {
-                let mut page = PageEncoder::new();
-                journal.scan_tag(&tag, to_u64(from_offset), to_usize(max), |e| {
-                    page.push(&e);
-                    true
-                })?;
-                Ok(page.finish())
-            },
-            page_buffer,
-        )
+        let from_offset = to_u64(from_offset);
+        page(&self.journal, max, move |j, max| {
+            wire::read_page(j, Scope::Tag { tag: &tag, from_offset }, max, usize::MAX)
+        })
     }
 
-    /// One page of all events, encoded.
+    /// One page of all events.
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn all_events(&self, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
-        let journal = self.journal.clone();
-        blocking(
-            move || {
-                let mut page = PageEncoder::new();
-                journal.scan_all(to_u64(from_offset), to_usize(max), |e| {
-                    page.push(&e);
-                    true
-                })?;
-                Ok(page.finish())
-            },
-            page_buffer,
-        )
+        let from_offset = to_u64(from_offset);
+        page(&self.journal, max, move |j, max| {
+            wire::read_page(j, Scope::All { from_offset }, max, usize::MAX)
+        })
     }
 
     /// Highest sequence number of a stream.
@@ -725,60 +390,44 @@ impl NativeJournal {
 
     // ---- snapshots ----
 
-    /// Saves a snapshot (durably).
+    /// Saves a snapshot to save (`core/docs/wire.md`), durably.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn snapshot_save(&self, snapshot: NativeSnapshotIn) -> AsyncTask<BlockingTask<(), ()>> {
+    pub fn snapshot_save(&self, snapshot: &[u8]) -> Result<AsyncTask<BlockingTask<(), ()>>> {
         let journal = self.journal.clone();
-        let snapshot = Snapshot {
-            persistence_id: snapshot.persistence_id,
-            sequence_nr: to_u64(snapshot.sequence_nr),
-            timestamp: to_u64(snapshot.timestamp),
-            manifest: snapshot.manifest.unwrap_or_default(),
-            metadata: snapshot.metadata.map(|m| m.to_vec()).unwrap_or_default(),
-            state: snapshot.state.to_vec(),
-        };
-        blocking(move || journal.snapshots().save(&snapshot), same)
+        let snapshot = wire::decode_snapshot(snapshot).map_err(type_error)?;
+        Ok(blocking(move || journal.snapshots().save(&snapshot), same))
     }
 
-    /// Loads the newest matching snapshot.
-    #[napi(ts_return_type = "Promise<NativeSnapshot | null>")]
+    /// Loads the newest matching snapshot, as a snapshot (`core/docs/wire.md`) or null.
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
     pub fn snapshot_load(
         &self,
         persistence_id: String,
-        criteria: NativeCriteria,
-    ) -> AsyncTask<BlockingTask<Option<Snapshot>, Option<NativeSnapshot>>> {
+        max_seq: f64,
+        max_ts: f64,
+        min_seq: f64,
+        min_ts: f64,
+    ) -> AsyncTask<BlockingTask<Option<Vec<u8>>, Option<Buffer>>> {
         let journal = self.journal.clone();
-        let criteria = self::criteria(&criteria);
+        let criteria = criteria(max_seq, max_ts, min_seq, min_ts);
         blocking(
-            move || journal.snapshots().load(&persistence_id, criteria),
-            |_, s| {
-                Ok(s.map(|s| NativeSnapshot {
-                    persistence_id: s.persistence_id,
-                    sequence_nr: BigInt::from(s.sequence_nr),
-                    timestamp: BigInt::from(s.timestamp),
-                    manifest: s.manifest,
-                    metadata: Buffer::from(s.metadata),
-                    state: Buffer::from(s.state),
-                }))
+            move || {
+                Ok(journal
+                    .snapshots()
+                    .load(&persistence_id, criteria)?
+                    .map(|s| wire::encode_snapshot(&s)))
             },
+            |_, s| Ok(s.map(Buffer::from)),
         )
     }
 
-    /// Lists a stream's snapshots, oldest first.
-    #[napi(ts_return_type = "Promise<NativeSnapshotInfo[]>")]
-    pub fn snapshot_list(&self, persistence_id: String) -> AsyncTask<BlockingTask<Vec<tidelog::SnapshotInfo>, Vec<NativeSnapshotInfo>>> {
+    /// Lists a stream's snapshots, oldest first, as a snapshot list (`core/docs/wire.md`).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn snapshot_list(&self, persistence_id: String) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
         let journal = self.journal.clone();
         blocking(
-            move || journal.snapshots().list(&persistence_id),
-            |_, list| {
-                Ok(list
-                    .into_iter()
-                    .map(|i| NativeSnapshotInfo {
-                        sequence_nr: BigInt::from(i.sequence_nr),
-                        timestamp: BigInt::from(i.timestamp),
-                    })
-                    .collect())
-            },
+            move || Ok(wire::encode_snapshot_infos(&journal.snapshots().list(&persistence_id)?)),
+            |_, list| Ok(Buffer::from(list)),
         )
     }
 
@@ -791,9 +440,16 @@ impl NativeJournal {
 
     /// Deletes every matching snapshot; resolves to how many.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn snapshot_delete_matching(&self, persistence_id: String, criteria: NativeCriteria) -> AsyncTask<BlockingTask<usize, f64>> {
+    pub fn snapshot_delete_matching(
+        &self,
+        persistence_id: String,
+        max_seq: f64,
+        max_ts: f64,
+        min_seq: f64,
+        min_ts: f64,
+    ) -> AsyncTask<BlockingTask<usize, f64>> {
         let journal = self.journal.clone();
-        let criteria = self::criteria(&criteria);
+        let criteria = criteria(max_seq, max_ts, min_seq, min_ts);
         blocking(
             move || journal.snapshots().delete_matching(&persistence_id, criteria),
             |_, n| Ok(n as f64),
@@ -967,12 +623,10 @@ mod fast {
             } else {
                 std::slice::from_raw_parts(bytes.cast::<u8>(), len).to_vec()
             };
-            let completions = submitter.completions.clone();
             submitter
-                .journal
-                .append_with(&persistence_id, vec![NewEvent::new(payload)], move |r| {
-                    completions.push(Done::Receipt(id, r))
-                });
+                .completions
+                .queue
+                .append(&submitter.journal, id.into(), &persistence_id, vec![NewEvent::new(payload)]);
             let mut undefined = ptr::null_mut();
             sys::napi_get_undefined(env, &mut undefined);
             undefined
@@ -1000,46 +654,6 @@ mod tests {
         for kind in ErrorKind::ALL {
             assert_eq!(error_code(kind), kind.code());
         }
-    }
-
-    fn le_u32(b: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-    }
-
-    #[test]
-    fn page_encoding_interns_strings_and_keeps_records_aligned() {
-        let journal = Journal::open("unused", Options::new().backend(Backend::Memory)).unwrap();
-        journal
-            .append(
-                "p",
-                vec![
-                    NewEvent::new(b"abc".to_vec()).tag("t").manifest("M"),
-                    NewEvent::new(b"de".to_vec()).tag("t"),
-                ],
-            )
-            .unwrap();
-        let mut page = PageEncoder::new();
-        journal
-            .scan("p", 1, u64::MAX, usize::MAX, |e| {
-                page.push(&e);
-                true
-            })
-            .unwrap();
-        let bytes = page.finish();
-        assert_eq!(le_u32(&bytes, 0), 2);
-        let table = le_u32(&bytes, 4) as usize;
-        assert_eq!(table % 4, 0);
-        // Strings: "p", "M", "" (writer id), "t", and "" for the second manifest reuses index 2.
-        assert_eq!(le_u32(&bytes, table), 4);
-        // First event: sequence nr 1, one tag, 3 payload bytes padded to 4.
-        assert_eq!(le_u32(&bytes, 8), 1);
-        assert_eq!(le_u32(&bytes, 8 + 36), 1);
-        let payload_len = le_u32(&bytes, 8 + 48) as usize;
-        assert_eq!(payload_len, 3);
-        assert_eq!(&bytes[8 + 52..8 + 55], b"abc");
-        let second = 8 + 56;
-        assert_eq!(le_u32(&bytes, second), 2);
-        journal.close().unwrap();
     }
 
     #[test]

@@ -299,18 +299,34 @@ function checkObject(value: unknown, name: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-function toNativeEvent(input: unknown, name: string): Native.NativeEvent {
-  if (input instanceof Uint8Array) return { payload: input }
-  if (typeof input === 'string') return { payload: Buffer.from(input, 'utf8') }
+// ---- the wire format (core/docs/wire.md, version 1; implemented in Rust by tidelog-ffi) ----
+
+const TIMESTAMP_NOW = -1 // u64::MAX as the two halves of a little-endian i64
+
+/** An event checked for type, with its strings already encoded (UTF-8). */
+interface WireEvent {
+  payload: Uint8Array
+  manifest: Buffer | undefined
+  writerId: Buffer | undefined
+  tags: Buffer[]
+  timestamp: number
+  metadata: Uint8Array | undefined
+}
+
+const NO_TAGS: Buffer[] = []
+
+function toWireEvent(input: unknown, name: string): WireEvent {
+  if (input instanceof Uint8Array || typeof input === 'string') {
+    return { payload: checkBytes(input, name), manifest: undefined, writerId: undefined, tags: NO_TAGS, timestamp: TIMESTAMP_NOW, metadata: undefined }
+  }
   if (input === null || typeof input !== 'object') throw new TypeError(`${name} must be a Uint8Array, string or event object, got ${describe(input)}`)
   const e = input as NewEvent
-  const out: Native.NativeEvent = { payload: checkBytes(e.payload, `${name}.payload`) }
-  if (e.manifest !== undefined) out.manifest = checkString(e.manifest, `${name}.manifest`)
-  if (e.writerId !== undefined) out.writerId = checkString(e.writerId, `${name}.writerId`)
+  const out: WireEvent = { payload: checkBytes(e.payload, `${name}.payload`), manifest: undefined, writerId: undefined, tags: NO_TAGS, timestamp: TIMESTAMP_NOW, metadata: undefined }
+  if (e.manifest !== undefined) out.manifest = Buffer.from(checkString(e.manifest, `${name}.manifest`), 'utf8')
+  if (e.writerId !== undefined) out.writerId = Buffer.from(checkString(e.writerId, `${name}.writerId`), 'utf8')
   if (e.tags !== undefined) {
     if (!Array.isArray(e.tags)) throw new TypeError(`${name}.tags must be an array of strings`)
-    e.tags.forEach((t, i) => checkString(t, `${name}.tags[${i}]`))
-    out.tags = e.tags
+    out.tags = e.tags.map((t, i) => Buffer.from(checkString(t, `${name}.tags[${i}]`), 'utf8'))
   }
   if (e.timestamp !== undefined) out.timestamp = seqIn(e.timestamp, `${name}.timestamp`, 0)
   if (e.metadata !== undefined) {
@@ -320,19 +336,99 @@ function toNativeEvent(input: unknown, name: string): Native.NativeEvent {
   return out
 }
 
-function toNativeEvents(events: unknown): Native.NativeEvent[] {
-  if (Array.isArray(events)) return events.map((e, i) => toNativeEvent(e, `events[${i}]`))
-  return [toNativeEvent(events, 'event')]
+function toWireEvents(events: unknown): WireEvent[] {
+  if (Array.isArray(events)) return events.map((e, i) => toWireEvent(e, `events[${i}]`))
+  return [toWireEvent(events, 'event')]
 }
 
-function toNativeCriteria(c: unknown): Native.NativeCriteria {
-  const o = checkObject(c, 'criteria')
-  return {
-    maxSequenceNr: seqIn(o.maxSequenceNr, 'maxSequenceNr', Infinity),
-    maxTimestamp: seqIn(o.maxTimestamp, 'maxTimestamp', Infinity),
-    minSequenceNr: seqIn(o.minSequenceNr, 'minSequenceNr', 0),
-    minTimestamp: seqIn(o.minTimestamp, 'minTimestamp', 0),
+/** Size of an "Event list" (core/docs/wire.md). */
+function eventListSize(events: WireEvent[]): number {
+  let size = 4
+  for (const e of events) {
+    size += 8 + 4 + (e.manifest?.length ?? 0) + 4 + (e.writerId?.length ?? 0) + 4 + (e.metadata?.length ?? 0) + 4 + 4 + e.payload.length
+    for (const t of e.tags) size += 4 + t.length
   }
+  return size
+}
+
+/** Little-endian writer over one Buffer of known size. */
+class WireWriter {
+  readonly buf: Buffer
+  pos = 0
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
+  u32(v: number): void {
+    this.pos = this.buf.writeUInt32LE(v, this.pos)
+  }
+  /** A u64 from a safe integer; `Infinity` and {@link TIMESTAMP_NOW} are u64::MAX. */
+  u64(v: number): void {
+    if (v === Infinity || v === TIMESTAMP_NOW) {
+      this.u32(0xffff_ffff)
+      this.u32(0xffff_ffff)
+    } else {
+      this.u32(v % TWO_32)
+      this.u32(Math.floor(v / TWO_32))
+    }
+  }
+  bytes(b: Uint8Array | undefined): void {
+    if (b === undefined) return this.u32(0)
+    this.u32(b.length)
+    this.buf.set(b, this.pos)
+    this.pos += b.length
+  }
+  /** An "Event list". */
+  events(events: WireEvent[]): void {
+    this.u32(events.length)
+    for (const e of events) {
+      this.u64(e.timestamp)
+      this.bytes(e.manifest)
+      this.bytes(e.writerId)
+      this.bytes(e.metadata)
+      this.u32(e.tags.length)
+      for (const t of e.tags) this.bytes(t)
+      this.bytes(e.payload)
+    }
+  }
+}
+
+/** An "Append request": the persistence id, then an "Event list". */
+function encodeAppend(persistenceId: string, events: WireEvent[]): Buffer {
+  const pid = Buffer.from(persistenceId, 'utf8')
+  const w = new WireWriter(4 + pid.length + eventListSize(events))
+  w.bytes(pid)
+  w.events(events)
+  return w.buf
+}
+
+/** A "Write list". */
+function encodeWrites(writes: { persistenceId: Buffer; firstSequenceNr: number; events: WireEvent[] }[]): Buffer {
+  let size = 4
+  for (const w of writes) size += 4 + w.persistenceId.length + 8 + eventListSize(w.events)
+  const w = new WireWriter(size)
+  w.u32(writes.length)
+  for (const x of writes) {
+    w.bytes(x.persistenceId)
+    w.u64(x.firstSequenceNr)
+    w.events(x.events)
+  }
+  return w.buf
+}
+
+/** The "Options record": a mask of the fields present, then twelve values (durations in µs). */
+const OPTION_FIELDS = ['backend', 'sync', 'syncIntervalMs', 'maxBatchEvents', 'maxBatchBytes', 'maxBatchDelayMs', 'maxEventBytes', 'closeTimeoutMs', 'lmdbMapSize', 'segmentBytes', 'readOnly', 'snapshotCompression'] as const
+const CODES: Record<string, Record<string, number>> = { backend: { lmdb: 0, files: 1, segments: 1, memory: 2 }, sync: { always: 0, interval: 1, never: 2 } }
+const MICROS = new Set(['syncIntervalMs', 'maxBatchDelayMs', 'closeTimeoutMs'])
+
+/** Snapshot criteria as the native layer takes them: `[maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp]`. */
+function toNativeCriteria(c: unknown): [number, number, number, number] {
+  const o = checkObject(c, 'criteria')
+  return [
+    seqIn(o.maxSequenceNr, 'maxSequenceNr', Infinity),
+    seqIn(o.maxTimestamp, 'maxTimestamp', Infinity),
+    seqIn(o.minSequenceNr, 'minSequenceNr', 0),
+    seqIn(o.minTimestamp, 'minTimestamp', 0),
+  ]
 }
 
 const OPTION_KEYS = new Set([
@@ -351,24 +447,27 @@ const OPTION_KEYS = new Set([
   'bigint',
 ])
 
-function toNativeOptions(options: unknown): Native.NativeOptions {
+function toNativeOptions(options: unknown): Float64Array {
   const o = checkObject(options, 'options')
   for (const key of Object.keys(o)) {
     if (!OPTION_KEYS.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}`)
   }
-  const out: Native.NativeOptions = {}
-  if (o.backend !== undefined) out.backend = checkString(o.backend, 'options.backend')
-  if (o.sync !== undefined) out.sync = checkString(o.sync, 'options.sync')
-  const numbers = ['syncIntervalMs', 'maxBatchEvents', 'maxBatchBytes', 'maxBatchDelayMs', 'maxEventBytes', 'closeTimeoutMs', 'lmdbMapSize', 'segmentBytes'] as const
-  for (const key of numbers) {
-    if (o[key] !== undefined) out[key] = countIn(o[key], `options.${key}`, 0)
-  }
   for (const key of ['readOnly', 'snapshotCompression', 'bigint'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') throw new TypeError(`options.${key} must be a boolean`)
   }
-  if (o.readOnly !== undefined) out.readOnly = o.readOnly as boolean
-  if (o.snapshotCompression !== undefined) out.snapshotCompression = o.snapshotCompression as boolean
-  return out
+  const record = new Float64Array(OPTION_FIELDS.length + 1)
+  let present = 0
+  OPTION_FIELDS.forEach((key, i) => {
+    const v = o[key]
+    if (v === undefined) return
+    present += 2 ** (i + 1)
+    if (typeof v === 'boolean') record[i + 1] = v ? 1 : 0
+    // An unknown name gets a code the native decoder refuses with the core's INVALID_ARGUMENT.
+    else if (key in CODES) record[i + 1] = CODES[key][checkString(v, `options.${key}`)] ?? 255
+    else record[i + 1] = MICROS.has(key) ? Math.round(countIn(v, `options.${key}`, 0) * 1000) : countIn(v, `options.${key}`, 0)
+  })
+  record[0] = present
+  return record
 }
 
 // ---- numbers out --------------------------------------------------------------
@@ -390,57 +489,79 @@ function bigOut(value: bigint, big: boolean): number | bigint {
 
 const EMPTY = Buffer.alloc(0)
 
-/** @internal Decodes one page (layout documented in the native crate's `PageEncoder`). */
+/** Decodes a "str" at `p` (length-prefixed UTF-8), reusing `last` when the bytes repeat. */
+class StringCache {
+  bytes: Buffer = EMPTY
+  value = ''
+  get(page: Buffer, at: number, len: number): string {
+    const b = this.bytes
+    if (b.length === len) {
+      let i = 0
+      while (i < len && b[i] === page[at + i]) i++
+      if (i === len) return this.value
+    }
+    this.bytes = page.subarray(at, at + len)
+    this.value = len === 0 ? '' : page.toString('utf8', at, at + len)
+    return this.value
+  }
+}
+
+/**
+ * @internal Decodes an "Event page" (core/docs/wire.md, version 1): `u32 count`, then per
+ * event `u64 sequence nr, u64 global offset, u64 timestamp`, persistence id, manifest,
+ * writer id, metadata, `u32 tag count` + tags, payload (each `u32 length` + bytes). A string
+ * equal to the previous event's (or, for tags, the previous event's tag at that position)
+ * is decoded once.
+ */
 export function decodePage<N extends number | bigint>(page: Buffer, big: boolean): Event<N>[] {
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength)
   const count = view.getUint32(0, true)
-  let p = view.getUint32(4, true)
-  const stringCount = view.getUint32(p, true)
-  p += 4
-  const strings: string[] = new Array(stringCount)
-  for (let i = 0; i < stringCount; i++) {
-    const len = view.getUint32(p, true)
-    p += 4
-    strings[i] = len === 0 ? '' : page.toString('utf8', p, p + len)
-    p += len
-  }
   const events: Event<N>[] = new Array(count)
-  p = 8
+  const pids = new StringCache()
+  const manifests = new StringCache()
+  const writers = new StringCache()
+  const tagCaches: StringCache[] = []
+  let p = 4
+  const str = (cache: StringCache): string => {
+    const len = view.getUint32(p, true)
+    const s = cache.get(page, p + 4, len)
+    p += 4 + len
+    return s
+  }
   for (let k = 0; k < count; k++) {
     const sequenceNr = u64(view.getUint32(p, true), view.getUint32(p + 4, true), big) as N
     const globalOffset = u64(view.getUint32(p + 8, true), view.getUint32(p + 12, true), big) as N
     const timestamp = u64(view.getUint32(p + 16, true), view.getUint32(p + 20, true), false) as number
-    const persistenceId = strings[view.getUint32(p + 24, true)]
-    const manifest = strings[view.getUint32(p + 28, true)]
-    const writerId = strings[view.getUint32(p + 32, true)]
-    const tagCount = view.getUint32(p + 36, true)
-    p += 40
-    const tags: string[] = new Array(tagCount)
-    for (let t = 0; t < tagCount; t++, p += 4) tags[t] = strings[view.getUint32(p, true)]
+    p += 24
+    const persistenceId = str(pids)
+    const manifest = str(manifests)
+    const writerId = str(writers)
     const metaLen = view.getUint32(p, true)
-    const payloadLen = view.getUint32(p + 4, true)
-    p += 8
-    const metadata = metaLen === 0 ? EMPTY : page.subarray(p, p + metaLen)
-    p += metaLen
-    const payload = page.subarray(p, p + payloadLen)
-    p += payloadLen
-    p += (4 - (p & 3)) & 3
+    const metadata = metaLen === 0 ? EMPTY : page.subarray(p + 4, p + 4 + metaLen)
+    p += 4 + metaLen
+    const tagCount = view.getUint32(p, true)
+    p += 4
+    const tags: string[] = new Array(tagCount)
+    for (let t = 0; t < tagCount; t++) tags[t] = str((tagCaches[t] ??= new StringCache()))
+    const payloadLen = view.getUint32(p, true)
+    const payload = page.subarray(p + 4, p + 4 + payloadLen)
+    p += 4 + payloadLen
     events[k] = { persistenceId, sequenceNr, globalOffset, timestamp, manifest, writerId, tags, metadata, payload }
   }
   return events
 }
 
-// ---- completion records (layout in the native crate) ----------------------------
+// ---- completions: a "Completion batch" (core/docs/wire.md) ----------------------
 
-const TAG_RECEIPT = 0
-const TAG_UNIT = 1
-const TAG_ERROR = 2
-const TAG_MANY = 3
-const STRIDE = 8
+const COMPLETION_WRITES = 1
+/** Size of a "Result record" before its message. */
+const RESULT_HEADER = 32
 
 interface Pending {
   resolve: (value: any) => void
   reject: (reason: unknown) => void
+  /** The persistence id (append, deleteTo) or the persistence ids of a write list, for error details. */
+  context: string | string[] | undefined
 }
 
 const asyncDispose: typeof Symbol.asyncDispose = (Symbol as any).asyncDispose ?? Symbol.for('Symbol.asyncDispose')
@@ -471,7 +592,7 @@ export class Journal<N extends number | bigint = number> {
     this.#native = nativeJournal
     this.#big = big
     this.snapshots = new SnapshotStore<N>(nativeJournal, big)
-    ;[this.#appendPayload, this.#ref, this.#unref] = nativeJournal.start((records, errors) => this.#complete(records, errors))
+    ;[this.#appendPayload, this.#ref, this.#unref] = nativeJournal.start((batch) => this.#complete(batch))
   }
 
   /**
@@ -511,11 +632,11 @@ export class Journal<N extends number | bigint = number> {
   }
 
   /** Registers a pending operation and returns its id and Promise. */
-  #submit<T>(send: (id: number) => void): Promise<T> {
+  #submit<T>(context: string | string[] | undefined, send: (id: number) => void): Promise<T> {
     const id = (this.#nextId = (this.#nextId + 1) >>> 0)
     const promise = new Promise<T>((resolve, reject) => {
       if (this.#pending.size === 0) this.#ref()
-      this.#pending.set(id, { resolve, reject })
+      this.#pending.set(id, { resolve, reject, context })
     })
     try {
       send(id)
@@ -527,54 +648,65 @@ export class Journal<N extends number | bigint = number> {
     return promise
   }
 
-  #error(e: Native.CompletionError): TidelogError {
-    const details: ErrorDetails = {}
-    if (e.persistenceId !== undefined) details.persistenceId = e.persistenceId
-    if (e.expected !== undefined) details.expected = bigOut(e.expected, this.#big)
-    if (e.actual !== undefined) details.actual = bigOut(e.actual, this.#big)
-    return createError(e.code, e.message, details)
-  }
-
-  #receipt(records: Uint32Array, i: number): WriteReceipt<N> {
+  /**
+   * Decodes the "Result record" at `p`: a receipt (status 0: a, b, c = first and last
+   * sequence nr, first global offset) or an error (a sequence conflict carries a = expected,
+   * b = actual). Returns the record's end.
+   */
+  #result(view: DataView, batch: Buffer, p: number, persistenceId: string | undefined, settle: (ok: boolean, value: unknown) => void): number {
+    const status = view.getInt32(p, true)
+    const messageLen = view.getUint32(p + 4, true)
     const big = this.#big
-    return {
-      firstSequenceNr: u64(records[i + 2], records[i + 3], big) as N,
-      lastSequenceNr: u64(records[i + 4], records[i + 5], big) as N,
-      firstGlobalOffset: u64(records[i + 6], records[i + 7], big) as N,
+    const end = p + RESULT_HEADER + messageLen
+    try {
+      if (status === 0) {
+        settle(true, {
+          firstSequenceNr: u64(view.getUint32(p + 8, true), view.getUint32(p + 12, true), big) as N,
+          lastSequenceNr: u64(view.getUint32(p + 16, true), view.getUint32(p + 20, true), big) as N,
+          firstGlobalOffset: u64(view.getUint32(p + 24, true), view.getUint32(p + 28, true), big) as N,
+        })
+      } else {
+        const code = ERROR_CODES[status - 1] ?? 'INTERNAL'
+        const details: ErrorDetails = {}
+        if (code === 'SEQUENCE_CONFLICT') {
+          details.persistenceId = persistenceId
+          details.expected = u64(view.getUint32(p + 8, true), view.getUint32(p + 12, true), big)
+          details.actual = u64(view.getUint32(p + 16, true), view.getUint32(p + 20, true), big)
+        }
+        settle(false, createError(code, batch.toString('utf8', p + RESULT_HEADER, end), details))
+      }
+    } catch (err) {
+      settle(false, err) // a RangeError from an unsafe number
     }
+    return end
   }
 
-  /** Settles the Promises of everything the native queue drained. */
-  #complete(records: Uint32Array, errors: Native.CompletionError[]): void {
+  /** Settles the Promises of a "Completion batch": `u32 count`, then `u64 token, u32 kind` and a result record (kind 0) or a result list (kind 1) each. */
+  #complete(batch: Buffer): void {
     const pending = this.#pending
-    for (let i = 0; i < records.length; i += STRIDE) {
-      const id = records[i]
-      const tag = records[i + 1]
-      const p = pending.get(id)
-      if (p === undefined) {
-        if (tag === TAG_MANY) i += records[i + 2] * STRIDE // skip its per-write records
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength)
+    const count = view.getUint32(0, true)
+    let p = 4
+    for (let k = 0; k < count; k++) {
+      const id = view.getUint32(p, true) // the token; ids are u32
+      const kind = view.getUint32(p + 8, true)
+      p += 12
+      const pend = pending.get(id)
+      pending.delete(id)
+      if (kind !== COMPLETION_WRITES) {
+        p = this.#result(view, batch, p, pend?.context as string | undefined, (ok, v) => (pend === undefined ? undefined : ok ? pend.resolve(v) : pend.reject(v)))
         continue
       }
-      pending.delete(id)
-      try {
-        if (tag === TAG_RECEIPT) p.resolve(this.#receipt(records, i))
-        else if (tag === TAG_UNIT) p.resolve(undefined)
-        else if (tag === TAG_ERROR) p.reject(this.#error(errors[records[i + 2]]))
-        else if (tag === TAG_MANY) {
-          const n = records[i + 2]
-          const results: PromiseSettledResult<WriteReceipt<N>>[] = new Array(n)
-          for (let k = 0; k < n; k++) {
-            i += STRIDE
-            results[k] =
-              records[i + 1] === TAG_RECEIPT
-                ? { status: 'fulfilled', value: this.#receipt(records, i) }
-                : { status: 'rejected', reason: this.#error(errors[records[i + 2]]) }
-          }
-          p.resolve(results)
-        }
-      } catch (err) {
-        p.reject(err) // a RangeError from an unsafe number
+      const n = view.getUint32(p, true)
+      p += 4
+      const results: PromiseSettledResult<WriteReceipt<N>>[] = new Array(n)
+      const ids = pend?.context as string[] | undefined
+      for (let i = 0; i < n; i++) {
+        p = this.#result(view, batch, p, ids?.[i], (ok, v) => {
+          results[i] = ok ? { status: 'fulfilled', value: v as WriteReceipt<N> } : { status: 'rejected', reason: v }
+        })
       }
+      pend?.resolve(results)
     }
     if (pending.size === 0) this.#unref()
   }
@@ -588,10 +720,10 @@ export class Journal<N extends number | bigint = number> {
   append(persistenceId: string, events: EventInput | EventInput[]): Promise<WriteReceipt<N>> {
     checkString(persistenceId, 'persistenceId')
     if (events instanceof Uint8Array) {
-      return this.#submit((id) => this.#appendPayload(id, persistenceId, events))
+      return this.#submit(persistenceId, (id) => this.#appendPayload(id, persistenceId, events))
     }
-    const nativeEvents = toNativeEvents(events)
-    return this.#submit((id) => this.#native.append(id, persistenceId, nativeEvents))
+    const request = encodeAppend(persistenceId, toWireEvents(events))
+    return this.#submit(persistenceId, (id) => this.#native.append(id, request))
   }
 
   /**
@@ -603,28 +735,32 @@ export class Journal<N extends number | bigint = number> {
    */
   write(writes: AtomicWrite[]): Promise<PromiseSettledResult<WriteReceipt<N>>[]> {
     if (!Array.isArray(writes)) throw new TypeError(`writes must be an array, got ${describe(writes)}`)
-    const nativeWrites: Native.NativeAtomicWrite[] = writes.map((w, i) => {
-      const o = checkObject(w, `writes[${i}]`)
-      if (!Array.isArray(o.events)) throw new TypeError(`writes[${i}].events must be an array`)
-      return {
-        persistenceId: checkString(o.persistenceId, `writes[${i}].persistenceId`),
-        firstSequenceNr: seqIn(o.firstSequenceNr, `writes[${i}].firstSequenceNr`, 0),
-        events: o.events.map((e, k) => toNativeEvent(e, `writes[${i}].events[${k}]`)),
-      }
-    })
-    return this.#submit((id) => this.#native.write(id, nativeWrites))
+    const ids: string[] = []
+    const encoded = encodeWrites(
+      writes.map((w, i) => {
+        const o = checkObject(w, `writes[${i}]`)
+        if (!Array.isArray(o.events)) throw new TypeError(`writes[${i}].events must be an array`)
+        ids.push(checkString(o.persistenceId, `writes[${i}].persistenceId`))
+        return {
+          persistenceId: Buffer.from(ids[i], 'utf8'),
+          firstSequenceNr: seqIn(o.firstSequenceNr, `writes[${i}].firstSequenceNr`, 0),
+          events: o.events.map((e, k) => toWireEvent(e, `writes[${i}].events[${k}]`)),
+        }
+      }),
+    )
+    return this.#submit(ids, (id) => this.#native.write(id, encoded))
   }
 
   /** Deletes the stream's events up to and including `toSequenceNr`; `highestSequenceNr` is unchanged. */
   deleteTo(persistenceId: string, toSequenceNr: SeqInput): Promise<void> {
     checkString(persistenceId, 'persistenceId')
     const to = seqIn(toSequenceNr, 'toSequenceNr', 0)
-    return this.#submit((id) => this.#native.deleteTo(id, persistenceId, to))
+    return this.#submit(persistenceId, (id) => this.#native.deleteTo(id, persistenceId, to))
   }
 
   /** Resolves once everything submitted before it is committed and on stable storage, whatever the sync mode. */
   flush(): Promise<void> {
-    return this.#submit((id) => this.#native.flush(id))
+    return this.#submit(undefined, (id) => this.#native.flush(id))
   }
 
   /** Events of a stream with `from <= sequenceNr <= to`, oldest first, at most `max`. Deleted events are not returned. */
@@ -841,39 +977,54 @@ export class SnapshotStore<N extends number | bigint = number> {
   /** Stores a snapshot atomically and durably; one with the same sequence number is replaced. */
   save(snapshot: SnapshotInput): Promise<void> {
     const s = checkObject(snapshot, 'snapshot')
-    const input: Native.NativeSnapshotIn = {
-      persistenceId: checkString(s.persistenceId, 'snapshot.persistenceId'),
-      sequenceNr: seqIn(s.sequenceNr, 'snapshot.sequenceNr', 0),
-      timestamp: seqIn(s.timestamp, 'snapshot.timestamp', Date.now()),
-      state: checkBytes(s.state, 'snapshot.state'),
-    }
+    const pid = Buffer.from(checkString(s.persistenceId, 'snapshot.persistenceId'), 'utf8')
+    const sequenceNr = seqIn(s.sequenceNr, 'snapshot.sequenceNr', 0)
+    const timestamp = seqIn(s.timestamp, 'snapshot.timestamp', Date.now())
+    const state = checkBytes(s.state, 'snapshot.state')
     if (s.sequenceNr === undefined) throw new TypeError('snapshot.sequenceNr is required')
-    if (s.manifest !== undefined) input.manifest = checkString(s.manifest, 'snapshot.manifest')
-    if (s.metadata !== undefined) input.metadata = checkBytes(s.metadata, 'snapshot.metadata')
-    return this.#call(() => this.#native.snapshotSave(input))
+    const manifest = s.manifest === undefined ? undefined : Buffer.from(checkString(s.manifest, 'snapshot.manifest'), 'utf8')
+    const metadata = s.metadata === undefined ? undefined : checkBytes(s.metadata, 'snapshot.metadata')
+    // "Snapshot to save" (core/docs/wire.md): the persistence id, then a "Snapshot".
+    const w = new WireWriter(4 + pid.length + 16 + 4 + (manifest?.length ?? 0) + 4 + (metadata?.length ?? 0) + 4 + state.length)
+    w.bytes(pid)
+    w.u64(sequenceNr)
+    w.u64(timestamp)
+    w.bytes(manifest)
+    w.bytes(metadata)
+    w.bytes(state)
+    return this.#call(() => this.#native.snapshotSave(w.buf))
   }
 
   /** The newest snapshot (highest sequence number, then latest timestamp) matching `criteria`, or `null`. */
   async load(persistenceId: string, criteria?: SnapshotCriteria): Promise<Snapshot<N> | null> {
     checkString(persistenceId, 'persistenceId')
     const c = toNativeCriteria(criteria)
-    const s = await this.#call(() => this.#native.snapshotLoad(persistenceId, c))
+    const s = await this.#call(() => this.#native.snapshotLoad(persistenceId, ...c))
     if (s === null || s === undefined) return null
-    return {
-      persistenceId: s.persistenceId,
-      sequenceNr: bigOut(s.sequenceNr, this.#big) as N,
-      timestamp: bigOut(s.timestamp, false) as number,
-      manifest: s.manifest,
-      metadata: s.metadata,
-      state: s.state,
+    // A "Snapshot" (core/docs/wire.md): u64 sequence nr, u64 timestamp, str manifest, bytes metadata, bytes state.
+    const sequenceNr = u64(s.readUInt32LE(0), s.readUInt32LE(4), this.#big) as N
+    const timestamp = u64(s.readUInt32LE(8), s.readUInt32LE(12), false) as number
+    let p = 16
+    const field = (): Buffer => {
+      const len = s.readUInt32LE(p)
+      p += 4 + len
+      return s.subarray(p - len, p)
     }
+    const manifest = field().toString('utf8')
+    const metadata = field()
+    return { persistenceId, sequenceNr, timestamp, manifest, metadata, state: field() }
   }
 
   /** The stream's snapshots, oldest first, without their state. */
   async list(persistenceId: string): Promise<SnapshotInfo<N>[]> {
     checkString(persistenceId, 'persistenceId')
     const list = await this.#call(() => this.#native.snapshotList(persistenceId))
-    return list.map((i) => ({ sequenceNr: bigOut(i.sequenceNr, this.#big) as N, timestamp: bigOut(i.timestamp, false) as number }))
+    // A "Snapshot list" (core/docs/wire.md): u32 count, then u64 sequence nr, u64 timestamp each.
+    const infos: SnapshotInfo<N>[] = new Array(list.readUInt32LE(0))
+    for (let i = 0, p = 4; i < infos.length; i++, p += 16) {
+      infos[i] = { sequenceNr: u64(list.readUInt32LE(p), list.readUInt32LE(p + 4), this.#big) as N, timestamp: u64(list.readUInt32LE(p + 8), list.readUInt32LE(p + 12), false) as number }
+    }
+    return infos
   }
 
   /** Deletes the snapshot with this sequence number; resolves to whether one existed. */
@@ -887,7 +1038,7 @@ export class SnapshotStore<N extends number | bigint = number> {
   deleteMatching(persistenceId: string, criteria: SnapshotCriteria): Promise<number> {
     checkString(persistenceId, 'persistenceId')
     const c = toNativeCriteria(criteria)
-    return this.#call(() => this.#native.snapshotDeleteMatching(persistenceId, c))
+    return this.#call(() => this.#native.snapshotDeleteMatching(persistenceId, ...c))
   }
 
   /** Keeps the `keepLastN` newest snapshots of a stream and deletes the rest; resolves to how many were deleted. */
@@ -902,6 +1053,9 @@ export class SnapshotStore<N extends number | bigint = number> {
     return this.#call(() => this.#native.snapshotPersistenceIds())
   }
 }
+
+/** Error codes by status: status `s` (1..) is `ERROR_CODES[s - 1]` (core/docs/wire.md, "Status codes"). */
+const ERROR_CODES: string[] = native.errorCodes()
 
 /** @internal Every error code the native addon can report (for tests). */
 export function nativeErrorCodes(): string[] {
