@@ -3,104 +3,33 @@
 //! The glue converts types, errors and completions only; every storage rule
 //! lives in the core. Its shape:
 //!
-//! * **Writes** (`append`, `write`, `delete_to`, `flush`) use the core's callback
-//!   form. The callback runs on the core's writer thread and only pushes the
-//!   result into this journal's [`CompletionQueue`] (a mutex-guarded deque and a
-//!   condition variable): it never attaches to the JVM and never calls Java.
-//!   A Java-owned daemon thread waits in `pollCompletions` and completes the
-//!   `CompletableFuture`s in submission order. No native thread is ever
-//!   attached to the JVM, so nothing here can keep the JVM from exiting.
-//! * **Batches cross once**: a list of events arrives as one `byte[]`
-//!   ([`decode_events`]), a page of events leaves as one `byte[]`
-//!   ([`PageEncoder`]), written straight from the core's borrowed `EventRef`s.
-//! * **Errors** are turned into `dev.tidelog.TidelogException` subclasses by
-//!   one function, [`error_to_java`], keyed on [`ErrorKind::code`].
+//! * **Writes** (`append`, `write`, `delete_to`, `flush`) go through the shared
+//!   completion queue of `tidelog-ffi`: the core's writer thread only pushes the
+//!   result there, never attaching to the JVM. A Java-owned daemon thread waits in
+//!   `pollCompletions` and gets each batch as one `byte[]` (a completion batch of
+//!   `core/docs/wire.md`), from which it completes the futures in submission order.
+//! * **Batches cross once**, in the formats of `core/docs/wire.md`: events go in
+//!   as one `byte[]`, a page of events comes out as one `byte[]`.
+//! * **Errors** thrown by a call are turned into `dev.tidelog.TidelogException`
+//!   subclasses by one function, [`error_to_java`], keyed on [`ErrorKind::code`].
 //! * **Panics** never unwind into the JVM: every entry point runs inside
 //!   [`guard`], which turns a panic into a `java.lang.IllegalStateException`.
 
-use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use jni::objects::{JByteArray, JClass, JLongArray, JObject, JObjectArray, JString, JValue};
+use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
-use tidelog::{
-    AtomicWrite, Backend, Error, ErrorKind, EventRef, InvalidArgument, Journal, NewEvent, Options, Snapshot, SnapshotCriteria, SyncPolicy,
-    WriteReceipt,
-};
-
-// ---- completion queue -------------------------------------------------------
-
-/// The result of one asynchronous operation, waiting for the Java poller.
-enum Outcome {
-    Receipt(WriteReceipt),
-    Unit,
-    Writes(Vec<Result<WriteReceipt, Error>>),
-    Failed(Error),
-}
-
-struct Done {
-    token: i64,
-    outcome: Outcome,
-}
-
-/// Per-journal queue the writer-thread callbacks push into and the Java poller drains.
-#[derive(Default)]
-pub struct CompletionQueue {
-    items: Mutex<VecDeque<Done>>,
-    ready: Condvar,
-}
-
-impl CompletionQueue {
-    /// Called on the core's writer thread: a short lock and a notify, never blocking on Java.
-    fn push(&self, token: i64, outcome: Outcome) {
-        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-        items.push_back(Done { token, outcome });
-        drop(items);
-        self.ready.notify_one();
-    }
-
-    /// Takes up to `max` items, waiting at most `timeout` for the first one.
-    fn take(&self, max: usize, timeout: Duration) -> Vec<Done> {
-        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-        if items.is_empty() && !timeout.is_zero() {
-            items = self
-                .ready
-                .wait_timeout_while(items, timeout, |i| i.is_empty())
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        let n = items.len().min(max);
-        items.drain(..n).collect()
-    }
-
-    /// Puts taken items back at the front, in their order (after a failed hand-over).
-    fn requeue(&self, taken: Vec<Done>) {
-        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-        for d in taken.into_iter().rev() {
-            items.push_front(d);
-        }
-    }
-
-    /// Wakes a waiting poller (used by `close`).
-    fn wake(&self) {
-        self.ready.notify_all();
-    }
-}
+use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, Snapshot, SnapshotCriteria};
+use tidelog_ffi::wire::{self, Scope, WireError};
+use tidelog_ffi::{CompletionQueue, Outcome};
 
 /// What a Java `long` handle points to.
 pub struct Handle {
     journal: Journal,
     queue: Arc<CompletionQueue>,
-}
-
-impl Handle {
-    fn completer(&self, token: i64) -> impl FnOnce(Outcome) + Send + 'static {
-        let queue = self.queue.clone();
-        move |outcome| queue.push(token, outcome)
-    }
 }
 
 /// # Safety
@@ -178,6 +107,11 @@ impl From<jni::errors::Error> for GlueError {
         GlueError::Jni(e)
     }
 }
+impl From<WireError> for GlueError {
+    fn from(e: WireError) -> Self {
+        GlueError::Argument(e.to_string())
+    }
+}
 
 type GlueResult<T> = Result<T, GlueError>;
 
@@ -202,11 +136,7 @@ fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<
             default
         }
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let message = tidelog_ffi::panic_message(panic.as_ref());
             if !env.exception_check().unwrap_or(true) {
                 let _ = env.throw_new("java/lang/IllegalStateException", format!("tidelog native panic: {message}"));
             }
@@ -237,129 +167,6 @@ fn string_array(env: &mut JNIEnv, values: &[String]) -> GlueResult<jobjectArray>
         env.delete_local_ref(s)?;
     }
     Ok(array.into_raw())
-}
-
-// ---- wire formats -----------------------------------------------------------
-
-/// Little-endian reader over a `byte[]` built by `dev.tidelog.Wire`.
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> GlueResult<&'a [u8]> {
-        if self.buf.len() < n {
-            return Err(GlueError::Argument("truncated event buffer".into()));
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-    fn u32(&mut self) -> GlueResult<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
-    }
-    fn i64(&mut self) -> GlueResult<i64> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
-    }
-    fn bytes(&mut self) -> GlueResult<Vec<u8>> {
-        let n = self.u32()? as usize;
-        Ok(self.take(n)?.to_vec())
-    }
-    fn string(&mut self) -> GlueResult<String> {
-        let n = self.u32()? as usize;
-        // Java's UTF-8 encoder never produces invalid UTF-8.
-        Ok(String::from_utf8_lossy(self.take(n)?).into_owned())
-    }
-}
-
-/// Decodes `u32 count` then per event: `i64 timestamp (-1 = now)`, manifest,
-/// writer id, metadata, `u32 tag count` + tags, payload (each `u32 len` + bytes).
-fn decode_events(reader: &mut Reader) -> GlueResult<Vec<NewEvent>> {
-    let count = reader.u32()? as usize;
-    let mut events = Vec::with_capacity(count.min(1 << 16));
-    for _ in 0..count {
-        let timestamp = reader.i64()?;
-        let manifest = reader.string()?;
-        let writer_id = reader.string()?;
-        let metadata = reader.bytes()?;
-        let tag_count = reader.u32()? as usize;
-        let mut tags = Vec::with_capacity(tag_count.min(1 << 10));
-        for _ in 0..tag_count {
-            tags.push(reader.string()?);
-        }
-        let payload = reader.bytes()?;
-        events.push(NewEvent {
-            payload,
-            manifest,
-            writer_id,
-            tags,
-            timestamp: (timestamp >= 0).then_some(timestamp as u64),
-            metadata,
-        });
-    }
-    Ok(events)
-}
-
-/// Decodes `u32 count` then per write: persistence id, `i64 first sequence nr`, events.
-fn decode_writes(buf: &[u8]) -> GlueResult<Vec<AtomicWrite>> {
-    let mut reader = Reader { buf };
-    let count = reader.u32()? as usize;
-    let mut writes = Vec::with_capacity(count.min(1 << 16));
-    for _ in 0..count {
-        let persistence_id = reader.string()?;
-        let first_sequence_nr = reader.i64()? as u64;
-        let events = decode_events(&mut reader)?;
-        writes.push(AtomicWrite {
-            persistence_id,
-            first_sequence_nr,
-            events,
-        });
-    }
-    Ok(writes)
-}
-
-/// Encodes a page of events into one buffer, read by `dev.tidelog.Wire.decodePage`:
-/// `u32 count` then per event `u64 sequence nr, u64 global offset, u64 timestamp`,
-/// persistence id, manifest, writer id, metadata, `u32 tag count` + tags, payload.
-struct PageEncoder {
-    out: Vec<u8>,
-    count: u32,
-    max_bytes: usize,
-}
-
-impl PageEncoder {
-    fn new(max_bytes: usize) -> Self {
-        PageEncoder {
-            out: vec![0; 4],
-            count: 0,
-            max_bytes,
-        }
-    }
-    fn put(&mut self, b: &[u8]) {
-        self.out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-        self.out.extend_from_slice(b);
-    }
-    /// Adds an event; returns false once the page is full (the event is still included).
-    fn push(&mut self, e: EventRef<'_>) -> bool {
-        self.out.extend_from_slice(&e.sequence_nr.to_le_bytes());
-        self.out.extend_from_slice(&e.global_offset.to_le_bytes());
-        self.out.extend_from_slice(&e.timestamp.to_le_bytes());
-        self.put(e.persistence_id.as_bytes());
-        self.put(e.manifest.as_bytes());
-        self.put(e.writer_id.as_bytes());
-        self.put(e.metadata);
-        self.out.extend_from_slice(&(e.tags.len() as u32).to_le_bytes());
-        for tag in e.tags.iter() {
-            self.put(tag.as_bytes());
-        }
-        self.put(e.payload);
-        self.count += 1;
-        self.out.len() < self.max_bytes
-    }
-    fn finish(mut self) -> Vec<u8> {
-        self.out[..4].copy_from_slice(&self.count.to_le_bytes());
-        self.out
-    }
 }
 
 fn page_limit(max_bytes: jint) -> usize {
@@ -403,38 +210,17 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_open<'l>(
         let journal = Journal::open(&path, options)?;
         let handle = Box::new(Handle {
             journal,
-            queue: Arc::new(CompletionQueue::default()),
+            queue: CompletionQueue::new(),
         });
         Ok(Box::into_raw(handle) as jlong)
     })
 }
 
-/// Decodes the `long[12]` options array of `Options.toConfig()` (Java).
+/// Decodes the options record (`core/docs/wire.md`, "Options record") of `Options.toNative()` (Java).
 fn options(env: &mut JNIEnv<'_>, config: &JLongArray<'_>) -> GlueResult<Options> {
-    let mut c = [0i64; 12];
-    env.get_long_array_region(config, 0, &mut c)?;
-    let backend = match c[0] {
-        0 => Backend::Lmdb,
-        1 => Backend::Files,
-        _ => Backend::Memory,
-    };
-    let sync = match c[1] {
-        0 => SyncPolicy::Always,
-        1 => SyncPolicy::Interval(Duration::from_micros(c[2].max(0) as u64)),
-        _ => SyncPolicy::Never,
-    };
-    Ok(Options::new()
-        .backend(backend)
-        .sync(sync)
-        .max_batch_events(c[3].max(0) as usize)
-        .max_batch_bytes(c[4].max(0) as usize)
-        .max_batch_delay(Duration::from_micros(c[5].max(0) as u64))
-        .max_event_bytes(c[6].max(0) as usize)
-        .close_timeout(Duration::from_millis(c[7].max(0) as u64))
-        .lmdb_map_size(c[8].max(0) as usize)
-        .segment_bytes(c[9].max(0) as u64)
-        .read_only(c[10] != 0)
-        .snapshot_compression(c[11] != 0))
+    let mut record = [0i64; tidelog_ffi::options::field::COUNT];
+    env.get_long_array_region(config, 0, &mut record)?;
+    Ok(tidelog_ffi::decode_options(&record.map(|v| v as u64))?)
 }
 
 /// `static native void checkOptions(long handle, long[] config)`: fails with
@@ -495,17 +281,10 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_isClosed<'l>(mut env: JNIEn
 
 /// Runs a submission: whatever goes wrong in the glue still completes `token`
 /// exactly once (as a failure), so the Java side's in-order delivery never stalls.
-fn submit<'l>(
-    env: &mut JNIEnv<'l>,
-    h: jlong,
-    token: jlong,
-    body: impl FnOnce(&mut JNIEnv<'l>, &Handle, Box<dyn FnOnce(Outcome) + Send>) -> GlueResult<()>,
-) {
+fn submit<'l>(env: &mut JNIEnv<'l>, h: jlong, token: jlong, body: impl FnOnce(&mut JNIEnv<'l>, &Handle, u64) -> GlueResult<()>) {
     guard(env, (), |env| {
         let h = unsafe { handle(h) };
-        let queue = h.queue.clone();
-        let complete = h.completer(token);
-        if let Err(e) = body(env, h, Box::new(complete)) {
+        if let Err(e) = body(env, h, token as u64) {
             let error = match e {
                 GlueError::Core(e) => e,
                 GlueError::Jni(_) | GlueError::Argument(_) => Error::from(InvalidArgument::Option {
@@ -514,18 +293,10 @@ fn submit<'l>(
                 }),
             };
             let _ = env.exception_clear();
-            queue.push(token, Outcome::Failed(error));
+            h.queue.push(token as u64, Outcome::Failed(error));
         }
         Ok(())
     })
-}
-
-fn receipt_outcome(r: Result<WriteReceipt, Error>) -> Outcome {
-    r.map_or_else(Outcome::Failed, Outcome::Receipt)
-}
-
-fn unit_outcome(r: Result<(), Error>) -> Outcome {
-    r.map_or_else(Outcome::Failed, |()| Outcome::Unit)
 }
 
 /// `static native void append(long handle, long token, byte[] request)`: the request is the
@@ -541,12 +312,9 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_append<'l>(
     token: jlong,
     request: JByteArray<'l>,
 ) {
-    submit(&mut env, h, token, |env, h, complete| {
-        let buf = bytes(env, &request)?;
-        let mut reader = Reader { buf: &buf };
-        let pid = reader.string()?;
-        let events = decode_events(&mut reader)?;
-        h.journal.append_with(&pid, events, move |r| complete(receipt_outcome(r)));
+    submit(&mut env, h, token, |env, h, token| {
+        let (pid, events) = wire::decode_append(&bytes(env, &request)?)?;
+        h.queue.append(&h.journal, token, &pid, events);
         Ok(())
     })
 }
@@ -563,33 +331,31 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_appendBlocking<'l>(
 ) -> jlongArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
-        let buf = bytes(env, &request)?;
-        let mut reader = Reader { buf: &buf };
-        let pid = reader.string()?;
-        let events = decode_events(&mut reader)?;
+        let (pid, events) = wire::decode_append(&bytes(env, &request)?)?;
         let receipt = h.journal.append(&pid, events)?;
-        Ok(receipt_to_java(env, &receipt)?.into_raw())
+        let pair = env.new_long_array(2)?;
+        env.set_long_array_region(&pair, 0, &[receipt.first_sequence_nr as i64, receipt.last_sequence_nr as i64])?;
+        Ok(pair.into_raw())
     })
 }
 
-/// `static native Object[] writeBlocking(long handle, byte[] writes)`: as `write`, with the
-/// core's blocking `write`; returns one `long[2]` receipt or `TidelogException` per write.
+/// `static native byte[] writeBlocking(long handle, byte[] writes)`: as `write`, with the
+/// core's blocking `write`; returns the per-write results as a result list (`core/docs/wire.md`).
 #[no_mangle]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_writeBlocking<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
     writes: JByteArray<'l>,
-) -> jobjectArray {
+) -> jbyteArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         if h.journal.is_closed() {
             // As `writeAsync` on a closed journal: the call fails, rather than each write.
             return Err(Error::Closed.into());
         }
-        let buf = bytes(env, &writes)?;
-        let results = h.journal.write(decode_writes(&buf)?)?;
-        Ok(write_results_to_java(env, &results)?.into_raw())
+        let results = h.journal.write(wire::decode_writes(&bytes(env, &writes)?)?)?;
+        Ok(env.byte_array_from_slice(&wire::encode_results(&results))?.into_raw())
     })
 }
 
@@ -602,10 +368,8 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_write<'l>(
     token: jlong,
     writes: JByteArray<'l>,
 ) {
-    submit(&mut env, h, token, |env, h, complete| {
-        let buf = bytes(env, &writes)?;
-        let writes = decode_writes(&buf)?;
-        h.journal.write_with(writes, move |r| complete(Outcome::Writes(r)));
+    submit(&mut env, h, token, |env, h, token| {
+        h.queue.write(&h.journal, token, wire::decode_writes(&bytes(env, &writes)?)?);
         Ok(())
     })
 }
@@ -620,9 +384,8 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_deleteTo<'l>(
     pid: JString<'l>,
     to: jlong,
 ) {
-    submit(&mut env, h, token, |env, h, complete| {
-        let pid = string(env, &pid)?;
-        h.journal.delete_to_with(&pid, to as u64, move |r| complete(unit_outcome(r)));
+    submit(&mut env, h, token, |env, h, token| {
+        h.queue.delete_to(&h.journal, token, &string(env, &pid)?, to as u64);
         Ok(())
     })
 }
@@ -630,105 +393,50 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_deleteTo<'l>(
 /// `static native void flush(long handle, long token)`.
 #[no_mangle]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_flush<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong, token: jlong) {
-    submit(&mut env, h, token, |_env, h, complete| {
-        h.journal.flush_with(move |r| complete(unit_outcome(r)));
+    submit(&mut env, h, token, |_env, h, token| {
+        h.queue.flush(&h.journal, token);
         Ok(())
     })
 }
 
-/// `static native int pollCompletions(long handle, long[] tokens, long[] values, Object[] extras, long timeoutMillis)`.
-///
-/// Waits (in native code, on a condition variable) up to `timeoutMillis` for
-/// completions, then moves up to `tokens.length` of them out: `tokens[i]`, the
-/// receipt in `values[2i]`/`values[2i+1]`, and in `extras[i]` either null, a
-/// `TidelogException`, or for `write` an `Object[]` with one `long[2]` receipt
-/// or `TidelogException` per write. Returns how many were filled.
+/// `static native byte[] pollCompletions(long handle, int max, long timeoutMillis)`: waits
+/// (on the queue's condition variable) up to `timeoutMillis` for completions, then moves up
+/// to `max` of them out as one completion batch (`core/docs/wire.md`); null when none came.
 #[no_mangle]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_pollCompletions<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
-    tokens: JLongArray<'l>,
-    values: JLongArray<'l>,
-    extras: JObjectArray<'l>,
+    max: jint,
     timeout_millis: jlong,
-) -> jint {
-    guard(&mut env, 0, |env| {
+) -> jbyteArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
-        let capacity = env.get_array_length(&tokens)? as usize;
-        let done = h.queue.take(capacity, Duration::from_millis(timeout_millis.max(0) as u64));
-        match deliver(env, &done, &tokens, &values, &extras) {
-            Ok(n) => Ok(n),
+        let timeout = Duration::from_millis(timeout_millis.max(0) as u64);
+        let done = h.queue.take(max.max(1) as usize, Some(timeout)).unwrap_or_default();
+        if done.is_empty() {
+            return Ok(std::ptr::null_mut());
+        }
+        match env.byte_array_from_slice(&wire::encode_completions(&done)) {
+            Ok(batch) => Ok(batch.into_raw()),
             Err(e) => {
-                // Nothing was handed over (Java sees an exception, not a count): put the
-                // results back so that every token still completes exactly once.
+                // Nothing was handed over (Java sees an exception): put the results back so
+                // that every token still completes exactly once.
                 h.queue.requeue(done);
-                Err(e)
+                Err(e.into())
             }
         }
     })
 }
 
-/// Writes taken completions into the poller's arrays; returns how many.
-fn deliver<'l>(env: &mut JNIEnv<'l>, done: &[Done], tokens: &JLongArray, values: &JLongArray, extras: &JObjectArray) -> GlueResult<jint> {
-    let mut token_buf = Vec::with_capacity(done.len());
-    let mut value_buf = Vec::with_capacity(done.len() * 2);
-    for (i, d) in done.iter().enumerate() {
-        token_buf.push(d.token);
-        let (first, last) = match &d.outcome {
-            Outcome::Receipt(r) => (r.first_sequence_nr as i64, r.last_sequence_nr as i64),
-            _ => (0, 0),
-        };
-        value_buf.push(first);
-        value_buf.push(last);
-        let extra: Option<JObject<'l>> = match &d.outcome {
-            Outcome::Receipt(_) | Outcome::Unit => None,
-            Outcome::Failed(e) => Some(error_to_java(env, e)?),
-            Outcome::Writes(results) => Some(write_results_to_java(env, results)?),
-        };
-        // Always set the slot (null included) so no stale object from an earlier poll remains.
-        match extra {
-            Some(obj) => {
-                env.set_object_array_element(extras, i as i32, &obj)?;
-                env.delete_local_ref(obj)?;
-            }
-            None => env.set_object_array_element(extras, i as i32, JObject::null())?,
-        }
-    }
-    if !token_buf.is_empty() {
-        env.set_long_array_region(tokens, 0, &token_buf)?;
-        env.set_long_array_region(values, 0, &value_buf)?;
-    }
-    Ok(token_buf.len() as jint)
-}
-
-/// A receipt as Java's `long[] {first, last}`.
-fn receipt_to_java<'l>(env: &mut JNIEnv<'l>, receipt: &WriteReceipt) -> GlueResult<JLongArray<'l>> {
-    let pair = env.new_long_array(2)?;
-    env.set_long_array_region(&pair, 0, &[receipt.first_sequence_nr as i64, receipt.last_sequence_nr as i64])?;
-    Ok(pair)
-}
-
-/// Per-write results as Java's `Object[]`: a `long[2]` receipt or a `TidelogException` each.
-fn write_results_to_java<'l>(env: &mut JNIEnv<'l>, results: &[Result<WriteReceipt, Error>]) -> GlueResult<JObject<'l>> {
-    let array = env.new_object_array(results.len() as i32, "java/lang/Object", JObject::null())?;
-    for (j, r) in results.iter().enumerate() {
-        let element: JObject = match r {
-            Ok(receipt) => receipt_to_java(env, receipt)?.into(),
-            Err(e) => error_to_java(env, e)?,
-        };
-        env.set_object_array_element(&array, j as i32, &element)?;
-        env.delete_local_ref(element)?;
-    }
-    Ok(array.into())
-}
-
-fn page_to_java(env: &mut JNIEnv, page: PageEncoder) -> GlueResult<jbyteArray> {
-    Ok(env.byte_array_from_slice(&page.finish())?.into_raw())
+/// One page of `scope` (`core/docs/wire.md`, "Event page") as a Java `byte[]`.
+fn page_to_java(env: &mut JNIEnv, h: &Handle, scope: Scope<'_>, max: jlong, max_bytes: jint) -> GlueResult<jbyteArray> {
+    let page = wire::read_page(&h.journal, scope, clamp_count(max), page_limit(max_bytes))?;
+    Ok(env.byte_array_from_slice(&page)?.into_raw())
 }
 
 /// `static native byte[] readPage(long handle, String pid, long from, long to, long max, int maxBytes)`:
-/// one page of a stream's events, encoded (see [`PageEncoder`]).
+/// one page of a stream's events (`core/docs/wire.md`, "Event page").
 #[no_mangle]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
     mut env: JNIEnv<'l>,
@@ -743,9 +451,12 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
-        let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal.scan(&pid, from as u64, to as u64, clamp_count(max), |e| page.push(e))?;
-        page_to_java(env, page)
+        let scope = Scope::Stream {
+            persistence_id: &pid,
+            from: from as u64,
+            to: to as u64,
+        };
+        page_to_java(env, h, scope, max, max_bytes)
     })
 }
 
@@ -763,9 +474,11 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_tagPage<'l>(
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
         let tag = string(env, &tag)?;
-        let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal.scan_tag(&tag, from_offset as u64, clamp_count(max), |e| page.push(e))?;
-        page_to_java(env, page)
+        let scope = Scope::Tag {
+            tag: &tag,
+            from_offset: from_offset as u64,
+        };
+        page_to_java(env, h, scope, max, max_bytes)
     })
 }
 
@@ -781,9 +494,10 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_allPage<'l>(
 ) -> jbyteArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
-        let mut page = PageEncoder::new(page_limit(max_bytes));
-        h.journal.scan_all(from_offset as u64, clamp_count(max), |e| page.push(e))?;
-        page_to_java(env, page)
+        let scope = Scope::All {
+            from_offset: from_offset as u64,
+        };
+        page_to_java(env, h, scope, max, max_bytes)
     })
 }
 
@@ -898,14 +612,7 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotLoad<'l>(
         let Some(s) = h.journal.snapshots().load(&pid, criteria(max_seq, max_ts, min_seq, min_ts))? else {
             return Ok(std::ptr::null_mut());
         };
-        let mut out = Vec::with_capacity(32 + s.manifest.len() + s.metadata.len() + s.state.len());
-        out.extend_from_slice(&s.sequence_nr.to_le_bytes());
-        out.extend_from_slice(&s.timestamp.to_le_bytes());
-        for field in [s.manifest.as_bytes(), &s.metadata, &s.state] {
-            out.extend_from_slice(&(field.len() as u32).to_le_bytes());
-            out.extend_from_slice(field);
-        }
-        Ok(env.byte_array_from_slice(&out)?.into_raw())
+        Ok(env.byte_array_from_slice(&wire::encode_snapshot(&s))?.into_raw())
     })
 }
 
@@ -997,69 +704,4 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotPersistenceIds<'l>(
         let ids = unsafe { handle(h) }.journal.snapshots().persistence_ids()?;
         string_array(env, &ids)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn encode_event(out: &mut Vec<u8>, payload: &[u8], tags: &[&str], timestamp: i64) {
-        out.extend_from_slice(&timestamp.to_le_bytes());
-        for s in [&b"manifest"[..], b"writer", b"meta"] {
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            out.extend_from_slice(s);
-        }
-        out.extend_from_slice(&(tags.len() as u32).to_le_bytes());
-        for t in tags {
-            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
-            out.extend_from_slice(t.as_bytes());
-        }
-        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        out.extend_from_slice(payload);
-    }
-
-    #[test]
-    fn decodes_what_the_java_encoder_writes() {
-        let mut buf = 2u32.to_le_bytes().to_vec();
-        encode_event(&mut buf, b"one", &["a", "b"], -1);
-        encode_event(&mut buf, b"two", &[], 42);
-        let events = decode_events(&mut Reader { buf: &buf }).ok().unwrap();
-        assert_eq!(events.len(), 2);
-        assert_eq!(events[0].payload, b"one");
-        assert_eq!(events[0].tags, vec!["a".to_string(), "b".to_string()]);
-        assert_eq!(events[0].timestamp, None);
-        assert_eq!(events[1].timestamp, Some(42));
-        assert_eq!(events[1].manifest, "manifest");
-        assert_eq!(events[1].metadata, b"meta");
-    }
-
-    #[test]
-    fn truncated_buffers_are_refused() {
-        let mut buf = 1u32.to_le_bytes().to_vec();
-        encode_event(&mut buf, b"payload", &["tag"], 1);
-        buf.truncate(buf.len() - 3);
-        assert!(decode_events(&mut Reader { buf: &buf }).is_err());
-    }
-
-    #[test]
-    fn queue_hands_out_completions_in_push_order() {
-        let q = CompletionQueue::default();
-        q.push(1, Outcome::Unit);
-        q.push(2, Outcome::Failed(Error::Closed));
-        let taken = q.take(8, Duration::from_millis(1));
-        assert_eq!(taken.iter().map(|d| d.token).collect::<Vec<_>>(), vec![1, 2]);
-        assert!(q.take(8, Duration::from_millis(1)).is_empty());
-    }
-
-    #[test]
-    fn requeued_completions_come_back_first_in_order() {
-        let q = CompletionQueue::default();
-        for t in 1..=4 {
-            q.push(t, Outcome::Unit);
-        }
-        let first_two = q.take(2, Duration::ZERO);
-        q.requeue(first_two);
-        let all = q.take(8, Duration::ZERO);
-        assert_eq!(all.iter().map(|d| d.token).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
-    }
 }

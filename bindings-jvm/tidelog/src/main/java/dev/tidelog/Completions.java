@@ -17,17 +17,17 @@ import java.util.function.LongConsumer;
  * <p>Every submission gets a token from a counter and is registered before the native call.
  * The native side pushes each result into the journal's completion queue (from the core's
  * writer thread, without touching the JVM); this thread waits in
- * {@link NativeBridge#pollCompletions} (a condition-variable wait in native code), then
- * completes futures strictly in token order: a result that arrives early (a request refused
+ * {@link NativeBridge#pollCompletions} (a condition-variable wait in native code), takes a
+ * completion batch ({@code core/docs/wire.md}, "Completion batch"), then completes futures
+ * strictly in token order: a result that arrives early (a request refused
  * by validation, say) waits for the ones submitted before it. The thread is a daemon and no
  * native thread is ever attached, so an unclosed journal never keeps the JVM alive.
  */
 final class Completions implements Runnable {
     enum Kind { RECEIPT, WRITES, UNIT }
 
-    private record Pending(Kind kind, CompletableFuture<Object> future) {}
-
-    private record Result(long first, long last, Object extra) {}
+    /** {@code context}: the persistence id (append, deleteTo) or the writes (write), for error details. */
+    private record Pending(Kind kind, Object context, CompletableFuture<Object> future) {}
 
     private static final int BATCH = 512;
     private static final AtomicLong THREADS = new AtomicLong();
@@ -47,7 +47,8 @@ final class Completions implements Runnable {
 
     // Owned by the completion thread.
     private long nextToDeliver;
-    private final Map<Long, Result> early = new HashMap<>();
+    /** Results ({@link Wire.Result}, {@code Wire.Result[]} or a Throwable) that came before their turn. */
+    private final Map<Long, Object> early = new HashMap<>();
 
     Completions(long handle, Object owner) {
         this.handle = handle;
@@ -66,7 +67,7 @@ final class Completions implements Runnable {
 
     /** Registers a future under a fresh token and runs the native submission with it. */
     @SuppressWarnings("unchecked")
-    <T> CompletableFuture<T> submit(Kind kind, LongConsumer nativeCall) {
+    <T> CompletableFuture<T> submit(Kind kind, Object context, LongConsumer nativeCall) {
         CompletableFuture<Object> future = new CompletableFuture<>();
         submitting.incrementAndGet();
         try {
@@ -75,7 +76,7 @@ final class Completions implements Runnable {
                 return (CompletableFuture<T>) (CompletableFuture<?>) future;
             }
             long token = tokens.getAndIncrement();
-            pending.put(token, new Pending(kind, future));
+            pending.put(token, new Pending(kind, context, future));
             try {
                 nativeCall.accept(token);
             } catch (Throwable t) {
@@ -106,14 +107,11 @@ final class Completions implements Runnable {
 
     @Override
     public void run() {
-        long[] tokenBuf = new long[BATCH];
-        long[] values = new long[BATCH * 2];
-        Object[] extras = new Object[BATCH];
         try {
             while (true) {
-                int n;
+                byte[] batch;
                 try {
-                    n = NativeBridge.pollCompletions(handle, tokenBuf, values, extras, closing ? 20 : 500);
+                    batch = NativeBridge.pollCompletions(handle, BATCH, closing ? 20 : 500);
                 } catch (RuntimeException | OutOfMemoryError e) {
                     // A JNI failure (out of memory building results, say) must not kill the only
                     // thread that completes this journal's futures: the native side put the
@@ -121,13 +119,12 @@ final class Completions implements Runnable {
                     java.util.concurrent.locks.LockSupport.parkNanos(5_000_000L);
                     continue;
                 }
-                for (int i = 0; i < n; i++) {
-                    accept(tokenBuf[i], new Result(values[2 * i], values[2 * i + 1], extras[i]));
-                    extras[i] = null;
+                if (batch != null) {
+                    Wire.decodeCompletions(batch, this::accept);
                 }
                 Object[] l;
                 while ((l = local.poll()) != null) {
-                    accept((Long) l[0], new Result(0, 0, l[1]));
+                    accept((Long) l[0], l[1]);
                 }
                 if (closing) {
                     stopped = true;
@@ -143,7 +140,7 @@ final class Completions implements Runnable {
         }
     }
 
-    private void accept(long token, Result result) {
+    private void accept(long token, Object result) {
         if (token < nextToDeliver || early.containsKey(token)) {
             return; // already delivered (a duplicate after a JNI failure)
         }
@@ -153,39 +150,37 @@ final class Completions implements Runnable {
         }
         deliver(token, result);
         nextToDeliver++;
-        Result next;
+        Object next;
         while ((next = early.remove(nextToDeliver)) != null) {
             deliver(nextToDeliver, next);
             nextToDeliver++;
         }
     }
 
-    private void deliver(long token, Result r) {
+    @SuppressWarnings("unchecked")
+    private void deliver(long token, Object r) {
         Pending p = pending.remove(token);
         if (p == null) {
             return;
         }
         CompletableFuture<Object> f = p.future();
-        if (r.extra() instanceof Throwable t) {
+        if (r instanceof Throwable t) {
             f.completeExceptionally(t);
-            return;
-        }
-        switch (p.kind()) {
-            case RECEIPT -> f.complete(new WriteReceipt(r.first(), r.last()));
-            case UNIT -> f.complete(null);
-            case WRITES -> f.complete(writeResults((Object[]) r.extra()));
+        } else if (r instanceof Wire.Result[] list) {
+            f.complete(writeResults(list, (List<AtomicWrite>) p.context()));
+        } else if (!((Wire.Result) r).ok()) {
+            f.completeExceptionally(((Wire.Result) r).error((String) p.context()));
+        } else {
+            f.complete(p.kind() == Kind.RECEIPT ? ((Wire.Result) r).receipt() : null);
         }
     }
 
-    /** Per-write results from the native side: a {@code long[2]} receipt or a {@code TidelogException} each. */
-    static List<WriteResult> writeResults(Object[] items) {
+    /** Per-write results: write {@code i}'s persistence id names the stream of its conflict. */
+    static List<WriteResult> writeResults(Wire.Result[] items, List<AtomicWrite> writes) {
         List<WriteResult> results = new ArrayList<>(items.length);
-        for (Object item : items) {
-            if (item instanceof long[] pair) {
-                results.add(new WriteResult(new WriteReceipt(pair[0], pair[1]), null));
-            } else {
-                results.add(new WriteResult(null, (TidelogException) item));
-            }
+        for (int i = 0; i < items.length; i++) {
+            Wire.Result r = items[i];
+            results.add(r.ok() ? new WriteResult(r.receipt(), null) : new WriteResult(null, r.error(writes.get(i).persistenceId())));
         }
         return List.copyOf(results);
     }

@@ -109,7 +109,7 @@ public final class Journal implements AutoCloseable {
         Objects.requireNonNull(persistenceId, "persistenceId");
         byte[] request = Wire.encodeAppend(persistenceId, events);
         try {
-            return completions.submit(Completions.Kind.RECEIPT, token -> NativeBridge.append(handle, token, request));
+            return completions.submit(Completions.Kind.RECEIPT, persistenceId, token -> NativeBridge.append(handle, token, request));
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -170,7 +170,7 @@ public final class Journal implements AutoCloseable {
     public CompletableFuture<List<WriteResult>> writeAsync(List<AtomicWrite> writes) {
         byte[] encoded = Wire.encodeWrites(writes);
         try {
-            return completions.submit(Completions.Kind.WRITES, token -> NativeBridge.write(handle, token, encoded));
+            return completions.submit(Completions.Kind.WRITES, writes, token -> NativeBridge.write(handle, token, encoded));
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -187,7 +187,7 @@ public final class Journal implements AutoCloseable {
         refuseOnCompletionThread();
         byte[] encoded = Wire.encodeWrites(writes);
         try {
-            return Completions.writeResults(NativeBridge.writeBlocking(handle, encoded));
+            return Completions.writeResults(Wire.decodeResults(NativeBridge.writeBlocking(handle, encoded)), writes);
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -205,7 +205,7 @@ public final class Journal implements AutoCloseable {
         Objects.requireNonNull(persistenceId, "persistenceId");
         nonNegative("toSequenceNr", toSequenceNr);
         try {
-            return completions.submit(Completions.Kind.UNIT, token -> NativeBridge.deleteTo(handle, token, persistenceId, toSequenceNr));
+            return completions.submit(Completions.Kind.UNIT, persistenceId, token -> NativeBridge.deleteTo(handle, token, persistenceId, toSequenceNr));
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -229,7 +229,7 @@ public final class Journal implements AutoCloseable {
      */
     public CompletableFuture<Void> flushAsync() {
         try {
-            return completions.submit(Completions.Kind.UNIT, token -> NativeBridge.flush(handle, token));
+            return completions.submit(Completions.Kind.UNIT, null, token -> NativeBridge.flush(handle, token));
         } finally {
             Reference.reachabilityFence(this);
         }

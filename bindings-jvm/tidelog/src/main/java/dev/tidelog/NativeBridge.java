@@ -30,13 +30,13 @@ final class NativeBridge {
 
     static native long[] appendBlocking(long handle, byte[] request);
 
-    static native Object[] writeBlocking(long handle, byte[] writes);
+    static native byte[] writeBlocking(long handle, byte[] writes);
 
     static native void deleteTo(long handle, long token, String persistenceId, long toSequenceNr);
 
     static native void flush(long handle, long token);
 
-    static native int pollCompletions(long handle, long[] tokens, long[] values, Object[] extras, long timeoutMillis);
+    static native byte[] pollCompletions(long handle, int max, long timeoutMillis);
 
     static native byte[] readPage(long handle, String persistenceId, long from, long to, long max, int maxBytes);
 

@@ -83,8 +83,10 @@ public final class Options {
     }
 
     /** Flattens the options for the native library (order shared with {@code native/src/lib.rs}). */
+    /** The options record of {@code core/docs/wire.md}, section "Options record". */
     long[] toNative() {
         return new long[] {
+            0x1FFE, // every field present
             backend.ordinal(),
             sync.kind().ordinal(),
             micros(sync.flushInterval()),
@@ -92,7 +94,7 @@ public final class Options {
             maxBatchBytes,
             micros(maxBatchDelay),
             maxEventBytes,
-            closeTimeout.toMillis(),
+            micros(closeTimeout),
             lmdbMapSize,
             segmentBytes,
             readOnly ? 1 : 0,

@@ -7,9 +7,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** The byte layouts shared with {@code native/src/lib.rs}: one buffer per batch or page, little-endian. */
+/**
+ * The Java side of the wire format specified in {@code core/docs/wire.md} (version 1),
+ * implemented once in Rust by the crate {@code tidelog-ffi}: one buffer per batch or page,
+ * little-endian. Each method names the section it follows.
+ */
 final class Wire {
     private static final byte[] EMPTY = new byte[0];
+    /** Error codes by status: status {@code s} (1..) is {@code CODES[s - 1]} ("Status codes"). */
+    private static final String[] CODES = NativeBridge.errorCodes();
 
     private Wire() {}
 
@@ -51,7 +57,7 @@ final class Wire {
         }
     }
 
-    /** An append request: the persistence id, then the events. */
+    /** "Append request": the persistence id, then an "Event list". */
     static byte[] encodeAppend(String persistenceId, List<NewEvent> events) {
         byte[] pid = utf8(persistenceId);
         List<byte[]> strings = new ArrayList<>(events.size() * 2);
@@ -65,6 +71,7 @@ final class Wire {
         return b.array();
     }
 
+    /** "Write list". */
     static byte[] encodeWrites(List<AtomicWrite> writes) {
         List<byte[]> strings = new ArrayList<>();
         int size = 4;
@@ -89,7 +96,7 @@ final class Wire {
         return b.array();
     }
 
-    /** Decodes a page of events written by {@code PageEncoder}; repeated strings are shared. */
+    /** Decodes an "Event page"; a persistence id, manifest or writer id equal to the previous event's is shared. */
     static final class PageDecoder {
         private byte[] lastPidBytes = EMPTY;
         private String lastPid = "";
@@ -181,6 +188,63 @@ final class Wire {
         }
     }
 
+    /** "Result record": a receipt (status 0) or an error; for a sequence conflict a = expected, b = actual. */
+    record Result(int status, long a, long b, String message) {
+        boolean ok() {
+            return status == 0;
+        }
+
+        WriteReceipt receipt() {
+            return new WriteReceipt(a, b);
+        }
+
+        TidelogException error(String persistenceId) {
+            String code = status >= 1 && status <= CODES.length ? CODES[status - 1] : "INTERNAL";
+            return TidelogException.fromNative(code, message, persistenceId, a, b);
+        }
+    }
+
+    private static Result result(ByteBuffer b) {
+        int status = b.getInt();
+        int messageLength = b.getInt();
+        long first = b.getLong();
+        long second = b.getLong();
+        b.getLong(); // c: the first global offset, not part of the Java receipt
+        String message = new String(b.array(), b.position(), messageLength, StandardCharsets.UTF_8);
+        b.position(b.position() + messageLength);
+        return new Result(status, first, second, message);
+    }
+
+    private static Result[] results(ByteBuffer b) {
+        Result[] results = new Result[b.getInt()];
+        for (int i = 0; i < results.length; i++) {
+            results[i] = result(b);
+        }
+        return results;
+    }
+
+    /** A "Result list". */
+    static Result[] decodeResults(byte[] buf) {
+        return results(ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /** Receives a completion: a {@link Result}, or a {@code Result[]} for a write list. */
+    interface CompletionSink {
+        void accept(long token, Object result);
+    }
+
+    /** A "Completion batch": kind 0 carries a result record, kind 1 a result list. */
+    static void decodeCompletions(byte[] batch, CompletionSink sink) {
+        ByteBuffer b = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
+        int count = b.getInt();
+        for (int i = 0; i < count; i++) {
+            long token = b.getLong();
+            int kind = b.getInt();
+            sink.accept(token, kind == 1 ? results(b) : result(b));
+        }
+    }
+
+    /** "Snapshot". */
     static Snapshot decodeSnapshot(String persistenceId, byte[] buf) {
         ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN);
         long seq = b.getLong();
