@@ -67,6 +67,62 @@ pub mod status {
     }
 }
 
+/// A failure as an adapter reports it to its host: a status code, a message
+/// and, for a sequence conflict, the expected and actual sequence numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// A status code ([`status`]).
+    pub status: i32,
+    /// What went wrong, for people.
+    pub message: String,
+    /// For a sequence conflict: the sequence number the journal expected.
+    pub expected: u64,
+    /// For a sequence conflict: the first sequence number the write carried.
+    pub actual: u64,
+}
+
+impl Failure {
+    /// A failure with no conflict details.
+    pub fn new(status: i32, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+            expected: 0,
+            actual: 0,
+        }
+    }
+}
+
+impl From<tidelog::Error> for Failure {
+    fn from(e: tidelog::Error) -> Self {
+        let (expected, actual) = match &e {
+            tidelog::Error::SequenceConflict { expected, actual, .. } => (*expected, *actual),
+            _ => (0, 0),
+        };
+        Failure {
+            expected,
+            actual,
+            ..Failure::new(status::of_kind(e.kind()), e.to_string())
+        }
+    }
+}
+
+impl From<wire::WireError> for Failure {
+    fn from(e: wire::WireError) -> Self {
+        Failure::new(status::of_kind(tidelog::ErrorKind::InvalidArgument), e.to_string())
+    }
+}
+
+/// Runs `f`; a panic becomes an `INTERNAL` failure, so none unwinds into a host.
+pub fn catch<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        Err(Failure::new(
+            status::INTERNAL,
+            format!("internal error (panic): {}", panic_message(panic.as_ref())),
+        ))
+    })
+}
+
 /// The message of a caught panic payload, for the adapters' panic guards.
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
@@ -96,6 +152,23 @@ mod tests {
         }
         assert_eq!(status::name(status::INTERNAL), "INTERNAL");
         assert_eq!(status::name(42), "UNKNOWN");
+    }
+
+    #[test]
+    fn failures_carry_the_status_and_conflict_details_and_panics_become_internal() {
+        let conflict = tidelog::Error::SequenceConflict {
+            persistence_id: "p".into(),
+            expected: 4,
+            actual: 9,
+        };
+        let f = super::Failure::from(conflict);
+        assert_eq!((f.status, f.expected, f.actual), (3, 4, 9));
+        let f = super::Failure::from(super::wire::WireError::Trailing { bytes: 2 });
+        assert_eq!(f.status, status::of_kind(ErrorKind::InvalidArgument));
+        let f = super::catch::<()>(|| panic!("boom")).unwrap_err();
+        assert_eq!(f.status, status::INTERNAL);
+        assert!(f.message.ends_with("boom"), "{}", f.message);
+        assert_eq!(super::catch(|| Ok(7)), Ok(7));
     }
 
     #[test]

@@ -376,6 +376,30 @@ pub enum Scope<'a> {
     },
 }
 
+impl<'a> Scope<'a> {
+    /// The scope of a page request ("Page request"): code 0 is the stream `key` from
+    /// sequence nr `from` to `to`, 1 the tag `key` from global offset `from`, 2 every
+    /// event from global offset `from`; another code is an invalid argument.
+    pub fn from_code(code: u32, key: &'a str, from: u64, to: u64) -> tidelog::Result<Self> {
+        Ok(match code {
+            0 => Scope::Stream {
+                persistence_id: key,
+                from,
+                to,
+            },
+            1 => Scope::Tag {
+                tag: key,
+                from_offset: from,
+            },
+            2 => Scope::All { from_offset: from },
+            _ => {
+                let (option, reason) = ("scope", "expected 0 (stream), 1 (tag) or 2 (all)");
+                return Err(tidelog::InvalidArgument::Option { option, reason }.into());
+            }
+        })
+    }
+}
+
 /// Reads at most `max` events of `scope` into one page, stopping early once it
 /// holds `max_bytes` (the page then ends after the event that crossed it).
 pub fn read_page(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes: usize) -> tidelog::Result<Vec<u8>> {

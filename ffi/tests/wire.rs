@@ -157,6 +157,15 @@ fn pages_hold_what_the_journal_stored_in_every_scope_and_stop_at_the_byte_limit(
     assert_eq!(tagged.iter().map(|e| e.2).collect::<Vec<_>>(), [1, 3]);
     let all = decode_page(&wire::read_page(&journal, Scope::All { from_offset: 2 }, 10, 1 << 20).unwrap());
     assert_eq!(all.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["p", "q"]);
+    // Page requests name their scope by code.
+    let by_code = |code, key| wire::read_page(&journal, Scope::from_code(code, key, 1, u64::MAX).unwrap(), 10, 1 << 20).unwrap();
+    assert_eq!(decode_page(&by_code(0, "q")).len(), 1);
+    assert_eq!(decode_page(&by_code(1, "t")).len(), 2);
+    assert_eq!(decode_page(&by_code(2, "")).len(), 3);
+    assert_eq!(
+        Scope::from_code(3, "", 0, 0).unwrap_err().kind(),
+        tidelog::ErrorKind::InvalidArgument
+    );
     // A page ends after the event that reached the byte limit.
     assert_eq!(
         decode_page(&wire::read_page(&journal, Scope::All { from_offset: 0 }, 10, 1).unwrap()).len(),

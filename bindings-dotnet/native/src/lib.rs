@@ -30,16 +30,15 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tidelog::{Error, ErrorKind, Journal, Options, Snapshot, SnapshotCriteria, WriteReceipt};
+use tidelog::{ErrorKind, Journal, Options, Snapshot, SnapshotCriteria, WriteReceipt};
 use tidelog_ffi::options::field;
-use tidelog_ffi::wire::{self, Reader, Scope, WireError};
-use tidelog_ffi::{status, Completion, CompletionQueue, Outcome};
+use tidelog_ffi::wire::{self, Reader, Scope};
+use tidelog_ffi::{status, Completion, CompletionQueue, Failure, Outcome};
 
 // ---- constants -----------------------------------------------------------------
 
@@ -87,11 +86,6 @@ pub const TIDELOG_SYNC_ALWAYS: u32 = 0;
 pub const TIDELOG_SYNC_INTERVAL: u32 = 1;
 /// Never flush explicitly (tests, benchmarks).
 pub const TIDELOG_SYNC_NEVER: u32 = 2;
-
-/// The status code of a core error kind (`core/docs/wire.md`, "Status codes").
-pub fn status_of_kind(kind: ErrorKind) -> i32 {
-    status::of_kind(kind)
-}
 
 // ---- public C types ----------------------------------------------------------------
 
@@ -280,57 +274,19 @@ pub struct tidelog_metrics {
 
 // ---- errors --------------------------------------------------------------------------
 
-struct FfiError {
-    code: i32,
-    message: String,
-    expected: u64,
-    actual: u64,
+/// The shared failure type: a status, a message, conflict details.
+type FfiError = Failure;
+
+/// Failures of this adapter itself.
+fn invalid(message: impl Into<String>) -> FfiError {
+    FfiError::new(TIDELOG_INVALID_ARGUMENT, message)
 }
 
-impl FfiError {
-    fn new(code: i32, message: impl Into<String>) -> Self {
-        FfiError {
-            code,
-            message: message.into(),
-            expected: 0,
-            actual: 0,
-        }
-    }
-    fn invalid(message: impl Into<String>) -> Self {
-        Self::new(TIDELOG_INVALID_ARGUMENT, message)
-    }
-    fn handle(what: &str) -> Self {
-        Self::new(
-            TIDELOG_INVALID_HANDLE,
-            format!("{what} is null, freed or not a handle of this library"),
-        )
-    }
-}
-
-impl From<Error> for FfiError {
-    fn from(e: Error) -> Self {
-        let (expected, actual) = conflict(&e);
-        FfiError {
-            code: status_of_kind(e.kind()),
-            message: e.to_string(),
-            expected,
-            actual,
-        }
-    }
-}
-
-impl From<WireError> for FfiError {
-    fn from(e: WireError) -> Self {
-        FfiError::invalid(e.to_string())
-    }
-}
-
-/// The expected and actual sequence numbers of a conflict, zeros otherwise.
-fn conflict(e: &Error) -> (u64, u64) {
-    match e {
-        Error::SequenceConflict { expected, actual, .. } => (*expected, *actual),
-        _ => (0, 0),
-    }
+fn bad_handle(what: &str) -> FfiError {
+    FfiError::new(
+        TIDELOG_INVALID_HANDLE,
+        format!("{what} is null, freed or not a handle of this library"),
+    )
 }
 
 thread_local! {
@@ -338,7 +294,7 @@ thread_local! {
 }
 
 fn set_last_error(e: FfiError) -> i32 {
-    let code = e.code;
+    let code = e.status;
     LAST_ERROR.with(|l| *l.borrow_mut() = e);
     code
 }
@@ -347,13 +303,9 @@ type FfiResult<T = ()> = Result<T, FfiError>;
 
 /// Runs `f`, turning errors and panics into a status code.
 fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => TIDELOG_OK,
-        Ok(Err(e)) => set_last_error(e),
-        Err(panic) => set_last_error(FfiError::new(
-            TIDELOG_INTERNAL,
-            format!("internal error (panic): {}", tidelog_ffi::panic_message(panic.as_ref())),
-        )),
+    match tidelog_ffi::catch(f) {
+        Ok(()) => TIDELOG_OK,
+        Err(e) => set_last_error(e),
     }
 }
 
@@ -374,15 +326,11 @@ fn journal(j: *const tidelog_journal) -> FfiResult<Journal> {
         .read()
         .get(&(j as usize))
         .cloned()
-        .ok_or_else(|| FfiError::handle("journal handle"))
+        .ok_or_else(|| bad_handle("journal handle"))
 }
 
 fn queue(q: *const tidelog_queue) -> FfiResult<Arc<CompletionQueue>> {
-    QUEUES
-        .read()
-        .get(&(q as usize))
-        .cloned()
-        .ok_or_else(|| FfiError::handle("queue handle"))
+    QUEUES.read().get(&(q as usize)).cloned().ok_or_else(|| bad_handle("queue handle"))
 }
 
 /// A buffer: the public header first, then the bytes it points at.
@@ -413,18 +361,28 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> FfiResult<&'a [u8
         return Ok(&[]);
     }
     if ptr.is_null() {
-        return Err(FfiError::invalid(format!("{what} is null but its length is {len}")));
+        return Err(invalid(format!("{what} is null but its length is {len}")));
     }
     Ok(std::slice::from_raw_parts(ptr, len))
 }
 
 unsafe fn utf8<'a>(ptr: *const u8, len: usize, what: &str) -> FfiResult<&'a str> {
-    std::str::from_utf8(bytes(ptr, len, what)?).map_err(|e| FfiError::invalid(format!("{what} is not valid UTF-8: {e}")))
+    std::str::from_utf8(bytes(ptr, len, what)?).map_err(|e| invalid(format!("{what} is not valid UTF-8: {e}")))
 }
 
 fn out<'a, T>(ptr: *mut T, what: &str) -> FfiResult<&'a mut T> {
     // SAFETY: the caller passes a valid, writable pointer or null (refused here).
-    unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::invalid(format!("output pointer {what} is null")))
+    unsafe { ptr.as_mut() }.ok_or_else(|| invalid(format!("output pointer {what} is null")))
+}
+
+/// Runs `f` and hands its bytes out as a new buffer in `*out_ptr` (null when it fails).
+unsafe fn buffer_out(out_ptr: *mut *mut tidelog_buffer, what: &str, f: impl FnOnce() -> FfiResult<Vec<u8>>) -> i32 {
+    guard(|| {
+        let o = out(out_ptr, what)?;
+        *o = std::ptr::null_mut();
+        *o = new_buffer(f()?);
+        Ok(())
+    })
 }
 
 /// A count from C, saturated to the platform's size.
@@ -488,7 +446,7 @@ pub unsafe extern "C" fn tidelog_last_error(out: *mut tidelog_error) -> i32 {
     LAST_ERROR.with(|l| {
         let l = l.borrow();
         *out = tidelog_error {
-            code: l.code,
+            code: l.status,
             expected: l.expected,
             actual: l.actual,
             message: l.message.as_ptr(),
@@ -506,10 +464,10 @@ pub unsafe extern "C" fn tidelog_error_statuses(out_statuses: *mut i32, capacity
         let count = out(out_count, "out_count")?;
         *count = ErrorKind::ALL.len();
         if capacity < ErrorKind::ALL.len() || out_statuses.is_null() {
-            return Err(FfiError::invalid(format!("room for {} statuses is needed", ErrorKind::ALL.len())));
+            return Err(invalid(format!("room for {} statuses is needed", ErrorKind::ALL.len())));
         }
         for (i, kind) in ErrorKind::ALL.iter().enumerate() {
-            out_statuses.add(i).write(status_of_kind(*kind));
+            out_statuses.add(i).write(status::of_kind(*kind));
         }
         Ok(())
     })
@@ -523,7 +481,7 @@ pub unsafe extern "C" fn tidelog_error_statuses(out_statuses: *mut i32, capacity
 pub unsafe extern "C" fn tidelog_buffer_free(buffer: *mut tidelog_buffer) -> i32 {
     guard(|| {
         if !BUFFERS.lock().remove(&(buffer as usize)) {
-            return Err(FfiError::handle("buffer"));
+            return Err(bad_handle("buffer"));
         }
         drop(Box::from_raw(buffer as *mut OwnedBuffer));
         Ok(())
@@ -541,7 +499,7 @@ pub unsafe extern "C" fn tidelog_event_next(data: *const u8, len: usize, pos: *m
         let pos = self::out(pos, "pos")?;
         let view = self::out(out, "out")?;
         if *pos > buf.len() {
-            return Err(FfiError::invalid("pos is past the end of the page"));
+            return Err(invalid("pos is past the end of the page"));
         }
         let mut r = Reader::at(buf, *pos);
         let e = r.event()?;
@@ -599,7 +557,7 @@ pub unsafe extern "C" fn tidelog_options_init(options: *mut tidelog_options) -> 
 
 fn to_options(o: &tidelog_options) -> FfiResult<Options> {
     if (o.struct_size as usize) < std::mem::size_of::<tidelog_options>() {
-        return Err(FfiError::invalid(
+        return Err(invalid(
             "options.struct_size is too small: initialise the options with tidelog_options_init",
         ));
     }
@@ -676,7 +634,7 @@ pub unsafe extern "C" fn tidelog_journal_free(journal_handle: *mut tidelog_journ
         let j = JOURNALS
             .write()
             .remove(&(journal_handle as usize))
-            .ok_or_else(|| FfiError::handle("journal handle"))?;
+            .ok_or_else(|| bad_handle("journal handle"))?;
         Ok(j.close()?)
     })
 }
@@ -718,13 +676,10 @@ pub unsafe extern "C" fn tidelog_write(
     writes_len: usize,
     out_results: *mut *mut tidelog_buffer,
 ) -> i32 {
-    guard(|| {
-        let results_out = out(out_results, "out_results")?;
-        *results_out = std::ptr::null_mut();
+    buffer_out(out_results, "out_results", || {
         let j = journal(journal_handle)?;
         let results = j.write(wire::decode_writes(bytes(writes, writes_len, "writes")?)?)?;
-        *results_out = new_buffer(wire::encode_results(&results));
-        Ok(())
+        Ok(wire::encode_results(&results))
     })
 }
 
@@ -791,9 +746,7 @@ pub unsafe extern "C" fn tidelog_read(
     max: u64,
     out_page: *mut *mut tidelog_buffer,
 ) -> i32 {
-    guard(|| {
-        let o = out(out_page, "out_page")?;
-        *o = std::ptr::null_mut();
+    buffer_out(out_page, "out_page", || {
         let j = journal(journal_handle)?;
         let pid = utf8(persistence_id, persistence_id_len, "persistence id")?;
         let scope = Scope::Stream {
@@ -801,8 +754,7 @@ pub unsafe extern "C" fn tidelog_read(
             from: from_sequence_nr,
             to: to_sequence_nr,
         };
-        *o = new_buffer(wire::read_page(&j, scope, size(max), usize::MAX)?);
-        Ok(())
+        Ok(wire::read_page(&j, scope, size(max), usize::MAX)?)
     })
 }
 
@@ -817,13 +769,10 @@ pub unsafe extern "C" fn tidelog_events_by_tag(
     max: u64,
     out_page: *mut *mut tidelog_buffer,
 ) -> i32 {
-    guard(|| {
-        let o = out(out_page, "out_page")?;
-        *o = std::ptr::null_mut();
+    buffer_out(out_page, "out_page", || {
         let j = journal(journal_handle)?;
         let tag = utf8(tag, tag_len, "tag")?;
-        *o = new_buffer(wire::read_page(&j, Scope::Tag { tag, from_offset }, size(max), usize::MAX)?);
-        Ok(())
+        Ok(wire::read_page(&j, Scope::Tag { tag, from_offset }, size(max), usize::MAX)?)
     })
 }
 
@@ -835,24 +784,18 @@ pub unsafe extern "C" fn tidelog_all_events(
     max: u64,
     out_page: *mut *mut tidelog_buffer,
 ) -> i32 {
-    guard(|| {
-        let o = out(out_page, "out_page")?;
-        *o = std::ptr::null_mut();
+    buffer_out(out_page, "out_page", || {
         let j = journal(journal_handle)?;
-        *o = new_buffer(wire::read_page(&j, Scope::All { from_offset }, size(max), usize::MAX)?);
-        Ok(())
+        Ok(wire::read_page(&j, Scope::All { from_offset }, size(max), usize::MAX)?)
     })
 }
 
 /// Every persistence id ever written, sorted: `u32 count` then `u32 len + bytes` each.
 #[no_mangle]
 pub unsafe extern "C" fn tidelog_persistence_ids(journal_handle: *mut tidelog_journal, out_ids: *mut *mut tidelog_buffer) -> i32 {
-    guard(|| {
-        let o = out(out_ids, "out_ids")?;
-        *o = std::ptr::null_mut();
+    buffer_out(out_ids, "out_ids", || {
         let ids = journal(journal_handle)?.persistence_ids()?;
-        *o = new_buffer(wire::encode_strings(&ids));
-        Ok(())
+        Ok(wire::encode_strings(&ids))
     })
 }
 
@@ -883,12 +826,9 @@ pub unsafe extern "C" fn tidelog_metrics_get(journal_handle: *mut tidelog_journa
 /// The journal's metrics in the Prometheus text format (UTF-8 buffer).
 #[no_mangle]
 pub unsafe extern "C" fn tidelog_metrics_prometheus(journal_handle: *mut tidelog_journal, out_text: *mut *mut tidelog_buffer) -> i32 {
-    guard(|| {
-        let o = out(out_text, "out_text")?;
-        *o = std::ptr::null_mut();
+    buffer_out(out_text, "out_text", || {
         let text = journal(journal_handle)?.metrics().to_prometheus();
-        *o = new_buffer(text.into_bytes());
-        Ok(())
+        Ok(text.into_bytes())
     })
 }
 
@@ -969,13 +909,10 @@ pub unsafe extern "C" fn tidelog_snapshot_list(
     persistence_id_len: usize,
     out_list: *mut *mut tidelog_buffer,
 ) -> i32 {
-    guard(|| {
-        let o = out(out_list, "out_list")?;
-        *o = std::ptr::null_mut();
+    buffer_out(out_list, "out_list", || {
         let j = journal(journal_handle)?;
         let infos = j.snapshots().list(utf8(persistence_id, persistence_id_len, "persistence id")?)?;
-        *o = new_buffer(wire::encode_snapshot_infos(&infos));
-        Ok(())
+        Ok(wire::encode_snapshot_infos(&infos))
     })
 }
 
@@ -1045,12 +982,9 @@ pub unsafe extern "C" fn tidelog_snapshot_prune(
 /// Every persistence id with at least one snapshot: `u32 count` then `u32 len + bytes` each.
 #[no_mangle]
 pub unsafe extern "C" fn tidelog_snapshot_persistence_ids(journal_handle: *mut tidelog_journal, out_ids: *mut *mut tidelog_buffer) -> i32 {
-    guard(|| {
-        let o = out(out_ids, "out_ids")?;
-        *o = std::ptr::null_mut();
+    buffer_out(out_ids, "out_ids", || {
         let ids = journal(journal_handle)?.snapshots().persistence_ids()?;
-        *o = new_buffer(wire::encode_strings(&ids));
-        Ok(())
+        Ok(wire::encode_strings(&ids))
     })
 }
 
@@ -1085,7 +1019,7 @@ pub unsafe extern "C" fn tidelog_queue_wait(
         let count = out(out_count, "out_count")?;
         *count = 0;
         if out_completions.is_null() || capacity == 0 {
-            return Err(FfiError::invalid("out_completions is null or capacity is 0"));
+            return Err(invalid("out_completions is null or capacity is 0"));
         }
         let q = queue(queue_handle)?;
         let timeout = (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms as u64));
@@ -1116,9 +1050,9 @@ fn completion(c: Completion) -> tidelog_completion {
         Outcome::Unit => {}
         Outcome::Writes(results) => done.buffer = new_buffer(wire::encode_results(&results)),
         Outcome::Failed(e) => {
-            (done.expected, done.actual) = conflict(&e);
-            done.status = status_of_kind(e.kind());
-            done.buffer = new_buffer(e.to_string().into_bytes());
+            let f = Failure::from(e);
+            (done.status, done.expected, done.actual) = (f.status, f.expected, f.actual);
+            done.buffer = new_buffer(f.message.into_bytes());
         }
     }
     done
@@ -1153,7 +1087,7 @@ pub unsafe extern "C" fn tidelog_queue_free(queue_handle: *mut tidelog_queue) ->
         let q = QUEUES
             .write()
             .remove(&(queue_handle as usize))
-            .ok_or_else(|| FfiError::handle("queue handle"))?;
+            .ok_or_else(|| bad_handle("queue handle"))?;
         q.shutdown(true);
         Ok(())
     })
@@ -1245,7 +1179,7 @@ mod tests {
         ];
         let more = [TIDELOG_UNSUPPORTED_FORMAT, TIDELOG_STORAGE_FULL, TIDELOG_IO, TIDELOG_FAILED];
         for (kind, constant) in ErrorKind::ALL.into_iter().zip(named.into_iter().chain(more)) {
-            assert_eq!(status_of_kind(kind), constant, "{kind:?}");
+            assert_eq!(status::of_kind(kind), constant, "{kind:?}");
             let name = unsafe { CStr::from_ptr(tidelog_status_name(constant)) }.to_str().unwrap();
             assert_eq!(name, kind.code());
         }

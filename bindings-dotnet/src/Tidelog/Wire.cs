@@ -17,7 +17,8 @@ internal static unsafe class Utf8
 
 /// <summary>
 /// Builds the encoded event and write lists of the C ABI into one reusable buffer
-/// per thread, so a batch crosses the FFI boundary once.
+/// per thread, so a batch crosses the FFI boundary once. Layouts: <c>core/docs/wire.md</c>
+/// (version 1), sections "Event list" and "Write list".
 /// </summary>
 internal sealed unsafe class WireWriter
 {
@@ -96,7 +97,10 @@ internal sealed unsafe class WireWriter
     }
 }
 
-/// <summary>Reads the encoded pages of the C ABI (little-endian, length-prefixed).</summary>
+/// <summary>
+/// Reads the buffers of the C ABI (little-endian, length-prefixed), as <c>core/docs/wire.md</c>
+/// (version 1) specifies them: "Event page", "String list" and "Result list".
+/// </summary>
 internal unsafe struct PageReader
 {
     private readonly byte* _p;
