@@ -22,12 +22,12 @@ export declare class NativeJournal {
   deleteTo(id: number, persistenceId: string, to: number): void
   /** Flushes; completes `id`. */
   flush(id: number): void
-  /** One page of a stream (`core/docs/wire.md`, "Event page"). */
-  read(persistenceId: string, from: number, to: number, max: number): Promise<Buffer>
-  /** One page of events carrying `tag`. */
-  eventsByTag(tag: string, fromOffset: number, max: number): Promise<Buffer>
-  /** One page of all events. */
-  allEvents(fromOffset: number, max: number): Promise<Buffer>
+  /**
+   * One page of a stream (scope 0, `key` its persistence id, `from`..`to` sequence numbers),
+   * a tag (1, from global offset `from`) or every event (2): "Page request" and "Event
+   * page" of `core/docs/wire.md`.
+   */
+  page(scope: number, key: string, from: number, to: number, max: number): Promise<Buffer>
   /** Highest sequence number of a stream. */
   highestSequenceNr(persistenceId: string): Promise<bigint>
   /** The global offset the next committed event will get. */
@@ -68,8 +68,8 @@ export declare class NativeJournal {
 }
 
 /**
- * Every error code the binding can produce, in `ErrorKind::ALL` order
- * (for the JS exhaustiveness test).
+ * Every error code by status: status `s` is element `s - 1` (`core/docs/wire.md`,
+ * "Status codes"); also what the JS exhaustiveness test walks.
  */
 export declare function errorCodes(): Array<string>
 

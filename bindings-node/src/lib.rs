@@ -27,27 +27,24 @@ use napi::{Env, Status};
 use napi_derive::napi;
 use tidelog::{ErrorKind, Journal, NewEvent, Options, SnapshotCriteria};
 use tidelog_ffi::wire::{self, Scope};
-use tidelog_ffi::CompletionQueue;
+use tidelog_ffi::{status, CompletionQueue};
 
 // ---- errors -----------------------------------------------------------------
-
-/// The JavaScript error code of a core error kind: the core's stable code
-/// (`ErrorKind::code`, an exhaustive match, so a new kind cannot be missed).
-fn error_code(kind: ErrorKind) -> &'static str {
-    kind.code()
-}
 
 /// Prefix of a rejected task's message: `tidelog:<CODE>:<message>`; the JS
 /// layer turns it into a `TidelogError` subclass.
 fn task_error(e: &tidelog::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, format!("tidelog:{}:{}", error_code(e.kind()), e))
+    napi::Error::new(Status::GenericFailure, format!("tidelog:{}:{}", e.kind().code(), e))
 }
 
-/// Every error code the binding can produce, in `ErrorKind::ALL` order
-/// (for the JS exhaustiveness test).
+/// Every error code by status: status `s` is element `s - 1` (`core/docs/wire.md`,
+/// "Status codes"); also what the JS exhaustiveness test walks.
 #[napi]
 pub fn error_codes() -> Vec<String> {
-    ErrorKind::ALL.iter().map(|k| error_code(*k).to_owned()).collect()
+    ErrorKind::ALL
+        .iter()
+        .map(|k| status::name(status::of_kind(*k)).to_owned())
+        .collect()
 }
 
 // ---- numbers ----------------------------------------------------------------
@@ -65,13 +62,7 @@ fn to_u64(v: f64) -> u64 {
 }
 
 fn to_usize(v: f64) -> usize {
-    if v.is_infinite() && v > 0.0 {
-        usize::MAX
-    } else if v <= 0.0 || v.is_nan() {
-        0
-    } else {
-        v as usize
-    }
+    usize::try_from(to_u64(v)).unwrap_or(usize::MAX)
 }
 
 // ---- completions ------------------------------------------------------------
@@ -160,16 +151,6 @@ where
 
 fn same<T>(_: Env, v: T) -> Result<T> {
     Ok(v)
-}
-
-/// A page read off the event loop.
-fn page(
-    journal: &Journal,
-    max: f64,
-    read: impl FnOnce(&Journal, usize) -> tidelog::Result<Vec<u8>> + Send + 'static,
-) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
-    let journal = journal.clone();
-    blocking(move || read(&journal, to_usize(max)), |_, page| Ok(Buffer::from(page)))
 }
 
 /// A buffer the JS layer encoded that does not follow the wire format: a bug, reported as a TypeError.
@@ -291,40 +272,17 @@ impl NativeJournal {
         Ok(())
     }
 
-    /// One page of a stream (`core/docs/wire.md`, "Event page").
+    /// One page of a stream (scope 0, `key` its persistence id, `from`..`to` sequence numbers),
+    /// a tag (1, from global offset `from`) or every event (2): "Page request" and "Event
+    /// page" of `core/docs/wire.md`.
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn read(&self, persistence_id: String, from: f64, to: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
-        page(&self.journal, max, move |j, max| {
-            let (from, to) = (to_u64(from), to_u64(to));
-            wire::read_page(
-                j,
-                Scope::Stream {
-                    persistence_id: &persistence_id,
-                    from,
-                    to,
-                },
-                max,
-                usize::MAX,
-            )
-        })
-    }
-
-    /// One page of events carrying `tag`.
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn events_by_tag(&self, tag: String, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
-        let from_offset = to_u64(from_offset);
-        page(&self.journal, max, move |j, max| {
-            wire::read_page(j, Scope::Tag { tag: &tag, from_offset }, max, usize::MAX)
-        })
-    }
-
-    /// One page of all events.
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn all_events(&self, from_offset: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
-        let from_offset = to_u64(from_offset);
-        page(&self.journal, max, move |j, max| {
-            wire::read_page(j, Scope::All { from_offset }, max, usize::MAX)
-        })
+    pub fn page(&self, scope: u32, key: String, from: f64, to: f64, max: f64) -> AsyncTask<BlockingTask<Vec<u8>, Buffer>> {
+        let journal = self.journal.clone();
+        let read = move || {
+            let scope = Scope::from_code(scope, &key, to_u64(from), to_u64(to))?;
+            wire::read_page(&journal, scope, to_usize(max), usize::MAX)
+        };
+        blocking(read, |_, page| Ok(Buffer::from(page)))
     }
 
     /// Highest sequence number of a stream.
@@ -648,11 +606,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_error_kind_has_a_distinct_code_equal_to_the_core_code() {
-        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| error_code(*k)).collect();
+    fn error_codes_are_the_core_codes_in_status_order() {
+        let codes = error_codes();
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         for kind in ErrorKind::ALL {
-            assert_eq!(error_code(kind), kind.code());
+            assert_eq!(codes[status::of_kind(kind) as usize - 1], kind.code());
         }
     }
 

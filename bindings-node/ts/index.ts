@@ -554,6 +554,10 @@ export function decodePage<N extends number | bigint>(page: Buffer, big: boolean
 // ---- completions: a "Completion batch" (core/docs/wire.md) ----------------------
 
 const COMPLETION_WRITES = 1
+/** Scopes of a "Page request". */
+const STREAM = 0
+const TAG = 1
+const ALL = 2
 /** Size of a "Result record" before its message. */
 const RESULT_HEADER = 32
 
@@ -772,7 +776,7 @@ export class Journal<N extends number | bigint = number> {
     const max = countIn(o.max, 'max', Infinity)
     let page: Buffer
     try {
-      page = await this.#native.read(persistenceId, from, to, max)
+      page = await this.#native.page(STREAM, persistenceId, from, to, max)
     } catch (err) {
       throw fromNative(err)
     }
@@ -790,7 +794,7 @@ export class Journal<N extends number | bigint = number> {
     const to = seqIn(o.to, 'to', Infinity)
     const pageSize = countIn(o.pageSize, 'pageSize', 4096) || 1
     const fetch = (start: number): Promise<Buffer> => {
-      const page = this.#native.read(persistenceId, start, to, pageSize)
+      const page = this.#native.page(STREAM, persistenceId, start, to, pageSize)
       page.catch(() => {}) // a prefetched page the consumer never asks for must not be an unhandled rejection
       return page
     }
@@ -818,12 +822,12 @@ export class Journal<N extends number | bigint = number> {
    */
   replayByTag(tag: string, options?: OffsetReplayOptions): AsyncIterableIterator<Event<N>> {
     checkString(tag, 'tag')
-    return this.#offsetPages(options, (from, max) => this.#native.eventsByTag(tag, from, max))
+    return this.#offsetPages(options, (from, max) => this.#native.page(TAG, tag, from, 0, max))
   }
 
   /** Iterates over every live event in commit order, page by page. */
   replayAll(options?: OffsetReplayOptions): AsyncIterableIterator<Event<N>> {
-    return this.#offsetPages(options, (from, max) => this.#native.allEvents(from, max))
+    return this.#offsetPages(options, (from, max) => this.#native.page(ALL, '', from, 0, max))
   }
 
   async *#offsetPages(options: OffsetReplayOptions | undefined, read: (from: number, max: number) => Promise<Buffer>): AsyncIterableIterator<Event<N>> {
@@ -859,7 +863,7 @@ export class Journal<N extends number | bigint = number> {
     checkString(tag, 'tag')
     const o = checkObject(options, 'options')
     try {
-      return decodePage<N>(await this.#native.eventsByTag(tag, seqIn(o.fromOffset, 'fromOffset', 0), countIn(o.max, 'max', Infinity)), this.#big)
+      return decodePage<N>(await this.#native.page(TAG, tag, seqIn(o.fromOffset, 'fromOffset', 0), 0, countIn(o.max, 'max', Infinity)), this.#big)
     } catch (err) {
       throw fromNative(err)
     }
@@ -869,7 +873,7 @@ export class Journal<N extends number | bigint = number> {
   async allEvents(options?: OffsetOptions): Promise<Event<N>[]> {
     const o = checkObject(options, 'options')
     try {
-      return decodePage<N>(await this.#native.allEvents(seqIn(o.fromOffset, 'fromOffset', 0), countIn(o.max, 'max', Infinity)), this.#big)
+      return decodePage<N>(await this.#native.page(ALL, '', seqIn(o.fromOffset, 'fromOffset', 0), 0, countIn(o.max, 'max', Infinity)), this.#big)
     } catch (err) {
       throw fromNative(err)
     }

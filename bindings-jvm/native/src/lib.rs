@@ -22,7 +22,7 @@ use std::time::Duration;
 use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
-use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, Snapshot, SnapshotCriteria};
+use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria};
 use tidelog_ffi::wire::{self, Scope, WireError};
 use tidelog_ffi::{CompletionQueue, Outcome};
 
@@ -169,20 +169,14 @@ fn string_array(env: &mut JNIEnv, values: &[String]) -> GlueResult<jobjectArray>
     Ok(array.into_raw())
 }
 
+/// A page's byte limit: 1 MiB unless Java asks for a positive one.
 fn page_limit(max_bytes: jint) -> usize {
-    if max_bytes <= 0 {
-        1 << 20
-    } else {
-        max_bytes as usize
-    }
+    usize::try_from(max_bytes).ok().filter(|&n| n > 0).unwrap_or(1 << 20)
 }
 
+/// A count from Java; a negative one is zero.
 fn clamp_count(max: jlong) -> usize {
-    if max < 0 {
-        0
-    } else {
-        usize::try_from(max).unwrap_or(usize::MAX)
-    }
+    usize::try_from(max).unwrap_or(0)
 }
 
 // ---- entry points -----------------------------------------------------------
@@ -429,20 +423,17 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_pollCompletions<'l>(
     })
 }
 
-/// One page of `scope` (`core/docs/wire.md`, "Event page") as a Java `byte[]`.
-fn page_to_java(env: &mut JNIEnv, h: &Handle, scope: Scope<'_>, max: jlong, max_bytes: jint) -> GlueResult<jbyteArray> {
-    let page = wire::read_page(&h.journal, scope, clamp_count(max), page_limit(max_bytes))?;
-    Ok(env.byte_array_from_slice(&page)?.into_raw())
-}
-
-/// `static native byte[] readPage(long handle, String pid, long from, long to, long max, int maxBytes)`:
-/// one page of a stream's events (`core/docs/wire.md`, "Event page").
+/// `static native byte[] readPage(long handle, int scope, String key, long from, long to, long max, int maxBytes)`:
+/// one page of a stream (scope 0), a tag (1) or every event (2), per "Page request" and
+/// "Event page" of `core/docs/wire.md`.
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
-    pid: JString<'l>,
+    scope: jint,
+    key: JString<'l>,
     from: jlong,
     to: jlong,
     max: jlong,
@@ -450,54 +441,10 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
 ) -> jbyteArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
-        let pid = string(env, &pid)?;
-        let scope = Scope::Stream {
-            persistence_id: &pid,
-            from: from as u64,
-            to: to as u64,
-        };
-        page_to_java(env, h, scope, max, max_bytes)
-    })
-}
-
-/// `static native byte[] tagPage(long handle, String tag, long fromOffset, long max, int maxBytes)`.
-#[no_mangle]
-pub extern "system" fn Java_dev_tidelog_NativeBridge_tagPage<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-    tag: JString<'l>,
-    from_offset: jlong,
-    max: jlong,
-    max_bytes: jint,
-) -> jbyteArray {
-    guard(&mut env, std::ptr::null_mut(), |env| {
-        let h = unsafe { handle(h) };
-        let tag = string(env, &tag)?;
-        let scope = Scope::Tag {
-            tag: &tag,
-            from_offset: from_offset as u64,
-        };
-        page_to_java(env, h, scope, max, max_bytes)
-    })
-}
-
-/// `static native byte[] allPage(long handle, long fromOffset, long max, int maxBytes)`.
-#[no_mangle]
-pub extern "system" fn Java_dev_tidelog_NativeBridge_allPage<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-    from_offset: jlong,
-    max: jlong,
-    max_bytes: jint,
-) -> jbyteArray {
-    guard(&mut env, std::ptr::null_mut(), |env| {
-        let h = unsafe { handle(h) };
-        let scope = Scope::All {
-            from_offset: from_offset as u64,
-        };
-        page_to_java(env, h, scope, max, max_bytes)
+        let key = string(env, &key)?;
+        let scope = Scope::from_code(scope as u32, &key, from as u64, to as u64)?;
+        let page = wire::read_page(&h.journal, scope, clamp_count(max), page_limit(max_bytes))?;
+        Ok(env.byte_array_from_slice(&page)?.into_raw())
     })
 }
 
@@ -564,31 +511,17 @@ fn criteria(max_seq: jlong, max_ts: jlong, min_seq: jlong, min_ts: jlong) -> Sna
         .min_timestamp(min_ts as u64)
 }
 
-/// `static native void snapshotSave(long handle, String pid, long seq, long timestamp, String manifest, byte[] metadata, byte[] state)`.
+/// `static native void snapshotSave(long handle, byte[] snapshot)`: a snapshot to save (`core/docs/wire.md`).
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotSave<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
-    pid: JString<'l>,
-    sequence_nr: jlong,
-    timestamp: jlong,
-    manifest: JString<'l>,
-    metadata: JByteArray<'l>,
-    state: JByteArray<'l>,
+    snapshot: JByteArray<'l>,
 ) {
     guard(&mut env, (), |env| {
-        let h = unsafe { handle(h) };
-        let snapshot = Snapshot {
-            persistence_id: string(env, &pid)?,
-            sequence_nr: sequence_nr as u64,
-            timestamp: timestamp as u64,
-            manifest: string(env, &manifest)?,
-            metadata: bytes(env, &metadata)?,
-            state: bytes(env, &state)?,
-        };
-        Ok(h.journal.snapshots().save(&snapshot)?)
+        let snapshot = wire::decode_snapshot(&bytes(env, &snapshot)?)?;
+        Ok(unsafe { handle(h) }.journal.snapshots().save(&snapshot)?)
     })
 }
 

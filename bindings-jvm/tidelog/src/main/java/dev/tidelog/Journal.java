@@ -291,7 +291,7 @@ public final class Journal implements AutoCloseable {
         try {
             do {
                 long want = Math.min(remaining, PAGE_EVENTS);
-                byte[] page = NativeBridge.readPage(handle, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
+                byte[] page = NativeBridge.readPage(handle, NativeBridge.STREAM, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
                 int n = decoder.decode(page, consumer);
                 total += n;
                 remaining -= n;
@@ -445,8 +445,8 @@ public final class Journal implements AutoCloseable {
             do {
                 long want = Math.min(remaining, PAGE_EVENTS);
                 byte[] page = tag == null
-                        ? NativeBridge.allPage(handle, next, want, PAGE_BYTES)
-                        : NativeBridge.tagPage(handle, tag, next, want, PAGE_BYTES);
+                        ? NativeBridge.readPage(handle, NativeBridge.ALL, "", next, 0, want, PAGE_BYTES)
+                        : NativeBridge.readPage(handle, NativeBridge.TAG, tag, next, 0, want, PAGE_BYTES);
                 int n = decoder.decode(page, out::add);
                 remaining -= n;
                 if (n == 0 || (n < want && page.length < PAGE_BYTES)) {

@@ -38,11 +38,10 @@ final class NativeBridge {
 
     static native byte[] pollCompletions(long handle, int max, long timeoutMillis);
 
-    static native byte[] readPage(long handle, String persistenceId, long from, long to, long max, int maxBytes);
+    /** Scopes of {@link #readPage} ({@code core/docs/wire.md}, "Page request"). */
+    static final int STREAM = 0, TAG = 1, ALL = 2;
 
-    static native byte[] tagPage(long handle, String tag, long fromOffset, long max, int maxBytes);
-
-    static native byte[] allPage(long handle, long fromOffset, long max, int maxBytes);
+    static native byte[] readPage(long handle, int scope, String key, long from, long to, long max, int maxBytes);
 
     static native long highestSequenceNr(long handle, String persistenceId);
 
@@ -54,7 +53,7 @@ final class NativeBridge {
 
     static native String prometheus(long handle);
 
-    static native void snapshotSave(long handle, String persistenceId, long sequenceNr, long timestamp, String manifest, byte[] metadata, byte[] state);
+    static native void snapshotSave(long handle, byte[] snapshot);
 
     static native byte[] snapshotLoad(long handle, String persistenceId, long maxSeq, long maxTs, long minSeq, long minTs);
 

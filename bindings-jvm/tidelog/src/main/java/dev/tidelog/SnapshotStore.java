@@ -29,8 +29,7 @@ public final class SnapshotStore {
         Journal.nonNegative("sequenceNr", snapshot.sequenceNr());
         Journal.nonNegative("timestamp", snapshot.timestamp());
         try {
-            NativeBridge.snapshotSave(journal.handle(), snapshot.persistenceId(), snapshot.sequenceNr(), snapshot.timestamp(),
-                    snapshot.manifest(), snapshot.metadata(), snapshot.state());
+            NativeBridge.snapshotSave(journal.handle(), Wire.encodeSnapshot(snapshot));
         } finally {
             Reference.reachabilityFence(journal);
         }

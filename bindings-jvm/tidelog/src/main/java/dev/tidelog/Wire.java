@@ -244,6 +244,20 @@ final class Wire {
         }
     }
 
+    /** "Snapshot to save": the persistence id, then a "Snapshot". */
+    static byte[] encodeSnapshot(Snapshot s) {
+        byte[] pid = utf8(s.persistenceId());
+        byte[] manifest = utf8(s.manifest());
+        ByteBuffer b = ByteBuffer.allocate(4 + pid.length + 16 + 4 + manifest.length + 4 + s.metadata().length + 4 + s.state().length)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        put(b, pid);
+        b.putLong(s.sequenceNr()).putLong(s.timestamp());
+        put(b, manifest);
+        put(b, s.metadata());
+        put(b, s.state());
+        return b.array();
+    }
+
     /** "Snapshot". */
     static Snapshot decodeSnapshot(String persistenceId, byte[] buf) {
         ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN);
