@@ -211,10 +211,11 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_open<'l>(
 }
 
 /// Decodes the options record (`core/docs/wire.md`, "Options record") of `Options.toNative()` (Java).
+/// Java's longs are signed: a negative value counts as zero, as it always did.
 fn options(env: &mut JNIEnv<'_>, config: &JLongArray<'_>) -> GlueResult<Options> {
     let mut record = [0i64; tidelog_ffi::options::field::COUNT];
     env.get_long_array_region(config, 0, &mut record)?;
-    Ok(tidelog_ffi::decode_options(&record.map(|v| v as u64))?)
+    Ok(tidelog_ffi::decode_options(&record.map(|v| v.max(0) as u64))?)
 }
 
 /// `static native void checkOptions(long handle, long[] config)`: fails with
