@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs the .NET benchmarks on Mono: bench/dotnet/run.sh [path/to/libtidelog_c.so]
 # (bindings-dotnet/build.sh bench builds the release library and calls this).
+# TIDELOG_ROOT: the checkout whose C# library is measured (default: this one);
+# SKIP_AKKA=1: without the Akka.NET plugin benchmark.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(git -C "$HERE" rev-parse --show-toplevel)"
+ROOT="${TIDELOG_ROOT:-$(git -C "$HERE" rev-parse --show-toplevel)}"
 DOTNET="$ROOT/bindings-dotnet"
 LIB="${1:-$ROOT/target/release/libtidelog_c.so}"
 [ $# -gt 0 ] && shift
 OUT="$DOTNET/build/bench"
-. "$DOTNET/build/dotnet-tools/env.sh"
+. "$HERE/../../bindings-dotnet/build/dotnet-tools/env.sh" # the toolchain of the runner's checkout
 L="$DOTNET_TOOLS/lib"
 # LightningDB's bundled liblmdb.so needs glibc 2.38: use Debian's liblmdb0 instead.
 dpkg -s liblmdb0 >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q liblmdb0 >/dev/null
@@ -29,6 +31,7 @@ if [ -z "${ONLY_AKKA:-}" ]; then
   LD_LIBRARY_PATH="$OUT" mono --optimize=all Bench.exe "$OUT/data" "$@"
 fi
 
+[ -n "${SKIP_AKKA:-}" ] && exit 0
 # Akka.NET plugin benchmark (needs the plugin assembly and Akka's).
 AKKA="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
 arefs=""; for a in $AKKA; do arefs="$arefs -r:$L/$a"; done
