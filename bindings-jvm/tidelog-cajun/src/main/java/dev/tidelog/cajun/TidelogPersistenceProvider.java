@@ -7,6 +7,7 @@ import com.cajunsystems.persistence.PersistenceProviderRegistry;
 import com.cajunsystems.persistence.SnapshotStore;
 import dev.tidelog.Journal;
 import dev.tidelog.Options;
+import dev.tidelog.PerKeyExecutor;
 import dev.tidelog.Tidelog;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -14,6 +15,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * A Cajun {@link PersistenceProvider} backed by one Tidelog journal: every actor's messages
@@ -33,6 +36,63 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
     private final MessageSerializer serializer;
     private final boolean owned;
     private final InFlight inFlight = new InFlight();
+    private final Context context;
+
+    /**
+     * What the provider's journals and snapshot stores share: where their futures complete (never
+     * on the journal's own threads: {@code StatefulActor} runs its handler in the append future's
+     * continuation) and the timer of batch delays.
+     */
+    static final class Context {
+        private final PerKeyExecutor continuations;
+        private volatile ScheduledExecutorService timer;
+
+        Context(PerKeyExecutor continuations) {
+            this.continuations = continuations;
+        }
+
+        /** {@code source}'s outcome, on the provider's executor, in completion order per actor. */
+        <T> CompletableFuture<T> completeInOrder(String actorId, CompletableFuture<T> source) {
+            return continuations.relay(actorId, source);
+        }
+
+        /** Runs blocking {@code work} on the actor's lane of the provider's executor, after what is queued there. */
+        <T> CompletableFuture<T> callInOrder(String actorId, java.util.function.Supplier<T> work) {
+            CompletableFuture<T> out = new CompletableFuture<>();
+            continuations.execute(actorId, () -> {
+                try {
+                    out.complete(work.get());
+                } catch (RuntimeException e) {
+                    out.completeExceptionally(e);
+                }
+            });
+            return out;
+        }
+
+        ScheduledExecutorService timer() {
+            ScheduledExecutorService t = timer;
+            if (t == null) {
+                synchronized (this) {
+                    if (timer == null) {
+                        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+                            Thread thread = new Thread(r, "tidelog-cajun-batch-delay");
+                            thread.setDaemon(true);
+                            return thread;
+                        });
+                    }
+                    t = timer;
+                }
+            }
+            return t;
+        }
+
+        void shutdown() {
+            ScheduledExecutorService t = timer;
+            if (t != null) {
+                t.shutdown();
+            }
+        }
+    }
 
     /** Snapshot writes still running: {@link #close()} waits for them before closing the journal. */
     static final class InFlight {
@@ -74,9 +134,7 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
      * @param serializer how messages and states become bytes
      */
     public TidelogPersistenceProvider(Path dir, Options options, MessageSerializer serializer) {
-        this.journal = Tidelog.open(dir, options);
-        this.serializer = Objects.requireNonNull(serializer, "serializer");
-        this.owned = true;
+        this(Tidelog.open(dir, options), serializer, true, PerKeyExecutor.daemon());
     }
 
     /**
@@ -86,9 +144,46 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
      * @param serializer how messages and states become bytes
      */
     public TidelogPersistenceProvider(Journal journal, MessageSerializer serializer) {
+        this(journal, serializer, false, PerKeyExecutor.daemon());
+    }
+
+    /**
+     * Uses a journal the caller opened (and closes), completing futures on {@code continuations}
+     * instead of the default per-actor executor over daemon threads.
+     *
+     * @param journal the journal
+     * @param serializer how messages and states become bytes
+     * @param continuations where futures complete, in order per actor
+     */
+    public TidelogPersistenceProvider(Journal journal, MessageSerializer serializer, PerKeyExecutor continuations) {
+        this(journal, serializer, false, continuations);
+    }
+
+    private TidelogPersistenceProvider(Journal journal, MessageSerializer serializer, boolean owned, PerKeyExecutor continuations) {
         this.journal = Objects.requireNonNull(journal, "journal");
         this.serializer = Objects.requireNonNull(serializer, "serializer");
-        this.owned = false;
+        this.owned = owned;
+        this.context = new Context(Objects.requireNonNull(continuations, "continuations"));
+        warmUp();
+    }
+
+    /**
+     * Runs each path an actor's stop and recovery take once (native calls, their classes, the
+     * serializer), so the first actor to stop in a fresh JVM is as fast as later ones.
+     */
+    private void warmUp() {
+        String id = "tidelog-cajun-warm-up";
+        TidelogMessageJournal<Object> j = new TidelogMessageJournal<>(journal, serializer, context, null, TidelogMessageJournal.DEFAULT_MAX_BATCH_SIZE, 0);
+        TidelogSnapshotStore<Object> s = new TidelogSnapshotStore<>(journal, serializer, inFlight, context, null);
+        try {
+            j.getHighestSequenceNumber(id).join();
+            j.readFrom(id, 0).join();
+            s.getLatestSnapshot(id).join();
+            s.listSnapshots(id).join();
+            serializer.deserialize(serializer.serialize(id));
+        } catch (Exception e) {
+            // Warming is an optimisation: a read-only or failing journal reports its errors on real calls.
+        }
     }
 
     /**
@@ -116,27 +211,31 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
 
     @Override
     public <M> MessageJournal<M> createMessageJournal() {
-        return new TidelogMessageJournal<>(journal, serializer);
+        return journal(null, TidelogMessageJournal.DEFAULT_MAX_BATCH_SIZE, 0);
+    }
+
+    private <M> TidelogMessageJournal<M> journal(String actorId, int maxBatchSize, long maxBatchDelayMs) {
+        return new TidelogMessageJournal<>(journal, serializer, context, actorId, maxBatchSize, maxBatchDelayMs);
     }
 
     @Override
     public <M> MessageJournal<M> createMessageJournal(String actorId) {
-        return new TidelogMessageJournal<>(journal, serializer);
+        return journal(actorId, TidelogMessageJournal.DEFAULT_MAX_BATCH_SIZE, 0);
     }
 
     @Override
     public <M> BatchedMessageJournal<M> createBatchedMessageJournal() {
-        return new TidelogMessageJournal<>(journal, serializer);
+        return journal(null, TidelogMessageJournal.DEFAULT_MAX_BATCH_SIZE, 0);
     }
 
     @Override
     public <M> BatchedMessageJournal<M> createBatchedMessageJournal(String actorId) {
-        return new TidelogMessageJournal<>(journal, serializer);
+        return journal(actorId, TidelogMessageJournal.DEFAULT_MAX_BATCH_SIZE, 0);
     }
 
     @Override
     public <M> BatchedMessageJournal<M> createBatchedMessageJournal(String actorId, int maxBatchSize, long maxBatchDelayMs) {
-        return new TidelogMessageJournal<>(journal, serializer);
+        return journal(actorId, maxBatchSize, maxBatchDelayMs);
     }
 
     /**
@@ -144,22 +243,22 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
      *
      * @param <M> the message type
      * @param actorId the actor
-     * @param maxBatchSize ignored (group commit batches by itself)
-     * @param maxBatchDelayMs ignored
+     * @param maxBatchSize the most of this actor's messages committed as one atomic write
+     * @param maxBatchDelayMs how long appends may wait to be committed together (0: at once)
      * @return the journal
      */
     public <M extends Serializable> BatchedMessageJournal<M> createBatchedMessageJournalSerializable(String actorId, int maxBatchSize, long maxBatchDelayMs) {
-        return new TidelogMessageJournal<>(journal, serializer);
+        return journal(actorId, maxBatchSize, maxBatchDelayMs);
     }
 
     @Override
     public <S> SnapshotStore<S> createSnapshotStore() {
-        return new TidelogSnapshotStore<>(journal, serializer, inFlight);
+        return new TidelogSnapshotStore<>(journal, serializer, inFlight, context, null);
     }
 
     @Override
     public <S> SnapshotStore<S> createSnapshotStore(String actorId) {
-        return new TidelogSnapshotStore<>(journal, serializer, inFlight);
+        return new TidelogSnapshotStore<>(journal, serializer, inFlight, context, actorId);
     }
 
     @Override
@@ -192,6 +291,7 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
     @Override
     public void close() {
         inFlight.await(journal.options().closeTimeout());
+        context.shutdown();
         if (owned) {
             journal.close();
         }

@@ -1,0 +1,123 @@
+package dev.tidelog;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Runs tasks of one key (a persistence id) one at a time, in the order they were submitted, and
+ * tasks of different keys in parallel on an underlying executor. Completing a future through it
+ * moves the future's dependent stages (user code) off the thread that produced the result, so a
+ * slow continuation of one stream never holds up another stream, nor the journal's own threads.
+ *
+ * <p>A key's lane exists only while it has work, so memory does not grow with the number of keys.
+ */
+public final class PerKeyExecutor {
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    private final Executor pool;
+    private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
+
+    /**
+     * @param pool runs the lanes; it needs as many threads as continuations may block at once
+     */
+    public PerKeyExecutor(Executor pool) {
+        this.pool = java.util.Objects.requireNonNull(pool, "pool");
+    }
+
+    /**
+     * A per-key executor over a cached pool of daemon threads named {@code tidelog-continuation-N}
+     * (a blocked continuation gets a thread of its own, an idle thread ends after a minute).
+     *
+     * @return a new executor
+     */
+    public static PerKeyExecutor daemon() {
+        ExecutorService pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "tidelog-continuation-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        return new PerKeyExecutor(pool);
+    }
+
+    /**
+     * Runs {@code task} after the tasks submitted before it for {@code key}.
+     *
+     * @param key the ordering key
+     * @param task the task; an exception it throws is dropped (complete futures, do not throw)
+     */
+    public void execute(String key, Runnable task) {
+        while (true) {
+            Lane lane = lanes.computeIfAbsent(key, Lane::new);
+            synchronized (lane) {
+                if (lane.retired) {
+                    continue; // emptied and removed meanwhile: take a fresh lane
+                }
+                lane.tasks.add(task);
+                if (!lane.scheduled) {
+                    lane.scheduled = true;
+                    pool.execute(lane);
+                }
+                return;
+            }
+        }
+    }
+
+    /**
+     * A future that completes like {@code source}, on this executor, after the futures passed
+     * earlier for {@code key} (the order in which their sources completed).
+     *
+     * @param key the ordering key
+     * @param source the future whose result to pass on
+     * @param <T> the result type
+     * @return the relayed future
+     */
+    public <T> CompletableFuture<T> relay(String key, CompletableFuture<T> source) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        source.whenComplete((value, error) -> execute(key, () -> {
+            if (error == null) {
+                out.complete(value);
+            } else {
+                out.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
+            }
+        }));
+        return out;
+    }
+
+    private final class Lane implements Runnable {
+        private final String key;
+        private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+        private boolean scheduled;
+        private boolean retired;
+
+        Lane(String key) {
+            this.key = key;
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                Runnable task;
+                synchronized (this) {
+                    task = tasks.poll();
+                    if (task == null) {
+                        scheduled = false;
+                        retired = true;
+                        lanes.remove(key, this);
+                        return;
+                    }
+                }
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    // A task's failure belongs to its future; the lane carries on.
+                }
+            }
+        }
+    }
+}
