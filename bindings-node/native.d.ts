@@ -54,13 +54,13 @@ export declare class NativeJournal {
   /** Saves a snapshot to save (`core/docs/wire.md`), durably. */
   snapshotSave(snapshot: Uint8Array): Promise<void>
   /** Loads the newest matching snapshot, as a snapshot (`core/docs/wire.md`) or null. */
-  snapshotLoad(persistenceId: string, maxSeq: number, maxTs: number, minSeq: number, minTs: number): Promise<Buffer | null>
+  snapshotLoad(persistenceId: string, bounds: Float64Array): Promise<Buffer | null>
   /** Lists a stream's snapshots, oldest first, as a snapshot list (`core/docs/wire.md`). */
   snapshotList(persistenceId: string): Promise<Buffer>
   /** Deletes the snapshot at `sequenceNr`; resolves to whether one existed. */
   snapshotDelete(persistenceId: string, sequenceNr: number): Promise<boolean>
   /** Deletes every matching snapshot; resolves to how many. */
-  snapshotDeleteMatching(persistenceId: string, maxSeq: number, maxTs: number, minSeq: number, minTs: number): Promise<number>
+  snapshotDeleteMatching(persistenceId: string, bounds: Float64Array): Promise<number>
   /** Keeps the newest `keep` snapshots; resolves to how many were deleted. */
   snapshotPrune(persistenceId: string, keep: number): Promise<number>
   /** Persistence ids with at least one snapshot. */

@@ -160,13 +160,15 @@ fn type_error(e: tidelog_ffi::wire::WireError) -> napi::Error {
 
 // ---- snapshots ----------------------------------------------------------------
 
-/// Snapshot selection from four numbers; `Infinity` means unbounded.
-fn criteria(max_sequence_nr: f64, max_timestamp: f64, min_sequence_nr: f64, min_timestamp: f64) -> SnapshotCriteria {
+/// Snapshot selection from `[maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp]`;
+/// `Infinity` means unbounded, a missing bound selects everything.
+fn criteria(bounds: &[f64]) -> SnapshotCriteria {
+    let bound = |i: usize, all: u64| bounds.get(i).map_or(all, |v| to_u64(*v));
     SnapshotCriteria {
-        max_sequence_nr: to_u64(max_sequence_nr),
-        max_timestamp: to_u64(max_timestamp),
-        min_sequence_nr: to_u64(min_sequence_nr),
-        min_timestamp: to_u64(min_timestamp),
+        max_sequence_nr: bound(0, u64::MAX),
+        max_timestamp: bound(1, u64::MAX),
+        min_sequence_nr: bound(2, 0),
+        min_timestamp: bound(3, 0),
     }
 }
 
@@ -358,16 +360,9 @@ impl NativeJournal {
 
     /// Loads the newest matching snapshot, as a snapshot (`core/docs/wire.md`) or null.
     #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn snapshot_load(
-        &self,
-        persistence_id: String,
-        max_seq: f64,
-        max_ts: f64,
-        min_seq: f64,
-        min_ts: f64,
-    ) -> AsyncTask<BlockingTask<Option<Vec<u8>>, Option<Buffer>>> {
+    pub fn snapshot_load(&self, persistence_id: String, bounds: Float64Array) -> AsyncTask<BlockingTask<Option<Vec<u8>>, Option<Buffer>>> {
         let journal = self.journal.clone();
-        let criteria = criteria(max_seq, max_ts, min_seq, min_ts);
+        let criteria = criteria(&bounds);
         blocking(
             move || {
                 Ok(journal
@@ -398,16 +393,9 @@ impl NativeJournal {
 
     /// Deletes every matching snapshot; resolves to how many.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn snapshot_delete_matching(
-        &self,
-        persistence_id: String,
-        max_seq: f64,
-        max_ts: f64,
-        min_seq: f64,
-        min_ts: f64,
-    ) -> AsyncTask<BlockingTask<usize, f64>> {
+    pub fn snapshot_delete_matching(&self, persistence_id: String, bounds: Float64Array) -> AsyncTask<BlockingTask<usize, f64>> {
         let journal = self.journal.clone();
-        let criteria = criteria(max_seq, max_ts, min_seq, min_ts);
+        let criteria = criteria(&bounds);
         blocking(
             move || journal.snapshots().delete_matching(&persistence_id, criteria),
             |_, n| Ok(n as f64),

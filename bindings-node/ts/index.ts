@@ -421,14 +421,14 @@ const CODES: Record<string, Record<string, number>> = { backend: { lmdb: 0, file
 const MICROS = new Set(['syncIntervalMs', 'maxBatchDelayMs', 'closeTimeoutMs'])
 
 /** Snapshot criteria as the native layer takes them: `[maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp]`. */
-function toNativeCriteria(c: unknown): [number, number, number, number] {
+function toNativeCriteria(c: unknown): Float64Array {
   const o = checkObject(c, 'criteria')
-  return [
+  return Float64Array.of(
     seqIn(o.maxSequenceNr, 'maxSequenceNr', Infinity),
     seqIn(o.maxTimestamp, 'maxTimestamp', Infinity),
     seqIn(o.minSequenceNr, 'minSequenceNr', 0),
     seqIn(o.minTimestamp, 'minTimestamp', 0),
-  ]
+  )
 }
 
 const OPTION_KEYS = new Set([
@@ -1003,7 +1003,7 @@ export class SnapshotStore<N extends number | bigint = number> {
   async load(persistenceId: string, criteria?: SnapshotCriteria): Promise<Snapshot<N> | null> {
     checkString(persistenceId, 'persistenceId')
     const c = toNativeCriteria(criteria)
-    const s = await this.#call(() => this.#native.snapshotLoad(persistenceId, ...c))
+    const s = await this.#call(() => this.#native.snapshotLoad(persistenceId, c))
     if (s === null || s === undefined) return null
     // A "Snapshot" (core/docs/wire.md): u64 sequence nr, u64 timestamp, str manifest, bytes metadata, bytes state.
     const sequenceNr = u64(s.readUInt32LE(0), s.readUInt32LE(4), this.#big) as N
@@ -1042,7 +1042,7 @@ export class SnapshotStore<N extends number | bigint = number> {
   deleteMatching(persistenceId: string, criteria: SnapshotCriteria): Promise<number> {
     checkString(persistenceId, 'persistenceId')
     const c = toNativeCriteria(criteria)
-    return this.#call(() => this.#native.snapshotDeleteMatching(persistenceId, ...c))
+    return this.#call(() => this.#native.snapshotDeleteMatching(persistenceId, c))
   }
 
   /** Keeps the `keepLastN` newest snapshots of a stream and deletes the rest; resolves to how many were deleted. */
