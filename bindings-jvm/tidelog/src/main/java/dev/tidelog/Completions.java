@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
- * Completes a journal's write futures on one Java-owned daemon thread, in submission order.
+ * Collects a journal's write results on one Java-owned daemon thread, in submission order, and
+ * completes their futures on the journal's {@link PerKeyExecutor} (in that order per persistence
+ * id), so that no user stage ever runs on, or blocks, this thread.
  *
  * <p>Every submission gets a token from a counter and is registered before the native call.
  * The native side pushes each result into the journal's completion queue (from the core's
@@ -50,9 +52,13 @@ final class Completions implements Runnable {
     /** Results ({@link Wire.Result}, {@code Wire.Result[]} or a Throwable) that came before their turn. */
     private final Map<Long, Object> early = new HashMap<>();
 
-    Completions(long handle, Object owner) {
+    /** Where futures complete: never this thread, so user stages cannot block it (or each other across ids). */
+    private final PerKeyExecutor continuations;
+
+    Completions(long handle, Object owner, PerKeyExecutor continuations) {
         this.handle = handle;
         this.owner = owner;
+        this.continuations = continuations;
         this.thread = new Thread(this, "tidelog-completions-" + THREADS.incrementAndGet());
         thread.setDaemon(true);
     }
@@ -157,12 +163,29 @@ final class Completions implements Runnable {
         }
     }
 
-    @SuppressWarnings("unchecked")
     private void deliver(long token, Object r) {
         Pending p = pending.remove(token);
         if (p == null) {
             return;
         }
+        // Handed in token order to the persistence id's lane, which keeps that order.
+        continuations.execute(key(p), () -> complete(p, r));
+    }
+
+    /** The ordering key of a submission: its persistence id (the first write's for a write call). */
+    @SuppressWarnings("unchecked")
+    private static String key(Pending p) {
+        if (p.context() instanceof String pid) {
+            return pid;
+        }
+        if (p.context() instanceof List<?> writes && !writes.isEmpty()) {
+            return ((List<AtomicWrite>) writes).get(0).persistenceId();
+        }
+        return "";
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void complete(Pending p, Object r) {
         CompletableFuture<Object> f = p.future();
         if (r instanceof Throwable t) {
             f.completeExceptionally(t);

@@ -62,7 +62,7 @@ public final class Journal implements AutoCloseable {
         // Freed only once this object is unreachable: the completion thread holds it while it
         // runs, and every method keeps it reachable until its native call returns.
         CLEANER.register(this, () -> NativeBridge.free(h));
-        this.completions = new Completions(handle, this);
+        this.completions = new Completions(handle, this, options.continuations() != null ? options.continuations() : PerKeyExecutor.shared());
         this.snapshots = new SnapshotStore(this);
         completions.start();
     }

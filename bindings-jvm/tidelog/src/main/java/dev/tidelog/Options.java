@@ -28,6 +28,7 @@ public final class Options {
     private final long segmentBytes;
     private final boolean readOnly;
     private final boolean snapshotCompression;
+    private final PerKeyExecutor continuations;
 
     private Options(Builder b) {
         backend = b.backend;
@@ -41,6 +42,7 @@ public final class Options {
         segmentBytes = b.segmentBytes;
         readOnly = b.readOnly;
         snapshotCompression = b.snapshotCompression;
+        continuations = b.continuations;
     }
 
     /**
@@ -110,6 +112,18 @@ public final class Options {
         }
     }
 
+    /**
+     * Where the futures of asynchronous calls complete, and so where the stages you attach with
+     * the non-{@code Async} methods run. {@code null} (the default) means a {@link PerKeyExecutor}
+     * of the journal's own over daemon threads: one persistence id's futures complete in order,
+     * different ids' in parallel, and never on the journal's completion thread.
+     *
+     * @return the executor, or null for the default
+     */
+    public PerKeyExecutor continuations() {
+        return continuations;
+    }
+
     /** Builds {@link Options}; every setter returns the builder. */
     public static final class Builder {
         private Backend backend = Backend.LMDB;
@@ -123,8 +137,18 @@ public final class Options {
         private long segmentBytes = 64L << 20;
         private boolean readOnly;
         private boolean snapshotCompression;
+        private PerKeyExecutor continuations;
 
         private Builder() {}
+
+        /**
+         * @param continuations where futures complete (see {@link Options#continuations()}); null for the default
+         * @return this builder
+         */
+        public Builder continuations(PerKeyExecutor continuations) {
+            this.continuations = continuations;
+            return this;
+        }
 
         /**
          * @param backend storage backend (default {@link Backend#LMDB})

@@ -30,19 +30,22 @@ public final class PerKeyExecutor {
         this.pool = java.util.Objects.requireNonNull(pool, "pool");
     }
 
-    /**
-     * A per-key executor over a cached pool of daemon threads named {@code tidelog-continuation-N}
-     * (a blocked continuation gets a thread of its own, an idle thread ends after a minute).
-     *
-     * @return a new executor
-     */
-    public static PerKeyExecutor daemon() {
-        ExecutorService pool = Executors.newCachedThreadPool(r -> {
+    private static final class Shared {
+        static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "tidelog-continuation-" + THREADS.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        return new PerKeyExecutor(pool);
+    }
+
+    /**
+     * A per-key executor over the process-wide cached pool of daemon threads that journals use
+     * by default ({@code tidelog-continuation-N}).
+     *
+     * @return a new executor sharing that pool
+     */
+    public static PerKeyExecutor shared() {
+        return new PerKeyExecutor(Shared.POOL);
     }
 
     /**

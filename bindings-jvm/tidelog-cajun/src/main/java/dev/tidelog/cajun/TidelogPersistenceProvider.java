@@ -134,7 +134,7 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
      * @param serializer how messages and states become bytes
      */
     public TidelogPersistenceProvider(Path dir, Options options, MessageSerializer serializer) {
-        this(Tidelog.open(dir, options), serializer, true, PerKeyExecutor.daemon());
+        this(Tidelog.open(dir, options), serializer, true, PerKeyExecutor.shared());
     }
 
     /**
@@ -144,7 +144,7 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
      * @param serializer how messages and states become bytes
      */
     public TidelogPersistenceProvider(Journal journal, MessageSerializer serializer) {
-        this(journal, serializer, false, PerKeyExecutor.daemon());
+        this(journal, serializer, false, PerKeyExecutor.shared());
     }
 
     /**

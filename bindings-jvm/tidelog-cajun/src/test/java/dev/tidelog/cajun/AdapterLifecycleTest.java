@@ -143,42 +143,19 @@ class AdapterLifecycleTest {
         }
     }
 
-    /** Blocks in its handler until released: a slow actor. */
-    static final class Blocking extends StatefulActor<Integer, String> {
-        final CountDownLatch release;
-        final CountDownLatch entered = new CountDownLatch(1);
+    /** Runs {@code onMessage} in its handler: a slow actor blocks there, a fast one counts down. */
+    static final class Probe extends StatefulActor<Integer, String> {
+        private final Runnable onMessage;
 
-        Blocking(ActorSystem system, String id, BatchedMessageJournal<String> journal, SnapshotStore<Integer> snapshots, CountDownLatch release) {
-            super(system, id, 0, journal, snapshots);
-            this.release = release;
+        Probe(ActorSystem system, String id, TidelogPersistenceProvider provider, Runnable onMessage) {
+            super(system, id, 0, provider.<String>createBatchedMessageJournal(id), provider.<Integer>createSnapshotStore(id));
+            this.onMessage = onMessage;
             setTruncationConfig(PersistenceTruncationConfig.builder().mode(PersistenceTruncationMode.OFF).build());
         }
 
         @Override
         protected Integer processMessage(Integer state, String message) {
-            entered.countDown();
-            try {
-                release.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return state + 1;
-        }
-    }
-
-    /** Counts down when it handles a message: a fast actor. */
-    static final class Fast extends StatefulActor<Integer, String> {
-        final CountDownLatch handled;
-
-        Fast(ActorSystem system, String id, BatchedMessageJournal<String> journal, SnapshotStore<Integer> snapshots, CountDownLatch handled) {
-            super(system, id, 0, journal, snapshots);
-            this.handled = handled;
-            setTruncationConfig(PersistenceTruncationConfig.builder().mode(PersistenceTruncationMode.OFF).build());
-        }
-
-        @Override
-        protected Integer processMessage(Integer state, String message) {
-            handled.countDown();
+            onMessage.run();
             return state + 1;
         }
     }
@@ -188,15 +165,22 @@ class AdapterLifecycleTest {
         try (TidelogPersistenceProvider provider = provider(Backend.LMDB)) {
             provider.registerAsDefault(); // StatefulActor consults the registry's default provider
             ActorSystem system = new ActorSystem();
-            CountDownLatch release = new CountDownLatch(1), handled = new CountDownLatch(1);
-            Blocking slow = new Blocking(system, "slow", provider.createBatchedMessageJournal("slow"), provider.createSnapshotStore("slow"), release);
-            Fast fast = new Fast(system, "fast", provider.createBatchedMessageJournal("fast"), provider.createSnapshotStore("fast"), handled);
+            CountDownLatch release = new CountDownLatch(1), handled = new CountDownLatch(1), entered = new CountDownLatch(1);
+            Probe slow = new Probe(system, "slow", provider, () -> {
+                entered.countDown();
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Probe fast = new Probe(system, "fast", provider, handled::countDown);
             slow.start();
             fast.start();
             assertTrue(slow.waitForStateInitialization(30_000));
             assertTrue(fast.waitForStateInitialization(30_000));
             slow.tell("block");
-            assertTrue(slow.entered.await(30, TimeUnit.SECONDS), "the slow actor never ran its handler");
+            assertTrue(entered.await(30, TimeUnit.SECONDS), "the slow actor never ran its handler");
             // The slow handler now blocks (Cajun runs it in the append future's continuation). Were continuations run on
             // the journal's completion thread, the fast actor's append could not complete until it is released.
             fast.tell("go");
