@@ -210,3 +210,31 @@ def test_async_iter_events(tmp_path, backend):
             assert [e.payload async for e in journal.iter_events("p", 20, page_size=2)] == [b"20", b"21", b"22", b"23"]
 
     run(main())
+
+
+def test_an_operation_called_after_an_unawaited_write_observes_it(tmp_path, backend):
+    """Issue order: operations are issued when called, and see every write called before them."""
+
+    async def main():
+        async with AsyncJournal.open(tmp_path / "j", backend=backend, sync="always") as journal:
+            misses = []
+            for round_ in range(1, 1001):
+                appended = journal.append("o", f"e{round_}".encode())  # not awaited before the reads
+                read = await journal.read("o")
+                if not read or read[-1].sequence_nr != round_:
+                    misses.append(f"read after append {round_}")
+                if await journal.highest_sequence_nr("o") != round_:
+                    misses.append(f"highest after append {round_}")
+                trimmed = journal.delete_to("o", round_ - 1)  # a trim, not awaited either
+                left = await journal.read("o")
+                if [e.sequence_nr for e in left] != [round_]:
+                    misses.append(f"read after trim {round_}: {len(left)}")
+                await appended
+                await trimmed
+            last = journal.append("o", b"last")
+            await journal.delete_to("o", 2**62)
+            await last
+            assert await journal.read("o") == []
+            assert misses == []
+
+    run(main())

@@ -120,7 +120,7 @@ def test_unsupported_format_error(tmp_path):
     fmt.write_text(re.sub(r"format = \d+", "format = 999", fmt.read_text()))
     with pytest.raises(tidelog.UnsupportedFormatError) as info:
         tidelog.Journal.open(path)
-    assert (info.value.found, info.value.supported) == (999, 2)
+    assert (info.value.found, info.value.supported) == (999, 3)
 
 
 def test_storage_io_error(tmp_path):

@@ -9,7 +9,7 @@ Two faces over one core:
 
 - :class:`Journal`: blocking; every call releases the GIL while it waits or
   does I/O, so other Python threads keep running.
-- :class:`AsyncJournal`: the same operations as asyncio coroutines.
+- :class:`AsyncJournal`: the same operations as asyncio awaitables, issued when called.
 
 >>> import tidelog, tempfile
 >>> with tidelog.Journal.open(tempfile.mkdtemp()) as journal:

@@ -1,5 +1,11 @@
 """The asyncio face of the journal.
 
+Issue order: every operation on a stream is issued when it is *called*, not
+when it is awaited. The methods return :class:`asyncio.Future` objects, so an
+operation called after a write observes that write even if nobody awaited it
+(like Redis's pipelined commands): ``journal.append(pid, b"x")`` followed by
+``await journal.read(pid)`` returns the new event.
+
 Writes are handed to the core's writer thread with a callback; the result
 comes back through a per-journal completion thread (a native thread, which
 never keeps the interpreter from exiting) that settles the future with
@@ -29,7 +35,7 @@ def _start(method: Any, *args: Any, **kwargs: Any) -> "asyncio.Future[Any]":
 
 
 class AsyncJournal:
-    """An open event journal whose operations are coroutines.
+    """An open event journal whose operations return asyncio futures, issued when called.
 
     Open it with ``await AsyncJournal.open(path, ...)`` or
     ``async with AsyncJournal.open(path, ...) as journal:``; the options are
@@ -83,30 +89,30 @@ class AsyncJournal:
         """The journal's snapshot store, with coroutine methods."""
         return self._snapshots
 
-    async def append(self, persistence_id: str, events: EventsArg) -> WriteReceipt:
+    def append(self, persistence_id: str, events: EventsArg) -> "asyncio.Future[WriteReceipt]":
         """Appends events (``bytes``, :class:`NewEvent`, or a list of them) to
         a stream as one atomic write; resolves once committed (and, with
         ``sync="always"``, on stable storage)."""
-        return cast("WriteReceipt", await _start(self._journal._append_async, persistence_id, events))
+        return cast("asyncio.Future[WriteReceipt]", _start(self._journal._append_async, persistence_id, events))
 
-    async def write(
+    def write(
         self, writes: Iterable[Union[AtomicWrite, Tuple[str, int, EventsArg]]]
-    ) -> List[Union[WriteReceipt, Exception]]:
+    ) -> "asyncio.Future[List[Union[WriteReceipt, Exception]]]":
         """Commits explicit atomic writes in one group commit. Returns one entry
         per write: a :class:`WriteReceipt`, or the exception instance (for
         example :class:`SequenceConflictError`) for a write that failed alone."""
-        return cast("List[Union[WriteReceipt, Exception]]", await _start(self._journal._write_async, writes))
+        return cast("asyncio.Future[List[Union[WriteReceipt, Exception]]]", _start(self._journal._write_async, writes))
 
-    async def read(
+    def read(
         self,
         persistence_id: str,
         from_sequence_nr: Optional[int] = None,
         to_sequence_nr: Optional[int] = None,
         max: Optional[int] = None,
-    ) -> List[Event]:
+    ) -> "asyncio.Future[List[Event]]":
         """Events of a stream with ``from_sequence_nr <= sequence_nr <= to_sequence_nr``
         (defaults 1 and unbounded), oldest first, at most ``max``."""
-        return cast("List[Event]", await _start(self._journal._read_async, persistence_id, from_sequence_nr, to_sequence_nr, max))
+        return cast("asyncio.Future[List[Event]]", _start(self._journal._read_async, persistence_id, from_sequence_nr, to_sequence_nr, max))
 
     async def iter_events(
         self,
@@ -128,36 +134,36 @@ class AsyncJournal:
                 return
             start = page[-1].sequence_nr + 1
 
-    async def highest_sequence_nr(self, persistence_id: str) -> int:
+    def highest_sequence_nr(self, persistence_id: str) -> "asyncio.Future[int]":
         """Highest sequence number ever written to the stream (0 if none)."""
-        return cast("int", await _start(self._journal._highest_sequence_nr_async, persistence_id))
+        return cast("asyncio.Future[int]", _start(self._journal._highest_sequence_nr_async, persistence_id))
 
-    async def next_global_offset(self) -> int:
+    def next_global_offset(self) -> "asyncio.Future[int]":
         """The global offset the next committed event will get (1 for an empty
         journal): where a "current" read of :meth:`all_events` or
         :meth:`events_by_tag` should stop while writes continue."""
-        return cast("int", await _start(self._journal._next_global_offset_async))
+        return cast("asyncio.Future[int]", _start(self._journal._next_global_offset_async))
 
-    async def delete_to(self, persistence_id: str, to_sequence_nr: int) -> None:
+    def delete_to(self, persistence_id: str, to_sequence_nr: int) -> "asyncio.Future[None]":
         """Deletes the stream's events up to and including ``to_sequence_nr``."""
-        await _start(self._journal._delete_to_async, persistence_id, to_sequence_nr)
+        return _start(self._journal._delete_to_async, persistence_id, to_sequence_nr)
 
-    async def persistence_ids(self) -> List[str]:
+    def persistence_ids(self) -> "asyncio.Future[List[str]]":
         """Every persistence id ever written, sorted."""
-        return cast("List[str]", await _start(self._journal._persistence_ids_async))
+        return cast("asyncio.Future[List[str]]", _start(self._journal._persistence_ids_async))
 
-    async def events_by_tag(self, tag: str, from_offset: Optional[int] = None, max: Optional[int] = None) -> List[Event]:
+    def events_by_tag(self, tag: str, from_offset: Optional[int] = None, max: Optional[int] = None) -> "asyncio.Future[List[Event]]":
         """Events carrying ``tag`` with ``global_offset >= from_offset``, in commit order.
         Resume from the last event's ``global_offset + 1``."""
-        return cast("List[Event]", await _start(self._journal._events_by_tag_async, tag, from_offset, max))
+        return cast("asyncio.Future[List[Event]]", _start(self._journal._events_by_tag_async, tag, from_offset, max))
 
-    async def all_events(self, from_offset: Optional[int] = None, max: Optional[int] = None) -> List[Event]:
+    def all_events(self, from_offset: Optional[int] = None, max: Optional[int] = None) -> "asyncio.Future[List[Event]]":
         """Every live event with ``global_offset >= from_offset``, in commit order."""
-        return cast("List[Event]", await _start(self._journal._events_by_tag_async, None, from_offset, max))
+        return cast("asyncio.Future[List[Event]]", _start(self._journal._events_by_tag_async, None, from_offset, max))
 
-    async def flush(self) -> None:
+    def flush(self) -> "asyncio.Future[None]":
         """Waits until everything submitted before is on stable storage."""
-        await _start(self._journal._flush_async)
+        return _start(self._journal._flush_async)
 
     def metrics(self) -> Dict[str, Any]:
         """Current metrics (no I/O, so not a coroutine)."""
@@ -218,7 +224,7 @@ class AsyncSnapshotStore:
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
 
-    async def save(
+    def save(
         self,
         persistence_id: str,
         sequence_nr: int,
@@ -227,14 +233,14 @@ class AsyncSnapshotStore:
         timestamp: Optional[int] = None,
         manifest: str = "",
         metadata: Optional[bytes] = None,
-    ) -> None:
+    ) -> "asyncio.Future[None]":
         """Stores a snapshot atomically and durably (``timestamp`` defaults to now)."""
-        await _start(
+        return _start(
             self._journal._snapshot_async, "save", persistence_id, sequence_nr, state,
             timestamp=timestamp, manifest=manifest, metadata=metadata,
         )
 
-    async def load(
+    def load(
         self,
         persistence_id: str,
         *,
@@ -242,23 +248,23 @@ class AsyncSnapshotStore:
         max_timestamp: Optional[int] = None,
         min_sequence_nr: Optional[int] = None,
         min_timestamp: Optional[int] = None,
-    ) -> Optional[Snapshot]:
+    ) -> "asyncio.Future[Optional[Snapshot]]":
         """The newest snapshot matching the criteria, or ``None``."""
-        return cast("Optional[Snapshot]", await _start(
+        return cast("asyncio.Future[Optional[Snapshot]]", _start(
             self._journal._snapshot_async, "load", persistence_id,
             max_sequence_nr=max_sequence_nr, max_timestamp=max_timestamp,
             min_sequence_nr=min_sequence_nr, min_timestamp=min_timestamp,
         ))
 
-    async def list(self, persistence_id: str) -> List[Tuple[int, int]]:
+    def list(self, persistence_id: str) -> "asyncio.Future[List[Tuple[int, int]]]":
         """``[(sequence_nr, timestamp)]`` of the stream's snapshots, oldest first."""
-        return cast("List[Tuple[int, int]]", await _start(self._journal._snapshot_async, "list", persistence_id))
+        return cast("asyncio.Future[List[Tuple[int, int]]]", _start(self._journal._snapshot_async, "list", persistence_id))
 
-    async def delete(self, persistence_id: str, sequence_nr: int) -> bool:
+    def delete(self, persistence_id: str, sequence_nr: int) -> "asyncio.Future[bool]":
         """Deletes the snapshot with this sequence number; returns whether one existed."""
-        return cast("bool", await _start(self._journal._snapshot_async, "delete", persistence_id, sequence_nr))
+        return cast("asyncio.Future[bool]", _start(self._journal._snapshot_async, "delete", persistence_id, sequence_nr))
 
-    async def delete_matching(
+    def delete_matching(
         self,
         persistence_id: str,
         *,
@@ -266,18 +272,18 @@ class AsyncSnapshotStore:
         max_timestamp: Optional[int] = None,
         min_sequence_nr: Optional[int] = None,
         min_timestamp: Optional[int] = None,
-    ) -> int:
+    ) -> "asyncio.Future[int]":
         """Deletes every snapshot matching the criteria; returns how many."""
-        return cast("int", await _start(
+        return cast("asyncio.Future[int]", _start(
             self._journal._snapshot_async, "delete_matching", persistence_id,
             max_sequence_nr=max_sequence_nr, max_timestamp=max_timestamp,
             min_sequence_nr=min_sequence_nr, min_timestamp=min_timestamp,
         ))
 
-    async def prune(self, persistence_id: str, keep_last_n: int) -> int:
+    def prune(self, persistence_id: str, keep_last_n: int) -> "asyncio.Future[int]":
         """Keeps the ``keep_last_n`` newest snapshots; returns how many were deleted."""
-        return cast("int", await _start(self._journal._snapshot_async, "prune", persistence_id, keep_last_n))
+        return cast("asyncio.Future[int]", _start(self._journal._snapshot_async, "prune", persistence_id, keep_last_n))
 
-    async def persistence_ids(self) -> List[str]:
+    def persistence_ids(self) -> "asyncio.Future[List[str]]":
         """Every persistence id that has at least one snapshot."""
-        return cast("List[str]", await _start(self._journal._snapshot_async, "persistence_ids", None))
+        return cast("asyncio.Future[List[str]]", _start(self._journal._snapshot_async, "persistence_ids", None))
