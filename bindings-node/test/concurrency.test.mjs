@@ -62,3 +62,27 @@ for (const backend of DURABLE_BACKENDS) {
     assert.ok(ticks >= 1, `the event loop was blocked: ${ticks} timer ticks while reading`)
   })
 }
+
+for (const backend of BACKENDS) {
+  test(`issue order: a read, a trim and a delete called after an unawaited append observe it, 1,000 rounds (${backend})`, async (t) => {
+    const journal = await Journal.open(tempDir(t), { backend, sync: 'always' })
+    t.after(() => journal.close())
+    const misses = []
+    for (let round = 1; round <= 1000; round++) {
+      const appended = journal.append('o', Buffer.from(`e${round}`)) // not awaited before the reads
+      const read = await journal.read('o')
+      if (read.at(-1)?.sequenceNr !== round) misses.push(`read after append ${round}`)
+      if ((await journal.highestSequenceNr('o')) !== round) misses.push(`highest after append ${round}`)
+      const trimmed = journal.deleteTo('o', round - 1) // a trim, not awaited either
+      const left = await journal.read('o')
+      if (left.length !== 1 || left[0].sequenceNr !== round) misses.push(`read after trim ${round}: ${left.length}`)
+      await appended
+      await trimmed
+    }
+    const last = journal.append('o', 'last')
+    await journal.deleteTo('o', 2 ** 53 - 1)
+    await last
+    assert.deepEqual(await journal.read('o'), [])
+    assert.deepEqual(misses, [])
+  })
+}
