@@ -474,13 +474,10 @@ fn load_control(dir: &Path, index: &mut Index) -> Result<Vec<(String, u64)>> {
     if stored != computed {
         return Err(corrupt(CorruptReason::Checksum { stored, computed }));
     }
+    // The version is outside the CRC; the journal's FORMAT marker already refused newer formats.
     let version = codec::le_u32(&bytes[4..8]);
     if version > FORMAT_VERSION {
-        return Err(Error::UnsupportedFormat {
-            path,
-            found: version,
-            supported: FORMAT_VERSION,
-        });
+        return Err(corrupt(CorruptReason::Malformed("control file version")));
     }
     index.next_offset = codec::le_u64(&bytes[12..20]);
     let count = codec::le_u64(&bytes[20..28]);

@@ -176,6 +176,8 @@ struct TailData {
     parsed_to: u64,
     /// Where the last read of the log met a record that fails its checks with nothing valid after it.
     torn: Option<TornTail>,
+    /// The end of the log that was last checked for valid records after it.
+    end_checked: Option<u64>,
 }
 
 /// What [`Tail::probe`] found at an offset of the log.
@@ -265,7 +267,23 @@ impl Tail {
                     .map_err(|e| Error::io("read write-ahead log", path, e))?;
             }
             match probe {
-                Probe::End => return Ok(()),
+                Probe::End => {
+                    // Zeros where a record should start (a zeroed page, say) with records of this
+                    // generation after them are damage too. Checked once per place the log ends.
+                    if data.end_checked != Some(at) {
+                        if self
+                            .valid_record_after(&file, at + 1)
+                            .map_err(|e| Error::io("read write-ahead log", path, e))?
+                        {
+                            if !still_current()? {
+                                return Ok(());
+                            }
+                            return Err(Error::corrupt(path, at, CorruptReason::Malformed("zeros inside the log")));
+                        }
+                        data.end_checked = Some(at);
+                    }
+                    return Ok(());
+                }
                 Probe::Bad(reason) => {
                     if !still_current()? {
                         return Ok(()); // a checkpoint restarted the log: the caller reads again
