@@ -99,6 +99,8 @@ mono_tools() {
   L="$DOTNET_TOOLS/lib"
 }
 
+# xUnit runs tests in the runner's own app domain (-noappdomain): unloading a test domain under Mono 6.8 can
+# spin forever once Akka's timers are aborted mid-sort (seen once in ./dev test: tests finished, process never exited).
 csc() { $CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -unsafe -warnaserror+ "$@"; }
 
 # Every facade of Mono's netstandard shim: netstandard-built test libraries (xunit.assert) need them.
@@ -137,7 +139,7 @@ mono_test_akka() {
   step "Akka.NET plugin: conformance suite and plugin tests (Mono)"
   build_akka_tests
   rm -rf "${TMPDIR:-/tmp}/tidelog-akka-conformance"
-  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
+  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -noappdomain -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
   local rc=${PIPESTATUS[0]}
   rm -rf "${TMPDIR:-/tmp}/tidelog-akka-conformance"
   return "$rc"
@@ -155,7 +157,7 @@ mono_test() {
   gcc -shared -fPIC -O2 -o "$out/libfailsync.so" "$HERE/../tests/faults/failsync.c" -ldl
   cp "$L"/xunit.*.dll "$out/" && cp "$lib" "$out/"
   step "xUnit tests (Mono)"
-  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Tests.dll" -nologo -noshadow -maxthreads 2 2>&1 | tee "$out/xunit.log")
+  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Tests.dll" -nologo -noshadow -noappdomain -maxthreads 2 2>&1 | tee "$out/xunit.log")
   local rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || return "$rc"
   mono_test_akka
@@ -232,7 +234,7 @@ cmd_mutants() {
     python3 "$HERE/tests/mutants.py" apply "$m" "$HERE/src/Tidelog.Persistence.Akka" "$dir/src"
     build_akka "$dir" debug "$dir/src"
     step "mutant $m: $(python3 "$HERE/tests/mutants.py" describe "$m")"
-    (cd "$dir" && LD_LIBRARY_PATH="$dir" $XUNIT_CONSOLE "$dir/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -maxthreads 2 \
+    (cd "$dir" && LD_LIBRARY_PATH="$dir" $XUNIT_CONSOLE "$dir/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -noappdomain -maxthreads 2 \
       -class "$ns.LmdbJournalConformance" -class "$ns.LmdbSnapshotStoreConformance" -class "$ns.LmdbQueryConformance" \
       -xml "$dir/result.xml" >"$dir/xunit.log" 2>&1) || true
     python3 - "$dir/result.xml" "$m" <<'PY' || survived+=("$m")

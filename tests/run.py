@@ -73,6 +73,19 @@ def matrix(results, langs, work):
                 results.add("matrix", f"{writer} -> {reader} ({backend})", r.returncode == 0, r.stderr.strip()[-500:])
 
 
+def fixtures(results, langs, work):
+    """Journals written by earlier formats (and before the rename) open and hold the fixture in every runtime."""
+    root = os.path.join(ROOT, "tests", "fixtures")
+    for version in sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))):
+        for name in sorted(os.listdir(os.path.join(root, version))):
+            backend = "files" if name.startswith("files") else "lmdb"
+            for lang, cmd in langs.items():
+                path = os.path.join(work, f"fixture-{version}-{name}-{lang}")
+                shutil.copytree(os.path.join(root, version, name), path)
+                r = run(cmd, "verify", path, backend, FIXTURE)
+                results.add("fixtures", f"{lang} reads {version}/{name}", r.returncode == 0, r.stderr.strip()[-500:])
+
+
 def start_crash_writer(cmd, path, backend):
     return subprocess.Popen(cmd + ["crash", path, backend], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -148,6 +161,7 @@ def main():
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="tidelog-matrix-") as work:
         matrix(results, langs, work)
+        fixtures(results, langs, work)
         crash_matrix(results, langs, work, rounds)
         concurrency(results, langs, work)
     for lang in missing:
@@ -164,7 +178,8 @@ def main():
                 cells.append("pass" if row and row[0][2] else "FAIL")
             print(f"  {w:>7} " + " ".join(f"{c:>7}" for c in cells))
     passed = len(results.rows) - len(failed)
-    print(f"\ncrash and concurrency checks: {sum(1 for r in results.rows if r[0] != 'matrix' and r[2])} passed of {sum(1 for r in results.rows if r[0] != 'matrix')}")
+    print(f"\nfixtures of earlier formats: {sum(1 for r in results.rows if r[0] == 'fixtures' and r[2])} passed of {sum(1 for r in results.rows if r[0] == 'fixtures')}")
+    print(f"crash and concurrency checks: {sum(1 for r in results.rows if r[0] not in ('matrix', 'fixtures') and r[2])} passed of {sum(1 for r in results.rows if r[0] not in ('matrix', 'fixtures'))}")
     print(f"took {time.time() - started:.0f} s")
     print(f"matrix: {passed} passed, {len(failed)} failed")
     sys.exit(1 if failed else 0)
