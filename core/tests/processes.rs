@@ -571,3 +571,39 @@ fn child_killed_while_holding_the_lock_releases_it() {
         }
     }
 }
+
+#[test]
+fn a_zeroed_log_record_with_records_after_it_is_corrupt_and_nothing_is_lost_past_it() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (pristine, starts, log) = killed_after_ten_records(dir.path());
+    drop(log);
+    let records = starts.len() - 1;
+    let case_dir = dir.path().join("case");
+    for r in 0..records - 1 {
+        let _ = std::fs::remove_dir_all(&case_dir);
+        copy_journal(&pristine, &case_dir);
+        let log = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(case_dir.join("lmdb/wal"))
+            .unwrap();
+        let len = (starts[r + 1] - starts[r]) as usize;
+        let mut original = vec![0u8; len];
+        log.read_exact_at(&mut original, starts[r]).unwrap();
+        log.write_all_at(&vec![0u8; len], starts[r]).unwrap(); // the whole record zeroed, as by a lost page
+        match Journal::open(&case_dir, Options::new()) {
+            Err(Error::Corrupt { path, offset, .. }) => {
+                assert!(path.ends_with("lmdb/wal"), "record {r}: {path:?}");
+                assert_eq!(offset, starts[r], "record {r}");
+            }
+            Ok(_) => panic!("record {r}: a zeroed record with records after it opened as a shorter log"),
+            Err(other) => panic!("record {r}: {other}"),
+        }
+        // Nothing was checkpointed past the damage: restored, every event is back.
+        log.write_all_at(&original, starts[r]).unwrap();
+        let journal = Journal::open(&case_dir, Options::new()).unwrap();
+        assert_eq!(journal.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), records, "record {r}");
+        journal.close().unwrap();
+    }
+}

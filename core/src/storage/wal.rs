@@ -262,28 +262,28 @@ impl Tail {
                 // A valid record follows, so a writer finished this one before it (records are
                 // completed in order and never rewritten). Read it again, in case a live writer
                 // completed it since the first read.
-                probe = self
-                    .probe(&file, at, file_len)
-                    .map_err(|e| Error::io("read write-ahead log", path, e))?;
+                probe = self.probe_again(&file, path, at)?;
+            } else if matches!(probe, Probe::End) && data.end_checked != Some(at) {
+                // Zeros where a record should start (a zeroed page, say) with records of this
+                // generation after them are damage too, unless a live writer wrote the record here
+                // since the first read: read it again first. Checked once per place the log ends.
+                if self
+                    .valid_record_after(&file, at + 1)
+                    .map_err(|e| Error::io("read write-ahead log", path, e))?
+                {
+                    probe = self.probe_again(&file, path, at)?;
+                    if matches!(probe, Probe::End) {
+                        if !still_current()? {
+                            return Ok(());
+                        }
+                        return Err(Error::corrupt(path, at, CorruptReason::Malformed("zeros inside the log")));
+                    }
+                } else {
+                    data.end_checked = Some(at);
+                }
             }
             match probe {
-                Probe::End => {
-                    // Zeros where a record should start (a zeroed page, say) with records of this
-                    // generation after them are damage too. Checked once per place the log ends.
-                    if data.end_checked != Some(at) {
-                        if self
-                            .valid_record_after(&file, at + 1)
-                            .map_err(|e| Error::io("read write-ahead log", path, e))?
-                        {
-                            if !still_current()? {
-                                return Ok(());
-                            }
-                            return Err(Error::corrupt(path, at, CorruptReason::Malformed("zeros inside the log")));
-                        }
-                        data.end_checked = Some(at);
-                    }
-                    return Ok(());
-                }
+                Probe::End => return Ok(()),
                 Probe::Bad(reason) => {
                     if !still_current()? {
                         return Ok(()); // a checkpoint restarted the log: the caller reads again
@@ -296,6 +296,13 @@ impl Tail {
                 }
             }
         }
+    }
+
+    /// [`Tail::probe`] at `at` once more, with the file's current length.
+    fn probe_again(&self, file: &File, path: &Path, at: u64) -> Result<Probe> {
+        let file_len = file.metadata().map_err(|e| Error::io("stat write-ahead log", path, e))?.len();
+        self.probe(file, at, file_len)
+            .map_err(|e| Error::io("read write-ahead log", path, e))
     }
 
     /// What starts at `at` in the log: a whole record of this generation, the log's clean
