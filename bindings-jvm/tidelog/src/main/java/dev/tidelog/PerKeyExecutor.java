@@ -1,8 +1,6 @@
 package dev.tidelog;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -69,27 +67,6 @@ public final class PerKeyExecutor {
                 return;
             }
         }
-    }
-
-    /**
-     * A future that completes like {@code source}, on this executor, after the futures passed
-     * earlier for {@code key} (the order in which their sources completed).
-     *
-     * @param key the ordering key
-     * @param source the future whose result to pass on
-     * @param <T> the result type
-     * @return the relayed future
-     */
-    public <T> CompletableFuture<T> relay(String key, CompletableFuture<T> source) {
-        CompletableFuture<T> out = new CompletableFuture<>();
-        source.whenComplete((value, error) -> execute(key, () -> {
-            if (error == null) {
-                out.complete(value);
-            } else {
-                out.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
-            }
-        }));
-        return out;
     }
 
     private final class Lane implements Runnable {

@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Cajun numbers an actor's messages from 0 and reports -1 for an empty journal; Tidelog
  * numbers from 1, so Cajun's {@code n} is Tidelog's {@code n + 1}. Futures complete once the
  * message is durable (with the default sync policy), in submission order per actor, on the
- * provider's executor (never on the journal's own threads), so a slow actor's handler, which
+ * journal's {@code PerKeyExecutor} (never on its own threads), so a slow actor's handler, which
  * {@code StatefulActor} chains onto the append future, holds up no other actor.
  *
  * <p><b>Batching.</b> Tidelog's group commit batches appends of all actors by itself. On top
@@ -88,7 +88,7 @@ public final class TidelogMessageJournal<M> implements BatchedMessageJournal<M>,
             return CompletableFuture.failedFuture(e);
         }
         if (maxBatchDelayMs <= 0) {
-            return context.completeInOrder(actorId, journal.appendAsync(actorId, event).thenApply(r -> r.firstSequenceNr() - 1));
+            return journal.appendAsync(actorId, event).thenApply(r -> r.firstSequenceNr() - 1);
         }
         CompletableFuture<Long> result = new CompletableFuture<>();
         synchronized (this) {
@@ -104,7 +104,7 @@ public final class TidelogMessageJournal<M> implements BatchedMessageJournal<M>,
                 heldTimer = timer.schedule(this::submitHeldNow, maxBatchDelayMs, TimeUnit.MILLISECONDS);
             }
         }
-        return context.completeInOrder(actorId, result);
+        return result;
     }
 
     private void submitHeldNow() {
@@ -182,7 +182,7 @@ public final class TidelogMessageJournal<M> implements BatchedMessageJournal<M>,
                 }
                 return seqs;
             });
-            return context.completeInOrder(actorId, all);
+            return all;
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -196,7 +196,7 @@ public final class TidelogMessageJournal<M> implements BatchedMessageJournal<M>,
         }
         releaseHeld();
         long from = Math.max(fromSequenceNumber, 0) + 1;
-        return context.completeInOrder(actorId, journal.readAsync(actorId, from, Long.MAX_VALUE, Long.MAX_VALUE).thenApply(events -> {
+        return journal.readAsync(actorId, from, Long.MAX_VALUE, Long.MAX_VALUE).thenApply(events -> {
             List<JournalEntry<M>> entries = new ArrayList<>(events.size());
             for (Event e : events) {
                 try {
@@ -207,7 +207,7 @@ public final class TidelogMessageJournal<M> implements BatchedMessageJournal<M>,
                 }
             }
             return entries;
-        }));
+        });
     }
 
     /** Deletes the entries with a sequence number below {@code upToSequenceNumber} (exclusive; {@code Long.MAX_VALUE} deletes all). */
@@ -221,7 +221,7 @@ public final class TidelogMessageJournal<M> implements BatchedMessageJournal<M>,
             return CompletableFuture.completedFuture(null);
         }
         // Cajun entries < n are Tidelog events <= n.
-        return context.completeInOrder(actorId, journal.deleteToAsync(actorId, upToSequenceNumber));
+        return journal.deleteToAsync(actorId, upToSequenceNumber);
     }
 
     /** The highest sequence number ever appended (it survives truncation), -1 when none; observes every append issued before it. */
@@ -231,7 +231,7 @@ public final class TidelogMessageJournal<M> implements BatchedMessageJournal<M>,
             return CompletableFuture.failedFuture(closedError());
         }
         releaseHeld();
-        return context.completeInOrder(actorId, journal.highestSequenceNrAsync(actorId).thenApply(h -> h - 1));
+        return journal.highestSequenceNrAsync(actorId).thenApply(h -> h - 1);
     }
 
     /**

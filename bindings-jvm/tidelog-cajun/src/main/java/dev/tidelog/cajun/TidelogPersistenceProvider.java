@@ -39,27 +39,19 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
     private final Context context;
 
     /**
-     * What the provider's journals and snapshot stores share: where their futures complete (never
-     * on the journal's own threads: {@code StatefulActor} runs its handler in the append future's
-     * continuation) and the timer of batch delays.
+     * What the provider's journals and snapshot stores share: per-actor lanes for blocking snapshot
+     * work, and the timer of batch delays. (Their futures complete on the journal's own
+     * {@code PerKeyExecutor}, never on its completion thread: {@code StatefulActor} runs its handler
+     * in the append future's continuation.)
      */
     static final class Context {
-        private final PerKeyExecutor continuations;
+        private final PerKeyExecutor lanes = PerKeyExecutor.shared();
         private volatile ScheduledExecutorService timer;
-
-        Context(PerKeyExecutor continuations) {
-            this.continuations = continuations;
-        }
-
-        /** {@code source}'s outcome, on the provider's executor, in completion order per actor. */
-        <T> CompletableFuture<T> completeInOrder(String actorId, CompletableFuture<T> source) {
-            return continuations.relay(actorId, source);
-        }
 
         /** Runs blocking {@code work} on the actor's lane of the provider's executor, after what is queued there. */
         <T> CompletableFuture<T> callInOrder(String actorId, java.util.function.Supplier<T> work) {
             CompletableFuture<T> out = new CompletableFuture<>();
-            continuations.execute(actorId, () -> {
+            lanes.execute(actorId, () -> {
                 try {
                     out.complete(work.get());
                 } catch (RuntimeException e) {
@@ -134,7 +126,7 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
      * @param serializer how messages and states become bytes
      */
     public TidelogPersistenceProvider(Path dir, Options options, MessageSerializer serializer) {
-        this(Tidelog.open(dir, options), serializer, true, PerKeyExecutor.shared());
+        this(Tidelog.open(dir, options), serializer, true);
     }
 
     /**
@@ -144,26 +136,14 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
      * @param serializer how messages and states become bytes
      */
     public TidelogPersistenceProvider(Journal journal, MessageSerializer serializer) {
-        this(journal, serializer, false, PerKeyExecutor.shared());
+        this(journal, serializer, false);
     }
 
-    /**
-     * Uses a journal the caller opened (and closes), completing futures on {@code continuations}
-     * instead of the default per-actor executor over daemon threads.
-     *
-     * @param journal the journal
-     * @param serializer how messages and states become bytes
-     * @param continuations where futures complete, in order per actor
-     */
-    public TidelogPersistenceProvider(Journal journal, MessageSerializer serializer, PerKeyExecutor continuations) {
-        this(journal, serializer, false, continuations);
-    }
-
-    private TidelogPersistenceProvider(Journal journal, MessageSerializer serializer, boolean owned, PerKeyExecutor continuations) {
+    private TidelogPersistenceProvider(Journal journal, MessageSerializer serializer, boolean owned) {
         this.journal = Objects.requireNonNull(journal, "journal");
         this.serializer = Objects.requireNonNull(serializer, "serializer");
         this.owned = owned;
-        this.context = new Context(Objects.requireNonNull(continuations, "continuations"));
+        this.context = new Context();
         warmUp();
     }
 

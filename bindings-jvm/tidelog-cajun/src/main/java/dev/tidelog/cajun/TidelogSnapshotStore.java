@@ -17,9 +17,8 @@ import java.util.concurrent.CompletionException;
  * Cajun's {@code SnapshotStore} on Tidelog's snapshot store: atomic, fsynced, checksummed.
  * Cajun's sequence number {@code n} (which may be -1, the initial state) is stored as
  * {@code n + 1}; the latest snapshot is the one with the greatest sequence number. Beyond Cajun's
- * interface it lists snapshots and prunes all but the newest N. Futures complete on the
- * provider's executor; after {@link #close()} every call fails with an
- * {@link IllegalStateException}.
+ * interface it lists snapshots and prunes all but the newest N, on the provider's per-actor
+ * executor. After {@link #close()} every call fails with an {@link IllegalStateException}.
  *
  * @param <S> the state type
  */
@@ -65,7 +64,7 @@ public final class TidelogSnapshotStore<S> implements com.cajunsystems.persisten
         } catch (Exception e) {
             return CompletableFuture.failedFuture(e);
         }
-        return context.completeInOrder(actorId, inFlight.track(journal.snapshots().saveAsync(Snapshot.of(actorId, sequenceNumber + 1, System.currentTimeMillis(), bytes))));
+        return inFlight.track(journal.snapshots().saveAsync(Snapshot.of(actorId, sequenceNumber + 1, System.currentTimeMillis(), bytes)));
     }
 
     @Override
@@ -74,14 +73,14 @@ public final class TidelogSnapshotStore<S> implements com.cajunsystems.persisten
         if (closed) {
             return closedError();
         }
-        return context.completeInOrder(actorId, journal.snapshots().loadAsync(actorId, SnapshotCriteria.latest()).thenApply(found -> found.map(s -> {
+        return journal.snapshots().loadAsync(actorId, SnapshotCriteria.latest()).thenApply(found -> found.map(s -> {
             try {
                 S state = (S) serializer.deserialize(s.state());
                 return new SnapshotEntry<>(actorId, state, s.sequenceNr() - 1, Instant.ofEpochMilli(s.timestamp()));
             } catch (Exception e) {
                 throw new CompletionException("tidelog-cajun: could not deserialize the snapshot of " + actorId, e);
             }
-        })));
+        }));
     }
 
     @Override
@@ -89,7 +88,7 @@ public final class TidelogSnapshotStore<S> implements com.cajunsystems.persisten
         if (closed) {
             return closedError();
         }
-        return context.completeInOrder(actorId, inFlight.track(journal.snapshots().deleteMatchingAsync(actorId, SnapshotCriteria.latest()).thenApply(n -> null)));
+        return inFlight.track(journal.snapshots().deleteMatchingAsync(actorId, SnapshotCriteria.latest()).thenApply(n -> null));
     }
 
     /**
