@@ -156,7 +156,7 @@ akka.actor {{
     /// <summary>Stops this test's actor system (every plugin releases the journal, which closes).</summary>
     protected void StopSystem() => Shutdown(Sys, TimeSpan.FromSeconds(30), verifySystemShutdown: true);
 
-    /// <summary>A new actor system over the same journal directory and configuration.</summary>
+    /// <summary>A new actor system over the same journal directory and configuration (after <see cref="StopSystem"/>).</summary>
     protected ActorSystem SecondSystem(string name = "second") => ActorSystem.Create(name, Sys.Settings.Config);
 
     protected override void AfterAll()

@@ -471,9 +471,8 @@ public abstract class JournalConformance : PluginSpec
     [Fact]
     public void What_one_actor_system_acknowledged_a_new_one_recovers()
     {
-        var config = Sys.Settings.Config;
         StopSystem();
-        using var second = ActorSystem.Create("second", config);
+        using var second = SecondSystem();
         var probe = new global::Akka.TestKit.TestProbe(second, new global::Akka.TestKit.Xunit2.XunitAssertions());
         var journal = global::Akka.Persistence.Persistence.Instance.Apply(second).JournalFor(null);
         journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, Pid, probe.Ref));

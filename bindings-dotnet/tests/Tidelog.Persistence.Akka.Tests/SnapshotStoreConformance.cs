@@ -326,9 +326,8 @@ public abstract class SnapshotStoreConformance : PluginSpec
     [Fact]
     public void Snapshots_saved_by_one_actor_system_load_in_a_new_one()
     {
-        var config = Sys.Settings.Config;
         StopSystem();
-        using var second = ActorSystem.Create("second", config);
+        using var second = SecondSystem();
         var probe = new global::Akka.TestKit.TestProbe(second, new global::Akka.TestKit.Xunit2.XunitAssertions());
         var store = global::Akka.Persistence.Persistence.Instance.Apply(second).SnapshotStoreFor(null);
         store.Tell(new LoadSnapshot(Pid, SnapshotSelectionCriteria.Latest, long.MaxValue), probe.Ref);
