@@ -15,7 +15,7 @@ suites=("${@:-node jvm dotnet python}")
 read -r -a suites <<< "${suites[*]}"
 
 node_bench() {
-  (cd "$1/bindings-node" && npm run --silent build:release >/dev/null)
+  (cd "$1/bindings-node" && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null; } && npm run --silent build:release >/dev/null)
   (cd "$1/bench/node" && npm install --no-audit --no-fund --loglevel=error >/dev/null && node bench.mjs overhead && node bench.mjs replay)
 }
 
