@@ -490,6 +490,10 @@ function bigOut(value: bigint, big: boolean): number | bigint {
 const EMPTY = Buffer.alloc(0)
 
 /** Decodes a "str" at `p` (length-prefixed UTF-8), reusing `last` when the bytes repeat. */
+/** The length that marks a string equal to the previous event's in an "Event page". */
+const SAME_AS_PREVIOUS = 0xffffffff
+
+/** The last string decoded at one tag position, reused while the bytes are the same. */
 class StringCache {
   bytes: Buffer = EMPTY
   value = ''
@@ -507,42 +511,54 @@ class StringCache {
 }
 
 /**
- * @internal Decodes an "Event page" (core/docs/wire.md, version 1): `u32 count`, then per
+ * @internal Decodes an "Event page" (core/docs/wire.md, version 2): `u32 count`, then per
  * event `u64 sequence nr, u64 global offset, u64 timestamp`, persistence id, manifest,
- * writer id, metadata, `u32 tag count` + tags, payload (each `u32 length` + bytes). A string
- * equal to the previous event's (or, for tags, the previous event's tag at that position)
- * is decoded once.
+ * writer id, metadata, `u32 tag count` + tags, payload (each `u32 length` + bytes). A
+ * persistence id, manifest or writer id equal to the previous event's is sent once, and the
+ * length `0xffffffff` stands for it after that.
  */
 export function decodePage<N extends number | bigint>(page: Buffer, big: boolean): Event<N>[] {
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength)
   const count = view.getUint32(0, true)
   const events: Event<N>[] = new Array(count)
-  const pids = new StringCache()
-  const manifests = new StringCache()
-  const writers = new StringCache()
+  let persistenceId = ''
+  let manifest = ''
+  let writerId = ''
   const tagCaches: StringCache[] = []
   let p = 4
-  const str = (cache: StringCache): string => {
+  const str = (): string => {
     const len = view.getUint32(p, true)
-    const s = cache.get(page, p + 4, len)
-    p += 4 + len
+    p += 4
+    if (len === 0) return ''
+    const s = page.toString('utf8', p, p + len)
+    p += len
     return s
+  }
+  const repeatable = (previous: string, k: number): string => {
+    if (view.getUint32(p, true) !== SAME_AS_PREVIOUS) return str()
+    if (k === 0) throw new Error('malformed page from the native library (a repeat in its first event)')
+    p += 4
+    return previous
   }
   for (let k = 0; k < count; k++) {
     const sequenceNr = u64(view.getUint32(p, true), view.getUint32(p + 4, true), big) as N
     const globalOffset = u64(view.getUint32(p + 8, true), view.getUint32(p + 12, true), big) as N
     const timestamp = u64(view.getUint32(p + 16, true), view.getUint32(p + 20, true), false) as number
     p += 24
-    const persistenceId = str(pids)
-    const manifest = str(manifests)
-    const writerId = str(writers)
+    persistenceId = repeatable(persistenceId, k)
+    manifest = repeatable(manifest, k)
+    writerId = repeatable(writerId, k)
     const metaLen = view.getUint32(p, true)
     const metadata = metaLen === 0 ? EMPTY : page.subarray(p + 4, p + 4 + metaLen)
     p += 4 + metaLen
     const tagCount = view.getUint32(p, true)
     p += 4
     const tags: string[] = new Array(tagCount)
-    for (let t = 0; t < tagCount; t++) tags[t] = str((tagCaches[t] ??= new StringCache()))
+    for (let t = 0; t < tagCount; t++) {
+      const len = view.getUint32(p, true)
+      tags[t] = (tagCaches[t] ??= new StringCache()).get(page, p + 4, len)
+      p += 4 + len
+    }
     const payloadLen = view.getUint32(p, true)
     const payload = page.subarray(p + 4, p + 4 + payloadLen)
     p += 4 + payloadLen

@@ -70,7 +70,10 @@ proptest! {
         let _ = wire::decode_append(&bad);
         let _ = wire::decode_snapshot(&bad);
         let mut page = Reader::new(&bad);
-        while page.event().is_ok() {}
+        let mut previous = None;
+        while let Ok(e) = page.event(previous.as_ref()) {
+            previous = Some(e);
+        }
         let mut long = buf;
         long.push(0);
         prop_assert_eq!(wire::decode_writes(&long).unwrap_err(), WireError::Trailing { bytes: 1 });
@@ -82,7 +85,7 @@ proptest! {
         let _ = wire::decode_append(&bytes);
         let _ = wire::decode_events(&bytes);
         let _ = wire::decode_snapshot(&bytes);
-        let _ = Reader::new(&bytes).event();
+        let _ = Reader::new(&bytes).event(None);
     }
 }
 
@@ -118,9 +121,11 @@ type Decoded = (String, u64, u64, Vec<String>, Vec<u8>, Vec<u8>);
 fn decode_page(page: &[u8]) -> Vec<Decoded> {
     let mut r = Reader::new(page);
     let count = r.u32().unwrap();
+    let mut previous = None;
     let events = (0..count)
         .map(|_| {
-            let e = r.event().unwrap();
+            let e = r.event(previous.as_ref()).unwrap();
+            previous = Some(e);
             let mut tags = Reader::new(e.tags);
             let tags = (0..e.tag_count).map(|_| tags.str("tag").unwrap().to_owned()).collect();
             let pid = String::from_utf8(e.persistence_id.to_vec()).unwrap();
@@ -171,6 +176,45 @@ fn pages_hold_what_the_journal_stored_in_every_scope_and_stop_at_the_byte_limit(
         decode_page(&wire::read_page(&journal, Scope::All { from_offset: 0 }, 10, 1).unwrap()).len(),
         1
     );
+    journal.close().unwrap();
+}
+
+#[test]
+fn a_page_sends_a_string_once_while_the_next_events_repeat_it() {
+    let journal = Journal::open("unused", Options::new().backend(Backend::Memory)).unwrap();
+    let manifests = ["A", "A", "B", "B", "", ""];
+    let events = manifests.iter().map(|m| NewEvent::new(b"x".to_vec()).manifest(*m)).collect();
+    journal.append("stream-with-a-long-name", events).unwrap();
+    journal.append("other", vec![NewEvent::new(b"y".to_vec()).manifest("B")]).unwrap();
+    let page = wire::read_page(&journal, Scope::All { from_offset: 0 }, 10, 1 << 20).unwrap();
+    // The long id is written once, then six times as the 4-byte mark; "other" in full.
+    let occurrences = |needle: &[u8]| page.windows(needle.len()).filter(|w| *w == needle).count();
+    assert_eq!(occurrences(b"stream-with-a-long-name"), 1);
+    // Ids: 5 repeats; manifests: "A" and "B" once each (empty ones are length 0); the writer id
+    // is the same for all 7 events.
+    assert_eq!(occurrences(&wire::SAME_AS_PREVIOUS.to_le_bytes()), 5 + 2 + 6);
+    let mut r = Reader::new(&page);
+    let count = r.u32().unwrap();
+    let mut previous = None;
+    let mut decoded = Vec::new();
+    for _ in 0..count {
+        let e = r.event(previous.as_ref()).unwrap();
+        decoded.push((e.persistence_id.to_vec(), e.manifest.to_vec()));
+        previous = Some(e);
+    }
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = manifests
+        .iter()
+        .map(|m| (b"stream-with-a-long-name".to_vec(), m.as_bytes().to_vec()))
+        .chain([(b"other".to_vec(), b"B".to_vec())])
+        .collect();
+    assert_eq!(decoded, expected);
+    // The first event of a page cannot repeat anything.
+    let mut first = 1u32.to_le_bytes().to_vec();
+    first.extend_from_slice(&[0; 24]);
+    first.extend_from_slice(&wire::SAME_AS_PREVIOUS.to_le_bytes());
+    let mut r = Reader::new(&first);
+    r.u32().unwrap();
+    assert!(matches!(r.event(None).unwrap_err(), WireError::Malformed { at: 28, .. }));
     journal.close().unwrap();
 }
 

@@ -19,7 +19,7 @@
 
 
 // Version of this C ABI. Bumped on every incompatible change.
-#define TIDELOG_ABI_VERSION 1
+#define TIDELOG_ABI_VERSION 2
 
 // Success.
 #define TIDELOG_OK 0
@@ -273,7 +273,9 @@ int32_t tidelog_buffer_free(struct tidelog_buffer *buffer);
 
 // Decodes the event at `*pos` of an event page (`data[0..len]`, as returned
 // by `tidelog_read` and friends; start with `*pos = 4`, after the count) into
-// `*out`, whose pointers point into `data`, and advances `*pos`.
+// `*out`, whose pointers point into `data`, and advances `*pos`. Pass the same
+// `*out` for every event of a page: a string equal to the previous event's is
+// stored once, and `*out` holds it.
 // Returns `TIDELOG_INVALID_ARGUMENT` when the page is malformed or exhausted.
 int32_t tidelog_event_next(const uint8_t *data,
                            size_t len,

@@ -43,7 +43,7 @@ use tidelog_ffi::{status, Completion, CompletionQueue, Failure, Outcome};
 // ---- constants -----------------------------------------------------------------
 
 /// Version of this C ABI. Bumped on every incompatible change.
-pub const TIDELOG_ABI_VERSION: u32 = 1;
+pub const TIDELOG_ABI_VERSION: u32 = 2;
 
 /// Success.
 pub const TIDELOG_OK: i32 = 0;
@@ -490,7 +490,9 @@ pub unsafe extern "C" fn tidelog_buffer_free(buffer: *mut tidelog_buffer) -> i32
 
 /// Decodes the event at `*pos` of an event page (`data[0..len]`, as returned
 /// by `tidelog_read` and friends; start with `*pos = 4`, after the count) into
-/// `*out`, whose pointers point into `data`, and advances `*pos`.
+/// `*out`, whose pointers point into `data`, and advances `*pos`. Pass the same
+/// `*out` for every event of a page: a string equal to the previous event's is
+/// stored once, and `*out` holds it.
 /// Returns `TIDELOG_INVALID_ARGUMENT` when the page is malformed or exhausted.
 #[no_mangle]
 pub unsafe extern "C" fn tidelog_event_next(data: *const u8, len: usize, pos: *mut usize, out: *mut tidelog_event_view) -> i32 {
@@ -502,7 +504,31 @@ pub unsafe extern "C" fn tidelog_event_next(data: *const u8, len: usize, pos: *m
             return Err(invalid("pos is past the end of the page"));
         }
         let mut r = Reader::at(buf, *pos);
-        let e = r.event()?;
+        // A string the page repeats from the previous event stands for the one `*out` still
+        // holds (callers reuse one view per page); its pointers are trusted only inside the page.
+        let inside = |ptr: *const u8, n: usize| {
+            let start = (ptr as usize).checked_sub(buf.as_ptr() as usize)?;
+            buf.get(start..start.checked_add(n)?)
+        };
+        // The first event of a page repeats nothing (and `*out` may be uninitialized then).
+        let previous = if *pos <= 4 {
+            None
+        } else {
+            match (
+                inside(view.persistence_id, view.persistence_id_len),
+                inside(view.manifest, view.manifest_len),
+                inside(view.writer_id, view.writer_id_len),
+            ) {
+                (Some(persistence_id), Some(manifest), Some(writer_id)) => Some(wire::EventView {
+                    persistence_id,
+                    manifest,
+                    writer_id,
+                    ..wire::EventView::default()
+                }),
+                _ => None,
+            }
+        };
+        let e = r.event(previous.as_ref())?;
         *view = tidelog_event_view {
             sequence_nr: e.sequence_nr,
             global_offset: e.global_offset,

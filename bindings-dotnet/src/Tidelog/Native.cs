@@ -9,7 +9,7 @@ internal static unsafe class Native
     private const string Lib = "tidelog_c";
 
     /// <summary>The ABI version this assembly was written against.</summary>
-    public const uint AbiVersion = 1;
+    public const uint AbiVersion = 2;
 
     public const ulong TimestampNow = ulong.MaxValue;
 

@@ -99,7 +99,7 @@ internal sealed unsafe class WireWriter
 
 /// <summary>
 /// Reads the buffers of the C ABI (little-endian, length-prefixed), as <c>core/docs/wire.md</c>
-/// (version 1) specifies them: "Event page", "String list" and "Result list".
+/// (version 2) specifies them: "Event page", "String list" and "Result list".
 /// </summary>
 internal unsafe struct PageReader
 {
@@ -140,31 +140,19 @@ internal unsafe struct PageReader
         return Utf8.Decode(Take(n), n);
     }
 
-    /// <summary>A string, reusing <paramref name="last"/> when the bytes are the same (stream pages repeat ids and manifests).</summary>
-    public string CachedString(ref StringCache last)
-    {
-        int n = (int)U32();
-        byte* s = Take(n);
-        if (last.Value != null && last.Bytes!.Length == n)
-        {
-            fixed (byte* l = last.Bytes)
-            {
-                int i = 0;
-                while (i < n && l[i] == s[i]) i++;
-                if (i == n) return last.Value;
-            }
-        }
-        var bytes = new byte[n];
-        if (n > 0) fixed (byte* d = bytes) System.Buffer.MemoryCopy(s, d, n, n);
-        last.Bytes = bytes;
-        last.Value = Utf8.Decode(s, n);
-        return last.Value;
-    }
+    /// <summary>The length that marks a string equal to the previous event's ("Event page").</summary>
+    private const uint SameAsPrevious = uint.MaxValue;
 
-    public struct StringCache
+    /// <summary>
+    /// A persistence id, manifest or writer id of an event page: decoded, or the previous event's
+    /// (<paramref name="previous"/>) when the page marks it as repeated.
+    /// </summary>
+    public string RepeatableString(ref string? previous)
     {
-        public byte[]? Bytes;
-        public string? Value;
+        uint n = U32();
+        if (n == SameAsPrevious)
+            return previous ?? throw new TidelogException(ErrorCode.Internal, "malformed page from the native library");
+        return previous = Utf8.Decode(Take((int)n), (int)n);
     }
 
     /// <summary>Decodes a page of events and frees the native buffer.</summary>
@@ -175,11 +163,11 @@ internal unsafe struct PageReader
             var r = new PageReader(buf->Data, (int)buf->Len);
             int count = (int)r.U32();
             var events = new List<Event>(count);
-            StringCache pid = default, manifest = default, writer = default;
+            string? pid = null, manifest = null, writer = null;
             for (int i = 0; i < count; i++)
             {
                 long seq = (long)r.U64(), offset = (long)r.U64(), ts = (long)r.U64();
-                string p = r.CachedString(ref pid), m = r.CachedString(ref manifest), w = r.CachedString(ref writer);
+                string p = r.RepeatableString(ref pid), m = r.RepeatableString(ref manifest), w = r.RepeatableString(ref writer);
                 byte[] metadata = r.Bytes();
                 int tagCount = (int)r.U32();
                 IReadOnlyList<string> tags = Array.Empty<string>();

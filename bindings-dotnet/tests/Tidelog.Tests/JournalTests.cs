@@ -270,7 +270,7 @@ public class JournalTests
         using var reader = Journal.Open(dir.Sub("j"), new JournalOptions { Backend = Backend.Files, ReadOnly = true });
         Assert.Single(reader.Read("p"));
         Assert.Throws<JournalArgumentException>(() => reader.Append("p", new NewEvent(new byte[1])));
-        Assert.Equal(1u, Journal.NativeAbiVersion);
+        Assert.Equal(2u, Journal.NativeAbiVersion);
         Assert.False(string.IsNullOrEmpty(Journal.NativeVersion));
     }
 }

@@ -96,14 +96,14 @@ final class Wire {
         return b.array();
     }
 
-    /** Decodes an "Event page"; a persistence id, manifest or writer id equal to the previous event's is shared. */
+    /** The length that marks a string equal to the previous event's in an "Event page". */
+    private static final int SAME_AS_PREVIOUS = -1;
+
+    /** Decodes an "Event page"; a persistence id, manifest or writer id the page repeats is the previous event's. */
     static final class PageDecoder {
-        private byte[] lastPidBytes = EMPTY;
-        private String lastPid = "";
-        private byte[] lastManifestBytes = EMPTY;
-        private String lastManifest = "";
-        private byte[] lastWriterBytes = EMPTY;
-        private String lastWriter = "";
+        private String lastPid;
+        private String lastManifest;
+        private String lastWriter;
         long lastSequenceNr;
         long lastGlobalOffset;
 
@@ -111,13 +111,15 @@ final class Wire {
         int decode(byte[] page, java.util.function.Consumer<Event> sink) {
             ByteBuffer b = ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN);
             int count = b.getInt();
+            // Repeats refer to the previous event of the same page only.
+            lastPid = lastManifest = lastWriter = null;
             for (int i = 0; i < count; i++) {
                 long seq = b.getLong();
                 long offset = b.getLong();
                 long ts = b.getLong();
-                String pid = pid(b, page);
-                String manifest = manifest(b, page);
-                String writer = writer(b, page);
+                String pid = lastPid = repeatable(b, page, lastPid);
+                String manifest = lastManifest = repeatable(b, page, lastManifest);
+                String writer = lastWriter = repeatable(b, page, lastWriter);
                 byte[] metadata = bytes(b, page);
                 int tagCount = b.getInt();
                 List<String> tags;
@@ -150,41 +152,17 @@ final class Wire {
             return Arrays.copyOfRange(page, at, at + n);
         }
 
-        private static boolean same(byte[] last, byte[] page, int at, int n) {
-            return last.length == n && Arrays.equals(last, 0, n, page, at, at + n);
-        }
-
-        private String pid(ByteBuffer b, byte[] page) {
+        private static String repeatable(ByteBuffer b, byte[] page, String previous) {
             int n = b.getInt();
+            if (n == SAME_AS_PREVIOUS) {
+                if (previous == null) {
+                    throw new IllegalStateException("malformed page from the native library");
+                }
+                return previous;
+            }
             int at = b.position();
             b.position(at + n);
-            if (!same(lastPidBytes, page, at, n)) {
-                lastPidBytes = Arrays.copyOfRange(page, at, at + n);
-                lastPid = new String(lastPidBytes, StandardCharsets.UTF_8);
-            }
-            return lastPid;
-        }
-
-        private String manifest(ByteBuffer b, byte[] page) {
-            int n = b.getInt();
-            int at = b.position();
-            b.position(at + n);
-            if (!same(lastManifestBytes, page, at, n)) {
-                lastManifestBytes = Arrays.copyOfRange(page, at, at + n);
-                lastManifest = new String(lastManifestBytes, StandardCharsets.UTF_8);
-            }
-            return lastManifest;
-        }
-
-        private String writer(ByteBuffer b, byte[] page) {
-            int n = b.getInt();
-            int at = b.position();
-            b.position(at + n);
-            if (!same(lastWriterBytes, page, at, n)) {
-                lastWriterBytes = Arrays.copyOfRange(page, at, at + n);
-                lastWriter = new String(lastWriterBytes, StandardCharsets.UTF_8);
-            }
-            return lastWriter;
+            return n == 0 ? "" : new String(page, at, n, StandardCharsets.UTF_8);
         }
     }
 
