@@ -100,8 +100,6 @@ impl Journal {
             }
         };
 
-        // Subscriptions deliver what is committed already at once.
-        shared.tails.publish(storage.next_global_offset()?);
         let pending = Arc::new(AtomicUsize::new(0));
         let (sender, writer_done, writer) = if options.read_only {
             (None, None, None)

@@ -205,6 +205,9 @@ enum Planned {
 impl Writer {
     pub(crate) fn new(storage: Arc<dyn Storage>, shared: Arc<Shared>, metrics: Arc<Metrics>, options: &Options) -> Result<Writer> {
         let next_offset = storage.next_global_offset()?;
+        // Subscriptions deliver what is committed already at once (read-only handles publish
+        // when they subscribe).
+        shared.tails.publish(next_offset);
         Ok(Writer {
             storage,
             shared,
