@@ -236,7 +236,7 @@ fn throughput_round(dir: &std::path::Path, round: usize, with_subscribers: bool,
                 let mut n = 0u64;
                 let payload = vec![b'x'; 100];
                 while !stop.load(Ordering::Relaxed) {
-                    let tag = if n % 2 == 0 { "red" } else { "blue" };
+                    let tag = if n.is_multiple_of(2) { "red" } else { "blue" };
                     journal
                         .append(&format!("w{w}"), vec![NewEvent::new(payload.clone()).tag(tag)])
                         .unwrap();
