@@ -262,11 +262,13 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let (n, run, rounds) = if quick {
-        (300, Duration::from_secs(2), 1)
+        (300, Duration::from_secs(2), 1usize)
     } else {
-        (2000, Duration::from_secs(5), 3)
+        (2000, Duration::from_secs(5), 4)
     };
     let dir = tempfile::tempdir().unwrap();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("Load average at the start: {}\n", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     println!("### Subscriptions: commit-to-subscriber latency, µs ({n} events, one at a time)\n");
     println!("| reader | events | p50 | p90 | p99 | max | seen before the ack callback ran | p50 from submit | p99 from submit |");
     println!("|---|---|---|---|---|---|---|---|---|");
@@ -281,8 +283,14 @@ fn main() {
     println!("|---|---|---|---|---|");
     let (mut sum_without, mut sum_with) = (0.0, 0.0);
     for round in 0..rounds {
-        let (without, _) = throughput_round(dir.path(), round, false, run);
-        let (with, delivered) = throughput_round(dir.path(), round, true, run);
+        // Alternate which goes first, so that a drift of the machine does not favour one.
+        let ((without, _), (with, delivered)) = if round.is_multiple_of(2) {
+            let without = throughput_round(dir.path(), round, false, run);
+            (without, throughput_round(dir.path(), round, true, run))
+        } else {
+            let with = throughput_round(dir.path(), round, true, run);
+            (throughput_round(dir.path(), round, false, run), with)
+        };
         sum_without += without;
         sum_with += with;
         println!("| {round} | {without:.0} | {with:.0} | {:.2} | {delivered} |", with / without);
