@@ -14,6 +14,21 @@ export declare class NativeJournal {
    * (see `fast`).
    */
   start(onComplete: (batch: Buffer) => void): [(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]
+  /**
+   * Installs the subscription-batch callback: called on the JS thread with every batch
+   * drained (a "Subscription batch"). Weak (unref'd) like the completions' function: the
+   * JS layer calls `tailsRef()` while a request is pending.
+   */
+  startTails(onBatch: (batch: Buffer) => void): void
+  /** Keeps the event loop alive while a subscription request is pending. */
+  tailsRef(): void
+  /** Lets the process exit while no subscription request is pending. */
+  tailsUnref(): void
+  /**
+   * Opens a subscription: scope 0 a stream (`key`) from sequence nr `from`, 1 a tag from
+   * global offset `from`, 2 everything from global offset `from`.
+   */
+  subscribe(scope: number, key: string, from: number): NativeSubscription
   /** Appends an append request (`core/docs/wire.md`) as one atomic write; completes `id`. */
   append(id: number, request: Uint8Array): void
   /** Commits a write list (`core/docs/wire.md`); completes `id` with one result per write. */
@@ -65,6 +80,19 @@ export declare class NativeJournal {
   snapshotPrune(persistenceId: string, keep: number): Promise<number>
   /** Persistence ids with at least one snapshot. */
   snapshotPersistenceIds(): Promise<string[]>
+}
+
+/** A live follow of the journal; the `Journal#subscribe*` generators of the JS layer drive it. */
+export declare class NativeSubscription {
+  /**
+   * Asks for the next batch of at most `max` events; it completes `id` in the journal's
+   * subscription batches (at once when events are there). One request at a time.
+   */
+  request(id: number, max: number): void
+  /** Ends the subscription: a pending request completes with `CLOSED`. Idempotent. */
+  cancel(): void
+  /** The next global offset (all, tag) or sequence number (stream) it would deliver. */
+  get position(): number
 }
 
 /**

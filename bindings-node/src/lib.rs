@@ -26,6 +26,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
 use tidelog::{ErrorKind, Journal, NewEvent, Options, SnapshotCriteria};
+use tidelog_ffi::tail::{self as tails, PageQueue};
 use tidelog_ffi::wire::{self, Scope};
 use tidelog_ffi::{status, CompletionQueue};
 
@@ -75,6 +76,46 @@ struct Completions {
     tsfn: Arc<CompletionFn>,
 }
 
+// ---- subscriptions ------------------------------------------------------------
+
+type PageFn = ThreadsafeFunction<(), Unknown<'static>, Buffer, Status, false, true>;
+
+/// The journal's subscription batches: the page queue and the one weak threadsafe function
+/// its waker calls (`core/docs/wire.md`, "Subscriptions"), like the completions.
+struct Tails {
+    queue: Arc<PageQueue>,
+    tsfn: Arc<PageFn>,
+}
+
+/// A live follow of the journal; the `Journal#subscribe*` generators of the JS layer drive it.
+#[napi]
+pub struct NativeSubscription {
+    subscription: tidelog::Subscription,
+    queue: Arc<PageQueue>,
+}
+
+#[napi]
+impl NativeSubscription {
+    /// Asks for the next batch of at most `max` events; it completes `id` in the journal's
+    /// subscription batches (at once when events are there). One request at a time.
+    #[napi]
+    pub fn request(&self, id: u32, max: f64) {
+        self.queue.next_page(&self.subscription, id.into(), to_usize(max));
+    }
+
+    /// Ends the subscription: a pending request completes with `CLOSED`. Idempotent.
+    #[napi]
+    pub fn cancel(&self) {
+        self.subscription.cancel();
+    }
+
+    /// The next global offset (all, tag) or sequence number (stream) it would deliver.
+    #[napi(getter)]
+    pub fn position(&self) -> f64 {
+        self.subscription.position() as f64
+    }
+}
+
 // ---- options ----------------------------------------------------------------
 
 /// Options for `openJournal`: the options record of `core/docs/wire.md`, as
@@ -103,6 +144,7 @@ impl Task for OpenTask {
         Ok(NativeJournal {
             journal,
             completions: None,
+            tails: None,
         })
     }
 }
@@ -180,6 +222,7 @@ fn criteria(bounds: &[f64]) -> SnapshotCriteria {
 pub struct NativeJournal {
     journal: Journal,
     completions: Option<Arc<Completions>>,
+    tails: Option<Tails>,
 }
 
 #[napi]
@@ -234,6 +277,71 @@ impl NativeJournal {
             fast::function(env, "ref", fast::refer, submitter())?,
             fast::function(env, "unref", fast::unref, submitter())?,
         ])
+    }
+
+    /// Installs the subscription-batch callback: called on the JS thread with every batch
+    /// drained (a "Subscription batch"). Weak (unref'd) like the completions' function: the
+    /// JS layer calls `tailsRef()` while a request is pending.
+    #[napi(ts_args_type = "onBatch: (batch: Buffer) => void")]
+    pub fn start_tails(&mut self, on_batch: Function<'_, Buffer, Unknown<'static>>) -> Result<()> {
+        if self.tails.is_some() {
+            return Err(napi::Error::from_reason("subscription callback already installed"));
+        }
+        // As for completions: the tsfn drains through a weak reference to its queue.
+        let drained: Arc<std::sync::OnceLock<Weak<PageQueue>>> = Arc::default();
+        let for_js = drained.clone();
+        let tsfn = Arc::new(
+            on_batch
+                .build_threadsafe_function::<()>()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .build_callback(move |_ctx| {
+                    let done = for_js
+                        .get()
+                        .and_then(Weak::upgrade)
+                        .map(|q| q.take(usize::MAX, Some(Duration::ZERO)));
+                    Ok(Buffer::from(tails::encode_page_completions(
+                        &done.and_then(|d| d.ok()).unwrap_or_default(),
+                    )))
+                })?,
+        );
+        let wake = tsfn.clone();
+        // Non-blocking: the core's tail thread never waits on JavaScript.
+        let queue = PageQueue::with_waker(move || {
+            let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        let _ = drained.set(Arc::downgrade(&queue));
+        self.tails = Some(Tails { queue, tsfn });
+        Ok(())
+    }
+
+    fn tails(&self) -> Result<&Tails> {
+        self.tails
+            .as_ref()
+            .ok_or_else(|| napi::Error::from_reason("startTails() was not called"))
+    }
+
+    /// Keeps the event loop alive while a subscription request is pending.
+    #[napi]
+    pub fn tails_ref(&self, env: Env) -> Result<()> {
+        // SAFETY: on the JS thread, with the tsfn this journal owns.
+        check(unsafe { napi::sys::napi_ref_threadsafe_function(env.raw(), self.tails()?.tsfn.raw()) })
+    }
+
+    /// Lets the process exit while no subscription request is pending.
+    #[napi]
+    pub fn tails_unref(&self, env: Env) -> Result<()> {
+        // SAFETY: as in `tails_ref`.
+        check(unsafe { napi::sys::napi_unref_threadsafe_function(env.raw(), self.tails()?.tsfn.raw()) })
+    }
+
+    /// Opens a subscription: scope 0 a stream (`key`) from sequence nr `from`, 1 a tag from
+    /// global offset `from`, 2 everything from global offset `from`.
+    #[napi]
+    pub fn subscribe(&self, scope: u32, key: String, from: f64) -> Result<NativeSubscription> {
+        let queue = self.tails()?.queue.clone();
+        let subscription = tails::subscribe(&self.journal, scope, &key, to_u64(from)).map_err(|e| task_error(&e))?;
+        Ok(NativeSubscription { subscription, queue })
     }
 
     fn completions(&self) -> Result<Arc<Completions>> {

@@ -44,3 +44,25 @@ export async function loom(): Promise<void> {
   await store.appendEntry('actor', { type: 'nonsense' })
   void snapshot
 }
+
+// Subscriptions: for await with an AbortSignal; events typed by the journal's number type.
+export async function subscriptions(): Promise<void> {
+  const journal = await Journal.open('./sub')
+  const controller = new AbortController()
+  for await (const event of journal.subscribeAll({ from: 0, signal: controller.signal, batchSize: 100 })) {
+    const offset: number = event.globalOffset
+    void offset
+    break
+  }
+  const big = await Journal.open('./sub-big', { bigint: true })
+  const tagged: AsyncIterableIterator<Event<bigint>> = big.subscribeTag('t', { from: 1n })
+  const stream = big.subscribeStream('p', { from: 1 })
+  const first = await stream.next()
+  if (!first.done) {
+    const seq: bigint = first.value.sequenceNr
+    void seq
+  }
+  await tagged.return?.()
+  // @ts-expect-error a signal must be an AbortSignal
+  journal.subscribeAll({ signal: 'stop' })
+}

@@ -160,6 +160,20 @@ export interface OffsetReplayOptions {
   pageSize?: number
 }
 
+/** Where a subscription starts, and how it ends ({@link Journal.subscribeAll} and friends). */
+export interface SubscribeOptions {
+  /**
+   * First global offset ({@link Journal.subscribeAll}, {@link Journal.subscribeTag}) or first
+   * sequence number ({@link Journal.subscribeStream}); default: from the beginning.
+   * Resume from the last event's `globalOffset + 1` (or `sequenceNr + 1`).
+   */
+  from?: SeqInput
+  /** Ends the subscription: the iteration rejects with `signal.reason` (an `AbortError` by default). */
+  signal?: AbortSignal
+  /** Most events one native crossing delivers (default 1000). */
+  batchSize?: number
+}
+
 /** Counters and histograms of the journal. */
 export interface Metrics {
   /** Successful atomic writes (each `append` is one). */
@@ -605,6 +619,10 @@ export class Journal<N extends number | bigint = number> {
   /** Lets the process exit when nothing is pending. */
   readonly #unref: () => void
   #nextId = 0
+  /** Pending subscription batch requests by id (see {@link Journal.subscribeAll}). */
+  readonly #tailRequests = new Map<number, { resolve: (page: Buffer | null) => void; reject: (err: unknown) => void }>()
+  #tailsStarted = false
+  #nextTailId = 0
   /** The journal's snapshot store. */
   readonly snapshots: SnapshotStore<N>
 
@@ -872,6 +890,115 @@ export class Journal<N extends number | bigint = number> {
       yield* events
       if (done) return
     }
+  }
+
+  /**
+   * Follows every event live, from global offset `from` (default: the beginning):
+   * `for await (const event of journal.subscribeAll({ from, signal })) { ... }`.
+   *
+   * It catches up from storage, then yields each newly committed event, in commit order,
+   * exactly once; the journal's writer wakes it after each group commit (no polling), and
+   * each batch crosses from native code once. The iteration ends when the journal closes;
+   * `break` (or `return()`) ends the subscription and frees it; aborting `signal` ends it
+   * with `signal.reason`. While it waits for events it keeps the process alive, like a
+   * socket read; an iterator nobody is waiting on does not.
+   */
+  subscribeAll(options?: SubscribeOptions): AsyncIterableIterator<Event<N>> {
+    return this.#subscribe(ALL, '', options)
+  }
+
+  /** Follows the events carrying `tag` live, from global offset `from` (see {@link Journal.subscribeAll}). */
+  subscribeTag(tag: string, options?: SubscribeOptions): AsyncIterableIterator<Event<N>> {
+    checkString(tag, 'tag')
+    return this.#subscribe(TAG, tag, options)
+  }
+
+  /** Follows one stream live, from sequence number `from` (see {@link Journal.subscribeAll}). */
+  subscribeStream(persistenceId: string, options?: SubscribeOptions): AsyncIterableIterator<Event<N>> {
+    checkString(persistenceId, 'persistenceId')
+    return this.#subscribe(STREAM, persistenceId, options)
+  }
+
+  #subscribe(scope: number, key: string, options: SubscribeOptions | undefined): AsyncIterableIterator<Event<N>> {
+    const o = checkObject(options, 'options')
+    const from = seqIn(o.from, 'from', 0)
+    const batchSize = countIn(o.batchSize, 'batchSize', 1000) || 1
+    const signal = o.signal as AbortSignal | undefined
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal')
+    signal?.throwIfAborted()
+    if (!this.#tailsStarted) {
+      this.#native.startTails((batch) => this.#tailBatch(batch))
+      this.#tailsStarted = true
+    }
+    let subscription: Native.NativeSubscription
+    try {
+      subscription = this.#native.subscribe(scope, key, from)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return this.#follow(subscription, batchSize, signal)
+  }
+
+  async *#follow(subscription: Native.NativeSubscription, batchSize: number, signal: AbortSignal | undefined): AsyncIterableIterator<Event<N>> {
+    const onAbort = (): void => subscription.cancel()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      for (;;) {
+        const page = await this.#tailRequest(subscription, batchSize)
+        if (page === null) {
+          signal?.throwIfAborted()
+          return
+        }
+        yield* decodePage<N>(page, this.#big)
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      subscription.cancel()
+    }
+  }
+
+  /** One batch: an event page, or `null` at the end of the subscription (`CLOSED`). */
+  #tailRequest(subscription: Native.NativeSubscription, max: number): Promise<Buffer | null> {
+    const id = (this.#nextTailId = (this.#nextTailId + 1) >>> 0)
+    const requests = this.#tailRequests
+    const promise = new Promise<Buffer | null>((resolve, reject) => {
+      if (requests.size === 0) this.#native.tailsRef()
+      requests.set(id, { resolve, reject })
+    })
+    try {
+      subscription.request(id, max)
+    } catch (err) {
+      requests.delete(id)
+      if (requests.size === 0) this.#native.tailsUnref()
+      throw fromNative(err)
+    }
+    return promise
+  }
+
+  /** Settles the requests of a "Subscription batch": `u32 count`, then `u64 token, i32 status` and `bytes` page (status 0) or `str` message each. */
+  #tailBatch(batch: Buffer): void {
+    const requests = this.#tailRequests
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength)
+    const count = view.getUint32(0, true)
+    let p = 4
+    for (let k = 0; k < count; k++) {
+      const id = view.getUint32(p, true) // the token; ids are u32
+      const status = view.getInt32(p + 8, true)
+      const len = view.getUint32(p + 12, true)
+      const start = p + 16
+      p = start + len
+      const request = requests.get(id)
+      requests.delete(id)
+      if (request === undefined) continue
+      if (status === 0) {
+        request.resolve(batch.subarray(start, p))
+      } else {
+        const code = ERROR_CODES[status - 1] ?? 'INTERNAL'
+        if (code === 'CLOSED') request.resolve(null)
+        else request.reject(createError(code, batch.toString('utf8', start, p), {}))
+      }
+    }
+    if (requests.size === 0) this.#native.tailsUnref()
   }
 
   /** Events carrying `tag` with `globalOffset >= fromOffset`, in commit order, at most `max`. */

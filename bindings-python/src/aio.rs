@@ -81,6 +81,8 @@ pub enum Outcome {
     Writes(Vec<Result<WriteReceipt>>),
     Unit(Result<()>),
     Page(Result<Page>),
+    /// A subscription's batch (`Closed`: it ended).
+    Events(Result<Vec<tidelog::Event>>),
     U64(Result<u64>),
     Count(Result<usize>),
     Bool(Result<bool>),
@@ -105,6 +107,7 @@ impl Outcome {
             Outcome::Writes(rs) => Ok((true, write_results(py, rs)?.into_any())),
             Outcome::Unit(r) => settle(py, r, |()| Ok(py.None().into_bound(py))),
             Outcome::Page(r) => settle(py, r, |p| Ok(p.into_list(py)?.into_any())),
+            Outcome::Events(r) => settle(py, r, |v| Ok(Page::of_events(&v).into_list(py)?.into_any())),
             Outcome::U64(r) => settle(py, r, |v| Ok(v.into_pyobject(py)?.into_any())),
             Outcome::Count(r) => settle(py, r, |v| Ok(v.into_pyobject(py)?.into_any())),
             Outcome::Bool(r) => settle(py, r, |v| Ok(PyBool::new(py, v).to_owned().into_any())),

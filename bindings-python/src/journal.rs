@@ -17,6 +17,7 @@ use crate::aio::{self, Outcome, Pending, Plumbing};
 use crate::errors::to_py_err;
 use crate::fork::Core;
 use crate::model::{self, extract_events, extract_writes, max_arg, opt_u64_arg, u64_arg, Page, Snapshot, WriteReceipt};
+use crate::subscription::Subscription;
 use crate::wait::Slot;
 
 fn seconds(value: f64, name: &str) -> PyResult<Duration> {
@@ -80,7 +81,11 @@ pub struct Journal {
 }
 
 impl Journal {
-    fn plumbing(&self) -> PyResult<&Plumbing> {
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub(crate) fn plumbing(&self) -> PyResult<&Plumbing> {
         if let Some(p) = self.plumbing.get() {
             return Ok(p);
         }
@@ -368,6 +373,45 @@ impl Journal {
     #[getter]
     fn snapshots(&self) -> SnapshotStore {
         SnapshotStore { core: self.core.clone() }
+    }
+
+    /// Follows every event from global offset `from_offset` live: a blocking iterator
+    /// (`AsyncJournal.subscribe_all` for `async for`). See `Subscription`.
+    #[pyo3(signature = (from_offset = None, *, batch_size = 1000))]
+    fn subscribe_all(slf: &Bound<'_, Self>, from_offset: Option<&Bound<'_, PyAny>>, batch_size: usize) -> PyResult<Subscription> {
+        let from_offset = opt_u64_arg(from_offset, "from_offset", 0)?;
+        Subscription::open(slf, tidelog::SubscriptionSource::All { from_offset }, batch_size)
+    }
+
+    /// Follows the events carrying `tag` from global offset `from_offset` live.
+    #[pyo3(signature = (tag, from_offset = None, *, batch_size = 1000))]
+    fn subscribe_tag(
+        slf: &Bound<'_, Self>,
+        tag: String,
+        from_offset: Option<&Bound<'_, PyAny>>,
+        batch_size: usize,
+    ) -> PyResult<Subscription> {
+        let from_offset = opt_u64_arg(from_offset, "from_offset", 0)?;
+        Subscription::open(slf, tidelog::SubscriptionSource::Tag { tag, from_offset }, batch_size)
+    }
+
+    /// Follows one stream from sequence number `from_sequence_nr` live.
+    #[pyo3(signature = (persistence_id, from_sequence_nr = None, *, batch_size = 1000))]
+    fn subscribe_stream(
+        slf: &Bound<'_, Self>,
+        persistence_id: String,
+        from_sequence_nr: Option<&Bound<'_, PyAny>>,
+        batch_size: usize,
+    ) -> PyResult<Subscription> {
+        let from_sequence_nr = opt_u64_arg(from_sequence_nr, "from_sequence_nr", 1)?;
+        Subscription::open(
+            slf,
+            tidelog::SubscriptionSource::Stream {
+                persistence_id,
+                from_sequence_nr,
+            },
+            batch_size,
+        )
     }
 
     /// Commits what is queued (within `close_timeout`), fails the rest with

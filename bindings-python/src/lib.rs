@@ -4,6 +4,7 @@
 //!
 //! - [`journal`]: the blocking `Journal` and `SnapshotStore` (GIL released while waiting).
 //! - [`aio`]: completion and worker threads that settle asyncio futures.
+//! - [`subscription`]: `Subscription`, a live follow (blocking iterator; `_next_async` for asyncio).
 //! - [`model`]: `Event`, `NewEvent`, `AtomicWrite`, `WriteReceipt`, `Snapshot`, page encoding.
 //! - [`errors`]: the one mapping from core error kinds to exception classes.
 //! - [`wait`]: how a blocking call waits for the writer thread.
@@ -16,6 +17,7 @@ mod errors;
 mod fork;
 mod journal;
 mod model;
+mod subscription;
 mod wait;
 
 #[pymodule]
@@ -25,6 +27,7 @@ fn _tidelog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<journal::Journal>()?;
     m.add_class::<journal::SnapshotStore>()?;
     m.add_class::<journal::EventIterator>()?;
+    m.add_class::<subscription::Subscription>()?;
     m.add_class::<model::Event>()?;
     m.add_class::<model::NewEvent>()?;
     m.add_class::<model::AtomicWrite>()?;

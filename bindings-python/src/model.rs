@@ -447,6 +447,40 @@ impl Page {
         });
     }
 
+    /// Appends one owned event (a subscription's batch).
+    pub fn push_owned(&mut self, e: &tidelog::Event) {
+        let persistence_id = self.put(e.persistence_id.as_bytes());
+        let manifest = self.put(e.manifest.as_bytes());
+        let writer_id = self.put(e.writer_id.as_bytes());
+        let tags_start = self.arena.len();
+        for tag in &e.tags {
+            self.arena.extend_from_slice(&(tag.len() as u32).to_le_bytes());
+            self.arena.extend_from_slice(tag.as_bytes());
+        }
+        let tags = (tags_start, self.arena.len());
+        let metadata = self.put(&e.metadata);
+        let payload = self.put(&e.payload);
+        self.entries.push(PageEntry {
+            sequence_nr: e.sequence_nr,
+            global_offset: e.global_offset,
+            timestamp: e.timestamp,
+            persistence_id,
+            manifest,
+            writer_id,
+            tag_count: e.tags.len(),
+            tags,
+            metadata,
+            payload,
+        });
+    }
+
+    /// A page of owned events.
+    pub fn of_events(events: &[tidelog::Event]) -> Page {
+        let mut page = Page::default();
+        events.iter().for_each(|e| page.push_owned(e));
+        page
+    }
+
     /// Builds `list[Event]`. Repeated strings (the persistence id of a stream
     /// read, a manifest used by consecutive events) share one Python object.
     pub fn into_list(self, py: Python<'_>) -> PyResult<Bound<'_, PyList>> {

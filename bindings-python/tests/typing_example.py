@@ -13,6 +13,10 @@ def blocking() -> None:
         snap = journal.snapshots.load("p", max_sequence_nr=3)
         if snap is not None:
             print(snap.state)
+        with journal.subscribe_tag("t", 0, batch_size=10) as live:
+            first: tidelog.Event = next(live)
+            batch: list[tidelog.Event] = live.next_batch(10, timeout=0.01)
+            print(first.payload, len(batch), live.position, live.closed)
 
 async def main() -> None:
     async with tidelog.AsyncJournal.open(tempfile.mkdtemp()) as journal:
@@ -20,6 +24,13 @@ async def main() -> None:
         async for event in journal.iter_events("p"):
             print(event.sequence_nr, receipt.first_global_offset)
         await journal.snapshots.save("p", 1, b"s")
+        subscription: tidelog.AsyncSubscription = journal.subscribe_all(from_offset=0)
+        async for live in subscription:
+            print(live.global_offset)
+            break
+        async with journal.subscribe_stream("p", 1) as stream:
+            page: list[tidelog.Event] = await stream.next_batch(5)
+            print(len(page), stream.position)
 
 if __name__ == "__main__":
     blocking()

@@ -37,10 +37,11 @@ from ._tidelog import (
     NewEvent,
     Snapshot,
     SnapshotStore,
+    Subscription,
     WriteReceipt,
     __version__,
 )
-from ._aio import AsyncJournal, AsyncSnapshotStore
+from ._aio import AsyncJournal, AsyncSnapshotStore, AsyncSubscription
 
 __all__ = [
     "Journal",
@@ -49,6 +50,8 @@ __all__ = [
     "AsyncSnapshotStore",
     "Event",
     "EventIterator",
+    "Subscription",
+    "AsyncSubscription",
     "NewEvent",
     "AtomicWrite",
     "WriteReceipt",

@@ -20,9 +20,10 @@ import asyncio
 import os
 from typing import Any, AsyncIterator, Dict, Generator, Iterable, List, Optional, Tuple, Union, cast
 
-from ._tidelog import AtomicWrite, Event, Journal, NewEvent, Snapshot, WriteReceipt
+from ._errors import ClosedError
+from ._tidelog import AtomicWrite, Event, Journal, NewEvent, Snapshot, Subscription, WriteReceipt
 
-__all__ = ["AsyncJournal", "AsyncSnapshotStore"]
+__all__ = ["AsyncJournal", "AsyncSnapshotStore", "AsyncSubscription"]
 
 EventsArg = Union[bytes, NewEvent, Iterable[Union[bytes, bytearray, memoryview, NewEvent]]]
 
@@ -173,6 +174,21 @@ class AsyncJournal:
         """Current metrics in the Prometheus text format."""
         return self._journal.metrics_prometheus()
 
+    def subscribe_all(self, from_offset: Optional[int] = None, *, batch_size: int = 1000) -> "AsyncSubscription":
+        """Follows every event with ``global_offset >= from_offset`` live:
+        ``async for event in journal.subscribe_all(): ...``. See :class:`AsyncSubscription`."""
+        return AsyncSubscription(self._journal.subscribe_all(from_offset, batch_size=batch_size))
+
+    def subscribe_tag(self, tag: str, from_offset: Optional[int] = None, *, batch_size: int = 1000) -> "AsyncSubscription":
+        """Follows the events carrying ``tag`` with ``global_offset >= from_offset`` live."""
+        return AsyncSubscription(self._journal.subscribe_tag(tag, from_offset, batch_size=batch_size))
+
+    def subscribe_stream(
+        self, persistence_id: str, from_sequence_nr: Optional[int] = None, *, batch_size: int = 1000
+    ) -> "AsyncSubscription":
+        """Follows a stream's events with ``sequence_nr >= from_sequence_nr`` live."""
+        return AsyncSubscription(self._journal.subscribe_stream(persistence_id, from_sequence_nr, batch_size=batch_size))
+
     async def close(self) -> None:
         """Commits what is queued (within ``close_timeout``), fails the rest
         with :class:`ClosedError` and releases the files. Idempotent."""
@@ -186,6 +202,89 @@ class AsyncJournal:
 
     def __repr__(self) -> str:
         return f"Async{self._journal!r}"
+
+
+class AsyncSubscription:
+    """A live follow of the journal for asyncio: ``async for event in subscription``.
+
+    It catches up from storage, then yields each newly committed event, in order, exactly
+    once. Waiting costs no thread: the journal's writer wakes the subscription after each
+    group commit, and the batch settles a future on the loop (one crossing per batch).
+
+    It ends (``StopAsyncIteration``) once :meth:`aclose` was called or the journal closed.
+    Breaking out of the loop frees it (the object is dropped); so does cancelling the task
+    that awaits it. ``async with`` closes it on exit. One consumer at a time.
+    """
+
+    __slots__ = ("_native", "_buffer", "_index")
+
+    def __init__(self, native: Subscription) -> None:
+        if not isinstance(native, Subscription):
+            raise TypeError(f"AsyncSubscription wraps a tidelog.Subscription, got {type(native).__name__}")
+        self._native = native
+        self._buffer: List[Event] = []
+        self._index = 0
+
+    @property
+    def subscription(self) -> Subscription:
+        """The underlying blocking :class:`~tidelog.Subscription`."""
+        return self._native
+
+    @property
+    def closed(self) -> bool:
+        """True once closed, or once its journal closed."""
+        return self._native.closed
+
+    @property
+    def position(self) -> int:
+        """Where to resume: the next global offset (everything, tag) or sequence number
+        (stream) not yet taken from the journal. Events already fetched but not yet yielded
+        (at most one batch) are before it."""
+        return self._native.position
+
+    def __aiter__(self) -> "AsyncSubscription":
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._index < len(self._buffer):
+            event = self._buffer[self._index]
+            self._index += 1
+            return event
+        batch = await self.next_batch()
+        if not batch:
+            raise StopAsyncIteration
+        self._buffer, self._index = batch, 1
+        return batch[0]
+
+    async def next_batch(self, max: Optional[int] = None) -> List[Event]:
+        """Up to ``max`` events (default: the batch size), once at least one is committed;
+        ``[]`` once the subscription ended. Cancelling the awaiting task closes the subscription."""
+        if self._native.closed:
+            return []
+        try:
+            return cast(List[Event], await _start(self._native._next_async, max))
+        except ClosedError:
+            return []
+        except asyncio.CancelledError:
+            self._native.close()
+            raise
+
+    async def aclose(self) -> None:
+        """Ends the subscription; a pending :meth:`next_batch` returns ``[]``."""
+        self._native.close()
+
+    def close(self) -> None:
+        """Ends the subscription (callable from any thread)."""
+        self._native.close()
+
+    async def __aenter__(self) -> "AsyncSubscription":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._native.close()
+
+    def __repr__(self) -> str:
+        return f"Async{self._native!r}"
 
 
 class _Opening:

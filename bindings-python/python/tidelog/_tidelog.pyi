@@ -183,6 +183,39 @@ class EventIterator(Iterator[Event]):
     def __iter__(self) -> "EventIterator": ...
     def __next__(self) -> Event: ...
 
+class Subscription(Iterator[Event]):
+    """A live follow of the journal (:meth:`Journal.subscribe_all`, :meth:`Journal.subscribe_tag`,
+    :meth:`Journal.subscribe_stream`): catches up from storage, then yields each newly
+    committed event, in order, exactly once, waiting (GIL released) for new commits.
+
+    Iteration ends once :meth:`close` was called (from any thread) or the journal closed.
+    A context manager that closes it on exit. Dropping it closes it too. Not for use from two
+    threads at once, except :meth:`close`.
+    """
+
+    def __iter__(self) -> "Subscription": ...
+    def __next__(self) -> Event: ...
+    def next_batch(self, max: Optional[int] = None, timeout: Optional[float] = None) -> List[Event]:
+        """Up to ``max`` events (default: the batch size), waiting until at least one is
+        committed or ``timeout`` seconds passed. ``[]`` on timeout or once closed."""
+    def try_next_batch(self, max: Optional[int] = None) -> List[Event]:
+        """The events committed and not yet delivered, up to ``max``, without waiting."""
+    def close(self) -> None:
+        """Ends the subscription (idempotent, from any thread)."""
+    @property
+    def closed(self) -> bool:
+        """True once closed, or once its journal closed."""
+    @property
+    def position(self) -> int:
+        """Where to resume: the next global offset (everything, tag) or sequence number
+        (stream) this subscription would deliver."""
+    @property
+    def batch_size(self) -> int:
+        """How many events one wait asks for."""
+    def __enter__(self) -> "Subscription": ...
+    def __exit__(self, *exc: Any) -> bool: ...
+    def _next_async(self, event_loop: Any, future: Any, max: Optional[int] = None) -> None: ...
+
 class Journal:
     """An open event journal (blocking API).
 
@@ -278,6 +311,14 @@ class Journal:
         and histograms (``commit_latency_us``, ``batch_events``) as a dict."""
     def metrics_prometheus(self) -> str:
         """The metrics in the Prometheus text format."""
+    def subscribe_all(self, from_offset: Optional[int] = None, *, batch_size: int = 1000) -> Subscription:
+        """Follows every event with ``global_offset >= from_offset`` live (a blocking iterator)."""
+    def subscribe_tag(self, tag: str, from_offset: Optional[int] = None, *, batch_size: int = 1000) -> Subscription:
+        """Follows the events carrying ``tag`` with ``global_offset >= from_offset`` live."""
+    def subscribe_stream(
+        self, persistence_id: str, from_sequence_nr: Optional[int] = None, *, batch_size: int = 1000
+    ) -> Subscription:
+        """Follows a stream's events with ``sequence_nr >= from_sequence_nr`` live."""
     def close(self) -> None:
         """Commits what is queued (within ``close_timeout``), fails the rest
         with :class:`ClosedError`, releases the files and the writer lock. Idempotent."""
