@@ -16,6 +16,7 @@ use crate::model::{validate_persistence_id, AtomicWrite, Event, EventRef, NewEve
 use crate::options::{Backend, Options};
 use crate::snapshot::SnapshotStore;
 use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, Storage, StreamState};
+use crate::tail::{Subscription, SubscriptionSource};
 use crate::writer::{NewEventWithIds, Request, Shared, WriteReply, Writer};
 
 /// An open event journal. Cheap to clone: clones share one journal, and
@@ -561,6 +562,62 @@ impl Journal {
         self.inner.storage.scan_global(from_offset, None, max, &mut visit)
     }
 
+    // ---- subscriptions ------------------------------------------------------
+
+    /// Follows the journal live from `source`'s position: catches up from storage, then
+    /// delivers each newly committed event, in order, exactly once (see [`Subscription`]).
+    /// The writer wakes subscriptions after each group commit; no timer is involved.
+    ///
+    /// On a read-only handle it follows another process's writer, woken by file-change
+    /// notification (LMDB backend only: a read-only files-backend handle sees the journal as
+    /// it was at its open and fails with [`InvalidArgument::FollowUnsupported`]).
+    ///
+    /// ```
+    /// use tidelog::{Backend, Journal, NewEvent, Options};
+    /// let journal = Journal::open("unused-for-memory", Options::new().backend(Backend::Memory))?;
+    /// let feed = journal.subscribe_all(0)?;
+    /// journal.append("a", vec![NewEvent::new(b"x".to_vec())])?;
+    /// let batch = feed.next_batch(100)?; // blocks until an event is committed
+    /// assert_eq!(batch[0].payload, b"x");
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn subscribe(&self, source: SubscriptionSource) -> Result<Subscription> {
+        self.ensure_open()?;
+        let hub = &self.inner.shared.tails;
+        if self.inner.options.read_only {
+            let dir = match self.inner.options.backend {
+                Backend::Lmdb => self.inner.path.join("lmdb"),
+                Backend::Files => return Err(InvalidArgument::FollowUnsupported.into()),
+                Backend::Memory => self.inner.path.clone(),
+            };
+            // Catch-up covers what is there now; the follow thread moves the mark from here.
+            hub.publish(self.inner.storage.next_global_offset()?);
+            hub.follow(&self.inner.storage, dir)?;
+        }
+        Subscription::new(source, self.inner.storage.clone(), hub.clone())
+    }
+
+    /// Every live event with `global_offset >= from_offset`, live ([`Journal::subscribe`]).
+    pub fn subscribe_all(&self, from_offset: u64) -> Result<Subscription> {
+        self.subscribe(SubscriptionSource::All { from_offset })
+    }
+
+    /// Events carrying `tag` with `global_offset >= from_offset`, live ([`Journal::subscribe`]).
+    pub fn subscribe_tag(&self, tag: &str, from_offset: u64) -> Result<Subscription> {
+        self.subscribe(SubscriptionSource::Tag {
+            tag: tag.to_owned(),
+            from_offset,
+        })
+    }
+
+    /// A stream's live events with `sequence_nr >= from_sequence_nr`, live ([`Journal::subscribe`]).
+    pub fn subscribe_stream(&self, persistence_id: &str, from_sequence_nr: u64) -> Result<Subscription> {
+        self.subscribe(SubscriptionSource::Stream {
+            persistence_id: persistence_id.to_owned(),
+            from_sequence_nr,
+        })
+    }
+
     /// The journal's snapshot store.
     pub fn snapshots(&self) -> &SnapshotStore {
         &self.inner.snapshots
@@ -621,6 +678,8 @@ impl Inner {
         }
         // Operations waiting for writes in flight fail with `Closed` instead of waiting for the writer.
         self.shared.order.close();
+        // Subscriptions end now; their waiters wake with `Closed`.
+        self.shared.tails.close();
         // A snapshot save already under way finishes before the lock is released.
         self.snapshots.wait_for_operations();
         // Taking the sender waits for in-progress submissions, so none can slip in after this.

@@ -47,6 +47,7 @@ mod options;
 mod order;
 mod snapshot;
 mod storage;
+mod tail;
 mod writer;
 
 pub use admin::{check_page_structure, compact};
@@ -62,3 +63,4 @@ pub use model::{
 pub use options::{Backend, Options, SyncPolicy};
 pub use snapshot::{SnapshotFile, SnapshotInfo, SnapshotStore};
 pub use storage::{StreamState, TornTail};
+pub use tail::{Subscription, SubscriptionSource, FOLLOW_POLL};

@@ -118,7 +118,7 @@ impl Request {
 
 /// Runs a caller's completion; a panicking callback is contained so that the
 /// writer, and every other caller in the batch, carry on.
-fn deliver(callback: impl FnOnce()) {
+pub(crate) fn deliver(callback: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)).is_err() {
         tracing::error!("a completion callback panicked");
     }
@@ -133,6 +133,8 @@ pub(crate) struct Shared {
     pub failed: Mutex<Option<Arc<Error>>>,
     /// Which writes are in flight per persistence id, so that later operations on it wait for them.
     pub order: Arc<IssueOrder>,
+    /// The committed watermark subscriptions follow (`tail.rs`).
+    pub tails: Arc<crate::tail::Tails>,
 }
 
 impl Shared {
@@ -203,6 +205,9 @@ enum Planned {
 impl Writer {
     pub(crate) fn new(storage: Arc<dyn Storage>, shared: Arc<Shared>, metrics: Arc<Metrics>, options: &Options) -> Result<Writer> {
         let next_offset = storage.next_global_offset()?;
+        // Subscriptions deliver what is committed already at once (read-only handles publish
+        // when they subscribe).
+        shared.tails.publish(next_offset);
         Ok(Writer {
             storage,
             shared,
@@ -688,6 +693,8 @@ impl Writer {
         match &result {
             Ok(()) => {
                 self.next_offset = next_offset;
+                // Visible and (per the sync policy) durable: subscriptions may read it now.
+                self.shared.tails.publish(next_offset);
                 for (pid, state) in staged {
                     match self.streams.get_mut(pid) {
                         Some(slot) => *slot = state,

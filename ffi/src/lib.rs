@@ -8,6 +8,7 @@
 //!   snapshots and string lists, specified in `core/docs/wire.md`;
 //! * [`queue`]: the completion queue the core's writer-thread callbacks push
 //!   into, and its wake-up contract;
+//! * [`tail`]: subscriptions, their batches as event pages and the page queue;
 //! * [`options`]: the options record every host encodes the same way;
 //! * [`status`]: the stable numeric code of every [`tidelog::ErrorKind`].
 //!
@@ -16,10 +17,12 @@
 
 pub mod options;
 pub mod queue;
+pub mod tail;
 pub mod wire;
 
 pub use options::decode_options;
-pub use queue::{Completion, CompletionQueue, Outcome};
+pub use queue::{Completion, CompletionQueue, Outcome, Queue};
+pub use tail::{PageCompletion, PageQueue};
 
 /// Stable status codes (`core/docs/wire.md`, "Status codes"): the C ABI's
 /// `TM_*` constants, the `status` of result records, and what Python's and

@@ -44,46 +44,62 @@ pub struct Completion {
     pub outcome: Outcome,
 }
 
-/// Wakes a consumer that does not block in [`CompletionQueue::take`].
+/// Wakes a consumer that does not block in [`Queue::take`].
 pub type Waker = Box<dyn Fn() + Send + Sync>;
 
-#[derive(Default)]
-struct State {
-    done: VecDeque<Completion>,
+struct State<T> {
+    done: VecDeque<T>,
     shut_down: bool,
 }
 
-/// A journal's (or several journals') finished operations, oldest first.
-#[derive(Default)]
-pub struct CompletionQueue {
-    state: Mutex<State>,
+/// Finished operations, oldest first, for a host consumer: the completion queue of a
+/// journal's (or several journals') writes ([`CompletionQueue`]), or of its subscriptions'
+/// batches ([`crate::tail::PageQueue`]). The same wake-up contract serves both.
+pub struct Queue<T> {
+    state: Mutex<State<T>>,
     ready: Condvar,
     waker: Option<Waker>,
 }
 
-/// [`CompletionQueue::take`] found the queue shut down and empty.
+/// A journal's (or several journals') finished operations, oldest first.
+pub type CompletionQueue = Queue<Completion>;
+
+/// [`Queue::take`] found the queue shut down and empty.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ShutDown;
 
-impl CompletionQueue {
-    /// A queue whose consumers block in [`CompletionQueue::take`].
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Queue {
+            state: Mutex::new(State {
+                done: VecDeque::new(),
+                shut_down: false,
+            }),
+            ready: Condvar::new(),
+            waker: None,
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// A queue whose consumers block in [`Queue::take`].
     pub fn new() -> Arc<Self> {
         Arc::default()
     }
 
     /// A queue that calls `waker` whenever a push finds it empty.
     pub fn with_waker(waker: impl Fn() + Send + Sync + 'static) -> Arc<Self> {
-        Arc::new(CompletionQueue {
+        Arc::new(Queue {
             waker: Some(Box::new(waker)),
             ..Default::default()
         })
     }
 
-    /// Queues a finished operation (on the writer thread: a short lock, a notify).
-    pub fn push(&self, token: u64, outcome: Outcome) {
+    /// Queues a finished item (on the writer or tail thread: a short lock, a notify).
+    pub fn push_item(&self, item: T) {
         let was_empty = {
             let mut state = self.state.lock();
-            state.done.push_back(Completion { token, outcome });
+            state.done.push_back(item);
             state.done.len() == 1
         };
         self.ready.notify_one();
@@ -92,10 +108,10 @@ impl CompletionQueue {
         }
     }
 
-    /// Takes up to `max` completions, first waiting until one is queued, the
+    /// Takes up to `max` items, first waiting until one is queued, the
     /// queue is shut down, or `timeout` passed (`None`: no limit; zero: no wait).
     /// `Err(ShutDown)` once the queue was shut down and is empty.
-    pub fn take(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Completion>, ShutDown> {
+    pub fn take(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<T>, ShutDown> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.state.lock();
         while state.done.is_empty() {
@@ -115,8 +131,8 @@ impl CompletionQueue {
         Ok(state.done.drain(..n).collect())
     }
 
-    /// Puts taken completions back at the front, in their order.
-    pub fn requeue(&self, taken: Vec<Completion>) {
+    /// Puts taken items back at the front, in their order.
+    pub fn requeue(&self, taken: Vec<T>) {
         let mut state = self.state.lock();
         for c in taken.into_iter().rev() {
             state.done.push_front(c);
@@ -138,6 +154,13 @@ impl CompletionQueue {
         }
         drop(state);
         self.ready.notify_all();
+    }
+}
+
+impl Queue<Completion> {
+    /// Queues a finished operation (on the writer thread: a short lock, a notify).
+    pub fn push(&self, token: u64, outcome: Outcome) {
+        self.push_item(Completion { token, outcome });
     }
 
     /// Submits an append; its receipt or error completes `token`.

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use tidelog::{AtomicWrite, Error, EventRef, Journal, NewEvent, Snapshot, SnapshotInfo, WriteReceipt};
+use tidelog::{AtomicWrite, Error, Event, EventRef, Journal, NewEvent, Snapshot, SnapshotInfo, WriteReceipt};
 
 use crate::queue::{Completion, Outcome};
 use crate::status;
@@ -296,11 +296,11 @@ pub fn decode_snapshot(buf: &[u8]) -> WireResult<Snapshot> {
 
 // ---- writing -------------------------------------------------------------------
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
+pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_u64(out: &mut Vec<u8>, v: u64) {
+pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
@@ -326,19 +326,46 @@ impl PageEncoder {
 
     /// Adds an event; returns false once the page is full (the event is included).
     pub fn push(&mut self, e: &EventRef<'_>) -> bool {
+        let tags = (e.tags.len(), e.tags.iter());
+        self.put(
+            e.sequence_nr,
+            e.global_offset,
+            e.timestamp,
+            [e.persistence_id, e.manifest, e.writer_id],
+            e.metadata,
+            tags,
+            e.payload,
+        )
+    }
+
+    /// Adds an owned event (a subscription's batch); returns false once the page is full.
+    pub fn push_owned(&mut self, e: &Event) -> bool {
+        let tags = (e.tags.len(), e.tags.iter().map(String::as_str));
+        let strings = [e.persistence_id.as_str(), e.manifest.as_str(), e.writer_id.as_str()];
+        self.put(e.sequence_nr, e.global_offset, e.timestamp, strings, &e.metadata, tags, &e.payload)
+    }
+
+    /// One event in the page's field order; `strings` are persistence id, manifest, writer id.
+    #[allow(clippy::too_many_arguments)]
+    fn put<'t>(
+        &mut self,
+        sequence_nr: u64,
+        global_offset: u64,
+        timestamp: u64,
+        strings: [&str; 3],
+        metadata: &[u8],
+        (tag_count, tags): (usize, impl Iterator<Item = &'t str>),
+        payload: &[u8],
+    ) -> bool {
         let out = &mut self.out;
-        put_u64(out, e.sequence_nr);
-        put_u64(out, e.global_offset);
-        put_u64(out, e.timestamp);
-        put_bytes(out, e.persistence_id.as_bytes());
-        put_bytes(out, e.manifest.as_bytes());
-        put_bytes(out, e.writer_id.as_bytes());
-        put_bytes(out, e.metadata);
-        put_u32(out, e.tags.len() as u32);
-        for tag in e.tags.iter() {
-            put_bytes(out, tag.as_bytes());
-        }
-        put_bytes(out, e.payload);
+        put_u64(out, sequence_nr);
+        put_u64(out, global_offset);
+        put_u64(out, timestamp);
+        strings.iter().for_each(|s| put_bytes(out, s.as_bytes()));
+        put_bytes(out, metadata);
+        put_u32(out, tag_count as u32);
+        tags.for_each(|tag| put_bytes(out, tag.as_bytes()));
+        put_bytes(out, payload);
         self.count += 1;
         self.out.len() < self.max_bytes && self.count < u32::MAX
     }
@@ -348,6 +375,15 @@ impl PageEncoder {
         self.out[..4].copy_from_slice(&self.count.to_le_bytes());
         self.out
     }
+}
+
+/// An event page ("Event page") of a subscription's batch.
+pub fn encode_event_list(events: &[Event]) -> Vec<u8> {
+    let mut page = PageEncoder::new(usize::MAX);
+    events.iter().for_each(|e| {
+        page.push_owned(e);
+    });
+    page.finish()
 }
 
 /// Which events a page read covers.
