@@ -2,7 +2,11 @@ package dev.tidelog.pekko.query;
 
 import com.typesafe.config.Config;
 import dev.tidelog.Event;
+import dev.tidelog.Backend;
 import dev.tidelog.Journal;
+import dev.tidelog.Options;
+import dev.tidelog.Tidelog;
+import dev.tidelog.TailSource;
 import dev.tidelog.pekko.JournalRegistry;
 import dev.tidelog.pekko.PayloadCodec;
 import dev.tidelog.pekko.TidelogSettings;
@@ -25,10 +29,13 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.pattern.Patterns;
 import org.apache.pekko.persistence.Persistence;
 import org.apache.pekko.persistence.journal.EventAdapters;
+import org.apache.pekko.persistence.journal.EventAdapters$;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.NoOffset;
 import org.apache.pekko.persistence.query.Offset;
 import org.apache.pekko.persistence.query.Sequence;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.javadsl.JavaFlowSupport;
 import org.apache.pekko.stream.javadsl.Source;
 import scala.Option;
 import scala.jdk.javaapi.CollectionConverters;
@@ -53,12 +60,18 @@ public final class TidelogQueries {
     private static final long STOP_UNKNOWN = -1;
 
     private final ExtendedActorSystem system;
-    private final Journal journal;
+    /** The journal read; final but for a read-only files handle, reopened by {@link #lease()}. */
+    private volatile Lease current;
     private final PayloadCodec codec;
     private final EventAdapters adapters;
     private final Executor io;
     private final Duration refreshInterval;
     private final int maxBufferSize;
+    /** False for a read-only files handle: live queries poll at {@code refresh-interval} instead of subscribing. */
+    private final boolean followable;
+    /** The options of a read-only handle, else null. */
+    private final Options readOnlyOptions;
+    private final java.nio.file.Path dir;
 
     /**
      * Where a query stands. Immutable, because one {@link Source} may be materialized many times.
@@ -94,15 +107,96 @@ public final class TidelogQueries {
         String ioDispatcher = config.hasPath("io-dispatcher") && !config.getString("io-dispatcher").isBlank() ? config.getString("io-dispatcher") : settings.ioDispatcher();
         this.io = system.dispatchers().lookup(ioDispatcher);
         this.codec = new PayloadCodec(system);
-        // Read-side event adapters of the write plugin, as Pekko's own read journals apply them.
-        this.adapters = Persistence.get(system).adaptersFor(writePlugin);
-        this.journal = JournalRegistry.acquire(settings);
-        system.registerOnTermination(() -> JournalRegistry.release(journal));
+        boolean readOnly = config.hasPath("read-only") && config.getBoolean("read-only");
+        if (readOnly) {
+            // Another process writes: a handle of our own, without the writer lock. Pekko's
+            // public API would start the write plugin (a writer) to get its event adapters, so
+            // they are built from its configuration directly.
+            Config pluginConfig = systemConfig.getConfig(writePlugin).withFallback(systemConfig.getConfig("pekko.persistence.journal-plugin-fallback"));
+            this.adapters = EventAdapters$.MODULE$.apply(system, pluginConfig);
+            this.readOnlyOptions = Options.builder().backend(settings.options().backend()).readOnly(true).build();
+            this.current = new Lease(Tidelog.open(settings.dir(), readOnlyOptions));
+            system.registerOnTermination(() -> current.retire());
+        } else {
+            // Read-side event adapters of the write plugin, as Pekko's own read journals apply them.
+            this.adapters = Persistence.get(system).adaptersFor(writePlugin);
+            this.readOnlyOptions = null;
+            Journal shared = JournalRegistry.acquire(settings);
+            this.current = new Lease(shared);
+            system.registerOnTermination(() -> JournalRegistry.release(shared));
+        }
+        // The core follows a writer in this process, or another process's through LMDB's file;
+        // a read-only files handle sees the journal as it was at its open, so there live queries
+        // poll, reopening the handle (see pollingJournal).
+        this.followable = !(readOnly && settings.options().backend() == Backend.FILES);
+        this.dir = settings.dir();
     }
 
     /** @return the journal the queries read */
     public Journal journal() {
-        return journal;
+        return current.journal;
+    }
+
+    /**
+     * A handle in use by reads. A read-only files handle sees the journal as it was when opened,
+     * so once it is {@code refresh-interval} old the next read opens a fresh one; the old one
+     * closes when its last read ends.
+     */
+    private static final class Lease {
+        final Journal journal;
+        final long openedNanos = System.nanoTime();
+        private int users;
+        private boolean retired;
+
+        Lease(Journal journal) {
+            this.journal = journal;
+        }
+
+        synchronized boolean enter() {
+            if (retired) {
+                return false;
+            }
+            users++;
+            return true;
+        }
+
+        synchronized void exit() {
+            if (--users == 0 && retired) {
+                journal.close();
+            }
+        }
+
+        synchronized void retire() {
+            if (!retired) {
+                retired = true;
+                if (users == 0 && readOnly()) {
+                    journal.close();
+                }
+            }
+        }
+
+        private boolean readOnly() {
+            return journal.options().readOnly();
+        }
+    }
+
+    /** The current handle, entered: {@link Lease#exit()} it after the read. */
+    private Lease lease() {
+        while (true) {
+            Lease l = current;
+            if (!followable && System.nanoTime() - l.openedNanos >= refreshInterval.toNanos()) {
+                synchronized (this) {
+                    if (current == l) {
+                        current = new Lease(Tidelog.open(dir, readOnlyOptions));
+                        l.retire();
+                    }
+                }
+                continue;
+            }
+            if (l.enter()) {
+                return l;
+            }
+        }
     }
 
     // ---- events by persistence id -----------------------------------------------------------
@@ -120,11 +214,21 @@ public final class TidelogQueries {
     public Source<EventEnvelope, NotUsed> eventsByPersistenceId(String persistenceId, long fromSequenceNr, long toSequenceNr, boolean live) {
         Objects.requireNonNull(persistenceId, "persistenceId");
         long to = Math.max(0, toSequenceNr);
+        if (live && followable) {
+            long first = Math.max(1, fromSequenceNr);
+            if (first > to) {
+                return Source.empty();
+            }
+            return follow(TailSource.stream(persistenceId, first))
+                    .takeWhile(e -> e.sequenceNr() <= to)
+                    .takeWhile(e -> e.sequenceNr() < to, true) // ends right after `to`
+                    .mapConcat(this::envelopes);
+        }
         return Source.unfoldAsync(new Position(Math.max(1, fromSequenceNr), live ? to : STOP_UNKNOWN), (Position at) -> {
             if (at.next() > to) {
                 return done();
             }
-            return this.<Position, EventEnvelope>step(() -> {
+            return this.<Position, EventEnvelope>step(journal -> {
                 long stop = at.stop() == STOP_UNKNOWN ? Math.min(to, journal.highestSequenceNr(persistenceId)) : at.stop();
                 if (at.next() > stop) {
                     return Step.end();
@@ -151,18 +255,21 @@ public final class TidelogQueries {
      */
     public Source<EventEnvelope, NotUsed> eventsByTag(String tag, Offset offset, boolean live) {
         Objects.requireNonNull(tag, "tag");
-        return globalOrder(firstOffset(offset), live, from -> journal.eventsByTag(tag, from, maxBufferSize))
+        if (live && followable) {
+            return follow(TailSource.tag(tag, firstOffset(offset))).mapConcat(this::envelopes);
+        }
+        return globalOrder(firstOffset(offset), live, (journal, from) -> journal.eventsByTag(tag, from, maxBufferSize))
                 .mapConcat(page -> page);
     }
 
     /** Reads pages in global-offset order from {@code first}; a current query stops at the journal's end when it starts. */
-    private Source<List<EventEnvelope>, NotUsed> globalOrder(long first, boolean live, java.util.function.LongFunction<List<Event>> read) {
-        return Source.unfoldAsync(new Position(first, live ? Long.MAX_VALUE : STOP_UNKNOWN), (Position at) -> this.<Position, EventEnvelope>step(() -> {
+    private Source<List<EventEnvelope>, NotUsed> globalOrder(long first, boolean live, java.util.function.BiFunction<Journal, Long, List<Event>> read) {
+        return Source.unfoldAsync(new Position(first, live ? Long.MAX_VALUE : STOP_UNKNOWN), (Position at) -> this.<Position, EventEnvelope>step(journal -> {
             long stop = at.stop() == STOP_UNKNOWN ? journal.nextGlobalOffset() : at.stop();
             if (at.next() >= stop) {
                 return Step.end();
             }
-            List<Event> page = read.apply(at.next());
+            List<Event> page = read.apply(journal, at.next());
             int n = page.size();
             while (n > 0 && page.get(n - 1).globalOffset() >= stop) {
                 n--; // committed after a current query started
@@ -201,37 +308,48 @@ public final class TidelogQueries {
     public Source<String, NotUsed> persistenceIds(boolean live) {
         if (!live) {
             return Source.single(NotUsed.getInstance())
-                    .mapAsync(1, x -> CompletableFuture.supplyAsync(journal::persistenceIds, io))
+                    .mapAsync(1, x -> onIo(Journal::persistenceIds))
                     .mapConcat(ids -> ids);
         }
         // One set of seen ids per materialization, so lazily.
         return Source.lazySource(() -> {
             Set<String> seen = new HashSet<>();
-            Source<List<String>, NotUsed> known = Source.single(NotUsed.getInstance()).mapAsync(1, x -> CompletableFuture.supplyAsync(() -> {
+            Source<List<String>, NotUsed> known = Source.single(NotUsed.getInstance()).mapAsync(1, x -> onIo(journal -> {
                 // The end first, then the list: an id first written in between comes twice, and `seen` drops it.
                 long end = journal.nextGlobalOffset();
-                List<String> ids = journal.persistenceIds();
-                seen.addAll(ids);
-                return Pair.create(end, ids);
-            }, io)).flatMapConcat(start -> Source.single(start.second()).concat(
-                    Source.unfoldAsync(start.first(), (Long next) -> this.<Long, String>step(() -> {
+                return Pair.create(end, journal.persistenceIds());
+            })).flatMapConcat(start -> followable
+                    ? Source.single(start.second()).concat(follow(TailSource.all(start.first())).map(e -> List.of(e.persistenceId())))
+                    : Source.single(start.second()).concat(Source.unfoldAsync(start.first(), (Long next) -> this.<Long, String>step(journal -> {
                         List<Event> page = journal.allEvents(next, maxBufferSize);
                         if (page.isEmpty()) {
                             return Step.idle(next);
                         }
-                        List<String> fresh = new ArrayList<>();
+                        List<String> ids = new ArrayList<>(page.size());
                         for (Event e : page) {
-                            if (seen.add(e.persistenceId())) {
-                                fresh.add(e.persistenceId());
-                            }
+                            ids.add(e.persistenceId());
                         }
-                        return Step.of(page.get(page.size() - 1).globalOffset() + 1, fresh);
+                        return Step.of(page.get(page.size() - 1).globalOffset() + 1, ids);
                     }))));
-            return known.mapConcat(ids -> ids);
+            return known.mapConcat(ids -> ids).filter(seen::add);
         }).mapMaterializedValue(m -> NotUsed.getInstance());
     }
 
     // ---- helpers ----------------------------------------------------------------------------
+
+    /**
+     * A live tail of the journal as a source: woken by the writer after each group commit (no
+     * polling), at most {@code max-buffer-size} events per JNI crossing, as demand allows.
+     */
+    private Source<Event, NotUsed> follow(TailSource source) {
+        int batch = Integer.highestOneBit(maxBufferSize); // Pekko's input buffers are powers of two
+        return JavaFlowSupport.Source.fromPublisher(journal().subscribe(source, batch))
+                .withAttributes(Attributes.inputBuffer(batch, batch));
+    }
+
+    private List<EventEnvelope> envelopes(Event event) {
+        return envelopes(List.of(event));
+    }
 
     /**
      * Envelopes of a page: gap fillers skipped, payloads deserialized and passed through the
@@ -281,8 +399,20 @@ public final class TidelogQueries {
      * Runs a read on the {@code io-dispatcher} as an {@code unfoldAsync} step; an idle step is
      * delayed by {@code refresh-interval} (on the scheduler, never a journal thread).
      */
-    private <S, E> CompletionStage<Optional<Pair<S, List<E>>>> step(Supplier<Step<S, E>> read) {
-        return CompletableFuture.supplyAsync(read, io).thenCompose(step -> {
+    /** Runs a read on the {@code io-dispatcher} with the current handle. */
+    private <T> CompletableFuture<T> onIo(java.util.function.Function<Journal, T> read) {
+        return CompletableFuture.supplyAsync(() -> {
+            Lease l = lease();
+            try {
+                return read.apply(l.journal);
+            } finally {
+                l.exit();
+            }
+        }, io);
+    }
+
+    private <S, E> CompletionStage<Optional<Pair<S, List<E>>>> step(java.util.function.Function<Journal, Step<S, E>> read) {
+        return onIo(read).thenCompose(step -> {
             if (step == null) {
                 return CompletableFuture.completedFuture(Optional.empty());
             }
