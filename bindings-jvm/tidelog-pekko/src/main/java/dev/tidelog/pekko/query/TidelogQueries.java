@@ -182,15 +182,18 @@ public final class TidelogQueries {
 
     /** The current handle, entered: {@link Lease#exit()} it after the read. */
     private Lease lease() {
+        boolean fresh = false;
         while (true) {
             Lease l = current;
-            if (!followable && System.nanoTime() - l.openedNanos >= refreshInterval.toNanos()) {
+            // At most one reopen per read: an open slower than refresh-interval must not loop.
+            if (!fresh && !followable && System.nanoTime() - l.openedNanos >= refreshInterval.toNanos()) {
                 synchronized (this) {
                     if (current == l) {
                         current = new Lease(Tidelog.open(dir, readOnlyOptions));
                         l.retire();
                     }
                 }
+                fresh = true;
                 continue;
             }
             if (l.enter()) {
