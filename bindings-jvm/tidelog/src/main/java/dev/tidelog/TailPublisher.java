@@ -140,7 +140,20 @@ final class TailPublisher implements Flow.Publisher<Event> {
                     }
                     demand--;
                 }
-                subscriber.onNext(e);
+                try {
+                    subscriber.onNext(e);
+                } catch (RuntimeException | Error thrown) {
+                    // Rule 2.13: a subscriber that throws is treated as having cancelled.
+                    synchronized (this) {
+                        cancelled = true;
+                        requesting = false;
+                    }
+                    tail.release();
+                    if (thrown instanceof Error error) {
+                        throw error;
+                    }
+                    return;
+                }
             }
             boolean again;
             boolean release;

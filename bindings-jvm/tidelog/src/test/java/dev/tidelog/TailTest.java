@@ -167,6 +167,47 @@ class TailTest {
     }
 
     @Test
+    void aSubscriberThatThrowsIsTreatedAsCancelled() throws Exception {
+        ExecutorService one = Executors.newSingleThreadExecutor();
+        try (Journal journal = Tidelog.open(dir.resolve("journal"), Options.builder().continuations(new PerKeyExecutor(one)).build())) {
+            journal.append("a", List.of(event("1"), event("2"), event("3")));
+            List<String> got = Collections.synchronizedList(new ArrayList<>());
+            CompletableFuture<Void> signalled = new CompletableFuture<>();
+            journal.subscribe(TailSource.all(0)).subscribe(new Flow.Subscriber<Event>() {
+                @Override
+                public void onSubscribe(Flow.Subscription s) {
+                    s.request(Long.MAX_VALUE);
+                }
+
+                @Override
+                public void onNext(Event e) {
+                    got.add(e.payloadText());
+                    throw new IllegalStateException("subscriber bug");
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    signalled.complete(null);
+                }
+
+                @Override
+                public void onComplete() {
+                    signalled.complete(null);
+                }
+            });
+            journal.append("a", event("4"));
+            Collector later = new Collector(4, Long.MAX_VALUE);
+            journal.subscribe(TailSource.all(0)).subscribe(later);
+            assertEquals(4, later.await().size());
+            journal.close();
+            assertEquals(List.of("1"), List.copyOf(got));
+            assertFalse(signalled.isDone(), "no signal after the subscriber threw (rule 2.13)");
+        } finally {
+            one.shutdown();
+        }
+    }
+
+    @Test
     void closingTheJournalCompletesSubscribers() throws Exception {
         Journal journal = open(Backend.LMDB);
         journal.append("a", event("1"));
