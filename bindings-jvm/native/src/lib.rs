@@ -12,6 +12,12 @@
 //!   as one `byte[]`, a page of events comes out as one `byte[]`.
 //! * **Errors** thrown by a call are turned into `dev.tidelog.TidelogException`
 //!   subclasses by one function, [`error_to_java`], keyed on [`ErrorKind::code`].
+//! * **Subscriptions** (live tails) hand their batches to a second queue per
+//!   journal, the page queue of `tidelog-ffi`'s `tail` module: the core's tail
+//!   thread pushes each batch there as one event page, and a Java-owned daemon
+//!   thread waits in `pollPages` and gets them as one subscription batch
+//!   (`core/docs/wire.md`, "Subscriptions"). A blocking iterator instead waits in
+//!   `subscriptionNext` on its own thread.
 //! * **Panics** never unwind into the JVM: every entry point runs inside
 //!   [`guard`], which turns a panic into a `java.lang.IllegalStateException`.
 
@@ -22,7 +28,8 @@ use std::time::Duration;
 use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
-use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria};
+use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria, Subscription};
+use tidelog_ffi::tail::{self, PageQueue};
 use tidelog_ffi::wire::{self, Scope, WireError};
 use tidelog_ffi::{CompletionQueue, Outcome};
 
@@ -30,6 +37,8 @@ use tidelog_ffi::{CompletionQueue, Outcome};
 pub struct Handle {
     journal: Journal,
     queue: Arc<CompletionQueue>,
+    /// Batches of this journal's subscriptions, for `pollPages`.
+    pages: Arc<PageQueue>,
 }
 
 /// # Safety
@@ -205,6 +214,7 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_open<'l>(
         let handle = Box::new(Handle {
             journal,
             queue: CompletionQueue::new(),
+            pages: PageQueue::new(),
         });
         Ok(Box::into_raw(handle) as jlong)
     })
@@ -243,6 +253,7 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_close<'l>(mut env: JNIEnv<'
         let h = unsafe { handle(h) };
         let result = h.journal.close();
         h.queue.wake();
+        h.pages.wake();
         Ok(result?)
     })
 }
@@ -637,5 +648,127 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_snapshotPersistenceIds<'l>(
     guard(&mut env, std::ptr::null_mut(), |env| {
         let ids = unsafe { handle(h) }.journal.snapshots().persistence_ids()?;
         string_array(env, &ids)
+    })
+}
+
+// ---- subscriptions ------------------------------------------------------------
+
+/// # Safety
+/// `s` must come from `subscribe` and not have been freed; the Java side
+/// (`dev.tidelog.NativeTail`) frees it once, when no call on it is running.
+unsafe fn subscription<'a>(s: jlong) -> &'a Subscription {
+    &*(s as *const Subscription)
+}
+
+/// `static native long subscribe(long handle, int scope, String key, long from)`: opens a
+/// subscription (scope 0: the stream `key` from sequence nr `from`; 1: the tag `key` from
+/// global offset `from`; 2: every event from `from`) and returns its handle.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_subscribe<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    scope: jint,
+    key: JString<'l>,
+    from: jlong,
+) -> jlong {
+    guard(&mut env, 0, |env| {
+        let h = unsafe { handle(h) };
+        let key = string(env, &key)?;
+        let scope = u32::try_from(scope).unwrap_or(u32::MAX);
+        let sub = tail::subscribe(&h.journal, scope, &key, from.max(0) as u64)?;
+        Ok(Box::into_raw(Box::new(sub)) as jlong)
+    })
+}
+
+/// `static native void subscriptionRequest(long handle, long subscription, long token, int max)`:
+/// asks for the next batch of at most `max` events; it arrives through `pollPages` under `token`
+/// (at once when events are there, else once they are committed; `CLOSED` at the end).
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_subscriptionRequest<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    s: jlong,
+    token: jlong,
+    max: jint,
+) {
+    guard(&mut env, (), |_env| {
+        let h = unsafe { handle(h) };
+        let sub = unsafe { subscription(s) };
+        h.pages.next_page(sub, token as u64, max.max(1) as usize);
+        Ok(())
+    })
+}
+
+/// `static native byte[] pollPages(long handle, int max, long timeoutMillis)`: waits up to
+/// `timeoutMillis` for subscription batches, then moves up to `max` of them out as one
+/// subscription batch (`core/docs/wire.md`); null when none came.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_pollPages<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    max: jint,
+    timeout_millis: jlong,
+) -> jbyteArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let h = unsafe { handle(h) };
+        let timeout = Duration::from_millis(timeout_millis.max(0) as u64);
+        let done = h.pages.take(max.max(1) as usize, Some(timeout)).unwrap_or_default();
+        if done.is_empty() {
+            return Ok(std::ptr::null_mut());
+        }
+        match env.byte_array_from_slice(&tail::encode_page_completions(&done)) {
+            Ok(batch) => Ok(batch.into_raw()),
+            Err(e) => {
+                // Nothing was handed over: put the batches back, so no event is lost.
+                h.pages.requeue(done);
+                Err(e.into())
+            }
+        }
+    })
+}
+
+/// `static native byte[] subscriptionNext(long subscription, int max, long timeoutMillis)`:
+/// blocks until a batch of at most `max` events is there and returns it as an event page
+/// (count 0 when `timeoutMillis` passed first; a negative timeout waits without limit).
+/// Throws `ClosedException` at the end (cancelled, or the journal closed).
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_subscriptionNext<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    s: jlong,
+    max: jint,
+    timeout_millis: jlong,
+) -> jbyteArray {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let sub = unsafe { subscription(s) };
+        let timeout = u64::try_from(timeout_millis).ok().map(Duration::from_millis);
+        let page = tail::next_page(sub, max.max(1) as usize, timeout)?;
+        Ok(env.byte_array_from_slice(&page)?.into_raw())
+    })
+}
+
+/// `static native void subscriptionCancel(long subscription)`: ends it (idempotent, any
+/// thread); a blocked `subscriptionNext` and a pending request complete with `CLOSED`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_subscriptionCancel<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, s: jlong) {
+    guard(&mut env, (), |_env| {
+        unsafe { subscription(s) }.cancel();
+        Ok(())
+    })
+}
+
+/// `static native void subscriptionFree(long subscription)`: cancels and releases it. Called
+/// once, when no other call on it is running.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_subscriptionFree<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, s: jlong) {
+    guard(&mut env, (), |_env| {
+        if s != 0 {
+            // SAFETY: `s` came from `Box::into_raw` in `subscribe` and is freed exactly once.
+            drop(unsafe { Box::from_raw(s as *mut Subscription) });
+        }
+        Ok(())
     })
 }

@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Flow;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -52,6 +53,8 @@ public final class Journal implements AutoCloseable {
     private final Path path;
     private final Options options;
     private final Completions completions;
+    private final PerKeyExecutor continuations;
+    private final Tails tails;
     private final SnapshotStore snapshots;
 
     Journal(Path path, Options options) {
@@ -62,13 +65,23 @@ public final class Journal implements AutoCloseable {
         // Freed only once this object is unreachable: the completion thread holds it while it
         // runs, and every method keeps it reachable until its native call returns.
         CLEANER.register(this, () -> NativeBridge.free(h));
-        this.completions = new Completions(handle, this, options.continuations() != null ? options.continuations() : PerKeyExecutor.shared());
+        this.continuations = options.continuations() != null ? options.continuations() : PerKeyExecutor.shared();
+        this.completions = new Completions(handle, this, continuations);
+        this.tails = new Tails(this);
         this.snapshots = new SnapshotStore(this);
         completions.start();
     }
 
     long handle() {
         return handle;
+    }
+
+    PerKeyExecutor continuations() {
+        return continuations;
+    }
+
+    Tails tails() {
+        return tails;
     }
 
     /** @return the directory the journal lives in */
@@ -460,6 +473,60 @@ public final class Journal implements AutoCloseable {
         return out;
     }
 
+    // ---- live tails ---------------------------------------------------------------------------
+
+    /** Events per JNI crossing of a tail unless told otherwise. */
+    public static final int DEFAULT_TAIL_BATCH = 256;
+
+    /**
+     * A live tail as a {@link Flow.Publisher}: catches up from storage, then delivers each newly
+     * committed event, exactly once and in order, woken by the writer after each group commit
+     * (no polling). Each subscriber gets its own tail, opened when it subscribes; demand drives
+     * it (a batch of at most {@code min(demand, 256)} events per JNI crossing, none asked for
+     * without demand); signals run on this journal's continuation executor (one lane per
+     * subscriber), never on a journal thread. {@code cancel()} frees the tail; when the journal
+     * closes, subscribers get {@code onComplete}. Tails never keep the JVM from exiting.
+     *
+     * @param source what to follow, from where
+     * @return a publisher of the events
+     */
+    public Flow.Publisher<Event> subscribe(TailSource source) {
+        return subscribe(source, DEFAULT_TAIL_BATCH);
+    }
+
+    /**
+     * {@link #subscribe(TailSource)} with a batch size of its own.
+     *
+     * @param source what to follow, from where
+     * @param maxBatch most events per JNI crossing, at least 1
+     * @return a publisher of the events
+     */
+    public Flow.Publisher<Event> subscribe(TailSource source, int maxBatch) {
+        return new TailPublisher(this, source, maxBatch);
+    }
+
+    /**
+     * A live tail as a blocking iterator (see {@link TailIterator}); close it when done.
+     *
+     * @param source what to follow, from where
+     * @return the iterator, open
+     * @throws ClosedException the journal is closed
+     */
+    public TailIterator tail(TailSource source) {
+        return tail(source, DEFAULT_TAIL_BATCH);
+    }
+
+    /**
+     * {@link #tail(TailSource)} with a batch size of its own.
+     *
+     * @param source what to follow, from where
+     * @param maxBatch most events per JNI crossing, at least 1
+     * @return the iterator, open
+     */
+    public TailIterator tail(TailSource source, int maxBatch) {
+        return new TailIterator(this, source, maxBatch);
+    }
+
     // ---- snapshots, metrics, close ----------------------------------------------------------
 
     /** @return this journal's snapshot store */
@@ -495,6 +562,7 @@ public final class Journal implements AutoCloseable {
         try {
             NativeBridge.close(handle);
         } finally {
+            tails.close();
             completions.close();
             completions.awaitStopped(options.closeTimeout().toMillis() + 1000);
             Reference.reachabilityFence(this);

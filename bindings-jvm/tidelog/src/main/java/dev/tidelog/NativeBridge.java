@@ -45,6 +45,20 @@ final class NativeBridge {
 
     static native long highestSequenceNr(long handle, String persistenceId);
 
+    // Subscriptions ("Subscriptions" in core/docs/wire.md); scopes as for readPage.
+
+    static native long subscribe(long handle, int scope, String key, long from);
+
+    static native void subscriptionRequest(long handle, long subscription, long token, int max);
+
+    static native byte[] pollPages(long handle, int max, long timeoutMillis);
+
+    static native byte[] subscriptionNext(long subscription, int max, long timeoutMillis);
+
+    static native void subscriptionCancel(long subscription);
+
+    static native void subscriptionFree(long subscription);
+
     static native long nextGlobalOffset(long handle);
 
     static native String[] persistenceIds(long handle);

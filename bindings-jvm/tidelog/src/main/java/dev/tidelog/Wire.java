@@ -109,7 +109,11 @@ final class Wire {
 
         /** Decodes {@code page}, handing each event to {@code sink}; returns the event count. */
         int decode(byte[] page, java.util.function.Consumer<Event> sink) {
-            ByteBuffer b = ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN);
+            return decode(ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN), page, sink);
+        }
+
+        /** Decodes the event page at {@code b}'s position ({@code b} wraps all of {@code page}), leaving {@code b} after it. */
+        int decode(ByteBuffer b, byte[] page, java.util.function.Consumer<Event> sink) {
             int count = b.getInt();
             // Repeats refer to the previous event of the same page only.
             lastPid = lastManifest = lastWriter = null;
@@ -219,6 +223,35 @@ final class Wire {
             long token = b.getLong();
             int kind = b.getInt();
             sink.accept(token, kind == 1 ? results(b) : result(b));
+        }
+    }
+
+    /** Receives one subscription batch's outcome: its events, or the exception that ended it. */
+    interface PageSink {
+        void accept(long token, List<Event> events, TidelogException error);
+    }
+
+    /**
+     * A "Subscription batch": per completion a token, a status, and an event page (status 0) or
+     * a message.
+     */
+    static void decodePageCompletions(byte[] batch, PageSink sink) {
+        ByteBuffer b = ByteBuffer.wrap(batch).order(ByteOrder.LITTLE_ENDIAN);
+        int count = b.getInt();
+        PageDecoder decoder = new PageDecoder();
+        for (int i = 0; i < count; i++) {
+            long token = b.getLong();
+            int status = b.getInt();
+            if (status == 0) {
+                List<Event> events = new ArrayList<>();
+                decoder.decode(b, batch, events::add);
+                sink.accept(token, events, null);
+            } else {
+                int n = b.getInt();
+                String message = new String(batch, b.position(), n, StandardCharsets.UTF_8);
+                b.position(b.position() + n);
+                sink.accept(token, null, new Result(status, 0, 0, message).error(null));
+            }
         }
     }
 

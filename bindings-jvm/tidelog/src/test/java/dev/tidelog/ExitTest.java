@@ -28,6 +28,62 @@ class ExitTest {
         assertTrue(out.contains("appended 2"), out);
     }
 
+    @Test
+    void aJvmWithOpenTailsExits() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-Dtidelog.native.library=" + NativeLoader.loadedFrom(), "-cp", System.getProperty("java.class.path"),
+                OpenTails.class.getName(), dir.toString()).redirectErrorStream(true).start();
+        boolean exited = p.waitFor(60, TimeUnit.SECONDS);
+        if (!exited) {
+            p.destroyForcibly();
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(exited, "the JVM did not exit: " + out);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("got x from the publisher"), out);
+        assertTrue(out.contains("got x from the iterator"), out);
+    }
+
+    /**
+     * Child side: a publisher with a request parked in the core (all events taken, more demand)
+     * and an iterator whose daemon thread waits in native code; main returns without closing.
+     */
+    public static final class OpenTails {
+        public static void main(String[] args) throws Exception {
+            Journal journal = Tidelog.open(Path.of(args[0]));
+            journal.append("p", NewEvent.of("x"));
+            java.util.concurrent.CountDownLatch got = new java.util.concurrent.CountDownLatch(2);
+            journal.subscribe(TailSource.all(0)).subscribe(new java.util.concurrent.Flow.Subscriber<Event>() {
+                @Override
+                public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                    s.request(Long.MAX_VALUE);
+                }
+
+                @Override
+                public void onNext(Event e) {
+                    System.out.println("got " + e.payloadText() + " from the publisher");
+                    got.countDown();
+                }
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onComplete() {}
+            });
+            TailIterator tail = journal.tail(TailSource.stream("p", 0));
+            Thread reader = new Thread(() -> {
+                while (tail.hasNext()) {
+                    System.out.println("got " + tail.next().payloadText() + " from the iterator");
+                    got.countDown();
+                }
+            });
+            reader.setDaemon(true);
+            reader.start();
+            got.await();
+        }
+    }
+
     /** Child side: opens a journal, leaves a write in flight, and returns from main without closing. */
     public static final class UnclosedJournal {
         public static void main(String[] args) {

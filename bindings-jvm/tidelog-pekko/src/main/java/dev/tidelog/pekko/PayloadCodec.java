@@ -13,9 +13,10 @@ import org.apache.pekko.serialization.Serializers;
 /**
  * Serializes payloads with Pekko serialization, inside the transport-information scope. The
  * serializer id and serializer manifest travel in Tidelog's metadata bytes:
- * {@code [version 1][serializer id, int32 big-endian][serializer manifest, UTF-8]}.
+ * {@code [version 1][serializer id, int32 big-endian][serializer manifest, UTF-8]}. Public for the
+ * read journal ({@code dev.tidelog.pekko.query}); not an API of its own.
  */
-final class PayloadCodec {
+public final class PayloadCodec {
     private static final byte VERSION = 1;
     /** Metadata of a gap filler: an event stored in place of a rejected one (see {@link TidelogJournal}). */
     static final byte[] FILLER = {0};
@@ -26,7 +27,10 @@ final class PayloadCodec {
     private final ExtendedActorSystem system;
     private final Serialization serialization;
 
-    PayloadCodec(ExtendedActorSystem system) {
+    /**
+     * @param system the actor system whose serialization is used
+     */
+    public PayloadCodec(ExtendedActorSystem system) {
         this.system = system;
         this.serialization = SerializationExtension.get(system);
     }
@@ -41,11 +45,21 @@ final class PayloadCodec {
         return new Serialized(header.array(), bytes);
     }
 
-    static boolean isFiller(byte[] header) {
+    /**
+     * @param header an event's metadata bytes
+     * @return true for a gap filler, which readers skip
+     */
+    public static boolean isFiller(byte[] header) {
         return header.length == 1 && header[0] == 0;
     }
 
-    Object deserialize(byte[] header, byte[] bytes) throws NotSerializableException {
+    /**
+     * @param header the metadata bytes the journal plugin wrote
+     * @param bytes the payload bytes
+     * @return the payload object
+     * @throws NotSerializableException the header is not a Pekko serializer header
+     */
+    public Object deserialize(byte[] header, byte[] bytes) throws NotSerializableException {
         if (header.length < 5 || header[0] != VERSION) {
             throw new NotSerializableException("tidelog: stored payload has no Pekko serializer header");
         }
