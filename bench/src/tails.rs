@@ -268,7 +268,10 @@ fn main() {
     };
     let dir = tempfile::tempdir().unwrap();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("Load average at the start: {}\n", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    println!(
+        "Load average at the start: {}\n",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     println!("### Subscriptions: commit-to-subscriber latency, µs ({n} events, one at a time)\n");
     println!("| reader | events | p50 | p90 | p99 | max | seen before the ack callback ran | p50 from submit | p99 from submit |");
     println!("|---|---|---|---|---|---|---|---|---|");
