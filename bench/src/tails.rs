@@ -298,7 +298,10 @@ fn main() {
         };
         sum_without += without;
         sum_with += with;
-        println!("| {round} | {without:.0} | {with:.0} | {:.2} | {delivered} | {batch_without:.2} / {batch_with:.2} |", with / without);
+        println!(
+            "| {round} | {without:.0} | {with:.0} | {:.2} | {delivered} | {batch_without:.2} / {batch_with:.2} |",
+            with / without
+        );
     }
     println!("| all | {sum_without:.0} | {sum_with:.0} | **{:.2}** | | |", sum_with / sum_without);
 }
