@@ -86,7 +86,8 @@ export declare class NativeJournal {
 export declare class NativeSubscription {
   /**
    * Asks for the next batch of at most `max` events; it completes `id` in the journal's
-   * subscription batches (at once when events are there). One request at a time.
+   * subscription batches. The core's tail thread reads it, never the event loop. One
+   * request at a time.
    */
   request(id: number, max: number): void
   /** Ends the subscription: a pending request completes with `CLOSED`. Idempotent. */

@@ -193,7 +193,8 @@ fn other_process(dir: &std::path::Path, n: usize) {
 }
 
 /// Events committed by 8 writers in `run`, with or without 4 subscribers attached.
-fn throughput_round(dir: &std::path::Path, round: usize, with_subscribers: bool, run: Duration) -> (f64, u64) {
+/// Returns events/s, events delivered to the subscribers, and the mean events per group commit.
+fn throughput_round(dir: &std::path::Path, round: usize, with_subscribers: bool, run: Duration) -> (f64, u64, f64) {
     let journal = Journal::open(dir.join(format!("throughput-{round}-{with_subscribers}")), Options::new()).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
@@ -250,9 +251,10 @@ fn throughput_round(dir: &std::path::Path, round: usize, with_subscribers: bool,
     stop.store(true, Ordering::SeqCst);
     let events: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
     let rate = events as f64 / started.elapsed().as_secs_f64();
+    let batch = journal.metrics().batch_events.mean();
     journal.close().unwrap();
     subscribers.into_iter().for_each(|s| s.join().unwrap());
-    (rate, delivered.load(Ordering::Relaxed))
+    (rate, delivered.load(Ordering::Relaxed), batch)
 }
 
 fn main() {
@@ -268,7 +270,10 @@ fn main() {
     };
     let dir = tempfile::tempdir().unwrap();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("Load average at the start: {}\n", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    println!(
+        "Load average at the start: {}\n",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     println!("### Subscriptions: commit-to-subscriber latency, µs ({n} events, one at a time)\n");
     println!("| reader | events | p50 | p90 | p99 | max | seen before the ack callback ran | p50 from submit | p99 from submit |");
     println!("|---|---|---|---|---|---|---|---|---|");
@@ -279,12 +284,12 @@ fn main() {
     );
     println!();
     println!("### Subscriptions: writer throughput, 8 writers (LMDB, sync=always), {rounds} interleaved rounds of {run:?}\n");
-    println!("| round | without subscribers, events/s | with 4 subscribers, events/s | ratio | events delivered to the 4 |");
-    println!("|---|---|---|---|---|");
+    println!("| round | without subscribers, events/s | with 4 subscribers, events/s | ratio | events delivered to the 4 | events per commit without / with |");
+    println!("|---|---|---|---|---|---|");
     let (mut sum_without, mut sum_with) = (0.0, 0.0);
     for round in 0..rounds {
         // Alternate which goes first, so that a drift of the machine does not favour one.
-        let ((without, _), (with, delivered)) = if round.is_multiple_of(2) {
+        let ((without, _, batch_without), (with, delivered, batch_with)) = if round.is_multiple_of(2) {
             let without = throughput_round(dir.path(), round, false, run);
             (without, throughput_round(dir.path(), round, true, run))
         } else {
@@ -293,7 +298,10 @@ fn main() {
         };
         sum_without += without;
         sum_with += with;
-        println!("| {round} | {without:.0} | {with:.0} | {:.2} | {delivered} |", with / without);
+        println!(
+            "| {round} | {without:.0} | {with:.0} | {:.2} | {delivered} | {batch_without:.2} / {batch_with:.2} |",
+            with / without
+        );
     }
-    println!("| all | {sum_without:.0} | {sum_with:.0} | **{:.2}** | |", sum_with / sum_without);
+    println!("| all | {sum_without:.0} | {sum_with:.0} | **{:.2}** | | |", sum_with / sum_without);
 }

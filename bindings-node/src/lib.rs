@@ -97,10 +97,11 @@ pub struct NativeSubscription {
 #[napi]
 impl NativeSubscription {
     /// Asks for the next batch of at most `max` events; it completes `id` in the journal's
-    /// subscription batches (at once when events are there). One request at a time.
+    /// subscription batches. The core's tail thread reads it, never the event loop. One
+    /// request at a time.
     #[napi]
     pub fn request(&self, id: u32, max: f64) {
-        self.queue.next_page(&self.subscription, id.into(), to_usize(max));
+        self.queue.next_page_off_thread(&self.subscription, id.into(), to_usize(max));
     }
 
     /// Ends the subscription: a pending request completes with `CLOSED`. Idempotent.

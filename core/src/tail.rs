@@ -451,6 +451,25 @@ impl Subscription {
         }
     }
 
+    /// [`Subscription::next_batch_with`] that never reads storage on this thread: the journal's
+    /// tail thread reads and calls back, also when events are available at once. For hosts
+    /// whose calling thread must not do I/O (Node's event loop).
+    pub fn next_batch_off_thread(&self, max: usize, callback: impl FnOnce(Result<Vec<Event>>) + Send + 'static) {
+        let callback: Callback<Vec<Event>> = Box::new(callback);
+        if self.inner.parked.swap(true, SeqCst) {
+            return callback(Err(InvalidArgument::SubscriptionBusy.into()));
+        }
+        let inner = self.inner.clone();
+        self.inner.hub.park(Pending {
+            sub: self.inner.clone(),
+            max: max.max(1),
+            callback: Box::new(move |result| {
+                inner.parked.store(false, SeqCst);
+                callback(result)
+            }),
+        });
+    }
+
     /// Ends the subscription: a waiting or later call returns [`Error::Closed`], a parked
     /// asynchronous request completes with it. Idempotent; dropping the subscription does
     /// the same.

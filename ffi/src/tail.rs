@@ -83,11 +83,22 @@ impl Queue<PageCompletion> {
     /// the core's tail thread once they are. One request per subscription at a time
     /// (`INVALID_ARGUMENT` otherwise); cancelling completes it with `CLOSED`.
     pub fn next_page(self: &Arc<Self>, subscription: &Subscription, token: u64, max: usize) {
+        subscription.next_batch_with(max, self.completer(token));
+    }
+
+    /// [`PageQueue::next_page`] that never reads storage on the calling thread: the core's tail
+    /// thread reads, encodes and pushes, also when events are available at once (Node: the
+    /// event loop does no I/O).
+    pub fn next_page_off_thread(self: &Arc<Self>, subscription: &Subscription, token: u64, max: usize) {
+        subscription.next_batch_off_thread(max, self.completer(token));
+    }
+
+    fn completer(self: &Arc<Self>, token: u64) -> impl FnOnce(tidelog::Result<Vec<tidelog::Event>>) + Send + 'static {
         let queue = self.clone();
-        subscription.next_batch_with(max, move |result| {
+        move |result| {
             let result = result.map(|events| wire::encode_event_list(&events)).map_err(Failure::from);
             queue.push_item(PageCompletion { token, result });
-        });
+        }
     }
 }
 
@@ -192,6 +203,25 @@ mod tests {
         assert_eq!(r.u32().unwrap() as i32, 1);
         assert!(r.str("message").unwrap().contains("closed"));
         r.finish().unwrap();
+    }
+
+    #[test]
+    fn off_thread_requests_complete_from_the_tail_thread_at_once_and_later() {
+        let j = journal();
+        j.append("s", vec![NewEvent::new(b"1".to_vec())]).unwrap();
+        let q = PageQueue::new();
+        let sub = subscribe(&j, SCOPE_ALL, "", 0).unwrap();
+        let caller = std::thread::current().id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        sub.next_batch_off_thread(10, move |r| tx.send((std::thread::current().id(), r.unwrap().len())).unwrap());
+        let (thread, n) = rx.recv().unwrap();
+        assert_ne!(thread, caller, "read on the tail thread");
+        assert_eq!(n, 1);
+        q.next_page_off_thread(&sub, 9, 10);
+        j.append("s", vec![NewEvent::new(b"2".to_vec())]).unwrap();
+        let done = q.take(8, None).unwrap();
+        assert_eq!(done[0].token, 9);
+        assert_eq!(Reader::new(done[0].result.as_ref().unwrap()).u32().unwrap(), 1);
     }
 
     #[test]
