@@ -92,8 +92,8 @@ impl Queue<PageCompletion> {
 }
 
 /// A subscription batch list ("Subscription batch" of `core/docs/wire.md`): `u32 count`,
-/// then per completion `u64 token`, `i32 status`, and an event page (status 0) or a `str`
-/// message.
+/// then per completion `u64 token`, `i32 status`, and a `bytes` holding an event page
+/// (status 0: the length lets a decoder slice the page without decoding it) or a `str` message.
 pub fn encode_page_completions(done: &[PageCompletion]) -> Vec<u8> {
     let size: usize = done
         .iter()
@@ -106,6 +106,7 @@ pub fn encode_page_completions(done: &[PageCompletion]) -> Vec<u8> {
         match &d.result {
             Ok(page) => {
                 out.extend_from_slice(&status::OK.to_le_bytes());
+                put_u32(&mut out, page.len() as u32);
                 out.extend_from_slice(page);
             }
             Err(f) => {
@@ -173,6 +174,16 @@ mod tests {
             done[0].result.as_ref().unwrap_err().status,
             status::of_kind(tidelog::ErrorKind::Closed)
         );
+
+        let ok = PageCompletion {
+            token: 5,
+            result: Ok(wire::encode_event_list(&[])),
+        };
+        let batch = encode_page_completions(&[ok]);
+        let mut r = Reader::new(&batch);
+        assert_eq!((r.u32().unwrap(), r.u64().unwrap(), r.u32().unwrap()), (1, 5, 0));
+        assert_eq!(r.bytes().unwrap(), 0u32.to_le_bytes());
+        r.finish().unwrap();
 
         let batch = encode_page_completions(&done);
         let mut r = Reader::new(&batch);
