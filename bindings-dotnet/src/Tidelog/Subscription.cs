@@ -260,6 +260,9 @@ internal static unsafe class SubscriptionQueue
 
     private static void Run(IntPtr queue)
     {
+        // Set again on the thread itself: under Mono 6.8 this thread, started from an Akka.NET stream stage, came up as a
+        // foreground thread although IsBackground was set before Start, and the process never exited.
+        Thread.CurrentThread.IsBackground = true;
         while (true)
         {
             Native.Buffer* batch;
