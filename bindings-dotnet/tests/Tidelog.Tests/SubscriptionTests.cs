@@ -217,6 +217,28 @@ public class SubscriptionTests
         Assert.Equal(1, await slowReader.WaitAsync(Hang));
     }
 
+    [Fact]
+    public async Task A_read_only_journal_follows_another_process_s_writer()
+    {
+        using var dir = new TempDir();
+        string path = dir.Sub("journal");
+        using var child = StartChild($"crash \"{path}\" Lmdb"); // appends to stream "crash" until killed
+        try
+        {
+            Assert.Equal("ready", child.StandardOutput.ReadLine());
+            using var follower = Journal.Open(path, new JournalOptions { Backend = Backend.Lmdb, ReadOnly = true });
+            await using var events = follower.SubscribeStream("crash").GetAsyncEnumerator();
+            int stored = (int)follower.HighestSequenceNr("crash"); // the rest arrive live, from the other process
+            var got = await Take(events, stored + 100);
+            Assert.Equal(Enumerable.Range(1, stored + 100).Select(i => (long)i), got.Select(e => e.SequenceNr));
+        }
+        finally
+        {
+            child.Kill();
+            child.WaitForExit();
+        }
+    }
+
     [Theory]
     [InlineData(Backend.Lmdb)]
     [InlineData(Backend.Files)]
