@@ -110,8 +110,13 @@ build_library() { # build_library OUTDIR [debug|release]
   local out="$1" opt="-debug+"
   [ "${2:-debug}" = release ] && opt="-optimize+"
   mkdir -p "$out"
-  csc $opt -target:library -doc:"$out/Tidelog.xml" -out:"$out/Tidelog.dll" "$HERE"/src/Tidelog/*.cs
+  csc $opt -target:library -doc:"$out/Tidelog.xml" -out:"$out/Tidelog.dll" $(library_refs) "$HERE"/src/Tidelog/*.cs
 }
+
+# netstandard2.0 has no IAsyncEnumerable: the library depends on Microsoft.Bcl.AsyncInterfaces (as Akka.Streams does).
+LIBRARY_DEPS="Microsoft.Bcl.AsyncInterfaces.dll System.Threading.Tasks.Extensions.dll System.Runtime.CompilerServices.Unsafe.dll"
+library_refs() { for r in Microsoft.Bcl.AsyncInterfaces.dll System.Threading.Tasks.Extensions.dll; do printf -- ' -r:%s/%s' "$L" "$r"; done; }
+library_deps() { for r in $LIBRARY_DEPS; do cp "$L/$r" "$1/"; done; } # library_deps DIR: the DLLs Tidelog.dll needs at run time
 
 AKKA_REFS="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
 akka_refs() { for r in $AKKA_REFS "$@"; do printf -- ' -r:%s/%s' "$L" "$r"; done; }
@@ -119,18 +124,18 @@ akka_refs() { for r in $AKKA_REFS "$@"; do printf -- ' -r:%s/%s' "$L" "$r"; done
 build_akka() { # build_akka OUTDIR (Tidelog.dll must be there) [debug|release] [SOURCE_DIR]
   local out="$1" opt="-debug+" src="${3:-$HERE/src/Tidelog.Persistence.Akka}"
   [ "${2:-debug}" = release ] && opt="-optimize+"
-  csc $opt -nowarn:CS1702 $(facades) -target:library -doc:"$out/Tidelog.Persistence.Akka.xml" -out:"$out/Tidelog.Persistence.Akka.dll" \
-    -r:"$out/Tidelog.dll" $(akka_refs) "$src"/*.cs "$HERE"/src/Tidelog/Polyfills.cs
+  csc $opt -nowarn:CS1702,CS1701 $(facades) -target:library -doc:"$out/Tidelog.Persistence.Akka.xml" -out:"$out/Tidelog.Persistence.Akka.dll" \
+    -r:"$out/Tidelog.dll" $(akka_refs) $(library_refs) "$src"/*.cs "$HERE"/src/Tidelog/Polyfills.cs
 }
 
 build_akka_tests() { # the plugin, its test assembly and the test child into $BUILD/test
   local out="$BUILD/test"
   build_akka "$out"
-  csc -debug+ -nowarn:CS1702 $(facades) -target:library -out:"$out/Tidelog.Persistence.Akka.Tests.dll" -r:"$out/Tidelog.dll" -r:"$out/Tidelog.Persistence.Akka.dll" \
-    $(akka_refs Akka.TestKit.dll Akka.TestKit.Xunit2.dll Microsoft.Extensions.Hosting.dll Microsoft.Extensions.Hosting.Abstractions.dll Microsoft.Extensions.DependencyInjection.Abstractions.dll xunit.core.dll xunit.assert.dll xunit.abstractions.dll) \
+  csc -debug+ -nowarn:CS1702,CS1701 $(facades) -target:library -out:"$out/Tidelog.Persistence.Akka.Tests.dll" -r:"$out/Tidelog.dll" -r:"$out/Tidelog.Persistence.Akka.dll" \
+    $(library_refs) $(akka_refs Akka.TestKit.dll Akka.TestKit.Xunit2.dll Microsoft.Extensions.Hosting.dll Microsoft.Extensions.Hosting.Abstractions.dll Microsoft.Extensions.DependencyInjection.Abstractions.dll xunit.core.dll xunit.assert.dll xunit.abstractions.dll) \
     "$HERE"/tests/Tidelog.Persistence.Akka.Tests/*.cs
-  csc -debug+ -nowarn:CS1702 $(facades) -target:exe -out:"$out/Tidelog.Persistence.Akka.TestChild.exe" -r:"$out/Tidelog.dll" \
-    -r:"$out/Tidelog.Persistence.Akka.dll" -r:"$out/Tidelog.Persistence.Akka.Tests.dll" $(akka_refs) "$HERE"/tests/Tidelog.Persistence.Akka.TestChild/*.cs
+  csc -debug+ -nowarn:CS1702,CS1701 $(facades) -target:exe -out:"$out/Tidelog.Persistence.Akka.TestChild.exe" -r:"$out/Tidelog.dll" \
+    $(library_refs) -r:"$out/Tidelog.Persistence.Akka.dll" -r:"$out/Tidelog.Persistence.Akka.Tests.dll" $(akka_refs) "$HERE"/tests/Tidelog.Persistence.Akka.TestChild/*.cs
   cp -n "$L"/*.dll "$out/" 2>/dev/null || true
 }
 
@@ -151,11 +156,11 @@ mono_test() {
   rm -rf "$out" && mkdir -p "$out"
   step "C# library and tests (Roslyn on Mono)"
   build_library "$out"
-  csc -debug+ -target:exe -out:"$out/Tidelog.TestChild.exe" -r:"$out/Tidelog.dll" "$HERE"/tests/Tidelog.TestChild/*.cs
-  csc -debug+ -target:library -out:"$out/Tidelog.Tests.dll" -r:"$out/Tidelog.dll" $(facades) \
+  csc -debug+ -target:exe -out:"$out/Tidelog.TestChild.exe" -r:"$out/Tidelog.dll" $(library_refs) "$HERE"/tests/Tidelog.TestChild/*.cs
+  csc -debug+ -target:library -out:"$out/Tidelog.Tests.dll" -r:"$out/Tidelog.dll" $(library_refs) $(facades) \
     -r:"$L/xunit.core.dll" -r:"$L/xunit.assert.dll" -r:"$L/xunit.abstractions.dll" "$HERE"/tests/Tidelog.Tests/*.cs
   gcc -shared -fPIC -O2 -o "$out/libfailsync.so" "$HERE/../tests/faults/failsync.c" -ldl
-  cp "$L"/xunit.*.dll "$out/" && cp "$lib" "$out/"
+  cp "$L"/xunit.*.dll "$out/" && cp "$lib" "$out/" && library_deps "$out"
   step "xUnit tests (Mono)"
   (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Tests.dll" -nologo -noshadow -noappdomain -maxthreads 2 2>&1 | tee "$out/xunit.log")
   local rc=${PIPESTATUS[0]}

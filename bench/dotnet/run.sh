@@ -2,7 +2,8 @@
 # Runs the .NET benchmarks on Mono: bench/dotnet/run.sh [path/to/libtidelog_c.so]
 # (bindings-dotnet/build.sh bench builds the release library and calls this).
 # TIDELOG_ROOT: the checkout whose C# library is measured (default: this one);
-# SKIP_AKKA=1: without the Akka.NET plugin benchmark.
+# SKIP_AKKA=1: without the Akka.NET benchmarks; ONLY_AKKA=1: only them; ONLY_TAILS=1 (with ONLY_AKKA=1): only the
+# commit-to-subscriber latency benchmark (TailsBench.cs).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="${TIDELOG_ROOT:-$(git -C "$HERE" rev-parse --show-toplevel)}"
@@ -16,10 +17,11 @@ L="$DOTNET_TOOLS/lib"
 dpkg -s liblmdb0 >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q liblmdb0 >/dev/null
 rm -rf "$OUT" && mkdir -p "$OUT"
 refs=""; for f in "$MONO_FACADES"/System.*.dll; do case "$f" in */System.Runtime.dll|*/System.Threading.Tasks.dll) ;; *) refs="$refs -r:$f";; esac; done
-$CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -unsafe -optimize+ -target:library -out:"$OUT/Tidelog.dll" "$DOTNET"/src/Tidelog/*.cs
-$CSC -nologo $CSC_BASE_REFS $refs -langversion:latest -optimize+ -target:exe -out:"$OUT/Bench.exe" -r:"$OUT/Tidelog.dll" \
+lrefs="-r:$L/Microsoft.Bcl.AsyncInterfaces.dll -r:$L/System.Threading.Tasks.Extensions.dll" # IAsyncEnumerable on netstandard2.0
+$CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -unsafe -optimize+ -target:library -out:"$OUT/Tidelog.dll" $lrefs "$DOTNET"/src/Tidelog/*.cs
+$CSC -nologo $CSC_BASE_REFS $refs -langversion:latest -optimize+ -target:exe -out:"$OUT/Bench.exe" -r:"$OUT/Tidelog.dll" $lrefs \
   -r:"$L/LightningDB.dll" -r:"$L/System.Memory.dll" "$HERE/Bench.cs"
-cp "$L/LightningDB.dll" "$L/System.Memory.dll" "$L/System.Buffers.dll" "$L/System.Runtime.CompilerServices.Unsafe.dll" "$L/System.Numerics.Vectors.dll" "$OUT/"
+cp "$L/LightningDB.dll" "$L/System.Memory.dll" "$L/System.Buffers.dll" "$L/Microsoft.Bcl.AsyncInterfaces.dll" "$L/System.Threading.Tasks.Extensions.dll" "$L/System.Runtime.CompilerServices.Unsafe.dll" "$L/System.Numerics.Vectors.dll" "$OUT/"
 cp "$LIB" "$OUT/libtidelog_c.so"
 ln -sf /usr/lib/x86_64-linux-gnu/liblmdb.so.0 "$OUT/liblmdb.so"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); mono $(mono --version | head -1 | awk '{print $5}')"
@@ -35,9 +37,15 @@ fi
 # Akka.NET plugin benchmark (needs the plugin assembly and Akka's).
 AKKA="Akka.dll Akka.Persistence.dll Akka.Persistence.Query.dll Akka.Streams.dll Akka.Hosting.dll Microsoft.Extensions.Configuration.Abstractions.dll System.Collections.Immutable.dll Reactive.Streams.dll"
 arefs=""; for a in $AKKA; do arefs="$arefs -r:$L/$a"; done
-$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -nullable:enable -optimize+ -target:library -out:"$OUT/Tidelog.Persistence.Akka.dll" \
-  -r:"$OUT/Tidelog.dll" $arefs "$DOTNET"/src/Tidelog.Persistence.Akka/*.cs "$DOTNET"/src/Tidelog/Polyfills.cs
-$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702 -langversion:latest -optimize+ -target:exe -out:"$OUT/AkkaBench.exe" \
+$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702,CS1701 -langversion:latest -nullable:enable -optimize+ -target:library -out:"$OUT/Tidelog.Persistence.Akka.dll" \
+  -r:"$OUT/Tidelog.dll" $arefs $lrefs "$DOTNET"/src/Tidelog.Persistence.Akka/*.cs "$DOTNET"/src/Tidelog/Polyfills.cs
+$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702,CS1701 -langversion:latest -optimize+ -target:exe -out:"$OUT/AkkaBench.exe" \
   -r:"$OUT/Tidelog.Persistence.Akka.dll" $arefs "$HERE/AkkaBench.cs"
+$CSC -nologo $CSC_BASE_REFS $refs -nowarn:CS1702,CS1701 -langversion:latest -nullable:enable -optimize+ -target:exe -out:"$OUT/TailsBench.exe" \
+  -r:"$OUT/Tidelog.dll" -r:"$OUT/Tidelog.Persistence.Akka.dll" $arefs $lrefs "$HERE/TailsBench.cs"
 cp -n "$L"/*.dll "$OUT/" 2>/dev/null || true
-LD_LIBRARY_PATH="$OUT" mono --optimize=all AkkaBench.exe "$OUT/akka-data" ${AKKA_BENCH_ARGS:-}
+if [ -z "${ONLY_TAILS:-}" ]; then
+  LD_LIBRARY_PATH="$OUT" mono --optimize=all AkkaBench.exe "$OUT/akka-data" ${AKKA_BENCH_ARGS:-}
+fi
+# Commit-to-subscriber latency: a Tidelog subscription beside the Akka.NET read journal (subscription and polling).
+LD_LIBRARY_PATH="$OUT" mono --optimize=all TailsBench.exe "$OUT/data" ${TAILS_BENCH_EVENTS:-2000}

@@ -89,17 +89,20 @@ MUTANTS = {
         "Sequence s => Math.Max(0, s.Value),",
         "Sequence s => Math.Max(0, s.Value) + 1,",
     ),
-    "live-tag-query-skips-after-each-page": (
-        "continues a live tag query one offset too far after each page",
+    "live-query-skips-after-each-batch": (
+        "drops the first event of every batch of a live query's subscription after the first batch",
         R,
-        "e => e.GlobalOffset + 1, StartOf(offset), live: true).Select(Envelope);",
-        "e => e.GlobalOffset + 2, StartOf(offset), live: true).Select(Envelope);",
+        "                    return Option<IReadOnlyList<Event>>.Create(batch);",
+        "                    bool first = !cursor.Started;\n                    cursor.Started = true;\n"
+        "                    return Option<IReadOnlyList<Event>>.Create(first ? batch : batch.Skip(1).ToList());",
+        "        public bool Done;",
+        "        public bool Done, Started;",
     ),
     "persistence-ids-repeated": (
-        "lists every persistence id again on each poll of the live query",
+        "lists a persistence id again for every later event of its stream in the live query",
         R,
-        "var fresh = ids.Where(seen.Add).ToList();",
-        "var fresh = ids.Where(id => { seen.Add(id); return true; }).ToList();",
+        "            .Where(seen.Add);",
+        "            .Where(id => { seen.Add(id); return true; });",
     ),
     "snapshot-load-oldest": (
         "loads the matching snapshot with the lowest sequence number",

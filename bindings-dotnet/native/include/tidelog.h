@@ -78,11 +78,26 @@
 // Never flush explicitly (tests, benchmarks).
 #define TIDELOG_SYNC_NEVER 2
 
+// Subscription scope: one stream, from a sequence number.
+#define TIDELOG_SCOPE_STREAM 0
+
+// Subscription scope: one tag, from a global offset.
+#define TIDELOG_SCOPE_TAG 1
+
+// Subscription scope: every event, from a global offset.
+#define TIDELOG_SCOPE_ALL 2
+
 // An open journal (opaque).
 typedef struct tidelog_journal tidelog_journal;
 
+// A queue of subscription batches (opaque), drained with `tidelog_page_queue_wait`.
+typedef struct tidelog_page_queue tidelog_page_queue;
+
 // A completion queue (opaque).
 typedef struct tidelog_queue tidelog_queue;
+
+// A live subscription to a journal's committed events (opaque).
+typedef struct tidelog_subscription tidelog_subscription;
 
 // Details of the last failure on the calling thread.
 typedef struct tidelog_error {
@@ -498,6 +513,79 @@ int32_t tidelog_delete_to_async(struct tidelog_journal *journal_handle,
 int32_t tidelog_flush_async(struct tidelog_journal *journal_handle,
                             struct tidelog_queue *queue_handle,
                             uint64_t token);
+
+// Opens a subscription: `TIDELOG_SCOPE_STREAM` follows the stream `key` from sequence nr
+// `from`, `TIDELOG_SCOPE_TAG` the tag `key` from global offset `from`, `TIDELOG_SCOPE_ALL`
+// every event from global offset `from` (`key` ignored; `from` 0 and 1 both mean "from the
+// beginning"). It catches up from storage and then follows new commits, each committed event
+// once, in order, woken by the writer (no polling). It does not keep the journal open: closing
+// the journal ends it. Release it with `tidelog_subscription_free`.
+int32_t tidelog_subscribe(struct tidelog_journal *journal_handle,
+                          uint32_t scope,
+                          const uint8_t *key,
+                          size_t key_len,
+                          uint64_t from,
+                          struct tidelog_subscription **out_subscription);
+
+// Blocks until at least one event is available (or `timeout_ms` passed; negative waits
+// forever, 0 takes what is available now) and returns at most `max` of them as one event
+// page (count 0 when the timeout passed first). `TIDELOG_CLOSED` once the subscription was
+// cancelled or freed, or its journal closed: the end of the subscription.
+// For a thread of your own (a blocking iterator); see `tidelog_subscription_request` otherwise.
+int32_t tidelog_subscription_next(struct tidelog_subscription *subscription_handle,
+                                  uint64_t max,
+                                  int64_t timeout_ms,
+                                  struct tidelog_buffer **out_page);
+
+// Asks for the subscription's next batch of at most `max` events without blocking. On
+// `TIDELOG_OK` exactly one completion with `token` arrives in `page_queue`: an event page
+// (at least one event), or `TIDELOG_CLOSED` when the subscription ended (cancel, free,
+// journal closed), before or while it waited. One request per subscription at a time: a
+// second one while the first is pending completes with `TIDELOG_INVALID_ARGUMENT`. On any
+// other return (a bad handle) nothing was submitted.
+// The library reads the batch on the calling thread (events available now) or on its own
+// tail thread, and only pushes it into the queue: it never calls into the host.
+int32_t tidelog_subscription_request(struct tidelog_subscription *subscription_handle,
+                                     struct tidelog_page_queue *page_queue_handle,
+                                     uint64_t token,
+                                     uint64_t max);
+
+// The position the subscription delivers next, its resume point: a global offset (tag, all)
+// or a sequence number (stream).
+int32_t tidelog_subscription_position(struct tidelog_subscription *subscription_handle,
+                                      uint64_t *out_position);
+
+// Ends the subscription, from any thread (idempotent): a blocked `tidelog_subscription_next`
+// returns `TIDELOG_CLOSED`, a pending request completes with `TIDELOG_CLOSED`, later calls
+// fail with it. The handle stays valid until `tidelog_subscription_free`.
+int32_t tidelog_subscription_cancel(struct tidelog_subscription *subscription_handle);
+
+// Cancels the subscription (see `tidelog_subscription_cancel`) and releases the handle. A
+// second free fails with `TIDELOG_INVALID_HANDLE`.
+int32_t tidelog_subscription_free(struct tidelog_subscription *subscription_handle);
+
+// Creates a page queue: subscription batches requested with `tidelog_subscription_request`
+// arrive there. One queue can serve many subscriptions of many journals.
+int32_t tidelog_page_queue_new(struct tidelog_page_queue **out_queue);
+
+// Waits until at least one batch arrived (or `timeout_ms` passed; negative waits forever),
+// then moves up to `capacity` of them into one buffer, `*out_batch` (null when the timeout
+// passed first): a "Subscription batch" of `core/docs/wire.md`, `u32 count`, then per batch
+// `u64 token`, `i32 status`, then `u32 len` + that many bytes: an event page (status 0) or
+// a UTF-8 message. One crossing for every batch that finished. Returns `TIDELOG_CLOSED` once the
+// queue was shut down and is empty.
+int32_t tidelog_page_queue_wait(struct tidelog_page_queue *queue_handle,
+                                size_t capacity,
+                                int64_t timeout_ms,
+                                struct tidelog_buffer **out_batch);
+
+// Shuts the page queue down: waiters wake, and `tidelog_page_queue_wait` returns
+// `TIDELOG_CLOSED` once every batch already queued was drained.
+int32_t tidelog_page_queue_shutdown(struct tidelog_page_queue *queue_handle);
+
+// Shuts the page queue down and releases the handle; batches not drained are dropped. A
+// second free fails with `TIDELOG_INVALID_HANDLE`.
+int32_t tidelog_page_queue_free(struct tidelog_page_queue *queue_handle);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -35,8 +35,9 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tidelog::{ErrorKind, Journal, Options, Snapshot, SnapshotCriteria, WriteReceipt};
+use tidelog::{ErrorKind, Journal, Options, Snapshot, SnapshotCriteria, Subscription, WriteReceipt};
 use tidelog_ffi::options::field;
+use tidelog_ffi::tail::{self, PageQueue};
 use tidelog_ffi::wire::{self, Reader, Scope};
 use tidelog_ffi::{status, Completion, CompletionQueue, Failure, Outcome};
 
@@ -314,6 +315,8 @@ fn guard(f: impl FnOnce() -> FfiResult) -> i32 {
 static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(1);
 static JOURNALS: LazyLock<RwLock<HashMap<usize, Journal>>> = LazyLock::new(Default::default);
 static QUEUES: LazyLock<RwLock<HashMap<usize, Arc<CompletionQueue>>>> = LazyLock::new(Default::default);
+static SUBSCRIPTIONS: LazyLock<RwLock<HashMap<usize, Arc<Subscription>>>> = LazyLock::new(Default::default);
+static PAGE_QUEUES: LazyLock<RwLock<HashMap<usize, Arc<PageQueue>>>> = LazyLock::new(Default::default);
 static BUFFERS: LazyLock<Mutex<HashSet<usize>>> = LazyLock::new(Default::default);
 
 /// Handles are ids, never reused, handed out as pointers (8-aligned so they look like one).
@@ -1190,9 +1193,231 @@ pub unsafe extern "C" fn tidelog_flush_async(journal_handle: *mut tidelog_journa
     })
 }
 
+// ---- subscriptions (live tails) -----------------------------------------------------------
+
+/// Subscription scope: one stream, from a sequence number.
+pub const TIDELOG_SCOPE_STREAM: u32 = 0;
+/// Subscription scope: one tag, from a global offset.
+pub const TIDELOG_SCOPE_TAG: u32 = 1;
+/// Subscription scope: every event, from a global offset.
+pub const TIDELOG_SCOPE_ALL: u32 = 2;
+
+/// A live subscription to a journal's committed events (opaque).
+pub struct tidelog_subscription {
+    _private: [u8; 0],
+}
+
+/// A queue of subscription batches (opaque), drained with `tidelog_page_queue_wait`.
+pub struct tidelog_page_queue {
+    _private: [u8; 0],
+}
+
+fn subscription(s: *const tidelog_subscription) -> FfiResult<Arc<Subscription>> {
+    SUBSCRIPTIONS
+        .read()
+        .get(&(s as usize))
+        .cloned()
+        .ok_or_else(|| bad_handle("subscription handle"))
+}
+
+fn page_queue(q: *const tidelog_page_queue) -> FfiResult<Arc<PageQueue>> {
+    PAGE_QUEUES
+        .read()
+        .get(&(q as usize))
+        .cloned()
+        .ok_or_else(|| bad_handle("page queue handle"))
+}
+
+/// A timeout from C: negative waits forever.
+fn timeout(ms: i64) -> Option<Duration> {
+    (ms >= 0).then(|| Duration::from_millis(ms as u64))
+}
+
+/// Opens a subscription: `TIDELOG_SCOPE_STREAM` follows the stream `key` from sequence nr
+/// `from`, `TIDELOG_SCOPE_TAG` the tag `key` from global offset `from`, `TIDELOG_SCOPE_ALL`
+/// every event from global offset `from` (`key` ignored; `from` 0 and 1 both mean "from the
+/// beginning"). It catches up from storage and then follows new commits, each committed event
+/// once, in order, woken by the writer (no polling). It does not keep the journal open: closing
+/// the journal ends it. Release it with `tidelog_subscription_free`.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_subscribe(
+    journal_handle: *mut tidelog_journal,
+    scope: u32,
+    key: *const u8,
+    key_len: usize,
+    from: u64,
+    out_subscription: *mut *mut tidelog_subscription,
+) -> i32 {
+    guard(|| {
+        let o = out(out_subscription, "out_subscription")?;
+        *o = std::ptr::null_mut();
+        let j = journal(journal_handle)?;
+        let sub = tail::subscribe(&j, scope, utf8(key, key_len, "key")?, from)?;
+        let handle = new_handle();
+        SUBSCRIPTIONS.write().insert(handle, Arc::new(sub));
+        *o = handle as *mut tidelog_subscription;
+        Ok(())
+    })
+}
+
+/// Blocks until at least one event is available (or `timeout_ms` passed; negative waits
+/// forever, 0 takes what is available now) and returns at most `max` of them as one event
+/// page (count 0 when the timeout passed first). `TIDELOG_CLOSED` once the subscription was
+/// cancelled or freed, or its journal closed: the end of the subscription.
+/// For a thread of your own (a blocking iterator); see `tidelog_subscription_request` otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_subscription_next(
+    subscription_handle: *mut tidelog_subscription,
+    max: u64,
+    timeout_ms: i64,
+    out_page: *mut *mut tidelog_buffer,
+) -> i32 {
+    buffer_out(out_page, "out_page", || {
+        let sub = subscription(subscription_handle)?;
+        Ok(match timeout_ms {
+            0 => tail::try_next_page(&sub, size(max))?,
+            ms => tail::next_page(&sub, size(max), timeout(ms))?,
+        })
+    })
+}
+
+/// Asks for the subscription's next batch of at most `max` events without blocking. On
+/// `TIDELOG_OK` exactly one completion with `token` arrives in `page_queue`: an event page
+/// (at least one event), or `TIDELOG_CLOSED` when the subscription ended (cancel, free,
+/// journal closed), before or while it waited. One request per subscription at a time: a
+/// second one while the first is pending completes with `TIDELOG_INVALID_ARGUMENT`. On any
+/// other return (a bad handle) nothing was submitted.
+/// The library reads the batch on the calling thread (events available now) or on its own
+/// tail thread, and only pushes it into the queue: it never calls into the host.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_subscription_request(
+    subscription_handle: *mut tidelog_subscription,
+    page_queue_handle: *mut tidelog_page_queue,
+    token: u64,
+    max: u64,
+) -> i32 {
+    guard(|| {
+        let sub = subscription(subscription_handle)?;
+        let q = page_queue(page_queue_handle)?;
+        q.next_page(&sub, token, size(max));
+        Ok(())
+    })
+}
+
+/// The position the subscription delivers next, its resume point: a global offset (tag, all)
+/// or a sequence number (stream).
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_subscription_position(subscription_handle: *mut tidelog_subscription, out_position: *mut u64) -> i32 {
+    guard(|| {
+        let o = out(out_position, "out_position")?;
+        *o = subscription(subscription_handle)?.position();
+        Ok(())
+    })
+}
+
+/// Ends the subscription, from any thread (idempotent): a blocked `tidelog_subscription_next`
+/// returns `TIDELOG_CLOSED`, a pending request completes with `TIDELOG_CLOSED`, later calls
+/// fail with it. The handle stays valid until `tidelog_subscription_free`.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_subscription_cancel(subscription_handle: *mut tidelog_subscription) -> i32 {
+    guard(|| {
+        subscription(subscription_handle)?.cancel();
+        Ok(())
+    })
+}
+
+/// Cancels the subscription (see `tidelog_subscription_cancel`) and releases the handle. A
+/// second free fails with `TIDELOG_INVALID_HANDLE`.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_subscription_free(subscription_handle: *mut tidelog_subscription) -> i32 {
+    guard(|| {
+        let sub = SUBSCRIPTIONS
+            .write()
+            .remove(&(subscription_handle as usize))
+            .ok_or_else(|| bad_handle("subscription handle"))?;
+        sub.cancel(); // a thread still blocked in it holds a reference: wake it now
+        Ok(())
+    })
+}
+
+/// Creates a page queue: subscription batches requested with `tidelog_subscription_request`
+/// arrive there. One queue can serve many subscriptions of many journals.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_page_queue_new(out_queue: *mut *mut tidelog_page_queue) -> i32 {
+    guard(|| {
+        let o = out(out_queue, "out_queue")?;
+        let handle = new_handle();
+        PAGE_QUEUES.write().insert(handle, PageQueue::new());
+        *o = handle as *mut tidelog_page_queue;
+        Ok(())
+    })
+}
+
+/// Waits until at least one batch arrived (or `timeout_ms` passed; negative waits forever),
+/// then moves up to `capacity` of them into one buffer, `*out_batch` (null when the timeout
+/// passed first): a "Subscription batch" of `core/docs/wire.md`, `u32 count`, then per batch
+/// `u64 token`, `i32 status`, then `u32 len` + that many bytes: an event page (status 0) or
+/// a UTF-8 message. One crossing for every batch that finished. Returns `TIDELOG_CLOSED` once the
+/// queue was shut down and is empty.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_page_queue_wait(
+    queue_handle: *mut tidelog_page_queue,
+    capacity: usize,
+    timeout_ms: i64,
+    out_batch: *mut *mut tidelog_buffer,
+) -> i32 {
+    guard(|| {
+        let o = out(out_batch, "out_batch")?;
+        *o = std::ptr::null_mut();
+        if capacity == 0 {
+            return Err(invalid("capacity is 0"));
+        }
+        let q = page_queue(queue_handle)?;
+        let done = q
+            .take(capacity, timeout(timeout_ms))
+            .map_err(|_| FfiError::new(TIDELOG_CLOSED, "page queue was shut down"))?;
+        if !done.is_empty() {
+            *o = new_buffer(tail::encode_page_completions(&done));
+        }
+        Ok(())
+    })
+}
+
+/// Shuts the page queue down: waiters wake, and `tidelog_page_queue_wait` returns
+/// `TIDELOG_CLOSED` once every batch already queued was drained.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_page_queue_shutdown(queue_handle: *mut tidelog_page_queue) -> i32 {
+    guard(|| {
+        page_queue(queue_handle)?.shutdown(false);
+        Ok(())
+    })
+}
+
+/// Shuts the page queue down and releases the handle; batches not drained are dropped. A
+/// second free fails with `TIDELOG_INVALID_HANDLE`.
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_page_queue_free(queue_handle: *mut tidelog_page_queue) -> i32 {
+    guard(|| {
+        let q = PAGE_QUEUES
+            .write()
+            .remove(&(queue_handle as usize))
+            .ok_or_else(|| bad_handle("page queue handle"))?;
+        q.shutdown(true);
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scope_codes_are_the_ffi_layer_s() {
+        assert_eq!(
+            [TIDELOG_SCOPE_STREAM, TIDELOG_SCOPE_TAG, TIDELOG_SCOPE_ALL],
+            [tail::SCOPE_STREAM, tail::SCOPE_TAG, tail::SCOPE_ALL]
+        );
+    }
 
     #[test]
     fn every_error_kind_has_the_shared_status_and_its_name() {

@@ -511,6 +511,108 @@ static void test_queue_free_with_pending(void) {
   EXPECT(TIDELOG_OK, tidelog_journal_free(j));
 }
 
+/* Subscriptions: catch-up then live (blocking and through the page queue), every scope, cancel, free,
+ * journal close, and the error paths. */
+static void test_subscriptions(const char *name, uint32_t backend) {
+  tidelog_journal *j; open_journal(name, backend, &j);
+  enc_buf ev = {0}; const char *tags[] = {"t", NULL};
+  enc_u32(&ev, 2);
+  enc_event(&ev, TIDELOG_TIMESTAMP_NOW, "", "", "", tags, "a");
+  enc_event(&ev, TIDELOG_TIMESTAMP_NOW, "", "", "", NULL, "b");
+  EXPECT(TIDELOG_OK, tidelog_append(j, S("s"), ev.data, ev.len, NULL));
+
+  /* catch-up, blocking: all, tag, stream */
+  tidelog_subscription *all, *tag, *stream; tidelog_buffer *page = NULL; uint64_t pos = 0;
+  EXPECT(TIDELOG_OK, tidelog_subscribe(j, TIDELOG_SCOPE_ALL, NULL, 0, 0, &all));
+  EXPECT(TIDELOG_OK, tidelog_subscribe(j, TIDELOG_SCOPE_TAG, S("t"), 0, &tag));
+  EXPECT(TIDELOG_OK, tidelog_subscribe(j, TIDELOG_SCOPE_STREAM, S("s"), 2, &stream));
+  EXPECT(TIDELOG_OK, tidelog_subscription_next(all, 1, -1, &page));
+  CHECK(page_count(page) == 1); tidelog_buffer_free(page);
+  EXPECT(TIDELOG_OK, tidelog_subscription_position(all, &pos));
+  CHECK(pos == 2);
+  EXPECT(TIDELOG_OK, tidelog_subscription_next(all, 10, -1, &page));
+  CHECK(page_count(page) == 1); tidelog_buffer_free(page);
+  EXPECT(TIDELOG_OK, tidelog_subscription_next(all, 10, 0, &page)); /* nothing now */
+  CHECK(page_count(page) == 0); tidelog_buffer_free(page);
+  EXPECT(TIDELOG_OK, tidelog_subscription_next(all, 10, 5, &page)); /* nothing within 5 ms */
+  CHECK(page_count(page) == 0); tidelog_buffer_free(page);
+  EXPECT(TIDELOG_OK, tidelog_subscription_next(tag, 10, -1, &page));
+  CHECK(page_count(page) == 1); tidelog_buffer_free(page);
+  EXPECT(TIDELOG_OK, tidelog_subscription_next(stream, 10, -1, &page));
+  CHECK(page_count(page) == 1 && rd_u64(page->data + 4) == 2); tidelog_buffer_free(page); /* from sequence nr 2 */
+
+  /* live through the page queue: a parked request completes after the next commit */
+  tidelog_page_queue *pq; EXPECT(TIDELOG_OK, tidelog_page_queue_new(&pq));
+  tidelog_buffer *batch = (tidelog_buffer *)1;
+  EXPECT(TIDELOG_OK, tidelog_subscription_request(all, pq, 41, 10));
+  EXPECT(TIDELOG_OK, tidelog_page_queue_wait(pq, 16, 0, &batch));
+  CHECK(batch == NULL); /* nothing committed yet */
+  EXPECT(TIDELOG_OK, tidelog_subscription_request(all, pq, 42, 10)); /* busy: completes with INVALID_ARGUMENT */
+  EXPECT(TIDELOG_OK, tidelog_append(j, S("s"), ev.data, ev.len, NULL));
+  int seen41 = 0, seen42 = 0;
+  while (!(seen41 && seen42)) {
+    EXPECT(TIDELOG_OK, tidelog_page_queue_wait(pq, 16, -1, &batch));
+    if (!batch) break;
+    uint32_t n = rd_u32(batch->data); size_t at = 4;
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t token = rd_u64(batch->data + at); int32_t st = (int32_t)rd_u32(batch->data + at + 8); at += 12;
+      if (token == 41) { seen41 = 1; CHECK(st == TIDELOG_OK && rd_u32(batch->data + at + 4) == 2); } /* bytes holding a page of 2 */
+      if (token == 42) { seen42 = 1; CHECK(st == TIDELOG_INVALID_ARGUMENT); }
+      at += 4 + rd_u32(batch->data + at); /* page or message: both length-prefixed */
+    }
+    tidelog_buffer_free(batch);
+  }
+  CHECK(seen41 && seen42);
+
+  /* cancel completes a parked request with CLOSED; later calls fail with CLOSED */
+  EXPECT(TIDELOG_OK, tidelog_subscription_request(all, pq, 43, 10));
+  EXPECT(TIDELOG_OK, tidelog_subscription_cancel(all));
+  EXPECT(TIDELOG_OK, tidelog_subscription_cancel(all)); /* idempotent */
+  EXPECT(TIDELOG_OK, tidelog_page_queue_wait(pq, 16, -1, &batch));
+  CHECK(batch && rd_u32(batch->data) == 1 && rd_u64(batch->data + 4) == 43 && (int32_t)rd_u32(batch->data + 12) == TIDELOG_CLOSED);
+  if (batch) tidelog_buffer_free(batch);
+  EXPECT(TIDELOG_CLOSED, tidelog_subscription_next(all, 10, -1, &page));
+  CHECK(page == NULL);
+  EXPECT(TIDELOG_OK, tidelog_subscription_free(all));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_subscription_free(all));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_subscription_next(all, 10, 0, &page));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_subscription_request(all, pq, 44, 10));
+
+  /* error paths */
+  tidelog_subscription *bad = (tidelog_subscription *)1;
+  EXPECT(TIDELOG_INVALID_ARGUMENT, tidelog_subscribe(j, 3, NULL, 0, 0, &bad));
+  CHECK(bad == NULL);
+  EXPECT(TIDELOG_INVALID_ARGUMENT, tidelog_subscribe(j, TIDELOG_SCOPE_TAG, S(""), 0, &bad));
+  EXPECT(TIDELOG_INVALID_ARGUMENT, tidelog_subscribe(j, TIDELOG_SCOPE_ALL, NULL, 0, 0, NULL));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_subscribe(NULL, TIDELOG_SCOPE_ALL, NULL, 0, 0, &bad));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_subscription_request(tag, NULL, 1, 1));
+  EXPECT(TIDELOG_INVALID_ARGUMENT, tidelog_page_queue_wait(pq, 0, 0, &batch));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_subscription_position(NULL, &pos));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_subscription_cancel(NULL));
+
+  /* closing the journal ends the others: a parked request completes with CLOSED */
+  EXPECT(TIDELOG_OK, tidelog_subscription_next(tag, 10, -1, &page)); /* the second write's tagged event: caught up after it */
+  CHECK(page_count(page) == 1); tidelog_buffer_free(page);
+  EXPECT(TIDELOG_OK, tidelog_subscription_request(tag, pq, 45, 10));
+  EXPECT(TIDELOG_OK, tidelog_journal_close(j));
+  EXPECT(TIDELOG_OK, tidelog_page_queue_wait(pq, 16, -1, &batch));
+  CHECK(batch && rd_u64(batch->data + 4) == 45 && (int32_t)rd_u32(batch->data + 12) == TIDELOG_CLOSED);
+  if (batch) tidelog_buffer_free(batch);
+  EXPECT(TIDELOG_CLOSED, tidelog_subscription_next(stream, 10, -1, &page));
+  EXPECT(TIDELOG_CLOSED, tidelog_subscribe(j, TIDELOG_SCOPE_ALL, NULL, 0, 0, &bad));
+
+  /* a request left in the queue is freed with it (valgrind checks) */
+  EXPECT(TIDELOG_OK, tidelog_subscription_request(stream, pq, 46, 10));
+  EXPECT(TIDELOG_OK, tidelog_page_queue_shutdown(pq));
+  EXPECT(TIDELOG_OK, tidelog_page_queue_free(pq));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_page_queue_free(pq));
+  EXPECT(TIDELOG_INVALID_HANDLE, tidelog_page_queue_wait(pq, 16, 0, &batch));
+  EXPECT(TIDELOG_OK, tidelog_subscription_free(tag));
+  EXPECT(TIDELOG_OK, tidelog_subscription_free(stream));
+  EXPECT(TIDELOG_OK, tidelog_journal_free(j));
+  enc_free(&ev);
+}
+
 int main(void) {
   snprintf(root, sizeof root, "/tmp/tidelog-c-test-%d", (int)getpid());
   mkdir(root, 0755);
@@ -521,6 +623,9 @@ int main(void) {
   test_backend("files", TIDELOG_BACKEND_FILES);
   test_backend("memory", TIDELOG_BACKEND_MEMORY);
   test_queue_free_with_pending();
+  test_subscriptions("subs-lmdb", TIDELOG_BACKEND_LMDB);
+  test_subscriptions("subs-files", TIDELOG_BACKEND_FILES);
+  test_subscriptions("subs-memory", TIDELOG_BACKEND_MEMORY);
   char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf %s", root);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
   printf("C ABI tests: %d checks, %d failed\n", checks, failures);

@@ -31,8 +31,16 @@ public sealed class TidelogSettings
     public TimeSpan MaxBatchDelay { get; }
     /// <summary><c>close-timeout</c>: bound on closing (default 5s).</summary>
     public TimeSpan CloseTimeout { get; }
-    /// <summary><c>refresh-interval</c> (read journal): longest delay before a live query sees a new event (default 100ms).</summary>
+    /// <summary><c>refresh-interval</c> (read journal): how often a live query polls where it cannot follow the journal (a
+    /// read-only journal on the files backend); elsewhere the writer wakes it (default 100ms).</summary>
     public TimeSpan RefreshInterval { get; }
+    /// <summary><c>read-only</c> (read journal): open the journal without the writer lock, to query and follow a journal
+    /// another process writes (default off). Live queries follow it by file-change notification (lmdb) or by polling (files).</summary>
+    public bool ReadOnly { get; }
+    /// <summary><c>live-queries</c> (read journal): <c>subscribe</c> (default) runs live queries on subscriptions woken by
+    /// the journal; <c>poll</c> makes them poll every <c>refresh-interval</c> instead (the behaviour before subscriptions,
+    /// kept for comparison and as an escape hatch).</summary>
+    public bool PollLiveQueries { get; }
     /// <summary><c>replay-page-size</c>: events read per native call during replay and queries (default 4096).</summary>
     public int PageSize { get; }
 
@@ -64,6 +72,13 @@ public sealed class TidelogSettings
         CloseTimeout = config.GetTimeSpan("close-timeout", TimeSpan.FromSeconds(5), false);
         RefreshInterval = config.GetTimeSpan("refresh-interval", TimeSpan.FromMilliseconds(100), false);
         PageSize = config.GetInt("replay-page-size", 4096);
+        ReadOnly = config.GetBoolean("read-only", false);
+        PollLiveQueries = config.GetString("live-queries", "subscribe").ToLowerInvariant() switch
+        {
+            "subscribe" => false,
+            "poll" => true,
+            var l => throw new ConfigurationException($"Tidelog read journal: live-queries must be subscribe or poll, not {l}"),
+        };
     }
 
     internal JournalOptions ToOptions() => new()
@@ -75,6 +90,7 @@ public sealed class TidelogSettings
         MaxBatchBytes = MaxBatchBytes,
         MaxBatchDelay = MaxBatchDelay,
         CloseTimeout = CloseTimeout,
+        ReadOnly = ReadOnly,
     };
 }
 

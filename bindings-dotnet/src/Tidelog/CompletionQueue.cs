@@ -64,6 +64,7 @@ internal static unsafe class CompletionQueue
 
     private static void Run(IntPtr queue)
     {
+        Thread.CurrentThread.IsBackground = true; // again on the thread itself: see SubscriptionQueue.Run (Mono 6.8)
         var completions = (Native.Completion*)Marshal.AllocHGlobal(sizeof(Native.Completion) * BatchSize);
         while (true)
         {

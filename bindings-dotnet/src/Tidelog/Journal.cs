@@ -338,6 +338,32 @@ public sealed unsafe class Journal : IDisposable
         finally { Native.tidelog_buffer_free(buf); }
     }
 
+    // ---- subscriptions ---------------------------------------------------------
+
+    /// <summary>
+    /// Follows every event with global offset &gt;= <paramref name="fromOffset"/> (0 and 1: from the beginning), catching
+    /// up from storage and then live. Resume from the last event's <see cref="Event.GlobalOffset"/> + 1.
+    /// </summary>
+    /// <param name="fromOffset">The first global offset to deliver.</param>
+    /// <param name="batchSize">Most events read (and decoded) in one batch.</param>
+    /// <exception cref="JournalClosedException">The journal is closed.</exception>
+    /// <exception cref="JournalArgumentException">A read-only journal on the files backend cannot follow another process.</exception>
+    public Subscription SubscribeAll(long fromOffset = 0, int batchSize = Subscription.DefaultBatchSize) =>
+        Subscription.Open(this, SubscriptionScope.All, null, fromOffset, batchSize);
+
+    /// <summary>Follows the events carrying <paramref name="tag"/> with global offset &gt;= <paramref name="fromOffset"/>; see <see cref="SubscribeAll"/>.</summary>
+    /// <exception cref="JournalArgumentException">The tag is empty, or see <see cref="SubscribeAll"/>.</exception>
+    public Subscription SubscribeTag(string tag, long fromOffset = 0, int batchSize = Subscription.DefaultBatchSize) =>
+        Subscription.Open(this, SubscriptionScope.Tag, tag ?? throw new ArgumentNullException(nameof(tag)), fromOffset, batchSize);
+
+    /// <summary>
+    /// Follows one stream from <paramref name="fromSequenceNr"/> (0 and 1: from the beginning), in sequence-number order;
+    /// see <see cref="SubscribeAll"/>. Deleted events are skipped, as reads skip them.
+    /// </summary>
+    /// <exception cref="JournalArgumentException">The persistence id is invalid, or see <see cref="SubscribeAll"/>.</exception>
+    public Subscription SubscribeStream(string persistenceId, long fromSequenceNr = 1, int batchSize = Subscription.DefaultBatchSize) =>
+        Subscription.Open(this, SubscriptionScope.Stream, persistenceId ?? throw new ArgumentNullException(nameof(persistenceId)), fromSequenceNr, batchSize);
+
     // ---- closing -------------------------------------------------------------
 
     /// <summary>

@@ -127,6 +127,15 @@ internal static unsafe class Native
     [DllImport(Lib)] public static extern int tidelog_delete_to_async(JournalHandle j, IntPtr queue, ulong token, byte* pid, nuint pidLen, ulong to);
     [DllImport(Lib)] public static extern int tidelog_flush_async(JournalHandle j, IntPtr queue, ulong token);
 
+    [DllImport(Lib)] public static extern int tidelog_subscribe(JournalHandle j, uint scope, byte* key, nuint keyLen, ulong from, out IntPtr subscription);
+    [DllImport(Lib)] public static extern int tidelog_subscription_next(SubscriptionHandle s, ulong max, long timeoutMs, Buffer** page);
+    [DllImport(Lib)] public static extern int tidelog_subscription_request(SubscriptionHandle s, IntPtr pageQueue, ulong token, ulong max);
+    [DllImport(Lib)] public static extern int tidelog_subscription_position(SubscriptionHandle s, ulong* position);
+    [DllImport(Lib)] public static extern int tidelog_subscription_cancel(SubscriptionHandle s);
+    [DllImport(Lib)] public static extern int tidelog_subscription_free(IntPtr subscription);
+    [DllImport(Lib)] public static extern int tidelog_page_queue_new(out IntPtr queue);
+    [DllImport(Lib)] public static extern int tidelog_page_queue_wait(IntPtr queue, nuint capacity, long timeoutMs, Buffer** batch);
+
     /// <summary>Throws the exception for a failed status, with the calling thread's last-error details.</summary>
     public static void Check(int status)
     {

@@ -155,12 +155,21 @@ internal unsafe struct PageReader
         return previous = Utf8.Decode(Take((int)n), (int)n);
     }
 
+    /// <summary>Skips <paramref name="n"/> bytes; returns where they start.</summary>
+    public byte* Skip(int n) => Take(n);
+
     /// <summary>Decodes a page of events and frees the native buffer.</summary>
     public static List<Event> TakeEvents(Native.Buffer* buf)
     {
-        try
+        try { return Events(buf->Data, (int)buf->Len); }
+        finally { Native.tidelog_buffer_free(buf); }
+    }
+
+    /// <summary>Decodes a page of events (<c>core/docs/wire.md</c>, "Event page").</summary>
+    public static List<Event> Events(byte* data, int len)
+    {
         {
-            var r = new PageReader(buf->Data, (int)buf->Len);
+            var r = new PageReader(data, len);
             int count = (int)r.U32();
             var events = new List<Event>(count);
             string? pid = null, manifest = null, writer = null;
@@ -181,7 +190,6 @@ internal unsafe struct PageReader
             }
             return events;
         }
-        finally { Native.tidelog_buffer_free(buf); }
     }
 
     /// <summary>Decodes a list of strings and frees the native buffer.</summary>

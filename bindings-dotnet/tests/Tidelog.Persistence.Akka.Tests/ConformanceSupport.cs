@@ -28,8 +28,8 @@ public abstract class PluginSpec : global::Akka.TestKit.Xunit2.TestKit
     /// <summary>Small pages, so that replay and every query cross page boundaries.</summary>
     protected const int PageSize = 3;
 
-    protected PluginSpec(string backend, ITestOutputHelper output)
-        : base(ConfigFor(NewPath(backend), backend), "conformance-" + backend, output)
+    protected PluginSpec(string backend, ITestOutputHelper output, string overrides = "")
+        : base(ConfigurationFactory.ParseString(overrides).WithFallback(ConfigFor(NewPath(backend), backend)), "conformance-" + backend, output)
     {
         Backend = backend;
         JournalPath = Sys.Settings.Config.GetString("akka.persistence.journal.tidelog.path");

@@ -5,6 +5,7 @@ using Tidelog;
 
 // A child process for the .NET tests. Modes:
 //   exit-without-dispose PATH : open, append asynchronously, print "appended", return without disposing
+//   subscribe-without-dispose PATH BACKEND : receive one event through a subscription, leave a request pending, return
 //   crash PATH BACKEND        : append forever; print "ack <seq>" for every acknowledged event (killed by the test)
 //   full PATH BACKEND         : append 64 KiB events until the device is full (the test sets a file-size limit)
 //   failsync PATH BACKEND     : append until a flush fails (the test preloads libfailsync.so), then once more
@@ -22,6 +23,21 @@ internal static class Program
                 var receipt = await journal.AppendAsync("child", new[] { new NewEvent(Encoding.UTF8.GetBytes("hello")) });
                 Console.WriteLine($"appended {receipt.LastSequenceNr}");
                 GC.KeepAlive(journal);
+                return 0;
+            }
+            case "subscribe-without-dispose":
+            {
+                // A subscription that received an event, then one request parked in the library, and neither the
+                // subscription nor the journal disposed: the process must still exit.
+                var journal = Journal.Open(path, new JournalOptions { Backend = backend });
+                var subscription = journal.SubscribeAll();
+                var first = subscription.NextBatchAsync();
+                await journal.AppendAsync("child", new[] { new NewEvent(Encoding.UTF8.GetBytes("hello")) });
+                var batch = await first;
+                var parked = subscription.NextBatchAsync();
+                Console.WriteLine($"received {batch.Count} parked {(parked.IsCompleted ? "no" : "yes")}");
+                GC.KeepAlive(journal);
+                GC.KeepAlive(subscription);
                 return 0;
             }
             case "crash":
