@@ -15,7 +15,7 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::model::{validate_persistence_id, AtomicWrite, Event, EventRef, NewEvent, WriteReceipt};
 use crate::options::{Backend, Options};
 use crate::snapshot::SnapshotStore;
-use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, Storage, StreamState};
+use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, postgres, Storage, StreamState};
 use crate::writer::{NewEventWithIds, Request, Shared, WriteReply, Writer};
 
 /// An open event journal. Cheap to clone: clones share one journal, and
@@ -66,12 +66,40 @@ impl Journal {
     /// [`Error::Corrupt`] when damage is found before the tail of the log.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal> {
         options.validate()?;
-        let path = path.as_ref().to_path_buf();
+        let mut options = options;
+        let uri = path.as_ref().to_str().filter(|p| postgres::is_uri(p)).map(str::to_owned);
+        if uri.is_some() {
+            // A connection URI where a directory goes chooses the PostgreSQL backend.
+            options.backend = Backend::Postgres;
+        } else if options.backend == Backend::Postgres {
+            return Err(InvalidArgument::Option {
+                option: "backend",
+                reason: "the postgres backend is opened with a postgresql:// or postgres:// URI as its path",
+            }
+            .into());
+        }
+        // Never keep a password where `path()`, `Debug` or an error could show it.
+        let path = match &uri {
+            Some(uri) => PathBuf::from(postgres::redact(uri)),
+            None => path.as_ref().to_path_buf(),
+        };
         let metrics = Arc::new(Metrics::default());
         let closed = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared::default());
 
         let (storage, snapshots, lock): (Arc<dyn Storage>, SnapshotStore, Option<WriterLock>) = match options.backend {
+            Backend::Postgres => {
+                // Several writers share the database: no lock file; the database orders them.
+                let db = postgres::Database::open(uri.as_deref().unwrap_or_default(), &options)?;
+                let snapshots = SnapshotStore::postgres(
+                    db.clone(),
+                    closed.clone(),
+                    metrics.clone(),
+                    options.snapshot_compression,
+                    shared.order.clone(),
+                );
+                (Arc::new(postgres::PostgresStorage::open(db)), snapshots, None)
+            }
             Backend::Memory => (
                 Arc::new(MemoryStorage::new()),
                 SnapshotStore::memory(closed.clone(), metrics.clone(), shared.order.clone()),
@@ -136,7 +164,7 @@ impl Journal {
         })
     }
 
-    /// The directory the journal lives in.
+    /// The directory the journal lives in (for PostgreSQL, its URI without the password).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
