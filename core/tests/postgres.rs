@@ -90,7 +90,7 @@ fn child_process() {
                         let pid = stream_name(s);
                         let payload = format!("w{id}-{n}");
                         let mut event = NewEvent::new(payload.clone().into_bytes()).tag("any");
-                        if s % 2 == 0 {
+                        if s.is_multiple_of(2) {
                             event = event.tag(TAG);
                         }
                         (pid.clone(), payload, journal.append_async(&pid, vec![event]))
