@@ -28,6 +28,9 @@ use crate::options::{Options, SyncPolicy};
 /// The schema version this library creates and the newest it reads.
 pub(crate) const SCHEMA_VERSION: i32 = 1;
 
+/// How long a writer keeps asking whether a batch whose COMMIT went unanswered was committed.
+const COMMIT_CHECK_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Rows fetched per round trip by scans.
 const PAGE: i64 = 4096;
 
@@ -334,11 +337,23 @@ impl Pool {
         match f(&mut conn) {
             Err(e) if conn.client.is_closed() && e.is_retryable() => {
                 drop(conn);
+                // What broke this connection (a restart, a terminated session) most likely broke
+                // the idle ones too: drop them rather than fail on each in turn.
+                self.drop_idle();
                 let mut fresh = self.get()?;
                 f(&mut fresh)
             }
             other => other,
         }
+    }
+
+    fn drop_idle(&self) {
+        let mut state = self.state.lock();
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        drop(state);
+        drop(idle);
+        self.freed.notify_all();
     }
 
     fn close(&self) {
@@ -710,9 +725,23 @@ impl PostgresStorage {
                 // Ask it, on a new connection, rather than guess (a retry would duplicate).
                 let error = db_error("commit", e);
                 side.conn = None;
-                match self.committed(first_event, &batch.states) {
-                    Ok(true) => Ok(()),
-                    _ => Err(error),
+                // The server may be restarting: keep asking for a while (the writer has
+                // nothing better to do; the batches behind this one need the server too).
+                let deadline = std::time::Instant::now() + COMMIT_CHECK_PATIENCE;
+                loop {
+                    match self.committed(first_event, &batch.states) {
+                        Ok(true) => return Ok(()),
+                        Ok(false) => return Err(error),
+                        Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                        Err(_) => {
+                            // Not retryable: a blind retry could store the events twice.
+                            return Err(Error::Database {
+                                operation: "commit",
+                                message: format!("{error}; whether the batch was committed is unknown (the server could not be asked)"),
+                                retryable: false,
+                            });
+                        }
+                    }
                 }
             }
             Err(e) => Err(db_error("commit", e)),
@@ -886,8 +915,18 @@ impl Storage for PostgresStorage {
         if side.batch.is_some() {
             Self::abandon(&mut side);
         }
+        let reused = side.conn.is_some();
         match self.begin(&mut side, persistence_ids) {
             Ok(start) => Ok(Some(start)),
+            // A connection that died while idle (a terminated backend, a restarted server)
+            // shows only when used: nothing was written yet, so begin once more on a new one.
+            Err(e) if reused && e.is_retryable() => {
+                Self::abandon(&mut side);
+                side.conn = None;
+                self.begin(&mut side, persistence_ids)
+                    .map(Some)
+                    .inspect_err(|_| Self::abandon(&mut side))
+            }
             Err(e) => {
                 Self::abandon(&mut side);
                 Err(e)
