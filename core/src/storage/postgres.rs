@@ -25,8 +25,8 @@ use crate::codec;
 use crate::error::{CorruptReason, Error, InvalidArgument, Result};
 use crate::options::{Options, SyncPolicy};
 
-/// The schema version this library creates and the newest it reads.
-pub(crate) const SCHEMA_VERSION: i32 = 1;
+/// The PostgreSQL schema version this library creates and the newest it reads.
+pub const SCHEMA_VERSION: i32 = 1;
 
 /// How long a writer keeps asking whether a batch whose COMMIT went unanswered was committed.
 const COMMIT_CHECK_PATIENCE: Duration = Duration::from_secs(10);
@@ -34,13 +34,14 @@ const COMMIT_CHECK_PATIENCE: Duration = Duration::from_secs(10);
 /// Rows fetched per round trip by scans.
 const PAGE: i64 = 4096;
 
-/// Whether `path` names a PostgreSQL database rather than a directory.
-pub(crate) fn is_uri(path: &str) -> bool {
+/// Whether `path` names a PostgreSQL database (`postgresql://` or `postgres://`) rather than
+/// a journal directory.
+pub fn is_uri(path: &str) -> bool {
     path.starts_with("postgresql://") || path.starts_with("postgres://")
 }
 
 /// `uri` with any password replaced by `***`, for logs, errors and `Journal::path`.
-pub(crate) fn redact(uri: &str) -> String {
+pub fn redact(uri: &str) -> String {
     let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
     let (authority_end, _) = rest
         .char_indices()
@@ -955,9 +956,24 @@ impl Storage for PostgresStorage {
         result
     }
 
-    /// Commits are flushed by the server before they are acknowledged (`synchronous_commit`).
+    /// With `SyncPolicy::Always` every commit was flushed before it was acknowledged
+    /// (`synchronous_commit = on`). Otherwise one small commit with `synchronous_commit = on`
+    /// flushes the server's log up to it, so every earlier commit of ours is durable too.
     fn sync(&self) -> Result<()> {
-        Ok(())
+        if self.db.pool.target.synchronous_commit {
+            return Ok(());
+        }
+        let mut side = self.writer.lock();
+        let sql = format!(
+            "BEGIN; SET LOCAL synchronous_commit = on; UPDATE {} SET next_offset = next_offset WHERE id = 1; COMMIT",
+            self.db.sql.counter
+        );
+        let conn = self.writer_conn(&mut side)?;
+        let result = conn.client.batch_execute(&sql).map_err(|e| db_error("flush", e));
+        if result.is_err() {
+            Self::abandon(&mut side);
+        }
+        result
     }
 
     fn shared(&self) -> bool {
