@@ -85,6 +85,15 @@ pub fn run(args: &CopyArgs, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Copies `source` into a new journal directory `dest` of `backend` (not published atomically:
+/// for `backup`, which removes `dest` on failure).
+pub fn into_new_directory(source: &Journal, dest: &std::path::Path, backend: Backend) -> anyhow::Result<()> {
+    let target = Journal::open(dest, Options::new().backend(backend).sync(SyncPolicy::Never))?;
+    let copied = copy_journal(source, &target).and_then(|_| Ok(target.flush()?));
+    target.close()?;
+    copied
+}
+
 fn copy_journal(source: &Journal, dest: &Journal) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
     // The cut: only events at or below each stream's highest as of now.

@@ -115,8 +115,11 @@ enum Command {
     /// (a directory or a `postgresql://` URI on either side), with a progress bar.
     Copy(copy::CopyArgs),
     /// Take a consistent hot copy with a sha256 manifest (safe beside a live writer).
+    ///
+    /// A PostgreSQL journal's backup is an LMDB journal with the same content; `restore` it, then
+    /// `tidelog copy` it into a database.
     Backup {
-        /// Journal directory.
+        /// Journal directory or `postgresql://` URI.
         path: PathBuf,
         /// Backup directory to create (must not exist).
         dest: PathBuf,

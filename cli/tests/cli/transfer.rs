@@ -336,3 +336,31 @@ fn copy_between_every_backend_and_postgres_keeps_everything() {
         tidelog().arg("verify").arg(&database).assert().success();
     }
 }
+
+#[test]
+fn a_postgres_journal_backs_up_and_restores_through_an_lmdb_directory() {
+    let Some(database) = postgres_journal("cli_backup") else { return };
+    let (dir, path) = scratch();
+    fixture(&path, Backend::Lmdb);
+    tidelog().arg("copy").arg(&path).arg(&database).assert().success();
+    let (backup, restored) = (dir.path().join("backup"), dir.path().join("restored"));
+    tidelog().arg("backup").arg(&database).arg(&backup).assert().success();
+    if let Some(password) = std::env::var("TIDELOG_TEST_POSTGRES")
+        .ok()
+        .and_then(|u| Some(u.split_once("://")?.1.split_once('@')?.0.split_once(':')?.1.to_owned()))
+    {
+        let description = std::fs::read_to_string(backup.join("BACKUP.json")).unwrap();
+        assert!(!description.contains(&password), "BACKUP.json holds the password");
+    }
+    tidelog().arg("restore").arg(&backup).arg(&restored).assert().success();
+    let exports: Vec<Vec<u8>> = [path.as_os_str(), std::ffi::OsStr::new(&database), restored.as_os_str()]
+        .iter()
+        .enumerate()
+        .map(|(i, from)| {
+            let out = dir.path().join(format!("{i}.jsonl"));
+            tidelog().arg("export").arg(from).arg(&out).assert().success();
+            std::fs::read(out).unwrap()
+        })
+        .collect();
+    assert!(exports[0] == exports[1] && exports[1] == exports[2], "the restored backup differs");
+}
