@@ -133,6 +133,7 @@ fn name(backend: Backend) -> &'static str {
         Backend::Files => "Tidelog files",
         Backend::Lmdb => "Tidelog LMDB",
         Backend::Memory => "Tidelog memory",
+        Backend::Postgres => "Tidelog PostgreSQL",
     }
 }
 

@@ -91,11 +91,19 @@ pub fn backup(path: &Path, dest: &Path, json: bool) -> anyhow::Result<ExitCode> 
         // Test hook: lets a live writer change the journal between open and copy.
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
-    let bar = output::spinner("copying journal");
-    let copied = journal
-        .backup_to(dest)
-        .with_context(|| format!("copying {} to {}", path.display(), dest.display()));
-    bar.finish_and_clear();
+    let copied = if store::is_uri(path) {
+        // A database has no files to copy: its backup is an LMDB journal holding the same
+        // content (`tidelog copy` takes it back into a database after `restore`).
+        crate::copy::into_new_directory(&journal, dest, tidelog::Backend::Lmdb)
+            .with_context(|| format!("copying {} to {}", store::shown(path), dest.display()))
+    } else {
+        let bar = output::spinner("copying journal");
+        let copied = journal
+            .backup_to(dest)
+            .with_context(|| format!("copying {} to {}", path.display(), dest.display()));
+        bar.finish_and_clear();
+        copied
+    };
     if let Err(err) = copied {
         let _ = journal.close();
         let _ = std::fs::remove_dir_all(dest);
@@ -164,7 +172,11 @@ fn describe_and_seal(source: &Path, dest: &Path) -> anyhow::Result<(Description,
     }
     let description = Description {
         tool: format!("tidelog {}", env!("CARGO_PKG_VERSION")),
-        source: std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf()),
+        source: if store::is_uri(source) {
+            PathBuf::from(store::shown(source))
+        } else {
+            std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf())
+        },
         backend: copy.backend().name().to_owned(),
         created_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -84,10 +84,10 @@ pub enum Line {
 }
 
 #[derive(Debug, Default, Serialize)]
-struct Counts {
-    events: u64,
-    streams: u64,
-    snapshots: u64,
+pub(crate) struct Counts {
+    pub(crate) events: u64,
+    pub(crate) streams: u64,
+    pub(crate) snapshots: u64,
 }
 
 /// `tidelog export PATH OUT`.
@@ -137,8 +137,10 @@ pub fn export(path: &Path, out: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(json: bool, verb: &str, from: &Path, to: &Path, counts: &Counts, started: Instant) -> anyhow::Result<()> {
+pub(crate) fn report(json: bool, verb: &str, from: &Path, to: &Path, counts: &Counts, started: Instant) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
+    let (from, to) = (PathBuf::from(store::shown(from)), PathBuf::from(store::shown(to)));
+    let (from, to) = (from.as_path(), to.as_path());
     if json {
         #[derive(Serialize)]
         struct Report<'a> {
@@ -295,6 +297,9 @@ pub fn import(args: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let backend: Backend = args.backend.parse()?;
     store::require_fresh(&args.path, "journal directory")?;
+    if store::is_uri(&args.path) {
+        return import_into_database(args, json, started);
+    }
     let input: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin().lock()))
     } else {
@@ -333,6 +338,31 @@ pub fn import(args: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(err);
     }
+    report(json, "imported", &args.input, &args.path, &counts, started)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `import` into a PostgreSQL database: there is no directory to build aside and move into place,
+/// so the journal there must be empty, and a failed import leaves what it imported (say so).
+fn import_into_database(args: &ImportArgs, json: bool, started: Instant) -> anyhow::Result<ExitCode> {
+    let shown = store::shown(&args.path);
+    let input: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
+        Box::new(BufReader::new(std::io::stdin().lock()))
+    } else {
+        let file =
+            File::open(&args.input).map_err(|e| Failure::new(crate::failure::EXIT_NOT_FOUND, format!("{}: {e}", args.input.display())))?;
+        Box::new(BufReader::with_capacity(1 << 20, file))
+    };
+    let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).unwrap_or(0);
+    let journal = Journal::open(&args.path, Options::new().sync(SyncPolicy::Never)).with_context(|| format!("opening {shown}"))?;
+    store::require_empty(&journal, &args.path)?;
+    let counts = import_lines(&journal, input, total_bytes)
+        .and_then(|counts| {
+            journal.flush()?;
+            Ok(counts)
+        })
+        .with_context(|| format!("importing into {shown} (what was imported before the failure stays there)"))?;
+    journal.close()?;
     report(json, "imported", &args.input, &args.path, &counts, started)?;
     Ok(ExitCode::SUCCESS)
 }

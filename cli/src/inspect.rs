@@ -74,10 +74,15 @@ pub fn stats(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         snapshots += journal.snapshots().list(id)?.len() as u64;
     }
     let stats = Stats {
-        path: path.to_path_buf(),
+        path: PathBuf::from(store::shown(path)),
         backend: journal.backend().name(),
-        format_version: store::format_version(path)?,
-        size_bytes: store::size_on_disk(path)?,
+        format_version: if store::is_uri(path) {
+            Some(tidelog::POSTGRES_SCHEMA_VERSION as u32)
+        } else {
+            store::format_version(path)?
+        },
+        // A database's size is the server's business.
+        size_bytes: if store::is_uri(path) { 0 } else { store::size_on_disk(path)? },
         streams: ids.len() as u64,
         events,
         deleted_events: deleted,

@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod backup;
 mod compact;
+mod copy;
 mod demo;
 mod export;
 mod failure;
@@ -110,9 +111,15 @@ enum Command {
     },
     /// Create a journal from an export, with the backend of your choice.
     Import(export::ImportArgs),
+    /// Copy every event, stream mark and snapshot into a new journal, between any two backends
+    /// (a directory or a `postgresql://` URI on either side), with a progress bar.
+    Copy(copy::CopyArgs),
     /// Take a consistent hot copy with a sha256 manifest (safe beside a live writer).
+    ///
+    /// A PostgreSQL journal's backup is an LMDB journal with the same content; `restore` it, then
+    /// `tidelog copy` it into a database.
     Backup {
-        /// Journal directory.
+        /// Journal directory or `postgresql://` URI.
         path: PathBuf,
         /// Backup directory to create (must not exist).
         dest: PathBuf,
@@ -193,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { path, deep, in_process } => verify::run(&path, json, deep, in_process),
         Command::Export { path, out } => export::export(&path, &out, json),
         Command::Import(args) => export::import(&args, json),
+        Command::Copy(args) => copy::run(&args, json),
         Command::Backup { path, dest } => backup::backup(&path, &dest, json),
         Command::Restore { backup, path } => backup::restore(&backup, &path, json),
         Command::Compact { path } => compact::run(&path, json),

@@ -9,6 +9,9 @@ use crate::failure::{Failure, EXIT_ERROR, EXIT_NOT_FOUND};
 
 /// The backend of the journal at `path`, or a "not found" failure naming what is missing.
 pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
+    if is_uri(path) {
+        return Ok(Backend::Postgres);
+    }
     if !path.exists() {
         return Err(Failure::new(EXIT_NOT_FOUND, format!("{}: no such file or directory", path.display())).into());
     }
@@ -26,6 +29,19 @@ pub fn backend_of(path: &Path) -> anyhow::Result<Backend> {
             format!("{} is not a Tidelog journal (it has no FORMAT file)", path.display()),
         )
         .into()),
+    }
+}
+
+/// Whether `path` is a PostgreSQL connection URI rather than a directory.
+pub fn is_uri(path: &Path) -> bool {
+    path.to_str().is_some_and(tidelog::is_postgres_uri)
+}
+
+/// `path` as commands show it: a URI without its password.
+pub fn shown(path: &Path) -> String {
+    match path.to_str() {
+        Some(p) if tidelog::is_postgres_uri(p) => tidelog::redact_uri(p),
+        _ => path.display().to_string(),
     }
 }
 
@@ -53,12 +69,15 @@ pub fn retry_locked<T>(mut attempt: impl FnMut() -> tidelog::Result<T>) -> tidel
 /// a live writer in another process. The files backend sees the log as of open.
 pub fn open_read_only(path: &Path) -> anyhow::Result<Journal> {
     let backend = backend_of(path)?;
-    Journal::open(path, Options::new().backend(backend).read_only(true)).with_context(|| format!("opening {} read-only", path.display()))
+    Journal::open(path, Options::new().backend(backend).read_only(true)).with_context(|| format!("opening {} read-only", shown(path)))
 }
 
 /// Fails unless `path` does not exist yet (or is an empty directory), so that
 /// commands creating a journal never mix into existing data.
 pub fn require_fresh(path: &Path, what: &str) -> anyhow::Result<()> {
+    if is_uri(path) {
+        return Ok(()); // checked once open: see `require_empty`
+    }
     match std::fs::read_dir(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(anyhow::Error::new(e).context(format!("checking {}", path.display()))),
@@ -73,6 +92,22 @@ pub fn require_fresh(path: &Path, what: &str) -> anyhow::Result<()> {
                 .into())
             }
         }
+    }
+}
+
+/// Fails unless the open journal holds nothing yet (no stream, no event, no snapshot): for
+/// databases, where there is no directory to check before opening.
+pub fn require_empty(journal: &Journal, path: &Path) -> anyhow::Result<()> {
+    let empty =
+        journal.next_global_offset()? == 1 && journal.persistence_ids()?.is_empty() && journal.snapshots().persistence_ids()?.is_empty();
+    if empty {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            EXIT_ERROR,
+            format!("the journal at {} is not empty; choose a new schema or table prefix", shown(path)),
+        )
+        .into())
     }
 }
 

@@ -92,12 +92,12 @@ pub fn run(path: &Path, json: bool, deep: bool, in_process: bool) -> anyhow::Res
         (None, None) => "the checking process ended without an exit code".to_owned(),
     };
     let mut report = Report {
-        path: path.to_path_buf(),
+        path: PathBuf::from(store::shown(path)),
         backend: backend.name().to_owned(),
         ..Default::default()
     };
     report.problem(
-        path.display().to_string(),
+        store::shown(path),
         format!("{died} while reading the journal: its files are damaged where no checksum reaches (LMDB's page structure)"),
     );
     print_report(&mut report, json)
@@ -109,7 +109,7 @@ fn check_here(path: &Path, backend: tidelog::Backend, json: bool, deep: bool) ->
         std::process::abort();
     }
     let mut report = Report {
-        path: path.to_path_buf(),
+        path: PathBuf::from(store::shown(path)),
         backend: backend.name().to_owned(),
         ..Default::default()
     };
@@ -119,14 +119,14 @@ fn check_here(path: &Path, backend: tidelog::Backend, json: bool, deep: bool) ->
             if e.kind() != ErrorKind::Corrupt {
                 return Err(e.into());
             }
-            report.problem(error_location(&e).unwrap_or_else(|| path.display().to_string()), describe(&e));
+            report.problem(error_location(&e).unwrap_or_else(|| store::shown(path)), describe(&e));
             return Ok(());
         }
         store::open_read_only(path).and_then(|journal| {
             if deep {
                 // Every value of every database first: this reaches every page in use.
                 if let Err(e) = journal.scrub() {
-                    report.problem(error_location(&e).unwrap_or_else(|| path.display().to_string()), describe(&e));
+                    report.problem(error_location(&e).unwrap_or_else(|| store::shown(path)), describe(&e));
                 }
             }
             check(&journal, &mut report)?;
@@ -149,10 +149,7 @@ fn check_here(path: &Path, backend: tidelog::Backend, json: bool, deep: bool) ->
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        report.problem(
-            path.display().to_string(),
-            format!("the check stopped on an internal error: {message}"),
-        );
+        report.problem(store::shown(path), format!("the check stopped on an internal error: {message}"));
         Ok(())
     });
     if let Err(err) = checked {
@@ -160,7 +157,7 @@ fn check_here(path: &Path, backend: tidelog::Backend, json: bool, deep: bool) ->
         // backend checks every frame at open, and LMDB's write-ahead log is read before any event.
         match err.chain().find_map(|e| e.downcast_ref::<Error>()) {
             Some(e) if e.kind() == ErrorKind::Corrupt => {
-                report.problem(error_location(e).unwrap_or_else(|| path.display().to_string()), e.to_string());
+                report.problem(error_location(e).unwrap_or_else(|| store::shown(path)), e.to_string());
             }
             _ => return Err(err),
         }

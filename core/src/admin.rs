@@ -150,7 +150,8 @@ fn copy_files(src: &Path, dest: &Path) -> Result<()> {
 /// Checks the structure of every page of the LMDB file of the journal at `path` without opening
 /// it (a no-op for other backends): every page in use lies in the file, holds its own page
 /// number, and its nodes lie inside it. LMDB follows its page pointers unchecked, so damage found
-/// here would crash a process that reads the journal; `tidelog verify` runs this first. The
+/// here would crash a process that reads the journal; `tidelog verify` runs this first (a
+/// PostgreSQL URI has no pages of ours to check). The
 /// journal should be quiet (a live writer may change pages during the walk).
 pub fn check_page_structure(path: &Path) -> Result<()> {
     match layout::detect_backend(path)? {

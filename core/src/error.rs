@@ -96,6 +96,20 @@ pub enum Error {
         message: String,
     },
 
+    /// An error from the PostgreSQL server or the connection to it. `retryable` marks the
+    /// failures a caller may simply retry (a lost connection, a server shutting down or
+    /// restarting, too many connections): nothing of the failed call was acknowledged, and the
+    /// journal connects again by itself.
+    #[error("PostgreSQL error during {operation}: {message}")]
+    Database {
+        /// What the journal was doing.
+        operation: &'static str,
+        /// The server's or client's description (never the connection's password).
+        message: String,
+        /// Whether retrying the call may succeed.
+        retryable: bool,
+    },
+
     /// A previous storage failure (for example a failed fsync) left the journal
     /// in a state where acknowledging further writes would be unsafe. Reopen it.
     #[error("journal failed earlier and must be reopened: {0}")]
@@ -244,7 +258,7 @@ pub enum ErrorKind {
     UnsupportedFormat,
     /// [`Error::StorageFull`]
     StorageFull,
-    /// [`Error::Io`] and [`Error::Lmdb`]
+    /// [`Error::Io`], [`Error::Lmdb`] and [`Error::Database`]
     Io,
     /// [`Error::Failed`]
     Failed,
@@ -297,9 +311,15 @@ impl Error {
             Error::Corrupt { .. } => ErrorKind::Corrupt,
             Error::UnsupportedFormat { .. } => ErrorKind::UnsupportedFormat,
             Error::StorageFull { .. } => ErrorKind::StorageFull,
-            Error::Io { .. } | Error::Lmdb { .. } => ErrorKind::Io,
+            Error::Io { .. } | Error::Lmdb { .. } | Error::Database { .. } => ErrorKind::Io,
             Error::Failed(_) => ErrorKind::Failed,
         }
+    }
+
+    /// Whether retrying the failed call may succeed: a lost or refused database connection,
+    /// a server restarting. The journal reconnects by itself; nothing was acknowledged.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Database { retryable: true, .. })
     }
 
     /// Wraps an I/O error, classifying a full device as [`Error::StorageFull`].

@@ -15,7 +15,7 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::model::{validate_persistence_id, AtomicWrite, Event, EventRef, NewEvent, WriteReceipt};
 use crate::options::{Backend, Options};
 use crate::snapshot::SnapshotStore;
-use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, Storage, StreamState};
+use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, postgres, Storage, StreamState};
 use crate::tail::{Subscription, SubscriptionSource};
 use crate::writer::{NewEventWithIds, Request, Shared, WriteReply, Writer};
 
@@ -67,12 +67,40 @@ impl Journal {
     /// [`Error::Corrupt`] when damage is found before the tail of the log.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal> {
         options.validate()?;
-        let path = path.as_ref().to_path_buf();
+        let mut options = options;
+        let uri = path.as_ref().to_str().filter(|p| postgres::is_uri(p)).map(str::to_owned);
+        if uri.is_some() {
+            // A connection URI where a directory goes chooses the PostgreSQL backend.
+            options.backend = Backend::Postgres;
+        } else if options.backend == Backend::Postgres {
+            return Err(InvalidArgument::Option {
+                option: "backend",
+                reason: "the postgres backend is opened with a postgresql:// or postgres:// URI as its path",
+            }
+            .into());
+        }
+        // Never keep a password where `path()`, `Debug` or an error could show it.
+        let path = match &uri {
+            Some(uri) => PathBuf::from(postgres::redact(uri)),
+            None => path.as_ref().to_path_buf(),
+        };
         let metrics = Arc::new(Metrics::default());
         let closed = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared::default());
 
         let (storage, snapshots, lock): (Arc<dyn Storage>, SnapshotStore, Option<WriterLock>) = match options.backend {
+            Backend::Postgres => {
+                // Several writers share the database: no lock file; the database orders them.
+                let db = postgres::Database::open(uri.as_deref().unwrap_or_default(), &options)?;
+                let snapshots = SnapshotStore::postgres(
+                    db.clone(),
+                    closed.clone(),
+                    metrics.clone(),
+                    options.snapshot_compression,
+                    shared.order.clone(),
+                );
+                (Arc::new(postgres::PostgresStorage::open(db)), snapshots, None)
+            }
             Backend::Memory => (
                 Arc::new(MemoryStorage::new()),
                 SnapshotStore::memory(closed.clone(), metrics.clone(), shared.order.clone()),
@@ -137,7 +165,7 @@ impl Journal {
         })
     }
 
-    /// The directory the journal lives in.
+    /// The directory the journal lives in (for PostgreSQL, its URI without the password).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -584,11 +612,15 @@ impl Journal {
     pub fn subscribe(&self, source: SubscriptionSource) -> Result<Subscription> {
         self.ensure_open()?;
         let hub = &self.inner.shared.tails;
-        if self.inner.options.read_only {
+        // Another process (a read-only handle) or another node (a shared database) may commit
+        // what this subscription must see: follow the storage, not only this process's writer.
+        if self.inner.options.read_only || self.inner.storage.shared() {
             let dir = match self.inner.options.backend {
-                Backend::Lmdb => self.inner.path.join("lmdb"),
+                Backend::Lmdb => Some(self.inner.path.join("lmdb")),
                 Backend::Files => return Err(InvalidArgument::FollowUnsupported.into()),
-                Backend::Memory => self.inner.path.clone(),
+                Backend::Memory => Some(self.inner.path.clone()),
+                // No file to watch: the follow thread polls the committed counter.
+                Backend::Postgres => None,
             };
             // Catch-up covers what is there now; the follow thread moves the mark from here.
             hub.publish(self.inner.storage.next_global_offset()?);

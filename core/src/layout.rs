@@ -26,6 +26,10 @@ const FORMAT_HEADER: &str = "tidemark journal"; // a compatibility constant from
 
 /// Reads which backend a journal directory holds, or `None` if it holds none.
 pub fn detect_backend(path: &Path) -> Result<Option<Backend>> {
+    if path.to_str().is_some_and(crate::storage::postgres::is_uri) {
+        // A connection URI: the database is not contacted here.
+        return Ok(Some(Backend::Postgres));
+    }
     Ok(read_format(path)?.map(|(backend, _)| backend))
 }
 

@@ -3,8 +3,9 @@
 //! An embedded, crash-safe event journal for actor systems. Each actor's events
 //! form a stream per *persistence id* with gapless sequence numbers from 1;
 //! snapshots keep recovery fast; a group-commit writer makes durable appends
-//! cheap. Three backends share one behaviour: LMDB (default), append-only
-//! segment files, and memory.
+//! cheap. Four backends share one behaviour: LMDB (default), append-only
+//! segment files, memory, and PostgreSQL (a `postgresql://` URI where a
+//! directory goes; one database shared by every writer of a cluster).
 //!
 //! ```
 //! use tidelog::{Backend, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
@@ -62,5 +63,6 @@ pub use model::{
 };
 pub use options::{Backend, Options, SyncPolicy};
 pub use snapshot::{SnapshotFile, SnapshotInfo, SnapshotStore};
+pub use storage::postgres::{is_uri as is_postgres_uri, redact as redact_uri, SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION};
 pub use storage::{StreamState, TornTail};
 pub use tail::{Subscription, SubscriptionSource, FOLLOW_POLL};

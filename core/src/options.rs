@@ -14,15 +14,19 @@ pub enum Backend {
     Files,
     /// In-process memory, for tests. Nothing survives `close`.
     Memory,
+    /// A PostgreSQL database shared by every writer of a cluster. Chosen by opening a
+    /// `postgresql://` (or `postgres://`) connection URI where a journal directory goes.
+    Postgres,
 }
 
 impl Backend {
-    /// The name used in options and on the command line: `lmdb`, `files`, `memory`.
+    /// The name used in options and on the command line: `lmdb`, `files`, `memory`, `postgres`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Lmdb => "lmdb",
             Backend::Files => "files",
             Backend::Memory => "memory",
+            Backend::Postgres => "postgres",
         }
     }
 }
@@ -34,9 +38,10 @@ impl std::str::FromStr for Backend {
             "lmdb" => Ok(Backend::Lmdb),
             "files" | "segments" => Ok(Backend::Files),
             "memory" => Ok(Backend::Memory),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
             _ => Err(InvalidArgument::Option {
                 option: "backend",
-                reason: "expected lmdb, files or memory",
+                reason: "expected lmdb, files, memory or postgres",
             }
             .into()),
         }
@@ -83,6 +88,9 @@ pub struct Options {
     pub(crate) segment_bytes: u64,
     pub(crate) read_only: bool,
     pub(crate) snapshot_compression: bool,
+    pub(crate) postgres_schema: Option<String>,
+    pub(crate) postgres_table_prefix: Option<String>,
+    pub(crate) postgres_pool_size: usize,
 }
 
 impl Default for Options {
@@ -99,6 +107,9 @@ impl Default for Options {
             segment_bytes: 64 << 20,
             read_only: false,
             snapshot_compression: false,
+            postgres_schema: None,
+            postgres_table_prefix: None,
+            postgres_pool_size: 8,
         }
     }
 }
@@ -175,6 +186,27 @@ impl Options {
         self
     }
 
+    /// PostgreSQL schema holding the journal's tables (default: the URI's `tidelog_schema`
+    /// parameter, else the environment's `TIDELOG_POSTGRES_SCHEMA`, else `public`). Lower-case
+    /// letters, digits and `_`; created on first open.
+    pub fn postgres_schema(mut self, schema: impl Into<String>) -> Self {
+        self.postgres_schema = Some(schema.into());
+        self
+    }
+    /// Prefix of the journal's table names (default: the URI's `tidelog_table_prefix`
+    /// parameter, else `TIDELOG_POSTGRES_TABLE_PREFIX`, else `tidelog_`), so that several
+    /// journals can share one schema.
+    pub fn postgres_table_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.postgres_table_prefix = Some(prefix.into());
+        self
+    }
+    /// Most connections the journal's readers and snapshot store hold at once (default 8);
+    /// the writer has one more of its own.
+    pub fn postgres_pool_size(mut self, n: usize) -> Self {
+        self.postgres_pool_size = n;
+        self
+    }
+
     /// The configured backend.
     pub fn backend_kind(&self) -> Backend {
         self.backend
@@ -203,6 +235,9 @@ impl Options {
             .or_else(|| differs("segment_bytes", self.segment_bytes, other.segment_bytes))
             .or_else(|| differs("read_only", self.read_only, other.read_only))
             .or_else(|| differs("snapshot_compression", self.snapshot_compression, other.snapshot_compression))
+            .or_else(|| differs("postgres_schema", &self.postgres_schema, &other.postgres_schema))
+            .or_else(|| differs("postgres_table_prefix", &self.postgres_table_prefix, &other.postgres_table_prefix))
+            .or_else(|| differs("postgres_pool_size", self.postgres_pool_size, other.postgres_pool_size))
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -226,6 +261,9 @@ impl Options {
             if d.is_zero() {
                 return bad("sync", "interval must be positive");
             }
+        }
+        if self.postgres_pool_size == 0 {
+            return bad("postgres_pool_size", "must be at least 1");
         }
         if cfg!(not(feature = "zstd")) && self.snapshot_compression {
             return bad("snapshot_compression", "built without the zstd feature");

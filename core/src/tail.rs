@@ -244,7 +244,7 @@ impl Tails {
 
     /// Starts following another process's writer (read-only handles): file-change
     /// notification on `dir`, and a re-read of the journal's end every [`FOLLOW_POLL`].
-    pub(crate) fn follow(self: &Arc<Self>, storage: &Arc<dyn Storage>, dir: PathBuf) -> Result<()> {
+    pub(crate) fn follow(self: &Arc<Self>, storage: &Arc<dyn Storage>, dir: Option<PathBuf>) -> Result<()> {
         let mut state = self.state.lock();
         if state.follow_thread || self.is_closed() {
             return Ok(());
@@ -258,26 +258,29 @@ impl Tails {
         Ok(())
     }
 
-    fn run_follow_thread(self: Arc<Self>, storage: Arc<dyn Storage>, dir: PathBuf) {
+    fn run_follow_thread(self: Arc<Self>, storage: Arc<dyn Storage>, dir: Option<PathBuf>) {
         use notify::Watcher;
         let (tx, rx) = crossbeam_channel::bounded::<()>(1);
         // Events only wake this thread; a full channel means it is awake already.
-        let watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-            let _ = tx.try_send(());
-        });
-        let _watcher = match watcher {
-            Ok(mut w) => match w.watch(&dir, notify::RecursiveMode::NonRecursive) {
-                Ok(()) => Some(w),
+        // Without a directory (a database), or without notification, the poll alone follows.
+        let _watcher = dir.and_then(|dir| {
+            let watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+                let _ = tx.try_send(());
+            });
+            match watcher {
+                Ok(mut w) => match w.watch(&dir, notify::RecursiveMode::NonRecursive) {
+                    Ok(()) => Some(w),
+                    Err(err) => {
+                        tracing::warn!(error = %err, dir = %dir.display(), "no file-change notification; following by polling");
+                        None
+                    }
+                },
                 Err(err) => {
-                    tracing::warn!(error = %err, dir = %dir.display(), "no file-change notification; following by polling");
+                    tracing::warn!(error = %err, "no file-change notification; following by polling");
                     None
                 }
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "no file-change notification; following by polling");
-                None
             }
-        };
+        });
         while !self.is_closed() {
             let _ = rx.recv_timeout(FOLLOW_POLL);
             if self.is_closed() {

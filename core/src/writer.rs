@@ -164,6 +164,8 @@ pub(crate) struct Writer {
     needs_upkeep: bool,
     /// Whether the batch being committed was settled already (a panic after that must not settle it twice).
     batch_settled: bool,
+    /// Several writers share the storage: each batch is staged against the state it reports.
+    shared_storage: bool,
 }
 
 /// What staging decided for one atomic write (or other request) of a batch.
@@ -209,7 +211,6 @@ impl Writer {
         // when they subscribe).
         shared.tails.publish(next_offset);
         Ok(Writer {
-            storage,
             shared,
             metrics,
             sync: options.sync,
@@ -224,6 +225,8 @@ impl Writer {
             last_sync: Instant::now(),
             needs_upkeep: false,
             batch_settled: false,
+            shared_storage: storage.shared(),
+            storage,
         })
     }
 
@@ -596,8 +599,55 @@ impl Writer {
         (outcomes, spans, plan)
     }
 
+    /// For shared storage: starts the batch's transaction and replaces the cached stream marks
+    /// and next offset with the authoritative ones. Returns whether a batch was begun.
+    fn begin_shared_batch(&mut self, batch: &[Request]) -> Result<bool> {
+        if !self.shared_storage {
+            return Ok(false);
+        }
+        let mut pids: Vec<&str> = Vec::new();
+        for request in batch {
+            match request {
+                Request::Write { writes, .. } => pids.extend(writes.iter().map(|w| w.persistence_id.as_str())),
+                Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => pids.push(persistence_id),
+                Request::Import { events, .. } => pids.extend(events.iter().map(|e| e.persistence_id.as_str())),
+                Request::Flush { .. } => {}
+            }
+        }
+        if pids.is_empty() {
+            return Ok(false);
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        let Some(start) = self.storage.begin_batch(&pids)? else {
+            return Ok(false);
+        };
+        self.streams.clear();
+        self.streams.extend(start.streams);
+        self.next_offset = start.next_global_offset;
+        Ok(true)
+    }
+
     fn commit_batch(&mut self, batch: &mut Vec<Request>) {
         let started = Instant::now();
+        // On shared storage the database decides: stage against what it reports now.
+        let begun = match self.begin_shared_batch(batch) {
+            Ok(begun) => begun,
+            Err(error) => {
+                for request in batch.iter() {
+                    request.for_each_persistence_id(|pid| self.shared.order.settle(pid));
+                }
+                self.batch_settled = true;
+                self.shared.order.wake();
+                for request in batch.drain(..) {
+                    if let Request::Write { writes, .. } = &request {
+                        Metrics::add(&self.metrics.failed_writes, writes.len() as u64);
+                    }
+                    request.fail(error.clone());
+                }
+                return;
+            }
+        };
         self.buffer.clear();
         self.bodies.clear();
         let mut next_offset = self.next_offset;
@@ -677,7 +727,12 @@ impl Writer {
             .collect();
 
         let wrote = !ops.is_empty();
-        let committed = if wrote { self.storage.commit(&ops, &self.buffer) } else { Ok(()) };
+        // A begun shared batch is always ended by `commit`, with or without operations.
+        let committed = if wrote || begun {
+            self.storage.commit(&ops, &self.buffer)
+        } else {
+            Ok(())
+        };
         drop(ops);
         let result = match committed {
             Ok(()) if wrote => match self.sync {

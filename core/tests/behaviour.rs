@@ -11,6 +11,7 @@ macro_rules! on_every_backend {
         mod memory { $( #[test] fn $name() { super::$name(tidelog::Backend::Memory) } )* }
         mod lmdb { $( #[test] fn $name() { super::$name(tidelog::Backend::Lmdb) } )* }
         mod files { $( #[test] fn $name() { super::$name(tidelog::Backend::Files) } )* }
+        mod postgres { $( #[test] fn $name() { if super::postgres_uri().is_some() { super::$name(tidelog::Backend::Postgres) } } )* }
     };
 }
 
@@ -399,7 +400,11 @@ fn every_operation_after_close_is_closed(backend: Backend) {
 
 fn bad_arguments_are_typed_errors(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let j = Journal::open(dir.path().join("j"), Options::new().backend(backend).max_event_bytes(1024)).unwrap();
+    let j = Journal::open(
+        journal_path(dir.path().join("j"), backend),
+        Options::new().backend(backend).max_event_bytes(1024),
+    )
+    .unwrap();
     let invalid = |r: tidelog::Result<tidelog::WriteReceipt>| match r {
         Err(Error::InvalidArgument(a)) => a,
         other => panic!("expected InvalidArgument, got {other:?}"),
@@ -427,7 +432,10 @@ fn bad_arguments_are_typed_errors(backend: Backend) {
     ));
     assert!(matches!(j.read("", 1, 1, 1), Err(Error::InvalidArgument(_))));
     assert!(matches!(
-        Journal::open(dir.path().join("o"), Options::new().backend(backend).max_batch_events(0)),
+        Journal::open(
+            journal_path(dir.path().join("o"), backend),
+            Options::new().backend(backend).max_batch_events(0)
+        ),
         Err(Error::InvalidArgument(InvalidArgument::Option { .. }))
     ));
     assert_eq!(j.highest_sequence_nr("p").unwrap(), 0);
@@ -435,7 +443,7 @@ fn bad_arguments_are_typed_errors(backend: Backend) {
 
 fn import_preserves_identity_and_stream_state(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let src = Journal::open(dir.path().join("src"), Options::new().backend(backend)).unwrap();
+    let src = Journal::open(journal_path(dir.path().join("src"), backend), Options::new().backend(backend)).unwrap();
     src.append("a", vec![ev("a1").tag("t"), ev("a2")]).unwrap();
     src.append("b", vec![ev("b1")]).unwrap();
     src.append("a", vec![ev("a3").timestamp(7).metadata(vec![5])]).unwrap();
@@ -443,7 +451,7 @@ fn import_preserves_identity_and_stream_state(backend: Backend) {
     src.delete_to("a", 1).unwrap();
     src.delete_to("gone", 1).unwrap();
     let events = src.all_events(0, usize::MAX).unwrap();
-    let dst = Journal::open(dir.path().join("dst"), Options::new().backend(backend)).unwrap();
+    let dst = Journal::open(journal_path(dir.path().join("dst"), backend), Options::new().backend(backend)).unwrap();
     dst.import(events.clone()).unwrap();
     for pid in src.persistence_ids().unwrap() {
         let s = src.stream_state(&pid).unwrap();

@@ -255,3 +255,112 @@ fn export_beside_a_live_writer_is_a_consistent_cut() {
         tidelog().arg("verify").arg(&copy).assert().success();
     }
 }
+
+/// The test server's URI with a schema of its own, or `None` (after saying so) when no server
+/// is configured; under `CI=true` a missing server fails instead.
+fn postgres_journal(schema: &str) -> Option<String> {
+    match std::env::var("TIDELOG_TEST_POSTGRES") {
+        Ok(uri) if !uri.is_empty() => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let unique = format!("{schema}_{}_{}", std::process::id(), rand::random::<u32>());
+            Some(format!("{uri}{sep}tidelog_schema={unique}"))
+        }
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but TIDELOG_TEST_POSTGRES is unset"),
+        _ => {
+            eprintln!("SKIPPED (PostgreSQL): TIDELOG_TEST_POSTGRES is unset; `tests/postgres.sh run cargo test` sets it");
+            None
+        }
+    }
+}
+
+#[test]
+fn copy_between_every_backend_and_postgres_keeps_everything() {
+    if postgres_journal("probe").is_none() {
+        return;
+    }
+    let password = std::env::var("TIDELOG_TEST_POSTGRES")
+        .ok()
+        .and_then(|u| Some(u.split_once("://")?.1.split_once('@')?.0.split_once(':')?.1.to_owned()));
+    for backend in crate::BACKENDS {
+        let database = postgres_journal("cli_copy").expect("checked above");
+        let (dir, path) = scratch();
+        fixture(&path, backend);
+        let back = dir.path().join("back");
+        let copied = tidelog()
+            .arg("copy")
+            .arg(&path)
+            .arg(&database)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("copied 7 events, 3 streams and 2 snapshots"));
+        let out = String::from_utf8_lossy(&copied.get_output().stdout).into_owned();
+        if let Some(password) = &password {
+            assert!(!out.contains(password.as_str()), "the password was shown: {out}");
+        }
+        // A second copy into the same, now non-empty, database journal is refused.
+        tidelog()
+            .arg("copy")
+            .arg(&path)
+            .arg(&database)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("not empty"));
+        tidelog()
+            .arg("copy")
+            .arg(&database)
+            .arg(&back)
+            .args(["--backend", other(backend).name()])
+            .assert()
+            .success();
+        assert_eq!(tidelog::detect_backend(&back).unwrap(), Some(other(backend)));
+        let exports: Vec<Vec<u8>> = [path.as_os_str(), std::ffi::OsStr::new(&database), back.as_os_str()]
+            .iter()
+            .enumerate()
+            .map(|(i, from)| {
+                let out = dir.path().join(format!("{i}.jsonl"));
+                tidelog().arg("export").arg(from).arg(&out).assert().success();
+                std::fs::read(out).unwrap()
+            })
+            .collect();
+        assert!(
+            exports[0] == exports[1] && exports[1] == exports[2],
+            "{backend:?}: a copy differs from the original"
+        );
+        let original = open(&path);
+        let (via_db, copy) = (tidelog::Journal::open(&database, tidelog::Options::new()).unwrap(), open(&back));
+        for id in ["order-1", "order-2", "gone-3"] {
+            assert_eq!(original.stream_state(id).unwrap(), via_db.stream_state(id).unwrap(), "{id}");
+            assert_eq!(original.stream_state(id).unwrap(), copy.stream_state(id).unwrap(), "{id}");
+        }
+        via_db.close().unwrap();
+        tidelog().arg("verify").arg(&database).assert().success();
+    }
+}
+
+#[test]
+fn a_postgres_journal_backs_up_and_restores_through_an_lmdb_directory() {
+    let Some(database) = postgres_journal("cli_backup") else { return };
+    let (dir, path) = scratch();
+    fixture(&path, Backend::Lmdb);
+    tidelog().arg("copy").arg(&path).arg(&database).assert().success();
+    let (backup, restored) = (dir.path().join("backup"), dir.path().join("restored"));
+    tidelog().arg("backup").arg(&database).arg(&backup).assert().success();
+    if let Some(password) = std::env::var("TIDELOG_TEST_POSTGRES")
+        .ok()
+        .and_then(|u| Some(u.split_once("://")?.1.split_once('@')?.0.split_once(':')?.1.to_owned()))
+    {
+        let description = std::fs::read_to_string(backup.join("BACKUP.json")).unwrap();
+        assert!(!description.contains(&password), "BACKUP.json holds the password");
+    }
+    tidelog().arg("restore").arg(&backup).arg(&restored).assert().success();
+    let exports: Vec<Vec<u8>> = [path.as_os_str(), std::ffi::OsStr::new(&database), restored.as_os_str()]
+        .iter()
+        .enumerate()
+        .map(|(i, from)| {
+            let out = dir.path().join(format!("{i}.jsonl"));
+            tidelog().arg("export").arg(from).arg(&out).assert().success();
+            std::fs::read(out).unwrap()
+        })
+        .collect();
+    assert!(exports[0] == exports[1] && exports[1] == exports[2], "the restored backup differs");
+}

@@ -15,6 +15,7 @@ use crate::order::IssueOrder;
 
 mod codec;
 mod files;
+mod postgres;
 
 pub(crate) use files::FileSnapshots;
 
@@ -59,6 +60,7 @@ pub struct SnapshotStore {
 enum Inner {
     Files(FileSnapshots),
     Memory(Mutex<HashMap<String, BTreeMap<u64, Snapshot>>>),
+    Postgres(postgres::PgSnapshots),
 }
 
 impl SnapshotStore {
@@ -77,6 +79,23 @@ impl SnapshotStore {
             compress,
             order,
         })
+    }
+
+    pub(crate) fn postgres(
+        db: Arc<crate::storage::postgres::Database>,
+        closed: Arc<AtomicBool>,
+        metrics: Arc<Metrics>,
+        compress: bool,
+        order: Arc<IssueOrder>,
+    ) -> Self {
+        SnapshotStore {
+            inner: Inner::Postgres(postgres::PgSnapshots::new(db)),
+            closed,
+            in_flight: RwLock::new(()),
+            metrics,
+            compress,
+            order,
+        }
     }
 
     pub(crate) fn memory(closed: Arc<AtomicBool>, metrics: Arc<Metrics>, order: Arc<IssueOrder>) -> Self {
@@ -117,6 +136,7 @@ impl SnapshotStore {
         let _op = self.check(&snapshot.persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.save(snapshot, self.compress),
+            Inner::Postgres(p) => p.save(snapshot, self.compress),
             Inner::Memory(m) => {
                 m.lock()
                     .entry(snapshot.persistence_id.clone())
@@ -133,6 +153,7 @@ impl SnapshotStore {
         let _op = self.check(persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.load(persistence_id, criteria, &self.metrics),
+            Inner::Postgres(p) => p.load(persistence_id, criteria, &self.metrics),
             Inner::Memory(m) => Ok(m
                 .lock()
                 .get(persistence_id)
@@ -145,6 +166,7 @@ impl SnapshotStore {
         let _op = self.check(persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.list(persistence_id),
+            Inner::Postgres(p) => p.list(persistence_id),
             Inner::Memory(m) => Ok(m
                 .lock()
                 .get(persistence_id)
@@ -165,6 +187,7 @@ impl SnapshotStore {
         let _op = self.enter()?;
         match &self.inner {
             Inner::Files(f) => f.persistence_ids(&self.metrics),
+            Inner::Postgres(p) => p.persistence_ids(),
             Inner::Memory(m) => {
                 let mut ids: Vec<String> = m.lock().iter().filter(|(_, s)| !s.is_empty()).map(|(k, _)| k.clone()).collect();
                 ids.sort();
@@ -184,6 +207,7 @@ impl SnapshotStore {
         let _op = self.check(persistence_id)?;
         match &self.inner {
             Inner::Files(f) => f.delete_where(persistence_id, |info| criteria.matches(info.sequence_nr, info.timestamp)),
+            Inner::Postgres(p) => p.delete_where(persistence_id, |info| criteria.matches(info.sequence_nr, info.timestamp)),
             Inner::Memory(m) => {
                 let mut map = m.lock();
                 let Some(snaps) = map.get_mut(persistence_id) else { return Ok(0) };
@@ -205,6 +229,7 @@ impl SnapshotStore {
         let cutoff = infos[excess - 1];
         match &self.inner {
             Inner::Files(f) => f.delete_where(persistence_id, |info| info <= cutoff),
+            Inner::Postgres(p) => p.delete_where(persistence_id, |info| info <= cutoff),
             Inner::Memory(m) => {
                 let mut map = m.lock();
                 let Some(snaps) = map.get_mut(persistence_id) else { return Ok(0) };
@@ -226,15 +251,16 @@ impl SnapshotStore {
         let _op = self.enter()?;
         match &self.inner {
             Inner::Files(f) => f.audit(),
+            Inner::Postgres(p) => p.audit(),
             Inner::Memory(_) => Ok(Vec::new()),
         }
     }
 
-    /// Root directory of the snapshot files (`None` for the memory backend).
+    /// Root directory of the snapshot files (`None` for the memory and PostgreSQL backends).
     pub fn path(&self) -> Option<&Path> {
         match &self.inner {
             Inner::Files(f) => Some(f.root()),
-            Inner::Memory(_) => None,
+            Inner::Memory(_) | Inner::Postgres(_) => None,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Storage backends. They store what the writer has already validated: every
 //! rule about sequence numbers, offsets and deletion lives in `writer.rs`, so
-//! the backends only persist and index.
+//! the backends only persist and index. A backend that several writers share
+//! (PostgreSQL) also hands the writer the authoritative stream marks and next
+//! offset for each batch ([`Storage::begin_batch`]), under a lock that orders
+//! its batch after every other writer's.
 
 use std::ops::Range;
 
@@ -11,6 +14,7 @@ pub(crate) mod files;
 pub(crate) mod lmdb;
 pub(crate) mod lmdb_pages;
 pub(crate) mod memory;
+pub(crate) mod postgres;
 pub(crate) mod wal;
 
 /// One operation of a group commit, in queue order.
@@ -46,6 +50,13 @@ pub struct StreamState {
     pub deleted_to: u64,
 }
 
+/// What a shared backend knows at the start of a batch, under its batch lock: the marks of
+/// the batch's streams (zeros for new ones) and the offset the batch's first event gets.
+pub(crate) struct BatchStart {
+    pub next_global_offset: u64,
+    pub streams: Vec<(String, StreamState)>,
+}
+
 /// Called for each event of a scan; return `false` to stop.
 pub(crate) type Visit<'v> = dyn FnMut(EventRef<'_>) -> bool + 'v;
 
@@ -64,6 +75,20 @@ pub(crate) trait Storage: Send + Sync {
     fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()>;
     /// Every persistence id ever written, sorted.
     fn persistence_ids(&self) -> Result<Vec<String>>;
+    /// Whether several writers share this backend (then the writer calls `begin_batch`, and
+    /// subscriptions follow the storage itself rather than this process's writer).
+    fn shared(&self) -> bool {
+        false
+    }
+    /// For a [`Storage::shared`] backend: starts the batch's transaction, ordered after every
+    /// other writer's batch, and returns the authoritative state of `persistence_ids` and the
+    /// next offset, against which the writer stages the batch (its cache may be stale). The
+    /// writer then always calls `commit`, which ends the transaction (with no operations, it
+    /// ends it writing nothing). The embedded backends return `None`: the writer's cache is
+    /// authoritative, since it is the only writer.
+    fn begin_batch(&self, _persistence_ids: &[&str]) -> Result<Option<BatchStart>> {
+        Ok(None)
+    }
     /// Applies the operations atomically (all or none) and makes them visible to readers.
     fn commit(&self, ops: &[Op<'_>], buffer: &[u8]) -> Result<()>;
     /// Flushes committed data to stable storage.

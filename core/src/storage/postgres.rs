@@ -1,0 +1,1035 @@
+//! PostgreSQL storage: one database shared by every writer of a cluster.
+//!
+//! Unlike the embedded backends, several writers (processes, machines) write at once, so the
+//! database, not the writer's cache, decides sequence numbers and offsets. Each writer batch is
+//! one transaction that first locks the single counter row (`SELECT ... FOR UPDATE`): batches
+//! of all writers are serialized there, the writer stages its batch against the stream marks
+//! and the next offset read under that lock ([`Storage::begin_batch`]), and one multi-row
+//! statement inserts the events, their tags, the new stream marks and the new counter before
+//! `COMMIT`. Because the lock is held until commit, offsets are handed out in commit order: a
+//! reader that sees offset `n` sees every offset below it (see `ARCHITECTURE.md`, "Global order
+//! on PostgreSQL", and `docs/format.md`, "PostgreSQL schema").
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
+
+use super::{BatchStart, Op, Storage, StreamState, Visit};
+use crate::codec;
+use crate::error::{CorruptReason, Error, InvalidArgument, Result};
+use crate::options::{Options, SyncPolicy};
+
+/// The PostgreSQL schema version this library creates and the newest it reads.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// How long a writer keeps asking whether a batch whose COMMIT went unanswered was committed.
+const COMMIT_CHECK_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Rows fetched per round trip by scans.
+const PAGE: i64 = 4096;
+
+/// Whether `path` names a PostgreSQL database (`postgresql://` or `postgres://`) rather than
+/// a journal directory.
+pub fn is_uri(path: &str) -> bool {
+    path.starts_with("postgresql://") || path.starts_with("postgres://")
+}
+
+/// `uri` with any password replaced by `***`, for logs, errors and `Journal::path`.
+pub fn redact(uri: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+    let (authority_end, _) = rest
+        .char_indices()
+        .find(|&(_, c)| c == '/' || c == '?')
+        .unwrap_or((rest.len(), ' '));
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Where and how to connect, resolved from the URI, the options and the environment.
+#[derive(Clone)]
+pub(crate) struct Target {
+    config: postgres::Config,
+    /// The URI without its password.
+    pub(crate) redacted: String,
+    /// `"schema"."prefix` — table names are this plus their suffix and a closing quote.
+    schema: String,
+    prefix: String,
+    pool_size: usize,
+    synchronous_commit: bool,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("uri", &self.redacted)
+            .field("schema", &self.schema)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bad_option(option: &'static str, reason: &'static str) -> Error {
+    InvalidArgument::Option { option, reason }.into()
+}
+
+/// Identifiers are spliced into SQL: only plain lower-case names are accepted.
+fn check_identifier(option: &'static str, value: &str, may_be_empty: bool) -> Result<()> {
+    let plain = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !plain || (value.is_empty() && !may_be_empty) || value.len() > 40 || value.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(bad_option(
+            option,
+            "use lower-case letters, digits and _ (at most 40, not starting with a digit)",
+        ));
+    }
+    Ok(())
+}
+
+impl Target {
+    pub(crate) fn resolve(uri: &str, options: &Options) -> Result<Target> {
+        let redacted = redact(uri);
+        // Our own parameters are not the driver's: take them out of the query string.
+        let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let mut kept = Vec::new();
+        let (mut schema, mut prefix) = (None, None);
+        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+            match kv.split_once('=') {
+                Some(("tidelog_schema", v)) => schema = Some(v.to_owned()),
+                Some(("tidelog_table_prefix", v)) => prefix = Some(v.to_owned()),
+                _ => kept.push(kv),
+            }
+        }
+        let driver_uri = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        let mut config = postgres::Config::from_str(&driver_uri).map_err(|_| {
+            bad_option(
+                "path",
+                "not a valid PostgreSQL connection URI (postgresql://user:password@host:port/database)",
+            )
+        })?;
+        if config.get_password().is_none() {
+            if let Ok(password) = std::env::var("PGPASSWORD") {
+                config.password(password);
+            }
+        }
+        if config.get_user().is_none() {
+            if let Ok(user) = std::env::var("PGUSER") {
+                config.user(&user);
+            }
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.keepalives(true).keepalives_idle(Duration::from_secs(30));
+        config.application_name("tidelog");
+        let schema = options
+            .postgres_schema
+            .clone()
+            .or(schema)
+            .or_else(|| std::env::var("TIDELOG_POSTGRES_SCHEMA").ok())
+            .unwrap_or_else(|| "public".into());
+        let prefix = options
+            .postgres_table_prefix
+            .clone()
+            .or(prefix)
+            .or_else(|| std::env::var("TIDELOG_POSTGRES_TABLE_PREFIX").ok())
+            .unwrap_or_else(|| "tidelog_".into());
+        check_identifier("postgres_schema", &schema, false)?;
+        check_identifier("postgres_table_prefix", &prefix, true)?;
+        Ok(Target {
+            config,
+            redacted,
+            schema,
+            prefix,
+            pool_size: options.postgres_pool_size,
+            synchronous_commit: options.sync == SyncPolicy::Always,
+        })
+    }
+
+    fn table(&self, name: &str) -> String {
+        format!("\"{}\".\"{}{}\"", self.schema, self.prefix, name)
+    }
+
+    fn connect(&self) -> Result<Client> {
+        let mut client = self.config.connect(NoTls).map_err(|e| db_error("connect", e))?;
+        // Acknowledged means committed and flushed on the server (for `SyncPolicy::Always`),
+        // whatever the server's default; a stalled transaction cannot hold the counter forever.
+        let sync = if self.synchronous_commit { "on" } else { "off" };
+        client
+            .batch_execute(&format!(
+                "SET synchronous_commit = {sync}; SET idle_in_transaction_session_timeout = '60s'; SET client_min_messages = warning"
+            ))
+            .map_err(|e| db_error("configure session", e))?;
+        Ok(client)
+    }
+}
+
+/// Classifies a driver error; connection-level failures are retryable.
+pub(crate) fn db_error(operation: &'static str, e: postgres::Error) -> Error {
+    let retryable = e.is_closed()
+        || match e.code() {
+            // connection exception, admin/crash shutdown, cannot connect now, too many
+            // connections, serialization failure, deadlock.
+            Some(code) => {
+                let c = code.code();
+                c.starts_with("08") || c.starts_with("57P") || c == "53300" || c == "40001" || c == "40P01"
+            }
+            // No server error: the connection or its socket failed.
+            None => true,
+        };
+    Error::Database {
+        operation,
+        message: e.to_string(),
+        retryable,
+    }
+}
+
+fn to_i64(value: u64, what: &'static str) -> Result<i64> {
+    i64::try_from(value).map_err(|_| bad_option(what, "above the PostgreSQL backend's limit of 2^63 - 1"))
+}
+
+/// One connection with its prepared statements.
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    /// The statement for `sql`, prepared once per connection (`key` names it).
+    pub(crate) fn statement(&mut self, key: &'static str, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(key) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).map_err(|e| db_error("prepare", e))?;
+        self.statements.insert(key, s.clone());
+        Ok(s)
+    }
+}
+
+/// A small bounded pool: at most `pool_size` connections, made on demand, dropped when broken.
+pub(crate) struct Pool {
+    pub(crate) target: Target,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+    closed: bool,
+}
+
+/// A connection borrowed from the pool; returned on drop unless it broke.
+pub(crate) struct Pooled<'p> {
+    pool: &'p Pool,
+    conn: Option<Conn>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let conn = self.conn.take().expect("present until drop");
+        let mut state = self.pool.state.lock();
+        if conn.client.is_closed() || state.closed {
+            state.open -= 1;
+        } else {
+            state.idle.push(conn);
+        }
+        drop(state);
+        self.pool.freed.notify_one();
+    }
+}
+
+impl Pool {
+    fn new(target: Target) -> Pool {
+        Pool {
+            target,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+                closed: false,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn get(&self) -> Result<Pooled<'_>> {
+        let mut state = self.state.lock();
+        loop {
+            if state.closed {
+                return Err(Error::Closed);
+            }
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Pooled {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            if state.open < self.target.pool_size {
+                state.open += 1;
+                drop(state);
+                return match self.target.connect() {
+                    Ok(client) => Ok(Pooled {
+                        pool: self,
+                        conn: Some(Conn::new(client)),
+                    }),
+                    Err(e) => {
+                        self.state.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            self.freed.wait(&mut state);
+        }
+    }
+
+    /// Runs `f` on a pooled connection; when the connection turns out broken (a server
+    /// restart, a terminated backend), retries once on a fresh one. Only for reads.
+    pub(crate) fn read<T>(&self, mut f: impl FnMut(&mut Conn) -> Result<T>) -> Result<T> {
+        let mut conn = self.get()?;
+        match f(&mut conn) {
+            Err(e) if conn.client.is_closed() && e.is_retryable() => {
+                drop(conn);
+                // What broke this connection (a restart, a terminated session) most likely broke
+                // the idle ones too: drop them rather than fail on each in turn.
+                self.drop_idle();
+                let mut fresh = self.get()?;
+                f(&mut fresh)
+            }
+            other => other,
+        }
+    }
+
+    fn drop_idle(&self) {
+        let mut state = self.state.lock();
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        drop(state);
+        drop(idle);
+        self.freed.notify_all();
+    }
+
+    fn close(&self) {
+        let mut state = self.state.lock();
+        state.closed = true;
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        drop(state);
+        drop(idle);
+        self.freed.notify_all();
+    }
+}
+
+/// SQL text with the configured schema and prefix filled in.
+pub(crate) struct Sql {
+    pub(crate) counter: String,
+    pub(crate) streams: String,
+    pub(crate) events: String,
+    pub(crate) tags: String,
+    pub(crate) snapshots: String,
+    pub(crate) version: String,
+}
+
+impl Sql {
+    fn new(t: &Target) -> Sql {
+        Sql {
+            counter: t.table("counter"),
+            streams: t.table("streams"),
+            events: t.table("events"),
+            tags: t.table("event_tags"),
+            snapshots: t.table("snapshots"),
+            version: t.table("schema_version"),
+        }
+    }
+}
+
+/// What the pool and the snapshot store share with the storage.
+pub(crate) struct Database {
+    pub(crate) pool: Pool,
+    pub(crate) sql: Sql,
+}
+
+impl Database {
+    /// Connects and creates (or checks) the schema.
+    pub(crate) fn open(uri: &str, options: &Options) -> Result<Arc<Database>> {
+        let target = Target::resolve(uri, options)?;
+        let sql = Sql::new(&target);
+        let db = Arc::new(Database {
+            pool: Pool::new(target),
+            sql,
+        });
+        db.migrate(options.read_only)?;
+        Ok(db)
+    }
+
+    pub(crate) fn redacted(&self) -> &str {
+        &self.pool.target.redacted
+    }
+
+    pub(crate) fn corrupt(&self, table: &str, offset: u64, reason: CorruptReason) -> Error {
+        Error::corrupt(format!("{}#{table}", self.redacted()), offset, reason)
+    }
+
+    /// Creates the tables on first open, under an advisory lock so that several processes
+    /// opening a new database at once do not race; refuses a newer schema.
+    fn migrate(&self, read_only: bool) -> Result<()> {
+        let t = &self.pool.target;
+        let s = &self.sql;
+        let mut conn = self.pool.get()?;
+        let version_of = |conn: &mut Conn| -> Result<Option<i32>> {
+            let exists: Option<String> = conn
+                .client
+                .query_one("SELECT to_regclass($1)::text", &[&s.version])
+                .map_err(|e| db_error("read schema version", e))?
+                .get(0);
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let row = conn
+                .client
+                .query_opt(&format!("SELECT max(version) FROM {}", s.version), &[])
+                .map_err(|e| db_error("read schema version", e))?;
+            Ok(row.and_then(|r| r.get::<_, Option<i32>>(0)))
+        };
+        let found = version_of(&mut conn)?;
+        let found = match found {
+            Some(v) => v,
+            None if read_only => return Err(InvalidArgument::NotAJournal(PathBuf::from(self.redacted())).into()),
+            None => {
+                let ddl = format!(
+                    r#"
+SELECT pg_advisory_xact_lock(hashtext({lock_key}));
+CREATE SCHEMA IF NOT EXISTS "{schema}";
+CREATE TABLE IF NOT EXISTS {version} (version integer NOT NULL);
+CREATE TABLE IF NOT EXISTS {counter} (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    next_offset bigint NOT NULL
+);
+INSERT INTO {counter} (id, next_offset) VALUES (1, 1) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {streams} (
+    persistence_id text COLLATE "C" PRIMARY KEY,
+    highest bigint NOT NULL,
+    deleted_to bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {events} (
+    global_offset bigint PRIMARY KEY,
+    persistence_id text COLLATE "C" NOT NULL,
+    sequence_nr bigint NOT NULL,
+    body bytea NOT NULL,
+    UNIQUE (persistence_id, sequence_nr)
+);
+CREATE TABLE IF NOT EXISTS {tags} (
+    tag text COLLATE "C" NOT NULL,
+    global_offset bigint NOT NULL,
+    PRIMARY KEY (tag, global_offset)
+);
+CREATE INDEX IF NOT EXISTS "{prefix}event_tags_offset" ON {tags} (global_offset);
+CREATE TABLE IF NOT EXISTS {snapshots} (
+    persistence_id text COLLATE "C" NOT NULL,
+    sequence_nr bigint NOT NULL,
+    timestamp bigint NOT NULL,
+    body bytea NOT NULL,
+    PRIMARY KEY (persistence_id, sequence_nr)
+);
+INSERT INTO {version} (version) SELECT {v} WHERE NOT EXISTS (SELECT 1 FROM {version});
+"#,
+                    lock_key = quote_literal(&format!("tidelog schema {}.{}", t.schema, t.prefix)),
+                    schema = t.schema,
+                    prefix = t.prefix,
+                    version = s.version,
+                    counter = s.counter,
+                    streams = s.streams,
+                    events = s.events,
+                    tags = s.tags,
+                    snapshots = s.snapshots,
+                    v = SCHEMA_VERSION,
+                );
+                let mut tx = conn.client.transaction().map_err(|e| db_error("create schema", e))?;
+                tx.batch_execute(&ddl).map_err(|e| db_error("create schema", e))?;
+                tx.commit().map_err(|e| db_error("create schema", e))?;
+                version_of(&mut conn)?.unwrap_or(SCHEMA_VERSION)
+            }
+        };
+        if found > SCHEMA_VERSION || found < 1 {
+            return Err(Error::UnsupportedFormat {
+                path: PathBuf::from(self.redacted()),
+                found: found.max(0) as u32,
+                supported: SCHEMA_VERSION as u32,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The writer's transaction between `begin_batch` and `commit`.
+struct OpenBatch {
+    /// Marks of the batch's streams as read under the counter lock.
+    states: HashMap<String, StreamState>,
+    next_offset: u64,
+}
+
+/// The writer's own connection (not pooled: readers can never starve the writer).
+struct WriterSide {
+    conn: Option<Conn>,
+    batch: Option<OpenBatch>,
+}
+
+pub(crate) struct PostgresStorage {
+    db: Arc<Database>,
+    writer: Mutex<WriterSide>,
+}
+
+impl PostgresStorage {
+    pub(crate) fn open(db: Arc<Database>) -> PostgresStorage {
+        PostgresStorage {
+            db,
+            writer: Mutex::new(WriterSide { conn: None, batch: None }),
+        }
+    }
+
+    fn writer_conn<'w>(&self, side: &'w mut WriterSide) -> Result<&'w mut Conn> {
+        if side.conn.as_ref().is_some_and(|c| c.client.is_closed()) {
+            side.conn = None;
+        }
+        if side.conn.is_none() {
+            side.conn = Some(Conn::new(self.db.pool.target.connect()?));
+        }
+        Ok(side.conn.as_mut().expect("connected above"))
+    }
+
+    /// Ends a failed transaction; a broken connection is dropped (the next batch reconnects).
+    fn abandon(side: &mut WriterSide) {
+        side.batch = None;
+        if let Some(conn) = side.conn.as_mut() {
+            if conn.client.is_closed() || conn.client.batch_execute("ROLLBACK").is_err() {
+                side.conn = None;
+            }
+        }
+    }
+
+    fn begin(&self, side: &mut WriterSide, persistence_ids: &[&str]) -> Result<BatchStart> {
+        let sql = &self.db.sql;
+        let conn = self.writer_conn(side)?;
+        // One round trip: start the transaction and take the counter row. Every writer's batch
+        // queues here, so offsets are assigned in commit order.
+        let lock = format!("BEGIN; SELECT next_offset FROM {} WHERE id = 1 FOR UPDATE", sql.counter);
+        let messages = conn.client.simple_query(&lock).map_err(|e| db_error("begin batch", e))?;
+        let next_offset = messages
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse::<u64>().ok()),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                self.db
+                    .corrupt("counter", 0, CorruptReason::Malformed("the counter row is missing"))
+            })?;
+        // A statement of its own: its snapshot is taken after the lock was granted, so it sees
+        // every batch committed before ours.
+        let select = conn.statement(
+            "stream_states",
+            &format!(
+                "SELECT persistence_id, highest, deleted_to FROM {} WHERE persistence_id = ANY($1)",
+                sql.streams
+            ),
+        )?;
+        let rows = conn
+            .client
+            .query(&select, &[&persistence_ids])
+            .map_err(|e| db_error("read stream states", e))?;
+        let mut states: HashMap<String, StreamState> = persistence_ids.iter().map(|p| ((*p).to_owned(), StreamState::default())).collect();
+        for row in rows {
+            states.insert(
+                row.get::<_, String>(0),
+                StreamState {
+                    highest_sequence_nr: row.get::<_, i64>(1) as u64,
+                    deleted_to: row.get::<_, i64>(2) as u64,
+                },
+            );
+        }
+        let start = BatchStart {
+            next_global_offset: next_offset,
+            streams: states.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        };
+        side.batch = Some(OpenBatch { states, next_offset });
+        Ok(start)
+    }
+
+    /// Writes the batch and commits; `Ok` only once the server committed it.
+    fn write_and_commit(&self, side: &mut WriterSide, ops: &[Op<'_>], buffer: &[u8]) -> Result<()> {
+        let sql = &self.db.sql;
+        let batch = side.batch.as_mut().expect("begin_batch before commit");
+        let mut offsets: Vec<i64> = Vec::new();
+        let mut pids: Vec<&str> = Vec::new();
+        let mut seqs: Vec<i64> = Vec::new();
+        let mut bodies: Vec<&[u8]> = Vec::new();
+        let mut tag_names: Vec<&str> = Vec::new();
+        let mut tag_offsets: Vec<i64> = Vec::new();
+        let mut deletions: Vec<(&str, i64)> = Vec::new();
+        let mut next_offset = batch.next_offset;
+        for op in ops {
+            match op {
+                Op::Write(w) => {
+                    for (i, (event, body)) in w.events.iter().zip(w.bodies).enumerate() {
+                        let offset = w.first_global_offset + i as u64;
+                        let offset_i64 = to_i64(offset, "global offset")?;
+                        offsets.push(offset_i64);
+                        pids.push(w.persistence_id);
+                        seqs.push(to_i64(w.first_sequence_nr + i as u64, "sequence nr")?);
+                        bodies.push(&buffer[body.clone()]);
+                        for tag in &event.tags {
+                            tag_names.push(tag);
+                            tag_offsets.push(offset_i64);
+                        }
+                        next_offset = next_offset.max(offset + 1);
+                    }
+                    let state = batch.states.entry(w.persistence_id.to_owned()).or_default();
+                    state.highest_sequence_nr = w.first_sequence_nr + w.events.len() as u64 - 1;
+                }
+                Op::SetState {
+                    persistence_id,
+                    highest,
+                    deleted_to,
+                } => {
+                    let state = batch.states.entry((*persistence_id).to_owned()).or_default();
+                    // Only a stream with live events has anything to delete.
+                    if *deleted_to > state.deleted_to && state.highest_sequence_nr > state.deleted_to {
+                        deletions.push((persistence_id, to_i64(*deleted_to, "sequence nr")?));
+                    }
+                    *state = StreamState {
+                        highest_sequence_nr: *highest,
+                        deleted_to: *deleted_to,
+                    };
+                }
+            }
+        }
+        // Final marks, once per stream touched by an operation.
+        let touched: std::collections::HashSet<&str> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Write(w) => w.persistence_id,
+                Op::SetState { persistence_id, .. } => persistence_id,
+            })
+            .collect();
+        let mut state_pids: Vec<&str> = Vec::with_capacity(touched.len());
+        let mut highs: Vec<i64> = Vec::with_capacity(touched.len());
+        let mut deleted: Vec<i64> = Vec::with_capacity(touched.len());
+        for pid in touched {
+            let s = batch.states[pid];
+            state_pids.push(pid);
+            highs.push(to_i64(s.highest_sequence_nr, "sequence nr")?);
+            deleted.push(to_i64(s.deleted_to, "sequence nr")?);
+        }
+        let next = to_i64(next_offset, "global offset")?;
+        let conn = side.conn.as_mut().expect("connected by begin_batch");
+        // One statement: the events, their tags, the marks and the counter.
+        let write = conn.statement(
+            "write_batch",
+            &format!(
+                "WITH ev AS (INSERT INTO {events} (global_offset, persistence_id, sequence_nr, body) \
+                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])), \
+                 tg AS (INSERT INTO {tags} (tag, global_offset) SELECT * FROM unnest($5::text[], $6::bigint[])), \
+                 st AS (INSERT INTO {streams} (persistence_id, highest, deleted_to) \
+                    SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[]) \
+                    ON CONFLICT (persistence_id) DO UPDATE SET highest = EXCLUDED.highest, deleted_to = EXCLUDED.deleted_to) \
+                 UPDATE {counter} SET next_offset = $10 WHERE id = 1",
+                events = sql.events,
+                tags = sql.tags,
+                streams = sql.streams,
+                counter = sql.counter
+            ),
+        )?;
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &offsets,
+            &pids,
+            &seqs,
+            &bodies,
+            &tag_names,
+            &tag_offsets,
+            &state_pids,
+            &highs,
+            &deleted,
+            &next,
+        ];
+        conn.client.execute(&write, &params).map_err(|e| db_error("write batch", e))?;
+        if !deletions.is_empty() {
+            let delete = conn.statement(
+                "delete_events",
+                &format!(
+                    "WITH d AS (DELETE FROM {events} WHERE persistence_id = $1 AND sequence_nr <= $2 RETURNING global_offset) \
+                     DELETE FROM {tags} t USING d WHERE t.global_offset = d.global_offset",
+                    events = sql.events,
+                    tags = sql.tags
+                ),
+            )?;
+            for (pid, to) in &deletions {
+                conn.client.execute(&delete, &[pid, to]).map_err(|e| db_error("delete events", e))?;
+            }
+        }
+        let first_event = offsets.first().map(|&o| (o, bodies[0]));
+        match conn.client.batch_execute("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e) if conn.client.is_closed() => {
+                // The connection died around COMMIT: the server may or may not have committed.
+                // Ask it, on a new connection, rather than guess (a retry would duplicate).
+                let error = db_error("commit", e);
+                side.conn = None;
+                // The server may be restarting: keep asking for a while (the writer has
+                // nothing better to do; the batches behind this one need the server too).
+                let deadline = std::time::Instant::now() + COMMIT_CHECK_PATIENCE;
+                loop {
+                    match self.committed(first_event, &batch.states) {
+                        Ok(true) => return Ok(()),
+                        Ok(false) => return Err(error),
+                        Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                        Err(_) => {
+                            // Not retryable: a blind retry could store the events twice.
+                            return Err(Error::Database {
+                                operation: "commit",
+                                message: format!("{error}; whether the batch was committed is unknown (the server could not be asked)"),
+                                retryable: false,
+                            });
+                        }
+                    }
+                }
+            }
+            Err(e) => Err(db_error("commit", e)),
+        }
+    }
+
+    /// Whether a batch whose COMMIT went unanswered was committed: its first event is stored
+    /// with the very body written (offset, sequence number, timestamp and CRC included), or,
+    /// for a batch without events, every touched stream has the marks it set.
+    fn committed(&self, first_event: Option<(i64, &[u8])>, states: &HashMap<String, StreamState>) -> Result<bool> {
+        let sql = &self.db.sql;
+        self.db.pool.read(|conn| match first_event {
+            Some((offset, body)) => {
+                let row = conn
+                    .client
+                    .query_opt(&format!("SELECT body FROM {} WHERE global_offset = $1", sql.events), &[&offset])
+                    .map_err(|e| db_error("check commit", e))?;
+                Ok(row.is_some_and(|r| r.get::<_, &[u8]>(0) == body))
+            }
+            None => {
+                for (pid, state) in states {
+                    let row = conn
+                        .client
+                        .query_opt(
+                            &format!("SELECT highest, deleted_to FROM {} WHERE persistence_id = $1", sql.streams),
+                            &[pid],
+                        )
+                        .map_err(|e| db_error("check commit", e))?;
+                    let found = row
+                        .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
+                        .unwrap_or((0, 0));
+                    if found != (state.highest_sequence_nr, state.deleted_to) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+        })
+    }
+
+    /// Visits rows `(persistence_id, global_offset, body)` page by page; `page(conn, from, limit)`
+    /// reads the next page from the key `from`, which `next_key` computes from the last event.
+    fn scan_rows(
+        &self,
+        visit: &mut Visit<'_>,
+        max: usize,
+        mut from: i64,
+        next_key: impl Fn(&crate::model::EventRef<'_>) -> i64,
+        mut page: impl FnMut(&mut Conn, i64, i64) -> Result<Vec<postgres::Row>>,
+    ) -> Result<()> {
+        let mut left = max;
+        while left > 0 {
+            let want = (left.min(PAGE as usize)) as i64;
+            let rows = self.db.pool.read(|conn| page(conn, from, want))?;
+            let got = rows.len();
+            for row in &rows {
+                let pid: &str = row.get(0);
+                let offset = row.get::<_, i64>(1) as u64;
+                let body: &[u8] = row.get(2);
+                let event = codec::decode_event(pid, body).map_err(|r| self.db.corrupt("events", offset, r))?;
+                from = next_key(&event);
+                if !visit(event) {
+                    return Ok(());
+                }
+            }
+            left -= got;
+            if (got as i64) < want {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Storage for PostgresStorage {
+    fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
+        let sql = format!("SELECT highest, deleted_to FROM {} WHERE persistence_id = $1", self.db.sql.streams);
+        self.db.pool.read(|conn| {
+            let stmt = conn.statement("stream_state", &sql)?;
+            let row = conn
+                .client
+                .query_opt(&stmt, &[&persistence_id])
+                .map_err(|e| db_error("read stream state", e))?;
+            Ok(row.map_or_else(StreamState::default, |r| StreamState {
+                highest_sequence_nr: r.get::<_, i64>(0) as u64,
+                deleted_to: r.get::<_, i64>(1) as u64,
+            }))
+        })
+    }
+
+    /// The committed counter: every offset below it is committed and visible (the safe
+    /// watermark for live tails).
+    fn next_global_offset(&self) -> Result<u64> {
+        let sql = format!("SELECT next_offset FROM {} WHERE id = 1", self.db.sql.counter);
+        self.db.pool.read(|conn| {
+            let stmt = conn.statement("next_offset", &sql)?;
+            let row = conn.client.query_one(&stmt, &[]).map_err(|e| db_error("read counter", e))?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
+        if from > to {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT persistence_id, global_offset, body FROM {} \
+             WHERE persistence_id = $1 AND sequence_nr >= $2 AND sequence_nr <= $3 ORDER BY sequence_nr LIMIT $4",
+            self.db.sql.events
+        );
+        let to = to.min(i64::MAX as u64) as i64;
+        let from = from.min(i64::MAX as u64) as i64;
+        self.scan_rows(
+            visit,
+            max,
+            from,
+            |e| e.sequence_nr as i64 + 1,
+            |conn, from, limit| {
+                let stmt = conn.statement("scan_stream", &sql)?;
+                conn.client
+                    .query(&stmt, &[&persistence_id, &from, &to, &limit])
+                    .map_err(|e| db_error("read stream", e))
+            },
+        )
+    }
+
+    fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()> {
+        let s = &self.db.sql;
+        let from = from_offset.min(i64::MAX as u64) as i64;
+        let next = |e: &crate::model::EventRef<'_>| e.global_offset as i64 + 1;
+        match tag {
+            None => {
+                let sql = format!(
+                    "SELECT persistence_id, global_offset, body FROM {} WHERE global_offset >= $1 ORDER BY global_offset LIMIT $2",
+                    s.events
+                );
+                self.scan_rows(visit, max, from, next, |conn, from, limit| {
+                    let stmt = conn.statement("scan_all", &sql)?;
+                    conn.client
+                        .query(&stmt, &[&from, &limit])
+                        .map_err(|e| db_error("read all events", e))
+                })
+            }
+            Some(tag) => {
+                let sql = format!(
+                    "SELECT e.persistence_id, e.global_offset, e.body FROM {tags} t JOIN {events} e ON e.global_offset = t.global_offset \
+                     WHERE t.tag = $1 AND t.global_offset >= $2 ORDER BY t.global_offset LIMIT $3",
+                    tags = s.tags,
+                    events = s.events
+                );
+                self.scan_rows(visit, max, from, next, |conn, from, limit| {
+                    let stmt = conn.statement("scan_tag", &sql)?;
+                    conn.client
+                        .query(&stmt, &[&tag, &from, &limit])
+                        .map_err(|e| db_error("read events by tag", e))
+                })
+            }
+        }
+    }
+
+    fn persistence_ids(&self) -> Result<Vec<String>> {
+        let sql = format!("SELECT persistence_id FROM {} ORDER BY persistence_id", self.db.sql.streams);
+        self.db.pool.read(|conn| {
+            let rows = conn.client.query(&sql, &[]).map_err(|e| db_error("list persistence ids", e))?;
+            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+        })
+    }
+
+    fn begin_batch(&self, persistence_ids: &[&str]) -> Result<Option<BatchStart>> {
+        let mut side = self.writer.lock();
+        if side.batch.is_some() {
+            Self::abandon(&mut side);
+        }
+        let reused = side.conn.is_some();
+        match self.begin(&mut side, persistence_ids) {
+            Ok(start) => Ok(Some(start)),
+            // A connection that died while idle (a terminated backend, a restarted server)
+            // shows only when used: nothing was written yet, so begin once more on a new one.
+            Err(e) if reused && e.is_retryable() => {
+                Self::abandon(&mut side);
+                side.conn = None;
+                self.begin(&mut side, persistence_ids)
+                    .map(Some)
+                    .inspect_err(|_| Self::abandon(&mut side))
+            }
+            Err(e) => {
+                Self::abandon(&mut side);
+                Err(e)
+            }
+        }
+    }
+
+    fn commit(&self, ops: &[Op<'_>], buffer: &[u8]) -> Result<()> {
+        let mut side = self.writer.lock();
+        if side.batch.is_none() {
+            return Err(Error::Database {
+                operation: "commit",
+                message: "no batch was begun".into(),
+                retryable: false,
+            });
+        }
+        if ops.is_empty() {
+            Self::abandon(&mut side);
+            return Ok(());
+        }
+        let result = self.write_and_commit(&mut side, ops, buffer);
+        if result.is_err() {
+            Self::abandon(&mut side);
+        }
+        side.batch = None;
+        result
+    }
+
+    /// With `SyncPolicy::Always` every commit was flushed before it was acknowledged
+    /// (`synchronous_commit = on`). Otherwise one small commit with `synchronous_commit = on`
+    /// flushes the server's log up to it, so every earlier commit of ours is durable too.
+    fn sync(&self) -> Result<()> {
+        if self.db.pool.target.synchronous_commit {
+            return Ok(());
+        }
+        let mut side = self.writer.lock();
+        let sql = format!(
+            "BEGIN; SET LOCAL synchronous_commit = on; UPDATE {} SET next_offset = next_offset WHERE id = 1; COMMIT",
+            self.db.sql.counter
+        );
+        let conn = self.writer_conn(&mut side)?;
+        let result = conn.client.batch_execute(&sql).map_err(|e| db_error("flush", e));
+        if result.is_err() {
+            Self::abandon(&mut side);
+        }
+        result
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn copy_to(&self, _dest: &std::path::Path) -> Result<()> {
+        Err(bad_option(
+            "backend",
+            "a PostgreSQL journal is backed up with the database's own tools (pg_dump) or `tidelog copy`",
+        ))
+    }
+
+    fn close(&self) -> Result<()> {
+        let mut side = self.writer.lock();
+        Self::abandon(&mut side);
+        side.conn = None;
+        drop(side);
+        self.db.pool.close();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_passwords_in_userinfo_and_query() {
+        assert_eq!(redact("postgresql://u:secret@h:5432/db"), "postgresql://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u@h/db?password=secret&x=1"),
+            "postgres://u@h/db?password=***&x=1"
+        );
+        assert_eq!(redact("postgresql://h/db"), "postgresql://h/db");
+        assert_eq!(redact("postgresql://u:p@ss@h/db"), "postgresql://u:***@h/db");
+    }
+
+    #[test]
+    fn target_takes_our_parameters_out_and_checks_identifiers() {
+        let t = Target::resolve(
+            "postgresql://u:secret@127.0.0.1:1/db?tidelog_schema=s1&tidelog_table_prefix=p_",
+            &Options::new(),
+        )
+        .unwrap();
+        assert_eq!((t.schema.as_str(), t.prefix.as_str()), ("s1", "p_"));
+        assert!(!format!("{t:?}").contains("secret"));
+        let t = Target::resolve("postgresql://u@h/db?tidelog_schema=s1", &Options::new().postgres_schema("s2")).unwrap();
+        assert_eq!(t.schema, "s2");
+        let err = Target::resolve("postgresql://u@h/db?tidelog_schema=x;drop", &Options::new()).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidArgument(InvalidArgument::Option {
+                option: "postgres_schema",
+                ..
+            })
+        ));
+    }
+}

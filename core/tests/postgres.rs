@@ -1,0 +1,371 @@
+//! The PostgreSQL backend with several writers on one database: journals in one process and
+//! writer processes, as nodes of a cluster would be. Needs `TIDELOG_TEST_POSTGRES`
+//! (`tests/postgres.sh run cargo test ...`); skipped with a message without it (not in CI).
+//!
+//! Child processes run in this same test binary: the parent re-executes it with
+//! `--exact child_process --ignored` and a `TIDELOG_CHILD` mode.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::{journal_path, postgres_uri};
+use tidelog::{AtomicWrite, Backend, Error, Journal, NewEvent, Options};
+
+fn open_at(uri: &str) -> Journal {
+    Journal::open(uri, Options::new()).expect("open journal")
+}
+
+/// A URI for a fresh journal of its own (a schema named after a temporary directory).
+fn fresh_journal_uri() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = journal_path(dir.path().join("journal"), Backend::Postgres)
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (dir, uri)
+}
+
+fn child(mode: &str, uri: &str, id: usize) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "child_process", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .env("TIDELOG_CHILD", mode)
+        .env("TIDELOG_URI", uri)
+        .env("TIDELOG_CHILD_ID", id.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command
+}
+
+/// Lines the child printed after its "ready" line (the harness prints its own before).
+fn child_lines(child: &mut Child) -> impl Iterator<Item = String> {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap());
+    for line in lines.by_ref() {
+        if line == "ready" {
+            break;
+        }
+    }
+    lines
+}
+
+const STREAMS: usize = 16;
+const TAG: &str = "even";
+
+fn stream_name(i: usize) -> String {
+    format!("shared-{i:02}")
+}
+
+/// The child half. Does nothing unless started by a parent test.
+#[test]
+#[ignore = "run as a child process by the tests in this file"]
+fn child_process() {
+    let Ok(mode) = std::env::var("TIDELOG_CHILD") else { return };
+    let uri = std::env::var("TIDELOG_URI").unwrap();
+    let id: usize = std::env::var("TIDELOG_CHILD_ID").unwrap().parse().unwrap();
+    let journal = open_at(&uri);
+    println!("ready");
+    let mut out = std::io::stdout().lock();
+    match mode.as_str() {
+        // Auto-numbered appends to the shared streams until stdin closes; prints each
+        // acknowledged event as `ack <pid> <seq> <offset> <payload>`.
+        "writer" => {
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let watcher = stop.clone();
+            std::thread::spawn(move || {
+                let _ = std::io::stdin().read_line(&mut String::new());
+                watcher.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let mut n = 0usize;
+            // Several appends in flight, so the writer batches them.
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let pending: Vec<_> = (0..8)
+                    .map(|k| {
+                        n += 1;
+                        let s = (n * 7 + id + k) % STREAMS;
+                        let pid = stream_name(s);
+                        let payload = format!("w{id}-{n}");
+                        let mut event = NewEvent::new(payload.clone().into_bytes()).tag("any");
+                        if s.is_multiple_of(2) {
+                            event = event.tag(TAG);
+                        }
+                        (pid.clone(), payload, journal.append_async(&pid, vec![event]))
+                    })
+                    .collect();
+                for (pid, payload, completion) in pending {
+                    let r = completion.wait().unwrap();
+                    writeln!(out, "ack {pid} {} {} {payload}", r.first_sequence_nr, r.first_global_offset).unwrap();
+                }
+            }
+        }
+        // Follows all events and one tag from offset 0 by polling; after `stop <end>` on stdin
+        // it reads on to `end`, then prints `all <offset>` and `tag <offset>` lines and `done`.
+        "tail" => {
+            let end = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+            let setter = end.clone();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+                let value = line.trim().strip_prefix("stop ").and_then(|v| v.parse().ok()).unwrap_or(0);
+                setter.store(value, std::sync::atomic::Ordering::SeqCst);
+            });
+            let (mut all, mut tagged) = (Vec::new(), Vec::new());
+            let (mut all_from, mut tag_from) = (0u64, 0u64);
+            loop {
+                let stop_at = end.load(std::sync::atomic::Ordering::SeqCst);
+                for e in journal.all_events(all_from, 500).unwrap() {
+                    all.push(e.global_offset);
+                    all_from = e.global_offset + 1;
+                }
+                for e in journal.events_by_tag(TAG, tag_from, 500).unwrap() {
+                    tagged.push(e.global_offset);
+                    tag_from = e.global_offset + 1;
+                }
+                if stop_at != u64::MAX && all_from >= stop_at && journal.all_events(all_from, 1).unwrap().is_empty() {
+                    // The tag feed is caught up once it has nothing more below the end.
+                    if journal.events_by_tag(TAG, tag_from, 1).unwrap().is_empty() {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            for o in all {
+                writeln!(out, "all {o}").unwrap();
+            }
+            for o in tagged {
+                writeln!(out, "tag {o}").unwrap();
+            }
+            writeln!(out, "done").unwrap();
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+    out.flush().unwrap();
+    drop(out);
+    journal.close().unwrap();
+}
+
+/// Two journals on one database (two writers, as on two nodes) race explicit writes to one
+/// stream: each sequence number has exactly one winner, the losers get `SequenceConflict`,
+/// and the stream holds exactly the winners' events.
+#[test]
+fn conflicting_explicit_writes_from_two_journals_have_one_winner_per_sequence_nr() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let journals = [open_at(&uri), open_at(&uri)];
+    let threads_per_journal = 3;
+    let rounds = 60;
+    let barrier = Arc::new(Barrier::new(2 * threads_per_journal));
+    let handles: Vec<_> = (0..2 * threads_per_journal)
+        .map(|t| {
+            let journal = journals[t % 2].clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let (mut won, mut conflicts) = (Vec::new(), 0u64);
+                for round in 0..rounds {
+                    // Read through this journal; the other writes behind its back.
+                    let next = journal.highest_sequence_nr("contested").unwrap() + 1;
+                    let payload = format!("t{t}-r{round}");
+                    let write = AtomicWrite::new("contested", next, vec![NewEvent::new(payload.clone().into_bytes())]);
+                    match journal.write(vec![write]).unwrap().remove(0) {
+                        Ok(receipt) => {
+                            assert_eq!(receipt.first_sequence_nr, next);
+                            won.push((next, payload));
+                        }
+                        Err(Error::SequenceConflict { expected, actual, .. }) => {
+                            assert_eq!(actual, next);
+                            assert!(expected > next, "a conflict means someone else took {next}");
+                            conflicts += 1;
+                        }
+                        Err(other) => panic!("unexpected error {other}"),
+                    }
+                }
+                (won, conflicts)
+            })
+        })
+        .collect();
+    let mut winners: BTreeMap<u64, String> = BTreeMap::new();
+    let mut conflicts = 0;
+    for h in handles {
+        let (won, c) = h.join().unwrap();
+        conflicts += c;
+        for (seq, payload) in won {
+            assert!(winners.insert(seq, payload).is_none(), "sequence nr {seq} won twice");
+        }
+    }
+    let stored = journals[0].read("contested", 1, u64::MAX, usize::MAX).unwrap();
+    let stored: BTreeMap<u64, String> = stored
+        .into_iter()
+        .map(|e| (e.sequence_nr, String::from_utf8(e.payload).unwrap()))
+        .collect();
+    assert_eq!(stored, winners, "the stream holds exactly the acknowledged winners");
+    assert_eq!(
+        stored.keys().copied().collect::<Vec<_>>(),
+        (1..=stored.len() as u64).collect::<Vec<_>>()
+    );
+    assert!(conflicts > 0, "the writers never raced; the test proved nothing");
+    for j in journals {
+        j.close().unwrap();
+    }
+}
+
+/// Auto-numbered appends from two journals to the same streams neither duplicate nor skip.
+#[test]
+fn auto_numbered_appends_from_two_journals_never_duplicate_or_skip() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let journals = [open_at(&uri), open_at(&uri)];
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let journal = journals[t % 2].clone();
+            std::thread::spawn(move || {
+                (0..100)
+                    .map(|i| {
+                        let pid = format!("auto-{}", i % 3);
+                        let r = journal.append(&pid, vec![NewEvent::new(format!("t{t}-{i}").into_bytes())]).unwrap();
+                        (pid, r.first_sequence_nr)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut acked: BTreeSet<(String, u64)> = BTreeSet::new();
+    for h in handles {
+        for ack in h.join().unwrap() {
+            assert!(acked.insert(ack.clone()), "{ack:?} acknowledged twice");
+        }
+    }
+    for s in 0..3 {
+        let pid = format!("auto-{s}");
+        let seqs: Vec<u64> = journals[1]
+            .read(&pid, 1, u64::MAX, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence_nr)
+            .collect();
+        let want: Vec<u64> = acked.iter().filter(|(p, _)| *p == pid).map(|(_, s)| *s).collect();
+        assert_eq!(seqs, want);
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    }
+    for j in journals {
+        j.close().unwrap();
+    }
+}
+
+/// Four writer processes on 16 shared streams and a fifth process tailing everything and one
+/// tag from offset 0 by polling: the tail sees every event exactly once, in offset order, and
+/// nothing is missing against a final full read; every acknowledged event is stored once.
+#[test]
+fn four_writer_processes_and_a_tailing_process_see_every_event_once_in_order() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let seconds: u64 = std::env::var("TIDELOG_PG_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
+    let (_dir, uri) = fresh_journal_uri();
+    let journal = open_at(&uri); // creates the schema before the children race to
+    let mut tail = child("tail", &uri, 99).stdin(Stdio::piped()).spawn().unwrap();
+    let mut tail_lines = child_lines(&mut tail);
+    let mut writers: Vec<Child> = (0..4)
+        .map(|i| child("writer", &uri, i).stdin(Stdio::piped()).spawn().unwrap())
+        .collect();
+    let readers: Vec<_> = writers
+        .iter_mut()
+        .map(|w| {
+            let lines: Vec<String> = Vec::new();
+            let mut it = child_lines(w);
+            std::thread::spawn(move || {
+                let mut lines = lines;
+                lines.extend(it.by_ref());
+                lines
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    for w in &mut writers {
+        drop(w.stdin.take()); // EOF: stop
+    }
+    let mut acks: Vec<(String, u64, u64, String)> = Vec::new();
+    for r in readers {
+        for line in r.join().unwrap() {
+            let parts: Vec<&str> = line.split(' ').collect();
+            if parts.first() == Some(&"ack") {
+                acks.push((
+                    parts[1].into(),
+                    parts[2].parse().unwrap(),
+                    parts[3].parse().unwrap(),
+                    parts[4].into(),
+                ));
+            }
+        }
+    }
+    for mut w in writers {
+        assert!(w.wait().unwrap().success());
+    }
+    let end = journal.next_global_offset().unwrap();
+    writeln!(tail.stdin.as_mut().unwrap(), "stop {end}").unwrap();
+    let started = Instant::now();
+    let (mut tailed_all, mut tailed_tag) = (Vec::new(), Vec::new());
+    for line in tail_lines.by_ref() {
+        match line.split_once(' ') {
+            Some(("all", o)) => tailed_all.push(o.parse::<u64>().unwrap()),
+            Some(("tag", o)) => tailed_tag.push(o.parse::<u64>().unwrap()),
+            _ if line == "done" => break,
+            _ => {}
+        }
+    }
+    assert!(tail.wait().unwrap().success(), "tail process failed after {:?}", started.elapsed());
+
+    let full = journal.all_events(0, usize::MAX).unwrap();
+    let full_offsets: Vec<u64> = full.iter().map(|e| e.global_offset).collect();
+    let full_tag: Vec<u64> = full
+        .iter()
+        .filter(|e| e.tags.iter().any(|t| t == TAG))
+        .map(|e| e.global_offset)
+        .collect();
+    assert!(!acks.is_empty());
+    assert_eq!(full.len(), acks.len(), "every stored event was acknowledged to one writer, once");
+    assert_eq!(
+        tailed_all, full_offsets,
+        "the tail of all events saw each once, in order, none missing"
+    );
+    assert_eq!(
+        tailed_tag, full_tag,
+        "the tag tail saw each tagged event once, in order, none missing"
+    );
+    assert!(full_offsets.windows(2).all(|w| w[0] < w[1]));
+    let by_offset: HashMap<u64, &tidelog::Event> = full.iter().map(|e| (e.global_offset, e)).collect();
+    for (pid, seq, offset, payload) in &acks {
+        let e = by_offset
+            .get(offset)
+            .unwrap_or_else(|| panic!("acknowledged offset {offset} missing"));
+        assert_eq!(
+            (&e.persistence_id, e.sequence_nr, e.payload.as_slice()),
+            (pid, *seq, payload.as_bytes())
+        );
+    }
+    for s in 0..STREAMS {
+        let pid = stream_name(s);
+        let seqs: Vec<u64> = journal
+            .read(&pid, 1, u64::MAX, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence_nr)
+            .collect();
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "{pid} is gapless");
+    }
+    eprintln!(
+        "{} events from 4 writer processes in {seconds} s; the tail saw {} (tag: {})",
+        acks.len(),
+        tailed_all.len(),
+        tailed_tag.len()
+    );
+    journal.close().unwrap();
+}
