@@ -369,3 +369,32 @@ fn four_writer_processes_and_a_tailing_process_see_every_event_once_in_order() {
     );
     journal.close().unwrap();
 }
+
+/// A subscription follows the database, not only its own journal's writer: events another
+/// node (here another journal on the same database) commits reach it, each once, in order.
+#[test]
+fn a_subscription_sees_what_another_journal_on_the_database_commits() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let (here, there) = (open_at(&uri), open_at(&uri));
+    here.append("local", vec![NewEvent::new(b"0".to_vec())]).unwrap();
+    let feed = here.subscribe_all(0).unwrap();
+    // Alternating, then only the other journal: its last commits are published by nobody here.
+    for i in 1..=25 {
+        let journal = if i % 2 == 0 && i <= 20 { &here } else { &there };
+        journal.append("shared", vec![NewEvent::new(i.to_string().into_bytes())]).unwrap();
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 26 {
+        seen.extend(feed.next_batch(100).unwrap());
+    }
+    let payloads: Vec<String> = seen.iter().map(|e| String::from_utf8(e.payload.clone()).unwrap()).collect();
+    assert_eq!(payloads, (0..=25).map(|i| i.to_string()).collect::<Vec<_>>());
+    let offsets: Vec<u64> = seen.iter().map(|e| e.global_offset).collect();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]), "offsets in order: {offsets:?}");
+    feed.cancel();
+    here.close().unwrap();
+    there.close().unwrap();
+}
