@@ -48,7 +48,9 @@ native() {
 python_dist() {
   step "python: abi3 wheel (manylinux2014) and sdist"
   rm -rf "$OUT/python" && mkdir -p "$OUT/python"
-  (cd bindings-python &&
+  # Its own target dir: maturin's zig set-up differs from cargo-zigbuild's in the environment of build scripts, and
+  # sharing one dir would rebuild both every time.
+  (cd bindings-python && export CARGO_TARGET_DIR="$ROOT/target/dist-python" &&
     maturin build --quiet --locked --profile dist --zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu --out "$OUT/python" &&
     maturin sdist --out "$OUT/python")
   twine check --strict "$OUT"/python/*
