@@ -60,7 +60,7 @@ const { Journal } = require(pkgDir)
 JS
 # The local build: a copy of the packaged JS next to the local addon (index.js prefers ../tidelog.node).
 rm -rf "$WORK/node-local-pkg" && mkdir -p "$WORK/node-local-pkg"
-cp -r "$SMOKE/npm/node_modules/tidelog/." "$WORK/node-local-pkg/"
+cp -r "$SMOKE/npm-project/node_modules/tidelog/." "$WORK/node-local-pkg/"
 cp "$WORK/node-local/tidelog.node" "$WORK/node-local-pkg/tidelog.node"
 
 mkdir -p "$WORK/java"
@@ -115,7 +115,7 @@ probe() { # probe LANG SIDE -> ns per call
   case "$1/$2" in
     python/packaged) "$SMOKE/python/venv/bin/python" "$WORK/probe.py" "$CALLS" "$DATA" ;;
     python/local) "$WORK/venv-local/bin/python" "$WORK/probe.py" "$CALLS" "$DATA" ;;
-    node/packaged) node "$WORK/probe.cjs" "$CALLS" "$DATA" "$SMOKE/npm/node_modules/tidelog" ;;
+    node/packaged) node "$WORK/probe.cjs" "$CALLS" "$DATA" "$SMOKE/npm-project/node_modules/tidelog" ;;
     node/local) node "$WORK/probe.cjs" "$CALLS" "$DATA" "$WORK/node-local-pkg" ;;
     jvm/packaged) java -cp "$JAR:$WORK/java" Probe "$CALLS" "$DATA" ;;
     jvm/local) java -Dtidelog.native.library="$ROOT/target/release/libtidelog_jni.so" -cp "$JAR:$WORK/java" Probe "$CALLS" "$DATA" ;;

@@ -74,7 +74,7 @@ python_sdist_without_rust() {
 }
 
 npm_install() {
-  local dir="$WORK/npm"
+  local dir="$WORK/npm-project"
   rm -rf "$dir" && mkdir -p "$dir"
   (cd "$dir" && no_rust npm init -y >/dev/null && no_rust npm pkg set type=module >/dev/null &&
     # --offline: the other platforms' optional packages are not published from here; npm skips them.
@@ -120,11 +120,15 @@ EOF
 
 nuget_mono() {
   local dir="$WORK/nuget" tools="$ROOT/bindings-dotnet/build/dotnet-tools"
-  [ -f "$tools/env.sh" ] || bash "$ROOT/../shared/dotnet/setup.sh" "$tools" >/dev/null || return 1
+  # The offline Mono toolchain of ../shared/dotnet (build.sh sets it up the same way).
+  if ! command -v mono >/dev/null || [ ! -f "$tools/env.sh" ]; then
+    dpkg -s mono-devel unzip >/dev/null 2>&1 || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mono-devel unzip >/dev/null; } || return 1
+    bash "$ROOT/../shared/dotnet/setup.sh" "$tools" >/dev/null || return 1
+  fi
   # shellcheck disable=SC1091
   . "$tools/env.sh"
   rm -rf "$dir" && mkdir -p "$dir/app"
-  (cd "$dir" && no_rust mono "$NUGET_EXE" install Tidelog -Version "$VERSION" -Source "$DIST/nuget" -OutputDirectory packages -NonInteractive >/dev/null) || return 1
+  (cd "$dir" && no_rust $NUGET_EXE install Tidelog -Version "$VERSION" -Source "$DIST/nuget" -OutputDirectory packages -NonInteractive >/dev/null) || return 1
   local pkg="$dir/packages/Tidelog.$VERSION"
   [ -f "$pkg/runtimes/linux-x64/native/libtidelog_c.so" ] || { echo "no runtimes/linux-x64/native in the package"; return 1; }
   readme_block "$ROOT/bindings-dotnet/src/Tidelog/README.md" csharp > "$dir/app/Program.cs"
