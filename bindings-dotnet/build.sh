@@ -218,7 +218,7 @@ cmd_pack() {
   step "pack Tidelog.Persistence.Akka $VERSION"
   cp "$stage/lib/netstandard2.0/Tidelog.dll" "$akka/lib/netstandard2.0/"
   build_akka "$akka/lib/netstandard2.0" release
-  rm "$akka/lib/netstandard2.0/Tidelog.dll" "$akka/lib/netstandard2.0/Tidelog.pdb"
+  rm -f "$akka/lib/netstandard2.0/Tidelog.dll" "$akka/lib/netstandard2.0/Tidelog.pdb"
   cp "$HERE/src/Tidelog.Persistence.Akka/README.md" "$HERE/LICENSE" "$akka/"
   sed -e 's/\$version\$/'"$VERSION"'/g' -e 's/\$commit\$/'"$commit"'/g' "$HERE/src/Tidelog.Persistence.Akka/Tidelog.Persistence.Akka.nuspec" > "$akka/Tidelog.Persistence.Akka.nuspec"
   $NUGET_EXE pack "$akka/Tidelog.Persistence.Akka.nuspec" -OutputDirectory "$dist" -NoPackageAnalysis -NonInteractive -Symbols -SymbolPackageFormat snupkg
