@@ -101,6 +101,10 @@ maven_project() {
   <properties><maven.compiler.release>17</maven.compiler.release><project.build.sourceEncoding>UTF-8</project.build.sourceEncoding></properties>
   <repositories><repository><id>dist</id><url>file://$(cd "$repo" && pwd)</url></repository></repositories>
   <dependencies><dependency><groupId>dev.tidelog</groupId><artifactId>tidelog</artifactId><version>$VERSION</version></dependency></dependencies>
+  <build><plugins>
+    <plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version></plugin>
+    <plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId><version>3.8.1</version></plugin>
+  </plugins></build>
 </project>
 EOF
   { readme_block "$ROOT/bindings-jvm/README.md" java | grep '^import '
