@@ -5,8 +5,8 @@
 # build (cargo build --release / maturin build --release / npm run build:release). Rounds alternate
 # between the two so that load drift on the shared machine hits both; each side keeps its best round.
 #   bash bench/packaged/run.sh [ROUNDS] [CALLS]
-# Needs: tests/smoke/run.sh run before (the installed packages), and the local release builds, which this
-# script builds. Prints a Markdown table.
+# Needs: tests/smoke/run.sh run before (the installed packages); builds the local release builds itself.
+# Prints a Markdown table. Run it unprefixed (no nice) on a quiet machine.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 ROUNDS="${1:-7}"
@@ -18,9 +18,9 @@ mkdir -p "$WORK"
 cd "$ROOT"
 
 echo "building the local release builds (cargo build --release; maturin build --release; napi build --release)" >&2
-cargo build --quiet --release -p tidelog-jni -p tidelog-c
-(cd bindings-node && npx --no-install napi build --release --manifest-path Cargo.toml --output-dir "$WORK/node-local" --no-js >/dev/null 2>&1 ||
-  npx --no-install napi build --release --manifest-path Cargo.toml --output-dir "$WORK/node-local" --no-js)
+# One cargo invocation for the three cdylibs (what `napi build --release` does for the addon, plus a copy).
+cargo build --quiet --release -p tidelog-jni -p tidelog-c -p tidelog-node
+mkdir -p "$WORK/node-local" && cp "$ROOT/target/release/libtidelog_node.so" "$WORK/node-local/tidelog.node"
 [ -x "$WORK/venv-local/bin/python" ] || python3 -m venv "$WORK/venv-local"
 "$WORK/venv-local/bin/pip" install --quiet --disable-pip-version-check 'maturin>=1.9,<2'
 rm -rf "$WORK/wheel-local"
