@@ -86,8 +86,9 @@ maven_dist() {
     if [ -x "$candidate/bin/javac" ]; then java_home="$candidate"; profiles=dist,cajun; break; fi
   done
   [ -n "$java_home" ] || echo "dist: no JDK 21+: tidelog-cajun left out of the bundle" >&2
-  # maven.resources.overwrite: target/classes may hold a newer debug library from bindings-jvm/test.sh.
-  (cd bindings-jvm && JAVA_HOME="${java_home:-${JAVA_HOME:-}}" mvn -B -q -Dstyle.color=never -P"$profiles" -Dmaven.resources.overwrite=true \
+  # target/classes may hold a newer debug library from bindings-jvm/test.sh, which Maven would not replace.
+  rm -rf bindings-jvm/tidelog/target/classes/dev/tidelog/native
+  (cd bindings-jvm && JAVA_HOME="${java_home:-${JAVA_HOME:-}}" mvn -B -q -Dstyle.color=never -P"$profiles" \
     -Dmaven.test.skip=true -Dskip.cargo=true -Dcargo.profile=dist -Dcargo.target.dir="$ROOT/target/x86_64-unknown-linux-gnu" \
     -DaltDeploymentRepository="dist::file://$STAGE/maven/repository" deploy)
   find "$STAGE/maven/repository" -name 'maven-metadata*' -delete
