@@ -129,9 +129,9 @@ for lang in python node jvm dotnet; do
   best_p=inf best_l=inf
   for _ in $(seq "$ROUNDS"); do
     p="$(probe "$lang" packaged | tail -1)"; l="$(probe "$lang" local | tail -1)"
-    best_p="$(python3 -c "print(min(float('$best_p'), float('$p')))")"
-    best_l="$(python3 -c "print(min(float('$best_l'), float('$l')))")"
+    best_p="$(python3 -c 'import sys; print(min(float(sys.argv[1]), float(sys.argv[2])))' "$best_p" "$p")"
+    best_l="$(python3 -c 'import sys; print(min(float(sys.argv[1]), float(sys.argv[2])))' "$best_l" "$l")"
   done
-  python3 -c "print(f'| $lang | {float('$best_p'):.0f} | {float('$best_l'):.0f} | {float('$best_p')/float('$best_l'):.2f} |')"
+  python3 -c 'import sys; p, l = float(sys.argv[2]), float(sys.argv[3]); print(f"| {sys.argv[1]} | {p:.0f} | {l:.0f} | {p / l:.2f} |")' "$lang" "$best_p" "$best_l"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
