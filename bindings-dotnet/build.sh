@@ -108,7 +108,7 @@ facades() { for f in "$MONO_FACADES"/System.*.dll; do case "$f" in */System.Runt
 
 build_library() { # build_library OUTDIR [debug|release]
   local out="$1" opt="-debug+"
-  [ "${2:-debug}" = release ] && opt="-optimize+"
+  [ "${2:-debug}" = release ] && opt="-optimize+ -debug:portable"
   mkdir -p "$out"
   csc $opt -target:library -doc:"$out/Tidelog.xml" -out:"$out/Tidelog.dll" $(library_refs) "$HERE"/src/Tidelog/*.cs
 }
@@ -123,7 +123,7 @@ akka_refs() { for r in $AKKA_REFS "$@"; do printf -- ' -r:%s/%s' "$L" "$r"; done
 
 build_akka() { # build_akka OUTDIR (Tidelog.dll must be there) [debug|release] [SOURCE_DIR]
   local out="$1" opt="-debug+" src="${3:-$HERE/src/Tidelog.Persistence.Akka}"
-  [ "${2:-debug}" = release ] && opt="-optimize+"
+  [ "${2:-debug}" = release ] && opt="-optimize+ -debug:portable"
   csc $opt -nowarn:CS1702,CS1701 $(facades) -target:library -doc:"$out/Tidelog.Persistence.Akka.xml" -out:"$out/Tidelog.Persistence.Akka.dll" \
     -r:"$out/Tidelog.dll" $(akka_refs) $(library_refs) "$src"/*.cs "$HERE"/src/Tidelog/Polyfills.cs
 }
@@ -187,13 +187,19 @@ cmd_test() {
   if have dotnet; then sdk_test "$lib"; else mono_test "$lib"; fi
 }
 
+# pack: TIDELOG_C_LIB names a prebuilt libtidelog_c.so for linux-x64 (./dev dist builds one for glibc 2.17 with
+# cargo-zigbuild); TIDELOG_NATIVE_RUNTIMES names a folder of runtimes/<rid>/native/<lib> from other platforms (the
+# release workflow's). DIST_DIR overrides the output folder.
 cmd_pack() {
-  local lib
-  if ! lib="$(native_portable)"; then
+  local lib dist="${DIST_DIR:-$HERE/dist}" commit
+  commit="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+  if [ -n "${TIDELOG_C_LIB:-}" ]; then
+    lib="$TIDELOG_C_LIB"
+  elif ! lib="$(native_portable)"; then
     echo "warning: the glibc 2.31 build failed; packing a library built against this machine's glibc" >&2
     lib="$(native release)"
   fi
-  mkdir -p "$HERE/dist"
+  mkdir -p "$dist"
   if have dotnet; then
     mkdir -p "$HERE/src/Tidelog/runtimes/linux-x64/native" && cp "$lib" "$HERE/src/Tidelog/runtimes/linux-x64/native/"
     dotnet pack "$HERE/src/Tidelog/Tidelog.csproj" -c Release -o "$HERE/dist" -p:Version="$VERSION"
@@ -207,20 +213,21 @@ cmd_pack() {
   build_library "$stage/lib/netstandard2.0" release
   cp "$lib" "$stage/runtimes/linux-x64/native/libtidelog_c.so"
   strip --strip-debug "$stage/runtimes/linux-x64/native/libtidelog_c.so"
+  if [ -n "${TIDELOG_NATIVE_RUNTIMES:-}" ]; then cp -r "$TIDELOG_NATIVE_RUNTIMES"/. "$stage/runtimes/"; fi
   cp "$HERE/src/Tidelog/README.md" "$stage/README.md"
   cp "$HERE/LICENSE" "$stage/LICENSE"
-  sed 's/\$version\$/'"$VERSION"'/' "$HERE/src/Tidelog/Tidelog.nuspec" > "$stage/Tidelog.nuspec"
-  $NUGET_EXE pack "$stage/Tidelog.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
+  sed -e 's/\$version\$/'"$VERSION"'/g' -e 's/\$commit\$/'"$commit"'/g' "$HERE/src/Tidelog/Tidelog.nuspec" > "$stage/Tidelog.nuspec"
+  $NUGET_EXE pack "$stage/Tidelog.nuspec" -OutputDirectory "$dist" -NoPackageAnalysis -NonInteractive -Symbols -SymbolPackageFormat snupkg
   local akka="$BUILD/pack/Tidelog.Persistence.Akka"
   rm -rf "$akka" && mkdir -p "$akka/lib/netstandard2.0"
   step "pack Tidelog.Persistence.Akka $VERSION"
   cp "$stage/lib/netstandard2.0/Tidelog.dll" "$akka/lib/netstandard2.0/"
   build_akka "$akka/lib/netstandard2.0" release
-  rm "$akka/lib/netstandard2.0/Tidelog.dll"
+  rm -f "$akka/lib/netstandard2.0/Tidelog.dll" "$akka/lib/netstandard2.0/Tidelog.pdb"
   cp "$HERE/src/Tidelog.Persistence.Akka/README.md" "$HERE/LICENSE" "$akka/"
-  sed 's/\$version\$/'"$VERSION"'/g' "$HERE/src/Tidelog.Persistence.Akka/Tidelog.Persistence.Akka.nuspec" > "$akka/Tidelog.Persistence.Akka.nuspec"
-  $NUGET_EXE pack "$akka/Tidelog.Persistence.Akka.nuspec" -OutputDirectory "$HERE/dist" -NoPackageAnalysis -NonInteractive
-  ls -l "$HERE/dist"
+  sed -e 's/\$version\$/'"$VERSION"'/g' -e 's/\$commit\$/'"$commit"'/g' "$HERE/src/Tidelog.Persistence.Akka/Tidelog.Persistence.Akka.nuspec" > "$akka/Tidelog.Persistence.Akka.nuspec"
+  $NUGET_EXE pack "$akka/Tidelog.Persistence.Akka.nuspec" -OutputDirectory "$dist" -NoPackageAnalysis -NonInteractive -Symbols -SymbolPackageFormat snupkg
+  ls -l "$dist"
 }
 
 # Builds each deliberately broken plugin of tests/mutants.py and runs the conformance suite (LMDB classes: the

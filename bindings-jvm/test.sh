@@ -23,6 +23,9 @@ else
   (cd "$root" && cargo build --quiet -p tidelog-jni)
 fi
 
+# ./dev dist bundles its release library into the same target/classes; Maven would keep whichever is newer.
+rm -rf "$here/tidelog/target/classes/dev/tidelog/native"
+
 log="$here/target/test.log"
 mkdir -p "$here/target"
 : > "$log"

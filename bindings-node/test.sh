@@ -17,4 +17,6 @@ fi
 npm run --silent build:native
 npm run --silent build:ts
 npx --no-install tsc -p test/tsconfig.json
+# The README's examples (examples/*.mjs, kept equal to the README) pass tsc --strict.
+npx --no-install tsc -p examples/tsconfig.json
 node --test test/

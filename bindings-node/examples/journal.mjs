@@ -27,8 +27,10 @@ if (result.status === 'rejected' && result.reason instanceof SequenceConflictErr
 // Snapshots.
 await journal.snapshots.save({ persistenceId: 'cart-7', sequenceNr: 5, state: '{"items":5}' })
 const snapshot = await journal.snapshots.load('cart-7') // newest, or null
-const rest = await journal.read('cart-7', { from: snapshot.sequenceNr + 1 })
-console.log(snapshot.state.toString(), rest.length) // {"items":5} 0
+if (snapshot !== null) {
+  const rest = await journal.read('cart-7', { from: snapshot.sequenceNr + 1 })
+  console.log(snapshot.state.toString(), rest.length) // {"items":5} 0
+}
 
 // Projections.
 console.log((await journal.eventsByTag('cart')).length, (await journal.allEvents({ fromOffset: 0, max: 10 })).length)

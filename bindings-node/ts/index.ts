@@ -7,12 +7,12 @@
  */
 import type * as Native from '../native'
 import { createError, fromNative, type ErrorDetails, TidelogError } from './errors'
+import { loadNative } from './load-native'
 
 export * from './errors'
 
-// The addon sits at the package root, next to `dist/` and `esm/`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const native: typeof Native = require('../tidelog.node')
+// A local build at the package root, else the platform package (`load-native.ts`).
+const native: typeof Native = loadNative()
 
 // ---- public types -------------------------------------------------------------
 

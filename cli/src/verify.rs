@@ -81,7 +81,11 @@ pub fn run(path: &Path, json: bool, deep: bool, in_process: bool) -> anyhow::Res
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit())
         .output()?;
-    let died = match (output.status.code(), std::os::unix::process::ExitStatusExt::signal(&output.status)) {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&output.status);
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    let died = match (output.status.code(), signal) {
         // 101: a panic (which the child catches; this is the last line of defence).
         (Some(101), _) => "the checking process panicked".to_owned(),
         (Some(code), _) => {

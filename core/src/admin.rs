@@ -115,12 +115,35 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 /// with one `syncfs` rather than an fsync per file.
 fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
     copy_files(src, dest)?;
+    sync_tree(dest)
+}
+
+#[cfg(target_os = "linux")]
+fn sync_tree(dest: &Path) -> Result<()> {
     let dir = fs::File::open(dest).map_err(|e| Error::io("open", dest, e))?;
     // SAFETY: a plain syscall on a descriptor we own.
     if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) } != 0 {
         return Err(Error::io("syncfs", dest, std::io::Error::last_os_error()));
     }
     Ok(())
+}
+
+/// No `syncfs` outside Linux: each file (a full flush: `F_FULLFSYNC` on macOS,
+/// `FlushFileBuffers` on Windows, both through `sync_all`), then each directory.
+#[cfg(not(target_os = "linux"))]
+fn sync_tree(dest: &Path) -> Result<()> {
+    let entries = fs::read_dir(dest).map_err(|e| Error::io("list", dest, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io("list", dest, e))?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io("fsync", &path, e))?;
+        }
+    }
+    fsutil::sync_dir(dest)
 }
 
 fn copy_files(src: &Path, dest: &Path) -> Result<()> {

@@ -7,10 +7,72 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// Makes a directory entry change (create, rename, unlink) durable.
+#[cfg(unix)]
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("fsync directory", dir, e))
+}
+
+/// Windows has no directory handle to flush: NTFS journals its metadata, so a
+/// create, rename or unlink is ordered before the data flushes that follow it.
+#[cfg(not(unix))]
+pub(crate) fn sync_dir(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Positional reads and writes that leave no shared file cursor behind, on every platform.
+/// Unix has `pread`/`pwrite`; Windows' `seek_read`/`seek_write` move the cursor, which no
+/// caller here uses (every access names its offset), and may return short counts.
+pub(crate) trait FileExt {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> std::io::Result<()>;
+}
+
+#[cfg(unix)]
+impl FileExt for File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(self, buf, offset)
+    }
+}
+
+#[cfg(windows)]
+impl FileExt for File {
+    fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+        use std::os::windows::fs::FileExt as _;
+        while !buf.is_empty() {
+            match self.seek_read(buf, offset) {
+                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => {
+                    buf = &mut buf[n..];
+                    offset += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn write_all_at(&self, mut buf: &[u8], mut offset: u64) -> std::io::Result<()> {
+        use std::os::windows::fs::FileExt as _;
+        while !buf.is_empty() {
+            match self.seek_write(buf, offset) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    buf = &buf[n..];
+                    offset += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Creates `dir` (and parents) if missing, fsyncing the parent of each directory created.
@@ -63,6 +125,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// True when `path`'s file system (or this process's file-size limit) has less
 /// than `needed` bytes of room. LMDB reports a short write as `EIO`, so this is
 /// how a full device is told apart from a failing one.
+#[cfg(unix)]
 pub(crate) fn lacks_room(path: &Path, needed: u64) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
@@ -83,10 +146,16 @@ pub(crate) fn lacks_room(path: &Path, needed: u64) -> bool {
     false
 }
 
+/// Windows: free space for this user on `path`'s volume (no per-process file-size limit there).
+#[cfg(not(unix))]
+pub(crate) fn lacks_room(path: &Path, needed: u64) -> bool {
+    let probe = if path.is_dir() { path } else { path.parent().unwrap_or(path) };
+    fs4::available_space(probe).is_ok_and(|free| free < needed)
+}
+
 /// Writes zeros over `from..to` of `file` (logs write them ahead of their end, so that
 /// most flushes do not change the file size).
 pub(crate) fn write_zeros(file: &std::fs::File, from: u64, to: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
     static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
     let mut pos = from;
     while pos < to {

@@ -18,9 +18,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::fsutil::FileExt;
 use rustc_hash::FxHashMap as HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

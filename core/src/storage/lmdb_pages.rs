@@ -4,8 +4,8 @@
 //! carries no page checksums), so a damaged page can crash a process that reads it; this check
 //! finds such damage with a typed error instead. Layout: 64-bit LMDB, `mdb.c` of `lmdb-master-sys`.
 
+use crate::fsutil::FileExt;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::codec;

@@ -18,8 +18,8 @@
 //! record of an older generation; a record that fails a check is a torn tail only if
 //! no valid record of its generation follows it, else damage (`Error::Corrupt`).
 
+use crate::fsutil::FileExt;
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use parking_lot::RwLock;

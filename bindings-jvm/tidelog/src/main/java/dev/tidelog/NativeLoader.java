@@ -12,7 +12,8 @@ import java.nio.file.StandardCopyOption;
  * The system property {@code tidelog.native.library} may name a library file to load instead.
  */
 final class NativeLoader {
-    private static final String RESOURCE = "/dev/tidelog/native/linux-x86_64/libtidelog_jni.so";
+    /** Platforms whose library a release jar may carry, as {@code <os>-<arch>} folder names. */
+    private static final String RESOURCE_ROOT = "/dev/tidelog/native/";
     private static boolean loaded;
     private static Path loadedFrom;
 
@@ -35,17 +36,16 @@ final class NativeLoader {
             loaded = true;
             return;
         }
-        String os = System.getProperty("os.name", "").toLowerCase();
-        String arch = System.getProperty("os.arch", "");
-        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            throw new UnsupportedOperationException("tidelog bundles a native library for linux-x86_64 only, not " + os + "/" + arch
-                    + "; set -Dtidelog.native.library=/path/to/libtidelog_jni.so");
-        }
-        try (InputStream in = NativeLoader.class.getResourceAsStream(RESOURCE)) {
+        String platform = platform();
+        String library = System.mapLibraryName("tidelog_jni");
+        String resource = RESOURCE_ROOT + platform + "/" + library;
+        try (InputStream in = NativeLoader.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("native library " + RESOURCE + " missing from the jar");
+                throw new UnsupportedOperationException("this tidelog jar has no native library for " + platform + " (" + resource
+                        + "); set -Dtidelog.native.library=/path/to/" + library);
             }
-            Path file = Files.createTempFile("libtidelog_jni-", ".so");
+            int dot = library.lastIndexOf('.');
+            Path file = Files.createTempFile(library.substring(0, dot) + "-", library.substring(dot));
             file.toFile().deleteOnExit();
             Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
             System.load(file.toAbsolutePath().toString());
@@ -54,5 +54,18 @@ final class NativeLoader {
         } catch (IOException e) {
             throw new UncheckedIOException("could not extract the tidelog native library", e);
         }
+    }
+
+    /** This JVM's platform as the jar's folder name: {@code linux-x86_64}, {@code macos-aarch64}, {@code windows-x86_64}, ... */
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(java.util.Locale.ROOT);
+        String osName = os.contains("linux") ? "linux" : os.contains("mac") ? "macos" : os.startsWith("windows") ? "windows" : os.replace(' ', '_');
+        String archName = switch (arch) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> arch;
+        };
+        return osName + "-" + archName;
     }
 }
