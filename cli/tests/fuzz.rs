@@ -28,6 +28,15 @@ use tidelog::{Backend, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
 /// A case that runs longer than this is a hang (a healthy case takes milliseconds).
 const HANG: Duration = Duration::from_secs(60);
 
+/// The backends to fuzz: both, or those named in `TIDELOG_FUZZ_BACKENDS` (`lmdb,files`).
+fn backends() -> Vec<Backend> {
+    let wanted = std::env::var("TIDELOG_FUZZ_BACKENDS").unwrap_or_else(|_| "lmdb,files".into());
+    [Backend::Lmdb, Backend::Files]
+        .into_iter()
+        .filter(|b| wanted.split(',').any(|w| w.trim() == b.name()))
+        .collect()
+}
+
 fn iterations(default: usize) -> usize {
     std::env::var("TIDELOG_FUZZ_ITERATIONS")
         .ok()
@@ -305,7 +314,15 @@ fn run_cases(name: &str, pristine: &Path, backend: Backend, cases: impl Iterator
         mutate(&case);
         match check_case(&case, pristine, backend) {
             Ok(outcome) => *tally.entry(outcome).or_default() += 1,
-            Err(failure) => failures.push(format!("{what}: {failure}")),
+            Err(failure) => {
+                // Printed at once too: a long run shows its failures as they happen.
+                eprintln!(
+                    "FAILURE {name} ({}): {what}: {}",
+                    backend.name(),
+                    &failure[..failure.len().min(600)]
+                );
+                failures.push(format!("{what}: {failure}"))
+            }
         }
     }
     eprintln!("{name} ({}): {tally:?}, {} failures", backend.name(), failures.len());
@@ -388,7 +405,7 @@ fn random_mutation(rng: &mut rand::rngs::StdRng, files: &[PathBuf], root: &Path)
 fn random_mutations_never_crash_and_never_lose_or_change_data_silently() {
     let seed = seed();
     let mut failures = Vec::new();
-    for backend in [Backend::Lmdb, Backend::Files] {
+    for backend in backends() {
         let dir = tempfile::tempdir().unwrap();
         let pristine = build(dir.path(), backend, true);
         let mut files = Vec::new();
@@ -473,7 +490,7 @@ fn wal_record_ends(wal: &[u8]) -> Vec<usize> {
 fn a_flip_in_any_stored_value_or_frame_header_is_detected() {
     let stride = std::env::var("TIDELOG_FUZZ_ITERATIONS").map_or(10, |_| 1);
     let mut failures = Vec::new();
-    for backend in [Backend::Lmdb, Backend::Files] {
+    for backend in backends() {
         let dir = tempfile::tempdir().unwrap();
         let pristine = build(dir.path(), backend, false);
         let mut targets: Vec<(PathBuf, std::ops::Range<usize>)> = Vec::new();
@@ -511,13 +528,15 @@ fn a_flip_in_any_stored_value_or_frame_header_is_detected() {
 }
 
 /// Every file cut at many lengths (the long run: every length of a file up to 512 bytes, 512
-/// lengths and every page boundary of a larger one; the short pass: five per file): only typed errors or the right data (a prefix of it
-/// when a torn tail is reported).
+/// lengths and every page boundary of a larger one, 32 lengths of a segment, and 0, 1, 8, 15 and
+/// 16 bytes past every frame and log record; the short pass: five per file and the end of the
+/// last frame or record): only typed errors or the right data (a prefix of it when a torn tail is
+/// reported).
 #[test]
 fn truncation_of_any_file_at_any_length_is_detected() {
     let long = std::env::var("TIDELOG_FUZZ_ITERATIONS").is_ok();
     let mut failures = Vec::new();
-    for backend in [Backend::Lmdb, Backend::Files] {
+    for backend in backends() {
         let dir = tempfile::tempdir().unwrap();
         let pristine = build(dir.path(), backend, true);
         let mut files = Vec::new();
@@ -539,13 +558,15 @@ fn truncation_of_any_file_at_any_length_is_detected() {
                 _ => Vec::new(),
             };
             let boundaries: Vec<usize> = if long {
-                ends.iter().flat_map(|&e| e..e + 17).collect()
+                ends.iter().flat_map(|&e| [e, e + 1, e + 8, e + 15, e + 16]).collect()
             } else {
                 ends.last().into_iter().copied().collect()
             };
             let lengths: Vec<usize> = if long {
-                // Every length of a small file; 512 lengths and every page boundary of a large one.
-                let step = (len / 512).max(1);
+                // Every length of a small file; 512 lengths (32 of a segment: there are many, and
+                // their frame boundaries are cut above) and every page boundary of a large one.
+                let samples = if file.extension().is_some_and(|x| x == "seg") { 32 } else { 512 };
+                let step = (len / samples).max(1);
                 let mut lengths: Vec<usize> = (0..len).step_by(step).chain((0..len).step_by(4096)).collect();
                 lengths.sort_unstable();
                 lengths.dedup();

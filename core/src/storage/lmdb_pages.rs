@@ -165,6 +165,10 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
             // LMDB never leaves an empty page in a tree, and would index an empty branch page at -1.
             return Err(corrupt(number, "an empty tree page"));
         }
+        // The previous node's key: keys within a page must be strictly increasing in their tree's
+        // order, else a damaged node pointer (two pointers to one node, say) reads as a
+        // duplicated or missing record, which the values' own checks cannot see.
+        let mut previous_key: Option<&[u8]> = None;
         for k in 0..keys {
             let node = u16::from_le_bytes([page[PAGE_HEADER + 2 * k], page[PAGE_HEADER + 2 * k + 1]]) as usize;
             if node < upper || node + 8 > page_size {
@@ -184,6 +188,14 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
             // The free list compares its keys as 8-byte integers (a branch page's first key is unused).
             if tree == Tree::Free && key_size != 8 && !(branch && k == 0) {
                 return Err(corrupt(number, "a free-list key is not 8 bytes"));
+            }
+            // A branch page's first key is never compared (it stands for everything below the second).
+            if !(branch && k == 0) {
+                let key = &page[node + 8..data_at];
+                if previous_key.is_some_and(|before| !key_order_increases(tree, before, key)) {
+                    return Err(corrupt(number, "keys out of order in a page"));
+                }
+                previous_key = Some(key);
             }
             if branch {
                 if whole || tree == Tree::Main {
@@ -260,6 +272,15 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
         ));
     }
     Ok(visited)
+}
+
+/// True when `after` sorts after `before` in `tree`'s order: LMDB's default (bytes, then length)
+/// or, for the free list, 8-byte native integers.
+fn key_order_increases(tree: Tree, before: &[u8], after: &[u8]) -> bool {
+    if tree == Tree::Free {
+        return codec::le_u64(before) < codec::le_u64(after);
+    }
+    before < after
 }
 
 /// The page numbers of one free-list record (LMDB's ID list: a count, then that many page
