@@ -90,6 +90,9 @@ pub(crate) fn read_meta(file: &File, path: &Path, len: u64) -> Result<Meta> {
     Ok(meta)
 }
 
+/// The keys a page's parent bounds it by: its keys are at least the first and below the second.
+type Bound = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Which tree a page belongs to: their keys and values differ.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tree {
@@ -128,17 +131,18 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
     let corrupt = |page: u64, what| Error::corrupt(path, page * meta.page_size, CorruptReason::Malformed(what));
     let read = |buf: &mut [u8], offset: u64| file.read_exact_at(buf, offset).map_err(|e| Error::io("read LMDB page", path, e));
     let mut seen = PageSet(vec![0; pages_in_file.div_ceil(64) as usize + 1]);
-    let mut stack: Vec<(u64, Tree)> = Vec::new();
+    // (page, tree, the keys its parent bounds it by: at least the first, below the second)
+    let mut stack: Vec<(u64, Tree, Bound)> = Vec::new();
     for (root, tree) in [(meta.free_root, Tree::Free), (meta.main_root, Tree::Main)] {
         if root != NO_PAGE {
-            stack.push((root, tree));
+            stack.push((root, tree, (None, None)));
         }
     }
     let mut page = vec![0u8; page_size];
     let mut free_pages: Vec<u64> = Vec::new();
     let mut large = Vec::new();
     let mut visited = 0u64;
-    while let Some((number, tree)) = stack.pop() {
+    while let Some((number, tree, (low, high))) = stack.pop() {
         visited += 1;
         if number < 2 || number >= pages_in_file || !seen.insert(number) {
             return Err(corrupt(number, "a page number outside the file, or reached twice"));
@@ -169,6 +173,8 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
         // order, else a damaged node pointer (two pointers to one node, say) reads as a
         // duplicated or missing record, which the values' own checks cannot see.
         let mut previous_key: Option<&[u8]> = None;
+        // A branch page's children with their separating keys (the first one's is unused).
+        let mut children: Vec<(u64, Vec<u8>)> = Vec::new();
         for k in 0..keys {
             let node = u16::from_le_bytes([page[PAGE_HEADER + 2 * k], page[PAGE_HEADER + 2 * k + 1]]) as usize;
             if node < upper || node + 8 > page_size {
@@ -195,11 +201,18 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
                 if previous_key.is_some_and(|before| !key_order_increases(tree, before, key)) {
                     return Err(corrupt(number, "keys out of order in a page"));
                 }
+                // And inside the range its parent's separators give the page: a key changed so
+                // that its page stays in order would otherwise send LMDB's searches astray.
+                let above_low = low.as_deref().is_none_or(|low| low == key || key_order_increases(tree, low, key));
+                let below_high = high.as_deref().is_none_or(|high| key_order_increases(tree, key, high));
+                if !above_low || !below_high {
+                    return Err(corrupt(number, "a key outside the range its parent page gives"));
+                }
                 previous_key = Some(key);
             }
             if branch {
                 if whole || tree == Tree::Main {
-                    stack.push((lo | hi << 16 | (node_flags as u64) << 32, tree));
+                    children.push((lo | hi << 16 | (node_flags as u64) << 32, page[node + 8..data_at].to_vec()));
                 }
                 continue;
             }
@@ -250,7 +263,7 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
                     }
                     let root = codec::le_u64(&data[40..48]);
                     if root != NO_PAGE {
-                        stack.push((root, Tree::Named));
+                        stack.push((root, Tree::Named, (None, None)));
                     }
                 }
                 Tree::Free if whole => {
@@ -258,6 +271,16 @@ pub(crate) fn check_structure(file: &File, path: &Path, meta: &Meta, len: u64, w
                 }
                 _ => {}
             }
+        }
+        let count = children.len();
+        for (i, (child, _)) in children.iter().enumerate() {
+            let child_low = if i == 0 { low.clone() } else { Some(children[i].1.clone()) };
+            let child_high = if i + 1 < count {
+                Some(children[i + 1].1.clone())
+            } else {
+                high.clone()
+            };
+            stack.push((*child, tree, (child_low, child_high)));
         }
     }
     // A writer takes pages from the free list and overwrites them: one a tree still uses would be
