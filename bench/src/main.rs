@@ -9,6 +9,7 @@
 
 mod device;
 mod harness;
+mod open_walk;
 mod peers;
 mod report;
 mod scenarios;
@@ -33,7 +34,10 @@ const USAGE: &str = "usage: tidelog-bench [--quick] [--dir DIR] [--only 1,2,...]
   --rounds N   interleaved rounds per scenario (default 1 quick, 3 full)
   --profile BACKEND,SYNC,WRITERS
                run one Tidelog workload alone (for perf/callgrind) instead of the
-               scenarios: BACKEND files|lmdb, SYNC always|interval (100 ms)|never, WRITERS 0 = 1,024 in flight";
+               scenarios: BACKEND files|lmdb, SYNC always|interval (100 ms)|never, WRITERS 0 = 1,024 in flight
+  --open-walk MIB
+               time opening an LMDB journal of about MIB MiB (the page walk every open runs,
+               against raw heed's open) instead of the scenarios";
 
 struct Args {
     quick: bool,
@@ -41,6 +45,7 @@ struct Args {
     only: Vec<u32>,
     rounds: Option<usize>,
     profile: Option<(tidelog::Backend, tidelog::SyncPolicy, usize)>,
+    open_walk: Option<u64>,
 }
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -50,6 +55,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
         only: (1..=7).collect(),
         rounds: None,
         profile: None,
+        open_walk: None,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -97,6 +103,9 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                 };
                 let writers = writers.parse().map_err(|_| format!("bad writer count {writers:?}"))?;
                 parsed.profile = Some((backend, sync, writers));
+            }
+            "--open-walk" => {
+                parsed.open_walk = Some(value("--open-walk")?.parse().map_err(|_| "--open-walk needs a size in MiB")?);
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -155,6 +164,13 @@ fn main() -> ExitCode {
     let mut cfg = Config::new(args.quick, scratch.path().to_owned());
     if let Some(r) = args.rounds {
         cfg.rounds = r;
+    }
+
+    if let Some(mib) = args.open_walk {
+        println!("- load average at start: {}", load_average());
+        println!("{}", open_walk::run(scratch.path(), mib, args.rounds.unwrap_or(5)).markdown());
+        println!("- load average at end: {}", load_average());
+        return ExitCode::SUCCESS;
     }
 
     if let Some((backend, sync, writers)) = args.profile {

@@ -1,14 +1,19 @@
 //! Mutation fuzzing of journals on disk, for both persistent backends: damage a copy of a real
-//! journal (flipped bits, overwritten bytes, truncation, inserted garbage, zeroed pages, in the
-//! write-ahead log, `data.mdb`, segments, the control file, snapshots, `FORMAT`), then
+//! journal (flipped bits, overwritten bytes, truncation, inserted garbage, zeroed pages, a page
+//! copied over another, in the write-ahead log, `data.mdb`, segments, the control file,
+//! snapshots, `FORMAT`), then
 //! - `tidelog verify` must exit 0 or 3: never a panic (101), never a signal, never hang;
 //! - opening it for writing and reading everything (in a child process, so that a crash is
 //!   seen) must give a typed error or exactly the data that was written, or, when the journal
 //!   reports a torn tail, a prefix of it. Anything else is silent loss or a silently wrong result.
 //!
 //! `cargo test -p tidelog-cli --test fuzz` runs a short pass (`./dev test` does). The long one:
-//! `TIDELOG_FUZZ_ITERATIONS=10000 cargo test --release -p tidelog-cli --test fuzz -- --nocapture`
-//! (iterations per backend and test); `TIDELOG_FUZZ_SEED=n` repeats a run.
+//! `TIDELOG_FUZZ_ITERATIONS=10000 nice -n 15 cargo test --release -p tidelog-cli --test fuzz -- --nocapture --test-threads=1`.
+//! `TIDELOG_FUZZ_ITERATIONS` is the number of random mutations per backend (each one damaged copy,
+//! checked by `verify` and by the library; half of LMDB's damage `data.mdb`, anywhere in it); when
+//! it is set, the flip test flips every byte of every stored value and header instead of every
+//! 10th, and the truncation test cuts every file at 512 lengths and every page boundary instead
+//! of five. `TIDELOG_FUZZ_SEED=n` repeats a run.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,6 +27,15 @@ use tidelog::{Backend, Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
 
 /// A case that runs longer than this is a hang (a healthy case takes milliseconds).
 const HANG: Duration = Duration::from_secs(60);
+
+/// The backends to fuzz: both, or those named in `TIDELOG_FUZZ_BACKENDS` (`lmdb,files`).
+fn backends() -> Vec<Backend> {
+    let wanted = std::env::var("TIDELOG_FUZZ_BACKENDS").unwrap_or_else(|_| "lmdb,files".into());
+    [Backend::Lmdb, Backend::Files]
+        .into_iter()
+        .filter(|b| wanted.split(',').any(|w| w.trim() == b.name()))
+        .collect()
+}
 
 fn iterations(default: usize) -> usize {
     std::env::var("TIDELOG_FUZZ_ITERATIONS")
@@ -41,8 +55,11 @@ fn seed() -> u64 {
 
 /// Writes a journal with several streams, tags, deletions and snapshots. For LMDB the copy is
 /// taken while the writer is open, so its write-ahead log holds records to replay; the files
-/// backend gets small segments, so that several are sealed.
-fn build(dir: &Path, backend: Backend) -> PathBuf {
+/// backend gets small segments, so that several are sealed. With `bulk`, 400 more events go in
+/// before the deletion (which checkpoints them into LMDB): every LMDB database then has branch
+/// pages and leaves below them, and a large value has overflow pages, so that damage can land
+/// deep in the trees and not only in the pages an open reads first.
+fn build(dir: &Path, backend: Backend, bulk: bool) -> PathBuf {
     let live = dir.join("live");
     let j = Journal::open(&live, Options::new().backend(backend).segment_bytes(4 << 10)).unwrap();
     let mut append = |i: u32| {
@@ -57,6 +74,15 @@ fn build(dir: &Path, backend: Backend) -> PathBuf {
         j.append(&pid, vec![event]).unwrap();
     };
     (0..30).for_each(&mut append);
+    if bulk {
+        for k in 0..40u32 {
+            let events = (0..10u32)
+                .map(|i| NewEvent::new(format!("bulk {k} {i} ").repeat(12)).tag(if i % 2 == 0 { "even" } else { "bulk" }))
+                .collect();
+            j.append(&format!("bulk-{}", k % 7), events).unwrap();
+        }
+        j.append("large", vec![NewEvent::new(vec![7u8; 10_000]).tag("five")]).unwrap();
+    }
     j.delete_to("p0", 4).unwrap();
     j.snapshots()
         .save(&Snapshot {
@@ -288,7 +314,15 @@ fn run_cases(name: &str, pristine: &Path, backend: Backend, cases: impl Iterator
         mutate(&case);
         match check_case(&case, pristine, backend) {
             Ok(outcome) => *tally.entry(outcome).or_default() += 1,
-            Err(failure) => failures.push(format!("{what}: {failure}")),
+            Err(failure) => {
+                // Printed at once too: a long run shows its failures as they happen.
+                eprintln!(
+                    "FAILURE {name} ({}): {what}: {}",
+                    backend.name(),
+                    &failure[..failure.len().min(600)]
+                );
+                failures.push(format!("{what}: {failure}"))
+            }
         }
     }
     eprintln!("{name} ({}): {tally:?}, {} failures", backend.name(), failures.len());
@@ -301,15 +335,25 @@ fn assert_none(failures: Vec<String>) {
 
 /// One random mutation of one file of the journal.
 fn random_mutation(rng: &mut rand::rngs::StdRng, files: &[PathBuf], root: &Path) -> Case {
-    let file = files[rng.gen_range(0..files.len())].strip_prefix(root).unwrap().to_owned();
+    // Half of an LMDB journal's mutations damage data.mdb, anywhere in it.
+    let data_mdb = files.iter().find(|f| f.ends_with("data.mdb"));
+    let file = match data_mdb {
+        Some(f) if rng.gen_bool(0.5) => f,
+        _ => &files[rng.gen_range(0..files.len())],
+    };
+    let file = file.strip_prefix(root).unwrap().to_owned();
     let len = fs::metadata(root.join(&file)).unwrap().len() as usize;
-    let kind = rng.gen_range(0..6);
+    let kind = rng.gen_range(0..7);
+    let source_page = rng.gen_range(0..len.div_ceil(4096).max(1));
     let at = rng.gen_range(0..len.max(1));
     let flips: Vec<(usize, u8)> = (0..rng.gen_range(1..4))
         .map(|_| (rng.gen_range(0..len.max(1)), 1u8 << rng.gen_range(0..8)))
         .collect();
     let garbage: Vec<u8> = (0..rng.gen_range(1..64)).map(|_| rng.gen()).collect();
-    let what = format!("{} ({len} bytes), mutation {kind} at {at}, flips {flips:?}", file.display());
+    let what = format!(
+        "{} ({len} bytes), mutation {kind} at {at}, flips {flips:?}, page {source_page}",
+        file.display()
+    );
     let mutate = move |case: &Path| {
         let path = case.join(&file);
         let mut bytes = fs::read(&path).unwrap();
@@ -334,11 +378,22 @@ fn random_mutation(rng: &mut rand::rngs::StdRng, files: &[PathBuf], root: &Path)
                     }
                 }
             }
-            _ => {
+            5 => {
                 // Zero a whole 4 KiB page (a lost write).
                 let start = at / 4096 * 4096;
                 let end = (start + 4096).min(bytes.len());
                 bytes[start..end].fill(0);
+            }
+            _ => {
+                // A misdirected write: another 4 KiB page of the file over this one.
+                let start = at / 4096 * 4096;
+                let from = (source_page * 4096).min(bytes.len());
+                let page: Vec<u8> = bytes[from..(from + 4096).min(bytes.len())].to_vec();
+                for (k, b) in page.into_iter().enumerate() {
+                    if let Some(x) = bytes.get_mut(start + k) {
+                        *x = b;
+                    }
+                }
             }
         }
         fs::write(&path, bytes).unwrap();
@@ -350,9 +405,9 @@ fn random_mutation(rng: &mut rand::rngs::StdRng, files: &[PathBuf], root: &Path)
 fn random_mutations_never_crash_and_never_lose_or_change_data_silently() {
     let seed = seed();
     let mut failures = Vec::new();
-    for backend in [Backend::Lmdb, Backend::Files] {
+    for backend in backends() {
         let dir = tempfile::tempdir().unwrap();
-        let pristine = build(dir.path(), backend);
+        let pristine = build(dir.path(), backend, true);
         let mut files = Vec::new();
         files_in(&pristine, &mut files);
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ backend as u64);
@@ -402,15 +457,42 @@ fn frame_headers(segment: &[u8]) -> Vec<std::ops::Range<usize>> {
     headers
 }
 
+/// The end of a segment's last whole frame.
+fn frame_end(segment: &[u8]) -> usize {
+    frame_headers(segment).last().map_or(0, |h| {
+        if h.start == 0 {
+            32
+        } else {
+            h.end + u32::from_le_bytes(segment[h.start + 4..h.start + 8].try_into().unwrap()) as usize
+        }
+    })
+}
+
+/// Where each record of LMDB's write-ahead log ends (format.md: length u32, CRC u32, generation
+/// u64, payload).
+fn wal_record_ends(wal: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut pos = 0;
+    while let Some(header) = wal.get(pos..pos + 16) {
+        let n = u32::from_le_bytes(header[..4].try_into().unwrap()) as usize;
+        if n == 0 || pos + 16 + n > wal.len() {
+            break;
+        }
+        pos += 16 + n;
+        ends.push(pos);
+    }
+    ends
+}
+
 /// A flip in every byte of every stored value (LMDB) and every segment and frame header (files):
 /// only typed errors or the right data. The short pass takes every 10th byte.
 #[test]
 fn a_flip_in_any_stored_value_or_frame_header_is_detected() {
     let stride = std::env::var("TIDELOG_FUZZ_ITERATIONS").map_or(10, |_| 1);
     let mut failures = Vec::new();
-    for backend in [Backend::Lmdb, Backend::Files] {
+    for backend in backends() {
         let dir = tempfile::tempdir().unwrap();
-        let pristine = build(dir.path(), backend);
+        let pristine = build(dir.path(), backend, false);
         let mut targets: Vec<(PathBuf, std::ops::Range<usize>)> = Vec::new();
         let mut files = Vec::new();
         files_in(&pristine, &mut files);
@@ -446,23 +528,45 @@ fn a_flip_in_any_stored_value_or_frame_header_is_detected() {
 }
 
 /// Every file cut at many lengths (the long run: every length of a file up to 512 bytes, 512
-/// lengths and every page boundary of a larger one; the short pass: five per file): only typed errors or the right data (a prefix of it
-/// when a torn tail is reported).
+/// lengths and every page boundary of a larger one, 32 lengths of a segment, and 0, 1, 8, 15 and
+/// 16 bytes past every frame and log record; the short pass: five per file and the end of the
+/// last frame or record): only typed errors or the right data (a prefix of it when a torn tail is
+/// reported).
 #[test]
 fn truncation_of_any_file_at_any_length_is_detected() {
     let long = std::env::var("TIDELOG_FUZZ_ITERATIONS").is_ok();
     let mut failures = Vec::new();
-    for backend in [Backend::Lmdb, Backend::Files] {
+    for backend in backends() {
         let dir = tempfile::tempdir().unwrap();
-        let pristine = build(dir.path(), backend);
+        let pristine = build(dir.path(), backend, true);
         let mut files = Vec::new();
         files_in(&pristine, &mut files);
         let mut cases: Vec<Case> = Vec::new();
         for file in files {
             let len = fs::metadata(&file).unwrap().len() as usize;
+            // Where a frame or a log record ends (a cut there leaves whole frames only), and the
+            // bytes just after: the long run takes them all, the short pass the last one.
+            let bytes = fs::read(&file).unwrap();
+            let ends: Vec<usize> = match file.extension().and_then(|x| x.to_str()) {
+                Some("seg") => frame_headers(&bytes)
+                    .iter()
+                    .skip(1)
+                    .map(|r| r.start)
+                    .chain([frame_end(&bytes)])
+                    .collect(),
+                _ if file.ends_with("wal") => wal_record_ends(&bytes),
+                _ => Vec::new(),
+            };
+            let boundaries: Vec<usize> = if long {
+                ends.iter().flat_map(|&e| [e, e + 1, e + 8, e + 15, e + 16]).collect()
+            } else {
+                ends.last().into_iter().copied().collect()
+            };
             let lengths: Vec<usize> = if long {
-                // Every length of a small file; 512 lengths and every page boundary of a large one.
-                let step = (len / 512).max(1);
+                // Every length of a small file; 512 lengths (32 of a segment: there are many, and
+                // their frame boundaries are cut above) and every page boundary of a large one.
+                let samples = if file.extension().is_some_and(|x| x == "seg") { 32 } else { 512 };
+                let step = (len / samples).max(1);
                 let mut lengths: Vec<usize> = (0..len).step_by(step).chain((0..len).step_by(4096)).collect();
                 lengths.sort_unstable();
                 lengths.dedup();
@@ -470,6 +574,9 @@ fn truncation_of_any_file_at_any_length_is_detected() {
             } else {
                 vec![0, 1, len / 3, len / 2, len.saturating_sub(1)]
             };
+            let mut lengths: Vec<usize> = lengths.into_iter().chain(boundaries).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
             let relative = file.strip_prefix(&pristine).unwrap().to_owned();
             for cut in lengths.into_iter().filter(|cut| *cut < len) {
                 let file = relative.clone();

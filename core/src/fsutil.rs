@@ -165,3 +165,18 @@ pub(crate) fn write_zeros(file: &std::fs::File, from: u64, to: u64) -> std::io::
     }
     Ok(())
 }
+
+/// Reads into `buf` from `offset` until it is full or the file ends; returns the bytes read.
+pub(crate) fn read_at_most(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}

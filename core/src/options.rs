@@ -172,10 +172,9 @@ impl Options {
     /// Opens without the writer lock; every write fails with `InvalidArgument`.
     /// Lets readers (and the CLI) run beside a live writer.
     ///
-    /// What a read-only handle sees of a live writer's later commits differs by backend: on
-    /// LMDB every read sees the latest commit (it reads on in the write-ahead log); on the
-    /// segment-file backend the handle sees the journal as it was when it opened (its index is
-    /// built once, at open): open a new read-only handle to see later writes.
+    /// A read-only handle follows a live writer on both persistent backends: every read sees
+    /// the writer's latest commit (LMDB's handle reads on in the write-ahead log; the
+    /// segment-file handle reads the frames and segments written since its last read).
     pub fn read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self

@@ -509,6 +509,59 @@ fn an_open_read_only_process_follows_the_writer_across_checkpoints() {
 }
 
 #[test]
+fn an_open_read_only_process_follows_the_files_writer_across_segments() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    // Small segments: each big append below rolls to a new one.
+    let journal = Journal::open(&path, Options::new().backend(Backend::Files).segment_bytes(64 << 10)).unwrap();
+    journal.append("p", (0..5).map(|i| NewEvent::new(vec![i])).collect()).unwrap();
+    let mut child = child_command("watch", &path, Backend::Files).stdin(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_ready(&mut lines);
+    let mut report = |expected: &str| {
+        writeln!(stdin, "check").unwrap();
+        let line = lines.next().unwrap().unwrap();
+        assert_eq!(line, expected);
+    };
+    report("seen 5 highest 5 all 5 gapless true ordered true");
+    // In the segment the reader already knows.
+    journal.append("p", vec![NewEvent::new(vec![5])]).unwrap();
+    report("seen 6 highest 6 all 6 gapless true ordered true");
+    // Across twenty new segments.
+    for _ in 0..20 {
+        journal.append("p", vec![NewEvent::new(vec![7; 100 << 10])]).unwrap();
+    }
+    report("seen 26 highest 26 all 26 gapless true ordered true");
+    journal.append("q", vec![NewEvent::new(vec![8])]).unwrap();
+    report("seen 26 highest 26 all 27 gapless true ordered true");
+    // A deletion the reader must observe.
+    journal.delete_to("q", 1).unwrap();
+    report("seen 26 highest 26 all 26 gapless true ordered true");
+    // Segments the reader never saw are created and reclaimed before it reads again: it reads
+    // the journal again from its files.
+    for _ in 0..5 {
+        journal.append("r", vec![NewEvent::new(vec![9; 100 << 10])]).unwrap();
+    }
+    journal.delete_to("r", 5).unwrap();
+    journal.append("p", vec![NewEvent::new(vec![10])]).unwrap();
+    journal.flush().unwrap();
+    let reclaimed = |_: ()| std::fs::read_dir(path.join("segments")).unwrap().count();
+    let before = reclaimed(());
+    for _ in 0..100 {
+        if reclaimed(()) < before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    report("seen 27 highest 27 all 27 gapless true ordered true");
+    drop(stdin);
+    child.wait().unwrap();
+    journal.close().unwrap();
+}
+
+#[test]
 fn a_read_only_backup_succeeds_while_another_process_grows_the_map() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal");

@@ -86,15 +86,19 @@ fn the_fixture_round_trips_through_a_fresh_journal() {
 fn a_newer_format_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixture_dir("files"), dir.path());
-    std::fs::write(dir.path().join("FORMAT"), "tidelog journal\nbackend = files\nformat = 4\n").unwrap();
+    let (supported, newer) = (tidelog::FORMAT_VERSION, tidelog::FORMAT_VERSION + 1);
+    std::fs::write(
+        dir.path().join("FORMAT"),
+        format!("tidelog journal\nbackend = files\nformat = {newer}\n"),
+    )
+    .unwrap();
     match Journal::open(dir.path(), Options::new().backend(tidelog::Backend::Files)) {
-        Err(
-            e @ Error::UnsupportedFormat {
-                found: 4, supported: 3, ..
-            },
-        ) => {
+        Err(e @ Error::UnsupportedFormat { found, supported: s, .. }) if found == newer && s == supported => {
             let text = e.to_string();
-            assert!(text.contains("format version 4") && text.contains("up to 3"), "{text}");
+            assert!(
+                text.contains(&format!("format version {newer}")) && text.contains(&format!("up to {supported}")),
+                "{text}"
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -43,6 +43,10 @@ const SEGMENT_HEADER: u64 = 32;
 const FRAME_HEADER: usize = 16;
 /// How far ahead of the log's end zeros are written.
 const PREALLOCATE: u64 = 1 << 20;
+/// Zero bytes the newest segment always holds after its last frame (since format 4), so that a
+/// cut at a frame boundary is told from the log's end.
+const ZERO_TAIL: u64 = 16;
+const ZERO_TAIL_SINCE: u32 = 4;
 const ENTRY_EVENT: u8 = 1;
 const ENTRY_STATE: u8 = 2;
 
@@ -212,6 +216,28 @@ pub(crate) struct FileStorage {
     torn_tails: Vec<super::TornTail>,
     /// A commit changed stream marks (a deletion): the next flush rewrites the control file.
     marks_changed: std::sync::atomic::AtomicBool,
+    /// How far a read-only handle has read the log: it reads on before each read, so that it
+    /// follows a live writer (as LMDB's read-only handles do).
+    follow: Mutex<Follow>,
+}
+
+/// The newest segment a read-only handle knows (0: none) and the end of its last frame it read.
+struct Follow {
+    segment: u64,
+    end: u64,
+}
+
+/// The numbers of the segments in `dir`, in order.
+fn segment_numbers(dir: &Path) -> Result<Vec<u64>> {
+    let mut numbers: Vec<u64> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
+            .collect(),
+        Err(e) => return Err(Error::io("list segments", dir, e)),
+    };
+    numbers.sort_unstable();
+    Ok(numbers)
 }
 
 fn segment_path(dir: &Path, number: u64) -> PathBuf {
@@ -227,14 +253,7 @@ impl FileStorage {
         if !options.read_only {
             fsutil::create_dir_durably(dir)?;
         }
-        let mut numbers: Vec<u64> = match fs::read_dir(dir) {
-            Ok(entries) => entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
-                .collect(),
-            Err(e) => return Err(Error::io("list segments", dir, e)),
-        };
-        numbers.sort_unstable();
+        let numbers = segment_numbers(dir)?;
 
         let mut index = Index {
             next_offset: 1,
@@ -245,7 +264,10 @@ impl FileStorage {
         let last = numbers.last().copied();
         let mut last_end = 0;
         let mut torn_tails = Vec::new();
-        let mut sealed: Vec<(u64, u64)> = Vec::new();
+        // Per segment read so far: its number, the end of its last frame, and whether it was
+        // sealed by a writer of format 4 or later (cut to its frames, which that writer does only
+        // once the next segment's header is durable).
+        let mut sealed: Vec<(u64, u64, bool)> = Vec::new();
         for &number in &numbers {
             let path = segment_path(dir, number);
             let file = OpenOptions::new()
@@ -254,20 +276,36 @@ impl FileStorage {
                 .open(&path)
                 .map_err(io("open segment", &path))?;
             let is_last = Some(number) == last;
-            let (end, torn, previous_len) = scan_segment(&path, &file, number, is_last, &mut index)?;
+            let Scanned {
+                end,
+                torn,
+                previous_len,
+                version,
+            } = scan_segment(&path, &file, number, is_last, &mut index)?;
             let len = file.metadata().map_err(io("stat segment", &path))?.len();
             // A sealed segment cut at a frame boundary looks whole: the next one's header says how
-            // long it was sealed (0 in segments written before format 3: unknown).
-            if let Some(&(before, before_len)) = sealed.last() {
-                if previous_len != 0 && before + 1 == number && before_len != previous_len {
+            // long it was sealed (0 in segments written before format 3: unknown). Zeros after its
+            // frames are left by a writer stopped between creating the next segment and sealing.
+            if let Some(&(before, before_end, _)) = sealed.last() {
+                if previous_len != 0 && before + 1 == number && before_end != previous_len {
                     return Err(Error::corrupt(
                         segment_path(dir, before),
-                        before_len.min(previous_len),
+                        before_end.min(previous_len),
                         CorruptReason::Truncated,
                     ));
                 }
             }
-            sealed.push((number, len));
+            // Since format 4 the newest segment always holds zeros (or a torn frame) after its last
+            // frame: a file that ends sooner was cut, perhaps at a frame boundary.
+            if is_last && version >= ZERO_TAIL_SINCE && !torn && len < end + ZERO_TAIL {
+                return Err(Error::corrupt(&path, len, CorruptReason::Truncated));
+            }
+            // A newest segment without a whole header after a segment sealed since format 4 was
+            // cut (it is not a segment whose creation a crash interrupted).
+            if is_last && end < SEGMENT_HEADER && sealed.last().is_some_and(|&(n, _, cut)| n + 1 == number && cut) {
+                return Err(Error::corrupt(&path, len, CorruptReason::Truncated));
+            }
+            sealed.push((number, end, version >= ZERO_TAIL_SINCE && len < end + ZERO_TAIL));
             last_end = end;
             if torn {
                 torn_tails.push(super::TornTail {
@@ -278,8 +316,9 @@ impl FileStorage {
                 if options.read_only {
                     // A live writer may be mid-append; read up to the last whole frame.
                 } else {
-                    tracing::warn!(path = %path.display(), offset = end, bytes = len - end, "truncating torn tail");
-                    file.set_len(end).map_err(io("truncate torn tail", &path))?;
+                    // Zero the torn bytes rather than cut them: the zeros after the last frame stay.
+                    tracing::warn!(path = %path.display(), offset = end, bytes = len - end, "zeroing torn tail");
+                    fsutil::write_zeros(&file, end, len.max(end + ZERO_TAIL)).map_err(io("zero torn tail", &path))?;
                     file.sync_all().map_err(io("fsync", &path))?;
                     Metrics::add(&metrics.repaired_tails, 1);
                     Metrics::add(&metrics.repaired_bytes, len - end);
@@ -318,8 +357,8 @@ impl FileStorage {
                         .iter()
                         .rev()
                         .nth(1)
-                        .filter(|(n, _)| n + 1 == number)
-                        .map_or(0, |(_, len)| *len);
+                        .filter(|(n, _, _)| n + 1 == number)
+                        .map_or(0, |(_, end, _)| *end);
                     let active = create_segment(dir, number, previous)?;
                     index.segments.insert(number, active.file.clone());
                     Some(active)
@@ -354,6 +393,10 @@ impl FileStorage {
             metrics,
             torn_tails,
             marks_changed: std::sync::atomic::AtomicBool::new(false),
+            follow: Mutex::new(Follow {
+                segment: last.filter(|_| last_end >= SEGMENT_HEADER).unwrap_or(0),
+                end: last_end,
+            }),
         })
     }
 
@@ -401,6 +444,103 @@ impl FileStorage {
         Ok(true)
     }
 
+    /// For a read-only handle: takes what a writer appended since the last read into the index,
+    /// from the newest segment it knows and from segments created since.
+    fn catch_up(&self) -> Result<()> {
+        if !self.read_only {
+            return Ok(());
+        }
+        let mut follow = self.follow.lock();
+        loop {
+            let current = match follow.segment {
+                0 => None,
+                n => Some(self.index.read().segments.get(&n).cloned().ok_or(Error::Closed)?),
+            };
+            if let Some(file) = &current {
+                self.read_frames(&mut follow, file)?;
+            }
+            let path = self.segment_file(follow.segment + 1);
+            let next = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // A sealed newest segment (no zeros after its frames) with no successor: the
+                    // writer created newer ones and reclaimed this one's successor already. Read
+                    // the journal again from the start, as an open does.
+                    let sealed = match &current {
+                        Some(file) => file.metadata().map_err(io("stat segment", &path))?.len() <= follow.end,
+                        None => true,
+                    };
+                    if sealed && segment_numbers(&self.dir)?.iter().any(|n| *n > follow.segment) {
+                        return self.reload(&mut follow);
+                    }
+                    return Ok(());
+                }
+                Err(e) => return Err(Error::io("open segment", &path, e)),
+            };
+            let mut header = [0u8; SEGMENT_HEADER as usize];
+            if next.read_exact_at(&mut header, 0).is_err() || header.iter().all(|b| *b == 0) {
+                return Ok(()); // Being created: its header is not written yet.
+            }
+            if &header[..4] != SEGMENT_MAGIC || codec::le_u32(&header[28..32]) != crc32fast::hash(&header[..28]) {
+                return Err(Error::corrupt(&path, 0, CorruptReason::Malformed("segment header")));
+            }
+            if let Some(file) = &current {
+                // The writer wrote its last frame to the older segment before it created this one.
+                self.read_frames(&mut follow, file)?;
+                let sealed_at = codec::le_u64(&header[16..24]);
+                if sealed_at != 0 && sealed_at != follow.end {
+                    return Err(Error::corrupt(
+                        self.segment_file(follow.segment),
+                        follow.end,
+                        CorruptReason::Truncated,
+                    ));
+                }
+            }
+            let number = follow.segment + 1;
+            self.index.write().segments.insert(number, Arc::new(next));
+            *follow = Follow {
+                segment: number,
+                end: SEGMENT_HEADER,
+            };
+        }
+    }
+
+    /// Rebuilds a read-only handle's index from the files, as an open does.
+    fn reload(&self, follow: &mut Follow) -> Result<()> {
+        let fresh = FileStorage::open(&self.dir, &Options::new().read_only(true), self.metrics.clone())?;
+        *self.index.write() = fresh.index.into_inner();
+        self.maps.write().clear();
+        *follow = fresh.follow.into_inner();
+        Ok(())
+    }
+
+    /// Reads the frames after `follow.end` of the segment `follow.segment` into the index.
+    fn read_frames(&self, follow: &mut Follow, file: &File) -> Result<()> {
+        let path = self.segment_file(follow.segment);
+        let len = file.metadata().map_err(io("stat segment", &path))?.len();
+        let mut first = [0u8; 4];
+        if len < follow.end + FRAME_HEADER as u64 || file.read_exact_at(&mut first, follow.end).is_err() || first == [0; 4] {
+            return Ok(()); // Nothing new.
+        }
+        let mut again = true;
+        loop {
+            let mut data = vec![0; len.saturating_sub(follow.end) as usize];
+            let n = fsutil::read_at_most(file, &mut data, follow.end).map_err(io("read segment", &path))?;
+            data.truncate(n);
+            let mut index = self.index.write();
+            let mut progress = follow.end;
+            let scanned = scan_frames(&path, &data, follow.end, follow.segment, true, &mut index, &mut progress);
+            follow.end = progress;
+            match scanned {
+                // A torn frame is one the writer is still writing: read again next time.
+                Ok(_) => return Ok(()),
+                // A frame the writer completed while this read copied it: read it once more.
+                Err(_) if std::mem::take(&mut again) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     fn write_control(&self) -> Result<()> {
         let bytes = encode_control(&self.index.read());
         fsutil::write_atomically(&self.dir.join("control"), &bytes)
@@ -442,14 +582,17 @@ fn create_segment(dir: &Path, number: u64, previous_len: u64) -> Result<Active> 
     header[16..24].copy_from_slice(&previous_len.to_le_bytes());
     let crc = crc32fast::hash(&header[..28]);
     header[28..].copy_from_slice(&crc.to_le_bytes());
-    file.write_all_at(&header, 0).map_err(io("write segment header", &path))?;
+    // The header and the zeros after it, in one write.
+    let mut start = [0u8; (SEGMENT_HEADER + ZERO_TAIL) as usize];
+    start[..SEGMENT_HEADER as usize].copy_from_slice(&header);
+    file.write_all_at(&start, 0).map_err(io("write segment header", &path))?;
     file.sync_all().map_err(io("fsync", &path))?;
     fsutil::sync_dir(dir)?;
     Ok(Active {
         number,
         file: Arc::new(file),
         len: SEGMENT_HEADER,
-        allocated: SEGMENT_HEADER,
+        allocated: SEGMENT_HEADER + ZERO_TAIL,
         frame: Vec::new(),
         body_offsets: Vec::new(),
     })
@@ -498,17 +641,32 @@ fn load_control(dir: &Path, index: &mut Index) -> Result<Vec<(String, u64)>> {
     Ok(highest_by_stream)
 }
 
-/// Scans one segment into the index; returns the offset just past its last
-/// whole frame, and whether a torn tail (non-zero garbage) follows it.
-/// Also returns the length the header says the previous segment was sealed at (0: unknown).
-fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mut Index) -> Result<(u64, bool, u64)> {
+/// What scanning a segment found.
+struct Scanned {
+    /// The offset just past its last whole frame.
+    end: u64,
+    /// A torn tail (non-zero bytes that are no frame, with no valid frame after them) follows `end`.
+    torn: bool,
+    /// The length the header says the previous segment was sealed at (0: unknown).
+    previous_len: u64,
+    /// The format version in its header (0: no whole header).
+    version: u32,
+}
+
+/// Scans one segment into the index.
+fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mut Index) -> Result<Scanned> {
     let len = file.metadata().map_err(io("stat segment", path))?.len();
     let mut data = vec![0; len as usize];
     file.read_exact_at(&mut data, 0).map_err(io("read segment", path))?;
     let corrupt = |offset: u64, reason| Error::corrupt(path, offset, reason);
     if data.len() < SEGMENT_HEADER as usize {
         if is_last && data.iter().all(|b| *b == 0) {
-            return Ok((0, !data.is_empty(), 0));
+            return Ok(Scanned {
+                end: 0,
+                torn: !data.is_empty(),
+                previous_len: 0,
+                version: 0,
+            });
         }
         return Err(corrupt(0, CorruptReason::Truncated));
     }
@@ -529,26 +687,58 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
         });
     }
     let previous_len = codec::le_u64(&data[16..24]);
-    let mut pos = SEGMENT_HEADER as usize;
+    let mut progress = SEGMENT_HEADER;
+    let (end, torn) = scan_frames(
+        path,
+        &data[SEGMENT_HEADER as usize..],
+        SEGMENT_HEADER,
+        number,
+        is_last,
+        index,
+        &mut progress,
+    )?;
+    Ok(Scanned {
+        end,
+        torn,
+        previous_len,
+        version,
+    })
+}
+
+/// Scans the frames in `data` (the segment's bytes from offset `base` to its end) into the index;
+/// returns the offset just past the last whole frame, and whether a torn tail follows it. Only
+/// the newest segment (`is_last`) may end in a torn tail.
+/// `progress` follows the end of the last frame taken into the index, also when a later one fails.
+fn scan_frames(
+    path: &Path,
+    data: &[u8],
+    base: u64,
+    number: u64,
+    is_last: bool,
+    index: &mut Index,
+    progress: &mut u64,
+) -> Result<(u64, bool)> {
+    let corrupt = |offset: u64, reason| Error::corrupt(path, offset, reason);
+    let mut pos = 0;
     while pos < data.len() {
-        let payload = match frame_at(&data, pos) {
+        let payload = match frame_at(data, pos) {
             Ok(p) => p,
             Err(reason) => {
                 // Zeros written ahead of the log: its clean end.
                 if data[pos..].iter().all(|b| *b == 0) {
-                    return Ok((pos as u64, false, previous_len));
+                    return Ok((base + pos as u64, false));
                 }
                 // A torn tail: the bad frame is the last thing in the newest segment.
-                if is_last && !has_valid_frame_after(&data, pos + 1) {
-                    return Ok((pos as u64, true, previous_len));
+                if is_last && !has_valid_frame_after(data, pos + 1) {
+                    return Ok((base + pos as u64, true));
                 }
-                return Err(corrupt(pos as u64, reason));
+                return Err(corrupt(base + pos as u64, reason));
             }
         };
         let payload_start = pos + FRAME_HEADER;
         let mut p = 0;
         while p < payload.len() {
-            let at = (payload_start + p) as u64;
+            let at = base + (payload_start + p) as u64;
             let bad = |r| corrupt(at, r);
             let kind = payload[p];
             let pid_len = payload
@@ -568,7 +758,7 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
                     let event = codec::decode_event(pid, body).map_err(bad)?;
                     let loc = Location {
                         segment: number,
-                        offset: (payload_start + p + 4) as u64,
+                        offset: base + (payload_start + p + 4) as u64,
                         len: body_len as u32,
                     };
                     index
@@ -585,8 +775,9 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
             }
         }
         pos = payload_start + payload.len();
+        *progress = base + pos as u64;
     }
-    Ok((pos as u64, false, previous_len))
+    Ok((base + pos as u64, false))
 }
 
 /// The payload of a valid frame at `pos`.
@@ -631,6 +822,7 @@ impl Storage for FileStorage {
     }
 
     fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
+        self.catch_up()?;
         let index = self.index.read();
         Ok(index.by_id.get(persistence_id).map_or_else(StreamState::default, |&i| {
             let s = &index.streams[i as usize];
@@ -642,10 +834,12 @@ impl Storage for FileStorage {
     }
 
     fn next_global_offset(&self) -> Result<u64> {
+        self.catch_up()?;
         Ok(self.index.read().next_offset)
     }
 
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
+        self.catch_up()?;
         const CHUNK: usize = 4096;
         let mut next = from;
         let mut remaining = max;
@@ -683,6 +877,7 @@ impl Storage for FileStorage {
     }
 
     fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()> {
+        self.catch_up()?;
         const CHUNK: usize = 4096;
         let mut next_offset = from_offset;
         let mut remaining = max;
@@ -743,6 +938,7 @@ impl Storage for FileStorage {
     }
 
     fn persistence_ids(&self) -> Result<Vec<String>> {
+        self.catch_up()?;
         let mut ids: Vec<String> = self.index.read().by_id.keys().cloned().collect();
         ids.sort_unstable();
         Ok(ids)
@@ -793,11 +989,13 @@ impl Storage for FileStorage {
         active.frame[12..16].copy_from_slice(&header_crc.to_le_bytes());
 
         if active.len > SEGMENT_HEADER && active.len + active.frame.len() as u64 > self.segment_bytes {
-            // Seal the full segment (its data, without the zeros ahead, durable before a newer one exists), then roll.
+            // Roll: the full segment's frames are durable before a newer segment exists; the newer
+            // one's header records their length; then the full one loses its zeros ahead (sealed).
+            // Until then it keeps them, and stays whole: it is no longer the newest.
             let path = self.segment_file(active.number);
-            active.file.set_len(active.len).map_err(io("seal segment", &path))?;
-            active.file.sync_all().map_err(io("fsync", &path))?;
+            active.file.sync_data().map_err(io("fsync", &path))?;
             let next = create_segment(&self.dir, active.number + 1, active.len)?;
+            let (full, full_len) = (active.file.clone(), active.len);
             let frame = std::mem::take(&mut active.frame);
             let offsets = std::mem::take(&mut active.body_offsets);
             *active = Active {
@@ -806,11 +1004,16 @@ impl Storage for FileStorage {
                 ..next
             };
             self.index.write().segments.insert(active.number, active.file.clone());
+            if let Err(e) = full.set_len(full_len).and_then(|()| full.sync_all()) {
+                // Harmless: zeros after a sealed segment's frames read as its end.
+                tracing::warn!(path = %path.display(), error = %e, "could not seal segment");
+            }
         }
 
         let path = self.segment_file(active.number);
         let end = active.len + active.frame.len() as u64;
-        if end > active.allocated {
+        if end + ZERO_TAIL > active.allocated {
+            let end = end + ZERO_TAIL;
             let target = end.max(active.allocated.saturating_add(PREALLOCATE).min(self.segment_bytes.max(end)));
             if let Err(e) = crate::fsutil::write_zeros(&active.file, active.allocated, target) {
                 let _ = active.file.set_len(active.allocated);
@@ -904,13 +1107,20 @@ impl Storage for FileStorage {
     }
 
     fn copy_to(&self, dest: &Path) -> Result<()> {
+        self.catch_up()?;
         fsutil::create_dir_durably(dest)?;
-        // A consistent cut: sealed segments are immutable, and the active one is
-        // copied up to its length at this moment, which ends on a frame boundary.
-        let (segments, control) = {
+        // A consistent cut: sealed segments are immutable, and the active one is copied up to
+        // its length at this moment (a read-only handle's: as far as it has read), which ends on
+        // a frame boundary.
+        let (segments, control, newest) = {
             let active = self.active.lock();
+            let follow = self.follow.lock();
             let index = self.index.read();
-            let active_len = active.as_ref().map(|a| (a.number, a.len));
+            let active_len = match active.as_ref() {
+                Some(a) => Some((a.number, a.len)),
+                None if self.read_only && follow.segment != 0 => Some((follow.segment, follow.end)),
+                None => None,
+            };
             let mut segments = Vec::new();
             for (&number, file) in &index.segments {
                 let len = match active_len {
@@ -922,7 +1132,7 @@ impl Storage for FileStorage {
             // The marks as this handle's index has them, consistent with the segments it copies
             // (a read-only handle must not pick up a control file the writer rewrote since).
             let control = encode_control(&index);
-            (segments, control)
+            (segments, control, active_len.map(|(n, _)| n))
         };
         fsutil::write_atomically(&dest.join("control"), &control)?;
         let mut buf = vec![0u8; 1 << 20];
@@ -933,6 +1143,7 @@ impl Storage for FileStorage {
                 .create_new(true)
                 .open(&target)
                 .map_err(io("create segment copy", &target))?;
+            let newest = newest == Some(number);
             let mut pos = 0;
             while pos < len {
                 let n = ((len - pos) as usize).min(buf.len());
@@ -940,6 +1151,10 @@ impl Storage for FileStorage {
                     .map_err(io("read segment", &self.segment_file(number)))?;
                 out.write_all_at(&buf[..n], pos).map_err(io("write segment copy", &target))?;
                 pos += n as u64;
+            }
+            if newest {
+                // The zeros the newest segment holds after its last frame (format 4).
+                out.set_len(len + ZERO_TAIL).map_err(io("write segment copy", &target))?;
             }
             out.sync_all().map_err(io("fsync", &target))?;
         }

@@ -161,33 +161,45 @@ fn seal_legacy_values(dbs: &Dbs, txn: &mut RwTxn<'_>) -> heed::Result<()> {
     Ok(())
 }
 
-/// Checks `data.mdb` against its meta pages before LMDB maps it: a page LMDB reads past the
-/// end of the file would fault the process (SIGBUS) instead of failing.
-fn check_data_file(dir: &Path) -> Result<()> {
+/// Checks `data.mdb` before LMDB maps it: its size against the meta pages (a page LMDB reads
+/// past the end of the file would fault the process with SIGBUS) and the structure of every page
+/// in use (LMDB follows page pointers unchecked: a damaged page would crash it, or a write would
+/// spread the damage). See format.md, "LMDB pages".
+fn check_data_file(dir: &Path, read_only: bool) -> Result<()> {
     let path = dir.join("data.mdb");
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io("open", &path, e)),
     };
-    let len = file.metadata().map_err(|e| Error::io("stat", &path, e))?.len();
     let truncated = |offset| Error::corrupt(&path, offset, CorruptReason::Truncated);
-    if len == 0 {
-        // A first open that crashed before LMDB wrote its meta pages leaves an empty file, and
-        // nothing else: no log.
-        let log = std::fs::metadata(dir.join("wal")).map(|m| m.len()).unwrap_or(0);
-        return if log == 0 { Ok(()) } else { Err(truncated(0)) };
+    let mut attempts = 0;
+    loop {
+        let len = file.metadata().map_err(|e| Error::io("stat", &path, e))?.len();
+        if len == 0 {
+            // A first open that crashed before LMDB wrote its meta pages leaves an empty file, and
+            // nothing else: no log.
+            let log = std::fs::metadata(dir.join("wal")).map(|m| m.len()).unwrap_or(0);
+            return if log == 0 { Ok(()) } else { Err(truncated(0)) };
+        }
+        let meta = lmdb_pages::read_meta(&file, &path, len)?;
+        let walked = lmdb_pages::check_structure(&file, &path, &meta, len, true);
+        let err = match walked {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        // A read-only open beside a live writer may walk pages the writer reused meanwhile: that
+        // shows as a newer meta page, and the walk starts again.
+        let moved = read_only && lmdb_pages::read_meta(&file, &path, len).is_ok_and(|now| now.txn != meta.txn);
+        attempts += 1;
+        if moved && attempts < 5 {
+            continue;
+        }
+        let needed = meta.last_page.saturating_add(1).saturating_mul(meta.page_size);
+        // A file shorter than its meta pages say is legitimate only when the last pages were
+        // allocated and freed in one transaction (never written) and none is in use.
+        return Err(if len < needed { truncated(len) } else { err });
     }
-    let meta = lmdb_pages::read_meta(&file, &path, len)?;
-    let needed = meta.last_page.saturating_add(1).saturating_mul(meta.page_size);
-    if len < needed {
-        // Legitimate when the last pages were allocated and freed in one transaction (never
-        // written): then no page in use may lie past the end of the file.
-        lmdb_pages::check_structure(&file, &path, &meta, len, true).map_err(|_| truncated(len))?;
-    }
-    // The pages LMDB reads when it opens the databases: a damaged one would crash it here.
-    lmdb_pages::check_structure(&file, &path, &meta, len, false)?;
-    Ok(())
 }
 
 /// State only the writer thread touches.
@@ -241,7 +253,7 @@ impl LmdbStorage {
         if options.read_only {
             flags |= EnvFlags::READ_ONLY;
         }
-        check_data_file(path)?;
+        check_data_file(path, options.read_only)?;
         // SAFETY: the journal holds the writer lock (or is read-only); the
         // environment is opened once per process and never on a remote filesystem
         // by this crate's documented contract.
