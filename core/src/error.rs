@@ -202,9 +202,6 @@ pub enum InvalidArgument {
     /// A subscription already has an asynchronous request pending.
     #[error("the subscription already has a pending request; await it first")]
     SubscriptionBusy,
-    /// A read-only handle of the files backend cannot follow a writer (it sees the journal as it was at its open).
-    #[error("a read-only handle of the files backend cannot follow a writer; use the LMDB backend or reopen the journal")]
-    FollowUnsupported,
     /// An option value outside its allowed range.
     #[error("option {option}: {reason}")]
     Option {

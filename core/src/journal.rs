@@ -597,8 +597,8 @@ impl Journal {
     /// The writer wakes subscriptions after each group commit; no timer is involved.
     ///
     /// On a read-only handle it follows another process's writer, woken by file-change
-    /// notification (LMDB backend only: a read-only files-backend handle sees the journal as
-    /// it was at its open and fails with [`InvalidArgument::FollowUnsupported`]).
+    /// notification on the backend's directory with a fallback poll ([`crate::FOLLOW_POLL`]);
+    /// on a PostgreSQL journal it follows every writer of the database by that poll.
     ///
     /// ```
     /// use tidelog::{Backend, Journal, NewEvent, Options};
@@ -617,7 +617,7 @@ impl Journal {
         if self.inner.options.read_only || self.inner.storage.shared() {
             let dir = match self.inner.options.backend {
                 Backend::Lmdb => Some(self.inner.path.join("lmdb")),
-                Backend::Files => return Err(InvalidArgument::FollowUnsupported.into()),
+                Backend::Files => Some(self.inner.path.join("segments")),
                 Backend::Memory => Some(self.inner.path.clone()),
                 // No file to watch: the follow thread polls the committed counter.
                 Backend::Postgres => None,
