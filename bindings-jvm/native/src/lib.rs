@@ -31,7 +31,7 @@ use jni::JNIEnv;
 use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria, Subscription};
 use tidelog_ffi::tail::{self, PageQueue};
 use tidelog_ffi::wire::{self, Scope, WireError};
-use tidelog_ffi::{CompletionQueue, Outcome};
+use tidelog_ffi::{CompletionQueue, Outcome, Queue};
 
 /// What a Java `long` handle points to.
 pub struct Handle {
@@ -418,21 +418,32 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_pollCompletions<'l>(
 ) -> jbyteArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
-        let timeout = Duration::from_millis(timeout_millis.max(0) as u64);
-        let done = h.queue.take(max.max(1) as usize, Some(timeout)).unwrap_or_default();
-        if done.is_empty() {
-            return Ok(std::ptr::null_mut());
-        }
-        match env.byte_array_from_slice(&wire::encode_completions(&done)) {
-            Ok(batch) => Ok(batch.into_raw()),
-            Err(e) => {
-                // Nothing was handed over (Java sees an exception): put the results back so
-                // that every token still completes exactly once.
-                h.queue.requeue(done);
-                Err(e.into())
-            }
-        }
+        drain(env, &h.queue, max, timeout_millis, wire::encode_completions)
     })
+}
+
+/// Waits up to `timeout_millis` for items of `queue`, then moves up to `max` of them out to
+/// Java as the one buffer `encode` makes; null when none came. If the hand-over fails (Java
+/// sees an exception), the items go back, so that each still completes exactly once.
+fn drain<T>(
+    env: &mut JNIEnv<'_>,
+    queue: &Queue<T>,
+    max: jint,
+    timeout_millis: jlong,
+    encode: fn(&[T]) -> Vec<u8>,
+) -> GlueResult<jbyteArray> {
+    let timeout = Duration::from_millis(timeout_millis.max(0) as u64);
+    let done = queue.take(max.max(1) as usize, Some(timeout)).unwrap_or_default();
+    if done.is_empty() {
+        return Ok(std::ptr::null_mut());
+    }
+    match env.byte_array_from_slice(&encode(&done)) {
+        Ok(batch) => Ok(batch.into_raw()),
+        Err(e) => {
+            queue.requeue(done);
+            Err(e.into())
+        }
+    }
 }
 
 /// `static native byte[] readPage(long handle, int scope, String key, long from, long to, long max, int maxBytes)`:
@@ -714,19 +725,7 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_pollPages<'l>(
 ) -> jbyteArray {
     guard(&mut env, std::ptr::null_mut(), |env| {
         let h = unsafe { handle(h) };
-        let timeout = Duration::from_millis(timeout_millis.max(0) as u64);
-        let done = h.pages.take(max.max(1) as usize, Some(timeout)).unwrap_or_default();
-        if done.is_empty() {
-            return Ok(std::ptr::null_mut());
-        }
-        match env.byte_array_from_slice(&tail::encode_page_completions(&done)) {
-            Ok(batch) => Ok(batch.into_raw()),
-            Err(e) => {
-                // Nothing was handed over: put the batches back, so no event is lost.
-                h.pages.requeue(done);
-                Err(e.into())
-            }
-        }
+        drain(env, &h.pages, max, timeout_millis, tail::encode_page_completions)
     })
 }
 

@@ -243,8 +243,13 @@ final class Wire {
             long token = b.getLong();
             int status = b.getInt();
             if (status == 0) {
+                int length = b.getInt();
+                int end = b.position() + length;
                 List<Event> events = new ArrayList<>();
                 decoder.decode(b, batch, events::add);
+                if (b.position() != end) {
+                    throw new IllegalStateException("malformed subscription batch from the native library");
+                }
                 sink.accept(token, events, null);
             } else {
                 int n = b.getInt();
