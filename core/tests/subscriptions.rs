@@ -286,7 +286,14 @@ fn follow(sub: Subscription, stall_after: Option<usize>, stop: Arc<AtomicBool>, 
         if stop.load(Ordering::SeqCst) {
             let end = end.load(Ordering::SeqCst);
             let caught_up = match sub.source() {
-                SubscriptionSource::Stream { .. } => sub.try_next_batch(1).expect("read").is_empty(),
+                // A stream has no offset to compare with the end: read on until nothing is left
+                // (keeping what that read returns).
+                SubscriptionSource::Stream { .. } => {
+                    let more = sub.try_next_batch(512).expect("read");
+                    let empty = more.is_empty();
+                    seen.extend(more);
+                    empty
+                }
                 _ => sub.position() >= end,
             };
             if end > 0 && caught_up {
