@@ -132,14 +132,19 @@ nuget_mono() {
   # shellcheck disable=SC1091
   . "$tools/env.sh"
   rm -rf "$dir" && mkdir -p "$dir/app"
-  (cd "$dir" && no_rust $NUGET_EXE install Tidelog -Version "$VERSION" -Source "$DIST/nuget" -OutputDirectory packages -NonInteractive >/dev/null) || return 1
+  # Our package from dist/; its dependencies (Microsoft.Bcl.AsyncInterfaces) from the offline feed,
+  # which stands in for nuget.org here.
+  (cd "$dir" && no_rust $NUGET_EXE install Tidelog -Version "$VERSION" -Source "$DIST/nuget" -Source "$ROOT/../shared/dotnet/feed" \
+    -OutputDirectory packages -NonInteractive >/dev/null) || return 1
   local pkg="$dir/packages/Tidelog.$VERSION"
   [ -f "$pkg/runtimes/linux-x64/native/libtidelog_c.so" ] || { echo "no runtimes/linux-x64/native in the package"; return 1; }
   readme_block "$ROOT/bindings-dotnet/src/Tidelog/README.md" csharp > "$dir/app/Program.cs"
-  # What the .NET SDK does from runtimes/<rid>/native: the library next to the program.
-  cp "$pkg/lib/netstandard2.0/Tidelog.dll" "$pkg/runtimes/linux-x64/native/libtidelog_c.so" "$dir/app/"
+  # What the .NET SDK does from lib/ and runtimes/<rid>/native: every assembly and the library next to the program.
+  cp "$dir"/packages/*/lib/netstandard2.0/*.dll "$pkg/runtimes/linux-x64/native/libtidelog_c.so" "$dir/app/"
+  local refs="" dll
+  for dll in "$dir"/app/*.dll; do refs="$refs -r:$(basename "$dll")"; done
   (cd "$dir/app" && no_rust $CSC -nologo $CSC_BASE_REFS -langversion:latest -nullable:enable -target:exe -out:Program.exe \
-    -r:Tidelog.dll Program.cs "$ROOT/bindings-dotnet/src/Tidelog/Polyfills.cs") || return 1
+    $refs Program.cs "$ROOT/bindings-dotnet/src/Tidelog/Polyfills.cs") || return 1
   (cd "$dir/app" && no_rust mono Program.exe) | tee "$dir/out.txt" || return 1
   grep -q 'wrote 1..2' "$dir/out.txt"
 }
