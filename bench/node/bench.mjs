@@ -1,5 +1,5 @@
 // Benchmarks of the `tidelog` Node package. Usage:
-//   node bench.mjs overhead | durable | replay | all   [--dir DIR]
+//   node bench.mjs overhead | durable | replay | percall | all   [--dir DIR]
 // Build the addon in release mode first: (cd ../../bindings-node && npm run build:release).
 // Prints one Markdown table row per measurement.
 import fs from 'node:fs'
@@ -77,6 +77,98 @@ async function overhead() {
     await s.close()
   }
   console.log(`\nBest of ${REPEAT} runs per row (the machine is shared; the best run has the least interference).`)
+}
+
+// ---- 1b. per-call figures against lmdb-js, side by side (issue 25) ----------------
+
+/**
+ * µs per call of the four per-call figures, tidelog (LMDB backend) ÷ lmdb-js 3.5.6, in one
+ * process: durable append (one event, awaited: tidelog `append` with sync 'always' vs lmdb-js
+ * `put` with overlappingSync: false, which resolves after the flush), non-durable append
+ * (`appendSync`, sync 'never' vs `putSync`, noSync), read one event (`readSync` of one sequence
+ * number vs `get`) and read 100 events (`readSync` with max 100 vs `getRange` with limit 100,
+ * values collected). Subjects alternate within every round; each keeps its best round.
+ */
+async function percall() {
+  const ROUNDS = Number(process.env.ROUNDS ?? 7)
+  const STORED = 10_000
+  const N = { durable: Number(process.env.DURABLE_CALLS ?? 200), append: 20_000, one: 50_000, hundred: 5_000 }
+  const stream = 'actor-1'
+  const tl = await Journal.open(freshDir('percall'), { backend: 'lmdb', sync: 'never', lmdbMapSize: 1 << 30 })
+  const tlDurable = await Journal.open(freshDir('percall-durable'), { backend: 'lmdb', sync: 'always', lmdbMapSize: 1 << 30 })
+  const db = openLmdb({ path: freshDir('percall-lmdbjs'), noSync: true, encoding: 'binary', mapSize: 1 << 30 })
+  const dbDurable = openLmdb({ path: freshDir('percall-lmdbjs-durable'), overlappingSync: false, encoding: 'binary', mapSize: 1 << 30 })
+  // The read set: STORED events of one stream / STORED keys 1..STORED.
+  for (let i = 0; i < STORED; i += 1000) await tl.append(stream, Array.from({ length: 1000 }, () => PAYLOAD))
+  for (let i = 1; i <= STORED; i++) db.putSync(i, PAYLOAD)
+  // A fixed pseudo-random order of keys, the same for both.
+  const keys = new Uint32Array(N.one)
+  let x = 12345
+  for (let i = 0; i < keys.length; i++) keys[i] = ((x = (x * 1103515245 + 12345) >>> 0) % STORED) + 1
+  const starts = keys.map((k) => Math.min(k, STORED - 99))
+  let appendKey = STORED + 1
+  let sink = 0
+  const timed = async (n, body) => {
+    const t0 = performance.now()
+    await body(n)
+    return ((performance.now() - t0) * 1000) / n
+  }
+  const figures = [
+    {
+      name: 'durable append (1 event, awaited)',
+      tidelog: ['`await append` (sync always)', (n) => timed(n, async (n) => { for (let i = 0; i < n; i++) await tlDurable.append(stream, PAYLOAD) })],
+      peer: ['`await put` (overlappingSync false)', (n) => timed(n, async (n) => { for (let i = 0; i < n; i++) await dbDurable.put(appendKey++, PAYLOAD) })],
+      n: N.durable,
+    },
+    {
+      name: 'non-durable append (1 event)',
+      tidelog: ['`appendSync` (sync never)', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) tl.appendSync('writer', PAYLOAD) })],
+      peer: ['`putSync` (noSync)', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) db.putSync(appendKey++, PAYLOAD) })],
+      n: N.append,
+    },
+    {
+      name: 'read one event',
+      tidelog: ['`readSync(id, {from: k, to: k})`', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) { const k = keys[i]; sink += tl.readSync(stream, { from: k, to: k })[0].payload.length } })],
+      peer: ['`get(k)`', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) sink += db.get(keys[i]).length })],
+      n: N.one,
+    },
+    {
+      name: 'read 100 events',
+      tidelog: ['`readSync(id, {from: k, max: 100})`', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) sink += tl.readSync(stream, { from: starts[i], max: 100 }).length })],
+      peer: ['`getRange({start: k, limit: 100})`, values collected', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) { const vals = []; for (const { value } of db.getRange({ start: starts[i], limit: 100 })) vals.push(value); sink += vals.length } })],
+      n: N.hundred,
+    },
+  ]
+  const best = figures.map(() => ({ tidelog: Infinity, peer: Infinity }))
+  // Warm-up, then rounds; which side goes first alternates round by round.
+  for (const f of figures) { await f.tidelog[1](Math.min(f.n, 1000)); await f.peer[1](Math.min(f.n, 1000)) }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, f] of figures.entries()) {
+      const order = r % 2 === 0 ? ['tidelog', 'peer'] : ['peer', 'tidelog']
+      for (const side of order) best[i][side] = Math.min(best[i][side], await f[side][1](f.n))
+    }
+  }
+  console.log(`\n### Per-call figures vs lmdb-js ${lmdbVersion()} (LMDB, 100-byte events, best of ${ROUNDS} alternating rounds)\n`)
+  row('figure', 'tidelog call', 'tidelog µs', 'lmdb-js call', 'lmdb-js µs', 'ratio', 'target')
+  row('---', '---', '---:', '---', '---:', '---:', '---:')
+  for (const [i, f] of figures.entries()) {
+    const target = f.name === 'read one event' ? 1.5 : 1.0
+    const ratio = best[i].tidelog / best[i].peer
+    row(f.name, f.tidelog[0], fmt(best[i].tidelog, 2), f.peer[0], fmt(best[i].peer, 2), `${fmt(ratio, 2)}×${ratio <= target ? '' : ' **over**'}`, `≤ ${fmt(target, 1)}×`)
+  }
+  if (sink < 0) console.log(sink)
+  await tl.close()
+  await tlDurable.close()
+  await db.close()
+  await dbDurable.close()
+}
+
+function lmdbVersion() {
+  try {
+    return JSON.parse(fs.readFileSync(new URL('./node_modules/lmdb/package.json', import.meta.url), 'utf8')).version
+  } catch {
+    return '?'
+  }
 }
 
 // ---- 2. durable throughput with 1,000 concurrent appends --------------------------
@@ -223,7 +315,7 @@ async function replay() {
   }
 }
 
-const runs = { overhead, durable, replay }
+const runs = { overhead, durable, replay, percall }
 console.log(`Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${os.platform()} ${os.release()}, data in ${root}, ${new Date().toISOString()}`)
 for (const [name, run] of Object.entries(runs)) {
   if (what === 'all' || what === name) await run()

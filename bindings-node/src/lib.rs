@@ -231,11 +231,12 @@ impl NativeJournal {
     /// Installs the completion callback: called on the JS thread with the
     /// drained records and errors. The threadsafe function is weak (unref'd):
     /// the JS layer calls `ref()` while operations are pending. Returns the
-    /// fast functions `[appendPayload(id, persistenceId, payload), ref(), unref()]`
-    /// (see `fast`).
+    /// fast functions `[appendPayload(id, persistenceId, payload), ref(), unref(),
+    /// pageSync(scope, key, from, to, max), highestSequenceNrSync(persistenceId, out),
+    /// appendPayloadSync(persistenceId, payload, out), appendSync(request, out)]` (see `fast`).
     #[napi(
         ts_args_type = "onComplete: (batch: Buffer) => void",
-        ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void]"
+        ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void, (scope: number, key: string, from: number, to: number, max: number) => Buffer, (persistenceId: string, out: Uint32Array) => void, (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void, (request: Uint8Array, out: Uint32Array) => void]"
     )]
     pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Buffer, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
         if self.completions.is_some() {
@@ -277,6 +278,10 @@ impl NativeJournal {
             fast::function(env, "appendPayload", fast::append_payload, submitter())?,
             fast::function(env, "ref", fast::refer, submitter())?,
             fast::function(env, "unref", fast::unref, submitter())?,
+            fast::function(env, "pageSync", fast::page_sync, submitter())?,
+            fast::function(env, "highestSequenceNrSync", fast::highest_sequence_nr_sync, submitter())?,
+            fast::function(env, "appendPayloadSync", fast::append_payload_sync, submitter())?,
+            fast::function(env, "appendSync", fast::append_sync, submitter())?,
         ])
     }
 
@@ -687,6 +692,188 @@ mod fast {
             undefined
         });
         result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in appendPayload") })
+    }
+
+    // ---- synchronous calls, on the JS thread ----
+    //
+    // They block the event loop for one core call: a read over a read transaction (after the
+    // writes to the same stream issued before it have their outcome, the core's issue-order
+    // rule) or a blocking append, which the core commits on this thread when the writer is idle.
+    // The writer never waits on JavaScript (completions go through a non-blocking threadsafe
+    // function), so waiting for it here cannot deadlock. Failures throw an Error whose message
+    // is `tidelog:<CODE>:<message>`, as the asynchronous calls reject; the JS layer converts it.
+
+    thread_local! {
+        /// The page buffer of the synchronous reads, reused call after call on the JS thread.
+        static PAGE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+
+    unsafe fn throw_tidelog(env: sys::napi_env, e: &tidelog::Error) -> sys::napi_value {
+        let message = format!("tidelog:{}:{}", e.kind().code(), e).replace('\0', " ");
+        let message = std::ffi::CString::new(message).unwrap_or_default();
+        unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
+        ptr::null_mut()
+    }
+
+    unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
+        let mut value = ptr::null_mut();
+        unsafe { sys::napi_get_undefined(env, &mut value) };
+        value
+    }
+
+    /// The `n` arguments of a call and the submitter, or `None` when fewer were passed.
+    unsafe fn args<'a, const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<([sys::napi_value; N], &'a Submitter)> {
+        let mut argc = N;
+        let mut argv = [ptr::null_mut(); N];
+        let mut data = ptr::null_mut();
+        let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) };
+        (status == sys::Status::napi_ok && argc >= N).then(|| (argv, unsafe { &*data.cast::<Submitter>() }))
+    }
+
+    /// The bytes of a Uint8Array (or Buffer), borrowed for the call.
+    unsafe fn bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a [u8]> {
+        let (mut kind, mut len, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
+        let status = unsafe { sys::napi_get_typedarray_info(env, value, &mut kind, &mut len, &mut data, &mut buffer, &mut offset) };
+        if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
+            return None;
+        }
+        Some(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) } })
+    }
+
+    /// The `u32` slots of a Uint32Array the result is written to (at least `n` of them).
+    unsafe fn slots<'a>(env: sys::napi_env, value: sys::napi_value, n: usize) -> Option<&'a mut [u32]> {
+        let (mut kind, mut len, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
+        let status = unsafe { sys::napi_get_typedarray_info(env, value, &mut kind, &mut len, &mut data, &mut buffer, &mut offset) };
+        if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint32_array || len < n {
+            return None;
+        }
+        Some(unsafe { std::slice::from_raw_parts_mut(data.cast::<u32>(), len) })
+    }
+
+    fn put_u64(out: &mut [u32], at: usize, v: u64) {
+        out[at] = v as u32;
+        out[at + 1] = (v >> 32) as u32;
+    }
+
+    unsafe fn number(env: sys::napi_env, value: sys::napi_value) -> Option<f64> {
+        let mut v = 0f64;
+        (unsafe { sys::napi_get_value_double(env, value, &mut v) } == sys::Status::napi_ok).then_some(v)
+    }
+
+    /// `pageSync(scope, key, from, to, max)`: one page ("Event page"), read on this thread
+    /// into the reused page buffer and copied once into the returned Buffer.
+    pub(super) unsafe extern "C" fn page_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        let result = std::panic::catch_unwind(|| unsafe {
+            let Some((argv, s)) = args::<5>(env, info) else {
+                return throw_type_error(env, c"pageSync(scope, key, from, to, max) takes 5 arguments");
+            };
+            let mut scope = 0u32;
+            if sys::napi_get_value_uint32(env, argv[0], &mut scope) != sys::Status::napi_ok {
+                return throw_type_error(env, c"scope must be a number");
+            }
+            let Some(key) = string(env, argv[1]) else {
+                return throw_type_error(env, c"key must be a string");
+            };
+            let (Some(from), Some(to), Some(max)) = (number(env, argv[2]), number(env, argv[3]), number(env, argv[4])) else {
+                return throw_type_error(env, c"from, to and max must be numbers");
+            };
+            let read = Scope::from_code(scope, &key, to_u64(from), to_u64(to))
+                .and_then(|scope| wire::read_page_into(&s.journal, scope, to_usize(max), usize::MAX, PAGE.take()));
+            let page = match read {
+                Ok(page) => page,
+                Err(e) => return throw_tidelog(env, &e),
+            };
+            let mut buffer = ptr::null_mut();
+            let status = sys::napi_create_buffer_copy(env, page.len(), page.as_ptr().cast(), ptr::null_mut(), &mut buffer);
+            PAGE.set(page);
+            if status != sys::Status::napi_ok {
+                return throw_type_error(env, c"tidelog: could not allocate the page Buffer");
+            }
+            buffer
+        });
+        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in pageSync") })
+    }
+
+    /// `highestSequenceNrSync(persistenceId, out)`: writes the value to `out[0..2]` (low, high).
+    pub(super) unsafe extern "C" fn highest_sequence_nr_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        let result = std::panic::catch_unwind(|| unsafe {
+            let Some((argv, s)) = args::<2>(env, info) else {
+                return throw_type_error(env, c"highestSequenceNrSync(persistenceId, out) takes 2 arguments");
+            };
+            let Some(persistence_id) = string(env, argv[0]) else {
+                return throw_type_error(env, c"persistenceId must be a string");
+            };
+            let Some(out) = slots(env, argv[1], 2) else {
+                return throw_type_error(env, c"out must be a Uint32Array of 2 or more");
+            };
+            match s.journal.highest_sequence_nr(&persistence_id) {
+                Ok(v) => put_u64(out, 0, v),
+                Err(e) => return throw_tidelog(env, &e),
+            }
+            undefined(env)
+        });
+        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in highestSequenceNrSync") })
+    }
+
+    /// Writes a receipt to `out[0..6]`: first sequence nr, last sequence nr, first global offset.
+    unsafe fn receipt(env: sys::napi_env, out: &mut [u32], r: tidelog::Result<tidelog::WriteReceipt>) -> sys::napi_value {
+        match r {
+            Ok(r) => {
+                put_u64(out, 0, r.first_sequence_nr);
+                put_u64(out, 2, r.last_sequence_nr);
+                put_u64(out, 4, r.first_global_offset);
+                unsafe { undefined(env) }
+            }
+            Err(e) => unsafe { throw_tidelog(env, &e) },
+        }
+    }
+
+    /// `appendPayloadSync(persistenceId, payload, out)`: one payload-only event, committed
+    /// before it returns (flushed too under `sync: 'always'`); the receipt goes to `out[0..6]`.
+    pub(super) unsafe extern "C" fn append_payload_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        let result = std::panic::catch_unwind(|| unsafe {
+            let Some((argv, s)) = args::<3>(env, info) else {
+                return throw_type_error(env, c"appendPayloadSync(persistenceId, payload, out) takes 3 arguments");
+            };
+            let Some(persistence_id) = string(env, argv[0]) else {
+                return throw_type_error(env, c"persistenceId must be a string");
+            };
+            let Some(payload) = bytes(env, argv[1]) else {
+                return throw_type_error(env, c"payload must be a Uint8Array or Buffer");
+            };
+            let Some(out) = slots(env, argv[2], 6) else {
+                return throw_type_error(env, c"out must be a Uint32Array of 6 or more");
+            };
+            let appended = s.journal.append(&persistence_id, vec![NewEvent::new(payload.to_vec())]);
+            receipt(env, out, appended)
+        });
+        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in appendPayloadSync") })
+    }
+
+    /// `appendSync(request, out)`: an append request (`core/docs/wire.md`) committed before it
+    /// returns; the receipt goes to `out[0..6]`.
+    pub(super) unsafe extern "C" fn append_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        let result = std::panic::catch_unwind(|| unsafe {
+            let Some((argv, s)) = args::<2>(env, info) else {
+                return throw_type_error(env, c"appendSync(request, out) takes 2 arguments");
+            };
+            let Some(request) = bytes(env, argv[0]) else {
+                return throw_type_error(env, c"request must be a Uint8Array or Buffer");
+            };
+            let Some(out) = slots(env, argv[1], 6) else {
+                return throw_type_error(env, c"out must be a Uint32Array of 6 or more");
+            };
+            let (persistence_id, events) = match wire::decode_append(request) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    let message = std::ffi::CString::new(e.to_string()).unwrap_or_default();
+                    sys::napi_throw_type_error(env, ptr::null(), message.as_ptr());
+                    return ptr::null_mut();
+                }
+            };
+            receipt(env, out, s.journal.append(&persistence_id, events))
+        });
+        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in appendSync") })
     }
 }
 

@@ -502,6 +502,12 @@ function bigOut(value: bigint, big: boolean): number | bigint {
 }
 
 const EMPTY = Buffer.alloc(0)
+const NO_OPTIONS: Record<string, unknown> = Object.freeze({})
+
+/** A synchronous native call's failure as thrown to the caller: a `TidelogError` for `tidelog:<CODE>:...`, a bad argument's TypeError as is. */
+function syncError(err: unknown): unknown {
+  return fromNative(err)
+}
 
 /** Decodes a "str" at `p` (length-prefixed UTF-8), reusing `last` when the bytes repeat. */
 /** The length that marks a string equal to the previous event's in an "Event page". */
@@ -618,6 +624,13 @@ export class Journal<N extends number | bigint = number> {
   readonly #ref: () => void
   /** Lets the process exit when nothing is pending. */
   readonly #unref: () => void
+  /** Synchronous reads and appends on the JS thread (see {@link Journal.readSync}). */
+  readonly #pageSync: (scope: number, key: string, from: number, to: number, max: number) => Buffer
+  readonly #highestSequenceNrSync: (persistenceId: string, out: Uint32Array) => void
+  readonly #appendPayloadSync: (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void
+  readonly #appendSync: (request: Uint8Array, out: Uint32Array) => void
+  /** Where the synchronous calls write their numbers: u64s as (low, high) u32 pairs. */
+  readonly #out = new Uint32Array(6)
   #nextId = 0
   /** Pending subscription batch requests by id (see {@link Journal.subscribeAll}). */
   readonly #tailRequests = new Map<number, { resolve: (page: Buffer | null) => void; reject: (err: unknown) => void }>()
@@ -630,7 +643,8 @@ export class Journal<N extends number | bigint = number> {
     this.#native = nativeJournal
     this.#big = big
     this.snapshots = new SnapshotStore<N>(nativeJournal, big)
-    ;[this.#appendPayload, this.#ref, this.#unref] = nativeJournal.start((batch) => this.#complete(batch))
+    ;[this.#appendPayload, this.#ref, this.#unref, this.#pageSync, this.#highestSequenceNrSync, this.#appendPayloadSync, this.#appendSync] =
+      nativeJournal.start((batch) => this.#complete(batch))
   }
 
   /**
@@ -765,6 +779,30 @@ export class Journal<N extends number | bigint = number> {
   }
 
   /**
+   * {@link Journal.append} on the calling thread: returns the receipt once the write is
+   * committed (and, with `sync: 'always'`, on stable storage), blocking the event loop
+   * meanwhile. When nothing else is queued the core commits it on this thread, with no
+   * hand-off to the writer thread: the cheap form for `sync: 'never'` (like lmdb-js
+   * `putSync`). Throws a {@link TidelogError} where `append` would reject.
+   */
+  appendSync(persistenceId: string, events: EventInput | EventInput[]): WriteReceipt<N> {
+    checkString(persistenceId, 'persistenceId')
+    const out = this.#out
+    try {
+      if (events instanceof Uint8Array) this.#appendPayloadSync(persistenceId, events, out)
+      else this.#appendSync(encodeAppend(persistenceId, toWireEvents(events)), out)
+    } catch (err) {
+      throw syncError(err)
+    }
+    const big = this.#big
+    return {
+      firstSequenceNr: u64(out[0], out[1], big) as N,
+      lastSequenceNr: u64(out[2], out[3], big) as N,
+      firstGlobalOffset: u64(out[4], out[5], big) as N,
+    }
+  }
+
+  /**
    * Commits explicit atomic writes in one group commit. Each write's
    * `firstSequenceNr` must be its stream's highest + 1 (counting earlier
    * writes of the same call). Resolves to one settled result per write, in
@@ -813,6 +851,28 @@ export class Journal<N extends number | bigint = number> {
       page = await this.#native.page(STREAM, persistenceId, from, to, max)
     } catch (err) {
       throw fromNative(err)
+    }
+    return decodePage<N>(page, this.#big)
+  }
+
+  /**
+   * {@link Journal.read} on the calling thread, over one read transaction: for single events
+   * and small ranges, where a hop to the thread pool costs more than the read (as lmdb-js
+   * `getSync`). It blocks the event loop for the whole read, so keep `max` small and use
+   * `read`/`replay` for long ranges. Like every read it observes the writes to the stream
+   * issued before it, awaited or not (it waits for their outcome).
+   */
+  readSync(persistenceId: string, options?: ReadOptions): Event<N>[] {
+    checkString(persistenceId, 'persistenceId')
+    const o = options === undefined ? NO_OPTIONS : checkObject(options, 'options')
+    const from = seqIn(o.from, 'from', 1)
+    const to = seqIn(o.to, 'to', Infinity)
+    const max = countIn(o.max, 'max', Infinity)
+    let page: Buffer
+    try {
+      page = this.#pageSync(STREAM, persistenceId, from, to, max)
+    } catch (err) {
+      throw syncError(err)
     }
     return decodePage<N>(page, this.#big)
   }
@@ -1030,6 +1090,18 @@ export class Journal<N extends number | bigint = number> {
     } catch (err) {
       throw fromNative(err)
     }
+  }
+
+  /** {@link Journal.highestSequenceNr} on the calling thread (see {@link Journal.readSync}). */
+  highestSequenceNrSync(persistenceId: string): N {
+    checkString(persistenceId, 'persistenceId')
+    const out = this.#out
+    try {
+      this.#highestSequenceNrSync(persistenceId, out)
+    } catch (err) {
+      throw syncError(err)
+    }
+    return u64(out[0], out[1], this.#big) as N
   }
 
   /**

@@ -348,7 +348,13 @@ pub struct PageEncoder {
 impl PageEncoder {
     /// An empty page that reports itself full once it holds `max_bytes` or more.
     pub fn new(max_bytes: usize) -> Self {
-        let mut out = Vec::with_capacity(max_bytes.clamp(64, 64 << 10));
+        Self::reusing(Vec::with_capacity(max_bytes.clamp(64, 64 << 10)), max_bytes)
+    }
+
+    /// Like [`PageEncoder::new`], writing into `out` (cleared first): a caller that reads
+    /// page after page on one thread keeps one buffer instead of allocating one per page.
+    pub fn reusing(mut out: Vec<u8>, max_bytes: usize) -> Self {
+        out.clear();
         put_u32(&mut out, 0);
         PageEncoder {
             out,
@@ -484,7 +490,15 @@ impl<'a> Scope<'a> {
 /// Reads at most `max` events of `scope` into one page, stopping early once it
 /// holds `max_bytes` (the page then ends after the event that crossed it).
 pub fn read_page(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes: usize) -> tidelog::Result<Vec<u8>> {
-    let mut page = PageEncoder::new(max_bytes);
+    // A small read (one event, a few) gets a small buffer, not the 64 KiB a long page starts with.
+    let capacity = max.saturating_mul(256).clamp(64, 64 << 10).min(max_bytes.max(64));
+    read_page_into(journal, scope, max, max_bytes, Vec::with_capacity(capacity))
+}
+
+/// [`read_page`] into `out` (cleared first), returned holding the page: callers that read
+/// on one thread keep reusing one buffer (the synchronous reads of the Node and JVM glue).
+pub fn read_page_into(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes: usize, out: Vec<u8>) -> tidelog::Result<Vec<u8>> {
+    let mut page = PageEncoder::reusing(out, max_bytes);
     let visit = |e: EventRef<'_>| page.push(&e);
     match scope {
         Scope::Stream { persistence_id, from, to } => journal.scan(persistence_id, from, to, max, visit),
