@@ -232,11 +232,11 @@ impl NativeJournal {
     /// drained records and errors. The threadsafe function is weak (unref'd):
     /// the JS layer calls `ref()` while operations are pending. Returns the
     /// fast functions `[appendPayload(id, persistenceId, payload), ref(), unref(),
-    /// pageSync(scope, key, from, to, max), highestSequenceNrSync(persistenceId, out),
+    /// pageSync(scope, key, from, to, max, scratch), highestSequenceNrSync(persistenceId, out),
     /// appendPayloadSync(persistenceId, payload, out), appendSync(request, out)]` (see `fast`).
     #[napi(
         ts_args_type = "onComplete: (batch: Buffer) => void",
-        ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void, (scope: number, key: string, from: number, to: number, max: number) => Buffer, (persistenceId: string, out: Uint32Array) => void, (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void, (request: Uint8Array, out: Uint32Array) => void]"
+        ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void, (scope: number, key: string, from: number, to: number, max: number, scratch: Buffer) => number | Buffer, (persistenceId: string, out: Uint32Array) => void, (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void, (request: Uint8Array, out: Uint32Array) => void]"
     )]
     pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Buffer, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
         if self.completions.is_some() {
@@ -740,6 +740,16 @@ mod fast {
         Some(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) } })
     }
 
+    /// The bytes of a Uint8Array (or Buffer), to write into during the call.
+    unsafe fn writable<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a mut [u8]> {
+        let (mut kind, mut len, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
+        let status = unsafe { sys::napi_get_typedarray_info(env, value, &mut kind, &mut len, &mut data, &mut buffer, &mut offset) };
+        if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
+            return None;
+        }
+        Some(if len == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), len) } })
+    }
+
     /// The `u32` slots of a Uint32Array the result is written to (at least `n` of them).
     unsafe fn slots<'a>(env: sys::napi_env, value: sys::napi_value, n: usize) -> Option<&'a mut [u32]> {
         let (mut kind, mut len, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
@@ -760,12 +770,13 @@ mod fast {
         (unsafe { sys::napi_get_value_double(env, value, &mut v) } == sys::Status::napi_ok).then_some(v)
     }
 
-    /// `pageSync(scope, key, from, to, max)`: one page ("Event page"), read on this thread
-    /// into the reused page buffer and copied once into the returned Buffer.
+    /// `pageSync(scope, key, from, to, max, scratch)`: one page ("Event page"), read on this
+    /// thread into the reused page buffer, then copied into `scratch` when it fits (returns its
+    /// length: no JS allocation here) or else into a new Buffer (returned).
     pub(super) unsafe extern "C" fn page_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
         let result = std::panic::catch_unwind(|| unsafe {
-            let Some((argv, s)) = args::<5>(env, info) else {
-                return throw_type_error(env, c"pageSync(scope, key, from, to, max) takes 5 arguments");
+            let Some((argv, s)) = args::<6>(env, info) else {
+                return throw_type_error(env, c"pageSync(scope, key, from, to, max, scratch) takes 6 arguments");
             };
             let mut scope = 0u32;
             if sys::napi_get_value_uint32(env, argv[0], &mut scope) != sys::Status::napi_ok {
@@ -783,13 +794,20 @@ mod fast {
                 Ok(page) => page,
                 Err(e) => return throw_tidelog(env, &e),
             };
-            let mut buffer = ptr::null_mut();
-            let status = sys::napi_create_buffer_copy(env, page.len(), page.as_ptr().cast(), ptr::null_mut(), &mut buffer);
+            let mut value = ptr::null_mut();
+            let status = match writable(env, argv[5]) {
+                Some(scratch) if page.len() <= scratch.len() => {
+                    scratch[..page.len()].copy_from_slice(&page);
+                    sys::napi_create_uint32(env, page.len() as u32, &mut value)
+                }
+                Some(_) => sys::napi_create_buffer_copy(env, page.len(), page.as_ptr().cast(), ptr::null_mut(), &mut value),
+                None => return throw_type_error(env, c"scratch must be a Buffer"),
+            };
             PAGE.set(page);
             if status != sys::Status::napi_ok {
                 return throw_type_error(env, c"tidelog: could not allocate the page Buffer");
             }
-            buffer
+            value
         });
         result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in pageSync") })
     }

@@ -261,12 +261,14 @@ export interface SnapshotInfo<N extends number | bigint = number> {
 // ---- argument checks (TypeError / RangeError before the core sees anything) ----
 
 /** A UTF-16 surrogate without its partner: no UTF-8 string can hold it. */
+const WELL_FORMED = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 function checkString(value: unknown, name: string): string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`)
   // Converted to UTF-8 a lone surrogate would become U+FFFD, and two different ids one stream.
-  if (LONE_SURROGATE.test(value)) {
+  // `isWellFormed` (Node 20+) is a flag check on most strings; the regex is the fallback.
+  if (WELL_FORMED !== undefined ? !WELL_FORMED.call(value) : LONE_SURROGATE.test(value)) {
     throw createError('INVALID_ARGUMENT', `${name} is not valid Unicode: it holds a lone UTF-16 surrogate`)
   }
   return value
@@ -503,6 +505,8 @@ function bigOut(value: bigint, big: boolean): number | bigint {
 
 const EMPTY = Buffer.alloc(0)
 const NO_OPTIONS: Record<string, unknown> = Object.freeze({})
+/** Size of a journal's `readSync` scratch buffer: pages up to it come without a native allocation. */
+const SCRATCH_BYTES = 64 << 10
 
 /** A synchronous native call's failure as thrown to the caller: a `TidelogError` for `tidelog:<CODE>:...`, a bad argument's TypeError as is. */
 function syncError(err: unknown): unknown {
@@ -625,12 +629,14 @@ export class Journal<N extends number | bigint = number> {
   /** Lets the process exit when nothing is pending. */
   readonly #unref: () => void
   /** Synchronous reads and appends on the JS thread (see {@link Journal.readSync}). */
-  readonly #pageSync: (scope: number, key: string, from: number, to: number, max: number) => Buffer
+  readonly #pageSync: (scope: number, key: string, from: number, to: number, max: number, scratch: Buffer) => number | Buffer
   readonly #highestSequenceNrSync: (persistenceId: string, out: Uint32Array) => void
   readonly #appendPayloadSync: (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void
   readonly #appendSync: (request: Uint8Array, out: Uint32Array) => void
   /** Where the synchronous calls write their numbers: u64s as (low, high) u32 pairs. */
   readonly #out = new Uint32Array(6)
+  /** Where `readSync` gets pages that fit (larger ones come as a Buffer of their own). */
+  readonly #scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
   #nextId = 0
   /** Pending subscription batch requests by id (see {@link Journal.subscribeAll}). */
   readonly #tailRequests = new Map<number, { resolve: (page: Buffer | null) => void; reject: (err: unknown) => void }>()
@@ -868,12 +874,17 @@ export class Journal<N extends number | bigint = number> {
     const from = seqIn(o.from, 'from', 1)
     const to = seqIn(o.to, 'to', Infinity)
     const max = countIn(o.max, 'max', Infinity)
-    let page: Buffer
+    let read: number | Buffer
     try {
-      page = this.#pageSync(STREAM, persistenceId, from, to, max)
+      read = this.#pageSync(STREAM, persistenceId, from, to, max, this.#scratch)
     } catch (err) {
       throw syncError(err)
     }
+    if (typeof read !== 'number') return decodePage<N>(read, this.#big)
+    // A page that fit the scratch buffer: copied once into a buffer of its own (a slice of
+    // Node's pool when small), whose views the events keep.
+    const page = Buffer.allocUnsafe(read)
+    this.#scratch.copy(page, 0, 0, read)
     return decodePage<N>(page, this.#big)
   }
 

@@ -20,6 +20,7 @@ on_every_backend!(
     sequence_conflict_fails_only_that_write,
     invalid_write_is_all_or_nothing,
     range_reads_respect_bounds_and_max,
+    every_single_event_and_window_reads_back,
     highest_survives_deletion_and_reopen,
     global_offsets_are_never_handed_out_twice,
     tags_and_all_events_are_in_commit_order_and_resumable,
@@ -143,6 +144,28 @@ fn range_reads_respect_bounds_and_max(backend: Backend) {
     })
     .unwrap();
     assert_eq!(seen, [1, 2, 3, 4]);
+}
+
+/// Reads of one event and of short windows at every position of a stream whose events are
+/// interleaved with another's and partly deleted (the LMDB tail locates them by position).
+fn every_single_event_and_window_reads_back(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let j = open(dir.path(), backend);
+    for i in 1..=40u64 {
+        j.append("w", vec![ev(&i.to_string())]).unwrap();
+        j.append("other", vec![ev("x"), ev("y")]).unwrap();
+    }
+    j.delete_to("w", 5).unwrap();
+    let seqs = |from, to, max| j.read("w", from, to, max).unwrap().iter().map(|e| e.sequence_nr).collect::<Vec<u64>>();
+    for k in 0..=45u64 {
+        let live = |s: u64| (6..=40).contains(&s);
+        let expected: Vec<u64> = (k..=k).filter(|s| live(*s)).collect();
+        assert_eq!(seqs(k, k, 1), expected, "read of {k}");
+        let one = j.read("w", k, k, 1).unwrap();
+        assert_eq!(payloads(&one), expected.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let window: Vec<u64> = (k.max(6)..=40).take(3).collect();
+        assert_eq!(seqs(k, u64::MAX, 3), window, "window from {k}");
+    }
 }
 
 fn global_offsets_are_never_handed_out_twice(backend: Backend) {

@@ -398,7 +398,7 @@ impl Tail {
         let Some((_, stream)) = data.streams.get(persistence_id) else {
             return Ok((0, true));
         };
-        let first = stream.events.partition_point(|&i| data.events[i as usize].sequence_nr < from);
+        let first = data.first_at_or_after(stream, from);
         let mut seen = 0;
         for &i in &stream.events[first..] {
             let e = &data.events[i as usize];
@@ -548,6 +548,23 @@ impl TailData {
             self.push_write(pid, first_sequence_nr, first_global_offset, bodies.into_iter());
         }
         Ok(())
+    }
+
+    /// The position in `stream.events` of its first event with `sequence_nr >= from`.
+    /// A stream's sequence numbers are consecutive, so the position is computed and checked
+    /// (two loads) rather than searched for (a binary search is a cache miss per step on a
+    /// large tail: the most of a one-event read); the search remains for any other layout.
+    fn first_at_or_after(&self, stream: &TailStream, from: u64) -> usize {
+        let seq = |k: usize| self.events[stream.events[k] as usize].sequence_nr;
+        let Some(&first) = stream.events.first() else { return 0 };
+        let guess = usize::try_from(from.saturating_sub(self.events[first as usize].sequence_nr))
+            .unwrap_or(usize::MAX)
+            .min(stream.events.len());
+        let at_or_after = guess == stream.events.len() || seq(guess) >= from;
+        if at_or_after && (guess == 0 || seq(guess - 1) < from) {
+            return guess;
+        }
+        stream.events.partition_point(|&i| self.events[i as usize].sequence_nr < from)
     }
 
     fn decode(&self, e: &TailEvent) -> Result<crate::model::EventRef<'_>> {
