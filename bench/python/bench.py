@@ -101,6 +101,126 @@ def per_call(root: Path, n: int, rounds: int):
     return [(name, best[name]) for name, _ in candidates]
 
 
+def percall_vs_py_lmdb(root: Path, rounds: int, durable_calls: int):
+    """The four per-call figures of issue 25, tidelog (LMDB backend) against py-lmdb in one
+    process, µs per call: durable append (one event, `sync="always"` vs a write transaction
+    with sync=True), non-durable append (`sync="never"` vs sync=False), read one event
+    (`read(id, k, k)` vs `get` in its own read transaction) and read 100 events (`read(id, k,
+    max=100)` vs a cursor's 100 values). The two sides alternate within every round (which
+    goes first alternates too); each keeps its best round."""
+    stored = 10_000
+    calls = {"durable": durable_calls, "append": 20_000, "one": 50_000, "hundred": 5_000}
+    stream = "actor-1"
+    fast = tidelog.Journal.open(root / "pc-tidelog", backend="lmdb", sync="never", lmdb_map_size=1 << 30)
+    durable = tidelog.Journal.open(root / "pc-tidelog-durable", backend="lmdb", sync="always", lmdb_map_size=1 << 30)
+    env = lmdb.open(str(root / "pc-py-lmdb"), map_size=1 << 30, sync=False, metasync=False)
+    env_durable = lmdb.open(str(root / "pc-py-lmdb-durable"), map_size=1 << 30, sync=True, metasync=True)
+    for _ in range(stored // 1000):
+        fast.append(stream, [PAYLOAD] * 1000)
+    pack = struct.Struct(">Q").pack
+    with env.begin(write=True) as txn:
+        for k in range(1, stored + 1):
+            txn.put(pack(k), PAYLOAD)
+    x, keys = 12345, []
+    for _ in range(calls["one"]):
+        x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+        keys.append(x % stored + 1)
+    starts = [min(k, stored - 99) for k in keys]
+    packed_keys = [pack(k) for k in keys]
+    packed_starts = [pack(k) for k in starts]
+    next_key = [stored + 1]
+
+    def timed(n, body):
+        t0 = time.perf_counter()
+        body(n)
+        return (time.perf_counter() - t0) / n * 1e6
+
+    def tl_durable(n):
+        append = durable.append
+        for _ in range(n):
+            append(stream, PAYLOAD)
+
+    def lm_put(environment):
+        def run(n):
+            k = next_key[0]
+            for i in range(n):
+                with environment.begin(write=True) as txn:
+                    txn.put(pack(k + i), PAYLOAD)
+            next_key[0] = k + n
+
+        return run
+
+    def tl_append(n):
+        append = fast.append
+        for _ in range(n):
+            append("writer", PAYLOAD)
+
+    def tl_one(n):
+        read = fast.read
+        for i in range(n):
+            k = keys[i]
+            assert len(read(stream, k, k)[0].payload) == 100
+
+    def lm_one(n):
+        begin = env.begin
+        for i in range(n):
+            with begin() as txn:
+                assert len(txn.get(packed_keys[i])) == 100
+
+    def tl_hundred(n):
+        read = fast.read
+        for i in range(n):
+            assert len(read(stream, starts[i], max=100)) == 100
+
+    def lm_hundred(n):
+        begin = env.begin
+        for i in range(n):
+            with begin() as txn:
+                cursor = txn.cursor()
+                cursor.set_range(packed_starts[i])
+                values = []
+                for value in cursor.iternext(keys=False, values=True):
+                    values.append(value)
+                    if len(values) == 100:
+                        break
+                assert len(values) == 100
+
+    figures = [
+        ("durable append (1 event)", "`append` (sync always)", tl_durable, "`put` in a write txn, sync=True", lm_put(env_durable), calls["durable"], 1.0),
+        ("non-durable append (1 event)", "`append` (sync never)", tl_append, "`put` in a write txn, sync=False", lm_put(env), calls["append"], 1.0),
+        ("read one event", "`read(id, k, k)`", tl_one, "`get(k)` in a read txn", lm_one, calls["one"], 1.5),
+        ("read 100 events", "`read(id, k, max=100)`", tl_hundred, "cursor from k, 100 values", lm_hundred, calls["hundred"], 1.0),
+    ]
+    best = {f[0]: [float("inf"), float("inf")] for f in figures}
+    for f in figures:  # warm-up
+        timed(min(f[5], 1000), f[2])
+        timed(min(f[5], 1000), f[4])
+    for r in range(rounds):
+        for name, _, ours, _, theirs, n, _ in figures:
+            sides = [(0, ours), (1, theirs)] if r % 2 == 0 else [(1, theirs), (0, ours)]
+            for side, run in sides:
+                best[name][side] = min(best[name][side], timed(n, run))
+    for j in (fast, durable):
+        j.close()
+    env.close()
+    env_durable.close()
+    return [(name, our_call, best[name][0], their_call, best[name][1], target) for name, our_call, _, their_call, _, _, target in figures]
+
+
+def percall_table(rows, rounds):
+    lines = [
+        f"### Per-call figures vs py-lmdb {lmdb.__version__} (LMDB, 100-byte events, best of {rounds} alternating rounds)",
+        "",
+        "| figure | tidelog call | tidelog µs | py-lmdb call | py-lmdb µs | ratio | target |",
+        "|---|---|---:|---|---:|---:|---:|",
+    ]
+    for name, our_call, ours, their_call, theirs, target in rows:
+        ratio = ours / theirs
+        flag = "" if ratio <= target else " **over**"
+        lines.append(f"| {name} | {our_call} | {ours:.2f} | {their_call} | {theirs:.2f} | {ratio:.2f}×{flag} | ≤ {target:.1f}× |")
+    return "\n".join(lines)
+
+
 def device_bound(root: Path, seconds: float):
     """`pwrite` of 128 B + `fdatasync`, into a file written ahead with zeros
     (as the core's segment log is, so that fdatasync need not update the
@@ -240,12 +360,23 @@ def main():
     parser.add_argument("--replay-events", type=int, default=1_000_000)
     parser.add_argument("--page-size", type=int, default=10_000)
     parser.add_argument("--write", action="store_true", help="write bench/python/RESULTS.md")
+    parser.add_argument("--percall", action="store_true", help="only the per-call figures vs py-lmdb (issue 25)")
+    parser.add_argument("--durable-calls", type=int, default=200)
     args = parser.parse_args()
 
     base = Path(args.dir)
     base.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(dir=base))
     os.chdir(root)
+    if args.percall:
+        try:
+            print(f"Python {platform.python_version()}, tidelog {tidelog.__version__}, py-lmdb {lmdb.__version__}, data in {base}")
+            print()
+            print(percall_table(percall_vs_py_lmdb(root, args.rounds, args.durable_calls), args.rounds))
+        finally:
+            os.chdir(base)
+            shutil.rmtree(root, ignore_errors=True)
+        return
     try:
         lines = []
         out = lines.append

@@ -14,7 +14,9 @@
 //! Writes other than the single-payload fast path arrive as one Buffer (an
 //! append request or a write list). Reads, snapshot I/O, `open` and `close` run
 //! as `AsyncTask`s on the libuv pool; a read page is one Buffer decoded in
-//! JavaScript, so a read crosses FFI once per page.
+//! JavaScript, so a read crosses FFI once per page. The synchronous calls
+//! (`readSync`, `highestSequenceNrSync`, `appendSync`) run on the JS thread
+//! instead: see `fast`.
 
 #![deny(clippy::all)]
 

@@ -10,8 +10,14 @@ export async function usage(): Promise<void> {
   const n: number = receipt.lastSequenceNr
   const events: Event[] = await journal.read('cart-1', { from: n })
   for await (const e of journal.replay('cart-1')) e.payload.toString()
+  const one: Event[] = journal.readSync('cart-1', { from: n, to: n })
+  const highest: number = journal.highestSequenceNrSync('cart-1')
+  const syncReceipt: WriteReceipt = journal.appendSync('cart-1', Buffer.from('z'))
+  // @ts-expect-error readSync returns events, not a Promise
+  void journal.readSync('cart-1').then
   const big = await Journal.open('./data2', { bigint: true })
   const b: bigint = (await big.append('a', 'x')).firstSequenceNr
+  const bigHighest: bigint = big.highestSequenceNrSync('a') + big.appendSync('a', 'x').lastSequenceNr
   // @ts-expect-error sequence numbers are bigint in bigint mode
   const wrong: number = (await big.append('a', 'x')).firstSequenceNr
   const results = await journal.write([{ persistenceId: 'a', firstSequenceNr: 1, events: ['x'] }])
@@ -27,7 +33,7 @@ export async function usage(): Promise<void> {
   const snap = await journal.snapshots.load('cart-1', { maxSequenceNr: 10 })
   snap?.state.toString()
   await journal.close()
-  void [events, b, wrong]
+  void [events, b, wrong, one, highest, syncReceipt, bigHighest]
 }
 
 // The adapter implements Loom's interface as declared from Loom's contract.

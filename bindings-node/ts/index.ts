@@ -507,6 +507,8 @@ const EMPTY = Buffer.alloc(0)
 const NO_OPTIONS: Record<string, unknown> = Object.freeze({})
 /** Size of a journal's `readSync` scratch buffer: pages up to it come without a native allocation. */
 const SCRATCH_BYTES = 64 << 10
+/** Pages of at most this many events are decoded in the scratch buffer (see `readSync`). */
+const FEW_EVENTS = 4
 
 /** A synchronous native call's failure as thrown to the caller: a `TidelogError` for `tidelog:<CODE>:...`, a bad argument's TypeError as is. */
 function syncError(err: unknown): unknown {
@@ -541,8 +543,21 @@ class StringCache {
  * persistence id, manifest or writer id equal to the previous event's is sent once, and the
  * length `0xffffffff` stands for it after that.
  */
-export function decodePage<N extends number | bigint>(page: Buffer, big: boolean): Event<N>[] {
-  const view = new DataView(page.buffer, page.byteOffset, page.byteLength)
+export function decodePage<N extends number | bigint>(
+  page: Buffer,
+  big: boolean,
+  view = new DataView(page.buffer, page.byteOffset, page.byteLength),
+  copyOut = false,
+): Event<N>[] {
+  /** Metadata and payload: views into the page, or copies when the page is a reused buffer. */
+  const bytes = copyOut
+    ? (at: number, len: number): Buffer => {
+        if (len === 0) return EMPTY
+        const b = Buffer.allocUnsafe(len)
+        page.copy(b, 0, at, at + len)
+        return b
+      }
+    : (at: number, len: number): Buffer => page.subarray(at, at + len)
   const count = view.getUint32(0, true)
   const events: Event<N>[] = new Array(count)
   let persistenceId = ''
@@ -573,7 +588,7 @@ export function decodePage<N extends number | bigint>(page: Buffer, big: boolean
     manifest = repeatable(manifest, k)
     writerId = repeatable(writerId, k)
     const metaLen = view.getUint32(p, true)
-    const metadata = metaLen === 0 ? EMPTY : page.subarray(p + 4, p + 4 + metaLen)
+    const metadata = metaLen === 0 ? EMPTY : bytes(p + 4, metaLen)
     p += 4 + metaLen
     const tagCount = view.getUint32(p, true)
     p += 4
@@ -584,7 +599,7 @@ export function decodePage<N extends number | bigint>(page: Buffer, big: boolean
       p += 4 + len
     }
     const payloadLen = view.getUint32(p, true)
-    const payload = page.subarray(p + 4, p + 4 + payloadLen)
+    const payload = bytes(p + 4, payloadLen)
     p += 4 + payloadLen
     events[k] = { persistenceId, sequenceNr, globalOffset, timestamp, manifest, writerId, tags, metadata, payload }
   }
@@ -613,7 +628,10 @@ const asyncDispose: typeof Symbol.asyncDispose = (Symbol as any).asyncDispose ??
 /**
  * An open journal. Every operation returns a Promise and none blocks the
  * event loop: writes go to the core's group-commit writer and resolve from its
- * completion; reads and snapshot I/O run on the libuv thread pool.
+ * completion; reads and snapshot I/O run on the libuv thread pool. The `...Sync`
+ * forms ({@link Journal.readSync}, {@link Journal.highestSequenceNrSync},
+ * {@link Journal.appendSync}) run on the calling thread instead, for single
+ * events and small ranges.
  *
  * `N` is the type of sequence numbers and offsets: `number` by default,
  * `bigint` when opened with `{ bigint: true }`.
@@ -637,6 +655,7 @@ export class Journal<N extends number | bigint = number> {
   readonly #out = new Uint32Array(6)
   /** Where `readSync` gets pages that fit (larger ones come as a Buffer of their own). */
   readonly #scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
+  readonly #scratchView = new DataView(this.#scratch.buffer, this.#scratch.byteOffset, SCRATCH_BYTES)
   #nextId = 0
   /** Pending subscription batch requests by id (see {@link Journal.subscribeAll}). */
   readonly #tailRequests = new Map<number, { resolve: (page: Buffer | null) => void; reject: (err: unknown) => void }>()
@@ -881,10 +900,13 @@ export class Journal<N extends number | bigint = number> {
       throw syncError(err)
     }
     if (typeof read !== 'number') return decodePage<N>(read, this.#big)
-    // A page that fit the scratch buffer: copied once into a buffer of its own (a slice of
-    // Node's pool when small), whose views the events keep.
+    const scratch = this.#scratch
+    // A page of a few events is decoded where it is, copying out only their bytes; a longer
+    // one is copied once into a buffer of its own (a slice of Node's pool when small), whose
+    // views the events keep.
+    if (this.#scratchView.getUint32(0, true) <= FEW_EVENTS) return decodePage<N>(scratch, this.#big, this.#scratchView, true)
     const page = Buffer.allocUnsafe(read)
-    this.#scratch.copy(page, 0, 0, read)
+    scratch.copy(page, 0, 0, read)
     return decodePage<N>(page, this.#big)
   }
 
