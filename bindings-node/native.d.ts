@@ -11,10 +11,10 @@ export declare class NativeJournal {
    * drained records and errors. The threadsafe function is weak (unref'd):
    * the JS layer calls `ref()` while operations are pending. Returns the
    * fast functions `[appendPayload(id, persistenceId, payload), ref(), unref(),
-   * pageSync(scope, key, from, to, max, scratch), highestSequenceNrSync(persistenceId, out),
+   * pageSync(scope, key, from, to, max, slab, at), highestSequenceNrSync(persistenceId, out),
    * appendPayloadSync(persistenceId, payload, out), appendSync(request, out)]` (see `fast`).
    */
-  start(onComplete: (batch: Buffer) => void): [(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void, (scope: number, key: string, from: number, to: number, max: number, scratch: Buffer) => number | Buffer, (persistenceId: string, out: Uint32Array) => void, (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void, (request: Uint8Array, out: Uint32Array) => void]
+  start(onComplete: (batch: Buffer) => void): [(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void, (scope: number, key: string, from: number, to: number, max: number, slab: Buffer, at: number) => number | Buffer, (persistenceId: string, out: Uint32Array) => void, (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void, (request: Uint8Array, out: Uint32Array) => void]
   /**
    * Installs the subscription-batch callback: called on the JS thread with every batch
    * drained (a "Subscription batch"). Weak (unref'd) like the completions' function: the

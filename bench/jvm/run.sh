@@ -10,14 +10,14 @@ if [ "${1:-}" = percall ]; then
   main=PerCallBench
   shift
 fi
-(cd "$root" && cargo build --quiet --release -p tidelog-jni)
-(cd "$root/bindings-jvm" && mvn -B -q -pl tidelog -Dskip.cargo=true -Dcargo.profile=release -DskipTests install)
+[ -n "${BUILT:-}" ] || (cd "$root" && cargo build --quiet --release -p tidelog-jni)
+(cd "$root/bindings-jvm" && ${BUILD:-} mvn -B -q -pl tidelog -Dskip.cargo=true -Dcargo.profile=release -DskipTests install)
 jar="$root/bindings-jvm/tidelog/target/tidelog-0.1.0.jar"
 # lmdbjava 0.9.1 and its dependencies (bench/jvm/peers/pom.xml), for PerCallBench.
-[ -d "$here/target/lib" ] || mvn -B -q -f "$here/peers/pom.xml" dependency:copy-dependencies -DoutputDirectory="$here/target/lib"
+[ -d "$here/target/lib" ] || ${BUILD:-} mvn -B -q -f "$here/peers/pom.xml" dependency:copy-dependencies -DoutputDirectory="$here/target/lib"
 cp="$jar:$here/target/lib/*"
 mkdir -p "$here/target/classes"
-javac -d "$here/target/classes" -cp "$cp" "$here/src/TidelogBench.java" "$here/src/PerCallBench.java"
+${BUILD:-} javac -d "$here/target/classes" -cp "$cp" "$here/src/TidelogBench.java" "$here/src/PerCallBench.java"
 # lmdbjava reads direct buffers' addresses through Unsafe/reflection.
 exec java -Xmx2g --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
   -Dtidelog.native.library="${CARGO_TARGET_DIR:-$root/target}/release/libtidelog_jni.so" \

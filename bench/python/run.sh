@@ -7,9 +7,9 @@ cd "$(dirname "$0")"
 VENV=.venv
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 if ! "$VENV/bin/python" -c 'import lmdb' 2>/dev/null || [ ! -x "$VENV/bin/maturin" ]; then
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2' lmdb
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2' 'lmdb>=3,<4'
 fi
 rm -rf .dist
-(cd ../../bindings-python && "../bench/python/$VENV/bin/maturin" build --release --quiet -o ../bench/python/.dist -i "../bench/python/$VENV/bin/python")
+(cd ../../bindings-python && ${BUILD:-} "../bench/python/$VENV/bin/maturin" build --release --quiet -o ../bench/python/.dist -i "../bench/python/$VENV/bin/python")
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .dist/tidelog-*.whl
 exec "$VENV/bin/python" bench.py "$@"

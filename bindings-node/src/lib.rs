@@ -234,11 +234,11 @@ impl NativeJournal {
     /// drained records and errors. The threadsafe function is weak (unref'd):
     /// the JS layer calls `ref()` while operations are pending. Returns the
     /// fast functions `[appendPayload(id, persistenceId, payload), ref(), unref(),
-    /// pageSync(scope, key, from, to, max, scratch), highestSequenceNrSync(persistenceId, out),
+    /// pageSync(scope, key, from, to, max, slab, at), highestSequenceNrSync(persistenceId, out),
     /// appendPayloadSync(persistenceId, payload, out), appendSync(request, out)]` (see `fast`).
     #[napi(
         ts_args_type = "onComplete: (batch: Buffer) => void",
-        ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void, (scope: number, key: string, from: number, to: number, max: number, scratch: Buffer) => number | Buffer, (persistenceId: string, out: Uint32Array) => void, (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void, (request: Uint8Array, out: Uint32Array) => void]"
+        ts_return_type = "[(id: number, persistenceId: string, payload: Uint8Array) => void, () => void, () => void, (scope: number, key: string, from: number, to: number, max: number, slab: Buffer, at: number) => number | Buffer, (persistenceId: string, out: Uint32Array) => void, (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void, (request: Uint8Array, out: Uint32Array) => void]"
     )]
     pub fn start<'env>(&mut self, env: &'env Env, on_complete: Function<'_, Buffer, Unknown<'static>>) -> Result<Vec<Unknown<'env>>> {
         if self.completions.is_some() {
@@ -772,14 +772,18 @@ mod fast {
         (unsafe { sys::napi_get_value_double(env, value, &mut v) } == sys::Status::napi_ok).then_some(v)
     }
 
-    /// `pageSync(scope, key, from, to, max, scratch)`: one page ("Event page"), read on this
-    /// thread into the reused page buffer, then copied into `scratch` when it fits (returns its
-    /// length: no JS allocation here) or else into a new Buffer (returned).
+    /// `pageSync(scope, key, from, to, max, slab, at)`: one page ("Event page"), read on this
+    /// thread into the reused page buffer, then copied into `slab` at byte `at` when it fits
+    /// there (returns its length: no JS allocation) or else into a new Buffer (returned).
     pub(super) unsafe extern "C" fn page_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
         let result = std::panic::catch_unwind(|| unsafe {
-            let Some((argv, s)) = args::<6>(env, info) else {
-                return throw_type_error(env, c"pageSync(scope, key, from, to, max, scratch) takes 6 arguments");
+            let Some((argv, s)) = args::<7>(env, info) else {
+                return throw_type_error(env, c"pageSync(scope, key, from, to, max, slab, at) takes 7 arguments");
             };
+            let mut at = 0u32;
+            if sys::napi_get_value_uint32(env, argv[6], &mut at) != sys::Status::napi_ok {
+                return throw_type_error(env, c"at must be a number");
+            }
             let mut scope = 0u32;
             if sys::napi_get_value_uint32(env, argv[0], &mut scope) != sys::Status::napi_ok {
                 return throw_type_error(env, c"scope must be a number");
@@ -798,12 +802,12 @@ mod fast {
             };
             let mut value = ptr::null_mut();
             let status = match writable(env, argv[5]) {
-                Some(scratch) if page.len() <= scratch.len() => {
-                    scratch[..page.len()].copy_from_slice(&page);
+                Some(slab) if page.len() <= slab.len().saturating_sub(at as usize) => {
+                    slab[at as usize..at as usize + page.len()].copy_from_slice(&page);
                     sys::napi_create_uint32(env, page.len() as u32, &mut value)
                 }
                 Some(_) => sys::napi_create_buffer_copy(env, page.len(), page.as_ptr().cast(), ptr::null_mut(), &mut value),
-                None => return throw_type_error(env, c"scratch must be a Buffer"),
+                None => return throw_type_error(env, c"slab must be a Buffer"),
             };
             PAGE.set(page);
             if status != sys::Status::napi_ok {

@@ -505,10 +505,9 @@ function bigOut(value: bigint, big: boolean): number | bigint {
 
 const EMPTY = Buffer.alloc(0)
 const NO_OPTIONS: Record<string, unknown> = Object.freeze({})
-/** Size of a journal's `readSync` scratch buffer: pages up to it come without a native allocation. */
-const SCRATCH_BYTES = 64 << 10
-/** Pages of at most this many events are decoded in the scratch buffer (see `readSync`). */
-const FEW_EVENTS = 4
+/** Size of a `readSync` slab (see `Journal#slab`), and the free space below which a new one starts. */
+const SLAB_BYTES = 16 << 10
+const SLAB_MIN_FREE = 2 << 10
 
 /** A synchronous native call's failure as thrown to the caller: a `TidelogError` for `tidelog:<CODE>:...`, a bad argument's TypeError as is. */
 function syncError(err: unknown): unknown {
@@ -547,24 +546,17 @@ export function decodePage<N extends number | bigint>(
   page: Buffer,
   big: boolean,
   view = new DataView(page.buffer, page.byteOffset, page.byteLength),
-  copyOut = false,
+  start = 0,
+  stream?: string,
 ): Event<N>[] {
-  /** Metadata and payload: views into the page, or copies when the page is a reused buffer. */
-  const bytes = copyOut
-    ? (at: number, len: number): Buffer => {
-        if (len === 0) return EMPTY
-        const b = Buffer.allocUnsafe(len)
-        page.copy(b, 0, at, at + len)
-        return b
-      }
-    : (at: number, len: number): Buffer => page.subarray(at, at + len)
-  const count = view.getUint32(0, true)
+  const count = view.getUint32(start, true)
   const events: Event<N>[] = new Array(count)
-  let persistenceId = ''
+  // A stream's page holds only that stream's events: its id needs no decoding.
+  let persistenceId = stream ?? ''
   let manifest = ''
   let writerId = ''
   const tagCaches: StringCache[] = []
-  let p = 4
+  let p = start + 4
   const str = (): string => {
     const len = view.getUint32(p, true)
     p += 4
@@ -584,11 +576,12 @@ export function decodePage<N extends number | bigint>(
     const globalOffset = u64(view.getUint32(p + 8, true), view.getUint32(p + 12, true), big) as N
     const timestamp = u64(view.getUint32(p + 16, true), view.getUint32(p + 20, true), false) as number
     p += 24
-    persistenceId = repeatable(persistenceId, k)
+    if (stream === undefined) persistenceId = repeatable(persistenceId, k)
+    else p += view.getUint32(p, true) === SAME_AS_PREVIOUS ? 4 : 4 + view.getUint32(p, true)
     manifest = repeatable(manifest, k)
     writerId = repeatable(writerId, k)
     const metaLen = view.getUint32(p, true)
-    const metadata = metaLen === 0 ? EMPTY : bytes(p + 4, metaLen)
+    const metadata = metaLen === 0 ? EMPTY : page.subarray(p + 4, p + 4 + metaLen)
     p += 4 + metaLen
     const tagCount = view.getUint32(p, true)
     p += 4
@@ -599,7 +592,7 @@ export function decodePage<N extends number | bigint>(
       p += 4 + len
     }
     const payloadLen = view.getUint32(p, true)
-    const payload = bytes(p + 4, payloadLen)
+    const payload = page.subarray(p + 4, p + 4 + payloadLen)
     p += 4 + payloadLen
     events[k] = { persistenceId, sequenceNr, globalOffset, timestamp, manifest, writerId, tags, metadata, payload }
   }
@@ -647,15 +640,20 @@ export class Journal<N extends number | bigint = number> {
   /** Lets the process exit when nothing is pending. */
   readonly #unref: () => void
   /** Synchronous reads and appends on the JS thread (see {@link Journal.readSync}). */
-  readonly #pageSync: (scope: number, key: string, from: number, to: number, max: number, scratch: Buffer) => number | Buffer
+  readonly #pageSync: (scope: number, key: string, from: number, to: number, max: number, slab: Buffer, at: number) => number | Buffer
   readonly #highestSequenceNrSync: (persistenceId: string, out: Uint32Array) => void
   readonly #appendPayloadSync: (persistenceId: string, payload: Uint8Array, out: Uint32Array) => void
   readonly #appendSync: (request: Uint8Array, out: Uint32Array) => void
   /** Where the synchronous calls write their numbers: u64s as (low, high) u32 pairs. */
   readonly #out = new Uint32Array(6)
-  /** Where `readSync` gets pages that fit (larger ones come as a Buffer of their own). */
-  readonly #scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES)
-  readonly #scratchView = new DataView(this.#scratch.buffer, this.#scratch.byteOffset, SCRATCH_BYTES)
+  /**
+   * Where `readSync` has its pages written, one after the other (like Node's Buffer pool): the
+   * events are views into it, so a small read allocates nothing but its objects. Pages that do
+   * not fit the free space come as a Buffer of their own.
+   */
+  #slab = EMPTY
+  #slabView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0)
+  #slabUsed = SLAB_BYTES
   #nextId = 0
   /** Pending subscription batch requests by id (see {@link Journal.subscribeAll}). */
   readonly #tailRequests = new Map<number, { resolve: (page: Buffer | null) => void; reject: (err: unknown) => void }>()
@@ -877,7 +875,7 @@ export class Journal<N extends number | bigint = number> {
     } catch (err) {
       throw fromNative(err)
     }
-    return decodePage<N>(page, this.#big)
+    return decodePage<N>(page, this.#big, undefined, 0, persistenceId)
   }
 
   /**
@@ -893,21 +891,25 @@ export class Journal<N extends number | bigint = number> {
     const from = seqIn(o.from, 'from', 1)
     const to = seqIn(o.to, 'to', Infinity)
     const max = countIn(o.max, 'max', Infinity)
+    if (SLAB_BYTES - this.#slabUsed < SLAB_MIN_FREE) this.#newSlab()
+    const at = this.#slabUsed
     let read: number | Buffer
     try {
-      read = this.#pageSync(STREAM, persistenceId, from, to, max, this.#scratch)
+      read = this.#pageSync(STREAM, persistenceId, from, to, max, this.#slab, at)
     } catch (err) {
       throw syncError(err)
     }
-    if (typeof read !== 'number') return decodePage<N>(read, this.#big)
-    const scratch = this.#scratch
-    // A page of a few events is decoded where it is, copying out only their bytes; a longer
-    // one is copied once into a buffer of its own (a slice of Node's pool when small), whose
-    // views the events keep.
-    if (this.#scratchView.getUint32(0, true) <= FEW_EVENTS) return decodePage<N>(scratch, this.#big, this.#scratchView, true)
-    const page = Buffer.allocUnsafe(read)
-    scratch.copy(page, 0, 0, read)
-    return decodePage<N>(page, this.#big)
+    // A page too large for the slab's free space came as a Buffer of its own.
+    if (typeof read !== 'number') return decodePage<N>(read, this.#big, undefined, 0, persistenceId)
+    this.#slabUsed = (at + read + 7) & ~7
+    return decodePage<N>(this.#slab, this.#big, this.#slabView, at, persistenceId)
+  }
+
+  /** Starts a new slab; the old one lives on while events read into it are referenced. */
+  #newSlab(): void {
+    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+    this.#slabView = new DataView(this.#slab.buffer, this.#slab.byteOffset, SLAB_BYTES)
+    this.#slabUsed = 0
   }
 
   /**

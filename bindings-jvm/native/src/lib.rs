@@ -158,7 +158,10 @@ fn string(env: &mut JNIEnv, s: &JString) -> GlueResult<String> {
     if s.is_null() {
         return Err(GlueError::Argument("null string".into()));
     }
-    Ok(env.get_string(s)?.into())
+    // Unchecked: every native method takes these as `String` parameters, so the JVM has typed
+    // them already; the checked form looks up java.lang.String (FindClass) on every call.
+    // SAFETY: `s` is a non-null java.lang.String (see above).
+    Ok(unsafe { env.get_string_unchecked(s) }?.into())
 }
 
 fn bytes(env: &mut JNIEnv, a: &JByteArray) -> GlueResult<Vec<u8>> {

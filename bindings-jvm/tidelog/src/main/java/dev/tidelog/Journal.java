@@ -266,7 +266,7 @@ public final class Journal implements AutoCloseable {
      * @return the events
      */
     public List<Event> read(String persistenceId, long fromSequenceNr, long toSequenceNr, long max) {
-        List<Event> out = new ArrayList<>();
+        List<Event> out = new ArrayList<>((int) Math.min(max, 16));
         replay(persistenceId, fromSequenceNr, toSequenceNr, max, out::add);
         return out;
     }
@@ -297,7 +297,7 @@ public final class Journal implements AutoCloseable {
         nonNegative("fromSequenceNr", fromSequenceNr);
         nonNegative("toSequenceNr", toSequenceNr);
         nonNegative("max", max);
-        Wire.PageDecoder decoder = new Wire.PageDecoder();
+        Wire.PageDecoder decoder = new Wire.PageDecoder(persistenceId);
         long remaining = max;
         long next = fromSequenceNr;
         long total = 0;

@@ -101,11 +101,23 @@ final class Wire {
 
     /** Decodes an "Event page"; a persistence id, manifest or writer id the page repeats is the previous event's. */
     static final class PageDecoder {
+        /** For a stream's pages: its persistence id, which every event of them carries (not decoded again). */
+        private final String stream;
         private String lastPid;
         private String lastManifest;
         private String lastWriter;
         long lastSequenceNr;
         long lastGlobalOffset;
+
+        /** A decoder of pages of any events. */
+        PageDecoder() {
+            this(null);
+        }
+
+        /** A decoder of pages of {@code stream}'s events only ({@code null}: any events). */
+        PageDecoder(String stream) {
+            this.stream = stream;
+        }
 
         /** Decodes {@code page}, handing each event to {@code sink}; returns the event count. */
         int decode(byte[] page, java.util.function.Consumer<Event> sink) {
@@ -121,7 +133,7 @@ final class Wire {
                 long seq = b.getLong();
                 long offset = b.getLong();
                 long ts = b.getLong();
-                String pid = lastPid = repeatable(b, page, lastPid);
+                String pid = lastPid = stream == null ? repeatable(b, page, lastPid) : skipRepeatable(b, stream);
                 String manifest = lastManifest = repeatable(b, page, lastManifest);
                 String writer = lastWriter = repeatable(b, page, lastWriter);
                 byte[] metadata = bytes(b, page);
@@ -154,6 +166,15 @@ final class Wire {
             int at = b.position();
             b.position(at + n);
             return Arrays.copyOfRange(page, at, at + n);
+        }
+
+        /** Skips a repeatable string known to be {@code value}. */
+        private static String skipRepeatable(ByteBuffer b, String value) {
+            int n = b.getInt();
+            if (n != SAME_AS_PREVIOUS) {
+                b.position(b.position() + n);
+            }
+            return value;
         }
 
         private static String repeatable(ByteBuffer b, byte[] page, String previous) {
