@@ -25,7 +25,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray, JObject, JString, JValue};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria, Subscription};
@@ -471,6 +471,49 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
         let scope = Scope::from_code(scope as u32, &key, from as u64, to as u64)?;
         let page = wire::read_page(&h.journal, scope, clamp_count(max), page_limit(max_bytes))?;
         Ok(env.byte_array_from_slice(&page)?.into_raw())
+    })
+}
+
+thread_local! {
+    /// The page buffer of `readPageInto`, reused call after call on each Java thread.
+    static PAGE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// `static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, ByteBuffer into)`:
+/// `readPage` into the direct buffer `into` (from its start), for small reads: no Java array
+/// is allocated and zeroed per call. Returns the page's length, or minus it when the page does
+/// not fit `into` (nothing is written then).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_readPageInto<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+    h: jlong,
+    scope: jint,
+    key: JString<'l>,
+    from: jlong,
+    to: jlong,
+    max: jlong,
+    max_bytes: jint,
+    into: JByteBuffer<'l>,
+) -> jint {
+    guard(&mut env, 0, |env| {
+        let h = unsafe { handle(h) };
+        let key = string(env, &key)?;
+        let scope = Scope::from_code(scope as u32, &key, from as u64, to as u64)?;
+        let page = wire::read_page_into(&h.journal, scope, clamp_count(max), page_limit(max_bytes), PAGE.take())?;
+        let capacity = env.get_direct_buffer_capacity(&into)?;
+        let length = i32::try_from(page.len()).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?;
+        if page.len() <= capacity {
+            let address = env.get_direct_buffer_address(&into)?;
+            // SAFETY: a direct buffer of `capacity` bytes; the page fits.
+            unsafe { std::ptr::copy_nonoverlapping(page.as_ptr(), address, page.len()) };
+            PAGE.set(page);
+            Ok(length)
+        } else {
+            // A large page is not kept: the thread's buffer stays small.
+            Ok(-length)
+        }
     })
 }
 

@@ -2,6 +2,8 @@ package dev.tidelog;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +44,11 @@ public final class Journal implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int PAGE_EVENTS = 16_384;
     private static final int PAGE_BYTES = 4 << 20;
+    /** Reads of at most this many events go through {@link #READ_BUFFER}. */
+    private static final int SMALL_READ = 256;
+    /** Each thread's buffer for small reads (see {@link #smallPage}). */
+    private static final ThreadLocal<ByteBuffer> READ_BUFFER =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN));
     private static final AtomicLong IO_THREADS = new AtomicLong();
     static final ExecutorService IO = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "tidelog-io-" + IO_THREADS.incrementAndGet());
@@ -304,11 +311,18 @@ public final class Journal implements AutoCloseable {
         try {
             do {
                 long want = Math.min(remaining, PAGE_EVENTS);
-                byte[] page = NativeBridge.readPage(handle, NativeBridge.STREAM, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
-                int n = decoder.decode(page, consumer);
+                int n;
+                int pageLength;
+                if (want <= SMALL_READ && (n = smallPage(persistenceId, next, toSequenceNr, want, decoder, consumer)) >= 0) {
+                    pageLength = 0; // below PAGE_BYTES
+                } else {
+                    byte[] page = NativeBridge.readPage(handle, NativeBridge.STREAM, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
+                    n = decoder.decode(page, consumer);
+                    pageLength = page.length;
+                }
                 total += n;
                 remaining -= n;
-                if (n == 0 || (n < want && page.length < PAGE_BYTES) || decoder.lastSequenceNr >= toSequenceNr) {
+                if (n == 0 || (n < want && pageLength < PAGE_BYTES) || decoder.lastSequenceNr >= toSequenceNr) {
                     break;
                 }
                 next = decoder.lastSequenceNr + 1;
@@ -317,6 +331,28 @@ public final class Journal implements AutoCloseable {
             Reference.reachabilityFence(this);
         }
         return total;
+    }
+
+    /**
+     * A small page through the calling thread's direct buffer (no page array allocated and
+     * zeroed per call): the events are decoded out of it before {@code consumer} sees any, so a
+     * consumer that reads again on this thread cannot overwrite them. Returns the event count,
+     * or -1 when the page does not fit the buffer (the caller reads it as an array).
+     */
+    private int smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder, Consumer<Event> consumer) {
+        ByteBuffer buffer = READ_BUFFER.get();
+        int length = NativeBridge.readPageInto(handle, NativeBridge.STREAM, persistenceId, from, to, want, PAGE_BYTES, buffer);
+        if (length < 0) {
+            return -1;
+        }
+        buffer.clear().limit(length);
+        Event[] events = new Event[buffer.getInt(0)];
+        int[] k = {0};
+        int n = decoder.decode(buffer, null, e -> events[k[0]++] = e);
+        for (Event e : events) {
+            consumer.accept(e);
+        }
+        return n;
     }
 
     /**

@@ -43,6 +43,9 @@ final class NativeBridge {
 
     static native byte[] readPage(long handle, int scope, String key, long from, long to, long max, int maxBytes);
 
+    /** {@link #readPage} into the direct buffer {@code into}: the page's length, or minus it when it does not fit (nothing written). */
+    static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, java.nio.ByteBuffer into);
+
     static native long highestSequenceNr(long handle, String persistenceId);
 
     // Subscriptions ("Subscriptions" in core/docs/wire.md); scopes as for readPage.

@@ -124,7 +124,11 @@ final class Wire {
             return decode(ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN), page, sink);
         }
 
-        /** Decodes the event page at {@code b}'s position ({@code b} wraps all of {@code page}), leaving {@code b} after it. */
+        /**
+         * Decodes the event page at {@code b}'s position, leaving {@code b} after it. {@code b}
+         * wraps all of {@code page}, or {@code page} is {@code null} (a direct buffer: bytes and
+         * strings are copied out of it).
+         */
         int decode(ByteBuffer b, byte[] page, java.util.function.Consumer<Event> sink) {
             int count = b.getInt();
             // Repeats refer to the previous event of the same page only.
@@ -145,7 +149,7 @@ final class Wire {
                     String[] t = new String[tagCount];
                     for (int j = 0; j < tagCount; j++) {
                         int n = b.getInt();
-                        t[j] = new String(page, b.position(), n, StandardCharsets.UTF_8);
+                        t[j] = string(b, page, b.position(), n);
                         b.position(b.position() + n);
                     }
                     tags = List.of(t);
@@ -165,7 +169,21 @@ final class Wire {
             }
             int at = b.position();
             b.position(at + n);
+            if (page == null) {
+                byte[] out = new byte[n];
+                b.get(at, out);
+                return out;
+            }
             return Arrays.copyOfRange(page, at, at + n);
+        }
+
+        private static String string(ByteBuffer b, byte[] page, int at, int n) {
+            if (page != null) {
+                return new String(page, at, n, StandardCharsets.UTF_8);
+            }
+            byte[] bytes = new byte[n];
+            b.get(at, bytes);
+            return new String(bytes, StandardCharsets.UTF_8);
         }
 
         /** Skips a repeatable string known to be {@code value}. */
@@ -187,7 +205,7 @@ final class Wire {
             }
             int at = b.position();
             b.position(at + n);
-            return n == 0 ? "" : new String(page, at, n, StandardCharsets.UTF_8);
+            return n == 0 ? "" : string(b, page, at, n);
         }
     }
 

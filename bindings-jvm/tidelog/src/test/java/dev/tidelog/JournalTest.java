@@ -140,6 +140,45 @@ class JournalTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void smallReadsMatchLargeOnesAndSurviveReadingAgainInTheConsumer(Backend backend) {
+        try (Journal journal = open(backend, SyncPolicy.never())) {
+            journal.append("s", List.of(NewEvent.of("a").withManifest("M").withWriterId("w").withTags("t1", "t2").withMetadata(new byte[] {4, 2})));
+            journal.append("s", events("e", 300));
+            List<Event> all = journal.read("s", 1, Long.MAX_VALUE, 1000);
+            for (long k = 1; k <= 301; k += 37) {
+                assertEquals(show(all.subList((int) k - 1, (int) k)), show(journal.read("s", k, k, 1)), "event " + k);
+                assertEquals(show(all.subList((int) k - 1, (int) Math.min(k + 9, 301))), show(journal.read("s", k, Long.MAX_VALUE, 10)), "window from " + k);
+            }
+            Event first = journal.read("s", 1, 1, 1).get(0);
+            assertEquals(List.of("t1", "t2"), first.tags());
+            assertArrayEquals(new byte[] {4, 2}, first.metadata());
+            // A consumer that reads again on its own thread (the small reads share a per-thread buffer).
+            List<String> seen = new ArrayList<>();
+            journal.replay("s", 1, 5, 5, e -> {
+                seen.add(e.payloadText() + "/" + journal.read("s", 300, 300, 1).get(0).payloadText());
+            });
+            assertEquals(List.of("a/e298", "e0/e298", "e1/e298", "e2/e298", "e3/e298"), seen);
+            // Events too large for the per-thread buffer: a small read that falls back to an array.
+            byte[] big = new byte[40_000];
+            Arrays.fill(big, (byte) 7);
+            journal.append("big", List.of(NewEvent.of(big), NewEvent.of(big), NewEvent.of("end")));
+            List<Event> bigs = journal.read("big", 1, Long.MAX_VALUE, 3);
+            assertEquals(3, bigs.size());
+            assertArrayEquals(big, bigs.get(1).payload());
+            assertEquals("end", bigs.get(2).payloadText());
+        }
+    }
+
+    /** Every field of each event, arrays by content. */
+    private static List<String> show(List<Event> events) {
+        return events.stream()
+                .map(e -> String.join("|", e.persistenceId(), "" + e.sequenceNr(), "" + e.globalOffset(), "" + e.timestamp(), e.manifest(), e.writerId(),
+                        e.tags().toString(), Arrays.toString(e.metadata()), Arrays.toString(e.payload())))
+                .toList();
+    }
+
     private static List<Long> seqs(List<Event> events) {
         return events.stream().map(Event::sequenceNr).toList();
     }
