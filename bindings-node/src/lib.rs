@@ -739,7 +739,11 @@ mod fast {
         if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
             return None;
         }
-        Some(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) } })
+        Some(if len == 0 {
+            &[]
+        } else {
+            unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
+        })
     }
 
     /// The bytes of a Uint8Array (or Buffer), to write into during the call.
@@ -749,7 +753,11 @@ mod fast {
         if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
             return None;
         }
-        Some(if len == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), len) } })
+        Some(if len == 0 {
+            &mut []
+        } else {
+            unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), len) }
+        })
     }
 
     /// The `u32` slots of a Uint32Array the result is written to (at least `n` of them).

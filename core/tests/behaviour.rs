@@ -156,7 +156,13 @@ fn every_single_event_and_window_reads_back(backend: Backend) {
         j.append("other", vec![ev("x"), ev("y")]).unwrap();
     }
     j.delete_to("w", 5).unwrap();
-    let seqs = |from, to, max| j.read("w", from, to, max).unwrap().iter().map(|e| e.sequence_nr).collect::<Vec<u64>>();
+    let seqs = |from, to, max| {
+        j.read("w", from, to, max)
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence_nr)
+            .collect::<Vec<u64>>()
+    };
     for k in 0..=45u64 {
         let live = |s: u64| (6..=40).contains(&s);
         let expected: Vec<u64> = (k..=k).filter(|s| live(*s)).collect();
