@@ -7,13 +7,14 @@
 # ratios (tidelog ÷ peer) beside the targets (read one ≤ 1.5×, the rest ≤ 1.0×).
 # Builds release builds first (niced, normal policy); run the measurement itself unniced, e.g.
 #   chrt -f 10 bash bench/percall.sh
-# Data goes to target/bench-percall (a real disk: the durable figures flush).
+# Data goes to target/bench-percall (a real disk: the durable figures flush). SKIP_BUILD=1 measures
+# the builds already there (the Node addon, bench/python/.venv's wheel, the JVM jar and library).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="$root/target/bench-percall"
 mkdir -p "$data"
 # Builds run at normal policy and low priority, also when this script runs under chrt.
-build() { chrt -o 0 nice -n 15 "$@"; }
+build() { [ -n "${SKIP_BUILD:-}" ] || chrt -o 0 nice -n 15 "$@"; }
 suites=("${@:-node python jvm}")
 read -r -a suites <<< "${suites[*]}"
 echo "bench/percall.sh ${suites[*]}: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), rounds ${ROUNDS:-7}"
@@ -24,7 +25,11 @@ for suite in "${suites[@]}"; do
       (cd "$root/bench/node" && { [ -d node_modules/lmdb ] || npm install --no-audit --no-fund --loglevel=error >/dev/null; } && node bench.mjs percall --dir "$data")
       ;;
     python)
-      (cd "$root" && BUILD="chrt -o 0 nice -n 15" bash bench/python/run.sh --percall --dir "$data")
+      if [ -n "${SKIP_BUILD:-}" ]; then
+        (cd "$root/bench/python" && .venv/bin/python bench.py --percall --rounds "${ROUNDS:-7}" --durable-calls "${DURABLE_CALLS:-200}" --dir "$data")
+      else
+        (cd "$root" && BUILD="chrt -o 0 nice -n 15" bash bench/python/run.sh --percall --rounds "${ROUNDS:-7}" --durable-calls "${DURABLE_CALLS:-200}" --dir "$data")
+      fi
       ;;
     jvm)
       (cd "$root" && build cargo build --quiet --release -p tidelog-jni && BUILT=1 BUILD="chrt -o 0 nice -n 15" bash bench/jvm/run.sh percall "$data")

@@ -11,7 +11,7 @@ if [ "${1:-}" = percall ]; then
   shift
 fi
 [ -n "${BUILT:-}" ] || (cd "$root" && cargo build --quiet --release -p tidelog-jni)
-(cd "$root/bindings-jvm" && ${BUILD:-} mvn -B -q -pl tidelog -Dskip.cargo=true -Dcargo.profile=release -DskipTests install)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$root/bindings-jvm" && ${BUILD:-} mvn -B -q -pl tidelog -Dskip.cargo=true -Dcargo.profile=release -DskipTests install)
 jar="$root/bindings-jvm/tidelog/target/tidelog-0.1.0.jar"
 # lmdbjava 0.9.1 and its dependencies (bench/jvm/peers/pom.xml), for PerCallBench.
 [ -d "$here/target/lib" ] || ${BUILD:-} mvn -B -q -f "$here/peers/pom.xml" dependency:copy-dependencies -DoutputDirectory="$here/target/lib"
