@@ -907,7 +907,8 @@ export class Journal<N extends number | bigint = number> {
 
   /** Starts a new slab; the old one lives on while events read into it are referenced. */
   #newSlab(): void {
-    this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+    // Zeroed: an event's `payload.buffer` shows the whole slab, which must hold nothing but pages.
+    this.#slab = Buffer.alloc(SLAB_BYTES)
     this.#slabView = new DataView(this.#slab.buffer, this.#slab.byteOffset, SLAB_BYTES)
     this.#slabUsed = 0
   }
