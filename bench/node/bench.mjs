@@ -97,6 +97,9 @@ async function percall() {
   const tl = await Journal.open(freshDir('percall'), { backend: 'lmdb', sync: 'never', lmdbMapSize: 1 << 30 })
   const tlDurable = await Journal.open(freshDir('percall-durable'), { backend: 'lmdb', sync: 'always', lmdbMapSize: 1 << 30 })
   const db = openLmdb({ path: freshDir('percall-lmdbjs'), noSync: true, encoding: 'binary', mapSize: 1 << 30 })
+  // The appends go to stores of their own: the reads then measure the same data every round.
+  const tlAppend = await Journal.open(freshDir('percall-append'), { backend: 'lmdb', sync: 'never', lmdbMapSize: 1 << 30 })
+  const dbAppend = openLmdb({ path: freshDir('percall-lmdbjs-append'), noSync: true, encoding: 'binary', mapSize: 1 << 30 })
   const dbDurable = openLmdb({ path: freshDir('percall-lmdbjs-durable'), overlappingSync: false, encoding: 'binary', mapSize: 1 << 30 })
   // The read set: STORED events of one stream / STORED keys 1..STORED.
   for (let i = 0; i < STORED; i += 1000) await tl.append(stream, Array.from({ length: 1000 }, () => PAYLOAD))
@@ -122,8 +125,8 @@ async function percall() {
     },
     {
       name: 'non-durable append (1 event)',
-      tidelog: ['`appendSync` (sync never)', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) tl.appendSync('writer', PAYLOAD) })],
-      peer: ['`putSync` (noSync)', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) db.putSync(appendKey++, PAYLOAD) })],
+      tidelog: ['`appendSync` (sync never)', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) tlAppend.appendSync('writer', PAYLOAD) })],
+      peer: ['`putSync` (noSync)', (n) => timed(n, (n) => { for (let i = 0; i < n; i++) dbAppend.putSync(appendKey++, PAYLOAD) })],
       n: N.append,
     },
     {
@@ -159,7 +162,9 @@ async function percall() {
   if (sink < 0) console.log(sink)
   await tl.close()
   await tlDurable.close()
+  await tlAppend.close()
   await db.close()
+  await dbAppend.close()
   await dbDurable.close()
 }
 

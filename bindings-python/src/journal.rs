@@ -97,7 +97,7 @@ impl Journal {
     }
 
     fn scan_page(core: &tidelog::Journal, persistence_id: &str, from: u64, to: u64, max: usize) -> tidelog::Result<Page> {
-        let mut page = Page::default();
+        let mut page = Page::for_read(max);
         core.scan(persistence_id, from, to, max, |e| {
             page.push(e);
             true

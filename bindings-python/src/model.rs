@@ -414,6 +414,15 @@ pub struct Page {
 }
 
 impl Page {
+    /// An empty page sized for a read of at most `max` events (a small read then grows nothing).
+    pub fn for_read(max: usize) -> Page {
+        let events = max.min(64);
+        Page {
+            arena: Vec::with_capacity(events * 192),
+            entries: Vec::with_capacity(events),
+        }
+    }
+
     fn put(&mut self, bytes: &[u8]) -> (usize, usize) {
         let start = self.arena.len();
         self.arena.extend_from_slice(bytes);
@@ -489,7 +498,8 @@ impl Page {
             // The core hands out `&str`, so these ranges are valid UTF-8.
             std::str::from_utf8(&arena[r.0..r.1]).unwrap_or_default()
         };
-        let empty_str = PyString::intern(py, "").unbind();
+        // Cached once per interpreter (interning looks the string up in a dict on every call).
+        let empty_str = pyo3::intern!(py, "").clone().unbind();
         let empty_bytes = PyBytes::new(py, b"").unbind();
         let empty_tuple = PyTuple::empty(py).unbind();
         let mut last_pid: ((usize, usize), Py<PyString>) = ((0, 0), empty_str.clone_ref(py));
