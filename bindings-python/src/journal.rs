@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 use tidelog::{Backend, Options, SyncPolicy};
 
 use crate::aio::{self, Outcome, Pending, Plumbing};
@@ -242,19 +242,20 @@ impl Journal {
     fn read<'py>(
         &self,
         py: Python<'py>,
-        persistence_id: String,
+        persistence_id: &Bound<'py, PyString>,
         from_sequence_nr: Option<&Bound<'py, PyAny>>,
         to_sequence_nr: Option<&Bound<'py, PyAny>>,
         max: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         self.core.check(py)?;
+        let pid = persistence_id.to_cow()?;
         let from = opt_u64_arg(from_sequence_nr, "from_sequence_nr", 1)?;
         let to = opt_u64_arg(to_sequence_nr, "to_sequence_nr", u64::MAX)?;
         let max = max_arg(max)?;
         let page = py
-            .detach(|| Self::scan_page(&self.core, &persistence_id, from, to, max))
+            .detach(|| Self::scan_page(&self.core, &pid, from, to, max))
             .map_err(|e| to_py_err(py, &e))?;
-        page.into_list(py)
+        page.into_list_of(py, Some(persistence_id))
     }
 
     /// Iterates over a stream's events, reading `page_size` events per call

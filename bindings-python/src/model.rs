@@ -493,6 +493,12 @@ impl Page {
     /// Builds `list[Event]`. Repeated strings (the persistence id of a stream
     /// read, a manifest used by consecutive events) share one Python object.
     pub fn into_list(self, py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+        self.into_list_of(py, None)
+    }
+
+    /// [`Page::into_list`] for a page of one stream's events, whose persistence id is `stream`:
+    /// the events share that object instead of a new one decoded from the page.
+    pub fn into_list_of<'py>(self, py: Python<'py>, stream: Option<&Bound<'py, PyString>>) -> PyResult<Bound<'py, PyList>> {
         let arena = &self.arena;
         let text = |r: (usize, usize)| -> &str {
             // The core hands out `&str`, so these ranges are valid UTF-8.
@@ -505,6 +511,10 @@ impl Page {
         let mut last_pid: ((usize, usize), Py<PyString>) = ((0, 0), empty_str.clone_ref(py));
         let mut last_manifest = last_pid.clone_ref_pair(py);
         let mut last_writer = last_pid.clone_ref_pair(py);
+        if let (Some(stream), Some(first)) = (stream, self.entries.first()) {
+            // The cache then holds the stream's id for the first event's bytes (equal in every event).
+            last_pid = (first.persistence_id, stream.clone().unbind());
+        }
         let cached = |slot: &mut ((usize, usize), Py<PyString>), r: (usize, usize)| -> Py<PyString> {
             let bytes = &arena[r.0..r.1];
             if bytes.is_empty() {
