@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
+use postgres::{Client, SimpleQueryMessage, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::pg_tls::{self, TlsMode};
 use super::{BatchStart, Op, Storage, StreamState, Visit};
 use crate::codec;
 use crate::error::{CorruptReason, Error, InvalidArgument, Result};
@@ -82,6 +84,8 @@ pub(crate) struct Target {
     prefix: String,
     pool_size: usize,
     synchronous_commit: bool,
+    tls_mode: TlsMode,
+    tls: MakeRustlsConnect,
 }
 
 impl std::fmt::Debug for Target {
@@ -90,6 +94,7 @@ impl std::fmt::Debug for Target {
             .field("uri", &self.redacted)
             .field("schema", &self.schema)
             .field("prefix", &self.prefix)
+            .field("sslmode", &self.tls_mode)
             .finish_non_exhaustive()
     }
 }
@@ -112,15 +117,24 @@ fn check_identifier(option: &'static str, value: &str, may_be_empty: bool) -> Re
 
 impl Target {
     pub(crate) fn resolve(uri: &str, options: &Options) -> Result<Target> {
+        Target::resolve_with_env(uri, options, &|name| std::env::var(name).ok())
+    }
+
+    /// As [`Target::resolve`], with the environment given (libpq's `PG*` variables fill in what
+    /// the URI leaves out).
+    pub(crate) fn resolve_with_env(uri: &str, options: &Options, env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
         let redacted = redact(uri);
-        // Our own parameters are not the driver's: take them out of the query string.
+        // Our own parameters, and the TLS ones the driver does not know, are not the driver's:
+        // take them out of the query string.
         let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
         let mut kept = Vec::new();
-        let (mut schema, mut prefix) = (None, None);
+        let (mut schema, mut prefix, mut sslmode, mut sslrootcert) = (None, None, None, None);
         for kv in query.split('&').filter(|kv| !kv.is_empty()) {
             match kv.split_once('=') {
                 Some(("tidelog_schema", v)) => schema = Some(v.to_owned()),
                 Some(("tidelog_table_prefix", v)) => prefix = Some(v.to_owned()),
+                Some(("sslmode", v)) => sslmode = Some(v.to_owned()),
+                Some(("sslrootcert", v)) => sslrootcert = Some(percent_decode(v)),
                 _ => kept.push(kv),
             }
         }
@@ -136,31 +150,64 @@ impl Target {
             )
         })?;
         if config.get_password().is_none() {
-            if let Ok(password) = std::env::var("PGPASSWORD") {
+            if let Some(password) = env("PGPASSWORD") {
                 config.password(password);
             }
         }
         if config.get_user().is_none() {
-            if let Ok(user) = std::env::var("PGUSER") {
+            if let Some(user) = env("PGUSER") {
                 config.user(&user);
+            }
+        }
+        if config.get_hosts().is_empty() {
+            if let Some(hosts) = env("PGHOST") {
+                for host in hosts.split(',') {
+                    config.host(host);
+                }
+            }
+        }
+        if config.get_ports().is_empty() {
+            if let Some(port) = env("PGPORT") {
+                let port = port.parse().map_err(|_| bad_option("PGPORT", "not a port number"))?;
+                config.port(port);
+            }
+        }
+        if config.get_dbname().is_none() {
+            if let Some(dbname) = env("PGDATABASE") {
+                config.dbname(&dbname);
+            }
+        }
+        if config.get_connect_timeout().is_none() {
+            if let Some(seconds) = env("PGCONNECT_TIMEOUT").and_then(|s| s.parse::<u64>().ok()) {
+                config.connect_timeout(Duration::from_secs(seconds.max(2)));
             }
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let tls_mode = match sslmode.or_else(|| env("PGSSLMODE")) {
+            Some(mode) => TlsMode::parse(&mode)?,
+            None => TlsMode::Prefer,
+        };
+        config.ssl_mode(tls_mode.driver_mode());
+        let root_cert = sslrootcert
+            .or_else(|| env("PGSSLROOTCERT"))
+            .map(PathBuf::from)
+            .or_else(pg_tls::default_root_cert);
+        let tls = pg_tls::connector(tls_mode, root_cert.as_deref())?;
         config.keepalives(true).keepalives_idle(Duration::from_secs(30));
         config.application_name("tidelog");
         let schema = options
             .postgres_schema
             .clone()
             .or(schema)
-            .or_else(|| std::env::var("TIDELOG_POSTGRES_SCHEMA").ok())
+            .or_else(|| env("TIDELOG_POSTGRES_SCHEMA"))
             .unwrap_or_else(|| "public".into());
         let prefix = options
             .postgres_table_prefix
             .clone()
             .or(prefix)
-            .or_else(|| std::env::var("TIDELOG_POSTGRES_TABLE_PREFIX").ok())
+            .or_else(|| env("TIDELOG_POSTGRES_TABLE_PREFIX"))
             .unwrap_or_else(|| "tidelog_".into());
         check_identifier("postgres_schema", &schema, false)?;
         check_identifier("postgres_table_prefix", &prefix, true)?;
@@ -171,6 +218,8 @@ impl Target {
             prefix,
             pool_size: options.postgres_pool_size,
             synchronous_commit: options.sync == SyncPolicy::Always,
+            tls_mode,
+            tls,
         })
     }
 
@@ -179,7 +228,7 @@ impl Target {
     }
 
     fn connect(&self) -> Result<Client> {
-        let mut client = self.config.connect(NoTls).map_err(|e| db_error("connect", e))?;
+        let mut client = self.config.connect(self.tls.clone()).map_err(|e| db_error("connect", e))?;
         // Acknowledged means committed and flushed on the server (for `SyncPolicy::Always`),
         // whatever the server's default; a stalled transaction cannot hold the counter forever.
         let sync = if self.synchronous_commit { "on" } else { "off" };
@@ -192,8 +241,54 @@ impl Target {
     }
 }
 
-/// Classifies a driver error; connection-level failures are retryable.
+/// `%XX` escapes in a URI parameter (a certificate path may hold spaces).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether the driver failed in the TLS negotiation (the server refused TLS, its certificate
+/// was not trusted): retrying cannot help, the configuration must change.
+fn is_tls_failure(e: &postgres::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<rustls::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    // The driver's own TLS failures ("server does not support TLS") carry no rustls error.
+    e.to_string().starts_with("error performing TLS handshake")
+}
+
+/// Classifies a driver error; connection-level failures are retryable, TLS failures are not.
 pub(crate) fn db_error(operation: &'static str, e: postgres::Error) -> Error {
+    if is_tls_failure(&e) {
+        return Error::Database {
+            operation: "TLS handshake",
+            message: e.to_string(),
+            retryable: false,
+        };
+    }
     let retryable = e.is_closed()
         || match e.code() {
             // connection exception, admin/crash shutdown, cannot connect now, too many
@@ -1010,6 +1105,39 @@ mod tests {
         );
         assert_eq!(redact("postgresql://h/db"), "postgresql://h/db");
         assert_eq!(redact("postgresql://u:p@ss@h/db"), "postgresql://u:***@h/db");
+    }
+
+    #[test]
+    fn tls_and_connection_settings_come_from_the_uri_then_the_environment() {
+        let env = |name: &str| match name {
+            "PGSSLMODE" => Some("require".to_owned()),
+            "PGPASSWORD" => Some("from-env".to_owned()),
+            "PGHOST" => Some("db.example".to_owned()),
+            "PGPORT" => Some("6543".to_owned()),
+            "PGDATABASE" => Some("envdb".to_owned()),
+            _ => None,
+        };
+        // The URI is silent: the environment decides.
+        let t = Target::resolve_with_env("postgresql://u@/", &Options::new(), &env).unwrap();
+        assert_eq!(t.tls_mode, TlsMode::Require);
+        assert_eq!(t.config.get_password(), Some(&b"from-env"[..]));
+        assert_eq!(t.config.get_ports(), [6543]);
+        assert_eq!(t.config.get_dbname(), Some("envdb"));
+        assert!(!format!("{t:?}").contains("from-env"));
+        // The URI wins, and modes the driver does not know are ours to handle.
+        let t = Target::resolve_with_env("postgresql://u:pw@h:1/db?sslmode=disable", &Options::new(), &env).unwrap();
+        assert_eq!(t.tls_mode, TlsMode::Disable);
+        assert_eq!(t.config.get_password(), Some(&b"pw"[..]));
+        assert_eq!(t.config.get_ports(), [1]);
+        // Without anything: libpq's default, prefer.
+        let t = Target::resolve_with_env("postgresql://u@h/db", &Options::new(), &|_| None).unwrap();
+        assert_eq!(t.tls_mode, TlsMode::Prefer);
+        // verify-* needs a root certificate; unknown modes are refused.
+        for uri in ["postgresql://u@h/db?sslmode=verify-full", "postgresql://u@h/db?sslmode=allow"] {
+            let err = Target::resolve_with_env(uri, &Options::new(), &|_| None).unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        }
+        assert_eq!(percent_decode("/a%20b/c%2Fd"), "/a b/c/d");
     }
 
     #[test]
