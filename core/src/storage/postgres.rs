@@ -33,8 +33,10 @@ pub const SCHEMA_VERSION: i32 = 1;
 /// How long a writer keeps asking whether a batch whose COMMIT went unanswered was committed.
 const COMMIT_CHECK_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Rows fetched per round trip by scans.
-const PAGE: i64 = 4096;
+/// Rows asked for by a scan's first page; each next page asks for twice as many, up to
+/// [`MAX_PAGE`]: a caller that stops early wastes little, a long replay streams.
+const FIRST_PAGE: usize = 1024;
+const MAX_PAGE: usize = 1 << 18;
 
 /// Whether `path` names a PostgreSQL database (`postgresql://` or `postgres://`) rather than
 /// a journal directory.
@@ -234,7 +236,7 @@ impl Target {
         let sync = if self.synchronous_commit { "on" } else { "off" };
         client
             .batch_execute(&format!(
-                "SET synchronous_commit = {sync}; SET idle_in_transaction_session_timeout = '60s'; SET client_min_messages = warning"
+                "SET synchronous_commit = {sync}; SET idle_in_transaction_session_timeout = '60s'; SET client_min_messages = warning; SET standard_conforming_strings = on"
             ))
             .map_err(|e| db_error("configure session", e))?;
         Ok(client)
@@ -878,37 +880,153 @@ impl PostgresStorage {
         })
     }
 
-    /// Visits rows `(persistence_id, global_offset, body)` page by page; `page(conn, from, limit)`
-    /// reads the next page from the key `from`, which `next_key` computes from the last event.
-    fn scan_rows(
+    /// Visits the events a query selects, page by page, streamed with a binary `COPY ... TO
+    /// STDOUT` (no per-row message parsing or allocation in the driver; the server sends only
+    /// what is decoded). `query(from, limit)` is the page's `SELECT` of `body`, or of
+    /// `persistence_id, body` when `stream` is `None`; `next_key` computes the next page's
+    /// `from` from the last event visited. A connection broken mid-page is replaced and the page
+    /// resumes after the last event visited: nothing is visited twice.
+    fn copy_scan(
         &self,
+        operation: &'static str,
         visit: &mut Visit<'_>,
         max: usize,
         mut from: i64,
+        stream: Option<&str>,
         next_key: impl Fn(&crate::model::EventRef<'_>) -> i64,
-        mut page: impl FnMut(&mut Conn, i64, i64) -> Result<Vec<postgres::Row>>,
+        query: impl Fn(i64, usize) -> String,
     ) -> Result<()> {
         let mut left = max;
+        let mut page = FIRST_PAGE;
+        let mut buf = Vec::new();
+        let columns = if stream.is_some() { 1 } else { 2 };
         while left > 0 {
-            let want = (left.min(PAGE as usize)) as i64;
-            let rows = self.db.pool.read(|conn| page(conn, from, want))?;
-            let got = rows.len();
-            for row in &rows {
-                let pid: &str = row.get(0);
-                let offset = row.get::<_, i64>(1) as u64;
-                let body: &[u8] = row.get(2);
-                let event = codec::decode_event(pid, body).map_err(|r| self.db.corrupt("events", offset, r))?;
-                from = next_key(&event);
-                if !visit(event) {
-                    return Ok(());
-                }
+            let mut got = 0usize;
+            let mut stopped = false;
+            let want = left.min(page);
+            self.db.pool.read(|conn| {
+                let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query(from, want - got));
+                let reader = conn.client.copy_out(sql.as_str()).map_err(|e| db_error(operation, e))?;
+                let mut rows = BinaryCopy::new(reader, columns);
+                let result = (|| {
+                    while let Some(fields) = rows.next_row(&mut buf)? {
+                        let (pid, body) = match stream {
+                            Some(pid) => (pid, &buf[fields[0].clone()]),
+                            None => {
+                                let pid = std::str::from_utf8(&buf[fields[0].clone()]).map_err(|_| {
+                                    self.db
+                                        .corrupt("events", from as u64, CorruptReason::Malformed("persistence id is not UTF-8"))
+                                })?;
+                                (pid, &buf[fields[1].clone()])
+                            }
+                        };
+                        let event = codec::decode_event(pid, body).map_err(|r| self.db.corrupt("events", from as u64, r))?;
+                        from = next_key(&event);
+                        got += 1;
+                        if !visit(event) {
+                            stopped = true;
+                            return Ok(());
+                        }
+                    }
+                    Ok(())
+                })();
+                drop(rows);
+                // An error of the stream itself (not of our decoding) is the connection's.
+                result.map_err(|e: Error| match e {
+                    Error::Database { message, .. } if conn.client.is_closed() => Error::Database {
+                        operation,
+                        message,
+                        retryable: true,
+                    },
+                    other => other,
+                })
+            })?;
+            if stopped {
+                return Ok(());
             }
             left -= got;
-            if (got as i64) < want {
+            if got < want {
                 break;
             }
+            page = (page * 2).min(MAX_PAGE);
         }
         Ok(())
+    }
+}
+
+/// A reader of PostgreSQL's binary COPY format: a header, then rows of length-prefixed fields,
+/// then a trailer (`-1` fields).
+struct BinaryCopy<R> {
+    reader: R,
+    columns: usize,
+    started: bool,
+    fields: [std::ops::Range<usize>; 2],
+}
+
+const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+impl<R: std::io::Read> BinaryCopy<R> {
+    fn new(reader: R, columns: usize) -> BinaryCopy<R> {
+        debug_assert!(columns <= 2);
+        BinaryCopy {
+            reader,
+            columns,
+            started: false,
+            fields: [0..0, 0..0],
+        }
+    }
+
+    fn read<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut bytes = [0u8; N];
+        self.reader.read_exact(&mut bytes).map_err(copy_error)?;
+        Ok(bytes)
+    }
+
+    /// The next row's fields, as ranges of `buf` (overwritten); `None` after the last row.
+    fn next_row(&mut self, buf: &mut Vec<u8>) -> Result<Option<&[std::ops::Range<usize>]>> {
+        if !self.started {
+            let signature: [u8; 11] = self.read()?;
+            let [_flags, extension] = [self.read::<4>()?, self.read::<4>()?];
+            if &signature != COPY_SIGNATURE {
+                return Err(copy_malformed());
+            }
+            let mut skip = vec![0u8; u32::from_be_bytes(extension) as usize];
+            self.reader.read_exact(&mut skip).map_err(copy_error)?;
+            self.started = true;
+        }
+        let count = i16::from_be_bytes(self.read()?);
+        if count == -1 {
+            return Ok(None);
+        }
+        if count as usize != self.columns {
+            return Err(copy_malformed());
+        }
+        buf.clear();
+        for i in 0..self.columns {
+            let len = i32::from_be_bytes(self.read()?);
+            let len = usize::try_from(len).map_err(|_| copy_malformed())?;
+            let start = buf.len();
+            buf.resize(start + len, 0);
+            self.reader.read_exact(&mut buf[start..]).map_err(copy_error)?;
+            self.fields[i] = start..start + len;
+        }
+        Ok(Some(&self.fields[..self.columns]))
+    }
+}
+
+fn copy_error(e: std::io::Error) -> Error {
+    Error::Database {
+        operation: "read rows",
+        message: e.to_string(),
+        retryable: false,
+    }
+}
+
+fn copy_malformed() -> Error {
+    Error::Database {
+        operation: "read rows",
+        message: "the server sent a malformed binary COPY stream".into(),
+        retryable: false,
     }
 }
 
@@ -943,23 +1061,22 @@ impl Storage for PostgresStorage {
         if from > to {
             return Ok(());
         }
-        let sql = format!(
-            "SELECT persistence_id, global_offset, body FROM {} \
-             WHERE persistence_id = $1 AND sequence_nr >= $2 AND sequence_nr <= $3 ORDER BY sequence_nr LIMIT $4",
-            self.db.sql.events
-        );
+        let events = &self.db.sql.events;
+        let pid = quote_literal(persistence_id);
         let to = to.min(i64::MAX as u64) as i64;
         let from = from.min(i64::MAX as u64) as i64;
-        self.scan_rows(
+        self.copy_scan(
+            "read stream",
             visit,
             max,
             from,
+            Some(persistence_id),
             |e| e.sequence_nr as i64 + 1,
-            |conn, from, limit| {
-                let stmt = conn.statement("scan_stream", &sql)?;
-                conn.client
-                    .query(&stmt, &[&persistence_id, &from, &to, &limit])
-                    .map_err(|e| db_error("read stream", e))
+            |from, limit| {
+                format!(
+                    "SELECT body FROM {events} WHERE persistence_id = {pid} AND sequence_nr >= {from} AND sequence_nr <= {to} \
+                     ORDER BY sequence_nr LIMIT {limit}"
+                )
             },
         )
     }
@@ -969,30 +1086,21 @@ impl Storage for PostgresStorage {
         let from = from_offset.min(i64::MAX as u64) as i64;
         let next = |e: &crate::model::EventRef<'_>| e.global_offset as i64 + 1;
         match tag {
-            None => {
-                let sql = format!(
-                    "SELECT persistence_id, global_offset, body FROM {} WHERE global_offset >= $1 ORDER BY global_offset LIMIT $2",
+            None => self.copy_scan("read all events", visit, max, from, None, next, |from, limit| {
+                format!(
+                    "SELECT persistence_id, body FROM {} WHERE global_offset >= {from} ORDER BY global_offset LIMIT {limit}",
                     s.events
-                );
-                self.scan_rows(visit, max, from, next, |conn, from, limit| {
-                    let stmt = conn.statement("scan_all", &sql)?;
-                    conn.client
-                        .query(&stmt, &[&from, &limit])
-                        .map_err(|e| db_error("read all events", e))
-                })
-            }
+                )
+            }),
             Some(tag) => {
-                let sql = format!(
-                    "SELECT e.persistence_id, e.global_offset, e.body FROM {tags} t JOIN {events} e ON e.global_offset = t.global_offset \
-                     WHERE t.tag = $1 AND t.global_offset >= $2 ORDER BY t.global_offset LIMIT $3",
-                    tags = s.tags,
-                    events = s.events
-                );
-                self.scan_rows(visit, max, from, next, |conn, from, limit| {
-                    let stmt = conn.statement("scan_tag", &sql)?;
-                    conn.client
-                        .query(&stmt, &[&tag, &from, &limit])
-                        .map_err(|e| db_error("read events by tag", e))
+                let tag = quote_literal(tag);
+                self.copy_scan("read events by tag", visit, max, from, None, next, |from, limit| {
+                    format!(
+                        "SELECT e.persistence_id, e.body FROM {tags} t JOIN {events} e ON e.global_offset = t.global_offset \
+                         WHERE t.tag = {tag} AND t.global_offset >= {from} ORDER BY t.global_offset LIMIT {limit}",
+                        tags = s.tags,
+                        events = s.events
+                    )
                 })
             }
         }
