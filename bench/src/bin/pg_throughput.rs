@@ -343,7 +343,9 @@ fn main() {
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(4.0);
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(3);
     let duration = Duration::from_secs_f64(seconds);
+    // For profiling: PG_BENCH_ONLY=append|replay, PG_BENCH_SYSTEMS=tidelog,batched,...
     let only = std::env::var("PG_BENCH_ONLY").unwrap_or_default();
+    let systems = std::env::var("PG_BENCH_SYSTEMS").unwrap_or_default();
 
     let loads = [(Load::Writers, "64 writers, each awaiting"), (Load::InFlight, "1,024 in flight")];
     let names = ["tidelog", "per-event", "batched"];
@@ -354,6 +356,9 @@ fn main() {
         for round in 0..rounds {
             for (l, (load, _)) in loads.iter().enumerate() {
                 for (s, name) in names.iter().enumerate() {
+                    if !systems.is_empty() && !systems.split(',').any(|n| n == *name) {
+                        continue;
+                    }
                     let (own0, all0) = cpu_seconds();
                     let t0 = Instant::now();
                     let rate = match s {

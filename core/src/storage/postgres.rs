@@ -659,43 +659,53 @@ impl PostgresStorage {
     fn begin(&self, side: &mut WriterSide, persistence_ids: &[&str]) -> Result<BatchStart> {
         let sql = &self.db.sql;
         let conn = self.writer_conn(side)?;
-        // One round trip: start the transaction and take the counter row. Every writer's batch
-        // queues here, so offsets are assigned in commit order.
-        let lock = format!("BEGIN; SELECT next_offset FROM {} WHERE id = 1 FOR UPDATE", sql.counter);
-        let messages = conn.client.simple_query(&lock).map_err(|e| db_error("begin batch", e))?;
-        let next_offset = messages
-            .iter()
-            .find_map(|m| match m {
-                SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse::<u64>().ok()),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                self.db
-                    .corrupt("counter", 0, CorruptReason::Malformed("the counter row is missing"))
-            })?;
-        // A statement of its own: its snapshot is taken after the lock was granted, so it sees
-        // every batch committed before ours.
-        let select = conn.statement(
-            "stream_states",
-            &format!(
-                "SELECT persistence_id, highest, deleted_to FROM {} WHERE persistence_id = ANY($1)",
-                sql.streams
-            ),
-        )?;
-        let rows = conn
-            .client
-            .query(&select, &[&persistence_ids])
-            .map_err(|e| db_error("read stream states", e))?;
-        let mut states: HashMap<String, StreamState> = persistence_ids.iter().map(|p| ((*p).to_owned(), StreamState::default())).collect();
-        for row in rows {
-            states.insert(
-                row.get::<_, String>(0),
-                StreamState {
-                    highest_sequence_nr: row.get::<_, i64>(1) as u64,
-                    deleted_to: row.get::<_, i64>(2) as u64,
-                },
-            );
+        // One round trip: start the transaction, take the counter row (every writer's batch
+        // queues here, so offsets are assigned in commit order), then read the batch's stream
+        // marks in a statement of its own, whose snapshot is taken after the lock was granted:
+        // it sees every batch committed before ours. (A simple query: the ids are quoted
+        // literals, `standard_conforming_strings` is on.)
+        let mut query = format!(
+            "BEGIN; SELECT next_offset FROM {} WHERE id = 1 FOR UPDATE; \
+             SELECT persistence_id, highest, deleted_to FROM {} WHERE persistence_id IN (",
+            sql.counter, sql.streams
+        );
+        for (i, pid) in persistence_ids.iter().enumerate() {
+            if i > 0 {
+                query.push(',');
+            }
+            query.push_str(&quote_literal(pid));
         }
+        if persistence_ids.is_empty() {
+            query.push_str("NULL");
+        }
+        query.push(')');
+        let messages = conn.client.simple_query(&query).map_err(|e| db_error("begin batch", e))?;
+        let malformed = |what| self.db.corrupt("streams", 0, CorruptReason::Malformed(what));
+        let mut next_offset = None;
+        let mut states: HashMap<String, StreamState> = persistence_ids.iter().map(|p| ((*p).to_owned(), StreamState::default())).collect();
+        for message in &messages {
+            let SimpleQueryMessage::Row(row) = message else { continue };
+            let number = |i: usize| row.get(i).and_then(|v| v.parse::<u64>().ok());
+            if row.len() == 1 {
+                next_offset = Some(number(0).ok_or_else(|| malformed("the counter is not a number"))?);
+            } else {
+                let pid = row.get(0).ok_or_else(|| malformed("a stream without id"))?;
+                let (Some(highest_sequence_nr), Some(deleted_to)) = (number(1), number(2)) else {
+                    return Err(malformed("a stream's marks are not numbers"));
+                };
+                states.insert(
+                    pid.to_owned(),
+                    StreamState {
+                        highest_sequence_nr,
+                        deleted_to,
+                    },
+                );
+            }
+        }
+        let next_offset = next_offset.ok_or_else(|| {
+            self.db
+                .corrupt("counter", 0, CorruptReason::Malformed("the counter row is missing"))
+        })?;
         let start = BatchStart {
             next_global_offset: next_offset,
             streams: states.iter().map(|(k, v)| (k.clone(), *v)).collect(),
