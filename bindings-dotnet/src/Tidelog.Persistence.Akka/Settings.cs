@@ -44,13 +44,18 @@ public sealed class TidelogSettings
     /// <summary><c>replay-page-size</c>: events read per native call during replay and queries (default 4096).</summary>
     public int PageSize { get; }
 
+    /// <summary>Whether <paramref name="path"/> is a <c>postgresql://</c> or <c>postgres://</c> connection URI rather than a directory.</summary>
+    public static bool IsConnectionUri(string path) =>
+        path.StartsWith("postgresql://", StringComparison.Ordinal) || path.StartsWith("postgres://", StringComparison.Ordinal);
+
     /// <summary>Reads a plugin section.</summary>
     public TidelogSettings(Config config)
     {
         if (config is null) throw new ArgumentNullException(nameof(config));
         string path = config.GetString("path", "");
         if (string.IsNullOrWhiteSpace(path)) throw new ConfigurationException("Tidelog plugin: `path` is required");
-        Path = System.IO.Path.GetFullPath(path);
+        // A PostgreSQL connection URI is passed through unchanged (the core chooses the backend by it).
+        Path = IsConnectionUri(path) ? path : System.IO.Path.GetFullPath(path);
         Backend = config.GetString("backend", "lmdb").ToLowerInvariant() switch
         {
             "lmdb" => Backend.Lmdb,
@@ -129,7 +134,7 @@ internal static class SharedJournals
                 e.References++;
                 return e.Journal;
             }
-            Directory.CreateDirectory(settings.Path);
+            if (!TidelogSettings.IsConnectionUri(settings.Path)) Directory.CreateDirectory(settings.Path);
             var journal = Journal.Open(settings.Path, settings.ToOptions());
             Open[settings.Path] = new Entry { Journal = journal, References = 1 };
             return journal;
