@@ -62,7 +62,7 @@ class PostgresHandOffTest {
         assertTrue(lines.contains("handed off 23 276"), String.join("\n", lines));
 
         // The first JVM is gone: recover in this one, from the same database.
-        ActorTestKit kit = ActorTestKit.create("taken-over", TestConfig.plugins("lmdb", uri));
+        ActorTestKit kit = ActorTestKit.create("taken-over", config(uri));
         try {
             ActorRef<Command> counter = kit.spawn(new HandOffCounter(PersistenceId.ofUniqueId("handoff"), null));
             TestProbe<State> probe = kit.createTestProbe();
@@ -76,10 +76,16 @@ class PostgresHandOffTest {
         }
     }
 
+    /** The plugins on {@code uri} (the backend key stays at its default: the URI decides), Java serialization for the records below. */
+    static com.typesafe.config.Config config(String uri) {
+        return TestConfig.plugins("lmdb", uri).withFallback(com.typesafe.config.ConfigFactory.parseString(
+                "pekko.actor.allow-java-serialization = on\npekko.actor.warn-about-java-serializer-usage = off"));
+    }
+
     /** The first process: persists 1..23 (a snapshot every 5 events), waits for the snapshot at 20, stops. */
     public static final class FirstProcess {
         public static void main(String[] args) throws Exception {
-            ActorTestKit kit = ActorTestKit.create("handing-off", TestConfig.plugins("lmdb", args[0]));
+            ActorTestKit kit = ActorTestKit.create("handing-off", config(args[0]));
             try {
                 CountDownLatch lastSnapshot = new CountDownLatch(1);
                 ActorRef<Command> counter = kit.spawn(new HandOffCounter(PersistenceId.ofUniqueId("handoff"), lastSnapshot));
