@@ -409,11 +409,13 @@ fn check_options_takes_the_backend_from_the_uri() {
     }
     let (_dir, uri) = fresh_journal_uri();
     let journal = open_at(&uri);
-    journal.check_options(&Options::new()).expect("the default backend does not conflict");
-    journal.check_options(&Options::new().backend(Backend::Files)).expect("nor does another embedded one");
-    let err = journal
-        .check_options(&Options::new().sync(tidelog::SyncPolicy::Never))
-        .unwrap_err();
+    journal
+        .check_options(&Options::new())
+        .expect("the default backend does not conflict");
+    journal
+        .check_options(&Options::new().backend(Backend::Files))
+        .expect("nor does another embedded one");
+    let err = journal.check_options(&Options::new().sync(tidelog::SyncPolicy::Never)).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
     journal.close().unwrap();
 }

@@ -898,11 +898,10 @@ impl PostgresStorage {
     /// resumes after the last event visited: nothing is visited twice.
     fn copy_scan(
         &self,
-        operation: &'static str,
+        ScanOf { operation, stream }: ScanOf<'_>,
         visit: &mut Visit<'_>,
         max: usize,
         mut from: i64,
-        stream: Option<&str>,
         next_key: impl Fn(&crate::model::EventRef<'_>) -> i64,
         query: impl Fn(i64, usize) -> String,
     ) -> Result<()> {
@@ -962,6 +961,13 @@ impl PostgresStorage {
         }
         Ok(())
     }
+}
+
+/// What a [`PostgresStorage::copy_scan`] reads: the operation (for errors) and, for a scan of one
+/// stream, its id (the rows then hold only bodies).
+struct ScanOf<'a> {
+    operation: &'static str,
+    stream: Option<&'a str>,
 }
 
 /// A reader of PostgreSQL's binary COPY format: a header, then rows of length-prefixed fields,
@@ -1076,11 +1082,13 @@ impl Storage for PostgresStorage {
         let to = to.min(i64::MAX as u64) as i64;
         let from = from.min(i64::MAX as u64) as i64;
         self.copy_scan(
-            "read stream",
+            ScanOf {
+                operation: "read stream",
+                stream: Some(persistence_id),
+            },
             visit,
             max,
             from,
-            Some(persistence_id),
             |e| e.sequence_nr as i64 + 1,
             |from, limit| {
                 format!(
@@ -1096,22 +1104,42 @@ impl Storage for PostgresStorage {
         let from = from_offset.min(i64::MAX as u64) as i64;
         let next = |e: &crate::model::EventRef<'_>| e.global_offset as i64 + 1;
         match tag {
-            None => self.copy_scan("read all events", visit, max, from, None, next, |from, limit| {
-                format!(
-                    "SELECT persistence_id, body FROM {} WHERE global_offset >= {from} ORDER BY global_offset LIMIT {limit}",
-                    s.events
-                )
-            }),
+            None => self.copy_scan(
+                ScanOf {
+                    operation: "read all events",
+                    stream: None,
+                },
+                visit,
+                max,
+                from,
+                next,
+                |from, limit| {
+                    format!(
+                        "SELECT persistence_id, body FROM {} WHERE global_offset >= {from} ORDER BY global_offset LIMIT {limit}",
+                        s.events
+                    )
+                },
+            ),
             Some(tag) => {
                 let tag = quote_literal(tag);
-                self.copy_scan("read events by tag", visit, max, from, None, next, |from, limit| {
-                    format!(
-                        "SELECT e.persistence_id, e.body FROM {tags} t JOIN {events} e ON e.global_offset = t.global_offset \
+                self.copy_scan(
+                    ScanOf {
+                        operation: "read events by tag",
+                        stream: None,
+                    },
+                    visit,
+                    max,
+                    from,
+                    next,
+                    |from, limit| {
+                        format!(
+                            "SELECT e.persistence_id, e.body FROM {tags} t JOIN {events} e ON e.global_offset = t.global_offset \
                          WHERE t.tag = {tag} AND t.global_offset >= {from} ORDER BY t.global_offset LIMIT {limit}",
-                        tags = s.tags,
-                        events = s.events
-                    )
-                })
+                            tags = s.tags,
+                            events = s.events
+                        )
+                    },
+                )
             }
         }
     }
