@@ -48,6 +48,21 @@ public sealed class TidelogSettings
     public static bool IsConnectionUri(string path) =>
         path.StartsWith("postgresql://", StringComparison.Ordinal) || path.StartsWith("postgres://", StringComparison.Ordinal);
 
+    /// <summary><paramref name="path"/> for messages: a connection URI loses its password (<c>user:***@host</c>).</summary>
+    public static string Display(string path)
+    {
+        if (!IsConnectionUri(path)) return path;
+        int start = path.IndexOf("://", StringComparison.Ordinal) + 3;
+        int end = path.IndexOfAny(new[] { '/', '?' }, start);
+        if (end < 0) end = path.Length;
+        string authority = path.Substring(start, end - start);
+        int at = authority.LastIndexOf('@');
+        int colon = authority.IndexOf(':');
+        if (at >= 0 && colon >= 0 && colon < at) authority = authority.Substring(0, colon) + ":***" + authority.Substring(at);
+        string rest = System.Text.RegularExpressions.Regex.Replace(path.Substring(end), "([?&][Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=)[^&]*", "$1***");
+        return path.Substring(0, start) + authority + rest;
+    }
+
     /// <summary>Reads a plugin section.</summary>
     public TidelogSettings(Config config)
     {
@@ -127,7 +142,7 @@ internal static class SharedJournals
                 }
                 catch (JournalArgumentException conflict)
                 {
-                    throw new ConfigurationException($"Tidelog: {settings.Path}: {conflict.Message}. Plugins that share a path " +
+                    throw new ConfigurationException($"Tidelog: {TidelogSettings.Display(settings.Path)}: {conflict.Message}. Plugins that share a path " +
                                                      "share one journal, so their sections must agree (TidelogPersistence.Hocon and " +
                                                      "WithTidelogPersistence put the same settings in each).");
                 }
