@@ -398,3 +398,24 @@ fn a_subscription_sees_what_another_journal_on_the_database_commits() {
     here.close().unwrap();
     there.close().unwrap();
 }
+
+/// The adapters share one journal between their plugins and check that their options agree; a
+/// URI decided the backend at open, so the backend they pass (their default, LMDB) is no conflict,
+/// while a differing sync policy still is.
+#[test]
+fn check_options_takes_the_backend_from_the_uri() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let journal = open_at(&uri);
+    journal
+        .check_options(&Options::new())
+        .expect("the default backend does not conflict");
+    journal
+        .check_options(&Options::new().backend(Backend::Files))
+        .expect("nor does another embedded one");
+    let err = journal.check_options(&Options::new().sync(tidelog::SyncPolicy::Never)).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    journal.close().unwrap();
+}

@@ -44,13 +44,33 @@ public sealed class TidelogSettings
     /// <summary><c>replay-page-size</c>: events read per native call during replay and queries (default 4096).</summary>
     public int PageSize { get; }
 
+    /// <summary>Whether <paramref name="path"/> is a <c>postgresql://</c> or <c>postgres://</c> connection URI rather than a directory.</summary>
+    public static bool IsConnectionUri(string path) =>
+        path.StartsWith("postgresql://", StringComparison.Ordinal) || path.StartsWith("postgres://", StringComparison.Ordinal);
+
+    /// <summary><paramref name="path"/> for messages: a connection URI loses its password (<c>user:***@host</c>).</summary>
+    public static string Display(string path)
+    {
+        if (!IsConnectionUri(path)) return path;
+        int start = path.IndexOf("://", StringComparison.Ordinal) + 3;
+        int end = path.IndexOfAny(new[] { '/', '?' }, start);
+        if (end < 0) end = path.Length;
+        string authority = path.Substring(start, end - start);
+        int at = authority.LastIndexOf('@');
+        int colon = authority.IndexOf(':');
+        if (at >= 0 && colon >= 0 && colon < at) authority = authority.Substring(0, colon) + ":***" + authority.Substring(at);
+        string rest = System.Text.RegularExpressions.Regex.Replace(path.Substring(end), "([?&][Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=)[^&]*", "$1***");
+        return path.Substring(0, start) + authority + rest;
+    }
+
     /// <summary>Reads a plugin section.</summary>
     public TidelogSettings(Config config)
     {
         if (config is null) throw new ArgumentNullException(nameof(config));
         string path = config.GetString("path", "");
         if (string.IsNullOrWhiteSpace(path)) throw new ConfigurationException("Tidelog plugin: `path` is required");
-        Path = System.IO.Path.GetFullPath(path);
+        // A PostgreSQL connection URI is passed through unchanged (the core chooses the backend by it).
+        Path = IsConnectionUri(path) ? path : System.IO.Path.GetFullPath(path);
         Backend = config.GetString("backend", "lmdb").ToLowerInvariant() switch
         {
             "lmdb" => Backend.Lmdb,
@@ -122,14 +142,14 @@ internal static class SharedJournals
                 }
                 catch (JournalArgumentException conflict)
                 {
-                    throw new ConfigurationException($"Tidelog: {settings.Path}: {conflict.Message}. Plugins that share a path " +
+                    throw new ConfigurationException($"Tidelog: {TidelogSettings.Display(settings.Path)}: {conflict.Message}. Plugins that share a path " +
                                                      "share one journal, so their sections must agree (TidelogPersistence.Hocon and " +
                                                      "WithTidelogPersistence put the same settings in each).");
                 }
                 e.References++;
                 return e.Journal;
             }
-            Directory.CreateDirectory(settings.Path);
+            if (!TidelogSettings.IsConnectionUri(settings.Path)) Directory.CreateDirectory(settings.Path);
             var journal = Journal.Open(settings.Path, settings.ToOptions());
             Open[settings.Path] = new Entry { Journal = journal, References = 1 };
             return journal;

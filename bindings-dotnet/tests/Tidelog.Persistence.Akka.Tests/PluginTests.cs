@@ -361,6 +361,48 @@ public class PluginTests : IDisposable
         system.Terminate().Wait();
     }
 
+    /// <summary>
+    /// Issue #24, acceptance 3: an actor in one process persists events and snapshots to PostgreSQL and stops; this
+    /// process recovers the same persistence id: the latest snapshot, then exactly the events after it. Needs
+    /// <c>TIDELOG_TEST_POSTGRES</c> (set by tests/postgres.sh, which ./dev test runs everything beside).
+    /// </summary>
+    [Fact]
+    public void An_actor_handed_off_to_another_process_recovers_its_snapshot_and_events_from_PostgreSQL()
+    {
+        string? server = Environment.GetEnvironmentVariable("TIDELOG_TEST_POSTGRES");
+        if (string.IsNullOrEmpty(server))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI=true but TIDELOG_TEST_POSTGRES is unset");
+            _output.WriteLine("SKIPPED (PostgreSQL): TIDELOG_TEST_POSTGRES is unset; tests/postgres.sh run sets it");
+            return;
+        }
+        // A schema of this test's own: a fresh journal.
+        string uri = server + (server.Contains('?') ? "&" : "?") + "tidelog_schema=akka_handoff_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+        using var child = StartChild($"\"{uri}\" lmdb handoff 23 5");
+        var stderr = child.StandardError.ReadToEndAsync();
+        string output = child.StandardOutput.ReadToEnd();
+        Assert.True(child.WaitForExit(120_000), "the first process did not stop");
+        Assert.True(child.ExitCode == 0, output + stderr.Result);
+        Assert.Contains("handed off 23 276", output); // reported once every snapshot save (5, 10, 15, 20) has ended
+
+        // The first process is gone: recover in this one, from the same database.
+        using var system = ActorSystem.Create("taken-over", Hocon(uri, "lmdb"));
+        var report = Recover(system, "handoff", 0).Result;
+        Assert.Equal(20, report.SnapshotSequenceNr); // the latest snapshot, offered to the new incarnation
+        Assert.Equal(3, report.Replayed);            // then exactly the events after it: 21, 22, 23
+        Assert.Equal(23, report.Count);
+        Assert.Equal(23 * 24 / 2, report.Sum);
+        system.Terminate().Wait();
+    }
+
+    [Fact]
+    public void A_connection_uri_is_shown_without_its_password()
+    {
+        Assert.Equal("postgresql://u:***@h:5432/db?x=1", TidelogSettings.Display("postgresql://u:secret@h:5432/db?x=1"));
+        Assert.Equal("postgres://u@h/db?password=***&y=2", TidelogSettings.Display("postgres://u@h/db?password=secret&y=2"));
+        Assert.Equal("/var/lib/journal", TidelogSettings.Display("/var/lib/journal"));
+    }
+
     [Theory]
     [InlineData("lmdb")]
     [InlineData("files")]

@@ -14,6 +14,7 @@ pub(crate) mod files;
 pub(crate) mod lmdb;
 pub(crate) mod lmdb_pages;
 pub(crate) mod memory;
+pub(crate) mod pg_tls;
 pub(crate) mod postgres;
 pub(crate) mod wal;
 

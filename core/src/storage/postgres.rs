@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
+use postgres::{Client, SimpleQueryMessage, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::pg_tls::{self, TlsMode};
 use super::{BatchStart, Op, Storage, StreamState, Visit};
 use crate::codec;
 use crate::error::{CorruptReason, Error, InvalidArgument, Result};
@@ -31,8 +33,10 @@ pub const SCHEMA_VERSION: i32 = 1;
 /// How long a writer keeps asking whether a batch whose COMMIT went unanswered was committed.
 const COMMIT_CHECK_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Rows fetched per round trip by scans.
-const PAGE: i64 = 4096;
+/// Rows asked for by a scan's first page; each next page asks for twice as many, up to
+/// [`MAX_PAGE`]: a caller that stops early wastes little, a long replay streams.
+const FIRST_PAGE: usize = 1024;
+const MAX_PAGE: usize = 1 << 18;
 
 /// Whether `path` names a PostgreSQL database (`postgresql://` or `postgres://`) rather than
 /// a journal directory.
@@ -82,6 +86,8 @@ pub(crate) struct Target {
     prefix: String,
     pool_size: usize,
     synchronous_commit: bool,
+    tls_mode: TlsMode,
+    tls: MakeRustlsConnect,
 }
 
 impl std::fmt::Debug for Target {
@@ -90,6 +96,7 @@ impl std::fmt::Debug for Target {
             .field("uri", &self.redacted)
             .field("schema", &self.schema)
             .field("prefix", &self.prefix)
+            .field("sslmode", &self.tls_mode)
             .finish_non_exhaustive()
     }
 }
@@ -112,15 +119,24 @@ fn check_identifier(option: &'static str, value: &str, may_be_empty: bool) -> Re
 
 impl Target {
     pub(crate) fn resolve(uri: &str, options: &Options) -> Result<Target> {
+        Target::resolve_with_env(uri, options, &|name| std::env::var(name).ok())
+    }
+
+    /// As [`Target::resolve`], with the environment given (libpq's `PG*` variables fill in what
+    /// the URI leaves out).
+    pub(crate) fn resolve_with_env(uri: &str, options: &Options, env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
         let redacted = redact(uri);
-        // Our own parameters are not the driver's: take them out of the query string.
+        // Our own parameters, and the TLS ones the driver does not know, are not the driver's:
+        // take them out of the query string.
         let (base, query) = uri.split_once('?').unwrap_or((uri, ""));
         let mut kept = Vec::new();
-        let (mut schema, mut prefix) = (None, None);
+        let (mut schema, mut prefix, mut sslmode, mut sslrootcert) = (None, None, None, None);
         for kv in query.split('&').filter(|kv| !kv.is_empty()) {
             match kv.split_once('=') {
                 Some(("tidelog_schema", v)) => schema = Some(v.to_owned()),
                 Some(("tidelog_table_prefix", v)) => prefix = Some(v.to_owned()),
+                Some(("sslmode", v)) => sslmode = Some(v.to_owned()),
+                Some(("sslrootcert", v)) => sslrootcert = Some(percent_decode(v)),
                 _ => kept.push(kv),
             }
         }
@@ -136,31 +152,64 @@ impl Target {
             )
         })?;
         if config.get_password().is_none() {
-            if let Ok(password) = std::env::var("PGPASSWORD") {
+            if let Some(password) = env("PGPASSWORD") {
                 config.password(password);
             }
         }
         if config.get_user().is_none() {
-            if let Ok(user) = std::env::var("PGUSER") {
+            if let Some(user) = env("PGUSER") {
                 config.user(&user);
+            }
+        }
+        if config.get_hosts().is_empty() {
+            if let Some(hosts) = env("PGHOST") {
+                for host in hosts.split(',') {
+                    config.host(host);
+                }
+            }
+        }
+        if config.get_ports().is_empty() {
+            if let Some(port) = env("PGPORT") {
+                let port = port.parse().map_err(|_| bad_option("PGPORT", "not a port number"))?;
+                config.port(port);
+            }
+        }
+        if config.get_dbname().is_none() {
+            if let Some(dbname) = env("PGDATABASE") {
+                config.dbname(&dbname);
+            }
+        }
+        if config.get_connect_timeout().is_none() {
+            if let Some(seconds) = env("PGCONNECT_TIMEOUT").and_then(|s| s.parse::<u64>().ok()) {
+                config.connect_timeout(Duration::from_secs(seconds.max(2)));
             }
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let tls_mode = match sslmode.or_else(|| env("PGSSLMODE")) {
+            Some(mode) => TlsMode::parse(&mode)?,
+            None => TlsMode::Prefer,
+        };
+        config.ssl_mode(tls_mode.driver_mode());
+        let root_cert = sslrootcert
+            .or_else(|| env("PGSSLROOTCERT"))
+            .map(PathBuf::from)
+            .or_else(pg_tls::default_root_cert);
+        let tls = pg_tls::connector(tls_mode, root_cert.as_deref())?;
         config.keepalives(true).keepalives_idle(Duration::from_secs(30));
         config.application_name("tidelog");
         let schema = options
             .postgres_schema
             .clone()
             .or(schema)
-            .or_else(|| std::env::var("TIDELOG_POSTGRES_SCHEMA").ok())
+            .or_else(|| env("TIDELOG_POSTGRES_SCHEMA"))
             .unwrap_or_else(|| "public".into());
         let prefix = options
             .postgres_table_prefix
             .clone()
             .or(prefix)
-            .or_else(|| std::env::var("TIDELOG_POSTGRES_TABLE_PREFIX").ok())
+            .or_else(|| env("TIDELOG_POSTGRES_TABLE_PREFIX"))
             .unwrap_or_else(|| "tidelog_".into());
         check_identifier("postgres_schema", &schema, false)?;
         check_identifier("postgres_table_prefix", &prefix, true)?;
@@ -171,6 +220,8 @@ impl Target {
             prefix,
             pool_size: options.postgres_pool_size,
             synchronous_commit: options.sync == SyncPolicy::Always,
+            tls_mode,
+            tls,
         })
     }
 
@@ -179,21 +230,67 @@ impl Target {
     }
 
     fn connect(&self) -> Result<Client> {
-        let mut client = self.config.connect(NoTls).map_err(|e| db_error("connect", e))?;
+        let mut client = self.config.connect(self.tls.clone()).map_err(|e| db_error("connect", e))?;
         // Acknowledged means committed and flushed on the server (for `SyncPolicy::Always`),
         // whatever the server's default; a stalled transaction cannot hold the counter forever.
         let sync = if self.synchronous_commit { "on" } else { "off" };
         client
             .batch_execute(&format!(
-                "SET synchronous_commit = {sync}; SET idle_in_transaction_session_timeout = '60s'; SET client_min_messages = warning"
+                "SET synchronous_commit = {sync}; SET idle_in_transaction_session_timeout = '60s'; SET client_min_messages = warning; SET standard_conforming_strings = on"
             ))
             .map_err(|e| db_error("configure session", e))?;
         Ok(client)
     }
 }
 
-/// Classifies a driver error; connection-level failures are retryable.
+/// `%XX` escapes in a URI parameter (a certificate path may hold spaces).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether the driver failed in the TLS negotiation (the server refused TLS, its certificate
+/// was not trusted): retrying cannot help, the configuration must change.
+fn is_tls_failure(e: &postgres::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<rustls::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    // The driver's own TLS failures ("server does not support TLS") carry no rustls error.
+    e.to_string().starts_with("error performing TLS handshake")
+}
+
+/// Classifies a driver error; connection-level failures are retryable, TLS failures are not.
 pub(crate) fn db_error(operation: &'static str, e: postgres::Error) -> Error {
+    if is_tls_failure(&e) {
+        return Error::Database {
+            operation: "TLS handshake",
+            message: e.to_string(),
+            retryable: false,
+        };
+    }
     let retryable = e.is_closed()
         || match e.code() {
             // connection exception, admin/crash shutdown, cannot connect now, too many
@@ -562,43 +659,53 @@ impl PostgresStorage {
     fn begin(&self, side: &mut WriterSide, persistence_ids: &[&str]) -> Result<BatchStart> {
         let sql = &self.db.sql;
         let conn = self.writer_conn(side)?;
-        // One round trip: start the transaction and take the counter row. Every writer's batch
-        // queues here, so offsets are assigned in commit order.
-        let lock = format!("BEGIN; SELECT next_offset FROM {} WHERE id = 1 FOR UPDATE", sql.counter);
-        let messages = conn.client.simple_query(&lock).map_err(|e| db_error("begin batch", e))?;
-        let next_offset = messages
-            .iter()
-            .find_map(|m| match m {
-                SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse::<u64>().ok()),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                self.db
-                    .corrupt("counter", 0, CorruptReason::Malformed("the counter row is missing"))
-            })?;
-        // A statement of its own: its snapshot is taken after the lock was granted, so it sees
-        // every batch committed before ours.
-        let select = conn.statement(
-            "stream_states",
-            &format!(
-                "SELECT persistence_id, highest, deleted_to FROM {} WHERE persistence_id = ANY($1)",
-                sql.streams
-            ),
-        )?;
-        let rows = conn
-            .client
-            .query(&select, &[&persistence_ids])
-            .map_err(|e| db_error("read stream states", e))?;
-        let mut states: HashMap<String, StreamState> = persistence_ids.iter().map(|p| ((*p).to_owned(), StreamState::default())).collect();
-        for row in rows {
-            states.insert(
-                row.get::<_, String>(0),
-                StreamState {
-                    highest_sequence_nr: row.get::<_, i64>(1) as u64,
-                    deleted_to: row.get::<_, i64>(2) as u64,
-                },
-            );
+        // One round trip: start the transaction, take the counter row (every writer's batch
+        // queues here, so offsets are assigned in commit order), then read the batch's stream
+        // marks in a statement of its own, whose snapshot is taken after the lock was granted:
+        // it sees every batch committed before ours. (A simple query: the ids are quoted
+        // literals, `standard_conforming_strings` is on.)
+        let mut query = format!(
+            "BEGIN; SELECT next_offset FROM {} WHERE id = 1 FOR UPDATE; \
+             SELECT persistence_id, highest, deleted_to FROM {} WHERE persistence_id IN (",
+            sql.counter, sql.streams
+        );
+        for (i, pid) in persistence_ids.iter().enumerate() {
+            if i > 0 {
+                query.push(',');
+            }
+            query.push_str(&quote_literal(pid));
         }
+        if persistence_ids.is_empty() {
+            query.push_str("NULL");
+        }
+        query.push(')');
+        let messages = conn.client.simple_query(&query).map_err(|e| db_error("begin batch", e))?;
+        let malformed = |what| self.db.corrupt("streams", 0, CorruptReason::Malformed(what));
+        let mut next_offset = None;
+        let mut states: HashMap<String, StreamState> = persistence_ids.iter().map(|p| ((*p).to_owned(), StreamState::default())).collect();
+        for message in &messages {
+            let SimpleQueryMessage::Row(row) = message else { continue };
+            let number = |i: usize| row.get(i).and_then(|v| v.parse::<u64>().ok());
+            if row.len() == 1 {
+                next_offset = Some(number(0).ok_or_else(|| malformed("the counter is not a number"))?);
+            } else {
+                let pid = row.get(0).ok_or_else(|| malformed("a stream without id"))?;
+                let (Some(highest_sequence_nr), Some(deleted_to)) = (number(1), number(2)) else {
+                    return Err(malformed("a stream's marks are not numbers"));
+                };
+                states.insert(
+                    pid.to_owned(),
+                    StreamState {
+                        highest_sequence_nr,
+                        deleted_to,
+                    },
+                );
+            }
+        }
+        let next_offset = next_offset.ok_or_else(|| {
+            self.db
+                .corrupt("counter", 0, CorruptReason::Malformed("the counter row is missing"))
+        })?;
         let start = BatchStart {
             next_global_offset: next_offset,
             streams: states.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -783,37 +890,159 @@ impl PostgresStorage {
         })
     }
 
-    /// Visits rows `(persistence_id, global_offset, body)` page by page; `page(conn, from, limit)`
-    /// reads the next page from the key `from`, which `next_key` computes from the last event.
-    fn scan_rows(
+    /// Visits the events a query selects, page by page, streamed with a binary `COPY ... TO
+    /// STDOUT` (no per-row message parsing or allocation in the driver; the server sends only
+    /// what is decoded). `query(from, limit)` is the page's `SELECT` of `body`, or of
+    /// `persistence_id, body` when `stream` is `None`; `next_key` computes the next page's
+    /// `from` from the last event visited. A connection broken mid-page is replaced and the page
+    /// resumes after the last event visited: nothing is visited twice.
+    fn copy_scan(
         &self,
+        ScanOf { operation, stream }: ScanOf<'_>,
         visit: &mut Visit<'_>,
         max: usize,
         mut from: i64,
         next_key: impl Fn(&crate::model::EventRef<'_>) -> i64,
-        mut page: impl FnMut(&mut Conn, i64, i64) -> Result<Vec<postgres::Row>>,
+        query: impl Fn(i64, usize) -> String,
     ) -> Result<()> {
         let mut left = max;
+        let mut page = FIRST_PAGE;
+        let mut buf = Vec::new();
+        let columns = if stream.is_some() { 1 } else { 2 };
         while left > 0 {
-            let want = (left.min(PAGE as usize)) as i64;
-            let rows = self.db.pool.read(|conn| page(conn, from, want))?;
-            let got = rows.len();
-            for row in &rows {
-                let pid: &str = row.get(0);
-                let offset = row.get::<_, i64>(1) as u64;
-                let body: &[u8] = row.get(2);
-                let event = codec::decode_event(pid, body).map_err(|r| self.db.corrupt("events", offset, r))?;
-                from = next_key(&event);
-                if !visit(event) {
-                    return Ok(());
-                }
+            let mut got = 0usize;
+            let mut stopped = false;
+            let want = left.min(page);
+            self.db.pool.read(|conn| {
+                let sql = format!("COPY ({}) TO STDOUT (FORMAT binary)", query(from, want - got));
+                let reader = conn.client.copy_out(sql.as_str()).map_err(|e| db_error(operation, e))?;
+                let mut rows = BinaryCopy::new(reader, columns);
+                let result = (|| {
+                    while let Some(fields) = rows.next_row(&mut buf)? {
+                        let (pid, body) = match stream {
+                            Some(pid) => (pid, &buf[fields[0].clone()]),
+                            None => {
+                                let pid = std::str::from_utf8(&buf[fields[0].clone()]).map_err(|_| {
+                                    self.db
+                                        .corrupt("events", from as u64, CorruptReason::Malformed("persistence id is not UTF-8"))
+                                })?;
+                                (pid, &buf[fields[1].clone()])
+                            }
+                        };
+                        let event = codec::decode_event(pid, body).map_err(|r| self.db.corrupt("events", from as u64, r))?;
+                        from = next_key(&event);
+                        got += 1;
+                        if !visit(event) {
+                            stopped = true;
+                            return Ok(());
+                        }
+                    }
+                    Ok(())
+                })();
+                drop(rows);
+                // An error of the stream itself (not of our decoding) is the connection's.
+                result.map_err(|e: Error| match e {
+                    Error::Database { message, .. } if conn.client.is_closed() => Error::Database {
+                        operation,
+                        message,
+                        retryable: true,
+                    },
+                    other => other,
+                })
+            })?;
+            if stopped {
+                return Ok(());
             }
             left -= got;
-            if (got as i64) < want {
+            if got < want {
                 break;
             }
+            page = (page * 2).min(MAX_PAGE);
         }
         Ok(())
+    }
+}
+
+/// What a [`PostgresStorage::copy_scan`] reads: the operation (for errors) and, for a scan of one
+/// stream, its id (the rows then hold only bodies).
+struct ScanOf<'a> {
+    operation: &'static str,
+    stream: Option<&'a str>,
+}
+
+/// A reader of PostgreSQL's binary COPY format: a header, then rows of length-prefixed fields,
+/// then a trailer (`-1` fields).
+struct BinaryCopy<R> {
+    reader: R,
+    columns: usize,
+    started: bool,
+    fields: [std::ops::Range<usize>; 2],
+}
+
+const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+impl<R: std::io::Read> BinaryCopy<R> {
+    fn new(reader: R, columns: usize) -> BinaryCopy<R> {
+        debug_assert!(columns <= 2);
+        BinaryCopy {
+            reader,
+            columns,
+            started: false,
+            fields: [0..0, 0..0],
+        }
+    }
+
+    fn read<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut bytes = [0u8; N];
+        self.reader.read_exact(&mut bytes).map_err(copy_error)?;
+        Ok(bytes)
+    }
+
+    /// The next row's fields, as ranges of `buf` (overwritten); `None` after the last row.
+    fn next_row(&mut self, buf: &mut Vec<u8>) -> Result<Option<&[std::ops::Range<usize>]>> {
+        if !self.started {
+            let signature: [u8; 11] = self.read()?;
+            let [_flags, extension] = [self.read::<4>()?, self.read::<4>()?];
+            if &signature != COPY_SIGNATURE {
+                return Err(copy_malformed());
+            }
+            let mut skip = vec![0u8; u32::from_be_bytes(extension) as usize];
+            self.reader.read_exact(&mut skip).map_err(copy_error)?;
+            self.started = true;
+        }
+        let count = i16::from_be_bytes(self.read()?);
+        if count == -1 {
+            return Ok(None);
+        }
+        if count as usize != self.columns {
+            return Err(copy_malformed());
+        }
+        buf.clear();
+        for i in 0..self.columns {
+            let len = i32::from_be_bytes(self.read()?);
+            let len = usize::try_from(len).map_err(|_| copy_malformed())?;
+            let start = buf.len();
+            buf.resize(start + len, 0);
+            self.reader.read_exact(&mut buf[start..]).map_err(copy_error)?;
+            self.fields[i] = start..start + len;
+        }
+        Ok(Some(&self.fields[..self.columns]))
+    }
+}
+
+fn copy_error(e: std::io::Error) -> Error {
+    Error::Database {
+        operation: "read rows",
+        message: e.to_string(),
+        retryable: false,
+    }
+}
+
+fn copy_malformed() -> Error {
+    Error::Database {
+        operation: "read rows",
+        message: "the server sent a malformed binary COPY stream".into(),
+        retryable: false,
     }
 }
 
@@ -848,23 +1077,24 @@ impl Storage for PostgresStorage {
         if from > to {
             return Ok(());
         }
-        let sql = format!(
-            "SELECT persistence_id, global_offset, body FROM {} \
-             WHERE persistence_id = $1 AND sequence_nr >= $2 AND sequence_nr <= $3 ORDER BY sequence_nr LIMIT $4",
-            self.db.sql.events
-        );
+        let events = &self.db.sql.events;
+        let pid = quote_literal(persistence_id);
         let to = to.min(i64::MAX as u64) as i64;
         let from = from.min(i64::MAX as u64) as i64;
-        self.scan_rows(
+        self.copy_scan(
+            ScanOf {
+                operation: "read stream",
+                stream: Some(persistence_id),
+            },
             visit,
             max,
             from,
             |e| e.sequence_nr as i64 + 1,
-            |conn, from, limit| {
-                let stmt = conn.statement("scan_stream", &sql)?;
-                conn.client
-                    .query(&stmt, &[&persistence_id, &from, &to, &limit])
-                    .map_err(|e| db_error("read stream", e))
+            |from, limit| {
+                format!(
+                    "SELECT body FROM {events} WHERE persistence_id = {pid} AND sequence_nr >= {from} AND sequence_nr <= {to} \
+                     ORDER BY sequence_nr LIMIT {limit}"
+                )
             },
         )
     }
@@ -874,31 +1104,42 @@ impl Storage for PostgresStorage {
         let from = from_offset.min(i64::MAX as u64) as i64;
         let next = |e: &crate::model::EventRef<'_>| e.global_offset as i64 + 1;
         match tag {
-            None => {
-                let sql = format!(
-                    "SELECT persistence_id, global_offset, body FROM {} WHERE global_offset >= $1 ORDER BY global_offset LIMIT $2",
-                    s.events
-                );
-                self.scan_rows(visit, max, from, next, |conn, from, limit| {
-                    let stmt = conn.statement("scan_all", &sql)?;
-                    conn.client
-                        .query(&stmt, &[&from, &limit])
-                        .map_err(|e| db_error("read all events", e))
-                })
-            }
+            None => self.copy_scan(
+                ScanOf {
+                    operation: "read all events",
+                    stream: None,
+                },
+                visit,
+                max,
+                from,
+                next,
+                |from, limit| {
+                    format!(
+                        "SELECT persistence_id, body FROM {} WHERE global_offset >= {from} ORDER BY global_offset LIMIT {limit}",
+                        s.events
+                    )
+                },
+            ),
             Some(tag) => {
-                let sql = format!(
-                    "SELECT e.persistence_id, e.global_offset, e.body FROM {tags} t JOIN {events} e ON e.global_offset = t.global_offset \
-                     WHERE t.tag = $1 AND t.global_offset >= $2 ORDER BY t.global_offset LIMIT $3",
-                    tags = s.tags,
-                    events = s.events
-                );
-                self.scan_rows(visit, max, from, next, |conn, from, limit| {
-                    let stmt = conn.statement("scan_tag", &sql)?;
-                    conn.client
-                        .query(&stmt, &[&tag, &from, &limit])
-                        .map_err(|e| db_error("read events by tag", e))
-                })
+                let tag = quote_literal(tag);
+                self.copy_scan(
+                    ScanOf {
+                        operation: "read events by tag",
+                        stream: None,
+                    },
+                    visit,
+                    max,
+                    from,
+                    next,
+                    |from, limit| {
+                        format!(
+                            "SELECT e.persistence_id, e.body FROM {tags} t JOIN {events} e ON e.global_offset = t.global_offset \
+                         WHERE t.tag = {tag} AND t.global_offset >= {from} ORDER BY t.global_offset LIMIT {limit}",
+                            tags = s.tags,
+                            events = s.events
+                        )
+                    },
+                )
             }
         }
     }
@@ -1010,6 +1251,39 @@ mod tests {
         );
         assert_eq!(redact("postgresql://h/db"), "postgresql://h/db");
         assert_eq!(redact("postgresql://u:p@ss@h/db"), "postgresql://u:***@h/db");
+    }
+
+    #[test]
+    fn tls_and_connection_settings_come_from_the_uri_then_the_environment() {
+        let env = |name: &str| match name {
+            "PGSSLMODE" => Some("require".to_owned()),
+            "PGPASSWORD" => Some("from-env".to_owned()),
+            "PGHOST" => Some("db.example".to_owned()),
+            "PGPORT" => Some("6543".to_owned()),
+            "PGDATABASE" => Some("envdb".to_owned()),
+            _ => None,
+        };
+        // The URI is silent: the environment decides.
+        let t = Target::resolve_with_env("postgresql://u@/", &Options::new(), &env).unwrap();
+        assert_eq!(t.tls_mode, TlsMode::Require);
+        assert_eq!(t.config.get_password(), Some(&b"from-env"[..]));
+        assert_eq!(t.config.get_ports(), [6543]);
+        assert_eq!(t.config.get_dbname(), Some("envdb"));
+        assert!(!format!("{t:?}").contains("from-env"));
+        // The URI wins, and modes the driver does not know are ours to handle.
+        let t = Target::resolve_with_env("postgresql://u:pw@h:1/db?sslmode=disable", &Options::new(), &env).unwrap();
+        assert_eq!(t.tls_mode, TlsMode::Disable);
+        assert_eq!(t.config.get_password(), Some(&b"pw"[..]));
+        assert_eq!(t.config.get_ports(), [1]);
+        // Without anything: libpq's default, prefer.
+        let t = Target::resolve_with_env("postgresql://u@h/db", &Options::new(), &|_| None).unwrap();
+        assert_eq!(t.tls_mode, TlsMode::Prefer);
+        // verify-* needs a root certificate; unknown modes are refused.
+        for uri in ["postgresql://u@h/db?sslmode=verify-full", "postgresql://u@h/db?sslmode=allow"] {
+            let err = Target::resolve_with_env(uri, &Options::new(), &|_| None).unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        }
+        assert_eq!(percent_decode("/a%20b/c%2Fd"), "/a b/c/d");
     }
 
     #[test]

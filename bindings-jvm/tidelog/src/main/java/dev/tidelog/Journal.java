@@ -65,9 +65,14 @@ public final class Journal implements AutoCloseable {
     private final SnapshotStore snapshots;
 
     Journal(Path path, Options options) {
+        this(path.toString(), path, options);
+    }
+
+    /** {@code location} goes to the core as is (a directory, or a PostgreSQL URI); {@code path} is what {@link #path()} reports. */
+    Journal(String location, Path path, Options options) {
         this.path = path;
         this.options = options;
-        this.handle = NativeBridge.open(path.toString(), options.toNative());
+        this.handle = NativeBridge.open(location, options.toNative());
         long h = handle;
         // Freed only once this object is unreachable: the completion thread holds it while it
         // runs, and every method keeps it reachable until its native call returns.

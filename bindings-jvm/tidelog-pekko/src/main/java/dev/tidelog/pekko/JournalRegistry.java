@@ -31,7 +31,7 @@ public final class JournalRegistry {
     public static synchronized Journal acquire(TidelogSettings settings) {
         Entry entry = OPEN.get(settings.dir());
         if (entry == null || entry.journal().isClosed()) {
-            entry = new Entry(Tidelog.open(settings.dir(), settings.options()), 0);
+            entry = new Entry(Tidelog.open(settings.location(), settings.options()), 0);
         } else {
             try {
                 entry.journal().checkOptions(settings.options());

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import dev.tidelog.Backend;
 import dev.tidelog.Options;
 import dev.tidelog.SyncPolicy;
+import dev.tidelog.Tidelog;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -12,11 +13,19 @@ import java.util.Locale;
  * A plugin's settings, read from its configuration block ({@code tidelog.journal} or
  * {@code tidelog.snapshot-store}; see {@code reference.conf}).
  *
- * @param dir the journal directory, absolute
+ * @param dir the journal directory, absolute (for a PostgreSQL URI, the URI without its password)
  * @param options the options the journal is opened with
  * @param ioDispatcher the dispatcher blocking reads and snapshot I/O run on
+ * @param location what the journal is opened at: the directory, or a {@code postgresql://} URI
+ *     as configured (with its password)
  */
-public record TidelogSettings(Path dir, Options options, String ioDispatcher) {
+public record TidelogSettings(Path dir, Options options, String ioDispatcher, String location) {
+    /** Hides the URI's password, which {@code location} may hold. */
+    @Override
+    public String toString() {
+        return "TidelogSettings[dir=" + dir + ", options=" + options + ", ioDispatcher=" + ioDispatcher + "]";
+    }
+
     /**
      * Reads the settings from a plugin configuration block, falling back to the shared
      * {@code tidelog} block of the actor system's configuration.
@@ -38,6 +47,9 @@ public record TidelogSettings(Path dir, Options options, String ioDispatcher) {
         Duration closeTimeout = config.hasPath("close-timeout") ? config.getDuration("close-timeout") : Duration.ofSeconds(5);
         Options options = Options.builder().backend(backend).sync(policy).closeTimeout(closeTimeout).build();
         String io = config.hasPath("io-dispatcher") ? config.getString("io-dispatcher") : "tidelog.io-dispatcher";
-        return new TidelogSettings(Path.of(config.getString("dir")).toAbsolutePath().normalize(), options, io);
+        // A PostgreSQL connection URI is passed through unchanged (the core chooses the backend by it).
+        String location = config.getString("dir");
+        Path dir = Tidelog.displayPath(location);
+        return new TidelogSettings(dir, options, io, Tidelog.isConnectionUri(location) ? location : dir.toString());
     }
 }

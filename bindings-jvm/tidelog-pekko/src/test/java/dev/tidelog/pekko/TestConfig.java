@@ -20,11 +20,16 @@ final class TestConfig {
     }
 
     static Config plugins(String backend, Path dir) {
+        return plugins(backend, dir.toString());
+    }
+
+    /** The plugins on {@code location}: a directory, or a {@code postgresql://} URI. */
+    static Config plugins(String backend, String location) {
         return ConfigFactory.parseString(String.join("\n",
                 "pekko.persistence.journal.plugin = \"tidelog.journal\"",
                 "pekko.persistence.snapshot-store.plugin = \"tidelog.snapshot-store\"",
                 "pekko.loglevel = WARNING",
                 "tidelog.backend = " + backend,
-                "tidelog.dir = \"" + dir.toString().replace("\\", "\\\\") + "\""));
+                "tidelog.dir = \"" + location.replace("\\", "\\\\") + "\""));
     }
 }

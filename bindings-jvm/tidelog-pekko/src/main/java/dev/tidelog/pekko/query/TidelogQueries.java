@@ -114,7 +114,7 @@ public final class TidelogQueries {
             Config pluginConfig = systemConfig.getConfig(writePlugin).withFallback(systemConfig.getConfig("pekko.persistence.journal-plugin-fallback"));
             this.adapters = EventAdapters$.MODULE$.apply(system, pluginConfig);
             this.readOnlyOptions = Options.builder().backend(settings.options().backend()).readOnly(true).build();
-            this.current = new Lease(Tidelog.open(settings.dir(), readOnlyOptions));
+            this.current = new Lease(Tidelog.open(settings.location(), readOnlyOptions));
             system.registerOnTermination(() -> current.retire());
         } else {
             // Read-side event adapters of the write plugin, as Pekko's own read journals apply them.
