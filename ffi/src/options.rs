@@ -58,7 +58,9 @@ pub fn decode_options(record: &[u64]) -> tidelog::Result<Options> {
             0 => Backend::Lmdb,
             1 => Backend::Files,
             2 => Backend::Memory,
-            _ => return Err(invalid("backend", "expected lmdb, files or memory")),
+            // Chosen by a `postgresql://` location anyway; a host may name it too.
+            3 => Backend::Postgres,
+            _ => return Err(invalid("backend", "expected lmdb, files, memory or postgres")),
         });
     }
     if let Some(s) = get(field::SYNC) {
