@@ -50,7 +50,11 @@ public final class Journal implements AutoCloseable {
     });
 
     private final long handle;
+    /** The directory, or null for a PostgreSQL journal. */
     private final Path path;
+    /** The directory or the URI without its password. */
+    private final String location;
+    private final Backend backend;
     private final Options options;
     private final Completions completions;
     private final PerKeyExecutor continuations;
@@ -58,9 +62,20 @@ public final class Journal implements AutoCloseable {
     private final SnapshotStore snapshots;
 
     Journal(Path path, Options options) {
+        this(path, path.toString(), options);
+    }
+
+    /** A journal at a location string: a {@code postgresql://} URI has no directory. */
+    Journal(String location, Options options) {
+        this(Tidelog.isPostgresUri(location) ? null : Path.of(location).toAbsolutePath(), location, options);
+    }
+
+    private Journal(Path path, String location, Options options) {
         this.path = path;
         this.options = options;
-        this.handle = NativeBridge.open(path.toString(), options.toNative());
+        this.handle = NativeBridge.open(path != null ? path.toString() : location, options.toNative());
+        this.location = NativeBridge.location(handle);
+        this.backend = path == null ? Backend.POSTGRES : options.backend();
         long h = handle;
         // Freed only once this object is unreachable: the completion thread holds it while it
         // runs, and every method keeps it reachable until its native call returns.
@@ -84,9 +99,27 @@ public final class Journal implements AutoCloseable {
         return tails;
     }
 
-    /** @return the directory the journal lives in */
+    /**
+     * The directory the journal lives in.
+     *
+     * @return the directory
+     * @throws UnsupportedOperationException for a PostgreSQL journal, which has none (see {@link #location()})
+     */
     public Path path() {
+        if (path == null) {
+            throw new UnsupportedOperationException("a PostgreSQL journal has no directory: use location()");
+        }
         return path;
+    }
+
+    /**
+     * Where the journal lives: its directory, or its PostgreSQL connection URI without the
+     * password (safe to log).
+     *
+     * @return the location
+     */
+    public String location() {
+        return location;
     }
 
     /** @return the options it was opened with */
@@ -96,7 +129,7 @@ public final class Journal implements AutoCloseable {
 
     /** @return the backend in use */
     public Backend backend() {
-        return options.backend();
+        return backend;
     }
 
     /** @return true once {@link #close()} was called */
@@ -571,7 +604,7 @@ public final class Journal implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Journal[" + path + ", " + options.backend() + (isClosed() ? ", closed" : "") + "]";
+        return "Journal[" + location + ", " + backend + (isClosed() ? ", closed" : "") + "]";
     }
 
     // ---- helpers ---------------------------------------------------------------------------

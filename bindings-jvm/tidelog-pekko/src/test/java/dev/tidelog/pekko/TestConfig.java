@@ -19,6 +19,29 @@ final class TestConfig {
         }
     }
 
+    /**
+     * The test server's URI ({@code TIDELOG_TEST_POSTGRES}, set by {@code tests/postgres.sh}) with
+     * a fresh schema. The Postgres specs only run with a server or under {@code CI=true} (see the
+     * pom), where a missing server fails them.
+     */
+    static String freshPostgres(String prefix) {
+        String uri = System.getenv("TIDELOG_TEST_POSTGRES");
+        if (uri == null || uri.isEmpty()) {
+            throw new IllegalStateException("TIDELOG_TEST_POSTGRES is unset: run the tests through tests/postgres.sh");
+        }
+        String schema = prefix.replace('-', '_') + "_" + java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        return uri + (uri.contains("?") ? "&" : "?") + "tidelog_schema=" + schema;
+    }
+
+    /** The plugins on a PostgreSQL journal, configured by `tidelog.path` as an operator would. */
+    static Config postgresPlugins(String uri) {
+        return ConfigFactory.parseString(String.join("\n",
+                "pekko.persistence.journal.plugin = \"tidelog.journal\"",
+                "pekko.persistence.snapshot-store.plugin = \"tidelog.snapshot-store\"",
+                "pekko.loglevel = WARNING",
+                "tidelog.path = \"" + uri + "\""));
+    }
+
     static Config plugins(String backend, Path dir) {
         return ConfigFactory.parseString(String.join("\n",
                 "pekko.persistence.journal.plugin = \"tidelog.journal\"",
