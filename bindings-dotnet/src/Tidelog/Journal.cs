@@ -89,7 +89,7 @@ public sealed unsafe class Journal : IDisposable
             Native.Check(Native.tidelog_journal_open(pp, (nuint)p.Length, &o, out raw));
         var handle = new JournalHandle(raw);
         // The location as the core keeps it: a PostgreSQL URI without its password.
-        Buffer* buf;
+        Native.Buffer* buf;
         Native.Check(Native.tidelog_journal_location(handle, &buf));
         string location;
         try { location = Utf8.Decode(buf->Data, (int)buf->Len); }

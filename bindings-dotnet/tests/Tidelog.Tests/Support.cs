@@ -47,7 +47,8 @@ public static class Support
     {
         if (backend != Backend.Postgres) return dir.Sub(name);
         string uri = PostgresUri ?? throw new InvalidOperationException("CI=true but TIDELOG_TEST_POSTGRES is unset: run the tests through tests/postgres.sh");
-        string id = System.IO.Path.GetFileName(dir.Path).Replace("tidelog-dotnet-", "");
+        // A schema name has at most 40 characters: 16 hex digits of the directory's GUID are unique enough.
+        string id = System.IO.Path.GetFileName(dir.Path).Replace("tidelog-dotnet-", "").Substring(0, 16);
         string schema = "net_" + id + "_" + new string(name.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
         return uri + (uri.Contains('?') ? "&" : "?") + "tidelog_schema=" + schema;
     }
