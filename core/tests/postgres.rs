@@ -398,3 +398,21 @@ fn a_subscription_sees_what_another_journal_on_the_database_commits() {
     here.close().unwrap();
     there.close().unwrap();
 }
+
+/// The location chose the backend: checking the options a journal of a URI was opened with
+/// agrees whatever backend they name (two adapter plugins of one URI both pass theirs), and still
+/// names any other option that differs.
+#[test]
+fn check_options_of_a_uri_journal_ignores_the_backend_the_options_name() {
+    let Some(_) = postgres_uri() else { return };
+    let (_dir, uri) = fresh_journal_uri();
+    let opened = Options::new().backend(Backend::Lmdb);
+    let journal = Journal::open(&uri, opened.clone()).unwrap();
+    assert_eq!(journal.backend(), Backend::Postgres);
+    journal.check_options(&opened).unwrap();
+    journal.check_options(&opened.clone().backend(Backend::Files)).unwrap();
+    let differs = journal.check_options(&opened.sync(tidelog::SyncPolicy::Never)).unwrap_err();
+    assert!(differs.to_string().contains("sync"), "{differs}");
+    journal.close().unwrap();
+}
+
