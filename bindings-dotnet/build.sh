@@ -139,12 +139,20 @@ build_akka_tests() { # the plugin, its test assembly and the test child into $BU
   cp -n "$L"/*.dll "$out/" 2>/dev/null || true
 }
 
+# The PostgreSQL conformance classes (trait Backend=postgres) run on the server of tests/postgres.sh
+# (TIDELOG_TEST_POSTGRES, set by ./dev test); without one they are left out, unless CI=true, where they fail.
+postgres_filter() {
+  if [ -z "${TIDELOG_TEST_POSTGRES:-}" ] && [ "${CI:-}" != true ]; then
+    echo "-notrait Backend=postgres"
+  fi
+}
+
 mono_test_akka() {
   local out="$BUILD/test"
   step "Akka.NET plugin: conformance suite and plugin tests (Mono)"
   build_akka_tests
   rm -rf "${TMPDIR:-/tmp}/tidelog-akka-conformance"
-  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -noappdomain -maxthreads 2 2>&1 | tee "$out/xunit-akka.log")
+  (cd "$out" && LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" $XUNIT_CONSOLE "$out/Tidelog.Persistence.Akka.Tests.dll" -nologo -noshadow -noappdomain -maxthreads 2 $(postgres_filter) 2>&1 | tee "$out/xunit-akka.log")
   local rc=${PIPESTATUS[0]}
   rm -rf "${TMPDIR:-/tmp}/tidelog-akka-conformance"
   return "$rc"

@@ -34,10 +34,12 @@ use tidelog_ffi::{status, CompletionQueue};
 
 // ---- errors -----------------------------------------------------------------
 
-/// Prefix of a rejected task's message: `tidelog:<CODE>:<message>`; the JS
-/// layer turns it into a `TidelogError` subclass.
+/// Prefix of a rejected task's message: `tidelog:<CODE>:<message>`, or
+/// `tidelog:<CODE>+retryable:<message>` for a retryable failure; the JS layer
+/// turns it into a `TidelogError` subclass.
 fn task_error(e: &tidelog::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, format!("tidelog:{}:{}", e.kind().code(), e))
+    let retryable = if e.is_retryable() { "+retryable" } else { "" };
+    napi::Error::new(Status::GenericFailure, format!("tidelog:{}{retryable}:{}", e.kind().code(), e))
 }
 
 /// Every error code by status: status `s` is element `s - 1` (`core/docs/wire.md`,

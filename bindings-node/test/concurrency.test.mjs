@@ -3,11 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Journal } from 'tidelog'
-import { BACKENDS, DURABLE_BACKENDS, tempDir } from './helpers.mjs'
+import { journalLocation, BACKENDS, DURABLE_BACKENDS, tempDir } from './helpers.mjs'
 
 for (const backend of BACKENDS) {
   test(`1,000 concurrent appends from one event loop (${backend})`, async (t) => {
-    const journal = await Journal.open(tempDir(t), { backend })
+    const journal = await Journal.open(journalLocation(t, backend), { backend })
     t.after(() => journal.close())
     const streams = 10
     const receipts = await Promise.all(
@@ -41,7 +41,7 @@ async function ticksWhilePending(promise) {
 
 for (const backend of DURABLE_BACKENDS) {
   test(`a timer keeps firing while a large durable batch commits (${backend})`, async (t) => {
-    const journal = await Journal.open(tempDir(t), { backend, sync: 'always', lmdbMapSize: 256 << 20 })
+    const journal = await Journal.open(journalLocation(t, backend), { backend, sync: 'always', lmdbMapSize: 256 << 20 })
     t.after(() => journal.close())
     const payload = Buffer.alloc(64 << 10, 7)
     // 48 MiB in 768 events, committed as one atomic write with fsync.
@@ -52,7 +52,7 @@ for (const backend of DURABLE_BACKENDS) {
   })
 
   test(`a timer keeps firing while a large page is read (${backend})`, async (t) => {
-    const journal = await Journal.open(tempDir(t), { backend, sync: 'never', lmdbMapSize: 256 << 20 })
+    const journal = await Journal.open(journalLocation(t, backend), { backend, sync: 'never', lmdbMapSize: 256 << 20 })
     t.after(() => journal.close())
     const payload = Buffer.alloc(16 << 10, 3)
     for (let i = 0; i < 4; i++) await journal.append('big', Array.from({ length: 768 }, () => payload))
@@ -65,7 +65,7 @@ for (const backend of DURABLE_BACKENDS) {
 
 for (const backend of BACKENDS) {
   test(`issue order: a read, a trim and a delete called after an unawaited append observe it, 1,000 rounds (${backend})`, async (t) => {
-    const journal = await Journal.open(tempDir(t), { backend, sync: 'always' })
+    const journal = await Journal.open(journalLocation(t, backend), { backend, sync: 'always' })
     t.after(() => journal.close())
     const misses = []
     for (let round = 1; round <= 1000; round++) {

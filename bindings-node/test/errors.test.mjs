@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as tidelog from 'tidelog'
 import { nativeErrorCodes } from '../dist/index.js'
-import { tempDir, runChild } from './helpers.mjs'
+import { tempDir, runChild, ownPostgresServer } from './helpers.mjs'
 
 const { Journal, TidelogError, errorClasses, createError } = tidelog
 
@@ -158,4 +158,49 @@ test('a string holding a lone UTF-16 surrogate is an InvalidArgumentError, not a
   await journal.append('a\uD83D\uDE00', 'x')
   assert.equal((await journal.read('a\uD83D\uDE00')).length, 1)
   assert.equal((await journal.read('a\uFFFD')).length, 0)
+})
+
+test('IO with retryable: a stopped PostgreSQL server fails appends (awaited and in a write list) and opening', async (t) => {
+  const server = ownPostgresServer()
+  if (server === undefined) {
+    if (process.env.CI === 'true') assert.fail('CI=true but TIDELOG_TEST_POSTGRES_CTL is unset: run the tests through tests/postgres.sh')
+    t.skip('needs tests/postgres.sh (TIDELOG_TEST_POSTGRES_CTL)')
+    return
+  }
+  let stopped = false
+  t.after(() => stopped || server.stop())
+  const location = `${server.uri}?tidelog_schema=retry`
+  const journal = await Journal.open(location, { sync: 'always' })
+  assert.equal(journal.backend, 'postgres')
+  const password = server.uri.split('://')[1].split('@')[0].split(':')[1]
+  assert.ok(password && !journal.path.includes(password), 'the path shows no password')
+  await journal.append('p', 'stored')
+  server.stop()
+  stopped = true
+  const retryable = (err) => {
+    expectCode('IO', tidelog.IoError)(err)
+    assert.equal(err.retryable, true, err.message)
+    assert.ok(!err.message.includes(password))
+    return true
+  }
+  // A result record (the completion queue) and a result list both carry the flag.
+  await assert.rejects(journal.append('p', 'lost'), retryable)
+  const [result] = await journal.write([{ persistenceId: 'q', firstSequenceNr: 1, events: ['lost'] }])
+  assert.equal(result.status, 'rejected')
+  retryable(result.reason)
+  await journal.close()
+  // A rejected task (the native open) too.
+  await assert.rejects(Journal.open(location), retryable)
+})
+
+test('errors a retry cannot cure are not retryable', async (t) => {
+  const journal = await Journal.open(tempDir(t), { backend: 'memory' })
+  await journal.append('p', 'x')
+  const [conflict] = await journal.write([{ persistenceId: 'p', firstSequenceNr: 5, events: ['y'] }])
+  assert.equal(conflict.reason.code, 'SEQUENCE_CONFLICT')
+  assert.equal(conflict.reason.retryable, false)
+  await journal.close()
+  await assert.rejects(journal.append('p', 'z'), (err) => err.code === 'CLOSED' && err.retryable === false)
+  assert.equal(createError('IO', 'm', undefined, true).retryable, true)
+  assert.equal(createError('IO', 'm').retryable, false)
 })

@@ -2,10 +2,10 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { Journal, ClosedError, SequenceConflictError, TidelogError, InvalidArgumentError } from 'tidelog'
-import { BACKENDS, tempDir } from './helpers.mjs'
+import { journalLocation, BACKENDS, tempDir } from './helpers.mjs'
 
 async function open(t, backend, options = {}) {
-  const journal = await Journal.open(tempDir(t), { backend, ...options })
+  const journal = await Journal.open(journalLocation(t, backend), { backend, ...options })
   t.after(() => journal.close())
   return journal
 }
@@ -198,7 +198,7 @@ for (const backend of BACKENDS) {
     })
 
     test('use after close rejects every operation with ClosedError', async (t) => {
-      const journal = await Journal.open(tempDir(t), { backend })
+      const journal = await Journal.open(journalLocation(t, backend), { backend })
       await journal.append('c', 'x')
       await journal.close()
       await journal.close() // idempotent
@@ -242,7 +242,7 @@ for (const backend of BACKENDS) {
     })
 
     test('Symbol.asyncDispose closes the journal', async (t) => {
-      const journal = await Journal.open(tempDir(t), { backend })
+      const journal = await Journal.open(journalLocation(t, backend), { backend })
       assert.equal(typeof journal[Symbol.asyncDispose], 'function')
       await journal[Symbol.asyncDispose]()
       assert.equal(journal.closed, true)

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Journal } from 'tidelog'
 import { TidelogJournalStore } from 'tidelog/loom'
-import { BACKENDS, DURABLE_BACKENDS, tempDir } from './helpers.mjs'
+import { journalLocation, BACKENDS, DURABLE_BACKENDS, FILE_BACKENDS, tempDir } from './helpers.mjs'
 
 const entries = [
   { type: 'state_patches', patches: [{ op: 'replace', path: ['count'], value: 1 }], inversePatches: [{ op: 'replace', path: ['count'], value: 0 }], timestamp: 1 },
@@ -19,7 +19,7 @@ const entries = [
 ]
 
 async function openStore(t, backend, options = {}) {
-  const store = await TidelogJournalStore.open(tempDir(t), { backend, ...options })
+  const store = await TidelogJournalStore.open(journalLocation(t, backend), { backend, ...options })
   t.after(() => store.close())
   return store
 }
@@ -170,7 +170,7 @@ for (const backend of BACKENDS) {
     })
 
     test('a prefix namespaces actors; getStats counts them', async (t) => {
-      const journal = await Journal.open(tempDir(t), { backend })
+      const journal = await Journal.open(journalLocation(t, backend), { backend })
       t.after(() => journal.close())
       const store = new TidelogJournalStore(journal, { prefix: 'loom:' })
       await store.appendEntry('a', entries[0])
@@ -189,7 +189,7 @@ for (const backend of BACKENDS) {
 
 for (const backend of DURABLE_BACKENDS) {
   test(`Loom store: acknowledged entries, trims and snapshots survive reopen (${backend})`, async (t) => {
-    const dir = tempDir(t)
+    const dir = journalLocation(t, backend)
     let store = await TidelogJournalStore.open(dir, { backend })
     await Promise.all(Array.from({ length: 150 }, (_, i) => store.appendEntry('actor', { type: 'event_received', eventType: 'n', data: i })))
     // Compaction as Loom does it: snapshot the state, trim the entries it covers.
@@ -202,7 +202,10 @@ for (const backend of DURABLE_BACKENDS) {
     assert.deepEqual(await store.getLatestSnapshot('actor'), { state: { sum: 4950 }, cursor: 100, timestamp: 1234 })
     assert.deepEqual((await store.readEntries('actor')).map((e) => e.data), Array.from({ length: 50 }, (_, k) => k + 100))
   })
+}
 
+// Not postgres: this damages a snapshot file on disk.
+for (const backend of FILE_BACKENDS) {
   test(`Loom store: a corrupt snapshot is treated as absent (${backend})`, async (t) => {
     const dir = tempDir(t)
     let store = await TidelogJournalStore.open(dir, { backend })

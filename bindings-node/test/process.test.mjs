@@ -3,11 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Journal } from 'tidelog'
-import { BACKENDS, DURABLE_BACKENDS, tempDir, runChild } from './helpers.mjs'
+import { journalLocation, BACKENDS, DURABLE_BACKENDS, tempDir, runChild } from './helpers.mjs'
 
 for (const backend of BACKENDS) {
   test(`a process that never closes its journal still exits (${backend})`, async (t) => {
-    const dir = tempDir(t)
+    const dir = journalLocation(t, backend)
     const out = await runChild({
       script: `
         import { Journal } from 'tidelog'
@@ -41,7 +41,7 @@ test('pending operations keep the process alive until they settle', async (t) =>
 
 for (const backend of DURABLE_BACKENDS) {
   test(`acknowledged events survive SIGKILL (${backend})`, async (t) => {
-    const dir = tempDir(t)
+    const dir = journalLocation(t, backend)
     const acked = []
     let killed = false
     const out = await runChild({

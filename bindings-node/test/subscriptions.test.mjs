@@ -2,10 +2,10 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { Journal, InvalidArgumentError } from 'tidelog'
-import { BACKENDS, tempDir, runChild } from './helpers.mjs'
+import { journalLocation, BACKENDS, tempDir, runChild } from './helpers.mjs'
 
 async function open(t, backend, options = {}) {
-  const journal = await Journal.open(tempDir(t), { backend, sync: 'never', ...options })
+  const journal = await Journal.open(journalLocation(t, backend), { backend, sync: 'never', ...options })
   t.after(() => journal.close())
   return journal
 }

@@ -19,28 +19,42 @@ export type ErrorCode =
   | 'IO'
   | 'FAILED'
 
+/** Options of every error's constructor. */
+export interface TidelogErrorOptions {
+  cause?: unknown
+  /** Whether retrying the call may succeed (default false); see {@link TidelogError.retryable}. */
+  retryable?: boolean
+}
+
 /** Base class of every error the journal reports. */
 export class TidelogError extends Error {
   /** Stable, machine-readable code; switch on this. */
   readonly code: ErrorCode
+  /**
+   * True when retrying the call may succeed: a lost PostgreSQL connection, a
+   * server restarting. Nothing of the failed call was acknowledged, and the
+   * journal reconnects by itself.
+   */
+  readonly retryable: boolean
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor(code: ErrorCode, message: string, options?: TidelogErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
+    this.retryable = options?.retryable === true
     this.name = new.target.name
   }
 }
 
 /** The journal (or its snapshot store) was closed. */
 export class ClosedError extends TidelogError {
-  constructor(message = 'journal is closed', options?: { cause?: unknown }) {
+  constructor(message = 'journal is closed', options?: TidelogErrorOptions) {
     super('CLOSED', message, options)
   }
 }
 
 /** Another writer (process or open handle) holds the journal's lock. */
 export class LockedError extends TidelogError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: TidelogErrorOptions) {
     super('LOCKED', message, options)
   }
 }
@@ -57,7 +71,7 @@ export class SequenceConflictError extends TidelogError {
   constructor(
     message: string,
     details: { persistenceId?: string; expected?: number | bigint; actual?: number | bigint } = {},
-    options?: { cause?: unknown },
+    options?: TidelogErrorOptions,
   ) {
     super('SEQUENCE_CONFLICT', message, options)
     this.persistenceId = details.persistenceId
@@ -68,42 +82,42 @@ export class SequenceConflictError extends TidelogError {
 
 /** The journal refused an argument (empty persistence id, empty write, bad option, read-only journal, ...). */
 export class InvalidArgumentError extends TidelogError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: TidelogErrorOptions) {
     super('INVALID_ARGUMENT', message, options)
   }
 }
 
 /** Stored data failed a checksum or could not be decoded. */
 export class CorruptError extends TidelogError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: TidelogErrorOptions) {
     super('CORRUPT', message, options)
   }
 }
 
 /** The journal was written by a newer on-disk format. */
 export class UnsupportedFormatError extends TidelogError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: TidelogErrorOptions) {
     super('UNSUPPORTED_FORMAT', message, options)
   }
 }
 
 /** The device is full (or a file-size limit was hit); nothing of the failed operation was acknowledged. */
 export class StorageFullError extends TidelogError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: TidelogErrorOptions) {
     super('STORAGE_FULL', message, options)
   }
 }
 
-/** An operating-system or LMDB I/O error. */
+/** An operating-system, LMDB or PostgreSQL I/O error (`retryable` marks those worth retrying). */
 export class IoError extends TidelogError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: TidelogErrorOptions) {
     super('IO', message, options)
   }
 }
 
 /** An earlier storage failure (a failed fsync) poisoned the journal: reopen it. */
 export class FailedError extends TidelogError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: TidelogErrorOptions) {
     super('FAILED', message, options)
   }
 }
@@ -132,39 +146,40 @@ export const errorClasses: { readonly [C in ErrorCode]: new (message: string, ..
 }
 
 /** Builds the error for a code reported by the native layer. */
-export function createError(code: string, message: string, details?: ErrorDetails): TidelogError {
+export function createError(code: string, message: string, details?: ErrorDetails, retryable = false): TidelogError {
+  const options: TidelogErrorOptions = { retryable }
   switch (code as ErrorCode) {
     case 'CLOSED':
-      return new ClosedError(message)
+      return new ClosedError(message, options)
     case 'LOCKED':
-      return new LockedError(message)
+      return new LockedError(message, options)
     case 'SEQUENCE_CONFLICT':
-      return new SequenceConflictError(message, details)
+      return new SequenceConflictError(message, details, options)
     case 'INVALID_ARGUMENT':
-      return new InvalidArgumentError(message)
+      return new InvalidArgumentError(message, options)
     case 'CORRUPT':
-      return new CorruptError(message)
+      return new CorruptError(message, options)
     case 'UNSUPPORTED_FORMAT':
-      return new UnsupportedFormatError(message)
+      return new UnsupportedFormatError(message, options)
     case 'STORAGE_FULL':
-      return new StorageFullError(message)
+      return new StorageFullError(message, options)
     case 'IO':
-      return new IoError(message)
+      return new IoError(message, options)
     case 'FAILED':
-      return new FailedError(message)
+      return new FailedError(message, options)
     default:
       // Unknown to this JS layer (a newer native addon): still a TidelogError.
-      return new TidelogError(code as ErrorCode, message)
+      return new TidelogError(code as ErrorCode, message, options)
   }
 }
 
-const NATIVE_PREFIX = /^tidelog:([A-Z_]+):([\s\S]*)$/
+const NATIVE_PREFIX = /^tidelog:([A-Z_]+)(\+retryable)?:([\s\S]*)$/
 
 /** @internal Converts an error thrown or rejected by the native addon. */
 export function fromNative(err: unknown): unknown {
   if (err instanceof Error) {
     const m = NATIVE_PREFIX.exec(err.message)
-    if (m) return createError(m[1], m[2])
+    if (m) return createError(m[1], m[3], undefined, m[2] !== undefined)
   }
   return err
 }

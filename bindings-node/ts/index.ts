@@ -16,8 +16,11 @@ const native: typeof Native = loadNative()
 
 // ---- public types -------------------------------------------------------------
 
-/** Storage backend: `lmdb` (default), append-only segment `files`, or `memory` (tests). */
-export type Backend = 'lmdb' | 'files' | 'memory'
+/**
+ * Storage backend: `lmdb` (default), append-only segment `files`, `memory` (tests), or
+ * `postgres`, which a `postgresql://` location chooses by itself.
+ */
+export type Backend = 'lmdb' | 'files' | 'memory' | 'postgres'
 
 /**
  * When an acknowledged write is durable: `always` (default; the Promise
@@ -433,7 +436,7 @@ function encodeWrites(writes: { persistenceId: Buffer; firstSequenceNr: number; 
 
 /** The "Options record": a mask of the fields present, then twelve values (durations in µs). */
 const OPTION_FIELDS = ['backend', 'sync', 'syncIntervalMs', 'maxBatchEvents', 'maxBatchBytes', 'maxBatchDelayMs', 'maxEventBytes', 'closeTimeoutMs', 'lmdbMapSize', 'segmentBytes', 'readOnly', 'snapshotCompression'] as const
-const CODES: Record<string, Record<string, number>> = { backend: { lmdb: 0, files: 1, segments: 1, memory: 2 }, sync: { always: 0, interval: 1, never: 2 } }
+const CODES: Record<string, Record<string, number>> = { backend: { lmdb: 0, files: 1, segments: 1, memory: 2, postgres: 3 }, sync: { always: 0, interval: 1, never: 2 } }
 const MICROS = new Set(['syncIntervalMs', 'maxBatchDelayMs', 'closeTimeoutMs'])
 
 /** Snapshot criteria as the native layer takes them: `[maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp]`. */
@@ -671,8 +674,9 @@ export class Journal<N extends number | bigint = number> {
   }
 
   /**
-   * Opens (creating if needed) the journal in directory `path`.
-   * Rejects with `LOCKED` when another writer holds it, `CORRUPT` when damage
+   * Opens (creating if needed) the journal in directory `path`, or in the PostgreSQL
+   * database of a `postgresql://user:password@host:port/db` URI (`?tidelog_schema=NAME`
+   * picks the schema; the URI chooses the backend). Rejects with `LOCKED` when another writer holds it, `CORRUPT` when damage
    * is found before the tail of the log, `UNSUPPORTED_FORMAT` for a newer format.
    */
   static open(path: string, options: OpenOptions & { bigint: true }): Promise<Journal<bigint>>
@@ -691,7 +695,7 @@ export class Journal<N extends number | bigint = number> {
     return new Journal(nativeJournal, big)
   }
 
-  /** The journal directory. */
+  /** The journal directory, or its PostgreSQL URI without the password. */
   get path(): string {
     return this.#native.path
   }
@@ -741,14 +745,14 @@ export class Journal<N extends number | bigint = number> {
           firstGlobalOffset: u64(view.getUint32(p + 24, true), view.getUint32(p + 28, true), big) as N,
         })
       } else {
-        const code = ERROR_CODES[status - 1] ?? 'INTERNAL'
+        const code = ERROR_CODES[(status & STATUS_CODE_MASK) - 1] ?? 'INTERNAL'
         const details: ErrorDetails = {}
         if (code === 'SEQUENCE_CONFLICT') {
           details.persistenceId = persistenceId
           details.expected = u64(view.getUint32(p + 8, true), view.getUint32(p + 12, true), big)
           details.actual = u64(view.getUint32(p + 16, true), view.getUint32(p + 20, true), big)
         }
-        settle(false, createError(code, batch.toString('utf8', p + RESULT_HEADER, end), details))
+        settle(false, createError(code, batch.toString('utf8', p + RESULT_HEADER, end), details, (status & STATUS_RETRYABLE) !== 0))
       }
     } catch (err) {
       settle(false, err) // a RangeError from an unsafe number
@@ -1089,9 +1093,9 @@ export class Journal<N extends number | bigint = number> {
       if (status === 0) {
         request.resolve(batch.subarray(start, p))
       } else {
-        const code = ERROR_CODES[status - 1] ?? 'INTERNAL'
+        const code = ERROR_CODES[(status & STATUS_CODE_MASK) - 1] ?? 'INTERNAL'
         if (code === 'CLOSED') request.resolve(null)
-        else request.reject(createError(code, batch.toString('utf8', start, p), {}))
+        else request.reject(createError(code, batch.toString('utf8', start, p), {}, (status & STATUS_RETRYABLE) !== 0))
       }
     }
     if (requests.size === 0) this.#native.tailsUnref()
@@ -1309,6 +1313,9 @@ export class SnapshotStore<N extends number | bigint = number> {
   }
 }
 
+/** A failure's status: its code in the low bits, the retryable flag in bit 16 (core/docs/wire.md, "Retryable flag"). */
+const STATUS_RETRYABLE = 0x10000
+const STATUS_CODE_MASK = 0xffff
 /** Error codes by status: status `s` (1..) is `ERROR_CODES[s - 1]` (core/docs/wire.md, "Status codes"). */
 const ERROR_CODES: string[] = native.errorCodes()
 

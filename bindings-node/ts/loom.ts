@@ -259,7 +259,7 @@ export class TidelogJournalStore<E extends EntryLike = JournalEntry> implements 
     this.#prefix = prefix
   }
 
-  /** Opens (creating if needed) a journal in directory `path` and a store that owns it. */
+  /** Opens (creating if needed) a journal in directory `path` (or at a `postgresql://` URI) and a store that owns it. */
   static async open<E extends EntryLike = JournalEntry>(path: string, options: TidelogJournalStoreOpenOptions = {}): Promise<TidelogJournalStore<E>> {
     const { prefix, ...journalOptions } = options
     const journal = await Journal.open(path, journalOptions)

@@ -53,7 +53,15 @@ pub fn exception<'py>(py: Python<'py>, err: &Error) -> Bound<'py, PyAny> {
 
 fn build<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
     let kind = err.kind();
-    let value = class_for(py, kind)?.call1((err.to_string(),))?;
+    let class = match err {
+        // A subclass of the kind's class (`StorageIOError`), so `except StorageIOError` still catches it.
+        Error::Database { .. } => errors_module(py)?.getattr("DatabaseError")?,
+        _ => class_for(py, kind)?,
+    };
+    let value = class.call1((err.to_string(),))?;
+    if err.is_retryable() {
+        value.setattr("retryable", true)?;
+    }
     match err {
         Error::SequenceConflict {
             persistence_id,

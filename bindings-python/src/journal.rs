@@ -43,9 +43,11 @@ fn options(
         "lmdb" => Backend::Lmdb,
         "files" => Backend::Files,
         "memory" => Backend::Memory,
+        // Chosen by a `postgresql://` path anyway; accepted so a backend parameter can name it.
+        "postgres" => Backend::Postgres,
         other => {
             return Err(PyValueError::new_err(format!(
-                "backend must be \"lmdb\", \"files\" or \"memory\", got {other:?}"
+                "backend must be \"lmdb\", \"files\", \"memory\" or \"postgres\", got {other:?}"
             )))
         }
     };
@@ -198,13 +200,20 @@ impl Journal {
         })
     }
 
-    /// The journal's directory.
+    /// The journal's directory (for PostgreSQL, use `location`: a URI is no path).
     #[getter]
     fn path(&self) -> PathBuf {
         self.core.path().to_path_buf()
     }
 
-    /// The backend in use: `"lmdb"`, `"files"` or `"memory"`.
+    /// Where the journal lives, as given to `open`: its directory, or its PostgreSQL
+    /// connection URI without the password.
+    #[getter]
+    fn location(&self) -> String {
+        self.core.path().to_string_lossy().into_owned()
+    }
+
+    /// The backend in use: `"lmdb"`, `"files"`, `"memory"` or `"postgres"`.
     #[getter]
     fn backend(&self) -> &'static str {
         self.core.backend().name()

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 import tidelog
+from conftest import location
 from tidelog import AsyncJournal, NewEvent, WriteReceipt
 
 
@@ -14,7 +15,7 @@ def run(coro):
 
 def test_async_operations(tmp_path, backend):
     async def main():
-        async with AsyncJournal.open(tmp_path / "j", backend=backend, sync="never") as journal:
+        async with AsyncJournal.open(location(tmp_path / "j", backend), backend=backend, sync="never") as journal:
             assert isinstance(journal, AsyncJournal)
             assert journal.backend == backend
             r = await journal.append("p", [b"1", NewEvent(b"2", tags=["t"], manifest="M")])
@@ -66,7 +67,7 @@ def test_async_operations(tmp_path, backend):
 
 def test_hundred_concurrent_tasks_append(tmp_path, backend):
     async def main():
-        journal = await AsyncJournal.open(tmp_path / "j", backend=backend, sync="always")
+        journal = await AsyncJournal.open(location(tmp_path / "j", backend), backend=backend, sync="always")
         per_task = 5
 
         async def writer(i):
@@ -181,7 +182,7 @@ class _LoopWithoutReaders(asyncio.SelectorEventLoop):
 @pytest.mark.parametrize("backend", ["files", "memory"])
 def test_loops_without_add_reader_work_too(tmp_path, backend):
     async def main():
-        journal = await AsyncJournal.open(tmp_path / "j", backend=backend, sync="always")
+        journal = await AsyncJournal.open(location(tmp_path / "j", backend), backend=backend, sync="always")
         receipts = await asyncio.gather(*(journal.append(f"a{i % 10}", b"x") for i in range(100)))
         assert sorted(r.first_global_offset for r in receipts) == sorted({r.first_global_offset for r in receipts})
         assert sum([await journal.highest_sequence_nr(f"a{i}") for i in range(10)]) == 100
@@ -203,7 +204,7 @@ def test_loops_without_add_reader_work_too(tmp_path, backend):
 
 def test_async_iter_events(tmp_path, backend):
     async def main():
-        async with AsyncJournal.open(tmp_path / "j", backend=backend, sync="never") as journal:
+        async with AsyncJournal.open(location(tmp_path / "j", backend), backend=backend, sync="never") as journal:
             await journal.append("p", [b"%d" % i for i in range(1, 24)])
             seen = [e.sequence_nr async for e in journal.iter_events("p", page_size=5)]
             assert seen == list(range(1, 24))
@@ -216,7 +217,7 @@ def test_an_operation_called_after_an_unawaited_write_observes_it(tmp_path, back
     """Issue order: operations are issued when called, and see every write called before them."""
 
     async def main():
-        async with AsyncJournal.open(tmp_path / "j", backend=backend, sync="always") as journal:
+        async with AsyncJournal.open(location(tmp_path / "j", backend), backend=backend, sync="always") as journal:
             misses = []
             for round_ in range(1, 1001):
                 appended = journal.append("o", f"e{round_}".encode())  # not awaited before the reads

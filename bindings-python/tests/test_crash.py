@@ -56,6 +56,7 @@ def payload(pid, seq):
     return (f"{pid}:{seq}:" * 7).encode()
 
 
+# Not postgres: durability there is the server's (core/tests/postgres_faults.rs kills its connections).
 @pytest.mark.parametrize("backend", ["lmdb", "files"])
 def test_acknowledged_events_survive_sigkill(tmp_path, backend):
     rng = random.Random()

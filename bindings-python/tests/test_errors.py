@@ -35,6 +35,7 @@ def test_closed_error(tmp_path):
         journal.next_global_offset()
 
 
+# Not postgres: several writers share a database by design (no lock file).
 @pytest.mark.parametrize("backend", ["lmdb", "files"])
 def test_locked_error(tmp_path, backend):
     with tidelog.Journal.open(tmp_path / "j", backend=backend):
@@ -240,3 +241,53 @@ def test_failed_fsync_poisons_the_journal(failing_disk):
         journal.append("p", b"small")
     assert info.value.code == "FAILED"
     journal.close()
+
+
+def _own_postgres_server():
+    """A throwaway server of this test's own (``tests/postgres.sh start``), so stopping it
+    disturbs no other test: ``(uri, stop)``."""
+    ctl = os.environ.get("TIDELOG_TEST_POSTGRES_CTL")
+    if not ctl:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TIDELOG_TEST_POSTGRES_CTL is unset: run the tests through tests/postgres.sh")
+        pytest.skip("needs tests/postgres.sh (TIDELOG_TEST_POSTGRES_CTL)")
+    out = subprocess.run([ctl, "start"], check=True, capture_output=True, text=True).stdout
+    env = dict(re.findall(r"^export (\w+)=(\S+)$", out, re.M))
+    uri, data_dir = env["TIDELOG_TEST_POSTGRES"], env["TIDELOG_TEST_POSTGRES_DIR"]
+    return uri, lambda: subprocess.run([ctl, "stop", data_dir], check=True, capture_output=True)
+
+
+def test_a_stopped_postgres_server_fails_calls_with_a_retryable_database_error():
+    uri, stop = _own_postgres_server()
+    stopped = False
+    try:
+        journal = tidelog.Journal.open(uri + "?tidelog_schema=retry", sync="always")
+        journal.append("p", b"stored")
+        stop()
+        stopped = True
+        with pytest.raises(tidelog.DatabaseError) as info:
+            journal.append("p", b"lost")
+        err = info.value
+        assert err.retryable is True
+        assert err.code == "IO" and isinstance(err, tidelog.StorageIOError)
+        password = uri.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
+        assert password and password not in str(err)
+        journal.close()
+        # Opening with nobody listening is retryable too.
+        with pytest.raises(tidelog.DatabaseError) as info:
+            tidelog.Journal.open(uri + "?tidelog_schema=retry")
+        assert info.value.retryable is True
+    finally:
+        if not stopped:
+            stop()
+
+
+def test_errors_that_a_retry_cannot_cure_are_not_retryable(tmp_path):
+    with tidelog.Journal.open(tmp_path / "j") as journal:
+        journal.append("p", b"x")
+        [conflict] = journal.write([("p", 5, b"y")])
+        assert isinstance(conflict, tidelog.SequenceConflictError)
+        assert conflict.retryable is False
+    with pytest.raises(tidelog.ClosedError) as info:
+        journal.append("p", b"z")
+    assert info.value.retryable is False

@@ -3,6 +3,7 @@
 import pytest
 
 import tidelog
+from conftest import location
 from tidelog import AtomicWrite, Event, NewEvent, WriteReceipt
 
 
@@ -181,7 +182,7 @@ def test_use_after_close_raises_closed_error(journal):
 def test_data_survives_reopen(tmp_path, backend):
     if backend == "memory":
         pytest.skip("the memory backend keeps nothing after close")
-    path = tmp_path / "j"
+    path = location(tmp_path / "j", backend)
     with tidelog.Journal.open(path, backend=backend) as journal:
         journal.append("p", [NewEvent(b"x", tags=["t"]), b"y"])
         journal.snapshots.save("p", 2, b"state")
@@ -191,6 +192,7 @@ def test_data_survives_reopen(tmp_path, backend):
         assert journal.snapshots.load("p").state == b"state"
 
 
+# Not postgres: read-only handles of a directory (a read-only PostgreSQL user is the server's business).
 @pytest.mark.parametrize("backend", ["lmdb", "files"])
 def test_read_only_journal(tmp_path, backend):
     path = tmp_path / "j"
@@ -204,7 +206,7 @@ def test_read_only_journal(tmp_path, backend):
 
 def test_sync_policies_and_options(tmp_path, backend):
     for sync in ["always", "interval", "never"]:
-        with tidelog.Journal.open(tmp_path / sync, backend=backend, sync=sync, sync_interval=0.01, max_batch_events=2, close_timeout=1.0) as journal:
+        with tidelog.Journal.open(location(tmp_path / sync, backend), backend=backend, sync=sync, sync_interval=0.01, max_batch_events=2, close_timeout=1.0) as journal:
             journal.append("p", [b"1", b"2", b"3"])
             assert journal.highest_sequence_nr("p") == 3
             assert journal.backend == backend
@@ -212,7 +214,17 @@ def test_sync_policies_and_options(tmp_path, backend):
 
 def test_journal_attributes(journal, backend, tmp_path):
     assert journal.backend == backend
-    assert str(journal.path) == str(tmp_path / "journal")
+    if backend == "postgres":
+        # The URI as given, without its password, also in repr.
+        uri = location(tmp_path / "journal", backend)
+        assert journal.location.startswith("postgresql://") and "tidelog_schema=" in journal.location
+        password = uri.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
+        if password:
+            assert password not in journal.location and password not in repr(journal)
+            assert ":***@" in journal.location
+    else:
+        assert str(journal.path) == str(tmp_path / "journal")
+        assert journal.location == str(tmp_path / "journal")
     assert "Journal(" in repr(journal)
 
 

@@ -11,6 +11,7 @@ import pytest
 import tidelog
 
 
+# Not postgres: an fsync wait of the local disk is what this measures the GIL release against.
 @pytest.mark.parametrize("backend", ["lmdb", "files"])
 def test_other_threads_run_while_append_waits_for_fsync(tmp_path, backend):
     journal = tidelog.Journal.open(tmp_path / "j", backend=backend, sync="always")

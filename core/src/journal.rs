@@ -182,13 +182,16 @@ impl Journal {
     /// Akka.NET and Pekko plugins share one per directory): without this check,
     /// whichever opened it first would silently decide the others' sync policy.
     pub fn check_options(&self, options: &Options) -> Result<()> {
-        // A connection URI chose the PostgreSQL backend at open whatever `backend` said (the
-        // bindings' plugins pass their configured one, `lmdb` by default): the same here.
-        let mut options = options.clone();
-        if self.inner.options.backend == Backend::Postgres {
-            options.backend = Backend::Postgres;
-        }
-        match self.inner.options.first_difference(&options) {
+        // A URI chose the PostgreSQL backend at open whatever `options.backend` said: so here too
+        // (the plugins of one URI pass the options they were configured with, backend included).
+        let chosen;
+        let options = if self.inner.options.backend == Backend::Postgres {
+            chosen = options.clone().backend(Backend::Postgres);
+            &chosen
+        } else {
+            options
+        };
+        match self.inner.options.first_difference(options) {
             None => Ok(()),
             Some((option, open, wanted)) => Err(InvalidArgument::OptionDiffers { option, open, wanted }.into()),
         }

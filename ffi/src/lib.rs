@@ -54,14 +54,42 @@ pub mod status {
         }
     }
 
-    /// The error kind of a code, `None` for `OK`, the FFI-only codes and unknown ones.
-    pub fn kind(status: i32) -> Option<ErrorKind> {
-        ErrorKind::ALL.get(usize::try_from(status).ok()?.checked_sub(1)?).copied()
+    /// The flag bit a failure's status carries when retrying the call may succeed
+    /// ([`tidelog::Error::is_retryable`]: a lost database connection, a server restarting).
+    /// The code is `status & CODE_MASK`; hosts expose the bit as `retryable`.
+    pub const RETRYABLE: i32 = 1 << 16;
+    /// The bits of a status that hold its code.
+    pub const CODE_MASK: i32 = RETRYABLE - 1;
+
+    /// The status of a core error: its kind's code, with [`RETRYABLE`] set when it is.
+    pub fn of_error(error: &tidelog::Error) -> i32 {
+        of_kind(error.kind()) | if error.is_retryable() { RETRYABLE } else { 0 }
     }
 
-    /// The upper-snake-case name of a code (`"SEQUENCE_CONFLICT"`); `"UNKNOWN"` for others.
+    /// The code of a status, without its flags.
+    pub fn code(status: i32) -> i32 {
+        status & CODE_MASK
+    }
+
+    /// Whether a status carries the [`RETRYABLE`] flag.
+    pub fn is_retryable(status: i32) -> bool {
+        status > 0 && status & RETRYABLE != 0
+    }
+
+    /// The error kind of a status (flags ignored), `None` for `OK`, the FFI-only codes and unknown ones.
+    pub fn kind(status: i32) -> Option<ErrorKind> {
+        if status < 0 {
+            return None;
+        }
+        ErrorKind::ALL.get(usize::try_from(code(status)).ok()?.checked_sub(1)?).copied()
+    }
+
+    /// The upper-snake-case name of a status's code (`"SEQUENCE_CONFLICT"`); `"UNKNOWN"` for others.
     pub fn name(status: i32) -> &'static str {
-        match status {
+        if status < 0 {
+            return "UNKNOWN";
+        }
+        match code(status) {
             OK => "OK",
             INVALID_HANDLE => "INVALID_HANDLE",
             INTERNAL => "INTERNAL",
@@ -105,7 +133,7 @@ impl From<tidelog::Error> for Failure {
         Failure {
             expected,
             actual,
-            ..Failure::new(status::of_kind(e.kind()), e.to_string())
+            ..Failure::new(status::of_error(&e), e.to_string())
         }
     }
 }
@@ -155,6 +183,30 @@ mod tests {
         }
         assert_eq!(status::name(status::INTERNAL), "INTERNAL");
         assert_eq!(status::name(42), "UNKNOWN");
+    }
+
+    #[test]
+    fn a_retryable_database_error_sets_the_flag_on_the_io_code_and_others_do_not() {
+        let database = |retryable| tidelog::Error::Database {
+            operation: "commit",
+            message: "connection closed".into(),
+            retryable,
+        };
+        let io = status::of_kind(ErrorKind::Io);
+        let f = super::Failure::from(database(true));
+        assert_eq!(f.status, io | status::RETRYABLE);
+        assert!(status::is_retryable(f.status));
+        assert_eq!(status::code(f.status), io);
+        assert_eq!(status::kind(f.status), Some(ErrorKind::Io));
+        assert_eq!(status::name(f.status), "IO");
+        let f = super::Failure::from(database(false));
+        assert_eq!(f.status, io);
+        assert!(!status::is_retryable(f.status));
+        assert!(!status::is_retryable(status::of_error(&tidelog::Error::Closed)));
+        assert!(!status::is_retryable(-1));
+        for kind in ErrorKind::ALL {
+            assert_eq!(status::of_kind(kind) & status::RETRYABLE, 0, "{kind:?}");
+        }
     }
 
     #[test]

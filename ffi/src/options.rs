@@ -58,7 +58,9 @@ pub fn decode_options(record: &[u64]) -> tidelog::Result<Options> {
             0 => Backend::Lmdb,
             1 => Backend::Files,
             2 => Backend::Memory,
-            _ => return Err(invalid("backend", "expected lmdb, files or memory")),
+            // Chosen by a `postgresql://` location anyway; a host may name it too.
+            3 => Backend::Postgres,
+            _ => return Err(invalid("backend", "expected lmdb, files, memory or postgres")),
         });
     }
     if let Some(s) = get(field::SYNC) {
@@ -145,9 +147,15 @@ mod tests {
     }
 
     #[test]
+    fn backend_code_3_is_postgres() {
+        let options = decode_options(&record(&[(field::BACKEND, 3)])).unwrap();
+        assert_eq!(format!("{options:?}"), format!("{:?}", Options::new().backend(Backend::Postgres)));
+    }
+
+    #[test]
     fn bad_codes_and_lengths_are_invalid_arguments() {
         for (r, option) in [
-            (record(&[(field::BACKEND, 3)]).to_vec(), "backend"),
+            (record(&[(field::BACKEND, 4)]).to_vec(), "backend"),
             (record(&[(field::SYNC, 9)]).to_vec(), "sync"),
             (vec![field::ALL; 12], "options"),
         ] {

@@ -524,7 +524,7 @@ pub fn put_result(out: &mut Vec<u8>, result: Result<&WriteReceipt, &Error>) {
                 Error::SequenceConflict { expected, actual, .. } => (*expected, *actual),
                 _ => (0, 0),
             };
-            (status::of_kind(e.kind()), e.to_string(), [expected, actual, 0])
+            (status::of_error(e), e.to_string(), [expected, actual, 0])
         }
     };
     out.extend_from_slice(&code.to_le_bytes());

@@ -45,7 +45,7 @@
 // The device is full.
 #define TIDELOG_STORAGE_FULL 7
 
-// An operating-system or LMDB I/O error.
+// An operating-system, LMDB or PostgreSQL I/O error.
 #define TIDELOG_IO 8
 
 // An earlier storage failure left the journal unusable until reopened.
@@ -56,6 +56,10 @@
 
 // A bug inside the library (a caught panic). The operation did not complete.
 #define TIDELOG_INTERNAL 101
+
+// Flag bit of a failed status whose call a retry may cure (a lost PostgreSQL connection, a
+// server restarting): the status is the code `| TIDELOG_RETRYABLE`, the code `status & 0xFFFF`.
+#define TIDELOG_RETRYABLE 65536
 
 // `timestamp` value of an input event that lets the journal stamp it at commit.
 #define TIDELOG_TIMESTAMP_NOW UINT64_MAX
@@ -68,6 +72,9 @@
 
 // Backend `memory` (tests; nothing survives close).
 #define TIDELOG_BACKEND_MEMORY 2
+
+// Backend `postgres`; a `postgresql://` location chooses it by itself.
+#define TIDELOG_BACKEND_POSTGRES 3
 
 // Acknowledge after the batch is on stable storage (default).
 #define TIDELOG_SYNC_ALWAYS 0
@@ -163,7 +170,7 @@ typedef struct tidelog_event_view {
 typedef struct tidelog_options {
   // `sizeof(tidelog_options)`, set by `tidelog_options_init`: lets the ABI grow.
   uint32_t struct_size;
-  // `TIDELOG_BACKEND_LMDB`, `TIDELOG_BACKEND_FILES` or `TIDELOG_BACKEND_MEMORY`.
+  // `TIDELOG_BACKEND_LMDB`, `TIDELOG_BACKEND_FILES`, `TIDELOG_BACKEND_MEMORY` or `TIDELOG_BACKEND_POSTGRES`.
   uint32_t backend;
   // `TIDELOG_SYNC_ALWAYS`, `TIDELOG_SYNC_INTERVAL` or `TIDELOG_SYNC_NEVER`.
   uint32_t sync;
@@ -271,7 +278,8 @@ uint32_t tidelog_abi_version(void);
 // The library version as a static NUL-terminated string, e.g. `"0.1.0"`.
 const char *tidelog_version(void);
 
-// A static NUL-terminated name for a status code (`"SEQUENCE_CONFLICT"`), `"UNKNOWN"` for others.
+// A static NUL-terminated name for a status's code (`"SEQUENCE_CONFLICT"`; the
+// `TIDELOG_RETRYABLE` flag is ignored), `"UNKNOWN"` for others.
 const char *tidelog_status_name(int32_t status);
 
 // Copies the details of the last failure on this thread into `*out`.
@@ -396,6 +404,11 @@ int32_t tidelog_persistence_ids(struct tidelog_journal *journal_handle,
 // Copies the journal's counters into `*out_metrics`.
 int32_t tidelog_metrics_get(struct tidelog_journal *journal_handle,
                             struct tidelog_metrics *out_metrics);
+
+// Where the journal lives (UTF-8 buffer): its directory, or its PostgreSQL URI without the
+// password (the core never keeps the password where it could be shown).
+int32_t tidelog_journal_location(struct tidelog_journal *journal_handle,
+                                 struct tidelog_buffer **out_location);
 
 // The journal's metrics in the Prometheus text format (UTF-8 buffer).
 int32_t tidelog_metrics_prometheus(struct tidelog_journal *journal_handle,

@@ -62,7 +62,7 @@ pub const TIDELOG_CORRUPT: i32 = 5;
 pub const TIDELOG_UNSUPPORTED_FORMAT: i32 = 6;
 /// The device is full.
 pub const TIDELOG_STORAGE_FULL: i32 = 7;
-/// An operating-system or LMDB I/O error.
+/// An operating-system, LMDB or PostgreSQL I/O error.
 pub const TIDELOG_IO: i32 = 8;
 /// An earlier storage failure left the journal unusable until reopened.
 pub const TIDELOG_FAILED: i32 = 9;
@@ -70,6 +70,9 @@ pub const TIDELOG_FAILED: i32 = 9;
 pub const TIDELOG_INVALID_HANDLE: i32 = 100;
 /// A bug inside the library (a caught panic). The operation did not complete.
 pub const TIDELOG_INTERNAL: i32 = 101;
+/// Flag bit of a failed status whose call a retry may cure (a lost PostgreSQL connection, a
+/// server restarting): the status is the code `| TIDELOG_RETRYABLE`, the code `status & 0xFFFF`.
+pub const TIDELOG_RETRYABLE: i32 = 0x10000;
 
 /// `timestamp` value of an input event that lets the journal stamp it at commit.
 pub const TIDELOG_TIMESTAMP_NOW: u64 = u64::MAX;
@@ -80,6 +83,8 @@ pub const TIDELOG_BACKEND_LMDB: u32 = 0;
 pub const TIDELOG_BACKEND_FILES: u32 = 1;
 /// Backend `memory` (tests; nothing survives close).
 pub const TIDELOG_BACKEND_MEMORY: u32 = 2;
+/// Backend `postgres`; a `postgresql://` location chooses it by itself.
+pub const TIDELOG_BACKEND_POSTGRES: u32 = 3;
 
 /// Acknowledge after the batch is on stable storage (default).
 pub const TIDELOG_SYNC_ALWAYS: u32 = 0;
@@ -129,7 +134,7 @@ pub struct tidelog_error {
 pub struct tidelog_options {
     /// `sizeof(tidelog_options)`, set by `tidelog_options_init`: lets the ABI grow.
     pub struct_size: u32,
-    /// `TIDELOG_BACKEND_LMDB`, `TIDELOG_BACKEND_FILES` or `TIDELOG_BACKEND_MEMORY`.
+    /// `TIDELOG_BACKEND_LMDB`, `TIDELOG_BACKEND_FILES`, `TIDELOG_BACKEND_MEMORY` or `TIDELOG_BACKEND_POSTGRES`.
     pub backend: u32,
     /// `TIDELOG_SYNC_ALWAYS`, `TIDELOG_SYNC_INTERVAL` or `TIDELOG_SYNC_NEVER`.
     pub sync: u32,
@@ -419,11 +424,13 @@ pub extern "C" fn tidelog_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// A static NUL-terminated name for a status code (`"SEQUENCE_CONFLICT"`), `"UNKNOWN"` for others.
+/// A static NUL-terminated name for a status's code (`"SEQUENCE_CONFLICT"`; the
+/// `TIDELOG_RETRYABLE` flag is ignored), `"UNKNOWN"` for others.
 #[no_mangle]
 pub extern "C" fn tidelog_status_name(status: i32) -> *const std::ffi::c_char {
     // Static C strings, so nothing is allocated; the test checks them against `status::name`.
-    let name: &'static CStr = match status {
+    let code = if status < 0 { status } else { status::code(status) };
+    let name: &'static CStr = match code {
         TIDELOG_OK => c"OK",
         TIDELOG_CLOSED => c"CLOSED",
         TIDELOG_LOCKED => c"LOCKED",
@@ -849,6 +856,15 @@ pub unsafe extern "C" fn tidelog_metrics_get(journal_handle: *mut tidelog_journa
             segments_reclaimed: m.segments_reclaimed,
         };
         Ok(())
+    })
+}
+
+/// Where the journal lives (UTF-8 buffer): its directory, or its PostgreSQL URI without the
+/// password (the core never keeps the password where it could be shown).
+#[no_mangle]
+pub unsafe extern "C" fn tidelog_journal_location(journal_handle: *mut tidelog_journal, out_location: *mut *mut tidelog_buffer) -> i32 {
+    buffer_out(out_location, "out_location", || {
+        Ok(journal(journal_handle)?.path().to_string_lossy().into_owned().into_bytes())
     })
 }
 
@@ -1417,6 +1433,14 @@ mod tests {
             [TIDELOG_SCOPE_STREAM, TIDELOG_SCOPE_TAG, TIDELOG_SCOPE_ALL],
             [tail::SCOPE_STREAM, tail::SCOPE_TAG, tail::SCOPE_ALL]
         );
+    }
+
+    #[test]
+    fn the_retryable_flag_is_the_shared_one_and_names_ignore_it() {
+        assert_eq!(TIDELOG_RETRYABLE, status::RETRYABLE);
+        let name = unsafe { CStr::from_ptr(tidelog_status_name(TIDELOG_IO | TIDELOG_RETRYABLE)) };
+        assert_eq!(name.to_str().unwrap(), "IO");
+        assert_eq!(TIDELOG_BACKEND_POSTGRES, 3);
     }
 
     #[test]

@@ -14,9 +14,14 @@ namespace Tidelog.Persistence.Akka;
 /// </summary>
 public sealed class TidelogSettings
 {
-    /// <summary>Directory of the journal (required). Journal and snapshot store may share it: they then share one open
-    /// journal, so their backend, sync and batch settings must agree (a mismatch is a <see cref="ConfigurationException"/>).</summary>
+    /// <summary>Where the journal lives (required): a directory (made absolute), or a PostgreSQL connection URI
+    /// (<c>postgresql://user:password@host:port/db?tidelog_schema=NAME</c>, kept as it is; several nodes may share it).
+    /// Journal and snapshot store may share it: they then share one open journal, so their backend, sync and batch
+    /// settings must agree (a mismatch is a <see cref="ConfigurationException"/>).</summary>
     public string Path { get; }
+
+    /// <summary>Whether <see cref="Path"/> is a PostgreSQL URI.</summary>
+    public bool IsPostgres => Journal.IsPostgresUri(Path);
     /// <summary><c>backend</c>: <c>lmdb</c> (default) or <c>files</c>.</summary>
     public Backend Backend { get; }
     /// <summary><c>sync</c>: <c>always</c> (default: acknowledge after fsync), <c>interval</c> or <c>never</c>.</summary>
@@ -44,39 +49,20 @@ public sealed class TidelogSettings
     /// <summary><c>replay-page-size</c>: events read per native call during replay and queries (default 4096).</summary>
     public int PageSize { get; }
 
-    /// <summary>Whether <paramref name="path"/> is a <c>postgresql://</c> or <c>postgres://</c> connection URI rather than a directory.</summary>
-    public static bool IsConnectionUri(string path) =>
-        path.StartsWith("postgresql://", StringComparison.Ordinal) || path.StartsWith("postgres://", StringComparison.Ordinal);
-
-    /// <summary><paramref name="path"/> for messages: a connection URI loses its password (<c>user:***@host</c>).</summary>
-    public static string Display(string path)
-    {
-        if (!IsConnectionUri(path)) return path;
-        int start = path.IndexOf("://", StringComparison.Ordinal) + 3;
-        int end = path.IndexOfAny(new[] { '/', '?' }, start);
-        if (end < 0) end = path.Length;
-        string authority = path.Substring(start, end - start);
-        int at = authority.LastIndexOf('@');
-        int colon = authority.IndexOf(':');
-        if (at >= 0 && colon >= 0 && colon < at) authority = authority.Substring(0, colon) + ":***" + authority.Substring(at);
-        string rest = System.Text.RegularExpressions.Regex.Replace(path.Substring(end), "([?&][Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=)[^&]*", "$1***");
-        return path.Substring(0, start) + authority + rest;
-    }
-
     /// <summary>Reads a plugin section.</summary>
     public TidelogSettings(Config config)
     {
         if (config is null) throw new ArgumentNullException(nameof(config));
         string path = config.GetString("path", "");
         if (string.IsNullOrWhiteSpace(path)) throw new ConfigurationException("Tidelog plugin: `path` is required");
-        // A PostgreSQL connection URI is passed through unchanged (the core chooses the backend by it).
-        Path = IsConnectionUri(path) ? path : System.IO.Path.GetFullPath(path);
+        Path = Journal.IsPostgresUri(path) ? path : System.IO.Path.GetFullPath(path);
         Backend = config.GetString("backend", "lmdb").ToLowerInvariant() switch
         {
             "lmdb" => Backend.Lmdb,
             "files" or "segments" => Backend.Files,
             "memory" => Backend.Memory,
-            var b => throw new ConfigurationException($"Tidelog plugin: backend must be lmdb or files, not {b}"),
+            "postgres" or "postgresql" => Backend.Postgres,
+            var b => throw new ConfigurationException($"Tidelog plugin: backend must be lmdb, files or postgres, not {b}"),
         };
         Sync = config.GetString("sync", "always").ToLowerInvariant() switch
         {
@@ -126,6 +112,7 @@ internal static class SharedJournals
         public int References;
     }
 
+    /// <summary>By location as configured (a PostgreSQL URI with its password: never shown).</summary>
     private static readonly Dictionary<string, Entry> Open = new();
 
     /// <exception cref="ConfigurationException">The directory is already open with other journal settings: one
@@ -142,14 +129,14 @@ internal static class SharedJournals
                 }
                 catch (JournalArgumentException conflict)
                 {
-                    throw new ConfigurationException($"Tidelog: {TidelogSettings.Display(settings.Path)}: {conflict.Message}. Plugins that share a path " +
+                    throw new ConfigurationException($"Tidelog: {e.Journal.Path}: {conflict.Message}. Plugins that share a path " +
                                                      "share one journal, so their sections must agree (TidelogPersistence.Hocon and " +
                                                      "WithTidelogPersistence put the same settings in each).");
                 }
                 e.References++;
                 return e.Journal;
             }
-            if (!TidelogSettings.IsConnectionUri(settings.Path)) Directory.CreateDirectory(settings.Path);
+            if (!settings.IsPostgres) Directory.CreateDirectory(settings.Path);
             var journal = Journal.Open(settings.Path, settings.ToOptions());
             Open[settings.Path] = new Entry { Journal = journal, References = 1 };
             return journal;
@@ -160,9 +147,14 @@ internal static class SharedJournals
     {
         lock (Open)
         {
-            if (!Open.TryGetValue(journal.Path, out var e) || !ReferenceEquals(e.Journal, journal)) return;
+            // By identity: a PostgreSQL journal's Path hides the password its key holds.
+            string? key = null;
+            foreach (var kv in Open)
+                if (ReferenceEquals(kv.Value.Journal, journal)) key = kv.Key;
+            if (key is null) return;
+            var e = Open[key];
             if (--e.References > 0) return;
-            Open.Remove(journal.Path);
+            Open.Remove(key);
             journal.Dispose();
         }
     }

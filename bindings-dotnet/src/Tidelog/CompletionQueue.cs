@@ -79,7 +79,7 @@ internal static unsafe class CompletionQueue
                     if (PendingOps.TryRemove(c.Token, out var p))
                     {
                         if (c.Status == 0) p.Complete(ref c);
-                        else p.Fail(Errors.Create((ErrorCode)c.Status, Utf8Message(c.Buffer), (long)c.Expected, (long)c.Actual));
+                        else p.Fail(Errors.FromStatus(c.Status, Utf8Message(c.Buffer), (long)c.Expected, (long)c.Actual));
                     }
                 }
                 catch (Exception e)

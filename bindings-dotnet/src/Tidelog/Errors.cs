@@ -39,6 +39,15 @@ public class TidelogException : Exception
 
     /// <summary>The status code of the failure, e.g. <see cref="ErrorCode.SequenceConflict"/>.</summary>
     public ErrorCode Code { get; }
+
+    /// <summary>
+    /// True when retrying the call may succeed: a lost PostgreSQL connection, a server restarting. Nothing of the
+    /// failed call was acknowledged, and the journal reconnects by itself.
+    /// </summary>
+    public bool IsRetryable { get; internal set; }
+
+    /// <summary>Same as <see cref="IsRetryable"/>, under the name .NET data clients use.</summary>
+    public bool IsTransient => IsRetryable;
 }
 
 /// <summary>The journal was closed (or disposed while the operation was queued); no further operation is accepted.</summary>
@@ -100,7 +109,8 @@ public sealed class StorageFullException : TidelogException
     public StorageFullException(string message) : base(ErrorCode.StorageFull, message) { }
 }
 
-/// <summary>An I/O error from the operating system or LMDB.</summary>
+/// <summary>An I/O error from the operating system, LMDB or PostgreSQL (<see cref="TidelogException.IsRetryable"/>
+/// marks those worth retrying).</summary>
 public sealed class JournalIOException : TidelogException
 {
     /// <summary>Creates the exception.</summary>
@@ -117,6 +127,22 @@ public sealed class JournalFailedException : TidelogException
 /// <summary>Maps status codes to exceptions: the one place that does.</summary>
 public static class Errors
 {
+    /// <summary>Flag bit of a failed status whose call a retry may cure (<c>TIDELOG_RETRYABLE</c>); the code is the low 16 bits.</summary>
+    public const int RetryableFlag = 0x10000;
+
+    /// <summary>The exception for a failed native status: its code, and its <see cref="RetryableFlag"/>.</summary>
+    /// <param name="status">The native status.</param>
+    /// <param name="message">The native error message.</param>
+    /// <param name="expected">For a sequence conflict: the expected sequence number.</param>
+    /// <param name="actual">For a sequence conflict: the actual sequence number.</param>
+    public static Exception FromStatus(int status, string message, long expected = 0, long actual = 0)
+    {
+        bool retryable = status > 0 && (status & RetryableFlag) != 0;
+        Exception e = Create((ErrorCode)(status > 0 ? status & (RetryableFlag - 1) : status), message, expected, actual);
+        if (retryable && e is TidelogException t) t.IsRetryable = true;
+        return e;
+    }
+
     /// <summary>The exception for a failed status code.</summary>
     /// <param name="code">The status.</param>
     /// <param name="message">The native error message.</param>

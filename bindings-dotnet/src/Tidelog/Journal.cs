@@ -46,8 +46,13 @@ public sealed unsafe class Journal : IDisposable
 
     internal JournalHandle Handle => _handle;
 
-    /// <summary>The directory the journal lives in.</summary>
+    /// <summary>Where the journal lives: the directory as given, or its PostgreSQL URI without the password.</summary>
     public string Path { get; }
+
+    /// <summary>Whether <paramref name="location"/> is a PostgreSQL connection URI (<c>postgresql://</c> or
+    /// <c>postgres://</c>), which <see cref="Open"/> takes where a directory goes, rather than a directory.</summary>
+    public static bool IsPostgresUri(string location) =>
+        location.StartsWith("postgresql://", StringComparison.Ordinal) || location.StartsWith("postgres://", StringComparison.Ordinal);
 
     /// <summary>The backend in use.</summary>
     public Backend Backend { get; }
@@ -61,7 +66,12 @@ public sealed unsafe class Journal : IDisposable
     /// <summary>The version of the loaded native library.</summary>
     public static string NativeVersion => Marshal.PtrToStringAnsi(Native.tidelog_version()) ?? "";
 
-    /// <summary>Opens (creating if needed) the journal at <paramref name="path"/>.</summary>
+    /// <summary>
+    /// Opens (creating if needed) the journal at <paramref name="path"/>: a directory, or a PostgreSQL connection URI
+    /// (<c>postgresql://user:password@host:port/db</c>; <c>?tidelog_schema=NAME</c> picks the schema), which chooses the
+    /// PostgreSQL backend and is passed on as it is. A database that cannot be reached fails with a
+    /// <see cref="JournalIOException"/> whose <see cref="TidelogException.IsRetryable"/> is true.
+    /// </summary>
     /// <exception cref="JournalLockedException">Another writer holds the journal.</exception>
     /// <exception cref="UnsupportedFormatException">The journal was written by a newer format.</exception>
     /// <exception cref="CorruptJournalException">Damage was found before the tail of the log.</exception>
@@ -77,7 +87,14 @@ public sealed unsafe class Journal : IDisposable
         IntPtr raw;
         fixed (byte* pp = p)
             Native.Check(Native.tidelog_journal_open(pp, (nuint)p.Length, &o, out raw));
-        return new Journal(new JournalHandle(raw), path, options.Backend);
+        var handle = new JournalHandle(raw);
+        // The location as the core keeps it: a PostgreSQL URI without its password.
+        Native.Buffer* buf;
+        Native.Check(Native.tidelog_journal_location(handle, &buf));
+        string location;
+        try { location = Utf8.Decode(buf->Data, (int)buf->Len); }
+        finally { Native.tidelog_buffer_free(buf); }
+        return new Journal(handle, location, IsPostgresUri(path) ? Backend.Postgres : options.Backend);
     }
 
     private static Native.Options ToNative(JournalOptions options)

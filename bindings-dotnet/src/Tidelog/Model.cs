@@ -151,6 +151,9 @@ public enum Backend
     Files = 1,
     /// <summary>In-process memory, for tests; nothing survives closing.</summary>
     Memory = 2,
+    /// <summary>PostgreSQL, shared by every process that opens the same database; a <c>postgresql://</c> location
+    /// chooses it by itself.</summary>
+    Postgres = 3,
 }
 
 /// <summary>When a write becomes durable relative to its acknowledgement.</summary>

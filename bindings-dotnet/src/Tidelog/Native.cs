@@ -110,6 +110,7 @@ internal static unsafe class Native
     [DllImport(Lib)] public static extern int tidelog_persistence_ids(JournalHandle j, Buffer** ids);
     [DllImport(Lib)] public static extern int tidelog_metrics_get(JournalHandle j, Metrics* metrics);
     [DllImport(Lib)] public static extern int tidelog_metrics_prometheus(JournalHandle j, Buffer** text);
+    [DllImport(Lib)] public static extern int tidelog_journal_location(JournalHandle j, Buffer** location);
 
     [DllImport(Lib)] public static extern int tidelog_snapshot_save(JournalHandle j, byte* pid, nuint pidLen, ulong seq, ulong timestamp,
         byte* manifest, nuint manifestLen, byte* metadata, nuint metadataLen, byte* state, nuint stateLen);
@@ -147,7 +148,7 @@ internal static unsafe class Native
         Error e;
         tidelog_last_error(&e);
         string message = e.Code == status && e.Message != null ? Utf8.Decode(e.Message, (int)e.MessageLen) : StatusName(status);
-        return Errors.Create((ErrorCode)status, message, (long)e.Expected, (long)e.Actual);
+        return Errors.FromStatus(status, message, (long)e.Expected, (long)e.Actual);
     }
 
     public static string StatusName(int status) => Marshal.PtrToStringAnsi(tidelog_status_name(status)) ?? "UNKNOWN";

@@ -296,7 +296,7 @@ internal static unsafe class SubscriptionQueue
             {
                 if (status == 0) pending.Source.TrySetResult(PageReader.Events(body, len));
                 else if (status == (int)ErrorCode.Closed) pending.Source.TrySetResult(Array.Empty<Event>());
-                else pending.Source.TrySetException(Errors.Create((ErrorCode)status, Utf8.Decode(body, len), 0, 0));
+                else pending.Source.TrySetException(Errors.FromStatus(status, Utf8.Decode(body, len), 0, 0));
             }
             catch (Exception e)
             {

@@ -220,7 +220,7 @@ internal unsafe struct PageReader
                 int msgLen = (int)r.U32();
                 long a = (long)r.U64(), b = (long)r.U64(), c = (long)r.U64();
                 string msg = Utf8.Decode(r.Take(msgLen), msgLen);
-                results[i] = status == 0 ? new WriteResult(new WriteReceipt(a, b, c)) : new WriteResult(Errors.Create((ErrorCode)status, msg, a, b));
+                results[i] = status == 0 ? new WriteResult(new WriteReceipt(a, b, c)) : new WriteResult(Errors.FromStatus(status, msg, a, b));
             }
             return results;
         }

@@ -493,3 +493,9 @@ public sealed class FilesJournalConformance : JournalConformance
 {
     public FilesJournalConformance(ITestOutputHelper output) : base("files", output) { }
 }
+
+[Trait("Backend", "postgres")]
+public sealed class PostgresJournalConformance : JournalConformance
+{
+    public PostgresJournalConformance(ITestOutputHelper output) : base("postgres", output) { }
+}

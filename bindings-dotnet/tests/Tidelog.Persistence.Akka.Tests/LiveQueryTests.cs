@@ -91,3 +91,9 @@ public sealed class LmdbPolledLiveQueryTests : PolledLiveQueryTests
 {
     public LmdbPolledLiveQueryTests(ITestOutputHelper output) : base("lmdb", output) { }
 }
+
+[Trait("Backend", "postgres")]
+public sealed class PostgresLiveQueryTests : LiveQueryTests
+{
+    public PostgresLiveQueryTests(ITestOutputHelper output) : base("postgres", output) { }
+}

@@ -293,3 +293,9 @@ public sealed class FilesQueryConformance : QueryConformance
 {
     public FilesQueryConformance(ITestOutputHelper output) : base("files", output) { }
 }
+
+[Trait("Backend", "postgres")]
+public sealed class PostgresQueryConformance : QueryConformance
+{
+    public PostgresQueryConformance(ITestOutputHelper output) : base("postgres", output) { }
+}

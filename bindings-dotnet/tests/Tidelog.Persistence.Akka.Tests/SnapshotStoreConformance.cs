@@ -347,3 +347,9 @@ public sealed class FilesSnapshotStoreConformance : SnapshotStoreConformance
 {
     public FilesSnapshotStoreConformance(ITestOutputHelper output) : base("files", output) { }
 }
+
+[Trait("Backend", "postgres")]
+public sealed class PostgresSnapshotStoreConformance : SnapshotStoreConformance
+{
+    public PostgresSnapshotStoreConformance(ITestOutputHelper output) : base("postgres", output) { }
+}

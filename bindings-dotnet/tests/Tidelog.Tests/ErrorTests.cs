@@ -213,4 +213,80 @@ public class ErrorTests
         using var journal = Journal.Open(dir.Sub("journal"), new JournalOptions { Backend = Backend.Files });
         journal.Append("p", new NewEvent(Bytes("after")));
     }
+
+    /// <summary>A throwaway server of the test's own (<c>tests/postgres.sh start</c>): stopping it disturbs no other test.</summary>
+    private static (string Uri, Action Stop)? OwnPostgresServer()
+    {
+        string? ctl = Environment.GetEnvironmentVariable("TIDELOG_TEST_POSTGRES_CTL");
+        if (string.IsNullOrEmpty(ctl)) return null;
+        string Run(string args)
+        {
+            var info = new System.Diagnostics.ProcessStartInfo(ctl, args) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = System.Diagnostics.Process.Start(info)!;
+            string output = p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+            return output;
+        }
+        var env = System.Text.RegularExpressions.Regex.Matches(Run("start"), @"^export (\w+)=(\S+)$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Cast<System.Text.RegularExpressions.Match>().ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        string dir = env["TIDELOG_TEST_POSTGRES_DIR"];
+        return (env["TIDELOG_TEST_POSTGRES"], () => Run($"stop \"{dir}\""));
+    }
+
+    [Fact]
+    public async Task A_stopped_PostgreSQL_server_fails_calls_with_retryable_IO_errors()
+    {
+        var server = OwnPostgresServer();
+        if (server is null)
+        {
+            // xUnit 2 cannot skip at run time: outside tests/postgres.sh (and not in CI) there is nothing to test.
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI=true but TIDELOG_TEST_POSTGRES_CTL is unset: run the tests through tests/postgres.sh");
+            return;
+        }
+        var (uri, stop) = server.Value;
+        bool stopped = false;
+        try
+        {
+            string location = uri + "?tidelog_schema=retry";
+            string password = uri.Split(new[] { "://" }, StringSplitOptions.None)[1].Split('@')[0].Split(':')[1];
+            var journal = Journal.Open(location, new JournalOptions { Sync = SyncPolicy.Always });
+            Assert.Equal(Backend.Postgres, journal.Backend);
+            Assert.DoesNotContain(password, journal.Path);
+            journal.Append("p", new[] { new NewEvent(Bytes("stored")) });
+            stop();
+            stopped = true;
+            // A blocking call (the thread's last error) and an asynchronous one (the completion queue) both carry it.
+            var blocking = Assert.Throws<JournalIOException>(() => journal.Append("p", new[] { new NewEvent(Bytes("lost")) }));
+            Assert.True(blocking.IsRetryable, blocking.Message);
+            Assert.True(blocking.IsTransient);
+            Assert.Equal(ErrorCode.Io, blocking.Code);
+            Assert.DoesNotContain(password, blocking.Message);
+            var async = await Assert.ThrowsAsync<JournalIOException>(() => journal.AppendAsync("p", new[] { new NewEvent(Bytes("lost")) }));
+            Assert.True(async.IsRetryable, async.Message);
+            journal.Dispose();
+            var open = Assert.Throws<JournalIOException>(() => Journal.Open(location));
+            Assert.True(open.IsRetryable, open.Message);
+        }
+        finally
+        {
+            if (!stopped) stop();
+        }
+    }
+
+    [Fact]
+    public void Errors_a_retry_cannot_cure_are_not_retryable()
+    {
+        using var dir = new TempDir();
+        var journal = Open(dir, Backend.Memory);
+        journal.Append("p", new[] { new NewEvent(Bytes("x")) });
+        journal.Close();
+        var closed = Assert.Throws<JournalClosedException>(() => journal.Append("p", new[] { new NewEvent(Bytes("z")) }));
+        Assert.False(closed.IsRetryable);
+        var io = (TidelogException)Errors.FromStatus(8 | Errors.RetryableFlag, "m");
+        Assert.IsType<JournalIOException>(io);
+        Assert.True(io.IsRetryable);
+        Assert.False(((TidelogException)Errors.FromStatus(8, "m")).IsRetryable);
+    }
 }

@@ -12,7 +12,9 @@ namespace Tidelog.Tests;
 /// <summary>Every operation on every backend.</summary>
 public class JournalTests
 {
-    public static IEnumerable<object[]> Backends => new[] { new object[] { Backend.Lmdb }, new object[] { Backend.Files }, new object[] { Backend.Memory } };
+    /// <summary>Every backend; PostgreSQL when <see cref="Support.PostgresEnabled"/>.</summary>
+    public static IEnumerable<object[]> Backends =>
+        new[] { Backend.Lmdb, Backend.Files, Backend.Memory }.Concat(PostgresEnabled ? new[] { Backend.Postgres } : Array.Empty<Backend>()).Select(b => new object[] { b });
 
     [Theory, MemberData(nameof(Backends))]
     public void Append_and_read_round_trip_every_field(Backend backend)

@@ -15,7 +15,7 @@ public class OrderTests
     public static IEnumerable<object[]> Backends => JournalTests.Backends;
 
     private static Journal OpenDurable(TempDir dir, Backend backend) =>
-        Journal.Open(dir.Sub("journal"), new JournalOptions { Backend = backend, Sync = SyncPolicy.Always });
+        Journal.Open(Location(dir, backend), new JournalOptions { Backend = backend, Sync = SyncPolicy.Always });
 
     [Theory, MemberData(nameof(Backends))]
     public async Task A_read_a_trim_and_a_delete_issued_after_an_unawaited_append_observe_it(Backend backend)

@@ -34,10 +34,7 @@ public class SubscriptionTests
         return got;
     }
 
-    [Theory]
-    [InlineData(Backend.Lmdb)]
-    [InlineData(Backend.Files)]
-    [InlineData(Backend.Memory)]
+    [Theory, MemberData(nameof(JournalTests.Backends), MemberType = typeof(JournalTests))]
     public async Task Catches_up_from_storage_then_follows_new_commits_in_order_exactly_once(Backend backend)
     {
         using var dir = new TempDir();

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Text;
 using Tidelog;
 
@@ -32,7 +33,25 @@ public static class Support
     public static string Text(byte[] b) => Encoding.UTF8.GetString(b);
 
     public static Journal Open(TempDir dir, Backend backend, string name = "journal") =>
-        Journal.Open(dir.Sub(name), new JournalOptions { Backend = backend, Sync = SyncPolicy.Never });
+        Journal.Open(Location(dir, backend, name), new JournalOptions { Backend = backend, Sync = SyncPolicy.Never });
+
+    /// <summary>The test server's URI (<c>TIDELOG_TEST_POSTGRES</c>, set by <c>tests/postgres.sh</c>), or null.</summary>
+    public static string? PostgresUri => Environment.GetEnvironmentVariable("TIDELOG_TEST_POSTGRES") is { Length: > 0 } uri ? uri : null;
+
+    /// <summary>Whether the PostgreSQL variants run: with a server, or under <c>CI=true</c>, where a missing server fails them.</summary>
+    public static bool PostgresEnabled => PostgresUri != null || Environment.GetEnvironmentVariable("CI") == "true";
+
+    /// <summary>Where a test journal <paramref name="name"/> of <paramref name="dir"/> lives on <paramref name="backend"/>:
+    /// the directory, or for PostgreSQL the test server with a schema of its own named after both.</summary>
+    public static string Location(TempDir dir, Backend backend, string name = "journal")
+    {
+        if (backend != Backend.Postgres) return dir.Sub(name);
+        string uri = PostgresUri ?? throw new InvalidOperationException("CI=true but TIDELOG_TEST_POSTGRES is unset: run the tests through tests/postgres.sh");
+        // A schema name has at most 40 characters: 16 hex digits of the directory's GUID are unique enough.
+        string id = System.IO.Path.GetFileName(dir.Path).Replace("tidelog-dotnet-", "").Substring(0, 16);
+        string schema = "net_" + id + "_" + new string(name.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+        return uri + (uri.Contains('?') ? "&" : "?") + "tidelog_schema=" + schema;
+    }
 
     /// <summary>Starts the child program (Tidelog.TestChild) with redirected output; <paramref name="shellPrefix"/> runs before it in bash.</summary>
     public static Process StartChild(string arguments, string shellPrefix = "")

@@ -51,7 +51,7 @@ unsafe fn handle<'a>(handle: jlong) -> &'a Handle {
 // ---- errors -----------------------------------------------------------------
 
 const EXCEPTION_CLASS: &str = "dev/tidelog/TidelogException";
-const FROM_NATIVE_SIG: &str = "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)Ldev/tidelog/TidelogException;";
+const FROM_NATIVE_SIG: &str = "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJZ)Ldev/tidelog/TidelogException;";
 
 /// The one place a core error becomes a Java exception: the Java factory
 /// `TidelogException.fromNative` picks the subclass from the stable code.
@@ -72,6 +72,7 @@ fn error_to_java<'l>(env: &mut JNIEnv<'l>, error: &Error) -> jni::errors::Result
         JValue::Object(&pid),
         JValue::Long(expected),
         JValue::Long(actual),
+        JValue::Bool(u8::from(error.is_retryable())),
     ];
     let exception = env.call_static_method(EXCEPTION_CLASS, "fromNative", FROM_NATIVE_SIG, &args)?.l();
     // `pollCompletions` may build hundreds of exceptions in one call: free the locals as we go.
@@ -273,6 +274,32 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_free<'l>(mut env: JNIEnv<'l
             drop(handle);
         }
         Ok(())
+    })
+}
+
+/// `static native String location(long handle)`: the journal's directory, or its PostgreSQL URI
+/// without the password (the core never keeps the password where it could be shown).
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_location<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, h: jlong) -> jstring {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        // SAFETY: see `handle`.
+        let h = unsafe { handle(h) };
+        Ok(env.new_string(h.journal.path().to_string_lossy())?.into_raw())
+    })
+}
+
+/// `static native String redact(String location)`: a PostgreSQL URI without its password (the
+/// core's rule); anything else unchanged.
+#[no_mangle]
+pub extern "system" fn Java_dev_tidelog_NativeBridge_redact<'l>(mut env: JNIEnv<'l>, _class: JClass<'l>, location: JString<'l>) -> jstring {
+    guard(&mut env, std::ptr::null_mut(), |env| {
+        let location = string(env, &location)?;
+        let shown = if tidelog::is_postgres_uri(&location) {
+            tidelog::redact_uri(&location)
+        } else {
+            location
+        };
+        Ok(env.new_string(shown)?.into_raw())
     })
 }
 

@@ -20,6 +20,7 @@ Two faces over one core:
 from ._errors import (
     ClosedError,
     CorruptError,
+    DatabaseError,
     InvalidArgumentError,
     JournalFailedError,
     LockedError,
@@ -65,6 +66,7 @@ __all__ = [
     "UnsupportedFormatError",
     "StorageFullError",
     "StorageIOError",
+    "DatabaseError",
     "JournalFailedError",
     "__version__",
 ]

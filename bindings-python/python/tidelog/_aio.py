@@ -76,8 +76,13 @@ class AsyncJournal:
         return self._journal.path
 
     @property
+    def location(self) -> str:
+        """The directory, or the PostgreSQL URI without its password."""
+        return self._journal.location
+
+    @property
     def backend(self) -> str:
-        """The backend in use: ``"lmdb"``, ``"files"`` or ``"memory"``."""
+        """The backend in use: ``"lmdb"``, ``"files"``, ``"memory"`` or ``"postgres"``."""
         return self._journal.backend
 
     @property

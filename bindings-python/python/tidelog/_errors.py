@@ -16,6 +16,7 @@ __all__ = [
     "UnsupportedFormatError",
     "StorageFullError",
     "StorageIOError",
+    "DatabaseError",
     "JournalFailedError",
 ]
 
@@ -24,10 +25,14 @@ class TidelogError(Exception):
     """Base class of every error Tidelog raises.
 
     ``code`` is the core's stable error code (``"SEQUENCE_CONFLICT"``, ...),
-    the same in every language binding.
+    the same in every language binding. ``retryable`` is true when retrying
+    the call may succeed (a lost PostgreSQL connection, a server restarting):
+    nothing of the failed call was acknowledged, and the journal reconnects by
+    itself.
     """
 
     code: str = "UNKNOWN"
+    retryable: bool = False
 
 
 class ClosedError(TidelogError):
@@ -97,6 +102,13 @@ class StorageIOError(TidelogError):
     """An I/O error from the operating system or LMDB."""
 
     code = "IO"
+
+
+class DatabaseError(StorageIOError):
+    """An error from the PostgreSQL server or the connection to it.
+
+    Its code is ``"IO"``; ``retryable`` marks the failures worth retrying.
+    """
 
 
 class JournalFailedError(TidelogError):

@@ -227,7 +227,7 @@ class Journal:
     def open(
         path: Union[str, "os.PathLike[str]"],
         *,
-        backend: Literal["lmdb", "files", "memory"] = "lmdb",
+        backend: Literal["lmdb", "files", "memory", "postgres"] = "lmdb",
         sync: Literal["always", "interval", "never"] = "always",
         sync_interval: float = 0.1,
         max_batch_events: int = 4096,
@@ -242,6 +242,9 @@ class Journal:
     ) -> "Journal":
         """Opens (creating if needed) the journal at ``path``.
 
+        ``path`` is a directory, or a ``postgresql://`` (``postgres://``)
+        connection URI, which chooses the PostgreSQL backend (``backend`` is
+        then ignored; ``?tidelog_schema=NAME`` picks the schema).
         ``sync="always"`` acknowledges a write only once it is on stable
         storage; ``"interval"`` flushes every ``sync_interval`` seconds (a
         power loss may lose that much, a process crash nothing); ``"never"``
@@ -250,10 +253,13 @@ class Journal:
         """
     @property
     def path(self) -> pathlib.Path:
-        """The journal's directory."""
+        """The journal's directory (for PostgreSQL use :attr:`location`)."""
+    @property
+    def location(self) -> str:
+        """The directory, or the PostgreSQL URI without its password."""
     @property
     def backend(self) -> str:
-        """``"lmdb"``, ``"files"`` or ``"memory"``."""
+        """``"lmdb"``, ``"files"``, ``"memory"`` or ``"postgres"``."""
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""

@@ -7,5 +7,10 @@ public enum Backend {
     /** Append-only segment files with CRC32-framed records. */
     FILES,
     /** In-process memory, for tests; nothing survives {@link Journal#close()}. */
-    MEMORY
+    MEMORY,
+    /**
+     * PostgreSQL, shared by every process that opens the same database. Chosen by opening a
+     * {@code postgresql://} (or {@code postgres://}) URI with {@link Tidelog#open(String, Options)}.
+     */
+    POSTGRES
 }

@@ -57,7 +57,11 @@ public final class Journal implements AutoCloseable {
     });
 
     private final long handle;
+    /** The directory, or null for a PostgreSQL journal. */
     private final Path path;
+    /** The directory or the URI without its password. */
+    private final String location;
+    private final Backend backend;
     private final Options options;
     private final Completions completions;
     private final PerKeyExecutor continuations;
@@ -65,14 +69,20 @@ public final class Journal implements AutoCloseable {
     private final SnapshotStore snapshots;
 
     Journal(Path path, Options options) {
-        this(path.toString(), path, options);
+        this(path, path.toString(), options);
     }
 
-    /** {@code location} goes to the core as is (a directory, or a PostgreSQL URI); {@code path} is what {@link #path()} reports. */
-    Journal(String location, Path path, Options options) {
+    /** A journal at a location string: a {@code postgresql://} URI has no directory. */
+    Journal(String location, Options options) {
+        this(Tidelog.isPostgresUri(location) ? null : Path.of(location).toAbsolutePath(), location, options);
+    }
+
+    private Journal(Path path, String location, Options options) {
         this.path = path;
         this.options = options;
-        this.handle = NativeBridge.open(location, options.toNative());
+        this.handle = NativeBridge.open(path != null ? path.toString() : location, options.toNative());
+        this.location = NativeBridge.location(handle);
+        this.backend = path == null ? Backend.POSTGRES : options.backend();
         long h = handle;
         // Freed only once this object is unreachable: the completion thread holds it while it
         // runs, and every method keeps it reachable until its native call returns.
@@ -96,9 +106,27 @@ public final class Journal implements AutoCloseable {
         return tails;
     }
 
-    /** @return the directory the journal lives in */
+    /**
+     * The directory the journal lives in.
+     *
+     * @return the directory
+     * @throws UnsupportedOperationException for a PostgreSQL journal, which has none (see {@link #location()})
+     */
     public Path path() {
+        if (path == null) {
+            throw new UnsupportedOperationException("a PostgreSQL journal has no directory: use location()");
+        }
         return path;
+    }
+
+    /**
+     * Where the journal lives: its directory, or its PostgreSQL connection URI without the
+     * password (safe to log).
+     *
+     * @return the location
+     */
+    public String location() {
+        return location;
     }
 
     /** @return the options it was opened with */
@@ -108,7 +136,7 @@ public final class Journal implements AutoCloseable {
 
     /** @return the backend in use */
     public Backend backend() {
-        return options.backend();
+        return backend;
     }
 
     /** @return true once {@link #close()} was called */
@@ -612,7 +640,7 @@ public final class Journal implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Journal[" + path + ", " + options.backend() + (isClosed() ? ", closed" : "") + "]";
+        return "Journal[" + location + ", " + backend + (isClosed() ? ", closed" : "") + "]";
     }
 
     // ---- helpers ---------------------------------------------------------------------------

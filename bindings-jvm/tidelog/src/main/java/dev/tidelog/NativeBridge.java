@@ -22,6 +22,10 @@ final class NativeBridge {
 
     static native void free(long handle);
 
+    static native String location(long handle);
+
+    static native String redact(String location);
+
     static native boolean isClosed(long handle);
 
     static native void append(long handle, long token, byte[] request);

@@ -31,60 +31,6 @@ public final class Tidelog {
     }
 
     /**
-     * Opens the journal at {@code location}: a {@code postgresql://} or {@code postgres://}
-     * connection URI (the PostgreSQL backend, whatever {@link Options#backend()} says), passed to
-     * the core unchanged, or else a directory, as {@link #open(Path, Options)}.
-     *
-     * @param location a connection URI or a journal directory
-     * @param options the options
-     * @return the open journal; for a URI its {@link Journal#path()} is {@link #displayPath(String)}
-     */
-    public static Journal open(String location, Options options) {
-        Objects.requireNonNull(location, "location");
-        Objects.requireNonNull(options, "options");
-        if (isConnectionUri(location)) {
-            return new Journal(location, displayPath(location), options);
-        }
-        return open(Path.of(location), options);
-    }
-
-    /**
-     * @param location a journal location
-     * @return whether it is a PostgreSQL connection URI rather than a directory
-     */
-    public static boolean isConnectionUri(String location) {
-        return location.startsWith("postgresql://") || location.startsWith("postgres://");
-    }
-
-    /**
-     * What a journal at {@code location} reports as its path: a directory made absolute, or a
-     * connection URI without its password (never shown, logged or used as a key with it).
-     *
-     * @param location a connection URI or a journal directory
-     * @return the path
-     */
-    public static Path displayPath(String location) {
-        if (!isConnectionUri(location)) {
-            return Path.of(location).toAbsolutePath().normalize();
-        }
-        int start = location.indexOf("://") + 3;
-        int end = start;
-        while (end < location.length() && location.charAt(end) != '/' && location.charAt(end) != '?') {
-            end++;
-        }
-        String authority = location.substring(start, end);
-        int at = authority.lastIndexOf('@');
-        if (at >= 0) {
-            int colon = authority.indexOf(':');
-            if (colon >= 0 && colon < at) {
-                authority = authority.substring(0, colon) + ":***" + authority.substring(at);
-            }
-        }
-        String rest = location.substring(end).replaceAll("([?&][Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=)[^&]*", "$1***");
-        return Path.of(location.substring(0, start) + authority + rest);
-    }
-
-    /**
      * Opens the journal at {@code path} with {@link Options#defaults()} (LMDB, fsync on every commit).
      *
      * @param path the journal directory
@@ -92,5 +38,54 @@ public final class Tidelog {
      */
     public static Journal open(Path path) {
         return open(path, Options.defaults());
+    }
+
+    /**
+     * Opens (creating if needed) the journal at {@code location}: a directory, or a PostgreSQL
+     * connection URI ({@code postgresql://user:password@host:port/db}, also {@code postgres://};
+     * {@code ?tidelog_schema=NAME} picks the schema), which chooses {@link Backend#POSTGRES}.
+     * A URI is passed on as it is; {@link Journal#location()} and {@code toString} never show
+     * its password.
+     *
+     * @param location the journal directory or a PostgreSQL URI
+     * @param options the options
+     * @return the open journal
+     * @throws LockedException when another writer holds a directory journal
+     * @throws StorageIOException when the database cannot be reached ({@link TidelogException#isRetryable()})
+     */
+    public static Journal open(String location, Options options) {
+        return new Journal(Objects.requireNonNull(location, "location"), Objects.requireNonNull(options, "options"));
+    }
+
+    /**
+     * Opens the journal at {@code location} (a directory or a PostgreSQL URI) with {@link Options#defaults()}.
+     *
+     * @param location the journal directory or a PostgreSQL URI
+     * @return the open journal
+     */
+    public static Journal open(String location) {
+        return open(location, Options.defaults());
+    }
+
+    /**
+     * Whether {@code location} is a PostgreSQL connection URI rather than a directory.
+     *
+     * @param location a location given to {@link #open(String, Options)}
+     * @return true for a {@code postgresql://} or {@code postgres://} URI
+     */
+    public static boolean isPostgresUri(String location) {
+        // As the core decides (tidelog::is_postgres_uri).
+        return location.startsWith("postgresql://") || location.startsWith("postgres://");
+    }
+
+    /**
+     * {@code location} as it may be shown or logged: a PostgreSQL URI without its password
+     * (the core's rule), a directory unchanged.
+     *
+     * @param location a directory or a PostgreSQL URI
+     * @return the location without a password
+     */
+    public static String redactLocation(String location) {
+        return isPostgresUri(location) ? NativeBridge.redact(location) : location;
     }
 }

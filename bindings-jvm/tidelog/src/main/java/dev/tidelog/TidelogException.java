@@ -11,6 +11,9 @@ public class TidelogException extends RuntimeException {
     /** The stable error code. */
     private final String code;
 
+    /** Whether a retry may succeed. */
+    private boolean retryable;
+
     /**
      * Creates an exception with a stable code and a message.
      *
@@ -20,6 +23,17 @@ public class TidelogException extends RuntimeException {
     public TidelogException(String code, String message) {
         super(message);
         this.code = code;
+    }
+
+    /**
+     * Whether retrying the failed call may succeed: a lost PostgreSQL connection, a server
+     * restarting. Nothing of the failed call was acknowledged, and the journal reconnects by
+     * itself.
+     *
+     * @return true for a retryable failure
+     */
+    public boolean isRetryable() {
+        return retryable;
     }
 
     /**
@@ -36,7 +50,13 @@ public class TidelogException extends RuntimeException {
      * library (and only there); a code this version does not know becomes a plain
      * {@code TidelogException}, which the exhaustiveness test rules out for known codes.
      */
-    static TidelogException fromNative(String code, String message, String persistenceId, long expected, long actual) {
+    static TidelogException fromNative(String code, String message, String persistenceId, long expected, long actual, boolean retryable) {
+        TidelogException e = ofCode(code, message, persistenceId, expected, actual);
+        e.retryable = retryable;
+        return e;
+    }
+
+    private static TidelogException ofCode(String code, String message, String persistenceId, long expected, long actual) {
         switch (code) {
             case "CLOSED":
                 return new ClosedException(message);

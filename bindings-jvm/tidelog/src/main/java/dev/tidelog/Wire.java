@@ -16,6 +16,15 @@ final class Wire {
     private static final byte[] EMPTY = new byte[0];
     /** Error codes by status: status {@code s} (1..) is {@code CODES[s - 1]} ("Status codes"). */
     private static final String[] CODES = NativeBridge.errorCodes();
+    /** The flag bit of a retryable failure's status; the code is the low 16 bits ("Retryable flag"). */
+    private static final int RETRYABLE = 1 << 16;
+
+    /** The exception for a failure's status (its code and retryable flag) and message. */
+    static TidelogException error(int status, String message, String persistenceId, long a, long b) {
+        int s = status & (RETRYABLE - 1);
+        String code = status > 0 && s >= 1 && s <= CODES.length ? CODES[s - 1] : "INTERNAL";
+        return TidelogException.fromNative(code, message, persistenceId, a, b, status > 0 && (status & RETRYABLE) != 0);
+    }
 
     private Wire() {}
 
@@ -220,8 +229,7 @@ final class Wire {
         }
 
         TidelogException error(String persistenceId) {
-            String code = status >= 1 && status <= CODES.length ? CODES[status - 1] : "INTERNAL";
-            return TidelogException.fromNative(code, message, persistenceId, a, b);
+            return Wire.error(status, message, persistenceId, a, b);
         }
     }
 

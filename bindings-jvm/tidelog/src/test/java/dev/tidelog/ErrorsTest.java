@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,7 @@ class ErrorsTest {
         assertTrue(codes.length >= 9);
         Set<Class<?>> classes = new HashSet<>();
         for (String code : codes) {
-            TidelogException e = TidelogException.fromNative(code, "message", "pid", 2, 3);
+            TidelogException e = TidelogException.fromNative(code, "message", "pid", 2, 3, false);
             assertNotEquals(TidelogException.class, e.getClass(), "no dedicated exception for core error " + code);
             assertEquals(code, e.code());
             assertEquals("message", e.getMessage());
@@ -35,6 +36,7 @@ class ErrorsTest {
     }
 
     @ParameterizedTest
+    // Not POSTGRES: lock files and read-only handles belong to directories.
     @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
     void aSecondWriterIsLockedOut(Backend backend) {
         Options options = Options.builder().backend(backend).build();
@@ -49,6 +51,7 @@ class ErrorsTest {
     }
 
     @ParameterizedTest
+    // Not POSTGRES: lock files and read-only handles belong to directories.
     @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
     void aReadOnlyJournalReadsButRefusesWrites(Backend backend) {
         try (Journal writer = Tidelog.open(dir, Options.builder().backend(backend).build())) {
@@ -198,5 +201,75 @@ class ErrorsTest {
                 }
             }
         }
+    }
+
+    /** A throwaway server of this test's own ({@code tests/postgres.sh start}): stopping it disturbs no other test. */
+    private static Map<String, String> startOwnPostgres(String ctl) throws Exception {
+        Process p = new ProcessBuilder(ctl, "start").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "tests/postgres.sh start failed");
+        Map<String, String> env = new java.util.HashMap<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^export (\\w+)=(\\S+)$").matcher(out);
+        while (m.find()) {
+            env.put(m.group(1), m.group(2));
+        }
+        return env;
+    }
+
+    private static void stopOwnPostgres(String ctl, String dataDir) throws Exception {
+        new ProcessBuilder(ctl, "stop", dataDir).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+    }
+
+    @Test
+    void aStoppedPostgresServerFailsCallsWithRetryableIoErrors() throws Exception {
+        String ctl = System.getenv("TIDELOG_TEST_POSTGRES_CTL");
+        if (ctl == null) {
+            if ("true".equals(System.getenv("CI"))) {
+                fail("CI=true but TIDELOG_TEST_POSTGRES_CTL is unset: run the tests through tests/postgres.sh");
+            }
+            org.junit.jupiter.api.Assumptions.abort("needs tests/postgres.sh (TIDELOG_TEST_POSTGRES_CTL)");
+        }
+        Map<String, String> server = startOwnPostgres(ctl);
+        String uri = server.get("TIDELOG_TEST_POSTGRES");
+        String dataDir = server.get("TIDELOG_TEST_POSTGRES_DIR");
+        String password = uri.split("://")[1].split("@")[0].split(":")[1];
+        boolean stopped = false;
+        try {
+            String location = uri + "?tidelog_schema=retry";
+            Journal journal = Tidelog.open(location, Options.defaults());
+            assertEquals(Backend.POSTGRES, journal.backend());
+            assertFalse(journal.location().contains(password), journal.location());
+            assertFalse(journal.toString().contains(password), journal.toString());
+            assertThrows(UnsupportedOperationException.class, journal::path);
+            journal.append("p", NewEvent.of("stored"));
+            stopOwnPostgres(ctl, dataDir);
+            stopped = true;
+            // The blocking call (a thrown JNI exception) and the future (a result record) both carry it.
+            StorageIOException blocking = assertThrows(StorageIOException.class, () -> journal.append("p", NewEvent.of("lost")));
+            assertTrue(blocking.isRetryable(), blocking.getMessage());
+            assertFalse(blocking.getMessage().contains(password));
+            java.util.concurrent.ExecutionException async = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> journal.appendAsync("p", NewEvent.of("lost")).toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS));
+            StorageIOException cause = assertInstanceOf(StorageIOException.class, async.getCause());
+            assertTrue(cause.isRetryable(), cause.getMessage());
+            journal.close();
+            StorageIOException open = assertThrows(StorageIOException.class, () -> Tidelog.open(location));
+            assertTrue(open.isRetryable(), open.getMessage());
+        } finally {
+            if (!stopped) {
+                stopOwnPostgres(ctl, dataDir);
+            }
+        }
+    }
+
+    @Test
+    void errorsARetryCannotCureAreNotRetryable() {
+        Journal journal = Tidelog.open(dir, Options.builder().backend(Backend.MEMORY).build());
+        journal.append("p", NewEvent.of("x"));
+        TidelogException conflict = journal.write(List.of(new AtomicWrite("p", 5, List.of(NewEvent.of("y"))))).get(0).error();
+        assertInstanceOf(SequenceConflictException.class, conflict);
+        assertFalse(conflict.isRetryable());
+        journal.close();
+        assertFalse(assertThrows(ClosedException.class, () -> journal.append("p", NewEvent.of("z"))).isRetryable());
     }
 }

@@ -32,7 +32,7 @@ class JournalTest {
     }
 
     private Journal open(Backend backend, SyncPolicy sync) {
-        return Tidelog.open(dir.resolve("journal"), Options.builder().backend(backend).sync(sync).build());
+        return TestJournals.open(dir.resolve("journal"), Options.builder().backend(backend).sync(sync).build());
     }
 
     private static List<NewEvent> events(String prefix, int n) {

@@ -20,7 +20,7 @@ class OrderAndContinuationsTest {
     Path dir;
 
     private Journal open(Backend backend) {
-        return Tidelog.open(dir.resolve("journal"), Options.builder().backend(backend).build());
+        return TestJournals.open(dir.resolve("journal"), Options.builder().backend(backend).build());
     }
 
     @ParameterizedTest

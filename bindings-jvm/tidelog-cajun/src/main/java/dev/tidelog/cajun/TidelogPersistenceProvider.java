@@ -130,6 +130,29 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
     }
 
     /**
+     * Opens a journal at {@code location}, a directory or a PostgreSQL connection URI
+     * ({@code postgresql://user:password@host:port/db}, where several nodes may share one
+     * journal); {@link #close()} closes it.
+     *
+     * @param location the journal directory or a PostgreSQL URI (passed on as it is)
+     * @param options the journal options
+     * @param serializer how messages and states become bytes
+     */
+    public TidelogPersistenceProvider(String location, Options options, MessageSerializer serializer) {
+        this(Tidelog.open(location, options), serializer, true);
+    }
+
+    /**
+     * Opens a journal at {@code location} (a directory or a PostgreSQL URI) with default options
+     * and Java serialization; {@link #close()} closes it.
+     *
+     * @param location the journal directory or a PostgreSQL URI
+     */
+    public TidelogPersistenceProvider(String location) {
+        this(location, Options.defaults(), JavaSerialization.INSTANCE);
+    }
+
+    /**
      * Uses a journal the caller opened (and closes).
      *
      * @param journal the journal

@@ -29,7 +29,7 @@ class AdapterLifecycleTest {
     Path dir;
 
     private TidelogPersistenceProvider provider(Backend backend) {
-        return new TidelogPersistenceProvider(dir.resolve("j"), Options.builder().backend(backend).build(), JavaSerialization.INSTANCE);
+        return new TidelogPersistenceProvider(Locations.of(dir.resolve("j"), backend), Options.builder().backend(backend).build(), JavaSerialization.INSTANCE);
     }
 
     private static Throwable cause(CompletableFuture<?> f) {

@@ -28,7 +28,7 @@ class JournalContractTest {
     Path dir;
 
     private TidelogPersistenceProvider provider(Backend backend) {
-        return new TidelogPersistenceProvider(dir.resolve("j"), Options.builder().backend(backend).build(), JavaSerialization.INSTANCE);
+        return new TidelogPersistenceProvider(Locations.of(dir.resolve("j"), backend), Options.builder().backend(backend).build(), JavaSerialization.INSTANCE);
     }
 
     private static List<Long> seqs(List<JournalEntry<String>> entries) {

@@ -16,12 +16,13 @@ import java.util.Optional;
 public final class JournalRegistry {
     private record Entry(Journal journal, int users) {}
 
-    private static final Map<Path, Entry> OPEN = new HashMap<>();
+    /** By location: an absolute directory or a PostgreSQL URI as configured. */
+    private static final Map<String, Entry> OPEN = new HashMap<>();
 
     private JournalRegistry() {}
 
     /**
-     * Opens the journal of {@code settings.dir()}, or shares the one already open.
+     * Opens the journal of {@code settings.location()}, or shares the one already open.
      *
      * @param settings the plugin settings
      * @return the journal; give it back with {@link #release(Journal)}
@@ -29,7 +30,7 @@ public final class JournalRegistry {
      *     {@link Journal#checkOptions} names the first that differs)
      */
     public static synchronized Journal acquire(TidelogSettings settings) {
-        Entry entry = OPEN.get(settings.dir());
+        Entry entry = OPEN.get(settings.location());
         if (entry == null || entry.journal().isClosed()) {
             entry = new Entry(Tidelog.open(settings.location(), settings.options()), 0);
         } else {
@@ -37,11 +38,11 @@ public final class JournalRegistry {
                 entry.journal().checkOptions(settings.options());
             } catch (InvalidArgumentException conflict) {
                 // Otherwise whichever plugin started first would silently decide for both.
-                throw new IllegalArgumentException("tidelog: " + settings.dir() + ": " + conflict.getMessage()
+                throw new IllegalArgumentException("tidelog: " + entry.journal().location() + ": " + conflict.getMessage()
                         + "; plugins that share a dir share one journal, so their settings must agree", conflict);
             }
         }
-        OPEN.put(settings.dir(), new Entry(entry.journal(), entry.users() + 1));
+        OPEN.put(settings.location(), new Entry(entry.journal(), entry.users() + 1));
         return entry.journal();
     }
 
@@ -51,16 +52,17 @@ public final class JournalRegistry {
      * @param journal a journal from {@link #acquire(TidelogSettings)}
      */
     public static synchronized void release(Journal journal) {
-        Path dir = journal.path();
-        Entry entry = OPEN.get(dir);
-        if (entry == null || entry.journal() != journal) {
+        // By identity: a PostgreSQL journal's location() hides the password its key holds.
+        String key = OPEN.entrySet().stream().filter(e -> e.getValue().journal() == journal).map(Map.Entry::getKey).findFirst().orElse(null);
+        if (key == null) {
             return;
         }
+        Entry entry = OPEN.get(key);
         if (entry.users() <= 1) {
-            OPEN.remove(dir);
+            OPEN.remove(key);
             journal.close();
         } else {
-            OPEN.put(dir, new Entry(journal, entry.users() - 1));
+            OPEN.put(key, new Entry(journal, entry.users() - 1));
         }
     }
 
@@ -71,7 +73,18 @@ public final class JournalRegistry {
      * @return the open journal, or empty
      */
     public static synchronized Optional<Journal> lookup(Path dir) {
-        Entry entry = OPEN.get(dir.toAbsolutePath().normalize());
+        return lookup(dir.toAbsolutePath().normalize().toString());
+    }
+
+    /**
+     * The journal currently open for a location (an absolute directory or a PostgreSQL URI as
+     * configured), if a plugin holds it.
+     *
+     * @param location the location
+     * @return the open journal, or empty
+     */
+    public static synchronized Optional<Journal> lookup(String location) {
+        Entry entry = OPEN.get(location);
         return entry == null ? Optional.empty() : Optional.of(entry.journal());
     }
 }

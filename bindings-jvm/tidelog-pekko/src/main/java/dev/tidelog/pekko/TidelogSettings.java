@@ -13,19 +13,12 @@ import java.util.Locale;
  * A plugin's settings, read from its configuration block ({@code tidelog.journal} or
  * {@code tidelog.snapshot-store}; see {@code reference.conf}).
  *
- * @param dir the journal directory, absolute (for a PostgreSQL URI, the URI without its password)
+ * @param location the journal directory (absolute, normalized), or a PostgreSQL connection URI
+ *     as configured (its password is never logged: see {@link #toString()})
  * @param options the options the journal is opened with
  * @param ioDispatcher the dispatcher blocking reads and snapshot I/O run on
- * @param location what the journal is opened at: the directory, or a {@code postgresql://} URI
- *     as configured (with its password)
  */
-public record TidelogSettings(Path dir, Options options, String ioDispatcher, String location) {
-    /** Hides the URI's password, which {@code location} may hold. */
-    @Override
-    public String toString() {
-        return "TidelogSettings[dir=" + dir + ", options=" + options + ", ioDispatcher=" + ioDispatcher + "]";
-    }
-
+public record TidelogSettings(String location, Options options, String ioDispatcher) {
     /**
      * Reads the settings from a plugin configuration block, falling back to the shared
      * {@code tidelog} block of the actor system's configuration.
@@ -47,9 +40,33 @@ public record TidelogSettings(Path dir, Options options, String ioDispatcher, St
         Duration closeTimeout = config.hasPath("close-timeout") ? config.getDuration("close-timeout") : Duration.ofSeconds(5);
         Options options = Options.builder().backend(backend).sync(policy).closeTimeout(closeTimeout).build();
         String io = config.hasPath("io-dispatcher") ? config.getString("io-dispatcher") : "tidelog.io-dispatcher";
-        // A PostgreSQL connection URI is passed through unchanged (the core chooses the backend by it).
-        String location = config.getString("dir");
-        Path dir = Tidelog.displayPath(location);
-        return new TidelogSettings(dir, options, io, Tidelog.isConnectionUri(location) ? location : dir.toString());
+        // `path` (as Akka.NET's and other journal plugins name it) wins over `dir` when set.
+        String configured = config.hasPath("path") && !config.getString("path").isBlank() ? config.getString("path") : config.getString("dir");
+        String location = Tidelog.isPostgresUri(configured) ? configured : Path.of(configured).toAbsolutePath().normalize().toString();
+        return new TidelogSettings(location, options, io);
+    }
+
+    /** @return whether the journal lives in PostgreSQL (the location is a connection URI) */
+    public boolean isPostgres() {
+        return Tidelog.isPostgresUri(location);
+    }
+
+    /**
+     * The journal directory.
+     *
+     * @return the directory, absolute
+     * @throws UnsupportedOperationException for a PostgreSQL journal, which has none
+     */
+    public Path dir() {
+        if (isPostgres()) {
+            throw new UnsupportedOperationException("a PostgreSQL journal has no directory: use location()");
+        }
+        return Path.of(location);
+    }
+
+    /** @return the settings, with a PostgreSQL URI's password hidden */
+    @Override
+    public String toString() {
+        return "TidelogSettings[location=" + Tidelog.redactLocation(location) + ", options=" + options + ", ioDispatcher=" + ioDispatcher + "]";
     }
 }

@@ -37,6 +37,7 @@ class CrossProcessReadJournalTest {
     Path dir;
 
     @ParameterizedTest
+    // Not POSTGRES: a read-only handle of a directory another process writes.
     @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
     void liveQueriesFollowAWriterInAnotherProcess(Backend backend) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

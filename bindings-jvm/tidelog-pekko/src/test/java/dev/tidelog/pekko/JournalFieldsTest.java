@@ -29,9 +29,10 @@ class JournalFieldsTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"lmdb", "files"})
-    void tagsTimestampWriterAndManifestRoundTrip(String backend) {
-        ActorSystem system = ActorSystem.create("fields", TestConfig.plugins(backend, dir).withFallback(ConfigFactory.load()));
+    @ValueSource(strings = {"lmdb", "files", "postgres"})
+    void tagsTimestampWriterAndManifestRoundTrip(String backendName) {
+        dev.tidelog.Backend backend = dev.tidelog.Backend.valueOf(backendName.toUpperCase(java.util.Locale.ROOT));
+        ActorSystem system = ActorSystem.create("fields", TestConfig.pluginsOn(backend, dir).withFallback(ConfigFactory.load()));
         try {
             TestKit probe = new TestKit(system);
             ActorRef journal = Persistence.get(system).journalFor("tidelog.journal", ConfigFactory.empty());
@@ -54,7 +55,7 @@ class JournalFieldsTest {
             assertEquals("writer-uuid", first.writerUuid());
             assertEquals(1_234_567_890_456L, second.timestamp());
 
-            Journal tidelog = JournalRegistry.lookup(dir).orElseThrow();
+            Journal tidelog = JournalRegistry.lookup(TestConfig.location(backend, dir)).orElseThrow();
             Event stored = tidelog.eventsByTag("red", 0, 10).get(0);
             assertEquals(List.of("blue", "red"), stored.tags().stream().sorted().toList());
             assertEquals(1, stored.sequenceNr());

@@ -41,4 +41,19 @@ class JournalRegistryTest {
         assertTrue(first.isClosed(), "the last user closed it");
         assertTrue(JournalRegistry.lookup(dir).isEmpty());
     }
+
+    @Test
+    void aPostgresUriInPathIsKeptAsGivenWinsOverDirAndItsPasswordIsNeverShown() {
+        String uri = "postgresql://app:s3cret-pw@db.example:5432/events?tidelog_schema=orders";
+        TidelogSettings s = settings("path = \"" + uri + "\"");
+        assertEquals(uri, s.location(), "no path mangling of a URI");
+        assertTrue(s.isPostgres());
+        assertThrows(UnsupportedOperationException.class, s::dir);
+        assertFalse(s.toString().contains("s3cret-pw"), s.toString());
+        assertTrue(s.toString().contains("postgresql://app:***@db.example:5432/events"), s.toString());
+        // Without `path`, `dir` is a directory, made absolute.
+        TidelogSettings files = settings("");
+        assertFalse(files.isPostgres());
+        assertEquals(dir.toAbsolutePath().normalize(), files.dir());
+    }
 }

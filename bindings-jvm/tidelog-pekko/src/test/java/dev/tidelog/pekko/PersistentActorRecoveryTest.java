@@ -27,12 +27,12 @@ class PersistentActorRecoveryTest {
     Path dir;
 
     private Config config(Backend backend) {
-        return TestConfig.plugins(backend.name().toLowerCase(), dir)
+        return TestConfig.pluginsOn(backend, dir)
                 .withFallback(ConfigFactory.parseString("pekko.actor.allow-java-serialization = on\npekko.actor.warn-about-java-serializer-usage = off"));
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void recoversTheSameStateFromSnapshotAndReplay(Backend backend) {
         PersistenceId id = PersistenceId.ofUniqueId("counter-1");
         int commands = 100;
@@ -57,9 +57,9 @@ class PersistentActorRecoveryTest {
             first.shutdownTestKit();
         }
         // The journal is closed with the first actor system: the directory can be opened again.
-        assertTrue(JournalRegistry.lookup(dir).isEmpty());
+        assertTrue(JournalRegistry.lookup(TestConfig.location(backend, dir)).isEmpty());
         // Delete the events the newest snapshot covers: only snapshot + replay can restore the state.
-        try (Journal journal = Tidelog.open(dir, Options.builder().backend(backend).build())) {
+        try (Journal journal = Tidelog.open(TestConfig.location(backend, dir), Options.builder().backend(backend).build())) {
             assertEquals(10_000, journal.read(id.id()).size());
             journal.deleteTo(id.id(), 9000);
         }
@@ -71,7 +71,7 @@ class PersistentActorRecoveryTest {
             recovered.tell(new Counter.Get(state.getRef()));
             assertEquals(new Counter.State(expectedTotal, 10_000), state.receiveMessage(java.time.Duration.ofSeconds(30)));
 
-            Journal journal = JournalRegistry.lookup(dir).orElseThrow();
+            Journal journal = JournalRegistry.lookup(TestConfig.location(backend, dir)).orElseThrow();
             // Snapshots every 3000 events, two kept: recovery starts from 9000 and replays the rest.
             List<Long> snapshots = journal.snapshots().list(id.id()).stream().map(SnapshotInfo::sequenceNr).toList();
             assertEquals(List.of(6000L, 9000L), snapshots);
@@ -81,7 +81,7 @@ class PersistentActorRecoveryTest {
         } finally {
             second.shutdownTestKit();
         }
-        try (Journal reopened = Tidelog.open(dir, Options.builder().backend(backend).build())) {
+        try (Journal reopened = Tidelog.open(TestConfig.location(backend, dir), Options.builder().backend(backend).build())) {
             assertEquals(1000, reopened.read(id.id()).size());
         }
     }

@@ -44,7 +44,7 @@ class ReadJournalTest {
     }
 
     private TidelogReadJournal start(Backend backend) {
-        kit = ActorTestKit.create("read-journal", TestConfig.plugins(backend.name().toLowerCase(), dir)
+        kit = ActorTestKit.create("read-journal", TestConfig.pluginsOn(backend, dir)
                 .withFallback(ConfigFactory.parseString("pekko.persistence.query.journal.tidelog.refresh-interval = 50ms")));
         return PersistenceQuery.get(kit.system()).getReadJournalFor(TidelogReadJournal.class, TidelogReadJournal.IDENTIFIER);
     }
@@ -84,7 +84,7 @@ class ReadJournalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void currentEventsByPersistenceIdReturnsTheStoredRangeAndEnds(Backend backend) throws Exception {
         TidelogReadJournal journal = start(backend);
         write("a", "a1", "a2");
@@ -103,7 +103,7 @@ class ReadJournalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void currentEventsByTagReadsInCommitOrderAndResumesAfterAnOffset(Backend backend) throws Exception {
         TidelogReadJournal journal = start(backend);
         write("a", "colour:red", "plain");
@@ -127,7 +127,7 @@ class ReadJournalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void liveEventsByPersistenceIdCatchesUpThenFollows(Backend backend) throws Exception {
         TidelogReadJournal journal = start(backend);
         write("a", "x1", "x2");
@@ -146,7 +146,7 @@ class ReadJournalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void liveEventsByTagFollowsEveryWriterInCommitOrder(Backend backend) throws Exception {
         TidelogReadJournal journal = start(backend);
         write("a", "colour:1");
@@ -167,7 +167,7 @@ class ReadJournalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void livePersistenceIdsEmitsEachIdOnce(Backend backend) throws Exception {
         TidelogReadJournal journal = start(backend);
         write("a", "1");
@@ -181,11 +181,11 @@ class ReadJournalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void deletedEventsAreNotReturned(Backend backend) throws Exception {
         TidelogReadJournal journal = start(backend);
         write("a", "1", "2", "3", "4", "5");
-        JournalRegistry.lookup(dir).orElseThrow().deleteTo("a", 3);
+        JournalRegistry.lookup(TestConfig.location(backend, dir)).orElseThrow().deleteTo("a", 3);
         assertEquals(List.of(4L, 5L), sequenceNrs(run(journal.currentEventsByPersistenceId("a", 0, Long.MAX_VALUE))));
         assertEquals(List.of(4L, 5L), sequenceNrs(run(journal.eventsByPersistenceId("a", 0, 5))));
         assertEquals(List.of("4", "5"), events(run(journal.currentEventsByTag("every", Offset.noOffset()))));

@@ -70,7 +70,7 @@ public final class TidelogQueries {
     private final boolean followable;
     /** The options of a read-only handle, else null. */
     private final Options readOnlyOptions;
-    private final java.nio.file.Path dir;
+    private final String location;
 
     /**
      * Where a query stands. Immutable, because one {@link Source} may be materialized many times.
@@ -128,7 +128,7 @@ public final class TidelogQueries {
         // a read-only files handle sees the journal as it was at its open, so there live queries
         // poll, reopening the handle (see pollingJournal).
         this.followable = !(readOnly && settings.options().backend() == Backend.FILES);
-        this.dir = settings.dir();
+        this.location = settings.location();
     }
 
     /** @return the journal the queries read */
@@ -188,7 +188,7 @@ public final class TidelogQueries {
             if (!fresh && !followable && System.nanoTime() - l.openedNanos >= refreshInterval.toNanos()) {
                 synchronized (this) {
                     if (current == l) {
-                        current = new Lease(Tidelog.open(dir, readOnlyOptions));
+                        current = new Lease(Tidelog.open(location, readOnlyOptions));
                         l.retire();
                     }
                 }
