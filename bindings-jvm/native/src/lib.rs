@@ -105,6 +105,8 @@ enum GlueError {
     Core(Error),
     Jni(jni::errors::Error),
     Argument(String),
+    /// A string argument that is not well-formed UTF-16 (a lone surrogate).
+    NotUnicode,
 }
 
 impl From<Error> for GlueError {
@@ -139,6 +141,15 @@ fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<
             }
             default
         }
+        Ok(Err(GlueError::NotUnicode)) => {
+            if !env.exception_check().unwrap_or(true) {
+                let _ = env.throw_new(
+                    "dev/tidelog/InvalidArgumentException",
+                    "a string holds a lone UTF-16 surrogate: persistence ids, tags, manifests and writer ids must be well-formed Unicode",
+                );
+            }
+            default
+        }
         Ok(Err(GlueError::Argument(m))) => {
             if !env.exception_check().unwrap_or(true) {
                 let _ = env.throw_new("java/lang/IllegalArgumentException", m);
@@ -162,7 +173,13 @@ fn string(env: &mut JNIEnv, s: &JString) -> GlueResult<String> {
     // Unchecked: every native method takes these as `String` parameters, so the JVM has typed
     // them already; the checked form looks up java.lang.String (FindClass) on every call.
     // SAFETY: `s` is a non-null java.lang.String (see above).
-    Ok(unsafe { env.get_string_unchecked(s) }?.into())
+    let java = unsafe { env.get_string_unchecked(s) }?;
+    // Strict decoding: the jni crate's conversion turns a lone UTF-16 surrogate into U+FFFD, so
+    // two different ids would share one stream.
+    match cesu8::from_java_cesu8(java.to_bytes()) {
+        Ok(text) => Ok(text.into_owned()),
+        Err(_) => Err(GlueError::NotUnicode),
+    }
 }
 
 fn bytes(env: &mut JNIEnv, a: &JByteArray) -> GlueResult<Vec<u8>> {
@@ -323,6 +340,10 @@ fn submit<'l>(env: &mut JNIEnv<'l>, h: jlong, token: jlong, body: impl FnOnce(&m
         if let Err(e) = body(env, h, token as u64) {
             let error = match e {
                 GlueError::Core(e) => e,
+                GlueError::NotUnicode => Error::from(InvalidArgument::Option {
+                    option: "string argument",
+                    reason: "holds a lone UTF-16 surrogate (not well-formed Unicode)",
+                }),
                 GlueError::Jni(_) | GlueError::Argument(_) => Error::from(InvalidArgument::Option {
                     option: "arguments",
                     reason: "could not be read from the JVM",

@@ -29,7 +29,30 @@ final class Wire {
     private Wire() {}
 
     private static byte[] utf8(String s) {
-        return s.isEmpty() ? EMPTY : s.getBytes(StandardCharsets.UTF_8);
+        if (s.isEmpty()) {
+            return EMPTY;
+        }
+        // getBytes turns a lone surrogate into '?', so "a\uD800" would name the stream "a?".
+        for (int i = 0; i < s.length(); i++) {
+            if (Character.isSurrogate(s.charAt(i))) {
+                checkWellFormed(s, i);
+                break;
+            }
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Throws unless every surrogate of {@code s} from {@code from} on is half of a pair. */
+    private static void checkWellFormed(String s, int from) {
+        for (int i = from; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new InvalidArgumentException("a string holds a lone UTF-16 surrogate at index " + i
+                        + ": persistence ids, tags, manifests and writer ids must be well-formed Unicode");
+            }
+        }
     }
 
     /** Size of one encoded event; fills {@code strings} with its encoded strings, in order. */

@@ -64,6 +64,22 @@ class ErrorsTest {
     }
 
     @Test
+    void aLoneSurrogateIsAnInvalidArgumentNotALossyConversion() {
+        try (Journal journal = Tidelog.open(dir, Options.defaults())) {
+            // Encoded lossily, both would be the stream "a?" (and the native string form "a\uFFFD").
+            assertThrows(InvalidArgumentException.class, () -> journal.append("a\uD800", NewEvent.of("x")));
+            assertThrows(InvalidArgumentException.class, () -> journal.append("a\uDC00b", NewEvent.of("x")));
+            assertThrows(InvalidArgumentException.class, () -> journal.append("p", NewEvent.of("x").withTags("t\uD800")));
+            assertThrows(InvalidArgumentException.class, () -> journal.read("a\uD800"));
+            assertThrows(InvalidArgumentException.class, () -> journal.highestSequenceNr("a\uD800"));
+            // A surrogate pair is one real character and fine.
+            journal.append("a\uD83D\uDE00", NewEvent.of("x"));
+            assertEquals(1, journal.read("a\uD83D\uDE00").size());
+            assertEquals(0, journal.read("a?").size());
+        }
+    }
+
+    @Test
     void aBackendMismatchAndBadOptionsAreInvalidArguments() {
         try (Journal journal = Tidelog.open(dir, Options.builder().backend(Backend.FILES).build())) {
             journal.append("p", NewEvent.of("x"));

@@ -54,8 +54,13 @@ public final class TidelogPersistenceProvider implements PersistenceProvider, Au
             lanes.execute(actorId, () -> {
                 try {
                     out.complete(work.get());
-                } catch (RuntimeException e) {
+                } catch (Throwable e) {
+                    // An Error too (a linkage error, an assertion): the future must not stay
+                    // pending forever, or the actor waiting on it hangs.
                     out.completeExceptionally(e);
+                    if (e instanceof VirtualMachineError fatal) {
+                        throw fatal;
+                    }
                 }
             });
             return out;

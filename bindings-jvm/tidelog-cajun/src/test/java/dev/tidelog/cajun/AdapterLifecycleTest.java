@@ -37,6 +37,18 @@ class AdapterLifecycleTest {
         return e.getCause();
     }
 
+    @Test
+    void anErrorInBlockingWorkFailsItsFutureInsteadOfLeavingItPending() {
+        // An Error (here an AssertionError; in the field a NoClassDefFoundError) used to escape the
+        // lane's catch of RuntimeException and leave the future, and the actor awaiting it, hanging.
+        TidelogPersistenceProvider.Context context = new TidelogPersistenceProvider.Context();
+        CompletableFuture<String> failed = context.callInOrder("actor-1", () -> {
+            throw new AssertionError("broken");
+        });
+        assertInstanceOf(AssertionError.class, cause(failed));
+        assertEquals("after", context.callInOrder("actor-1", () -> "after").join(), "the lane keeps running");
+    }
+
     @ParameterizedTest
     @EnumSource(Backend.class)
     void callsAfterCloseFailWithAClearException(Backend backend) {
