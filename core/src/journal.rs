@@ -221,12 +221,15 @@ impl Journal {
         // Counted before it is queued: an operation issued once this returns waits for it (see `order`).
         let order = &self.inner.shared.order;
         request.for_each_persistence_id(|pid| order.issue(pid));
-        if let Err(crossbeam_channel::SendError(request)) = sender.send(request) {
-            self.inner.pending.fetch_sub(1, Ordering::SeqCst);
-            drop(guard);
-            request.for_each_persistence_id(|pid| order.settle(pid));
-            order.wake();
-            request.fail(Error::Closed);
+        match sender.send(request) {
+            Ok(()) => self.inner.shared.queued(self.inner.pending.load(Ordering::SeqCst)),
+            Err(crossbeam_channel::SendError(request)) => {
+                self.inner.pending.fetch_sub(1, Ordering::SeqCst);
+                drop(guard);
+                request.for_each_persistence_id(|pid| order.settle(pid));
+                order.wake();
+                request.fail(Error::Closed);
+            }
         }
     }
 
