@@ -238,7 +238,10 @@ impl Journal {
     /// saving two thread hand-offs. Order is kept: the writer lock is held and no
     /// earlier request is waiting. Not for the interval policy, whose flush timer
     /// lives on the writer thread.
-    fn submit_blocking(&self, request: Request) {
+    fn submit_blocking(&self, mut request: Request) {
+        if let Request::Write { awaited, .. } = &mut request {
+            *awaited = true;
+        }
         let inline = |request: Request| -> std::result::Result<(), Request> {
             if matches!(self.inner.options.sync, crate::options::SyncPolicy::Interval(_)) || self.inner.pending.load(Ordering::SeqCst) != 0
             {
@@ -320,6 +323,7 @@ impl Journal {
         Some(Request::Write {
             writes: vec![write],
             reply: WriteReply::One(callback),
+            awaited: false,
         })
     }
 
@@ -378,6 +382,7 @@ impl Journal {
             return Some(Request::Write {
                 writes,
                 reply: WriteReply::Many(Box::new(callback)),
+                awaited: false,
             });
         }
         let valid: Vec<AtomicWrite> = writes.into_iter().zip(&checks).filter(|(_, c)| c.is_ok()).map(|(w, _)| w).collect();
@@ -396,6 +401,7 @@ impl Journal {
         Some(Request::Write {
             writes: valid,
             reply: WriteReply::Many(Box::new(merge)),
+            awaited: false,
         })
     }
 

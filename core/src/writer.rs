@@ -28,7 +28,12 @@ use crate::storage::{Op, StagedWrite, Storage};
 /// Work for the writer thread.
 pub(crate) enum Request {
     /// Atomic writes. A `first_sequence_nr` of 0 means "assign highest + 1" (`append`).
-    Write { writes: Vec<AtomicWrite>, reply: WriteReply },
+    /// `awaited`: a caller thread blocks until the reply (`Journal::append`, `write`).
+    Write {
+        writes: Vec<AtomicWrite>,
+        reply: WriteReply,
+        awaited: bool,
+    },
     /// `delete_to`.
     Delete {
         persistence_id: String,
@@ -101,6 +106,7 @@ impl Request {
             Request::Write {
                 writes,
                 reply: WriteReply::Many(reply),
+                ..
             } => {
                 let results = writes.iter().map(|_| Err(error.clone())).collect();
                 deliver(|| reply(results))
@@ -304,8 +310,9 @@ impl Writer {
     /// (with 8 such callers, batches of 4 alternate). So after answering a batch the
     /// writer waits, for at most about one commit's duration from that moment, until
     /// as many requests are queued as it just answered (plus those queued meanwhile);
-    /// the last caller back wakes it. A lone caller never waits (it is the one
-    /// expected), and a request arriving after the window is committed at once.
+    /// the last caller back wakes it. Only blocking callers are waited for (see
+    /// below). A lone caller never waits (it is the one expected), and a request
+    /// arriving after the window is committed at once.
     pub(crate) fn run(writer: Arc<Mutex<Writer>>, requests: Receiver<Request>, pending: Arc<AtomicUsize>) {
         let mut batch = Vec::new();
         let mut returning: Option<(usize, Instant)> = None;
@@ -365,10 +372,13 @@ impl Writer {
                 w.shared.order.wake();
                 break;
             }
-            let answered = batch.len();
+            let answered = batch.iter().filter(|r| matches!(r, Request::Write { awaited: true, .. })).count();
             w.commit_guarded(&mut batch);
             let linger = Duration::from_secs_f64(w.commit_us / 1e6).min(MAX_LINGER);
-            // A lone caller is not waited for: it may commit its next write on its own thread.
+            // A lone caller is not waited for: it may commit its next write on its own thread. Callbacks
+            // (async callers) are not waited for either: a pipelining submitter, say, refills its window
+            // one request at a time, and waiting for it would stop the writer and the submitter from
+            // working at the same time.
             returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always)
                 .then(|| (pending.load(Ordering::SeqCst) + answered, Instant::now() + linger));
             if w.needs_upkeep && requests.is_empty() && w.shared.close_deadline.lock().is_none() {
