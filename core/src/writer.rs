@@ -30,7 +30,7 @@ pub(crate) enum Request {
     /// Atomic writes. A `first_sequence_nr` of 0 means "assign highest + 1" (`append`).
     /// `awaited`: a caller thread blocks until the reply (`Journal::append`, `write`).
     Write {
-        writes: Vec<AtomicWrite>,
+        writes: Writes,
         reply: WriteReply,
         awaited: bool,
     },
@@ -63,7 +63,40 @@ pub(crate) struct NewEventWithIds {
 
 pub(crate) enum WriteReply {
     One(Callback<WriteReceipt>),
+    /// A [`crate::Completion`]'s sender, answered without a boxed callback.
+    Completion(oneshot::Sender<crate::completion::Reply<WriteReceipt>>),
     Many(Box<dyn FnOnce(Vec<Result<WriteReceipt>>) + Send>),
+}
+
+impl WriteReply {
+    /// Answers a reply to one atomic write (`One` or `Completion`). `spent`, the request's
+    /// writes, goes back to a completion's waiting thread to be freed there.
+    pub(crate) fn answer(self, result: Result<WriteReceipt>, spent: Option<Writes>) {
+        match self {
+            WriteReply::One(reply) => deliver(|| reply(result)),
+            WriteReply::Completion(sender) => {
+                // The receiver may be gone (its caller dropped the future): nothing to do then.
+                let _ = sender.send((result, spent));
+            }
+            WriteReply::Many(reply) => deliver(|| reply(vec![result])),
+        }
+    }
+}
+
+/// The atomic writes of a request: an append's single write needs no vector of its own.
+pub(crate) enum Writes {
+    One(AtomicWrite),
+    Many(Vec<AtomicWrite>),
+}
+
+impl std::ops::Deref for Writes {
+    type Target = [AtomicWrite];
+    fn deref(&self) -> &[AtomicWrite] {
+        match self {
+            Writes::One(write) => std::slice::from_ref(write),
+            Writes::Many(writes) => writes,
+        }
+    }
 }
 
 impl Request {
@@ -111,10 +144,7 @@ impl Request {
                 let results = writes.iter().map(|_| Err(error.clone())).collect();
                 deliver(|| reply(results))
             }
-            Request::Write {
-                reply: WriteReply::One(reply),
-                ..
-            } => deliver(|| reply(Err(error))),
+            Request::Write { reply, writes, .. } => reply.answer(Err(error), Some(writes)),
             Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => {
                 deliver(|| reply(Err(error)))
             }
@@ -136,7 +166,7 @@ pub(crate) struct Shared {
     /// Set by `close`: the moment after which queued work is failed instead of committed.
     pub close_deadline: Mutex<Option<Instant>>,
     /// Set when a flush failed: nothing more may be acknowledged.
-    pub failed: Mutex<Option<Arc<Error>>>,
+    pub failed: std::sync::OnceLock<Arc<Error>>,
     /// Which writes are in flight per persistence id, so that later operations on it wait for them.
     pub order: Arc<IssueOrder>,
     /// The committed watermark subscriptions follow (`tail.rs`).
@@ -150,7 +180,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn failure(&self) -> Option<Error> {
-        self.failed.lock().as_ref().map(|e| Error::Failed(e.clone()))
+        self.failed.get().map(|e| Error::Failed(e.clone()))
     }
 
     /// Called by a submitter after it queued a request, with `pending` as it is now: wakes the
@@ -439,7 +469,7 @@ impl Writer {
 
     fn poison(&self, err: &Error) {
         tracing::error!(error = %err, "flush failed; the journal refuses further writes until reopened");
-        self.shared.failed.lock().get_or_insert_with(|| Arc::new(err.clone()));
+        let _ = self.shared.failed.set(Arc::new(err.clone()));
     }
 
     fn stream(&mut self, persistence_id: &str) -> Result<StreamState> {
@@ -887,20 +917,17 @@ impl Writer {
             };
             match request {
                 Request::Write {
-                    reply: WriteReply::One(reply),
-                    ..
-                } => {
-                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
-                    self.count_write(&r);
-                    deliver(|| reply(r));
-                }
-                Request::Write {
                     reply: WriteReply::Many(reply),
                     ..
                 } => {
                     let results: Vec<_> = request_outcomes.into_iter().map(resolve).collect();
                     results.iter().for_each(|r| self.count_write(r));
                     deliver(|| reply(results));
+                }
+                Request::Write { reply, writes, .. } => {
+                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
+                    self.count_write(&r);
+                    reply.answer(r, Some(writes));
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
                     // One outcome each: a refusal decided while staging, or the batch's result.
