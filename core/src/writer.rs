@@ -338,7 +338,7 @@ impl Writer {
     /// right after it. Started at once, the next commit would carry only those that
     /// were quickest back, and the rest would wait a whole commit for the one after
     /// (with 8 such callers, batches of 4 alternate). So after answering a batch the
-    /// writer waits, for at most about one commit's duration from that moment, until
+    /// writer waits, for at most about half a commit's duration from that moment, until
     /// as many requests are queued as it just answered (plus those queued meanwhile);
     /// the last caller back wakes it. Only blocking callers are waited for (see
     /// below). A lone caller never waits (it is the one expected), and a request
@@ -404,7 +404,7 @@ impl Writer {
             }
             let answered = batch.iter().filter(|r| matches!(r, Request::Write { awaited: true, .. })).count();
             w.commit_guarded(&mut batch);
-            let linger = Duration::from_secs_f64(w.commit_us / 1e6).min(MAX_LINGER);
+            let linger = Duration::from_secs_f64(w.commit_us / 2e6).min(MAX_LINGER);
             // A lone caller is not waited for: it may commit its next write on its own thread. Callbacks
             // (async callers) are not waited for either: a pipelining submitter, say, refills its window
             // one request at a time, and waiting for it would stop the writer and the submitter from
