@@ -217,8 +217,14 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             let log_append = vec![5u8; RECORD * w];
             let log_samples = |samples: &mut Vec<u64>| {
                 samples.extend(
-                    device::write_fdatasync(&root, "log.bin", &log_append, (cfg.device_samples / 4).max(20), Layout::Preallocated)
-                        .expect("device"),
+                    device::write_fdatasync(
+                        &root,
+                        "log.bin",
+                        &log_append,
+                        (cfg.device_samples / 4).max(20),
+                        Layout::Preallocated,
+                    )
+                    .expect("device"),
                 )
             };
             for (backend, journal) in &journals {

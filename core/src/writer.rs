@@ -29,11 +29,7 @@ use crate::storage::{Op, StagedWrite, Storage};
 pub(crate) enum Request {
     /// Atomic writes. A `first_sequence_nr` of 0 means "assign highest + 1" (`append`).
     /// `awaited`: a caller thread blocks until the reply (`Journal::append`, `write`).
-    Write {
-        writes: Writes,
-        reply: WriteReply,
-        awaited: bool,
-    },
+    Write { writes: Writes, reply: WriteReply, awaited: bool },
     /// `delete_to`.
     Delete {
         persistence_id: String,

@@ -723,13 +723,21 @@ fn awaiting_writers_dropped_futures_and_a_close_are_all_answered_exactly() {
 
         let j = Journal::open(&path, Options::new().backend(backend)).unwrap();
         for (t, acked) in acked.iter().enumerate() {
-            let stored: Vec<u64> = j.read(&format!("w-{t}"), 1, u64::MAX, usize::MAX).unwrap().iter().map(|e| e.sequence_nr).collect();
+            let stored: Vec<u64> = j
+                .read(&format!("w-{t}"), 1, u64::MAX, usize::MAX)
+                .unwrap()
+                .iter()
+                .map(|e| e.sequence_nr)
+                .collect();
             let expected: Vec<u64> = (1..=acked.len() as u64).collect();
             assert_eq!(acked, &expected, "{backend:?} w-{t}: acknowledged once each, in order");
             assert_eq!(stored, expected, "{backend:?} w-{t}: exactly what was acknowledged");
         }
         let dropped = j.read("dropped", 1, u64::MAX, usize::MAX).unwrap();
-        assert!(dropped.iter().zip(1u64..).all(|(e, seq)| e.sequence_nr == seq), "{backend:?}: gapless");
+        assert!(
+            dropped.iter().zip(1u64..).all(|(e, seq)| e.sequence_nr == seq),
+            "{backend:?}: gapless"
+        );
         j.close().unwrap();
     }
 }
