@@ -19,7 +19,8 @@ pub type Callback<T> = Box<dyn FnOnce(Result<T>) + Send + 'static>;
 ///
 /// It is a runtime-agnostic [`Future`] (any executor can poll it) and can also
 /// be waited on from a plain thread with [`Completion::wait`]. Dropping it does
-/// not cancel the operation.
+/// not cancel the operation. An append's completion holds the appended events from
+/// the commit until it is awaited or dropped, so that the caller's thread frees them.
 #[must_use = "the operation runs regardless; await or wait to learn its result"]
 pub struct Completion<T> {
     receiver: oneshot::Receiver<Reply<T>>,
