@@ -480,7 +480,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
     for (w, target) in [(64, 0.6), (8, 0.7)] {
         if cfg.writers.contains(&w) {
             accept(
-                format!("{w} awaiting writers, % of the commit-latency bound (one-record bound in scenario 1a's table)"),
+                format!("{w} awaiting writers, % of the commit-latency bound"),
                 med(&of_bound, &("Tidelog files", w)),
                 med(&of_bound, &("Tidelog LMDB", w)),
                 target,
