@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::error::{Error, Result};
+use crate::writer::Writes;
 
 /// A callback that receives an operation's result, once.
 pub type Callback<T> = Box<dyn FnOnce(Result<T>) + Send + 'static>;
@@ -18,11 +19,17 @@ pub type Callback<T> = Box<dyn FnOnce(Result<T>) + Send + 'static>;
 ///
 /// It is a runtime-agnostic [`Future`] (any executor can poll it) and can also
 /// be waited on from a plain thread with [`Completion::wait`]. Dropping it does
-/// not cancel the operation.
+/// not cancel the operation. An append's completion holds the appended events from
+/// the commit until it is awaited or dropped, so that the caller's thread frees them.
 #[must_use = "the operation runs regardless; await or wait to learn its result"]
 pub struct Completion<T> {
-    receiver: oneshot::Receiver<Result<T>>,
+    receiver: oneshot::Receiver<Reply<T>>,
 }
+
+/// What a completion's channel carries: the result and, for an append, the writes it
+/// consumed, so that the thread that allocated them frees them (on its own, uncontended
+/// allocator cache) instead of the writer thread.
+pub(crate) type Reply<T> = (Result<T>, Option<Writes>);
 
 impl<T: Send + 'static> Completion<T> {
     /// A completion and the callback that resolves it.
@@ -30,22 +37,30 @@ impl<T: Send + 'static> Completion<T> {
         let (sender, receiver) = oneshot::channel();
         let callback: Callback<T> = Box::new(move |result| {
             // The receiver may be gone (caller dropped the future); nothing to do then.
-            let _ = sender.send(result);
+            let _ = sender.send((result, None));
         });
         (Completion { receiver }, callback)
     }
 }
 
 impl<T> Completion<T> {
+    /// A completion and the sender that resolves it (no boxed callback).
+    pub(crate) fn channel() -> (Completion<T>, oneshot::Sender<Reply<T>>) {
+        let (sender, receiver) = oneshot::channel();
+        (Completion { receiver }, sender)
+    }
+
     /// Blocks the current thread until the operation completes.
     pub fn wait(self) -> Result<T> {
-        self.receiver.recv().unwrap_or(Err(Error::Closed))
+        self.receiver.recv().map(|(result, _spent)| result).unwrap_or(Err(Error::Closed))
     }
 }
 
 impl<T> Future for Completion<T> {
     type Output = Result<T>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.receiver).poll(cx).map(|r| r.unwrap_or(Err(Error::Closed)))
+        Pin::new(&mut self.receiver)
+            .poll(cx)
+            .map(|r| r.map(|(result, _spent)| result).unwrap_or(Err(Error::Closed)))
     }
 }

@@ -17,7 +17,7 @@ use crate::options::{Backend, Options};
 use crate::snapshot::SnapshotStore;
 use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, postgres, Storage, StreamState};
 use crate::tail::{Subscription, SubscriptionSource};
-use crate::writer::{NewEventWithIds, Request, Shared, WriteReply, Writer};
+use crate::writer::{NewEventWithIds, Request, Shared, WriteReply, Writer, Writes};
 
 /// An open event journal. Cheap to clone: clones share one journal, and
 /// [`Journal::close`] closes it for all of them.
@@ -230,12 +230,15 @@ impl Journal {
         // Counted before it is queued: an operation issued once this returns waits for it (see `order`).
         let order = &self.inner.shared.order;
         request.for_each_persistence_id(|pid| order.issue(pid));
-        if let Err(crossbeam_channel::SendError(request)) = sender.send(request) {
-            self.inner.pending.fetch_sub(1, Ordering::SeqCst);
-            drop(guard);
-            request.for_each_persistence_id(|pid| order.settle(pid));
-            order.wake();
-            request.fail(Error::Closed);
+        match sender.send(request) {
+            Ok(()) => self.inner.shared.queued(self.inner.pending.load(Ordering::SeqCst)),
+            Err(crossbeam_channel::SendError(request)) => {
+                self.inner.pending.fetch_sub(1, Ordering::SeqCst);
+                drop(guard);
+                request.for_each_persistence_id(|pid| order.settle(pid));
+                order.wake();
+                request.fail(Error::Closed);
+            }
         }
     }
 
@@ -244,7 +247,10 @@ impl Journal {
     /// saving two thread hand-offs. Order is kept: the writer lock is held and no
     /// earlier request is waiting. Not for the interval policy, whose flush timer
     /// lives on the writer thread.
-    fn submit_blocking(&self, request: Request) {
+    fn submit_blocking(&self, mut request: Request) {
+        if let Request::Write { awaited, .. } = &mut request {
+            *awaited = true;
+        }
         let inline = |request: Request| -> std::result::Result<(), Request> {
             if matches!(self.inner.options.sync, crate::options::SyncPolicy::Interval(_)) || self.inner.pending.load(Ordering::SeqCst) != 0
             {
@@ -280,8 +286,8 @@ impl Journal {
     /// sequence numbers `highest + 1 ..`. Blocks until committed (and, by
     /// default, flushed).
     pub fn append(&self, persistence_id: &str, events: Vec<NewEvent>) -> Result<WriteReceipt> {
-        let (completion, callback) = Completion::new();
-        if let Some(request) = self.append_request(persistence_id, events, callback) {
+        let (completion, sender) = Completion::channel();
+        if let Some(request) = self.append_request(persistence_id, events, WriteReply::Completion(sender)) {
             self.submit_blocking(request);
         }
         completion.wait()
@@ -289,8 +295,10 @@ impl Journal {
 
     /// [`Journal::append`] as a runtime-agnostic future.
     pub fn append_async(&self, persistence_id: &str, events: Vec<NewEvent>) -> Completion<WriteReceipt> {
-        let (completion, callback) = Completion::new();
-        self.append_boxed(persistence_id, events, callback);
+        let (completion, sender) = Completion::channel();
+        if let Some(request) = self.append_request(persistence_id, events, WriteReply::Completion(sender)) {
+            self.submit(request);
+        }
         completion
     }
 
@@ -303,19 +311,19 @@ impl Journal {
 
     /// [`Journal::append_with`] for a callback that is boxed already (no second box).
     fn append_boxed(&self, persistence_id: &str, events: Vec<NewEvent>, callback: Callback<WriteReceipt>) {
-        if let Some(request) = self.append_request(persistence_id, events, callback) {
+        if let Some(request) = self.append_request(persistence_id, events, WriteReply::One(callback)) {
             self.submit(request);
         }
     }
 
     /// Validates an append; a refused one is completed at once and yields no request.
-    fn append_request(&self, persistence_id: &str, events: Vec<NewEvent>, callback: Callback<WriteReceipt>) -> Option<Request> {
+    fn append_request(&self, persistence_id: &str, events: Vec<NewEvent>, reply: WriteReply) -> Option<Request> {
         if let Err(e) = self
             .ensure_open()
             .and_then(|()| validate_persistence_id(persistence_id))
             .and_then(|()| self.validate_events(&events))
         {
-            callback(Err(e));
+            reply.answer(Err(e), None);
             return None;
         }
         let write = AtomicWrite {
@@ -324,8 +332,9 @@ impl Journal {
             events,
         };
         Some(Request::Write {
-            writes: vec![write],
-            reply: WriteReply::One(callback),
+            writes: Writes::One(write),
+            reply,
+            awaited: false,
         })
     }
 
@@ -382,8 +391,9 @@ impl Journal {
             .collect();
         if checks.iter().all(Result::is_ok) {
             return Some(Request::Write {
-                writes,
+                writes: Writes::Many(writes),
                 reply: WriteReply::Many(Box::new(callback)),
+                awaited: false,
             });
         }
         let valid: Vec<AtomicWrite> = writes.into_iter().zip(&checks).filter(|(_, c)| c.is_ok()).map(|(w, _)| w).collect();
@@ -400,8 +410,9 @@ impl Journal {
             return None;
         }
         Some(Request::Write {
-            writes: valid,
+            writes: Writes::Many(valid),
             reply: WriteReply::Many(Box::new(merge)),
+            awaited: false,
         })
     }
 

@@ -28,7 +28,8 @@ use crate::storage::{Op, StagedWrite, Storage};
 /// Work for the writer thread.
 pub(crate) enum Request {
     /// Atomic writes. A `first_sequence_nr` of 0 means "assign highest + 1" (`append`).
-    Write { writes: Vec<AtomicWrite>, reply: WriteReply },
+    /// `awaited`: a caller thread blocks until the reply (`Journal::append`, `write`).
+    Write { writes: Writes, reply: WriteReply, awaited: bool },
     /// `delete_to`.
     Delete {
         persistence_id: String,
@@ -58,7 +59,40 @@ pub(crate) struct NewEventWithIds {
 
 pub(crate) enum WriteReply {
     One(Callback<WriteReceipt>),
+    /// A [`crate::Completion`]'s sender, answered without a boxed callback.
+    Completion(oneshot::Sender<crate::completion::Reply<WriteReceipt>>),
     Many(Box<dyn FnOnce(Vec<Result<WriteReceipt>>) + Send>),
+}
+
+impl WriteReply {
+    /// Answers a reply to one atomic write (`One` or `Completion`). `spent`, the request's
+    /// writes, goes back to a completion's waiting thread to be freed there.
+    pub(crate) fn answer(self, result: Result<WriteReceipt>, spent: Option<Writes>) {
+        match self {
+            WriteReply::One(reply) => deliver(|| reply(result)),
+            WriteReply::Completion(sender) => {
+                // The receiver may be gone (its caller dropped the future): nothing to do then.
+                let _ = sender.send((result, spent));
+            }
+            WriteReply::Many(reply) => deliver(|| reply(vec![result])),
+        }
+    }
+}
+
+/// The atomic writes of a request: an append's single write needs no vector of its own.
+pub(crate) enum Writes {
+    One(AtomicWrite),
+    Many(Vec<AtomicWrite>),
+}
+
+impl std::ops::Deref for Writes {
+    type Target = [AtomicWrite];
+    fn deref(&self) -> &[AtomicWrite] {
+        match self {
+            Writes::One(write) => std::slice::from_ref(write),
+            Writes::Many(writes) => writes,
+        }
+    }
 }
 
 impl Request {
@@ -101,14 +135,12 @@ impl Request {
             Request::Write {
                 writes,
                 reply: WriteReply::Many(reply),
+                ..
             } => {
                 let results = writes.iter().map(|_| Err(error.clone())).collect();
                 deliver(|| reply(results))
             }
-            Request::Write {
-                reply: WriteReply::One(reply),
-                ..
-            } => deliver(|| reply(Err(error))),
+            Request::Write { reply, writes, .. } => reply.answer(Err(error), Some(writes)),
             Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => {
                 deliver(|| reply(Err(error)))
             }
@@ -130,18 +162,37 @@ pub(crate) struct Shared {
     /// Set by `close`: the moment after which queued work is failed instead of committed.
     pub close_deadline: Mutex<Option<Instant>>,
     /// Set when a flush failed: nothing more may be acknowledged.
-    pub failed: Mutex<Option<Arc<Error>>>,
+    pub failed: std::sync::OnceLock<Arc<Error>>,
     /// Which writes are in flight per persistence id, so that later operations on it wait for them.
     pub order: Arc<IssueOrder>,
     /// The committed watermark subscriptions follow (`tail.rs`).
     pub tails: Arc<crate::tail::Tails>,
+    /// While the writer waits for the callers it just answered to come back (see
+    /// [`Writer::run`]): the `pending` count at which a submitter wakes it; 0 when not waiting.
+    pub wake_writer_at: AtomicUsize,
+    /// The writer thread, for that wake-up.
+    pub writer_thread: std::sync::OnceLock<std::thread::Thread>,
 }
 
 impl Shared {
     pub(crate) fn failure(&self) -> Option<Error> {
-        self.failed.lock().as_ref().map(|e| Error::Failed(e.clone()))
+        self.failed.get().map(|e| Error::Failed(e.clone()))
+    }
+
+    /// Called by a submitter after it queued a request, with `pending` as it is now: wakes the
+    /// writer if it waits for this many requests. One wake-up per batch, by the last caller back.
+    pub(crate) fn queued(&self, pending: usize) {
+        let want = self.wake_writer_at.load(Ordering::SeqCst);
+        if want != 0 && pending >= want && self.wake_writer_at.swap(0, Ordering::SeqCst) != 0 {
+            if let Some(writer) = self.writer_thread.get() {
+                writer.unpark();
+            }
+        }
     }
 }
+
+/// Longest the writer waits for the callers of its last batch to come back.
+const MAX_LINGER: Duration = Duration::from_millis(1);
 
 pub(crate) struct Writer {
     storage: Arc<dyn Storage>,
@@ -166,6 +217,8 @@ pub(crate) struct Writer {
     batch_settled: bool,
     /// Several writers share the storage: each batch is staged against the state it reports.
     shared_storage: bool,
+    /// Moving average of a commit's duration (staging, storage commit and flush), in µs.
+    commit_us: f64,
 }
 
 /// What staging decided for one atomic write (or other request) of a batch.
@@ -225,6 +278,7 @@ impl Writer {
             last_sync: Instant::now(),
             needs_upkeep: false,
             batch_settled: false,
+            commit_us: 0.0,
             shared_storage: storage.shared(),
             storage,
         })
@@ -275,21 +329,62 @@ impl Writer {
     /// The writer thread: runs until every sender is gone and the queue is drained
     /// (or the close deadline passed). `pending` counts requests queued or in hand
     /// and not yet taken into a batch; it only falls while `writer` is locked.
+    ///
+    /// Callers that await their acknowledgement come back with their next request
+    /// right after it. Started at once, the next commit would carry only those that
+    /// were quickest back, and the rest would wait a whole commit for the one after
+    /// (with 8 such callers, batches of 4 alternate). So after answering a batch the
+    /// writer waits, for at most about half a commit's duration from that moment, until
+    /// as many requests are queued as it just answered (plus those queued meanwhile);
+    /// the last caller back wakes it. Only blocking callers are waited for (see
+    /// below). A lone caller never waits (it is the one expected), and a request
+    /// arriving after the window is committed at once.
     pub(crate) fn run(writer: Arc<Mutex<Writer>>, requests: Receiver<Request>, pending: Arc<AtomicUsize>) {
         let mut batch = Vec::new();
+        let mut returning: Option<(usize, Instant)> = None;
+        let _ = writer.lock().shared.writer_thread.set(std::thread::current());
         loop {
-            let Some(first) = Writer::next_request(&writer, &requests) else {
-                break;
+            // Lingering, the writer holds its lock, so a returning blocking caller queues its request
+            // rather than committing it alone on its own thread.
+            let lingering = returning.map(|(_, until)| (writer.lock(), until));
+            let (mut w, first) = match lingering {
+                Some((w, until)) => match requests.recv_deadline(until) {
+                    Ok(first) => (w, first),
+                    Err(RecvTimeoutError::Timeout) => {
+                        returning = None;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => {
+                    let Some(first) = Writer::next_request(&writer, &requests) else {
+                        break;
+                    };
+                    (writer.lock(), first)
+                }
             };
-            let mut w = writer.lock();
             let mut events = first.event_count();
             let mut bytes = first.byte_estimate();
             batch.push(first);
             let gather_until = (!w.max_batch_delay.is_zero()).then(|| Instant::now() + w.max_batch_delay);
             while events < w.max_batch_events && bytes < w.max_batch_bytes {
                 let next = match gather_until {
-                    None => requests.try_recv().ok(),
                     Some(until) => requests.recv_deadline(until).ok(),
+                    None => match requests.try_recv() {
+                        Ok(request) => Some(request),
+                        Err(_) => match returning {
+                            Some((target, until)) if pending.load(Ordering::SeqCst) < target && Instant::now() < until => {
+                                w.shared.wake_writer_at.store(target, Ordering::SeqCst);
+                                // Checked after announcing the target: a submitter either sees it or is counted here.
+                                if pending.load(Ordering::SeqCst) < target {
+                                    std::thread::park_timeout(until.saturating_duration_since(Instant::now()));
+                                }
+                                w.shared.wake_writer_at.store(0, Ordering::SeqCst);
+                                continue;
+                            }
+                            _ => None,
+                        },
+                    },
                 };
                 let Some(request) = next else { break };
                 events += request.event_count();
@@ -303,7 +398,15 @@ impl Writer {
                 w.shared.order.wake();
                 break;
             }
+            let answered = batch.iter().filter(|r| matches!(r, Request::Write { awaited: true, .. })).count();
             w.commit_guarded(&mut batch);
+            let linger = Duration::from_secs_f64(w.commit_us / 2e6).min(MAX_LINGER);
+            // A lone caller is not waited for: it may commit its next write on its own thread. Callbacks
+            // (async callers) are not waited for either: a pipelining submitter, say, refills its window
+            // one request at a time, and waiting for it would stop the writer and the submitter from
+            // working at the same time.
+            returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always)
+                .then(|| (pending.load(Ordering::SeqCst) + answered, Instant::now() + linger));
             if w.needs_upkeep && requests.is_empty() && w.shared.close_deadline.lock().is_none() {
                 w.needs_upkeep = false;
                 if let Err(err) = w.storage.maintain() {
@@ -362,7 +465,7 @@ impl Writer {
 
     fn poison(&self, err: &Error) {
         tracing::error!(error = %err, "flush failed; the journal refuses further writes until reopened");
-        self.shared.failed.lock().get_or_insert_with(|| Arc::new(err.clone()));
+        let _ = self.shared.failed.set(Arc::new(err.clone()));
     }
 
     fn stream(&mut self, persistence_id: &str) -> Result<StreamState> {
@@ -763,7 +866,14 @@ impl Writer {
                     Metrics::add(&self.metrics.events, committed_events);
                     Metrics::add(&self.metrics.bytes, self.buffer.len() as u64);
                     self.metrics.batch_events.record(committed_events);
-                    self.metrics.commit_latency_us.record_duration(started.elapsed());
+                    let took = started.elapsed();
+                    self.metrics.commit_latency_us.record_duration(took);
+                    let took_us = took.as_secs_f64() * 1e6;
+                    self.commit_us = if self.commit_us == 0.0 {
+                        took_us
+                    } else {
+                        0.75 * self.commit_us + 0.25 * took_us
+                    };
                 }
             }
             Err(_) => {
@@ -803,20 +913,17 @@ impl Writer {
             };
             match request {
                 Request::Write {
-                    reply: WriteReply::One(reply),
-                    ..
-                } => {
-                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
-                    self.count_write(&r);
-                    deliver(|| reply(r));
-                }
-                Request::Write {
                     reply: WriteReply::Many(reply),
                     ..
                 } => {
                     let results: Vec<_> = request_outcomes.into_iter().map(resolve).collect();
                     results.iter().for_each(|r| self.count_write(r));
                     deliver(|| reply(results));
+                }
+                Request::Write { reply, writes, .. } => {
+                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
+                    self.count_write(&r);
+                    reply.answer(r, Some(writes));
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
                     // One outcome each: a refusal decided while staging, or the batch's result.
