@@ -469,13 +469,13 @@ fn frame_end(segment: &[u8]) -> usize {
 }
 
 /// Where each record of LMDB's write-ahead log ends (format.md: length u32, CRC u32, generation
-/// u64, payload).
+/// u64, payload; a length of `u32::MAX` is the end marker).
 fn wal_record_ends(wal: &[u8]) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut pos = 0;
     while let Some(header) = wal.get(pos..pos + 16) {
         let n = u32::from_le_bytes(header[..4].try_into().unwrap()) as usize;
-        if n == 0 || pos + 16 + n > wal.len() {
+        if n == 0 || n == u32::MAX as usize || pos + 16 + n > wal.len() {
             break;
         }
         pos += 16 + n;
