@@ -719,3 +719,27 @@ fn a_zeroed_page_of_the_newest_segment_starting_at_a_frame_is_reported() {
     );
     assert!(read == appended + 3 || !j.torn_tails().is_empty(), "silently shorter");
 }
+
+/// LMDB refuses an environment when either meta page lost its `P_META` flag or data version
+/// (found by the long fuzz run: a flip in the second meta page's version was an I/O error, and
+/// `verify` exited 1): both are typed `Corrupt` errors naming `data.mdb`.
+#[test]
+fn a_damaged_lmdb_meta_page_version_or_flag_is_corrupt() {
+    for (at, mask) in [(21, 0x01u8), (4096 + 21, 0x01), (10, 0x08), (4096 + 10, 0x08)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let j = Journal::open(&path, Options::new()).unwrap();
+        j.append("s", vec![NewEvent::new(b"one".to_vec())]).unwrap();
+        j.close().unwrap();
+        let data = path.join("lmdb/data.mdb");
+        let mut bytes = fs::read(&data).unwrap();
+        bytes[at] ^= mask;
+        fs::write(&data, &bytes).unwrap();
+        for read_only in [true, false] {
+            match Journal::open(&path, Options::new().read_only(read_only)) {
+                Err(Error::Corrupt { path: p, .. }) => assert_eq!(p, data, "byte {at}"),
+                other => panic!("byte {at}, read-only {read_only}: expected Corrupt, got {:?}", other.map(|_| ())),
+            }
+        }
+    }
+}
