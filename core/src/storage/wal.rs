@@ -160,7 +160,8 @@ impl WalWriter {
         self.file
             .write_all_at(&end_marker(generation), 0)
             .map_err(|e| Error::io("write write-ahead log", &self.path, e))?;
-        self.dirty = true;
+        // No flush of its own (none per checkpoint): the next record's flush covers it.
+        self.dirty = false;
         Ok(())
     }
 
