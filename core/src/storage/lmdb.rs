@@ -1,10 +1,11 @@
 //! LMDB backend (through `heed`), with a write-ahead log in front (`wal`): group
 //! commits go to the log and an in-memory tail, and checkpoints apply the tail to
-//! LMDB in one durable transaction. Layout, format version 2:
+//! LMDB in one durable transaction. Layout (values since format 3 end in a CRC32; see
+//! `core/docs/format.md`, which is authoritative):
 //!
 //! | database  | key                                   | value                                   |
 //! |-----------|---------------------------------------|-----------------------------------------|
-//! | `meta`    | `format`, `next_offset`, `next_stream`, `wal_generation` | u32 / u64 little-endian |
+//! | `meta`    | `format`, `next_offset`, `next_stream`, `wal_generation`, `wal_min_len`, `wal_marks` | u32 / u64 little-endian |
 //! | `streams` | persistence id (UTF-8)                | stream id u64, highest u64, deleted_to u64 (LE) |
 //! | `names`   | stream id u64 BE                      | persistence id                          |
 //! | `events`  | stream id u64 BE, sequence nr u64 BE  | event body (`codec`)                    |
