@@ -197,7 +197,8 @@ fn fuzz_child() {
         return;
     };
     let backend: Backend = std::env::var("TIDELOG_FUZZ_BACKEND").unwrap().parse().unwrap();
-    let expected = {
+    // Read only when the damaged copy reads at all (most cases end in a typed error first).
+    let expected = || {
         let j = Journal::open(&pristine, Options::new().backend(backend).read_only(true)).unwrap();
         let m = model(&j).unwrap();
         j.close().unwrap();
@@ -209,20 +210,24 @@ fn fuzz_child() {
             let torn = !j.torn_tails().is_empty();
             let outcome = match model(&j) {
                 Err(e) => format!("error:{}", e.kind()),
-                Ok(got) if got == expected => "right".to_owned(),
                 Ok(got) => {
-                    // A damaged snapshot is skipped (and reported by audit) for an older one.
-                    let snapshot_reported = j.snapshots().audit().map_or(true, |files| files.iter().any(|f| f.check.is_err()));
-                    let same_events = Model {
-                        snapshots: expected.snapshots.clone(),
-                        ..got.clone()
-                    } == expected;
-                    if same_events && snapshot_reported {
-                        "right-older-snapshot".to_owned()
-                    } else if torn && is_prefix(&got, &expected) {
-                        "torn-tail".to_owned()
+                    let expected = expected();
+                    if got == expected {
+                        "right".to_owned()
                     } else {
-                        format!("WRONG:{got:?}")
+                        // A damaged snapshot is skipped (and reported by audit) for an older one.
+                        let snapshot_reported = j.snapshots().audit().map_or(true, |files| files.iter().any(|f| f.check.is_err()));
+                        let same_events = Model {
+                            snapshots: expected.snapshots.clone(),
+                            ..got.clone()
+                        } == expected;
+                        if same_events && snapshot_reported {
+                            "right-older-snapshot".to_owned()
+                        } else if torn && is_prefix(&got, &expected) {
+                            "torn-tail".to_owned()
+                        } else {
+                            format!("WRONG:{got:?}")
+                        }
                     }
                 }
             };
@@ -308,6 +313,14 @@ fn run_cases(name: &str, pristine: &Path, backend: Backend, cases: impl Iterator
     let mut tally: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for (i, (what, mutate)) in cases.enumerate() {
+        if i > 0 && i % 500 == 0 {
+            // A long run's progress, so that a run stopped early still says what it covered.
+            eprintln!(
+                "{name} ({}): {i} cases so far: {tally:?}, {} failures",
+                backend.name(),
+                failures.len()
+            );
+        }
         let case = scratch.path().join(format!("case{}", i % 2));
         let _ = fs::remove_dir_all(&case);
         copy_dir(pristine, &case);
@@ -469,13 +482,13 @@ fn frame_end(segment: &[u8]) -> usize {
 }
 
 /// Where each record of LMDB's write-ahead log ends (format.md: length u32, CRC u32, generation
-/// u64, payload).
+/// u64, payload; a length of `u32::MAX` is the end marker).
 fn wal_record_ends(wal: &[u8]) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut pos = 0;
     while let Some(header) = wal.get(pos..pos + 16) {
         let n = u32::from_le_bytes(header[..4].try_into().unwrap()) as usize;
-        if n == 0 || pos + 16 + n > wal.len() {
+        if n == 0 || n == u32::MAX as usize || pos + 16 + n > wal.len() {
             break;
         }
         pos += 16 + n;
@@ -527,11 +540,72 @@ fn a_flip_in_any_stored_value_or_frame_header_is_detected() {
     assert_none(failures);
 }
 
-/// Every file cut at many lengths (the long run: every length of a file up to 512 bytes, 512
-/// lengths and every page boundary of a larger one, 32 lengths of a segment, and 0, 1, 8, 15 and
-/// 16 bytes past every frame and log record; the short pass: five per file and the end of the
-/// last frame or record): only typed errors or the right data (a prefix of it when a torn tail is
-/// reported).
+/// The cuts of the long run: every length of a file, or where a range of lengths is provably
+/// read the same (format.md, "Residual risk, measured"), the ends of each range and a point
+/// inside it:
+/// - `data.mdb`: what the open reads depends on the length only through whole pages (each meta
+///   page's first 152 bytes, then `len / page size` in the page walk and the size check), so every
+///   length up to 160 and past the first meta page's fields, and four per page after (the page
+///   boundary, one past it, its middle, its last byte);
+/// - LMDB's log, when `meta/wal_min_len` says it is at least as long as the file: any cut is
+///   refused by its length alone, before a byte is read; every length up to 64, every record end
+///   and the 17 bytes after it, and one length per page;
+/// - a segment: the classes of its header (empty, cut inside, whole) and, per frame, its start,
+///   one, 8, 15, 16 and 17 bytes in and its last byte (a cut frame fails the same checks wherever
+///   its payload is cut), and every length of the 17 bytes after the last frame, then one per page;
+/// - every other file (control, snapshots, `FORMAT`): every length.
+fn long_cut_lengths(file: &Path, bytes: &[u8], record_ends: &[usize]) -> Vec<usize> {
+    let len = bytes.len();
+    let page = 4096;
+    let per_page = |from: usize| {
+        (from..len)
+            .step_by(page)
+            .flat_map(|b| [b, b + 1, b + page / 2, b + page - 1])
+            .collect::<Vec<_>>()
+    };
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let mut lengths: Vec<usize> = if name == "data.mdb" {
+        (0..=160).chain(page - 1..=page + 160).chain(per_page(2 * page)).collect()
+    } else if name == "wal" {
+        (0..=64)
+            .chain(record_ends.iter().flat_map(|&e| e..=e + 17))
+            .chain((0..len).step_by(page))
+            .chain([len - 1])
+            .collect()
+    } else if file.extension().is_some_and(|x| x == "seg") {
+        let headers = frame_headers(bytes);
+        let end = frame_end(bytes);
+        [0, 1, 16, 31, 32]
+            .into_iter()
+            .chain(headers.iter().skip(1).flat_map(|h| {
+                let frame_end = h.end + u32::from_le_bytes(bytes[h.start + 4..h.start + 8].try_into().unwrap()) as usize;
+                [
+                    h.start,
+                    h.start + 1,
+                    h.start + 8,
+                    h.start + 15,
+                    h.start + 16,
+                    h.start + 17,
+                    frame_end - 1,
+                ]
+            }))
+            .chain(end..=end + 17)
+            .chain((end..len).step_by(page))
+            .collect()
+    } else {
+        (0..len).collect()
+    };
+    lengths.retain(|cut| *cut < len);
+    lengths.sort_unstable();
+    lengths.dedup();
+    lengths
+}
+
+/// Every file cut at many lengths (the long run: every length, or a dense sample of each range of
+/// lengths that reads the same, see [`long_cut_lengths`]; the short pass: five per file and the
+/// end of the last frame or record): only typed errors or the right data (a prefix of it when a
+/// torn tail is reported). LMDB's lock file is not journal data: LMDB rebuilds it whenever no
+/// other process has the environment open.
 #[test]
 fn truncation_of_any_file_at_any_length_is_detected() {
     let long = std::env::var("TIDELOG_FUZZ_ITERATIONS").is_ok();
@@ -544,8 +618,7 @@ fn truncation_of_any_file_at_any_length_is_detected() {
         let mut cases: Vec<Case> = Vec::new();
         for file in files {
             let len = fs::metadata(&file).unwrap().len() as usize;
-            // Where a frame or a log record ends (a cut there leaves whole frames only), and the
-            // bytes just after: the long run takes them all, the short pass the last one.
+            // Where a frame or a log record ends (a cut there leaves whole frames only).
             let bytes = fs::read(&file).unwrap();
             let ends: Vec<usize> = match file.extension().and_then(|x| x.to_str()) {
                 Some("seg") => frame_headers(&bytes)
@@ -557,26 +630,15 @@ fn truncation_of_any_file_at_any_length_is_detected() {
                 _ if file.ends_with("wal") => wal_record_ends(&bytes),
                 _ => Vec::new(),
             };
-            let boundaries: Vec<usize> = if long {
-                ends.iter().flat_map(|&e| [e, e + 1, e + 8, e + 15, e + 16]).collect()
-            } else {
-                ends.last().into_iter().copied().collect()
-            };
             let lengths: Vec<usize> = if long {
-                // Every length of a small file; 512 lengths (32 of a segment: there are many, and
-                // their frame boundaries are cut above) and every page boundary of a large one.
-                let samples = if file.extension().is_some_and(|x| x == "seg") { 32 } else { 512 };
-                let step = (len / samples).max(1);
-                let mut lengths: Vec<usize> = (0..len).step_by(step).chain((0..len).step_by(4096)).collect();
+                long_cut_lengths(&file, &bytes, &ends)
+            } else {
+                let mut lengths: Vec<usize> = vec![0, 1, len / 3, len / 2, len.saturating_sub(1)];
+                lengths.extend(ends.last());
                 lengths.sort_unstable();
                 lengths.dedup();
                 lengths
-            } else {
-                vec![0, 1, len / 3, len / 2, len.saturating_sub(1)]
             };
-            let mut lengths: Vec<usize> = lengths.into_iter().chain(boundaries).collect();
-            lengths.sort_unstable();
-            lengths.dedup();
             let relative = file.strip_prefix(&pristine).unwrap().to_owned();
             for cut in lengths.into_iter().filter(|cut| *cut < len) {
                 let file = relative.clone();

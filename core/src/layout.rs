@@ -16,7 +16,7 @@ use crate::fsutil;
 use crate::options::Backend;
 
 /// The on-disk format version this library writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 const FORMAT_FILE: &str = "FORMAT";
 

@@ -247,8 +247,8 @@ fn killed_after_ten_records(dir: &Path) -> (std::path::PathBuf, Vec<u64>, std::f
     let mut at = 0usize;
     loop {
         let len = u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
-        if len == 0 {
-            break;
+        if len == u32::MAX as usize {
+            break; // the end marker
         }
         starts.push(at as u64);
         at += 16 + len;
@@ -659,4 +659,55 @@ fn a_zeroed_log_record_with_records_after_it_is_corrupt_and_nothing_is_lost_past
         assert_eq!(journal.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), records, "record {r}");
         journal.close().unwrap();
     }
+}
+
+#[test]
+fn a_zeroed_first_page_of_the_log_is_corrupt_not_an_empty_log() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, starts, log) = killed_after_ten_records(dir.path());
+    let end = *starts.last().unwrap();
+    assert!(end + 16 <= 4096, "every record lies in the first page ({end} bytes)");
+    // A lost write of the page: the records and the end marker after them read as zeros.
+    log.write_all_at(&[0u8; 4096], 0).unwrap();
+    drop(log);
+    let reader = Journal::open(&path, Options::new().read_only(true)).unwrap();
+    match reader.read("p", 1, u64::MAX, usize::MAX) {
+        Err(Error::Corrupt { path: at, offset, .. }) => {
+            assert!(at.ends_with("lmdb/wal"), "{at:?}");
+            assert_eq!(offset, 0);
+        }
+        other => panic!("a reader: expected Corrupt, got {other:?}"),
+    }
+    reader.close().unwrap();
+    match Journal::open(&path, Options::new()) {
+        Err(Error::Corrupt { path: at, offset, .. }) => {
+            assert!(at.ends_with("lmdb/wal"), "{at:?}");
+            assert_eq!(offset, 0);
+        }
+        other => panic!("the writer: expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_log_ends_in_an_end_marker_and_a_missing_one_is_a_reported_torn_tail() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, starts, log) = killed_after_ten_records(dir.path());
+    let end = *starts.last().unwrap();
+    let mut marker = [0u8; 16];
+    log.read_exact_at(&mut marker, end).unwrap();
+    assert_eq!(&marker[..4], &u32::MAX.to_le_bytes(), "an end marker follows the last record");
+    // The last record's write cut before its marker (zeros there): kept, and reported as a torn tail.
+    log.write_all_at(&[0u8; 16], end).unwrap();
+    drop(log);
+    let journal = Journal::open(&path, Options::new()).unwrap();
+    assert_eq!(journal.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), starts.len() - 1);
+    assert_eq!(journal.torn_tails().len(), 1);
+    assert_eq!(journal.torn_tails()[0].offset, end);
+    journal.close().unwrap();
+    let journal = Journal::open(&path, Options::new()).unwrap();
+    assert!(journal.torn_tails().is_empty());
+    assert_eq!(journal.read("p", 1, u64::MAX, usize::MAX).unwrap().len(), starts.len() - 1);
+    journal.close().unwrap();
 }

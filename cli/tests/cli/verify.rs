@@ -152,7 +152,7 @@ fn damage_inside_lmdb_s_write_ahead_log_is_reported_with_its_offset() {
     let log = std::fs::read(&log_path).unwrap();
     let mut starts = Vec::new();
     let mut at = 0usize;
-    while at + 16 <= log.len() && u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) != 0 {
+    while at + 16 <= log.len() && ![0, u32::MAX].contains(&u32::from_le_bytes(log[at..at + 4].try_into().unwrap())) {
         starts.push(at);
         at += 16 + u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
     }
@@ -178,7 +178,7 @@ fn log_record_starts(log_path: &Path) -> Vec<usize> {
     let log = std::fs::read(log_path).unwrap();
     let mut starts = Vec::new();
     let mut at = 0usize;
-    while at + 16 <= log.len() && u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) != 0 {
+    while at + 16 <= log.len() && ![0, u32::MAX].contains(&u32::from_le_bytes(log[at..at + 4].try_into().unwrap())) {
         starts.push(at);
         at += 16 + u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
     }

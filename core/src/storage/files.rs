@@ -47,6 +47,11 @@ const PREALLOCATE: u64 = 1 << 20;
 /// cut at a frame boundary is told from the log's end.
 const ZERO_TAIL: u64 = 16;
 const ZERO_TAIL_SINCE: u32 = 4;
+/// Since format 5 those 16 bytes are an end marker: `"TMEN"`, the segment number u64, CRC32 of
+/// the 12 bytes before it. Written with each frame (and the header), so that in the newest segment
+/// of version 5 or later zeros where it must be are a write cut short or a lost one, not an end.
+const END_MAGIC: &[u8; 4] = b"TMEN";
+const END_MARKER_SINCE: u32 = 5;
 const ENTRY_EVENT: u8 = 1;
 const ENTRY_STATE: u8 = 2;
 
@@ -319,6 +324,7 @@ impl FileStorage {
                     // Zero the torn bytes rather than cut them: the zeros after the last frame stay.
                     tracing::warn!(path = %path.display(), offset = end, bytes = len - end, "zeroing torn tail");
                     fsutil::write_zeros(&file, end, len.max(end + ZERO_TAIL)).map_err(io("zero torn tail", &path))?;
+                    file.write_all_at(&end_marker(number), end).map_err(io("zero torn tail", &path))?;
                     file.sync_all().map_err(io("fsync", &path))?;
                     Metrics::add(&metrics.repaired_tails, 1);
                     Metrics::add(&metrics.repaired_bytes, len - end);
@@ -529,7 +535,8 @@ impl FileStorage {
             data.truncate(n);
             let mut index = self.index.write();
             let mut progress = follow.end;
-            let scanned = scan_frames(&path, &data, follow.end, follow.segment, true, &mut index, &mut progress);
+            // Zeros after the frames are just not written yet here: a torn frame is read again.
+            let scanned = scan_frames(&path, &data, follow.end, follow.segment, true, false, &mut index, &mut progress);
             follow.end = progress;
             match scanned {
                 // A torn frame is one the writer is still writing: read again next time.
@@ -566,6 +573,16 @@ fn encode_control(index: &Index) -> Vec<u8> {
     out
 }
 
+/// The end marker of segment `number`.
+fn end_marker(number: u64) -> [u8; ZERO_TAIL as usize] {
+    let mut marker = [0u8; ZERO_TAIL as usize];
+    marker[..4].copy_from_slice(END_MAGIC);
+    marker[4..12].copy_from_slice(&number.to_le_bytes());
+    let crc = crc32fast::hash(&marker[..12]);
+    marker[12..].copy_from_slice(&crc.to_le_bytes());
+    marker
+}
+
 /// Creates segment `number`; `previous_len` is the length its predecessor was sealed at (0: none).
 fn create_segment(dir: &Path, number: u64, previous_len: u64) -> Result<Active> {
     let path = segment_path(dir, number);
@@ -582,9 +599,10 @@ fn create_segment(dir: &Path, number: u64, previous_len: u64) -> Result<Active> 
     header[16..24].copy_from_slice(&previous_len.to_le_bytes());
     let crc = crc32fast::hash(&header[..28]);
     header[28..].copy_from_slice(&crc.to_le_bytes());
-    // The header and the zeros after it, in one write.
+    // The header and the end marker after it, in one write.
     let mut start = [0u8; (SEGMENT_HEADER + ZERO_TAIL) as usize];
     start[..SEGMENT_HEADER as usize].copy_from_slice(&header);
+    start[SEGMENT_HEADER as usize..].copy_from_slice(&end_marker(number));
     file.write_all_at(&start, 0).map_err(io("write segment header", &path))?;
     file.sync_all().map_err(io("fsync", &path))?;
     fsutil::sync_dir(dir)?;
@@ -694,6 +712,7 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
         SEGMENT_HEADER,
         number,
         is_last,
+        is_last && version >= END_MARKER_SINCE,
         index,
         &mut progress,
     )?;
@@ -707,14 +726,17 @@ fn scan_segment(path: &Path, file: &File, number: u64, is_last: bool, index: &mu
 
 /// Scans the frames in `data` (the segment's bytes from offset `base` to its end) into the index;
 /// returns the offset just past the last whole frame, and whether a torn tail follows it. Only
-/// the newest segment (`is_last`) may end in a torn tail.
+/// the newest segment (`is_last`) may end in a torn tail. In a `marked` one (the newest, of
+/// version 5 or later) only the end marker ends the frames; zeros there are a torn tail.
 /// `progress` follows the end of the last frame taken into the index, also when a later one fails.
+#[allow(clippy::too_many_arguments)] // one scan's inputs, passed where they are known
 fn scan_frames(
     path: &Path,
     data: &[u8],
     base: u64,
     number: u64,
     is_last: bool,
+    marked: bool,
     index: &mut Index,
     progress: &mut u64,
 ) -> Result<(u64, bool)> {
@@ -724,9 +746,16 @@ fn scan_frames(
         let payload = match frame_at(data, pos) {
             Ok(p) => p,
             Err(reason) => {
-                // Zeros written ahead of the log: its clean end.
-                if data[pos..].iter().all(|b| *b == 0) {
+                // The end marker (any version reads it): the clean end, unless frames follow it.
+                if data.get(pos..pos + ZERO_TAIL as usize) == Some(&end_marker(number)[..]) && !has_valid_frame_after(data, pos + 1) {
                     return Ok((base + pos as u64, false));
+                }
+                // Zeros written ahead of the log: its clean end before format 5. In a marked
+                // segment a write cut before its marker, or a lost write: reported as torn.
+                if data[pos..].iter().all(|b| *b == 0) {
+                    // (Fewer than 16 bytes left: the file was cut, which the caller reports.)
+                    let torn = marked && data.len() - pos >= ZERO_TAIL as usize;
+                    return Ok((base + pos as u64, torn));
                 }
                 // A torn tail: the bad frame is the last thing in the newest segment.
                 if is_last && !has_valid_frame_after(data, pos + 1) {
@@ -1021,10 +1050,17 @@ impl Storage for FileStorage {
             }
             active.allocated = target;
         }
-        if let Err(e) = active.file.write_all_at(&active.frame, active.len) {
+        // The end marker after the frame, in the same write (it overwrites the zeros ahead).
+        active.frame.extend_from_slice(&end_marker(active.number));
+        let written = active.file.write_all_at(&active.frame, active.len);
+        active.frame.truncate(active.frame.len() - ZERO_TAIL as usize);
+        if let Err(e) = written {
             // Undo a partial append so the log stays whole; if that fails too, stop accepting writes.
-            // Zero what was written (the space stays allocated); a later open must not see a frame.
-            return Err(match crate::fsutil::write_zeros(&active.file, active.len, end) {
+            // Zero what was written (the space stays allocated) and put the marker back; a later
+            // open must not see a frame.
+            let undone = crate::fsutil::write_zeros(&active.file, active.len, end + ZERO_TAIL)
+                .and_then(|()| active.file.write_all_at(&end_marker(active.number), active.len));
+            return Err(match undone {
                 Ok(()) => Error::io("append", &path, e),
                 Err(_) => Error::Failed(Arc::new(Error::io("append", &path, e))),
             });
@@ -1153,8 +1189,9 @@ impl Storage for FileStorage {
                 pos += n as u64;
             }
             if newest {
-                // The zeros the newest segment holds after its last frame (format 4).
-                out.set_len(len + ZERO_TAIL).map_err(io("write segment copy", &target))?;
+                // The end marker the newest segment holds after its last frame (format 5).
+                out.write_all_at(&end_marker(number), len)
+                    .map_err(io("write segment copy", &target))?;
             }
             out.sync_all().map_err(io("fsync", &target))?;
         }

@@ -1,10 +1,11 @@
 //! LMDB backend (through `heed`), with a write-ahead log in front (`wal`): group
 //! commits go to the log and an in-memory tail, and checkpoints apply the tail to
-//! LMDB in one durable transaction. Layout, format version 2:
+//! LMDB in one durable transaction. Layout (values since format 3 end in a CRC32; see
+//! `core/docs/format.md`, which is authoritative):
 //!
 //! | database  | key                                   | value                                   |
 //! |-----------|---------------------------------------|-----------------------------------------|
-//! | `meta`    | `format`, `next_offset`, `next_stream`, `wal_generation` | u32 / u64 little-endian |
+//! | `meta`    | `format`, `next_offset`, `next_stream`, `wal_generation`, `wal_min_len`, `wal_marks` | u32 / u64 little-endian |
 //! | `streams` | persistence id (UTF-8)                | stream id u64, highest u64, deleted_to u64 (LE) |
 //! | `names`   | stream id u64 BE                      | persistence id                          |
 //! | `events`  | stream id u64 BE, sequence nr u64 BE  | event body (`codec`)                    |
@@ -24,7 +25,7 @@ use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, PutFlags, RoTxn, R
 use parking_lot::{Mutex, RwLock};
 
 use super::lmdb_pages;
-use super::wal::{Tail, WalWriter, CHECKPOINT_BYTES, DIRECT_BYTES};
+use super::wal::{Tail, WalWriter, CHECKPOINT_BYTES, DIRECT_BYTES, GROWTH};
 use super::{Op, Storage, StreamState, Visit};
 use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
@@ -331,7 +332,7 @@ impl LmdbStorage {
             never_sync,
             read_only: options.read_only,
             wal_path: path.join("wal"),
-            tail: RwLock::new(Arc::new(Tail::new(0))),
+            tail: RwLock::new(Arc::new(Tail::new(0, false))),
             torn: Mutex::new(None),
         };
         storage.check_format()?;
@@ -340,8 +341,8 @@ impl LmdbStorage {
         storage.writer.lock().next_stream = next_stream;
         if !options.read_only {
             // Replay what the log holds beyond the last checkpoint (a crash, or a copy).
-            let generation = storage.read(|_, txn| storage.generation_in(txn))?;
-            let tail = Tail::new(generation);
+            let (generation, marked) = storage.read(|_, txn| storage.log_state_in(txn))?;
+            let tail = Tail::new(generation, marked);
             // Damage inside the log fails the open here, before anything is checkpointed past it.
             tail.catch_up(&storage.wal_path, || Ok(true))?;
             let torn = tail.torn();
@@ -363,8 +364,44 @@ impl LmdbStorage {
             if replay {
                 storage.checkpoint(&mut state, &[], &[])?;
             }
+            if !marked {
+                storage.mark_log(&mut state)?;
+            }
         }
         Ok(storage)
+    }
+
+    /// Once per journal (a new one, or one written before format 5), with the log empty of
+    /// LMDB's generation: makes the log's marked start durable, then records in LMDB that
+    /// the log carries end markers from this generation on (and is never shorter than
+    /// [`GROWTH`]), so that zeros at its start are damage, never an empty log.
+    fn mark_log(&self, state: &mut WriterState) -> Result<()> {
+        let wal = state.wal.as_mut().ok_or(Error::Closed)?;
+        wal.mark_start()?;
+        let generation = self.tail.read().generation();
+        loop {
+            let attempt = {
+                let guard = self.env.read();
+                let env = guard.as_ref().ok_or(Error::Closed)?;
+                (|| -> heed::Result<()> {
+                    let mut txn = env.write_txn()?;
+                    self.dbs
+                        .meta
+                        .put(&mut txn, b"wal_marks", &seal(b"wal_marks", &generation.to_le_bytes()))?;
+                    self.dbs
+                        .meta
+                        .put(&mut txn, b"wal_min_len", &seal(b"wal_min_len", &GROWTH.to_le_bytes()))?;
+                    txn.commit()
+                })()
+            };
+            match attempt {
+                Ok(()) => break,
+                Err(heed::Error::Mdb(MdbError::MapFull)) => self.grow(4096)?,
+                Err(e) => return Err(Error::lmdb_at("commit", Some(&self.path.join("data.mdb")), e)),
+            }
+        }
+        *self.tail.write() = Arc::new(Tail::new(generation, true));
+        Ok(())
     }
 
     /// Fails if the log is shorter than LMDB knows it to be (a cut file looks like an empty log).
@@ -384,16 +421,23 @@ impl LmdbStorage {
         Ok(self.meta_u64(txn, b"wal_generation")?.unwrap_or(0))
     }
 
+    /// The log generation of `txn`, and whether its log carries end markers (format 5).
+    fn log_state_in(&self, txn: &RoTxn<'_, WithoutTls>) -> Result<(u64, bool)> {
+        let generation = self.generation_in(txn)?;
+        let marked = self.meta_u64(txn, b"wal_marks")?.is_some_and(|from| generation >= from);
+        Ok((generation, marked))
+    }
+
     /// The tail that goes with the current LMDB state: the writer's own, or (read-only)
     /// the log read on from where the last read stopped.
     fn current_tail(&self) -> Result<Arc<Tail>> {
         if !self.read_only {
             return Ok(self.tail.read().clone());
         }
-        let generation = self.read(|_, txn| self.generation_in(txn))?;
+        let (generation, marked) = self.read(|_, txn| self.log_state_in(txn))?;
         let mut cached = self.tail.write();
-        if cached.generation() != generation {
-            *cached = Arc::new(Tail::new(generation));
+        if cached.generation() != generation || cached.marked() != marked {
+            *cached = Arc::new(Tail::new(generation, marked));
         }
         cached.catch_up(&self.wal_path, || Ok(self.read(|_, txn| self.generation_in(txn))? == generation))?;
         *self.torn.lock() = cached.torn();
@@ -648,9 +692,9 @@ impl LmdbStorage {
             }
         }
         let next = tail.generation() + 1;
-        *self.tail.write() = Arc::new(Tail::new(next));
+        *self.tail.write() = Arc::new(Tail::new(next, tail.marked()));
         if let Some(wal) = state.wal.as_mut() {
-            wal.restart(next);
+            wal.restart(next)?;
         }
         Ok(())
     }
@@ -760,7 +804,7 @@ impl Storage for LmdbStorage {
                 let (key, value) = item.map_err(lmdb("read meta"))?;
                 let len = match key {
                     b"format" => 4,
-                    b"next_offset" | b"next_stream" | b"wal_generation" | b"wal_min_len" => 8,
+                    b"next_offset" | b"next_stream" | b"wal_generation" | b"wal_min_len" | b"wal_marks" => 8,
                     _ => return Err(malformed("an unknown meta record")),
                 };
                 unseal(key, value, len).map_err(bad)?;
@@ -1001,8 +1045,13 @@ impl Storage for LmdbStorage {
                 Ok(file) => {
                     file.sync_all().map_err(|e| Error::io("fsync", &target, e))?;
                     drop(file);
-                    if generation_of_copy(dest)? == tail.generation() {
+                    // Always a log, marked (the copy's LMDB may say `wal_marks`): the tail's records
+                    // if the copy is of its generation, else none.
+                    let generation = generation_of_copy(dest)?;
+                    if generation == tail.generation() {
                         tail.write_log(&dest.join("wal"))?;
+                    } else {
+                        Tail::new(generation, true).write_log(&dest.join("wal"))?;
                     }
                     return crate::fsutil::sync_dir(dest);
                 }

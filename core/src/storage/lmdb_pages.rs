@@ -14,6 +14,10 @@ use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 
 const MAGIC: u32 = 0xBEEF_C0DE;
+/// `mm_version` of LMDB 0.9's meta page (u32 at byte 20).
+const DATA_VERSION: u32 = 1;
+/// A meta page's flag (page header u16 at byte 10).
+const P_META: u16 = 0x08;
 const PAGE_HEADER: usize = 16;
 const P_BRANCH: u16 = 0x01;
 const P_LEAF: u16 = 0x02;
@@ -58,7 +62,10 @@ pub(crate) fn read_meta(file: &File, path: &Path, len: u64) -> Result<Meta> {
     let read = |offset: u64| -> Option<Meta> {
         let mut page = [0u8; 152];
         file.read_exact_at(&mut page, offset).ok()?;
-        if codec::le_u32(&page[16..20]) != MAGIC {
+        // LMDB refuses the environment when either meta page lacks `P_META` (`MDB_INVALID`) or has
+        // another data version (`MDB_VERSION_MISMATCH`): a damaged one is this journal's damage.
+        let flags = u16::from_le_bytes([page[10], page[11]]);
+        if flags & P_META == 0 || codec::le_u32(&page[16..20]) != MAGIC || codec::le_u32(&page[20..24]) != DATA_VERSION {
             return None;
         }
         Some(Meta {

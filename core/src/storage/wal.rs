@@ -13,10 +13,14 @@
 //! generation u64, payload. Payload: write count u32, then per write: persistence
 //! id length u32, persistence id, first sequence nr u64, first global offset u64,
 //! event count u32, and per event: body length u32, body (the `codec` encoding,
-//! which carries its own CRC). Each record is written together with 16 zero bytes
-//! after it, so the log ends in a zero header. Readers stop there, or at a whole
-//! record of an older generation; a record that fails a check is a torn tail only if
-//! no valid record of its generation follows it, else damage (`Error::Corrupt`).
+//! which carries its own CRC). Each record is written together with an *end marker*
+//! after it (a 16-byte header of length `u32::MAX`, its own CRC and the generation), and
+//! a checkpoint writes the new generation's marker at byte 0; a generation's log thus
+//! always ends in its marker, never in zeros. Readers stop at the marker (or, at byte
+//! 0, at a whole record or marker of an older generation); zeros at byte 0 mean the log's
+//! start was wiped (`Error::Corrupt`), and anything else that fails a check is a torn
+//! tail only if no valid record of its generation follows it, else damage. Logs of a
+//! generation below LMDB's `meta/wal_marks` (written before format 5) end in zeros.
 
 use crate::fsutil::FileExt;
 use std::fs::{File, OpenOptions};
@@ -31,6 +35,8 @@ use crate::error::{CorruptReason, Error, Result};
 
 /// Bytes of a record header: length, CRC, generation.
 const HEADER: usize = 16;
+/// The length field of an end marker (no record is this long).
+const END_MARK: u32 = u32::MAX;
 /// The log's file grows by zeros written ahead in steps of this size, so that most
 /// flushes do not change the file size (which costs a metadata flush).
 pub(crate) const GROWTH: u64 = 1 << 20;
@@ -103,15 +109,25 @@ impl WalWriter {
                 }
             }
         }
-        let payload = (record.len() - HEADER) as u32;
+        let payload = u32::try_from(record.len() - HEADER)
+            .ok()
+            .filter(|n| *n != END_MARK)
+            .ok_or_else(|| {
+                Error::io(
+                    "write write-ahead log",
+                    &self.path,
+                    std::io::Error::other("a log record of 4 GiB or more"),
+                )
+            })?;
         record[0..4].copy_from_slice(&payload.to_le_bytes());
         record[8..16].copy_from_slice(&self.generation.to_le_bytes());
         let crc = record_crc(&record[..HEADER], &record[HEADER..]);
         record[4..8].copy_from_slice(&crc.to_le_bytes());
         let end = self.position + record.len() as u64;
-        // Zeros over the next header, in the same write: the log then always ends in a zero
-        // header, and whatever an earlier generation left beyond is never mistaken for damage.
-        record.extend_from_slice(&[0; HEADER]);
+        // The end marker over the next header, in the same write: the log then always ends in
+        // this generation's marker, so zeros or an older record where it must be are damage (or
+        // a write a crash cut), never the log's legitimate end.
+        record.extend_from_slice(&end_marker(self.generation));
         if end + HEADER as u64 > self.allocated {
             let target = (end + HEADER as u64).div_ceil(GROWTH) * GROWTH;
             crate::fsutil::write_zeros(&self.file, self.allocated, target)
@@ -135,12 +151,55 @@ impl WalWriter {
         Ok(())
     }
 
-    /// After a checkpoint: the log starts again at byte 0 with the new generation.
-    pub(crate) fn restart(&mut self, generation: u64) {
+    /// After a checkpoint: the log starts again at byte 0 with the new generation, whose end
+    /// marker goes there now. Not flushed: until it is durable, byte 0 holds the older
+    /// generation's first record or marker, which reads as this generation's empty log too.
+    pub(crate) fn restart(&mut self, generation: u64) -> Result<()> {
         self.generation = generation;
         self.position = 0;
+        self.file
+            .write_all_at(&end_marker(generation), 0)
+            .map_err(|e| Error::io("write write-ahead log", &self.path, e))?;
+        // No flush of its own (none per checkpoint): the next record's flush covers it.
         self.dirty = false;
+        Ok(())
     }
+
+    /// Makes the empty log of this generation durable as one that carries end markers: the
+    /// marker at byte 0, the file at least [`GROWTH`] long, flushed (with the directory, by
+    /// `open`). Only then may LMDB say that the log's start is never zeros (`meta/wal_marks`).
+    pub(crate) fn mark_start(&mut self) -> Result<()> {
+        debug_assert_eq!(self.position, 0, "marking a log that holds records");
+        self.file
+            .write_all_at(&end_marker(self.generation), 0)
+            .map_err(|e| Error::io("write write-ahead log", &self.path, e))?;
+        if self.allocated < GROWTH {
+            crate::fsutil::write_zeros(&self.file, self.allocated.max(HEADER as u64), GROWTH)
+                .map_err(|e| Error::io("extend write-ahead log", &self.path, e))?;
+            self.allocated = GROWTH;
+        }
+        self.dirty = true;
+        self.sync()
+    }
+}
+
+/// The 16 bytes that end a generation's log: length `END_MARK`, CRC32 of the length and
+/// generation fields, generation.
+fn end_marker(generation: u64) -> [u8; HEADER] {
+    let mut marker = [0; HEADER];
+    marker[0..4].copy_from_slice(&END_MARK.to_le_bytes());
+    marker[8..16].copy_from_slice(&generation.to_le_bytes());
+    let crc = marker_crc(&marker);
+    marker[4..8].copy_from_slice(&crc.to_le_bytes());
+    marker
+}
+
+/// An end marker's CRC: over its length and generation fields.
+fn marker_crc(header: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&header[0..4]);
+    hasher.update(&header[8..16]);
+    hasher.finalize()
 }
 
 /// A record's CRC: over its generation (header bytes 8..16) and payload.
@@ -184,7 +243,10 @@ struct TailData {
 enum Probe {
     Valid(Vec<u8>),
     End,
+    /// Fails a check: a torn tail if nothing valid follows, else damage.
     Bad(CorruptReason),
+    /// Damage whatever follows (zeros where a marked log starts: no crash leaves them).
+    Damaged(CorruptReason),
 }
 
 /// The events of one log generation not yet applied to LMDB, in commit order.
@@ -192,15 +254,22 @@ enum Probe {
 /// and their offsets follow every offset in LMDB.
 pub(crate) struct Tail {
     generation: u64,
+    /// The log of this generation carries end markers (format 5, `meta/wal_marks`).
+    marked: bool,
     data: RwLock<TailData>,
 }
 
 impl Tail {
-    pub(crate) fn new(generation: u64) -> Tail {
+    pub(crate) fn new(generation: u64, marked: bool) -> Tail {
         Tail {
             generation,
+            marked,
             data: RwLock::new(TailData::default()),
         }
+    }
+
+    pub(crate) fn marked(&self) -> bool {
+        self.marked
     }
 
     pub(crate) fn generation(&self) -> u64 {
@@ -234,6 +303,10 @@ impl Tail {
     pub(crate) fn catch_up(&self, path: &Path, still_current: impl Fn() -> Result<bool>) -> Result<()> {
         let file = match File::open(path) {
             Ok(f) => f,
+            // A marked log exists from before LMDB says so.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.marked => {
+                return Err(Error::corrupt(path, 0, CorruptReason::Truncated));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Error::io("open write-ahead log", path, e)),
         };
@@ -245,6 +318,10 @@ impl Tail {
             let mut probe = self
                 .probe(&file, at, file_len)
                 .map_err(|e| Error::io("read write-ahead log", path, e))?;
+            if let Probe::Damaged(_) = probe {
+                // Read once more, in case a checkpoint restarted the log under this reader.
+                probe = self.probe_again(&file, path, at)?;
+            }
             if let Probe::Bad(_) = probe {
                 if !self
                     .valid_record_after(&file, at + 1)
@@ -284,7 +361,7 @@ impl Tail {
             }
             match probe {
                 Probe::End => return Ok(()),
-                Probe::Bad(reason) => {
+                Probe::Bad(reason) | Probe::Damaged(reason) => {
                     if !still_current()? {
                         return Ok(()); // a checkpoint restarted the log: the caller reads again
                     }
@@ -311,16 +388,35 @@ impl Tail {
         let mut header = [0u8; HEADER];
         let available = file_len.saturating_sub(at).min(HEADER as u64) as usize;
         file.read_exact_at(&mut header[..available], at)?;
-        if available < HEADER && (at > 0 || available > 0) {
-            // Records are always followed by a zero header: a file that ends sooner was cut.
-            return Ok(Probe::Bad(CorruptReason::Truncated));
+        if available < HEADER && (at > 0 || available > 0 || self.marked) {
+            // Records are always followed by a zero header or an end marker, and a marked log
+            // starts with one: a file that ends sooner was cut.
+            return Ok(if at == 0 && self.marked {
+                Probe::Damaged(CorruptReason::Truncated)
+            } else {
+                Probe::Bad(CorruptReason::Truncated)
+            });
         }
         if header.iter().all(|b| *b == 0) {
-            // The zeros after the last record (or an empty log).
-            return Ok(Probe::End);
+            return Ok(match (self.marked, at) {
+                // The zeros after the last record (or an empty log), before format 5.
+                (false, _) => Probe::End,
+                // A marked log starts with a record or a marker, durably so before LMDB said the
+                // log is marked; a checkpoint replaces one with another: no crash leaves zeros.
+                (true, 0) => Probe::Damaged(CorruptReason::Malformed("the log's start reads as zeros")),
+                // A crash may cut a record's write before its end marker.
+                (true, _) => Probe::Bad(CorruptReason::Malformed("zeros where the log's end marker must be")),
+            });
         }
         let len = codec::le_u32(&header[0..4]) as u64;
         let generation = codec::le_u64(&header[8..16]);
+        if len == END_MARK as u64 {
+            let (stored, computed) = (codec::le_u32(&header[4..8]), marker_crc(&header));
+            if stored != computed {
+                return Ok(Probe::Bad(CorruptReason::Checksum { stored, computed }));
+            }
+            return Ok(self.at_end_of(generation, at));
+        }
         if at + HEADER as u64 + len > file_len {
             return Ok(Probe::Bad(CorruptReason::Truncated));
         }
@@ -331,8 +427,7 @@ impl Tail {
             return Ok(Probe::Bad(CorruptReason::Checksum { stored, computed }));
         }
         if generation < self.generation {
-            // A whole record an earlier generation left behind: this generation ends here.
-            return Ok(Probe::End);
+            return Ok(self.at_end_of(generation, at));
         }
         if generation > self.generation || len == 0 {
             return Ok(Probe::Bad(CorruptReason::Malformed(
@@ -340,6 +435,27 @@ impl Tail {
             )));
         }
         Ok(Probe::Valid(payload))
+    }
+
+    /// What an end marker, or a whole record of an older generation, of `generation` at `at` means.
+    fn at_end_of(&self, generation: u64, at: u64) -> Probe {
+        if generation == self.generation {
+            // This generation's end marker: the log's clean end.
+            return Probe::End;
+        }
+        if generation > self.generation {
+            return Probe::Bad(CorruptReason::Malformed("a log record of a generation LMDB has not reached"));
+        }
+        if !self.marked || at == 0 {
+            // What an earlier generation left: this one ends here (at byte 0: a checkpoint's
+            // marker not yet written, or none before format 5).
+            Probe::End
+        } else {
+            // Past byte 0 a marked log's last record is followed by its own marker.
+            Probe::Bad(CorruptReason::Malformed(
+                "an older generation's record where the log's end marker must be",
+            ))
+        }
     }
 
     /// True if a whole record of this generation with a good CRC starts anywhere at or after `from`.
@@ -455,6 +571,8 @@ impl Tail {
     /// Writes the tail as log records of `generation` into a new log at `path` (a backup's).
     pub(crate) fn write_log(&self, path: &Path) -> Result<()> {
         let mut wal = WalWriter::open(path, self.generation)?;
+        // A marked log, also when empty (the copy's LMDB may say `wal_marks`).
+        wal.mark_start()?;
         let data = self.data.read();
         for e in &data.events {
             let body = &data.arena[e.start..e.start + e.len];
@@ -469,12 +587,7 @@ impl Tail {
             };
             wal.append(&[Op::Write(staged)], body)?;
         }
-        // As long as any log that held records (LMDB's `wal_min_len` may say so).
-        if wal.allocated < GROWTH {
-            crate::fsutil::write_zeros(&wal.file, wal.allocated, GROWTH).map_err(|e| Error::io("extend write-ahead log", path, e))?;
-            wal.allocated = GROWTH;
-            wal.dirty = true;
-        }
+        // `mark_start` made it as long as any log that held records (LMDB's `wal_min_len` may say so).
         wal.sync()
     }
 }
