@@ -739,6 +739,9 @@ fn awaiting_writers_dropped_futures_and_a_close_are_all_answered_exactly() {
             "{backend:?}: gapless"
         );
         j.close().unwrap();
+    }
+}
+
 /// A lost write of a page of the newest segment that starts exactly where a frame starts, with
 /// every later frame inside it: in format 4 the zeros read as the log's clean end (3 acknowledged
 /// events silently lost); since format 5 only the end marker is an end, and this is a reported
