@@ -163,6 +163,14 @@ fn check_here(path: &Path, backend: tidelog::Backend, json: bool, deep: bool) ->
             Some(e) if e.kind() == ErrorKind::Corrupt => {
                 report.problem(error_location(e).unwrap_or_else(|| store::shown(path)), e.to_string());
             }
+            // verify cannot vouch for a journal it cannot read: a newer library wrote it, or its
+            // format marker is damaged (the two look alike). Either way a problem, not a pass.
+            Some(e) if e.kind() == ErrorKind::UnsupportedFormat => {
+                report.problem(
+                    store::shown(path),
+                    format!("{e}: written by a newer tidelog (verify it with that one), or its format marker is damaged"),
+                );
+            }
             _ => return Err(err),
         }
     }

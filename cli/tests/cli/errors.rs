@@ -107,6 +107,20 @@ fn a_journal_from_a_newer_format_is_refused() {
 }
 
 #[test]
+fn verify_counts_a_journal_of_a_newer_format_as_a_problem() {
+    // It cannot vouch for what it cannot read, and a damaged marker looks just like a newer one.
+    let (_dir, path) = scratch();
+    fixture(&path, Backend::Files);
+    std::fs::write(path.join("FORMAT"), "tidelog journal\nbackend = files\nformat = 99\n").unwrap();
+    tidelog()
+        .arg("verify")
+        .arg(&path)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("format version 99").and(predicate::str::contains("newer tidelog")));
+}
+
+#[test]
 fn usage_errors_exit_2() {
     tidelog().assert().code(2);
     tidelog().args(["cat", "only-a-path"]).assert().code(2);
