@@ -2,10 +2,10 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { Journal, ClosedError, InvalidArgumentError, TidelogError } from 'tidelog'
-import { BACKENDS, tempDir } from './helpers.mjs'
+import { BACKENDS, journalLocation } from './helpers.mjs'
 
 async function open(t, backend, options = {}) {
-  const journal = await Journal.open(tempDir(t), { backend, ...options })
+  const journal = await Journal.open(journalLocation(t, backend), { backend, ...options })
   t.after(() => journal.close())
   return journal
 }
@@ -119,7 +119,7 @@ for (const backend of BACKENDS) {
     })
 
     test('after close every synchronous call throws ClosedError', async (t) => {
-      const journal = await Journal.open(tempDir(t), { backend })
+      const journal = await Journal.open(journalLocation(t, backend), { backend })
       await journal.append('s', 'x')
       await journal.close()
       assert.throws(() => journal.readSync('s'), ClosedError)

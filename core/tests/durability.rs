@@ -86,6 +86,7 @@ fn truncation_at_any_offset_is_repaired_to_the_last_whole_batch() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(rand::random());
     let mut cuts: Vec<u64> = (0..40).map(|_| rng.gen_range(33..total)).collect();
     cuts.extend(ends.iter().map(|e| e.1 - 1)); // one byte short of every frame end
+    cuts.extend(ends.iter().map(|e| e.1)); // exactly at every frame end
     for (i, cut) in cuts.into_iter().enumerate() {
         let path = dir.path().join(format!("cut{i}"));
         copy_dir(&original, &path);
@@ -95,12 +96,19 @@ fn truncation_at_any_offset_is_repaired_to_the_last_whole_batch() {
             .unwrap()
             .set_len(cut)
             .unwrap();
+        if ends.iter().any(|(_, end)| *end == cut) {
+            // The newest segment ends in an end marker written with each frame (format 4: zeros,
+            // format 5: a marker), so no crash leaves a file ending exactly at a frame: a cut
+            // there lost everything after it, and reads as damage, never as a shorter log.
+            let err = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap_err();
+            assert!(matches!(err, Error::Corrupt { .. }), "cut at {cut}: {err:?}");
+            continue;
+        }
         let j = Journal::open(&path, Options::new().backend(Backend::Files)).unwrap();
         let expected = ends.iter().filter(|(_, end)| *end <= cut).map(|(seq, _)| *seq).max().unwrap_or(0);
         assert_eq!(j.highest_sequence_nr("s").unwrap(), expected, "cut at {cut}");
         assert_eq!(j.read("s", 1, u64::MAX, usize::MAX).unwrap().len() as u64, expected);
-        let repaired = ends.iter().all(|(_, end)| *end != cut);
-        assert_eq!(j.metrics().repaired_tails, repaired as u64, "cut at {cut}");
+        assert_eq!(j.metrics().repaired_tails, 1, "cut at {cut}");
         // The journal continues after the repaired tail and survives another reopen.
         j.append("s", vec![NewEvent::new(b"after".to_vec())]).unwrap();
         j.close().unwrap();

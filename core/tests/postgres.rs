@@ -415,4 +415,3 @@ fn check_options_of_a_uri_journal_ignores_the_backend_the_options_name() {
     assert!(differs.to_string().contains("sync"), "{differs}");
     journal.close().unwrap();
 }
-
