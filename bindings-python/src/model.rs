@@ -390,6 +390,18 @@ impl Event {
     }
 }
 
+/// One event's scalar and byte fields, borrowed from an [`tidelog::EventRef`] or a [`tidelog::Event`].
+struct EventFields<'a> {
+    sequence_nr: u64,
+    global_offset: u64,
+    timestamp: u64,
+    persistence_id: &'a str,
+    manifest: &'a str,
+    writer_id: &'a str,
+    metadata: &'a [u8],
+    payload: &'a [u8],
+}
+
 /// Where one event's fields sit in a [`Page`]'s arena.
 struct PageEntry {
     sequence_nr: u64,
@@ -431,11 +443,41 @@ impl Page {
 
     /// Appends one event (the `scan` visitor).
     pub fn push(&mut self, e: tidelog::EventRef<'_>) {
+        let fields = EventFields {
+            sequence_nr: e.sequence_nr,
+            global_offset: e.global_offset,
+            timestamp: e.timestamp,
+            persistence_id: e.persistence_id,
+            manifest: e.manifest,
+            writer_id: e.writer_id,
+            metadata: e.metadata,
+            payload: e.payload,
+        };
+        self.push_fields(fields, e.tags.len(), e.tags.iter());
+    }
+
+    /// Appends one owned event (a subscription's batch).
+    pub fn push_owned(&mut self, e: &tidelog::Event) {
+        let fields = EventFields {
+            sequence_nr: e.sequence_nr,
+            global_offset: e.global_offset,
+            timestamp: e.timestamp,
+            persistence_id: &e.persistence_id,
+            manifest: &e.manifest,
+            writer_id: &e.writer_id,
+            metadata: &e.metadata,
+            payload: &e.payload,
+        };
+        self.push_fields(fields, e.tags.len(), e.tags.iter().map(String::as_str));
+    }
+
+    /// The one place an event's bytes enter the arena, borrowed or owned alike.
+    fn push_fields<'t>(&mut self, e: EventFields<'_>, tag_count: usize, tags: impl Iterator<Item = &'t str>) {
         let persistence_id = self.put(e.persistence_id.as_bytes());
         let manifest = self.put(e.manifest.as_bytes());
         let writer_id = self.put(e.writer_id.as_bytes());
         let tags_start = self.arena.len();
-        for tag in e.tags.iter() {
+        for tag in tags {
             self.arena.extend_from_slice(&(tag.len() as u32).to_le_bytes());
             self.arena.extend_from_slice(tag.as_bytes());
         }
@@ -449,34 +491,7 @@ impl Page {
             persistence_id,
             manifest,
             writer_id,
-            tag_count: e.tags.len(),
-            tags,
-            metadata,
-            payload,
-        });
-    }
-
-    /// Appends one owned event (a subscription's batch).
-    pub fn push_owned(&mut self, e: &tidelog::Event) {
-        let persistence_id = self.put(e.persistence_id.as_bytes());
-        let manifest = self.put(e.manifest.as_bytes());
-        let writer_id = self.put(e.writer_id.as_bytes());
-        let tags_start = self.arena.len();
-        for tag in &e.tags {
-            self.arena.extend_from_slice(&(tag.len() as u32).to_le_bytes());
-            self.arena.extend_from_slice(tag.as_bytes());
-        }
-        let tags = (tags_start, self.arena.len());
-        let metadata = self.put(&e.metadata);
-        let payload = self.put(&e.payload);
-        self.entries.push(PageEntry {
-            sequence_nr: e.sequence_nr,
-            global_offset: e.global_offset,
-            timestamp: e.timestamp,
-            persistence_id,
-            manifest,
-            writer_id,
-            tag_count: e.tags.len(),
+            tag_count,
             tags,
             metadata,
             payload,

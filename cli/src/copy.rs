@@ -5,17 +5,17 @@
 //! The image is the one `export` writes, without the JSON: a cut is fixed first (each stream's
 //! highest as of the start), so a live writer on the source cannot make the copy inconsistent.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use tidelog::{Backend, Event, Journal, Options, SnapshotCriteria, SyncPolicy};
+use tidelog::{Backend, Event, EventRef, Journal, Options, Snapshot, SyncPolicy};
 
-use crate::export::{report, Counts};
+use crate::export::report;
+use crate::image::{self, Counts, ImageSink};
 use crate::inspect::PAGE;
-use crate::{output, store};
+use crate::store;
 
 /// Arguments of `tidelog copy`.
 #[derive(Debug, Args)]
@@ -95,67 +95,44 @@ pub fn into_new_directory(source: &Journal, dest: &std::path::Path, backend: Bac
 }
 
 fn copy_journal(source: &Journal, dest: &Journal) -> anyhow::Result<Counts> {
-    let mut counts = Counts::default();
-    // The cut: only events at or below each stream's highest as of now.
-    let ids = source.persistence_ids()?;
-    let mut highest: HashMap<String, u64> = HashMap::with_capacity(ids.len());
-    let mut total = 0;
-    for id in &ids {
-        let state = source.stream_state(id)?;
-        total += state.highest_sequence_nr - state.deleted_to;
-        highest.insert(id.clone(), state.highest_sequence_nr);
+    let mut sink = JournalSink {
+        dest,
+        page: Vec::with_capacity(PAGE),
+    };
+    image::walk(source, "copying", &mut sink)
+}
+
+/// Writes an image into another journal, a page of events per import.
+struct JournalSink<'d> {
+    dest: &'d Journal,
+    page: Vec<Event>,
+}
+
+impl ImageSink for JournalSink<'_> {
+    fn event(&mut self, event: &EventRef<'_>) -> anyhow::Result<()> {
+        self.page.push(event.to_event());
+        Ok(())
     }
-    let bar = output::progress(total, "copying");
-    let mut first_live: HashMap<String, u64> = HashMap::new();
-    let mut from = 1;
-    loop {
-        let mut page: Vec<Event> = Vec::with_capacity(PAGE);
-        let mut seen = 0;
-        source.scan_all(from, PAGE, |e| {
-            seen += 1;
-            from = e.global_offset + 1;
-            if highest.get(e.persistence_id).is_some_and(|h| e.sequence_nr <= *h) {
-                first_live.entry(e.persistence_id.to_owned()).or_insert(e.sequence_nr);
-                page.push(e.to_event());
-            }
-            true
-        })?;
-        counts.events += page.len() as u64;
-        if !page.is_empty() {
-            dest.import(page).context("writing events")?;
+
+    fn end_of_page(&mut self) -> anyhow::Result<()> {
+        if !self.page.is_empty() {
+            let page = std::mem::replace(&mut self.page, Vec::with_capacity(PAGE));
+            self.dest.import(page).context("writing events")?;
         }
-        bar.set_position(counts.events);
-        if seen < PAGE {
-            break;
-        }
+        Ok(())
     }
-    bar.finish_and_clear();
-    for id in &ids {
-        let highest = highest[id];
-        if highest == 0 {
-            continue;
-        }
-        // Derived from what was copied, so it matches the events even if a deletion ran meanwhile.
-        let deleted_to = first_live.get(id).map_or(highest, |first| first - 1);
-        dest.import_stream_state(id, highest, deleted_to)
-            .with_context(|| format!("stream {id:?}"))?;
-        counts.streams += 1;
+
+    fn stream(&mut self, persistence_id: &str, highest_sequence_nr: u64, deleted_to: u64) -> anyhow::Result<()> {
+        self.dest
+            .import_stream_state(persistence_id, highest_sequence_nr, deleted_to)
+            .with_context(|| format!("stream {persistence_id:?}"))
     }
-    let (from_store, to_store) = (source.snapshots(), dest.snapshots());
-    for id in from_store.persistence_ids()? {
-        for info in from_store.list(&id)? {
-            let exact = SnapshotCriteria::latest()
-                .min_sequence_nr(info.sequence_nr)
-                .max_sequence_nr(info.sequence_nr)
-                .min_timestamp(info.timestamp)
-                .max_timestamp(info.timestamp);
-            // Unreadable snapshots are skipped (`verify` reports them).
-            let Some(snapshot) = from_store.load(&id, exact)? else { continue };
-            to_store
-                .save(&snapshot)
-                .with_context(|| format!("snapshot {id:?} at {}", info.sequence_nr))?;
-            counts.snapshots += 1;
-        }
+
+    fn snapshot(&mut self, snapshot: Snapshot) -> anyhow::Result<()> {
+        let at = snapshot.sequence_nr;
+        self.dest
+            .snapshots()
+            .save(&snapshot)
+            .with_context(|| format!("snapshot {:?} at {at}", snapshot.persistence_id))
     }
-    Ok(counts)
 }

@@ -17,7 +17,7 @@
 //! output depends only on the journal's content, never on its backend, so
 //! export → import into the other backend → export gives the same bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -27,10 +27,10 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use tidelog::{Backend, Event, Journal, Options, Snapshot, SnapshotCriteria, SyncPolicy};
+use tidelog::{Backend, Event, Journal, Options, Snapshot, SyncPolicy};
 
 use crate::failure::{Failure, EXIT_ERROR};
-use crate::inspect::PAGE;
+use crate::image::{self, Counts, ImageSink};
 use crate::output::{self, Bytes, EventRecord};
 use crate::store;
 
@@ -81,13 +81,6 @@ pub enum Line {
         /// Number of snapshot lines.
         snapshots: u64,
     },
-}
-
-#[derive(Debug, Default, Serialize)]
-pub(crate) struct Counts {
-    pub(crate) events: u64,
-    pub(crate) streams: u64,
-    pub(crate) snapshots: u64,
 }
 
 /// `tidelog export PATH OUT`.
@@ -179,90 +172,7 @@ fn write_line(out: &mut impl Write, line: &Line) -> anyhow::Result<()> {
 
 fn write_export(journal: &Journal, out: &mut impl Write) -> anyhow::Result<Counts> {
     write_line(out, &Line::Header { version: EXPORT_VERSION })?;
-    // Fix the cut first: only events at or below each stream's highest as of now
-    // are exported, so a live writer's later commits cannot make the image inconsistent.
-    let ids = journal.persistence_ids()?;
-    let mut highest: HashMap<String, u64> = HashMap::with_capacity(ids.len());
-    let mut total = 0;
-    for id in &ids {
-        let state = journal.stream_state(id)?;
-        total += state.highest_sequence_nr - state.deleted_to;
-        highest.insert(id.clone(), state.highest_sequence_nr);
-    }
-    let bar = output::progress(total, "exporting");
-    let mut counts = Counts::default();
-    let mut first_live: HashMap<String, u64> = HashMap::new();
-    let mut from = 1;
-    let mut error = None;
-    loop {
-        let mut page = 0;
-        journal.scan_all(from, PAGE, |e| {
-            page += 1;
-            from = e.global_offset + 1;
-            if highest.get(e.persistence_id).is_none_or(|h| e.sequence_nr > *h) {
-                return true; // committed after the cut
-            }
-            first_live.entry(e.persistence_id.to_owned()).or_insert(e.sequence_nr);
-            counts.events += 1;
-            match write_line(out, &Line::Event(EventRecord::from_ref(&e))) {
-                Ok(()) => true,
-                Err(err) => {
-                    error = Some(err);
-                    false
-                }
-            }
-        })?;
-        if let Some(err) = error.take() {
-            return Err(err);
-        }
-        bar.set_position(counts.events);
-        if page < PAGE {
-            break;
-        }
-    }
-    bar.finish_and_clear();
-    for id in &ids {
-        let highest = highest[id];
-        if highest == 0 {
-            continue;
-        }
-        // Derived from what was exported, so it matches the events even if a
-        // deletion ran during the export; equal to the stored mark otherwise.
-        let deleted_to = first_live.get(id).map_or(highest, |first| first - 1);
-        write_line(
-            out,
-            &Line::Stream {
-                persistence_id: id.clone(),
-                highest_sequence_nr: highest,
-                deleted_to,
-            },
-        )?;
-        counts.streams += 1;
-    }
-    let snapshots = journal.snapshots();
-    for id in snapshots.persistence_ids()? {
-        for info in snapshots.list(&id)? {
-            let exact = SnapshotCriteria::latest()
-                .min_sequence_nr(info.sequence_nr)
-                .max_sequence_nr(info.sequence_nr)
-                .min_timestamp(info.timestamp)
-                .max_timestamp(info.timestamp);
-            // Unreadable snapshots are skipped (`verify` reports them).
-            let Some(s) = snapshots.load(&id, exact)? else { continue };
-            write_line(
-                out,
-                &Line::Snapshot {
-                    persistence_id: s.persistence_id,
-                    sequence_nr: s.sequence_nr,
-                    timestamp: s.timestamp,
-                    manifest: s.manifest,
-                    metadata: Bytes::encode(&s.metadata),
-                    state: Bytes::encode(&s.state),
-                },
-            )?;
-            counts.snapshots += 1;
-        }
-    }
+    let counts = image::walk(journal, "exporting", &mut LineSink { out })?;
     write_line(
         out,
         &Line::End {
@@ -272,6 +182,42 @@ fn write_export(journal: &Journal, out: &mut impl Write) -> anyhow::Result<Count
         },
     )?;
     Ok(counts)
+}
+
+/// Writes an image as export lines.
+struct LineSink<'o, W: Write> {
+    out: &'o mut W,
+}
+
+impl<W: Write> ImageSink for LineSink<'_, W> {
+    fn event(&mut self, event: &tidelog::EventRef<'_>) -> anyhow::Result<()> {
+        write_line(self.out, &Line::Event(EventRecord::from_ref(event)))
+    }
+
+    fn stream(&mut self, persistence_id: &str, highest_sequence_nr: u64, deleted_to: u64) -> anyhow::Result<()> {
+        write_line(
+            self.out,
+            &Line::Stream {
+                persistence_id: persistence_id.to_owned(),
+                highest_sequence_nr,
+                deleted_to,
+            },
+        )
+    }
+
+    fn snapshot(&mut self, s: Snapshot) -> anyhow::Result<()> {
+        write_line(
+            self.out,
+            &Line::Snapshot {
+                persistence_id: s.persistence_id,
+                sequence_nr: s.sequence_nr,
+                timestamp: s.timestamp,
+                manifest: s.manifest,
+                metadata: Bytes::encode(&s.metadata),
+                state: Bytes::encode(&s.state),
+            },
+        )
+    }
 }
 
 /// Arguments of `tidelog import`.

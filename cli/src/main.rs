@@ -20,6 +20,7 @@ mod copy;
 mod demo;
 mod export;
 mod failure;
+mod image;
 mod inspect;
 mod load;
 mod output;
