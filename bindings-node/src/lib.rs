@@ -30,7 +30,7 @@ use napi_derive::napi;
 use tidelog::{ErrorKind, Journal, NewEvent, Options, SnapshotCriteria};
 use tidelog_ffi::tail::{self as tails, PageQueue};
 use tidelog_ffi::wire::{self, Scope};
-use tidelog_ffi::{status, CompletionQueue};
+use tidelog_ffi::{status, CompletionQueue, Queue};
 
 // ---- errors -----------------------------------------------------------------
 
@@ -72,23 +72,55 @@ fn to_usize(v: f64) -> usize {
 
 // ---- completions ------------------------------------------------------------
 
-type CompletionFn = ThreadsafeFunction<(), Unknown<'static>, Buffer, Status, false, true>;
+/// The threadsafe function a queue's waker calls to drain it on the JS thread.
+type DrainFn = ThreadsafeFunction<(), Unknown<'static>, Buffer, Status, false, true>;
 
 /// The journal's completion queue and the threadsafe function its waker calls.
 struct Completions {
     queue: Arc<CompletionQueue>,
-    tsfn: Arc<CompletionFn>,
+    tsfn: Arc<DrainFn>,
+}
+
+/// A queue whose waker calls `callback` on the JS thread with everything queued, encoded by
+/// `encode`: the completions' and the subscription batches' pump. The waker calls it
+/// non-blocking (the journal's threads never wait on JavaScript; a failure means the
+/// environment is shutting down). The function drains through a weak reference: the queue
+/// owns the function (through its waker), so a strong one would be a cycle never freed.
+/// The function is weak (unref'd): the JS layer refs it while a request is pending.
+fn queue_pump<T: Send + 'static>(
+    callback: Function<'_, Buffer, Unknown<'static>>,
+    encode: fn(&[T]) -> Vec<u8>,
+) -> Result<(Arc<Queue<T>>, Arc<DrainFn>)> {
+    let drained: Arc<std::sync::OnceLock<Weak<Queue<T>>>> = Arc::default();
+    let for_js = drained.clone();
+    let tsfn = Arc::new(
+        callback
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(move |_ctx| {
+                let done = for_js
+                    .get()
+                    .and_then(Weak::upgrade)
+                    .map(|q| q.take(usize::MAX, Some(Duration::ZERO)));
+                Ok(Buffer::from(encode(&done.and_then(|d| d.ok()).unwrap_or_default())))
+            })?,
+    );
+    let wake = tsfn.clone();
+    let queue = Queue::with_waker(move || {
+        let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    });
+    let _ = drained.set(Arc::downgrade(&queue));
+    Ok((queue, tsfn))
 }
 
 // ---- subscriptions ------------------------------------------------------------
-
-type PageFn = ThreadsafeFunction<(), Unknown<'static>, Buffer, Status, false, true>;
 
 /// The journal's subscription batches: the page queue and the one weak threadsafe function
 /// its waker calls (`core/docs/wire.md`, "Subscriptions"), like the completions.
 struct Tails {
     queue: Arc<PageQueue>,
-    tsfn: Arc<PageFn>,
+    tsfn: Arc<DrainFn>,
 }
 
 /// A live follow of the journal; the `Journal#subscribe*` generators of the JS layer drive it.
@@ -246,32 +278,7 @@ impl NativeJournal {
         if self.completions.is_some() {
             return Err(napi::Error::from_reason("completion callback already installed"));
         }
-        // The tsfn drains through a weak reference: the queue owns the tsfn (through
-        // its waker), so a strong one would be a cycle that is never freed.
-        let drained: Arc<std::sync::OnceLock<Weak<CompletionQueue>>> = Arc::default();
-        let for_js = drained.clone();
-        let tsfn = Arc::new(
-            on_complete
-                .build_threadsafe_function::<()>()
-                .callee_handled::<false>()
-                .weak::<true>()
-                .build_callback(move |_ctx| {
-                    let done = for_js
-                        .get()
-                        .and_then(Weak::upgrade)
-                        .map(|q| q.take(usize::MAX, Some(Duration::ZERO)));
-                    Ok(Buffer::from(wire::encode_completions(
-                        &done.and_then(|d| d.ok()).unwrap_or_default(),
-                    )))
-                })?,
-        );
-        let wake = tsfn.clone();
-        // Non-blocking: the writer thread never waits on JavaScript. A failure
-        // means the environment is shutting down.
-        let queue = CompletionQueue::with_waker(move || {
-            let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
-        });
-        let _ = drained.set(Arc::downgrade(&queue));
+        let (queue, tsfn) = queue_pump(on_complete, wire::encode_completions)?;
         let completions = Arc::new(Completions { queue, tsfn });
         self.completions = Some(completions.clone());
         let submitter = || fast::Submitter {
@@ -297,30 +304,7 @@ impl NativeJournal {
         if self.tails.is_some() {
             return Err(napi::Error::from_reason("subscription callback already installed"));
         }
-        // As for completions: the tsfn drains through a weak reference to its queue.
-        let drained: Arc<std::sync::OnceLock<Weak<PageQueue>>> = Arc::default();
-        let for_js = drained.clone();
-        let tsfn = Arc::new(
-            on_batch
-                .build_threadsafe_function::<()>()
-                .callee_handled::<false>()
-                .weak::<true>()
-                .build_callback(move |_ctx| {
-                    let done = for_js
-                        .get()
-                        .and_then(Weak::upgrade)
-                        .map(|q| q.take(usize::MAX, Some(Duration::ZERO)));
-                    Ok(Buffer::from(tails::encode_page_completions(
-                        &done.and_then(|d| d.ok()).unwrap_or_default(),
-                    )))
-                })?,
-        );
-        let wake = tsfn.clone();
-        // Non-blocking: the core's tail thread never waits on JavaScript.
-        let queue = PageQueue::with_waker(move || {
-            let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
-        });
-        let _ = drained.set(Arc::downgrade(&queue));
+        let (queue, tsfn) = queue_pump(on_batch, tails::encode_page_completions)?;
         self.tails = Some(Tails { queue, tsfn });
         Ok(())
     }
