@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use tidelog::{Journal, NewEvent, Options, Snapshot, SnapshotCriteria};
 
-use crate::inspect::PAGE;
+use crate::inspect::{go_on, PAGE};
 use crate::output;
 
 /// Each actor snapshots after this many events.
@@ -72,13 +72,7 @@ fn recover(journal: &Journal, persistence_id: &str) -> anyhow::Result<Recovery> 
         let mut page = 0;
         journal.scan(persistence_id, account.sequence_nr + 1, u64::MAX, PAGE, |e| {
             page += 1;
-            match account.apply(e.sequence_nr, e.manifest, e.payload) {
-                Ok(()) => true,
-                Err(err) => {
-                    failure = Some(err);
-                    false
-                }
-            }
+            go_on(account.apply(e.sequence_nr, e.manifest, e.payload), &mut failure)
         })?;
         if let Some(err) = failure.take() {
             return Err(err.context(format!("replaying {persistence_id}")));

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tidelog::{EventRef, Journal, Snapshot, SnapshotCriteria};
 
-use crate::inspect::PAGE;
+use crate::inspect::{go_on, PAGE};
 use crate::output;
 
 /// How many items of each kind an image held.
@@ -62,13 +62,7 @@ pub(crate) fn walk(journal: &Journal, label: &'static str, sink: &mut impl Image
             }
             first_live.entry(e.persistence_id.to_owned()).or_insert(e.sequence_nr);
             counts.events += 1;
-            match sink.event(&e) {
-                Ok(()) => true,
-                Err(err) => {
-                    failure = Some(err);
-                    false
-                }
-            }
+            go_on(sink.event(&e), &mut failure)
         })?;
         if let Some(err) = failure.take() {
             return Err(err);

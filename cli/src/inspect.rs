@@ -19,6 +19,18 @@ use crate::store;
 /// Events read per call when paging through a journal.
 pub const PAGE: usize = 4096;
 
+/// For a scan's visitor, whose errors cannot cross the scan: go on (`true`) if `result` is
+/// `Ok`, else keep the error in `failure` for after the scan and stop it.
+pub(crate) fn go_on<E>(result: Result<(), E>, failure: &mut Option<E>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(err) => {
+            *failure = Some(err);
+            false
+        }
+    }
+}
+
 /// What `stats` reports.
 #[derive(Debug, Serialize)]
 struct Stats {
@@ -215,13 +227,10 @@ pub fn cat(path: &Path, persistence_id: &str, from: u64, to: u64, json: bool) ->
             page += 1;
             next = e.sequence_nr.saturating_add(1);
             if json {
-                if let Err(err) = serde_json::to_writer(&mut out, &EventRecord::from_ref(&e))
+                let written = serde_json::to_writer(&mut out, &EventRecord::from_ref(&e))
                     .map_err(anyhow::Error::from)
-                    .and_then(|()| Ok(out.write_all(b"\n")?))
-                {
-                    write_error = Some(err);
-                    return false;
-                }
+                    .and_then(|()| Ok(out.write_all(b"\n")?));
+                return go_on(written, &mut write_error);
             } else {
                 table.add_row(event_row(&e));
             }

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -18,53 +17,34 @@ internal static unsafe class CompletionQueue
     private const int BatchSize = 256;
     private const long WaitMs = 200;
 
-    private static readonly ConcurrentDictionary<ulong, Pending> PendingOps = new();
-    private static readonly object StartLock = new();
-    private static IntPtr _queue;
-    private static long _nextToken;
+    private static readonly PendingTokens<Pending> PendingOps = new();
+    private static readonly NativeDrain Drain = new("tidelog-completions", () =>
+    {
+        Native.Check(Native.tidelog_queue_new(out var q));
+        return q;
+    }, Run);
 
     /// <summary>The native queue, created (with its thread) on first use.</summary>
-    public static IntPtr Handle
-    {
-        get
-        {
-            if (_queue != IntPtr.Zero) return _queue;
-            lock (StartLock)
-            {
-                if (_queue != IntPtr.Zero) return _queue;
-                Native.Check(Native.tidelog_queue_new(out var q));
-                var thread = new Thread(() => Run(q)) { IsBackground = true, Name = "tidelog-completions" };
-                thread.Start();
-                Volatile.Write(ref _queue, q);
-                return q;
-            }
-        }
-    }
+    public static IntPtr Handle => Drain.Handle;
 
     /// <summary>Registers an operation; returns its token.</summary>
-    public static ulong Register(Pending pending)
-    {
-        ulong token = (ulong)Interlocked.Increment(ref _nextToken);
-        PendingOps[token] = pending;
-        return token;
-    }
+    public static ulong Register(Pending pending) => PendingOps.Register(pending);
 
     /// <summary>Submission failed: nothing will complete the token, so fail it here.</summary>
     public static void SubmitFailed(ulong token, int status)
     {
         var error = Native.LastError(status);
-        if (PendingOps.TryRemove(token, out var p)) p.Fail(error);
+        if (PendingOps.TryTake(token, out var p)) p.Fail(error);
     }
 
     /// <summary>Submission threw before reaching the native library.</summary>
-    public static void Forget(ulong token) => PendingOps.TryRemove(token, out _);
+    public static void Forget(ulong token) => PendingOps.Forget(token);
 
     /// <summary>Operations submitted but not completed yet.</summary>
     public static int InFlight => PendingOps.Count;
 
     private static void Run(IntPtr queue)
     {
-        Thread.CurrentThread.IsBackground = true; // again on the thread itself: see SubscriptionQueue.Run (Mono 6.8)
         var completions = (Native.Completion*)Marshal.AllocHGlobal(sizeof(Native.Completion) * BatchSize);
         while (true)
         {
@@ -76,7 +56,7 @@ internal static unsafe class CompletionQueue
                 ref var c = ref completions[i];
                 try
                 {
-                    if (PendingOps.TryRemove(c.Token, out var p))
+                    if (PendingOps.TryTake(c.Token, out var p))
                     {
                         if (c.Status == 0) p.Complete(ref c);
                         else p.Fail(Errors.FromStatus(c.Status, Utf8Message(c.Buffer), (long)c.Expected, (long)c.Actual));
@@ -85,7 +65,7 @@ internal static unsafe class CompletionQueue
                 catch (Exception e)
                 {
                     // A completion must never take the thread down; the exception is the operation's.
-                    if (PendingOps.TryRemove(c.Token, out var p)) p.Fail(e);
+                    if (PendingOps.TryTake(c.Token, out var p)) p.Fail(e);
                 }
                 finally
                 {

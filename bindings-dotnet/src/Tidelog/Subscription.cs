@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -223,46 +222,27 @@ internal static unsafe class SubscriptionQueue
     private const int BatchSize = 256;
     private const long WaitMs = 200;
 
-    private static readonly ConcurrentDictionary<ulong, PendingBatch> PendingBatches = new();
-    private static readonly object StartLock = new();
-    private static IntPtr _queue;
-    private static long _nextToken;
+    private static readonly PendingTokens<PendingBatch> PendingBatches = new();
+    private static readonly NativeDrain Drain = new("tidelog-subscriptions", () =>
+    {
+        Native.Check(Native.tidelog_page_queue_new(out var q));
+        return q;
+    }, Run);
 
     /// <summary>The native page queue, created (with its thread) on first use.</summary>
-    public static IntPtr Handle
-    {
-        get
-        {
-            if (_queue != IntPtr.Zero) return _queue;
-            lock (StartLock)
-            {
-                if (_queue != IntPtr.Zero) return _queue;
-                Native.Check(Native.tidelog_page_queue_new(out var q));
-                var thread = new Thread(() => Run(q)) { IsBackground = true, Name = "tidelog-subscriptions" };
-                thread.Start();
-                Volatile.Write(ref _queue, q);
-                return q;
-            }
-        }
-    }
+    public static IntPtr Handle => Drain.Handle;
 
-    public static ulong Register(PendingBatch pending)
-    {
-        ulong token = (ulong)Interlocked.Increment(ref _nextToken);
-        PendingBatches[token] = pending;
-        return token;
-    }
+    /// <summary>Registers a request; returns its token.</summary>
+    public static ulong Register(PendingBatch pending) => PendingBatches.Register(pending);
 
-    public static void Forget(ulong token) => PendingBatches.TryRemove(token, out _);
+    /// <summary>Submission threw before reaching the native library.</summary>
+    public static void Forget(ulong token) => PendingBatches.Forget(token);
 
     /// <summary>Requests not completed yet.</summary>
     public static int InFlight => PendingBatches.Count;
 
     private static void Run(IntPtr queue)
     {
-        // Set again on the thread itself: under Mono 6.8 this thread, started from an Akka.NET stream stage, came up as a
-        // foreground thread although IsBackground was set before Start, and the process never exited.
-        Thread.CurrentThread.IsBackground = true;
         while (true)
         {
             Native.Buffer* batch;
@@ -291,7 +271,7 @@ internal static unsafe class SubscriptionQueue
             int status = (int)r.U32();
             int len = (int)r.U32();
             byte* body = r.Skip(len);
-            if (!PendingBatches.TryRemove(token, out var pending)) continue;
+            if (!PendingBatches.TryTake(token, out var pending)) continue;
             try
             {
                 if (status == 0) pending.Source.TrySetResult(PageReader.Events(body, len));
