@@ -37,18 +37,19 @@ class CrossProcessReadJournalTest {
     Path dir;
 
     @ParameterizedTest
-    // Not POSTGRES: a read-only handle of a directory another process writes.
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    // A read-only handle of a directory another process writes, or a second client of one database.
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void liveQueriesFollowAWriterInAnotherProcess(Backend backend) throws Exception {
+        String location = TestConfig.location(backend, dir);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process writer = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), WriterProcess.class.getName(),
-                backend.name().toLowerCase(), dir.toString()).redirectErrorStream(true).start();
+                backend.name().toLowerCase(), location).redirectErrorStream(true).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(writer.getInputStream(), StandardCharsets.UTF_8));
         PrintStream in = new PrintStream(writer.getOutputStream(), true, StandardCharsets.UTF_8);
         ActorTestKit kit = null;
         try {
             awaitLine(out, "ready");
-            kit = ActorTestKit.create("follower", TestConfig.plugins(backend.name().toLowerCase(), dir).withFallback(ConfigFactory.parseString(String.join("\n",
+            kit = ActorTestKit.create("follower", TestConfig.pluginsAt(backend.name().toLowerCase(), location).withFallback(ConfigFactory.parseString(String.join("\n",
                     "pekko.persistence.query.journal.tidelog.read-only = on",
                     "pekko.persistence.query.journal.tidelog.refresh-interval = 100ms"))));
             TidelogReadJournal journal = PersistenceQuery.get(kit.system()).getReadJournalFor(TidelogReadJournal.class, TidelogReadJournal.IDENTIFIER);
@@ -89,7 +90,7 @@ class CrossProcessReadJournalTest {
     /** Child side: persists 1..5 to x, says "ready", waits for a line, persists 6..10 to x and one event to y, says "done". */
     public static final class WriterProcess {
         public static void main(String[] args) throws Exception {
-            ActorTestKit kit = ActorTestKit.create("writer", TestConfig.plugins(args[0], Path.of(args[1])));
+            ActorTestKit kit = ActorTestKit.create("writer", TestConfig.pluginsAt(args[0], args[1]));
             try {
                 ActorRef<Notes.Command> x = kit.spawn(new Notes(PersistenceId.ofUniqueId("x")));
                 write(kit, x, "1", "2", "3");

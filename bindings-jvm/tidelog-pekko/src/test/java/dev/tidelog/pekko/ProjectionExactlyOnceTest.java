@@ -110,7 +110,7 @@ class ProjectionExactlyOnceTest {
     }
 
     private Config config(Backend backend) {
-        return TestConfig.plugins(backend.name().toLowerCase(), dir.resolve("journal")).withFallback(ConfigFactory.parseString(String.join("\n",
+        return TestConfig.pluginsOn(backend, dir.resolve("journal")).withFallback(ConfigFactory.parseString(String.join("\n",
                 "pekko.persistence.query.journal.tidelog.refresh-interval = 50ms",
                 "pekko.projection.jdbc.dialect = h2-dialect",
                 "pekko.projection.jdbc.blocking-jdbc-dispatcher.thread-pool-executor.fixed-pool-size = 4")));
@@ -176,8 +176,8 @@ class ProjectionExactlyOnceTest {
     }
 
     @ParameterizedTest
-    // Not POSTGRES yet: the projection test keeps its own H2 offset store beside a journal directory.
-    @EnumSource(value = Backend.class, names = {"LMDB", "FILES"})
+    // The projection keeps its offsets in its own H2 database; the journal is on the backend.
+    @EnumSource(value = Backend.class, names = {"LMDB", "FILES", "POSTGRES"})
     void countsEveryEventExactlyOnceAcrossRestarts(Backend backend) throws Exception {
         ActorTestKit first = ActorTestKit.create("projection-1", config(backend));
         long countedAtStop;

@@ -68,6 +68,14 @@ final class TestConfig {
         return backend == dev.tidelog.Backend.POSTGRES ? postgresPlugins(location(backend, dir)) : plugins(backend.name().toLowerCase(), dir);
     }
 
+    /**
+     * The plugins at {@code location} as {@link #location} gave it: a {@code postgresql://} URI
+     * (the backend follows from it), or a directory of {@code backend}.
+     */
+    static Config pluginsAt(String backend, String location) {
+        return location.startsWith("postgres") ? postgresPlugins(location) : plugins(backend, location);
+    }
+
     static Config plugins(String backend, Path dir) {
         return plugins(backend, dir.toString());
     }
