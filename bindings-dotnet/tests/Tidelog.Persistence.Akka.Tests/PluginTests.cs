@@ -36,6 +36,26 @@ public class PluginTests : IDisposable
     private static Config Hocon(string path, string backend, string extra = "") =>
         ConfigurationFactory.ParseString(TidelogPersistence.Hocon(path, backend, true, extra) + "\nakka.loglevel = " + (Environment.GetEnvironmentVariable("TIDELOG_AKKA_LOGLEVEL") ?? "WARNING"));
 
+    /// <summary>
+    /// Where a test on <paramref name="backend"/> keeps its journal: this test's directory, or for "postgres" the test
+    /// server (tests/postgres.sh) with a schema of this test's own. Null when there is no server outside CI: the caller
+    /// then returns (under <c>CI=true</c> a missing server fails the test).
+    /// </summary>
+    private string? Location(string backend)
+    {
+        if (backend != "postgres") return _dir;
+        string? server = Environment.GetEnvironmentVariable("TIDELOG_TEST_POSTGRES");
+        if (string.IsNullOrEmpty(server))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI=true but TIDELOG_TEST_POSTGRES is unset");
+            _output.WriteLine("SKIPPED (PostgreSQL): TIDELOG_TEST_POSTGRES is unset; tests/postgres.sh run sets it");
+            return null;
+        }
+        return server + (server.Contains('?') ? "&" : "?") + "tidelog_schema=akka_plugin_" + _schema;
+    }
+
+    private readonly string _schema = Guid.NewGuid().ToString("N").Substring(0, 12);
+
     private static async Task<CounterReport> PersistAndReport(ActorSystem system, string pid, int n)
     {
         var counter = system.ActorOf(Counter.Props(pid, n / 2));
@@ -49,10 +69,13 @@ public class PluginTests : IDisposable
     [Theory]
     [InlineData("lmdb")]
     [InlineData("files")]
+    [InlineData("postgres")]
     public async Task Ten_thousand_events_and_a_snapshot_recover_in_a_new_actor_system_configured_with_HOCON(string backend)
     {
+        string? at = Location(backend);
+        if (at == null) return;
         // Default sync policy (always) would make this test measure the disk; behaviour is the same with `never`.
-        var config = Hocon(_dir, backend, "sync = never");
+        var config = Hocon(at, backend, "sync = never");
         CounterReport written;
         using (var system = ActorSystem.Create("writer", config))
         {
@@ -117,11 +140,14 @@ public class PluginTests : IDisposable
     [Theory]
     [InlineData("lmdb")]
     [InlineData("files")]
+    [InlineData("postgres")]
     public async Task Rapid_saves_of_one_snapshot_keep_the_last_one(string backend)
     {
+        string? at = Location(backend);
+        if (at == null) return;
         // Rapid saves of one snapshot (the TCK calls it SupportsConcurrentSaves): saves sent back to
         // back are applied in order, so the last one sent is the one loaded.
-        using var system = ActorSystem.Create("saves", Hocon(_dir, backend));
+        using var system = ActorSystem.Create("saves", Hocon(at, backend));
         var store = global::Akka.Persistence.Persistence.Instance.Apply(system).SnapshotStoreFor(null);
         var probe = system.ActorOf(Props.Create(() => new Collector()));
         for (int round = 0; round < 20; round++)
@@ -170,16 +196,19 @@ public class PluginTests : IDisposable
     [Theory]
     [InlineData("lmdb")]
     [InlineData("files")]
+    [InlineData("postgres")]
     public async Task A_payload_that_cannot_be_serialized_is_rejected_alone(string backend)
     {
-        using var system = ActorSystem.Create("rejects", Hocon(_dir, backend));
+        string? at = Location(backend);
+        if (at == null) return;
+        using var system = ActorSystem.Create("rejects", Hocon(at, backend));
         var actor = system.ActorOf(Props.Create(() => new Rejecting("rejects-1")));
         Assert.Equal("persisted 1", await actor.Ask<string>("first", TimeSpan.FromSeconds(60)));
         Assert.Equal("rejected 2", await actor.Ask<string>(new Exploding(), TimeSpan.FromSeconds(60)));
         // The actor keeps running, and the rejected event is not in the journal.
         string third = await actor.Ask<string>("third", TimeSpan.FromSeconds(60));
         await system.Terminate();
-        using var second = ActorSystem.Create("rejects2", Hocon(_dir, backend));
+        using var second = ActorSystem.Create("rejects2", Hocon(at, backend));
         var events = new List<string>();
         var queries = global::Akka.Persistence.Query.PersistenceQuery.Get(second)
             .ReadJournalFor<TidelogReadJournal>(TidelogReadJournal.Identifier);
@@ -198,9 +227,12 @@ public class PluginTests : IDisposable
     [Theory]
     [InlineData("lmdb")]
     [InlineData("files")]
+    [InlineData("postgres")]
     public void Highest_sequence_nr_is_read_after_in_flight_writes_of_the_stream(string backend)
     {
-        using var system = ActorSystem.Create("highest", Hocon(_dir, backend));
+        string? at = Location(backend);
+        if (at == null) return;
+        using var system = ActorSystem.Create("highest", Hocon(at, backend));
         var journal = global::Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null);
         var received = new System.Collections.Concurrent.BlockingCollection<object>();
         var collector = system.ActorOf(Props.Create(() => new Forwarder(received)));
@@ -369,15 +401,9 @@ public class PluginTests : IDisposable
     [Fact]
     public void An_actor_handed_off_to_another_process_recovers_its_snapshot_and_events_from_PostgreSQL()
     {
-        string? server = Environment.GetEnvironmentVariable("TIDELOG_TEST_POSTGRES");
-        if (string.IsNullOrEmpty(server))
-        {
-            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI=true but TIDELOG_TEST_POSTGRES is unset");
-            _output.WriteLine("SKIPPED (PostgreSQL): TIDELOG_TEST_POSTGRES is unset; tests/postgres.sh run sets it");
-            return;
-        }
         // A schema of this test's own: a fresh journal.
-        string uri = server + (server.Contains('?') ? "&" : "?") + "tidelog_schema=akka_handoff_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+        string? uri = Location("postgres");
+        if (uri == null) return;
         using var child = StartChild($"\"{uri}\" lmdb handoff 23 5");
         var stderr = child.StandardError.ReadToEndAsync();
         string output = child.StandardOutput.ReadToEnd();
