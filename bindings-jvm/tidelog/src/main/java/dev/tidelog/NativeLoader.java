@@ -19,9 +19,20 @@ final class NativeLoader {
 
     private NativeLoader() {}
 
-    /** The file the library was loaded from (for tests that start a child JVM). */
+    /**
+     * A file holding the library this JVM loaded, for tests that start a child JVM with
+     * {@code -Dtidelog.native.library}: the explicit file, or a fresh copy of the bundled one
+     * (the copy that was loaded is already gone, see {@link #load}).
+     */
     static synchronized Path loadedFrom() {
         load();
+        if (!Files.exists(loadedFrom)) {
+            try {
+                loadedFrom = extract(resource());
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not extract the tidelog native library", e);
+            }
+        }
         return loadedFrom;
     }
 
@@ -36,24 +47,50 @@ final class NativeLoader {
             loaded = true;
             return;
         }
-        String platform = platform();
-        String library = System.mapLibraryName("tidelog_jni");
-        String resource = RESOURCE_ROOT + platform + "/" + library;
-        try (InputStream in = NativeLoader.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new UnsupportedOperationException("this tidelog jar has no native library for " + platform + " (" + resource
-                        + "); set -Dtidelog.native.library=/path/to/" + library);
-            }
-            int dot = library.lastIndexOf('.');
-            Path file = Files.createTempFile(library.substring(0, dot) + "-", library.substring(dot));
-            file.toFile().deleteOnExit();
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            System.load(file.toAbsolutePath().toString());
-            loadedFrom = file.toAbsolutePath();
+        try {
+            Path file = extract(resource());
+            System.load(file.toString());
+            loadedFrom = file;
             loaded = true;
+            // A loaded library stays mapped after its file is unlinked (POSIX), so the copy goes
+            // now: a JVM that is killed leaves nothing behind in the temporary directory. Windows
+            // cannot delete a loaded DLL; there it goes at exit (deleteOnExit), unless killed.
+            if (!isWindows()) {
+                Files.deleteIfExists(file);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("could not extract the tidelog native library", e);
         }
+    }
+
+    /** The bundled library's resource name for this platform. */
+    private static String resource() {
+        String platform = platform();
+        String resource = RESOURCE_ROOT + platform + "/" + System.mapLibraryName("tidelog_jni");
+        if (NativeLoader.class.getResource(resource) == null) {
+            throw new UnsupportedOperationException("this tidelog jar has no native library for " + platform + " (" + resource
+                    + "); set -Dtidelog.native.library=/path/to/" + System.mapLibraryName("tidelog_jni"));
+        }
+        return resource;
+    }
+
+    /** Copies the bundled library to a new temporary file (deleted at exit at the latest). */
+    private static Path extract(String resource) throws IOException {
+        String library = resource.substring(resource.lastIndexOf('/') + 1);
+        int dot = library.lastIndexOf('.');
+        Path file = Files.createTempFile(library.substring(0, dot) + "-", library.substring(dot)).toAbsolutePath();
+        file.toFile().deleteOnExit();
+        try (InputStream in = NativeLoader.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("resource " + resource + " vanished");
+            }
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return file;
+    }
+
+    private static boolean isWindows() {
+        return System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows");
     }
 
     /** This JVM's platform as the jar's folder name: {@code linux-x86_64}, {@code macos-aarch64}, {@code windows-x86_64}, ... */

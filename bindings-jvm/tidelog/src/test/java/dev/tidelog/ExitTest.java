@@ -2,8 +2,12 @@ package dev.tidelog;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,6 +46,40 @@ class ExitTest {
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("got x from the publisher"), out);
         assertTrue(out.contains("got x from the iterator"), out);
+    }
+
+    @Test
+    void theBundledLibraryLeavesNoFileBehindEvenWhenTheJvmIsKilled() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(System.getProperty("os.name", "").startsWith("Windows"), "Windows cannot unlink a loaded DLL");
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // No -Dtidelog.native.library: the child extracts the library bundled on the class path.
+        Process p = new ProcessBuilder(java, "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"),
+                LoadedAndWaiting.class.getName(), dir.resolve("journal").toString()).redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String line = out.readLine();
+            assertEquals("appended 1", line);
+            try (var left = Files.list(tmp)) {
+                assertEquals(List.of(), left.toList(), "the extracted library outlived its loading");
+            }
+        } finally {
+            p.destroyForcibly(); // SIGKILL: no shutdown hook, no deleteOnExit
+            p.waitFor(60, TimeUnit.SECONDS);
+        }
+        try (var left = Files.list(tmp)) {
+            assertEquals(List.of(), left.toList());
+        }
+    }
+
+    /** Child side: loads the library, appends, says so, then waits to be killed. */
+    public static final class LoadedAndWaiting {
+        public static void main(String[] args) throws Exception {
+            Journal journal = Tidelog.open(Path.of(args[0]));
+            System.out.println("appended " + journal.append("p", NewEvent.of("x")).lastSequenceNr());
+            System.out.flush();
+            Thread.sleep(Long.MAX_VALUE);
+        }
     }
 
     /**
