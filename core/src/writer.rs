@@ -61,6 +61,8 @@ pub(crate) enum WriteReply {
     One(Callback<WriteReceipt>),
     /// A [`crate::Completion`]'s sender, answered without a boxed callback.
     Completion(oneshot::Sender<crate::completion::Reply<WriteReceipt>>),
+    /// A blocking `append`'s caller, released with the rest of its batch (see [`crate::wake`]).
+    Blocking(crate::wake::Answer),
     Many(Box<dyn FnOnce(Vec<Result<WriteReceipt>>) + Send>),
 }
 
@@ -74,6 +76,7 @@ impl WriteReply {
                 // The receiver may be gone (its caller dropped the future): nothing to do then.
                 let _ = sender.send((result, spent));
             }
+            WriteReply::Blocking(answer) => answer.answer(result, spent),
             WriteReply::Many(reply) => deliver(|| reply(vec![result])),
         }
     }
@@ -191,6 +194,12 @@ impl Shared {
     }
 }
 
+// TEMP(experiment): TIDELOG_LINGER=0 turns the linger off.
+fn linger_on() -> bool {
+    static L: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *L.get_or_init(|| std::env::var("TIDELOG_LINGER").map_or(true, |v| v != "0"))
+}
+
 /// Longest the writer waits for the callers of its last batch to come back.
 const MAX_LINGER: Duration = Duration::from_millis(1);
 
@@ -219,6 +228,8 @@ pub(crate) struct Writer {
     shared_storage: bool,
     /// Moving average of a commit's duration (staging, storage commit and flush), in µs.
     commit_us: f64,
+    /// The blocking callers of the batch being answered, woken together (reused).
+    wake_batch: crate::wake::Batch,
 }
 
 /// What staging decided for one atomic write (or other request) of a batch.
@@ -279,6 +290,7 @@ impl Writer {
             needs_upkeep: false,
             batch_settled: false,
             commit_us: 0.0,
+            wake_batch: crate::wake::Batch::default(),
             shared_storage: storage.shared(),
             storage,
         })
@@ -302,6 +314,8 @@ impl Writer {
                 source: Arc::new(std::io::Error::other("the writer panicked")),
             };
             self.poison(&error);
+            // Callers answered before the panic still get their (committed) results.
+            self.wake_batch.release();
             let order = &self.shared.order;
             let settled = self.batch_settled;
             batch.drain(..).for_each(|r| {
@@ -405,7 +419,7 @@ impl Writer {
             // (async callers) are not waited for either: a pipelining submitter, say, refills its window
             // one request at a time, and waiting for it would stop the writer and the submitter from
             // working at the same time.
-            returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always)
+            returning = (answered > 1 && linger_on() && !linger.is_zero() && w.sync == SyncPolicy::Always)
                 .then(|| (pending.load(Ordering::SeqCst) + answered, Instant::now() + linger));
             if w.needs_upkeep && requests.is_empty() && w.shared.close_deadline.lock().is_none() {
                 w.needs_upkeep = false;
@@ -923,7 +937,10 @@ impl Writer {
                 Request::Write { reply, writes, .. } => {
                     let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
                     self.count_write(&r);
-                    reply.answer(r, Some(writes));
+                    match reply {
+                        WriteReply::Blocking(answer) => self.wake_batch.push(answer, r, Some(writes)),
+                        reply => reply.answer(r, Some(writes)),
+                    }
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
                     // One outcome each: a refusal decided while staging, or the batch's result.
@@ -943,6 +960,8 @@ impl Writer {
                 }
             }
         }
+        // One wake-up here; the woken callers wake the rest of the batch.
+        self.wake_batch.release();
     }
 
     fn count_write(&self, result: &Result<WriteReceipt>) {
