@@ -200,6 +200,12 @@ fn linger_on() -> bool {
     *L.get_or_init(|| std::env::var("TIDELOG_LINGER").map_or(true, |v| v != "0"))
 }
 
+// TEMP(experiment): TIDELOG_LINGER_SPIN=1 polls with yield instead of parking.
+fn linger_spin() -> bool {
+    static L: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *L.get_or_init(|| std::env::var("TIDELOG_LINGER_SPIN").is_ok_and(|v| v == "1"))
+}
+
 /// Longest the writer waits for the callers of its last batch to come back.
 const MAX_LINGER: Duration = Duration::from_millis(1);
 
@@ -390,7 +396,11 @@ impl Writer {
                             Some((target, until)) if pending.load(Ordering::SeqCst) < target && Instant::now() < until => {
                                 w.shared.wake_writer_at.store(target, Ordering::SeqCst);
                                 // Checked after announcing the target: a submitter either sees it or is counted here.
-                                if pending.load(Ordering::SeqCst) < target {
+                                if linger_spin() {
+                                    while pending.load(Ordering::SeqCst) < target && Instant::now() < until {
+                                        std::thread::yield_now();
+                                    }
+                                } else if pending.load(Ordering::SeqCst) < target {
                                     std::thread::park_timeout(until.saturating_duration_since(Instant::now()));
                                 }
                                 w.shared.wake_writer_at.store(0, Ordering::SeqCst);
