@@ -286,11 +286,11 @@ impl Journal {
     /// sequence numbers `highest + 1 ..`. Blocks until committed (and, by
     /// default, flushed).
     pub fn append(&self, persistence_id: &str, events: Vec<NewEvent>) -> Result<WriteReceipt> {
-        let (waiter, answer) = crate::wake::blocking();
-        if let Some(request) = self.append_request(persistence_id, events, WriteReply::Blocking(answer)) {
+        let (completion, sender) = Completion::channel();
+        if let Some(request) = self.append_request(persistence_id, events, WriteReply::Completion(sender)) {
             self.submit_blocking(request);
         }
-        waiter.wait()
+        completion.wait()
     }
 
     /// [`Journal::append`] as a runtime-agnostic future.

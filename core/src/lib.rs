@@ -49,7 +49,6 @@ mod order;
 mod snapshot;
 mod storage;
 mod tail;
-mod wake;
 mod writer;
 
 pub use admin::{check_page_structure, compact};
