@@ -342,10 +342,10 @@ impl Writer {
     /// as many requests are queued as it just answered (plus those queued meanwhile).
     /// It polls for them first, yielding its core to the callers (at most
     /// [`MAX_LINGER_POLL`]), and only then parks until the last caller back wakes it:
-    /// a wake-up per batch costs that caller a futex wake and the writer tens of µs of
-    /// wake-up latency on a VM, which measured 4-8% of throughput with 8 and 64 callers. Only blocking callers are waited for (see
-    /// below). A lone caller never waits (it is the one expected), and a request
-    /// arriving after the window is committed at once.
+    /// parked, the writer paid a wake-up latency per batch (tens of µs on a VM).
+    /// Only blocking callers are waited for (see below). A lone caller never waits
+    /// (it is the one expected), and a request arriving after the window is
+    /// committed at once.
     pub(crate) fn run(writer: Arc<Mutex<Writer>>, requests: Receiver<Request>, pending: Arc<AtomicUsize>) {
         let mut batch = Vec::new();
         // While lingering: the `pending` count awaited, the end of the window, the end of polling.
