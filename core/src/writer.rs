@@ -191,12 +191,6 @@ impl Shared {
     }
 }
 
-// TEMP(experiment): TIDELOG_LINGER_FRACTION of a commit (0.5 by default).
-fn linger_fraction() -> f64 {
-    static L: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *L.get_or_init(|| std::env::var("TIDELOG_LINGER_FRACTION").ok().and_then(|v| v.parse().ok()).unwrap_or(0.5))
-}
-
 /// Longest the writer waits for the callers of its last batch to come back.
 const MAX_LINGER: Duration = Duration::from_millis(1);
 
@@ -420,7 +414,7 @@ impl Writer {
             }
             let answered = batch.iter().filter(|r| matches!(r, Request::Write { awaited: true, .. })).count();
             w.commit_guarded(&mut batch);
-            let linger = Duration::from_secs_f64(w.commit_us * linger_fraction() / 1e6).min(MAX_LINGER);
+            let linger = Duration::from_secs_f64(w.commit_us / 2e6).min(MAX_LINGER);
             // A lone caller is not waited for: it may commit its next write on its own thread. Callbacks
             // (async callers) are not waited for either: a pipelining submitter, say, refills its window
             // one request at a time, and waiting for it would stop the writer and the submitter from
