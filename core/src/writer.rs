@@ -194,6 +194,10 @@ impl Shared {
 /// Longest the writer waits for the callers of its last batch to come back.
 const MAX_LINGER: Duration = Duration::from_millis(1);
 
+/// Longest the writer polls (yielding its core) for those callers before it parks; this
+/// bounds the CPU a batch's linger costs to a fraction of a commit.
+const MAX_LINGER_POLL: Duration = Duration::from_micros(200);
+
 pub(crate) struct Writer {
     storage: Arc<dyn Storage>,
     shared: Arc<Shared>,
@@ -335,18 +339,22 @@ impl Writer {
     /// were quickest back, and the rest would wait a whole commit for the one after
     /// (with 8 such callers, batches of 4 alternate). So after answering a batch the
     /// writer waits, for at most about half a commit's duration from that moment, until
-    /// as many requests are queued as it just answered (plus those queued meanwhile);
-    /// the last caller back wakes it. Only blocking callers are waited for (see
-    /// below). A lone caller never waits (it is the one expected), and a request
-    /// arriving after the window is committed at once.
+    /// as many requests are queued as it just answered (plus those queued meanwhile).
+    /// It polls for them first, yielding its core to the callers (at most
+    /// [`MAX_LINGER_POLL`]), and only then parks until the last caller back wakes it:
+    /// parked, the writer paid a wake-up latency per batch (tens of µs on a VM).
+    /// Only blocking callers are waited for (see below). A lone caller never waits
+    /// (it is the one expected), and a request arriving after the window is
+    /// committed at once.
     pub(crate) fn run(writer: Arc<Mutex<Writer>>, requests: Receiver<Request>, pending: Arc<AtomicUsize>) {
         let mut batch = Vec::new();
-        let mut returning: Option<(usize, Instant)> = None;
+        // While lingering: the `pending` count awaited, the end of the window, the end of polling.
+        let mut returning: Option<(usize, Instant, Instant)> = None;
         let _ = writer.lock().shared.writer_thread.set(std::thread::current());
         loop {
             // Lingering, the writer holds its lock, so a returning blocking caller queues its request
             // rather than committing it alone on its own thread.
-            let lingering = returning.map(|(_, until)| (writer.lock(), until));
+            let lingering = returning.map(|(_, until, _)| (writer.lock(), until));
             let (mut w, first) = match lingering {
                 Some((w, until)) => match requests.recv_deadline(until) {
                     Ok(first) => (w, first),
@@ -373,7 +381,13 @@ impl Writer {
                     None => match requests.try_recv() {
                         Ok(request) => Some(request),
                         Err(_) => match returning {
-                            Some((target, until)) if pending.load(Ordering::SeqCst) < target && Instant::now() < until => {
+                            Some((target, until, poll_until)) if pending.load(Ordering::SeqCst) < target && Instant::now() < until => {
+                                if Instant::now() < poll_until {
+                                    // Polling: a parked writer costs the last caller a wake-up and itself a
+                                    // wake-up latency (an IPI to an idle core, tens of µs on a VM).
+                                    std::thread::yield_now();
+                                    continue;
+                                }
                                 w.shared.wake_writer_at.store(target, Ordering::SeqCst);
                                 // Checked after announcing the target: a submitter either sees it or is counted here.
                                 if pending.load(Ordering::SeqCst) < target {
@@ -405,8 +419,14 @@ impl Writer {
             // (async callers) are not waited for either: a pipelining submitter, say, refills its window
             // one request at a time, and waiting for it would stop the writer and the submitter from
             // working at the same time.
-            returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always)
-                .then(|| (pending.load(Ordering::SeqCst) + answered, Instant::now() + linger));
+            returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always).then(|| {
+                let now = Instant::now();
+                (
+                    pending.load(Ordering::SeqCst) + answered,
+                    now + linger,
+                    now + linger.min(MAX_LINGER_POLL),
+                )
+            });
             if w.needs_upkeep && requests.is_empty() && w.shared.close_deadline.lock().is_none() {
                 w.needs_upkeep = false;
                 if let Err(err) = w.storage.maintain() {
