@@ -209,6 +209,10 @@ struct WriterState {
     next_stream: u64,
     /// `None` for a read-only journal.
     wal: Option<WalWriter>,
+    /// A checkpoint's scratch, kept for the next: the stream id of each tail stream (by its
+    /// index in the tail), and the streams as (id, index) in key order.
+    checkpoint_ids: Vec<u64>,
+    checkpoint_order: Vec<(u64, u32)>,
 }
 
 pub(crate) struct LmdbStorage {
@@ -327,6 +331,8 @@ impl LmdbStorage {
                 streams: HashMap::default(),
                 next_stream: 1,
                 wal: None,
+                checkpoint_ids: Vec::new(),
+                checkpoint_order: Vec::new(),
             }),
             metrics,
             never_sync,
@@ -601,19 +607,67 @@ impl LmdbStorage {
         Ok(())
     }
 
-    /// Applies the tail's events in `txn`, noting each stream whose record changed in `touched`.
-    fn apply_tail(&self, txn: &mut RwTxn<'_>, state: &mut WriterState, touched: &mut HashSet<String>, tail: &Tail) -> heed::Result<()> {
+    /// Applies the tail's events in `txn` and updates the writer's records of their streams.
+    ///
+    /// The bodies go into `events` in key order (stream by stream, each in sequence order), not
+    /// in commit order: consecutive puts then land in the same B-tree leaf, whose path is still
+    /// in the CPU's caches, and keys past the database's last one (new streams) are appended
+    /// without a search. The index entries follow in offset order (commit order), which always
+    /// appends to `global`.
+    fn apply_tail(&self, txn: &mut RwTxn<'_>, state: &mut WriterState, tail: &Tail) -> heed::Result<()> {
+        let mut ids = std::mem::take(&mut state.checkpoint_ids);
+        let mut order = std::mem::take(&mut state.checkpoint_order);
+        let result = self.apply_tail_with(txn, state, tail, &mut ids, &mut order);
+        (state.checkpoint_ids, state.checkpoint_order) = (ids, order);
+        result
+    }
+
+    fn apply_tail_with(
+        &self,
+        txn: &mut RwTxn<'_>,
+        state: &mut WriterState,
+        tail: &Tail,
+        ids: &mut Vec<u64>,
+        order: &mut Vec<(u64, u32)>,
+    ) -> heed::Result<()> {
         let dbs = self.dbs;
-        tail.for_each(|pid, seq, offset, body| {
+        ids.clear();
+        order.clear();
+        // Stream ids first: new streams get theirs in the order they first appear in the tail.
+        tail.for_each_stream(|index, pid, highest| {
             let record = cached_record(&dbs, txn, state, pid)?;
-            let key = event_key(record.id, seq);
-            record.highest = seq;
-            // The body passed its CRC when it was logged; a tail read back from the log was checked too.
-            let event = codec::decode_event(pid, body).ok();
-            let tags = event.iter().flat_map(|e| e.tags.iter());
-            put_event(&dbs, txn, &key, offset, body, tags)?;
-            if !touched.contains(pid) {
-                touched.insert(pid.to_owned());
+            record.highest = highest;
+            ids.push(record.id);
+            order.push((record.id, index));
+            heed::Result::Ok(())
+        })?;
+        order.sort_unstable();
+        // Tail keys are new, and ascend in this order: once one is past the last key, all are.
+        let last = dbs.events.last(txn)?.map(|(key, _)| key.to_vec());
+        let mut appending = last.is_none();
+        for &(id, index) in order.iter() {
+            tail.for_each_of_stream(index, |seq, body| {
+                let key = event_key(id, seq);
+                appending = appending || last.as_deref().is_some_and(|last| key.as_slice() > last);
+                if appending {
+                    dbs.events.put_with_flags(txn, PutFlags::APPEND, &key, body)
+                } else {
+                    dbs.events.put(txn, &key, body)
+                }
+            })?;
+        }
+        tail.for_each(|stream, seq, offset, body| {
+            let key = event_key(ids[stream as usize], seq);
+            // Offsets only grow, so LMDB can append without searching.
+            dbs.global.put_with_flags(txn, PutFlags::APPEND, &offset.to_be_bytes(), &key)?;
+            // The body passed its CRC when it was logged (a tail read back from the log was
+            // checked too): only a body that states tags needs decoding.
+            if codec::stated_tag_count(body) > 0 {
+                if let Ok(event) = codec::decode_event("", body) {
+                    for tag in event.tags.iter() {
+                        dbs.tags.put(txn, &tag_key(tag, offset), &key)?;
+                    }
+                }
             }
             Ok(())
         })
@@ -631,12 +685,12 @@ impl LmdbStorage {
     ) -> heed::Result<()> {
         let mut txn = env.write_txn()?;
         let first_new_stream = state.next_stream;
-        // Each stream record is written once per checkpoint, however many writes it had.
-        let mut from_tail = HashSet::default();
-        self.apply_tail(&mut txn, state, &mut from_tail, tail)?;
+        self.apply_tail(&mut txn, state, tail)?;
         let mut touched = HashSet::default();
         self.apply_ops(&mut txn, state, &mut touched, ops, buffer)?;
-        for pid in from_tail.iter().map(String::as_str).chain(touched.iter().copied()) {
+        // Each stream record is written once per checkpoint, however many writes it had.
+        tail.for_each_stream(|_, pid, _| self.dbs.streams.put(&mut txn, pid.as_bytes(), &state.streams[pid].encode(pid)))?;
+        for pid in touched.into_iter().filter(|pid| !tail.has_stream(pid)) {
             self.dbs.streams.put(&mut txn, pid.as_bytes(), &state.streams[pid].encode(pid))?;
         }
         if state.next_stream != first_new_stream {
