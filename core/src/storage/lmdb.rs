@@ -1171,7 +1171,15 @@ mod tests {
 
     /// Commits one event per write through the log, as the writer would.
     fn commit_events(storage: &LmdbStorage, pid: &str, seqs: std::ops::RangeInclusive<u64>, first_offset: u64) {
-        let events: Vec<crate::NewEvent> = seqs.clone().map(|s| crate::NewEvent::new(s.to_le_bytes().to_vec())).collect();
+        commit_tagged(storage, pid, seqs, first_offset, &[]);
+    }
+
+    /// [`commit_events`] with `tags` on every event.
+    fn commit_tagged(storage: &LmdbStorage, pid: &str, seqs: std::ops::RangeInclusive<u64>, first_offset: u64, tags: &[&str]) {
+        let events: Vec<crate::NewEvent> = seqs
+            .clone()
+            .map(|s| tags.iter().fold(crate::NewEvent::new(s.to_le_bytes().to_vec()), |e, t| e.tag(*t)))
+            .collect();
         let mut buffer = Vec::new();
         let mut bodies = Vec::new();
         for (i, event) in events.iter().enumerate() {
@@ -1218,6 +1226,77 @@ mod tests {
         // Written after the checkpoint: in the next generation's tail.
         commit_events(&storage, "p", 4..=4, 4);
         assert_eq!(storage.stream_state("p").unwrap().highest_sequence_nr, 4);
+        storage.close().unwrap();
+    }
+
+    /// Every event as (persistence id, sequence nr, global offset), read through the global index.
+    fn global_order(storage: &LmdbStorage, tag: Option<&str>) -> Vec<(String, u64, u64)> {
+        let mut seen = Vec::new();
+        storage
+            .scan_global(1, tag, usize::MAX, &mut |e| {
+                seen.push((e.persistence_id.to_owned(), e.sequence_nr, e.global_offset));
+                true
+            })
+            .unwrap();
+        seen
+    }
+
+    #[test]
+    fn a_checkpoint_applying_the_tail_in_key_order_keeps_every_event_offset_and_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LmdbStorage::open(dir.path(), &Options::new(), Arc::default()).unwrap();
+        // "m" (stream id 1) and "b" (2) are in LMDB first: m's later events go into the middle of
+        // `events`, b's and the new streams' past its last key.
+        commit_events(&storage, "m", 1..=2, 1);
+        commit_events(&storage, "b", 1..=2, 3);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        let mut expected = vec![
+            ("m".to_owned(), 1, 1),
+            ("m".to_owned(), 2, 2),
+            ("b".to_owned(), 1, 3),
+            ("b".to_owned(), 2, 4),
+        ];
+        let mut even = Vec::new();
+        let mut offset = 5;
+        // Interleaved, as commits arrive: the tail's order is not the key order.
+        for round in 0..40u64 {
+            for pid in ["z", "m", "a", "b"] {
+                let seq = if matches!(pid, "m" | "b") { round + 3 } else { round + 1 };
+                let tags: &[&str] = if round % 2 == 0 { &["even"] } else { &[] };
+                commit_tagged(&storage, pid, seq..=seq, offset, tags);
+                expected.push((pid.to_owned(), seq, offset));
+                if round % 2 == 0 {
+                    even.push((pid.to_owned(), seq, offset));
+                }
+                offset += 1;
+            }
+        }
+        let check = |storage: &LmdbStorage| {
+            assert_eq!(global_order(storage, None), expected);
+            assert_eq!(global_order(storage, Some("even")), even);
+            for pid in ["z", "m", "a", "b"] {
+                let mut seqs = Vec::new();
+                storage
+                    .scan_stream(pid, 1, u64::MAX, usize::MAX, &mut |e| {
+                        seqs.push(e.sequence_nr);
+                        true
+                    })
+                    .unwrap();
+                let highest = expected.iter().filter(|(p, ..)| p == pid).count() as u64;
+                assert_eq!(seqs, (1..=highest).collect::<Vec<_>>(), "stream {pid}");
+                assert_eq!(storage.stream_state(pid).unwrap().highest_sequence_nr, highest);
+            }
+        };
+        // Before the checkpoint from the tail, after it from LMDB alone, and after a reopen.
+        check(&storage);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        assert!(storage.tail.read().is_empty());
+        check(&storage);
+        storage.scrub().unwrap();
+        storage.close().unwrap();
+        let storage = LmdbStorage::open(dir.path(), &Options::new(), Arc::default()).unwrap();
+        check(&storage);
+        assert_eq!(storage.next_global_offset().unwrap(), offset);
         storage.close().unwrap();
     }
 
