@@ -567,7 +567,10 @@ impl Tail {
     /// Calls `visit(index, persistence_id, highest_sequence_nr)` for every stream with events in
     /// the tail, in the order the streams first appear in it; `index` (0, 1, ...) names the
     /// stream to [`Tail::for_each_of_stream`] and [`Tail::for_each`].
-    pub(crate) fn for_each_stream<E>(&self, mut visit: impl FnMut(u32, &str, u64) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+    pub(crate) fn for_each_stream<E>(
+        &self,
+        mut visit: impl FnMut(u32, &str, u64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let data = self.data.read();
         for (index, name) in data.names.iter().enumerate() {
             let (_, stream) = &data.streams[name.as_str()];
