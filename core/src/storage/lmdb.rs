@@ -637,7 +637,11 @@ impl LmdbStorage {
         tail.for_each_stream(|index, pid, highest| {
             let record = cached_record(&dbs, txn, state, pid)?;
             record.highest = highest;
-            ids.push(record.id);
+            let index_at = index as usize;
+            if ids.len() <= index_at {
+                ids.resize(index_at + 1, 0);
+            }
+            ids[index_at] = record.id;
             order.push((record.id, index));
             heed::Result::Ok(())
         })?;
@@ -1297,6 +1301,30 @@ mod tests {
         let storage = LmdbStorage::open(dir.path(), &Options::new(), Arc::default()).unwrap();
         check(&storage);
         assert_eq!(storage.next_global_offset().unwrap(), offset);
+        storage.close().unwrap();
+    }
+
+    #[test]
+    fn a_write_of_no_events_in_the_tail_changes_no_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LmdbStorage::open(dir.path(), &Options::new(), Arc::default()).unwrap();
+        commit_events(&storage, "p", 1..=3, 1);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        // As a log record holding a write without events would put it in the tail.
+        let empty = super::super::StagedWrite {
+            persistence_id: "p",
+            first_sequence_nr: 4,
+            first_global_offset: 4,
+            events: &[],
+            bodies: &[],
+        };
+        storage.tail.read().push(&[Op::Write(empty)], &[]);
+        commit_events(&storage, "q", 1..=1, 4);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        assert_eq!(storage.stream_state("p").unwrap().highest_sequence_nr, 3);
+        assert_eq!(storage.stream_state("q").unwrap().highest_sequence_nr, 1);
+        assert_eq!(global_order(&storage, None).len(), 4);
+        storage.scrub().unwrap();
         storage.close().unwrap();
     }
 

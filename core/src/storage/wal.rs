@@ -565,8 +565,8 @@ impl Tail {
     }
 
     /// Calls `visit(index, persistence_id, highest_sequence_nr)` for every stream with events in
-    /// the tail, in the order the streams first appear in it; `index` (0, 1, ...) names the
-    /// stream to [`Tail::for_each_of_stream`] and [`Tail::for_each`].
+    /// the tail, in the order the streams first appear in it; `index` names the stream to
+    /// [`Tail::for_each_of_stream`] and [`Tail::for_each`] (below the count of streams).
     pub(crate) fn for_each_stream<E>(
         &self,
         mut visit: impl FnMut(u32, &str, u64) -> std::result::Result<(), E>,
@@ -574,8 +574,10 @@ impl Tail {
         let data = self.data.read();
         for (index, name) in data.names.iter().enumerate() {
             let (_, stream) = &data.streams[name.as_str()];
-            let highest = stream.events.last().map_or(0, |&i| data.events[i as usize].sequence_nr);
-            visit(index as u32, name, highest)?;
+            // A write of no events (only a damaged log could hold one) names a stream with none.
+            if let Some(&last) = stream.events.last() {
+                visit(index as u32, name, data.events[last as usize].sequence_nr)?;
+            }
         }
         Ok(())
     }
@@ -598,7 +600,11 @@ impl Tail {
 
     /// True if the stream has events in the tail.
     pub(crate) fn has_stream(&self, persistence_id: &str) -> bool {
-        self.data.read().streams.contains_key(persistence_id)
+        self.data
+            .read()
+            .streams
+            .get(persistence_id)
+            .is_some_and(|(_, s)| !s.events.is_empty())
     }
 
     /// Writes the tail as log records of `generation` into a new log at `path` (a backup's).
