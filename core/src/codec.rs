@@ -63,6 +63,12 @@ pub(crate) fn decode_header(body: &[u8]) -> Result<EventHeader, CorruptReason> {
     })
 }
 
+/// The tag count a body's header states, unchecked (0 for a body too short to hold one): lets a
+/// caller that needs only the tags skip decoding, and checksumming, the bodies that have none.
+pub(crate) fn stated_tag_count(body: &[u8]) -> usize {
+    body.get(34..FIXED).map_or(0, le_u16)
+}
+
 /// Verifies the checksum and decodes a body into a borrowed [`EventRef`].
 pub(crate) fn decode_event<'a>(persistence_id: &'a str, body: &'a [u8]) -> Result<EventRef<'a>, CorruptReason> {
     if body.len() < FIXED {

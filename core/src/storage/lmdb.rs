@@ -209,6 +209,10 @@ struct WriterState {
     next_stream: u64,
     /// `None` for a read-only journal.
     wal: Option<WalWriter>,
+    /// A checkpoint's scratch, kept for the next: the stream id of each tail stream (by its
+    /// index in the tail), and the streams as (id, index) in key order.
+    checkpoint_ids: Vec<u64>,
+    checkpoint_order: Vec<(u64, u32)>,
 }
 
 pub(crate) struct LmdbStorage {
@@ -327,6 +331,8 @@ impl LmdbStorage {
                 streams: HashMap::default(),
                 next_stream: 1,
                 wal: None,
+                checkpoint_ids: Vec::new(),
+                checkpoint_order: Vec::new(),
             }),
             metrics,
             never_sync,
@@ -601,19 +607,71 @@ impl LmdbStorage {
         Ok(())
     }
 
-    /// Applies the tail's events in `txn`, noting each stream whose record changed in `touched`.
-    fn apply_tail(&self, txn: &mut RwTxn<'_>, state: &mut WriterState, touched: &mut HashSet<String>, tail: &Tail) -> heed::Result<()> {
+    /// Applies the tail's events in `txn` and updates the writer's records of their streams.
+    ///
+    /// The bodies go into `events` in key order (stream by stream, each in sequence order), not
+    /// in commit order: consecutive puts then land in the same B-tree leaf, whose path is still
+    /// in the CPU's caches, and keys past the database's last one (new streams) are appended
+    /// without a search. The index entries follow in offset order (commit order), which always
+    /// appends to `global`.
+    fn apply_tail(&self, txn: &mut RwTxn<'_>, state: &mut WriterState, tail: &Tail) -> heed::Result<()> {
+        let mut ids = std::mem::take(&mut state.checkpoint_ids);
+        let mut order = std::mem::take(&mut state.checkpoint_order);
+        let result = self.apply_tail_with(txn, state, tail, &mut ids, &mut order);
+        (state.checkpoint_ids, state.checkpoint_order) = (ids, order);
+        result
+    }
+
+    fn apply_tail_with(
+        &self,
+        txn: &mut RwTxn<'_>,
+        state: &mut WriterState,
+        tail: &Tail,
+        ids: &mut Vec<u64>,
+        order: &mut Vec<(u64, u32)>,
+    ) -> heed::Result<()> {
         let dbs = self.dbs;
-        tail.for_each(|pid, seq, offset, body| {
+        ids.clear();
+        order.clear();
+        // Stream ids first: new streams get theirs in the order they first appear in the tail.
+        tail.for_each_stream(|index, pid, highest| {
             let record = cached_record(&dbs, txn, state, pid)?;
-            let key = event_key(record.id, seq);
-            record.highest = seq;
-            // The body passed its CRC when it was logged; a tail read back from the log was checked too.
-            let event = codec::decode_event(pid, body).ok();
-            let tags = event.iter().flat_map(|e| e.tags.iter());
-            put_event(&dbs, txn, &key, offset, body, tags)?;
-            if !touched.contains(pid) {
-                touched.insert(pid.to_owned());
+            record.highest = highest;
+            let index_at = index as usize;
+            if ids.len() <= index_at {
+                ids.resize(index_at + 1, 0);
+            }
+            ids[index_at] = record.id;
+            order.push((record.id, index));
+            heed::Result::Ok(())
+        })?;
+        order.sort_unstable();
+        // Tail keys are new, and ascend in this order: once one is past the last key, all are.
+        let last = dbs.events.last(txn)?.map(|(key, _)| key.to_vec());
+        let mut appending = last.is_none();
+        for &(id, index) in order.iter() {
+            tail.for_each_of_stream(index, |seq, body| {
+                let key = event_key(id, seq);
+                appending = appending || last.as_deref().is_some_and(|last| key.as_slice() > last);
+                if appending {
+                    dbs.events.put_with_flags(txn, PutFlags::APPEND, &key, body)
+                } else {
+                    dbs.events.put(txn, &key, body)
+                }
+            })?;
+        }
+        tail.for_each(|stream, seq, offset, body| {
+            let key = event_key(ids[stream as usize], seq);
+            // Offsets only grow, so LMDB can append without searching.
+            dbs.global.put_with_flags(txn, PutFlags::APPEND, &offset.to_be_bytes(), &key)?;
+            // The body passed its CRC when it was logged (a tail read back from the log was
+            // checked too): only a body that states tags needs decoding.
+            if codec::stated_tag_count(body) > 0 {
+                if let Ok(event) = codec::decode_event("", body) {
+                    for tag in event.tags.iter() {
+                        dbs.tags.put(txn, &tag_key(tag, offset), &key)?;
+                    }
+                }
             }
             Ok(())
         })
@@ -631,12 +689,12 @@ impl LmdbStorage {
     ) -> heed::Result<()> {
         let mut txn = env.write_txn()?;
         let first_new_stream = state.next_stream;
-        // Each stream record is written once per checkpoint, however many writes it had.
-        let mut from_tail = HashSet::default();
-        self.apply_tail(&mut txn, state, &mut from_tail, tail)?;
+        self.apply_tail(&mut txn, state, tail)?;
         let mut touched = HashSet::default();
         self.apply_ops(&mut txn, state, &mut touched, ops, buffer)?;
-        for pid in from_tail.iter().map(String::as_str).chain(touched.iter().copied()) {
+        // Each stream record is written once per checkpoint, however many writes it had.
+        tail.for_each_stream(|_, pid, _| self.dbs.streams.put(&mut txn, pid.as_bytes(), &state.streams[pid].encode(pid)))?;
+        for pid in touched.into_iter().filter(|pid| !tail.has_stream(pid)) {
             self.dbs.streams.put(&mut txn, pid.as_bytes(), &state.streams[pid].encode(pid))?;
         }
         if state.next_stream != first_new_stream {
@@ -1117,7 +1175,15 @@ mod tests {
 
     /// Commits one event per write through the log, as the writer would.
     fn commit_events(storage: &LmdbStorage, pid: &str, seqs: std::ops::RangeInclusive<u64>, first_offset: u64) {
-        let events: Vec<crate::NewEvent> = seqs.clone().map(|s| crate::NewEvent::new(s.to_le_bytes().to_vec())).collect();
+        commit_tagged(storage, pid, seqs, first_offset, &[]);
+    }
+
+    /// [`commit_events`] with `tags` on every event.
+    fn commit_tagged(storage: &LmdbStorage, pid: &str, seqs: std::ops::RangeInclusive<u64>, first_offset: u64, tags: &[&str]) {
+        let events: Vec<crate::NewEvent> = seqs
+            .clone()
+            .map(|s| tags.iter().fold(crate::NewEvent::new(s.to_le_bytes().to_vec()), |e, t| e.tag(*t)))
+            .collect();
         let mut buffer = Vec::new();
         let mut bodies = Vec::new();
         for (i, event) in events.iter().enumerate() {
@@ -1164,6 +1230,101 @@ mod tests {
         // Written after the checkpoint: in the next generation's tail.
         commit_events(&storage, "p", 4..=4, 4);
         assert_eq!(storage.stream_state("p").unwrap().highest_sequence_nr, 4);
+        storage.close().unwrap();
+    }
+
+    /// Every event as (persistence id, sequence nr, global offset), read through the global index.
+    fn global_order(storage: &LmdbStorage, tag: Option<&str>) -> Vec<(String, u64, u64)> {
+        let mut seen = Vec::new();
+        storage
+            .scan_global(1, tag, usize::MAX, &mut |e| {
+                seen.push((e.persistence_id.to_owned(), e.sequence_nr, e.global_offset));
+                true
+            })
+            .unwrap();
+        seen
+    }
+
+    #[test]
+    fn a_checkpoint_applying_the_tail_in_key_order_keeps_every_event_offset_and_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LmdbStorage::open(dir.path(), &Options::new(), Arc::default()).unwrap();
+        // "m" (stream id 1) and "b" (2) are in LMDB first: m's later events go into the middle of
+        // `events`, b's and the new streams' past its last key.
+        commit_events(&storage, "m", 1..=2, 1);
+        commit_events(&storage, "b", 1..=2, 3);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        let mut expected = vec![
+            ("m".to_owned(), 1, 1),
+            ("m".to_owned(), 2, 2),
+            ("b".to_owned(), 1, 3),
+            ("b".to_owned(), 2, 4),
+        ];
+        let mut even = Vec::new();
+        let mut offset = 5;
+        // Interleaved, as commits arrive: the tail's order is not the key order.
+        for round in 0..40u64 {
+            for pid in ["z", "m", "a", "b"] {
+                let seq = if matches!(pid, "m" | "b") { round + 3 } else { round + 1 };
+                let tags: &[&str] = if round % 2 == 0 { &["even"] } else { &[] };
+                commit_tagged(&storage, pid, seq..=seq, offset, tags);
+                expected.push((pid.to_owned(), seq, offset));
+                if round % 2 == 0 {
+                    even.push((pid.to_owned(), seq, offset));
+                }
+                offset += 1;
+            }
+        }
+        let check = |storage: &LmdbStorage| {
+            assert_eq!(global_order(storage, None), expected);
+            assert_eq!(global_order(storage, Some("even")), even);
+            for pid in ["z", "m", "a", "b"] {
+                let mut seqs = Vec::new();
+                storage
+                    .scan_stream(pid, 1, u64::MAX, usize::MAX, &mut |e| {
+                        seqs.push(e.sequence_nr);
+                        true
+                    })
+                    .unwrap();
+                let highest = expected.iter().filter(|(p, ..)| p == pid).count() as u64;
+                assert_eq!(seqs, (1..=highest).collect::<Vec<_>>(), "stream {pid}");
+                assert_eq!(storage.stream_state(pid).unwrap().highest_sequence_nr, highest);
+            }
+        };
+        // Before the checkpoint from the tail, after it from LMDB alone, and after a reopen.
+        check(&storage);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        assert!(storage.tail.read().is_empty());
+        check(&storage);
+        storage.scrub().unwrap();
+        storage.close().unwrap();
+        let storage = LmdbStorage::open(dir.path(), &Options::new(), Arc::default()).unwrap();
+        check(&storage);
+        assert_eq!(storage.next_global_offset().unwrap(), offset);
+        storage.close().unwrap();
+    }
+
+    #[test]
+    fn a_write_of_no_events_in_the_tail_changes_no_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LmdbStorage::open(dir.path(), &Options::new(), Arc::default()).unwrap();
+        commit_events(&storage, "p", 1..=3, 1);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        // As a log record holding a write without events would put it in the tail.
+        let empty = super::super::StagedWrite {
+            persistence_id: "p",
+            first_sequence_nr: 4,
+            first_global_offset: 4,
+            events: &[],
+            bodies: &[],
+        };
+        storage.tail.read().push(&[Op::Write(empty)], &[]);
+        commit_events(&storage, "q", 1..=1, 4);
+        storage.checkpoint(&mut storage.writer.lock(), &[], &[]).unwrap();
+        assert_eq!(storage.stream_state("p").unwrap().highest_sequence_nr, 3);
+        assert_eq!(storage.stream_state("q").unwrap().highest_sequence_nr, 1);
+        assert_eq!(global_order(&storage, None).len(), 4);
+        storage.scrub().unwrap();
         storage.close().unwrap();
     }
 

@@ -551,21 +551,60 @@ impl Tail {
         Ok(true)
     }
 
-    /// Calls `apply(persistence_id, sequence_nr, global_offset, body)` for every event, in commit order.
+    /// Calls `apply(stream, sequence_nr, global_offset, body)` for every event, in commit order;
+    /// `stream` is the index [`Tail::for_each_stream`] gives the event's stream.
     pub(crate) fn for_each<E>(
         &self,
-        mut apply: impl FnMut(&str, u64, u64, &[u8]) -> std::result::Result<(), E>,
+        mut apply: impl FnMut(u32, u64, u64, &[u8]) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let data = self.data.read();
         for e in &data.events {
-            apply(
-                &data.names[e.stream as usize],
-                e.sequence_nr,
-                e.global_offset,
-                &data.arena[e.start..e.start + e.len],
-            )?;
+            apply(e.stream, e.sequence_nr, e.global_offset, &data.arena[e.start..e.start + e.len])?;
         }
         Ok(())
+    }
+
+    /// Calls `visit(index, persistence_id, highest_sequence_nr)` for every stream with events in
+    /// the tail, in the order the streams first appear in it; `index` names the stream to
+    /// [`Tail::for_each_of_stream`] and [`Tail::for_each`] (below the count of streams).
+    pub(crate) fn for_each_stream<E>(
+        &self,
+        mut visit: impl FnMut(u32, &str, u64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let data = self.data.read();
+        for (index, name) in data.names.iter().enumerate() {
+            let (_, stream) = &data.streams[name.as_str()];
+            // A write of no events (only a damaged log could hold one) names a stream with none.
+            if let Some(&last) = stream.events.last() {
+                visit(index as u32, name, data.events[last as usize].sequence_nr)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `apply(sequence_nr, body)` for every event of the stream `index` (see
+    /// [`Tail::for_each_stream`]), in sequence order.
+    pub(crate) fn for_each_of_stream<E>(
+        &self,
+        index: u32,
+        mut apply: impl FnMut(u64, &[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let data = self.data.read();
+        let (_, stream) = &data.streams[data.names[index as usize].as_str()];
+        for &i in &stream.events {
+            let e = &data.events[i as usize];
+            apply(e.sequence_nr, &data.arena[e.start..e.start + e.len])?;
+        }
+        Ok(())
+    }
+
+    /// True if the stream has events in the tail.
+    pub(crate) fn has_stream(&self, persistence_id: &str) -> bool {
+        self.data
+            .read()
+            .streams
+            .get(persistence_id)
+            .is_some_and(|(_, s)| !s.events.is_empty())
     }
 
     /// Writes the tail as log records of `generation` into a new log at `path` (a backup's).
