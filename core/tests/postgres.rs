@@ -260,6 +260,92 @@ fn auto_numbered_appends_from_two_journals_never_duplicate_or_skip() {
     }
 }
 
+/// Two journals (two writers) take turns on one database, batch by batch. Each journal's
+/// batch after the other's meets a counter it did not leave, so it cannot take the
+/// one-round-trip path on what it knows: it is re-staged under the lock. Explicit writes at the
+/// sequence number the other journal just reached win, a stale one loses, auto-numbered appends
+/// continue the other's numbers, deletions by one are seen by the other, and the offsets stay
+/// gapless, each handed out once.
+#[test]
+fn two_journals_taking_turns_restage_against_each_others_commits() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let journals = [open_at(&uri), open_at(&uri)];
+    let mut expected_offset = 1;
+    for round in 0..40u64 {
+        let (me, other) = (&journals[(round % 2) as usize], &journals[1 - (round % 2) as usize]);
+        // Explicit: the other journal wrote seq 2*round - 1 (and round 0 starts at 1).
+        let seq = 2 * round + 1;
+        let written = me
+            .write(vec![AtomicWrite::new(
+                "turns",
+                seq,
+                vec![NewEvent::new(format!("w{round}").into_bytes())],
+            )])
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        assert_eq!((written.first_sequence_nr, written.first_global_offset), (seq, expected_offset));
+        expected_offset += 1;
+        // Auto-numbered, from the other journal: it continues after our write.
+        let appended = other
+            .append("turns", vec![NewEvent::new(format!("a{round}").into_bytes())])
+            .unwrap();
+        assert_eq!(
+            (appended.first_sequence_nr, appended.first_global_offset),
+            (seq + 1, expected_offset)
+        );
+        expected_offset += 1;
+        // A write at a sequence number the other journal took loses.
+        match me
+            .write(vec![AtomicWrite::new("turns", seq + 1, vec![NewEvent::new(b"late".to_vec())])])
+            .unwrap()
+            .remove(0)
+        {
+            Err(Error::SequenceConflict { expected, actual, .. }) => assert_eq!((expected, actual), (seq + 2, seq + 1)),
+            other => panic!("a stale explicit write must conflict, got {other:?}"),
+        }
+        // A stream of its own per journal, so that each also has batches its cache can serve.
+        me.append(&format!("own-{}", round % 2), vec![NewEvent::new(b"mine".to_vec())])
+            .unwrap();
+        expected_offset += 1;
+    }
+    // A deletion by one is seen by the other's next write and read.
+    journals[0].delete_to("turns", 10).unwrap();
+    let next = journals[1].append("turns", vec![NewEvent::new(b"after-delete".to_vec())]).unwrap();
+    assert_eq!((next.first_sequence_nr, next.first_global_offset), (81, expected_offset));
+    expected_offset += 1;
+    let turns = journals[1].read("turns", 1, u64::MAX, usize::MAX).unwrap();
+    assert_eq!(
+        turns.iter().map(|e| e.sequence_nr).collect::<Vec<_>>(),
+        (11..=81).collect::<Vec<_>>()
+    );
+    let offsets: Vec<u64> = journals[0]
+        .all_events(1, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|e| e.global_offset)
+        .collect();
+    let live: BTreeSet<u64> = offsets.iter().copied().collect();
+    assert_eq!(live.len(), offsets.len(), "an offset handed out twice");
+    assert_eq!(offsets.windows(2).filter(|w| w[0] >= w[1]).count(), 0, "offsets out of order");
+    assert_eq!(
+        journals[0].next_global_offset().unwrap(),
+        expected_offset,
+        "offsets skipped or reused"
+    );
+    assert_eq!(
+        offsets.len() as u64,
+        expected_offset - 1 - 10,
+        "exactly the ten deleted events are gone"
+    );
+    for j in journals {
+        j.close().unwrap();
+    }
+}
+
 /// Four writer processes on 16 shared streams and a fifth process tailing everything and one
 /// tag from offset 0 by polling: the tail sees every event exactly once, in offset order, and
 /// nothing is missing against a final full read; every acknowledged event is stored once.

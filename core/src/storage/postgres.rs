@@ -843,6 +843,8 @@ impl PostgresStorage {
     /// batch begun from [`Known`] met a counter another writer had moved (nothing written).
     fn write_and_commit(&self, side: &mut WriterSide, ops: &[Op<'_>], buffer: &[u8]) -> Result<Committed> {
         let sql = &self.db.sql;
+        // A batch begun from what we know has not used the connection yet (it may have broken).
+        self.writer_conn(side)?;
         let batch = side.batch.as_mut().expect("begin_batch before commit");
         let mut offsets: Vec<i64> = Vec::new();
         let mut pids: Vec<&str> = Vec::new();
@@ -906,7 +908,7 @@ impl PostgresStorage {
             deleted.push(to_i64(s.deleted_to, "sequence nr")?);
         }
         let next = to_i64(next_offset, "global offset")?;
-        let conn = side.conn.as_mut().expect("connected by begin_batch");
+        let conn = side.conn.as_mut().expect("connected above");
         // Deletions need statements of their own (they must see the rows this batch inserts),
         // so a batch with them runs in a transaction even when begun from what we know.
         if batch.optimistic && !deletions.is_empty() {
@@ -1495,6 +1497,88 @@ impl Storage for PostgresStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appends one event to `pid` as the writer would: begin, stage against what `begin_batch`
+    /// reports, commit. Returns how the commit ended and the writer's round trips it took.
+    fn append_one(storage: &PostgresStorage, pid: &str) -> (Committed, u64) {
+        let before = storage.writer.lock().round_trips;
+        let start = storage.begin_batch(&[pid]).unwrap().expect("a shared backend begins batches");
+        let state = start.streams.iter().find(|(p, _)| p == pid).map(|(_, s)| *s).unwrap_or_default();
+        let events = [crate::NewEvent::new(b"x".to_vec())];
+        let mut buffer = Vec::new();
+        codec::encode_event(&mut buffer, &events[0], state.highest_sequence_nr + 1, start.next_global_offset, 1);
+        let bodies = [0..buffer.len()];
+        let op = Op::Write(super::super::StagedWrite {
+            persistence_id: pid,
+            first_sequence_nr: state.highest_sequence_nr + 1,
+            first_global_offset: start.next_global_offset,
+            events: &events,
+            bodies: &bodies,
+        });
+        let committed = storage.commit_begun(&[op], &buffer).unwrap();
+        (committed, storage.writer.lock().round_trips - before)
+    }
+
+    /// Alone on its database, a writer's batch is one round trip once it knows the stream;
+    /// after another writer committed, its batch writes nothing (`Stale`) and the next begin
+    /// takes the lock and reads the marks again.
+    #[test]
+    fn a_writer_alone_commits_in_one_round_trip_and_falls_back_after_another_writer() {
+        let Ok(uri) = std::env::var("TIDELOG_TEST_POSTGRES") else {
+            eprintln!("SKIPPED (PostgreSQL): TIDELOG_TEST_POSTGRES is unset");
+            return;
+        };
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        let schema = format!(
+            "rt{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+                % 1_000_000_007
+        );
+        let uri = format!("{uri}{sep}tidelog_schema={schema}");
+        let options = Options::new();
+        let a = PostgresStorage::open(Database::open(&uri, &options).unwrap());
+        let b = PostgresStorage::open(Database::open(&uri, &options).unwrap());
+        // The first batch knows nothing: under the lock (BEGIN + lock + marks, write, COMMIT).
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
+        // Then one round trip per batch: the compare-and-write statement in autocommit.
+        for _ in 0..5 {
+            assert_eq!(append_one(&a, "s"), (Committed::Done, 1));
+        }
+        // A stream it has not seen yet: under the lock again, then known.
+        assert_eq!(append_one(&a, "t"), (Committed::Done, 3));
+        assert_eq!(append_one(&a, "t"), (Committed::Done, 1));
+        // Another writer commits to "s": a's next batch, staged on what it knew, writes nothing;
+        // staged again under the lock it continues b's numbers.
+        assert_eq!(append_one(&b, "s").0, Committed::Done);
+        assert_eq!(append_one(&a, "s"), (Committed::Stale, 1));
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
+        // Nobody came in between: back to one round trip after one locked batch.
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 1));
+        let mut seqs = Vec::new();
+        let mut offsets = Vec::new();
+        a.scan_global(1, None, usize::MAX, &mut |e| {
+            if e.persistence_id == "s" {
+                seqs.push(e.sequence_nr);
+            }
+            offsets.push(e.global_offset);
+            true
+        })
+        .unwrap();
+        assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+        assert_eq!(offsets, (1..=12).collect::<Vec<_>>());
+        assert_eq!(a.next_global_offset().unwrap(), 13);
+        a.db.pool
+            .get()
+            .unwrap()
+            .client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
+    }
 
     #[test]
     fn redact_hides_passwords_in_userinfo_and_query() {
