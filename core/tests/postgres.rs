@@ -346,6 +346,63 @@ fn two_journals_taking_turns_restage_against_each_others_commits() {
     }
 }
 
+/// A database of schema version 1 (no counter `version`) is read as it is by a read-only
+/// handle and migrated to version 2 by a writer's open; afterwards every update of the counter,
+/// whoever makes it (a version-1 writer still running, say), bumps `version`.
+#[test]
+fn schema_version_1_is_migrated_to_2_by_a_writer() {
+    let Some(admin_uri) = postgres_uri() else { return };
+    let schema = format!("mig{}", std::process::id());
+    let sep = if admin_uri.contains('?') { '&' } else { '?' };
+    let uri = format!("{admin_uri}{sep}tidelog_schema={schema}");
+    let mut admin = postgres::Client::connect(&admin_uri, postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).unwrap();
+    let journal = open_at(&uri);
+    for i in 0..3 {
+        journal.append("m", vec![NewEvent::new(format!("e{i}").into_bytes())]).unwrap();
+    }
+    journal.close().unwrap();
+    // Back to what version 1 created.
+    admin
+        .batch_execute(&format!(
+            "DROP TRIGGER tidelog_counter_version ON {schema}.tidelog_counter; DROP FUNCTION {schema}.tidelog_counter_version();
+             ALTER TABLE {schema}.tidelog_counter DROP COLUMN version; UPDATE {schema}.tidelog_schema_version SET version = 1;"
+        ))
+        .unwrap();
+    let version = |admin: &mut postgres::Client| -> i32 {
+        admin
+            .query_one(&format!("SELECT version FROM {schema}.tidelog_schema_version"), &[])
+            .unwrap()
+            .get(0)
+    };
+    let reader = Journal::open(&uri, Options::new().read_only(true)).unwrap();
+    assert_eq!(reader.read("m", 1, u64::MAX, usize::MAX).unwrap().len(), 3);
+    reader.close().unwrap();
+    assert_eq!(version(&mut admin), 1, "a read-only open changes nothing");
+    let journal = open_at(&uri);
+    assert_eq!(version(&mut admin), 2);
+    let receipt = journal.append("m", vec![NewEvent::new(b"e3".to_vec())]).unwrap();
+    assert_eq!((receipt.first_sequence_nr, receipt.first_global_offset), (4, 4));
+    let counter = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one(&format!("SELECT version FROM {schema}.tidelog_counter"), &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = counter(&mut admin);
+    admin
+        .batch_execute(&format!(
+            "UPDATE {schema}.tidelog_counter SET next_offset = next_offset WHERE id = 1"
+        ))
+        .unwrap();
+    assert_eq!(counter(&mut admin), before + 1, "any update of the counter bumps its version");
+    // The journal's next batch meets a version it did not leave, and is staged under the lock.
+    let receipt = journal.append("m", vec![NewEvent::new(b"e4".to_vec())]).unwrap();
+    assert_eq!((receipt.first_sequence_nr, receipt.first_global_offset), (5, 5));
+    journal.close().unwrap();
+    admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
+
 /// Four writer processes on 16 shared streams and a fifth process tailing everything and one
 /// tag from offset 0 by polling: the tail sees every event exactly once, in offset order, and
 /// nothing is missing against a final full read; every acknowledged event is stored once.
