@@ -7,8 +7,13 @@
 //! and the next offset read under that lock ([`Storage::begin_batch`]), and one multi-row
 //! statement inserts the events, their tags, the new stream marks and the new counter before
 //! `COMMIT`. Because the lock is held until commit, offsets are handed out in commit order: a
-//! reader that sees offset `n` sees every offset below it (see `ARCHITECTURE.md`, "Global order
-//! on PostgreSQL", and `docs/format.md`, "PostgreSQL schema").
+//! reader that sees offset `n` sees every offset below it (see `ARCHITECTURE.md`, "PostgreSQL
+//! backend", and `docs/format.md`, "PostgreSQL schema").
+//!
+//! A writer alone on the database skips the lock round trip and `COMMIT`: it stages against
+//! what its own last commit left, and the write runs as one autocommit statement that applies
+//! only if the counter's `version` is still the one that commit left ([`Committed::Stale`]
+//! otherwise, and the writer stages the batch again under the lock).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
