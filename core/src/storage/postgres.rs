@@ -611,7 +611,7 @@ INSERT INTO {version} (version) SELECT {v} WHERE NOT EXISTS (SELECT 1 FROM {vers
                 version_of(&mut conn)?.unwrap_or(SCHEMA_VERSION)
             }
         };
-        if found > SCHEMA_VERSION || found < 1 {
+        if !(1..=SCHEMA_VERSION).contains(&found) {
             return Err(Error::UnsupportedFormat {
                 path: PathBuf::from(self.redacted()),
                 found: found.max(0) as u32,
@@ -1512,13 +1512,13 @@ mod tests {
         let events = [crate::NewEvent::new(b"x".to_vec())];
         let mut buffer = Vec::new();
         codec::encode_event(&mut buffer, &events[0], state.highest_sequence_nr + 1, start.next_global_offset, 1);
-        let bodies = [0..buffer.len()];
+        let body = 0..buffer.len();
         let op = Op::Write(super::super::StagedWrite {
             persistence_id: pid,
             first_sequence_nr: state.highest_sequence_nr + 1,
             first_global_offset: start.next_global_offset,
             events: &events,
-            bodies: &bodies,
+            bodies: std::slice::from_ref(&body),
         });
         let committed = storage.commit_begun(&[op], &buffer).unwrap();
         (committed, storage.writer.lock().round_trips - before)
