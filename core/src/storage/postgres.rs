@@ -696,6 +696,18 @@ fn write_batch_sql(sql: &Sql) -> String {
     )
 }
 
+/// A stream's marks from `streams` (aliased `s`): its row holds `highest` as of its creation and
+/// its last `SetState`; writes since only add events, so the highest is the greater of that and
+/// its events' greatest sequence number (one backward step of the `(persistence_id,
+/// sequence_nr)` index). A batch then touches `streams` only for new streams and deletions.
+fn marks_sql(sql: &Sql) -> String {
+    format!(
+        "s.persistence_id, greatest(s.highest, coalesce((SELECT max(e.sequence_nr) FROM {} e \
+         WHERE e.persistence_id = s.persistence_id), 0)), s.deleted_to",
+        sql.events
+    )
+}
+
 impl PostgresStorage {
     pub(crate) fn open(db: Arc<Database>) -> PostgresStorage {
         PostgresStorage {
@@ -770,8 +782,10 @@ impl PostgresStorage {
         // literals, `standard_conforming_strings` is on.)
         let mut query = format!(
             "BEGIN; SELECT next_offset, version FROM {} WHERE id = 1 FOR UPDATE; \
-             SELECT persistence_id, highest, deleted_to FROM {} WHERE persistence_id IN (",
-            sql.counter, sql.streams
+             SELECT {} FROM {} s WHERE s.persistence_id IN (",
+            sql.counter,
+            marks_sql(sql),
+            sql.streams
         );
         for (i, pid) in persistence_ids.iter().enumerate() {
             if i > 0 {
@@ -859,6 +873,8 @@ impl PostgresStorage {
         let mut tag_offsets: Vec<i64> = Vec::new();
         let mut deletions: Vec<(&str, i64)> = Vec::new();
         let mut next_offset = batch.next_offset;
+        // Streams whose row the batch creates or sets.
+        let mut rows: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for op in ops {
             match op {
                 Op::Write(w) => {
@@ -876,6 +892,11 @@ impl PostgresStorage {
                         next_offset = next_offset.max(offset + 1);
                     }
                     let state = batch.states.entry(w.persistence_id.to_owned()).or_default();
+                    // A stream's first events create its row; later ones are found by the
+                    // events' index (`marks_sql`).
+                    if state.highest_sequence_nr == 0 {
+                        rows.insert(w.persistence_id);
+                    }
                     state.highest_sequence_nr = w.first_sequence_nr + w.events.len() as u64 - 1;
                 }
                 Op::SetState {
@@ -883,6 +904,7 @@ impl PostgresStorage {
                     highest,
                     deleted_to,
                 } => {
+                    rows.insert(persistence_id);
                     let state = batch.states.entry((*persistence_id).to_owned()).or_default();
                     // Only a stream with live events has anything to delete.
                     if *deleted_to > state.deleted_to && state.highest_sequence_nr > state.deleted_to {
@@ -895,18 +917,11 @@ impl PostgresStorage {
                 }
             }
         }
-        // Final marks, once per stream touched by an operation.
-        let touched: std::collections::HashSet<&str> = ops
-            .iter()
-            .map(|op| match op {
-                Op::Write(w) => w.persistence_id,
-                Op::SetState { persistence_id, .. } => persistence_id,
-            })
-            .collect();
-        let mut state_pids: Vec<&str> = Vec::with_capacity(touched.len());
-        let mut highs: Vec<i64> = Vec::with_capacity(touched.len());
-        let mut deleted: Vec<i64> = Vec::with_capacity(touched.len());
-        for pid in touched {
+        // Final marks of the rows the batch creates or sets.
+        let mut state_pids: Vec<&str> = Vec::with_capacity(rows.len());
+        let mut highs: Vec<i64> = Vec::with_capacity(rows.len());
+        let mut deleted: Vec<i64> = Vec::with_capacity(rows.len());
+        for pid in rows {
             let s = batch.states[pid];
             state_pids.push(pid);
             highs.push(to_i64(s.highest_sequence_nr, "sequence nr")?);
@@ -1078,12 +1093,12 @@ impl PostgresStorage {
                     for (pid, state) in states {
                         let row = tx
                             .query_opt(
-                                &format!("SELECT highest, deleted_to FROM {} WHERE persistence_id = $1", sql.streams),
+                                &format!("SELECT {} FROM {} s WHERE s.persistence_id = $1", marks_sql(sql), sql.streams),
                                 &[pid],
                             )
                             .map_err(|e| db_error("check commit", e))?;
                         let found = row
-                            .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
+                            .map(|r| (r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64))
                             .unwrap_or((0, 0));
                         all &= found == (state.highest_sequence_nr, state.deleted_to);
                     }
@@ -1253,7 +1268,11 @@ fn copy_malformed() -> Error {
 
 impl Storage for PostgresStorage {
     fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
-        let sql = format!("SELECT highest, deleted_to FROM {} WHERE persistence_id = $1", self.db.sql.streams);
+        let sql = format!(
+            "SELECT {} FROM {} s WHERE s.persistence_id = $1",
+            marks_sql(&self.db.sql),
+            self.db.sql.streams
+        );
         self.db.pool.read(|conn| {
             let stmt = conn.statement("stream_state", &sql)?;
             let row = conn
@@ -1261,8 +1280,8 @@ impl Storage for PostgresStorage {
                 .query_opt(&stmt, &[&persistence_id])
                 .map_err(|e| db_error("read stream state", e))?;
             Ok(row.map_or_else(StreamState::default, |r| StreamState {
-                highest_sequence_nr: r.get::<_, i64>(0) as u64,
-                deleted_to: r.get::<_, i64>(1) as u64,
+                highest_sequence_nr: r.get::<_, i64>(1) as u64,
+                deleted_to: r.get::<_, i64>(2) as u64,
             }))
         })
     }
