@@ -846,6 +846,12 @@ impl Writer {
                 // storage now asks the database, under its lock, so this happens once) and re-stage.
                 Ok(Committed::Stale) if !restaged => {
                     restaged = true;
+                    // The refusals of this attempt are decided again.
+                    let refused = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, Outcome::Done(Err(Error::SequenceConflict { .. }))))
+                        .count();
+                    self.metrics.sequence_conflicts.fetch_sub(refused as u64, Ordering::Relaxed);
                     continue;
                 }
                 Ok(Committed::Stale) => {
