@@ -403,6 +403,42 @@ fn schema_version_1_is_migrated_to_2_by_a_writer() {
     admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }
 
+/// Without `SyncPolicy::Always` commits are not flushed one by one; `flush` makes one flushed
+/// commit that updates the counter (bumping its version). The writer keeps what it knows across
+/// its own flush, and another journal's writes after it are still seen.
+#[test]
+fn flushes_of_a_journal_without_synchronous_commits_keep_numbers_right() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let lazy = Journal::open(&uri, Options::new().sync(tidelog::SyncPolicy::Never)).unwrap();
+    let other = open_at(&uri);
+    let mut expected = 1;
+    for round in 0..5u64 {
+        for _ in 0..3 {
+            let r = lazy.append("lazy", vec![NewEvent::new(b"l".to_vec())]).unwrap();
+            assert_eq!((r.first_sequence_nr, r.first_global_offset), (expected, expected));
+            expected += 1;
+        }
+        lazy.flush().unwrap();
+        if round % 2 == 1 {
+            let r = other.append("lazy", vec![NewEvent::new(b"o".to_vec())]).unwrap();
+            assert_eq!((r.first_sequence_nr, r.first_global_offset), (expected, expected));
+            expected += 1;
+        }
+    }
+    let seqs: Vec<u64> = other
+        .read("lazy", 1, u64::MAX, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|e| e.sequence_nr)
+        .collect();
+    assert_eq!(seqs, (1..expected).collect::<Vec<_>>());
+    lazy.close().unwrap();
+    other.close().unwrap();
+}
+
 /// Four writer processes on 16 shared streams and a fifth process tailing everything and one
 /// tag from offset 0 by polling: the tail sees every event exactly once, in offset order, and
 /// nothing is missing against a final full read; every acknowledged event is stored once.
