@@ -630,6 +630,14 @@ fn quote_literal(s: &str) -> String {
 /// (their next batches ask the database again).
 const KNOWN_STREAMS: usize = 1 << 16;
 
+/// How long the writer's connection may have been idle for a batch to be begun from [`Known`].
+/// A connection idle for longer may have died unnoticed (a restart, a terminated session); then
+/// the batch takes the lock first, a round trip that writes nothing and is retried on a new
+/// connection, instead of an autocommit write whose outcome would be unknown (and, with the
+/// server down, reported as such rather than as retryable). Under load batches follow each other
+/// well within it.
+const KNOWN_WHILE_BUSY: Duration = Duration::from_millis(20);
+
 /// What the writer knows from its own last commit. It is exact as long as the counter's
 /// `version` is still the one that commit left: every batch of every writer updates the counter
 /// row, and the row's trigger bumps `version` on every update.
@@ -664,6 +672,10 @@ struct WriterSide {
     alone: bool,
     /// Network round trips of the writer's batches (what the one-round-trip path saves).
     round_trips: u64,
+    /// When the writer's connection last answered a batch.
+    last_answer: Option<std::time::Instant>,
+    /// [`KNOWN_WHILE_BUSY`] (tests set it longer).
+    busy_window: Duration,
 }
 
 pub(crate) struct PostgresStorage {
@@ -719,6 +731,8 @@ impl PostgresStorage {
                 known: None,
                 alone: true,
                 round_trips: 0,
+                last_answer: None,
+                busy_window: KNOWN_WHILE_BUSY,
             }),
         }
     }
@@ -751,7 +765,7 @@ impl PostgresStorage {
     /// Begins a batch from what our last commit left, without asking the database: only when
     /// we were alone lately and know every stream of the batch.
     fn begin_from_known(side: &mut WriterSide, persistence_ids: &[&str]) -> Option<BatchStart> {
-        if !side.alone {
+        if !side.alone || !side.last_answer.is_some_and(|t| t.elapsed() < side.busy_window) {
             return None;
         }
         let known = side.known.as_ref()?;
@@ -1015,6 +1029,7 @@ impl PostgresStorage {
             known.marks.clear();
         }
         known.marks.extend(batch.states.drain());
+        side.last_answer = Some(std::time::Instant::now());
         Ok(Committed::Done)
     }
 
@@ -1028,6 +1043,7 @@ impl PostgresStorage {
         let conn = side.conn.as_mut().expect("connected above");
         let stmt = conn.statement("counter_version", &sql)?;
         let row = conn.client.query_one(&stmt, &[]).map_err(|e| db_error("read counter", e))?;
+        side.last_answer = Some(std::time::Instant::now());
         if row.get::<_, i64>(0) == expected {
             Ok(Committed::Done)
         } else {
@@ -1566,6 +1582,8 @@ mod tests {
         let options = Options::new();
         let a = PostgresStorage::open(Database::open(&uri, &options).unwrap());
         let b = PostgresStorage::open(Database::open(&uri, &options).unwrap());
+        // However slow this machine, the batches below count as back to back.
+        a.writer.lock().busy_window = Duration::from_secs(3600);
         // The first batch knows nothing: under the lock (BEGIN + lock + marks, write, COMMIT).
         assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
         // Then one round trip per batch: the compare-and-write statement in autocommit.
@@ -1596,6 +1614,9 @@ mod tests {
         assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
         assert_eq!(offsets, (1..=12).collect::<Vec<_>>());
         assert_eq!(a.next_global_offset().unwrap(), 13);
+        // After an idle spell the connection may have died unnoticed: the lock first.
+        a.writer.lock().busy_window = Duration::ZERO;
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
         a.db.pool
             .get()
             .unwrap()
