@@ -765,7 +765,7 @@ impl PostgresStorage {
     /// Begins a batch from what our last commit left, without asking the database: only when
     /// we were alone lately and know every stream of the batch.
     fn begin_from_known(side: &mut WriterSide, persistence_ids: &[&str]) -> Option<BatchStart> {
-        if !side.alone || !side.last_answer.is_some_and(|t| t.elapsed() < side.busy_window) {
+        if !side.alone || side.last_answer.is_none_or(|t| t.elapsed() >= side.busy_window) {
             return None;
         }
         let known = side.known.as_ref()?;
