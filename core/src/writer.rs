@@ -23,7 +23,7 @@ use crate::model::{now_millis, AtomicWrite, NewEvent, WriteReceipt};
 use crate::options::{Options, SyncPolicy};
 use crate::order::IssueOrder;
 use crate::storage::StreamState;
-use crate::storage::{Op, StagedWrite, Storage};
+use crate::storage::{Committed, Op, StagedWrite, Storage};
 
 /// Work for the writer thread.
 pub(crate) enum Request {
@@ -753,110 +753,146 @@ impl Writer {
 
     fn commit_batch(&mut self, batch: &mut Vec<Request>) {
         let started = Instant::now();
-        // On shared storage the database decides: stage against what it reports now.
-        let begun = match self.begin_shared_batch(batch) {
-            Ok(begun) => begun,
-            Err(error) => {
-                for request in batch.iter() {
-                    request.for_each_persistence_id(|pid| self.shared.order.settle(pid));
-                }
-                self.batch_settled = true;
-                self.shared.order.wake();
-                for request in batch.drain(..) {
-                    if let Request::Write { writes, .. } = &request {
-                        Metrics::add(&self.metrics.failed_writes, writes.len() as u64);
+        let mut restaged = false;
+        let (outcomes, spans, staged, next_offset, committed_events, wrote, committed) = loop {
+            // On shared storage the database decides: stage against what it reports now.
+            let begun = match self.begin_shared_batch(batch) {
+                Ok(begun) => begun,
+                Err(error) => {
+                    for request in batch.iter() {
+                        request.for_each_persistence_id(|pid| self.shared.order.settle(pid));
                     }
-                    request.fail(error.clone());
+                    self.batch_settled = true;
+                    self.shared.order.wake();
+                    for request in batch.drain(..) {
+                        if let Request::Write { writes, .. } = &request {
+                            Metrics::add(&self.metrics.failed_writes, writes.len() as u64);
+                        }
+                        request.fail(error.clone());
+                    }
+                    return;
                 }
-                return;
-            }
-        };
-        self.buffer.clear();
-        self.bodies.clear();
-        let mut next_offset = self.next_offset;
-        let mut staged: HashMap<&str, StreamState> = HashMap::default();
-        let (outcomes, spans, plan) = self.stage(batch, &mut staged, &mut next_offset);
-        let committed_events: u64 = plan
-            .iter()
-            .map(|p| match p {
-                Planned::Write { bodies, .. } => bodies.len() as u64,
-                Planned::Import { .. } => 1,
-                Planned::State { .. } => 0,
-            })
-            .sum();
+            };
+            self.buffer.clear();
+            self.bodies.clear();
+            let mut next_offset = self.next_offset;
+            let mut staged: HashMap<&str, StreamState> = HashMap::default();
+            let (outcomes, spans, plan) = self.stage(batch, &mut staged, &mut next_offset);
+            let committed_events: u64 = plan
+                .iter()
+                .map(|p| match p {
+                    Planned::Write { bodies, .. } => bodies.len() as u64,
+                    Planned::Import { .. } => 1,
+                    Planned::State { .. } => 0,
+                })
+                .sum();
 
-        // Build the storage operations, borrowing the requests and the shared buffer.
-        let ops: Vec<Op<'_>> = plan
-            .iter()
-            .map(|p| match *p {
-                Planned::Write {
-                    request,
-                    write,
-                    first_sequence_nr,
-                    first_global_offset,
-                    ref bodies,
-                } => {
-                    let Request::Write { writes, .. } = &batch[request] else {
-                        unreachable!("planned write of a write request")
-                    };
-                    let w = &writes[write];
-                    Op::Write(StagedWrite {
-                        persistence_id: &w.persistence_id,
+            // Build the storage operations, borrowing the requests and the shared buffer.
+            let ops: Vec<Op<'_>> = plan
+                .iter()
+                .map(|p| match *p {
+                    Planned::Write {
+                        request,
+                        write,
                         first_sequence_nr,
                         first_global_offset,
-                        events: &w.events,
-                        bodies: &self.bodies[bodies.clone()],
-                    })
-                }
-                Planned::Import { request, event, ref body } => {
-                    let Request::Import { events, .. } = &batch[request] else {
-                        unreachable!("planned import of an import request")
-                    };
-                    let e = &events[event];
-                    Op::Write(StagedWrite {
-                        persistence_id: &e.persistence_id,
-                        first_sequence_nr: e.sequence_nr,
-                        first_global_offset: e.global_offset,
-                        events: std::slice::from_ref(&e.event),
-                        bodies: &self.bodies[body.clone()],
-                    })
-                }
-                Planned::State {
-                    request,
-                    highest,
-                    deleted_to,
-                } => {
-                    let persistence_id = match &batch[request] {
-                        Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
-                        Request::Import { events, .. } => {
-                            // The state entry precedes the first event of its stream in this import.
-                            let next_event = plan.iter().skip_while(|q| !std::ptr::eq(*q, p)).find_map(|q| match q {
-                                Planned::Import { event, .. } => Some(*event),
-                                _ => None,
-                            });
-                            events[next_event.expect("a state entry precedes an imported event")]
-                                .persistence_id
-                                .as_str()
-                        }
-                        _ => unreachable!("state entries come from delete, set-state or import"),
-                    };
-                    Op::SetState {
-                        persistence_id,
+                        ref bodies,
+                    } => {
+                        let Request::Write { writes, .. } = &batch[request] else {
+                            unreachable!("planned write of a write request")
+                        };
+                        let w = &writes[write];
+                        Op::Write(StagedWrite {
+                            persistence_id: &w.persistence_id,
+                            first_sequence_nr,
+                            first_global_offset,
+                            events: &w.events,
+                            bodies: &self.bodies[bodies.clone()],
+                        })
+                    }
+                    Planned::Import { request, event, ref body } => {
+                        let Request::Import { events, .. } = &batch[request] else {
+                            unreachable!("planned import of an import request")
+                        };
+                        let e = &events[event];
+                        Op::Write(StagedWrite {
+                            persistence_id: &e.persistence_id,
+                            first_sequence_nr: e.sequence_nr,
+                            first_global_offset: e.global_offset,
+                            events: std::slice::from_ref(&e.event),
+                            bodies: &self.bodies[body.clone()],
+                        })
+                    }
+                    Planned::State {
+                        request,
                         highest,
                         deleted_to,
+                    } => {
+                        let persistence_id = match &batch[request] {
+                            Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
+                            Request::Import { events, .. } => {
+                                // The state entry precedes the first event of its stream in this import.
+                                let next_event = plan.iter().skip_while(|q| !std::ptr::eq(*q, p)).find_map(|q| match q {
+                                    Planned::Import { event, .. } => Some(*event),
+                                    _ => None,
+                                });
+                                events[next_event.expect("a state entry precedes an imported event")]
+                                    .persistence_id
+                                    .as_str()
+                            }
+                            _ => unreachable!("state entries come from delete, set-state or import"),
+                        };
+                        Op::SetState {
+                            persistence_id,
+                            highest,
+                            deleted_to,
+                        }
                     }
-                }
-            })
-            .collect();
+                })
+                .collect();
 
-        let wrote = !ops.is_empty();
-        // A begun shared batch is always ended by `commit`, with or without operations.
-        let committed = if wrote || begun {
-            self.storage.commit(&ops, &self.buffer)
-        } else {
-            Ok(())
+            let wrote = !ops.is_empty();
+            // A begun shared batch is always ended by `commit_begun`, with or without operations.
+            let committed = if begun {
+                self.storage.commit_begun(&ops, &self.buffer)
+            } else if wrote {
+                self.storage.commit(&ops, &self.buffer).map(|()| Committed::Done)
+            } else {
+                Ok(Committed::Done)
+            };
+            drop(ops);
+            match committed {
+                // Staged against marks another writer changed: nothing was written. Begin again (the
+                // storage now asks the database, under its lock, so this happens once) and re-stage.
+                Ok(Committed::Stale) if !restaged => {
+                    restaged = true;
+                    // The refusals of this attempt are decided again.
+                    let refused = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, Outcome::Done(Err(Error::SequenceConflict { .. }))))
+                        .count();
+                    self.metrics.sequence_conflicts.fetch_sub(refused as u64, Ordering::Relaxed);
+                    continue;
+                }
+                Ok(Committed::Stale) => {
+                    break (
+                        outcomes,
+                        spans,
+                        staged,
+                        next_offset,
+                        committed_events,
+                        wrote,
+                        Err(Error::Database {
+                            operation: "commit",
+                            message: "the batch was staged against stale stream marks twice".into(),
+                            retryable: true,
+                        }),
+                    );
+                }
+                Ok(Committed::Done) => break (outcomes, spans, staged, next_offset, committed_events, wrote, Ok(())),
+                Err(e) => break (outcomes, spans, staged, next_offset, committed_events, wrote, Err(e)),
+            }
         };
-        drop(ops);
         let result = match committed {
             Ok(()) if wrote => match self.sync {
                 SyncPolicy::Always => self.flush().inspect_err(|e| self.poison(e)),

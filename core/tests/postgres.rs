@@ -260,6 +260,185 @@ fn auto_numbered_appends_from_two_journals_never_duplicate_or_skip() {
     }
 }
 
+/// Two journals (two writers) take turns on one database, batch by batch. Each journal's
+/// batch after the other's meets a counter it did not leave, so it cannot take the
+/// one-round-trip path on what it knows: it is re-staged under the lock. Explicit writes at the
+/// sequence number the other journal just reached win, a stale one loses, auto-numbered appends
+/// continue the other's numbers, deletions by one are seen by the other, and the offsets stay
+/// gapless, each handed out once.
+#[test]
+fn two_journals_taking_turns_restage_against_each_others_commits() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let journals = [open_at(&uri), open_at(&uri)];
+    let mut expected_offset = 1;
+    for round in 0..40u64 {
+        let (me, other) = (&journals[(round % 2) as usize], &journals[1 - (round % 2) as usize]);
+        // Explicit: the other journal wrote seq 2*round - 1 (and round 0 starts at 1).
+        let seq = 2 * round + 1;
+        let written = me
+            .write(vec![AtomicWrite::new(
+                "turns",
+                seq,
+                vec![NewEvent::new(format!("w{round}").into_bytes())],
+            )])
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        assert_eq!((written.first_sequence_nr, written.first_global_offset), (seq, expected_offset));
+        expected_offset += 1;
+        // Auto-numbered, from the other journal: it continues after our write.
+        let appended = other
+            .append("turns", vec![NewEvent::new(format!("a{round}").into_bytes())])
+            .unwrap();
+        assert_eq!(
+            (appended.first_sequence_nr, appended.first_global_offset),
+            (seq + 1, expected_offset)
+        );
+        expected_offset += 1;
+        // A write at a sequence number the other journal took loses.
+        match me
+            .write(vec![AtomicWrite::new("turns", seq + 1, vec![NewEvent::new(b"late".to_vec())])])
+            .unwrap()
+            .remove(0)
+        {
+            Err(Error::SequenceConflict { expected, actual, .. }) => assert_eq!((expected, actual), (seq + 2, seq + 1)),
+            other => panic!("a stale explicit write must conflict, got {other:?}"),
+        }
+        // A stream of its own per journal, so that each also has batches its cache can serve.
+        me.append(&format!("own-{}", round % 2), vec![NewEvent::new(b"mine".to_vec())])
+            .unwrap();
+        expected_offset += 1;
+    }
+    // A deletion by one is seen by the other's next write and read.
+    journals[0].delete_to("turns", 10).unwrap();
+    let next = journals[1].append("turns", vec![NewEvent::new(b"after-delete".to_vec())]).unwrap();
+    assert_eq!((next.first_sequence_nr, next.first_global_offset), (81, expected_offset));
+    expected_offset += 1;
+    let turns = journals[1].read("turns", 1, u64::MAX, usize::MAX).unwrap();
+    assert_eq!(
+        turns.iter().map(|e| e.sequence_nr).collect::<Vec<_>>(),
+        (11..=81).collect::<Vec<_>>()
+    );
+    let offsets: Vec<u64> = journals[0]
+        .all_events(1, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|e| e.global_offset)
+        .collect();
+    let live: BTreeSet<u64> = offsets.iter().copied().collect();
+    assert_eq!(live.len(), offsets.len(), "an offset handed out twice");
+    assert_eq!(offsets.windows(2).filter(|w| w[0] >= w[1]).count(), 0, "offsets out of order");
+    assert_eq!(
+        journals[0].next_global_offset().unwrap(),
+        expected_offset,
+        "offsets skipped or reused"
+    );
+    assert_eq!(
+        offsets.len() as u64,
+        expected_offset - 1 - 10,
+        "exactly the ten deleted events are gone"
+    );
+    for j in journals {
+        j.close().unwrap();
+    }
+}
+
+/// A database of schema version 1 (no counter `version`) is read as it is by a read-only
+/// handle and migrated to version 2 by a writer's open; afterwards every update of the counter,
+/// whoever makes it (a version-1 writer still running, say), bumps `version`.
+#[test]
+fn schema_version_1_is_migrated_to_2_by_a_writer() {
+    let Some(admin_uri) = postgres_uri() else { return };
+    let schema = format!("mig{}", std::process::id());
+    let sep = if admin_uri.contains('?') { '&' } else { '?' };
+    let uri = format!("{admin_uri}{sep}tidelog_schema={schema}");
+    let mut admin = postgres::Client::connect(&admin_uri, postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).unwrap();
+    let journal = open_at(&uri);
+    for i in 0..3 {
+        journal.append("m", vec![NewEvent::new(format!("e{i}").into_bytes())]).unwrap();
+    }
+    journal.close().unwrap();
+    // Back to what version 1 created.
+    admin
+        .batch_execute(&format!(
+            "DROP TRIGGER tidelog_counter_version ON {schema}.tidelog_counter; DROP FUNCTION {schema}.tidelog_counter_version();
+             ALTER TABLE {schema}.tidelog_counter DROP COLUMN version; UPDATE {schema}.tidelog_schema_version SET version = 1;"
+        ))
+        .unwrap();
+    let version = |admin: &mut postgres::Client| -> i32 {
+        admin
+            .query_one(&format!("SELECT version FROM {schema}.tidelog_schema_version"), &[])
+            .unwrap()
+            .get(0)
+    };
+    let reader = Journal::open(&uri, Options::new().read_only(true)).unwrap();
+    assert_eq!(reader.read("m", 1, u64::MAX, usize::MAX).unwrap().len(), 3);
+    reader.close().unwrap();
+    assert_eq!(version(&mut admin), 1, "a read-only open changes nothing");
+    let journal = open_at(&uri);
+    assert_eq!(version(&mut admin), 2);
+    let receipt = journal.append("m", vec![NewEvent::new(b"e3".to_vec())]).unwrap();
+    assert_eq!((receipt.first_sequence_nr, receipt.first_global_offset), (4, 4));
+    let counter = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one(&format!("SELECT version FROM {schema}.tidelog_counter"), &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = counter(&mut admin);
+    admin
+        .batch_execute(&format!(
+            "UPDATE {schema}.tidelog_counter SET next_offset = next_offset WHERE id = 1"
+        ))
+        .unwrap();
+    assert_eq!(counter(&mut admin), before + 1, "any update of the counter bumps its version");
+    // The journal's next batch meets a version it did not leave, and is staged under the lock.
+    let receipt = journal.append("m", vec![NewEvent::new(b"e4".to_vec())]).unwrap();
+    assert_eq!((receipt.first_sequence_nr, receipt.first_global_offset), (5, 5));
+    journal.close().unwrap();
+    admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
+
+/// Without `SyncPolicy::Always` commits are not flushed one by one; `flush` makes one flushed
+/// commit that updates the counter (bumping its version). The writer keeps what it knows across
+/// its own flush, and another journal's writes after it are still seen.
+#[test]
+fn flushes_of_a_journal_without_synchronous_commits_keep_numbers_right() {
+    if postgres_uri().is_none() {
+        return;
+    }
+    let (_dir, uri) = fresh_journal_uri();
+    let lazy = Journal::open(&uri, Options::new().sync(tidelog::SyncPolicy::Never)).unwrap();
+    let other = open_at(&uri);
+    let mut expected = 1;
+    for round in 0..5u64 {
+        for _ in 0..3 {
+            let r = lazy.append("lazy", vec![NewEvent::new(b"l".to_vec())]).unwrap();
+            assert_eq!((r.first_sequence_nr, r.first_global_offset), (expected, expected));
+            expected += 1;
+        }
+        lazy.flush().unwrap();
+        if round % 2 == 1 {
+            let r = other.append("lazy", vec![NewEvent::new(b"o".to_vec())]).unwrap();
+            assert_eq!((r.first_sequence_nr, r.first_global_offset), (expected, expected));
+            expected += 1;
+        }
+    }
+    let seqs: Vec<u64> = other
+        .read("lazy", 1, u64::MAX, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|e| e.sequence_nr)
+        .collect();
+    assert_eq!(seqs, (1..expected).collect::<Vec<_>>());
+    lazy.close().unwrap();
+    other.close().unwrap();
+}
+
 /// Four writer processes on 16 shared streams and a fifth process tailing everything and one
 /// tag from offset 0 by polling: the tail sees every event exactly once, in offset order, and
 /// nothing is missing against a final full read; every acknowledged event is stored once.

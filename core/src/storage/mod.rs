@@ -58,6 +58,15 @@ pub(crate) struct BatchStart {
     pub streams: Vec<(String, StreamState)>,
 }
 
+/// How [`Storage::commit_begun`] ended a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Committed {
+    /// Applied (or, without operations, ended).
+    Done,
+    /// Nothing written: the batch was staged against marks another writer has changed since.
+    Stale,
+}
+
 /// Called for each event of a scan; return `false` to stop.
 pub(crate) type Visit<'v> = dyn FnMut(EventRef<'_>) -> bool + 'v;
 
@@ -92,6 +101,14 @@ pub(crate) trait Storage: Send + Sync {
     }
     /// Applies the operations atomically (all or none) and makes them visible to readers.
     fn commit(&self, ops: &[Op<'_>], buffer: &[u8]) -> Result<()>;
+    /// Ends a batch begun with [`Storage::begin_batch`]. A backend may answer `begin_batch`
+    /// from what it knows of its own last commit, without asking the database; if another
+    /// writer committed since, the batch was staged against stale marks, and this returns
+    /// [`Committed::Stale`] having written nothing. The writer then begins the batch again
+    /// (the backend now asks the database) and stages it anew.
+    fn commit_begun(&self, ops: &[Op<'_>], buffer: &[u8]) -> Result<Committed> {
+        self.commit(ops, buffer).map(|()| Committed::Done)
+    }
     /// Flushes committed data to stable storage.
     fn sync(&self) -> Result<()>;
     /// Background upkeep (reclaiming space after deletions). Called by the

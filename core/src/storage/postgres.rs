@@ -7,8 +7,13 @@
 //! and the next offset read under that lock ([`Storage::begin_batch`]), and one multi-row
 //! statement inserts the events, their tags, the new stream marks and the new counter before
 //! `COMMIT`. Because the lock is held until commit, offsets are handed out in commit order: a
-//! reader that sees offset `n` sees every offset below it (see `ARCHITECTURE.md`, "Global order
-//! on PostgreSQL", and `docs/format.md`, "PostgreSQL schema").
+//! reader that sees offset `n` sees every offset below it (see `ARCHITECTURE.md`, "PostgreSQL
+//! backend", and `docs/format.md`, "PostgreSQL schema").
+//!
+//! A writer alone on the database skips the lock round trip and `COMMIT`: it stages against
+//! what its own last commit left, and the write runs as one autocommit statement that applies
+//! only if the counter's `version` is still the one that commit left ([`Committed::Stale`]
+//! otherwise, and the writer stages the batch again under the lock).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,13 +27,13 @@ use postgres::{Client, SimpleQueryMessage, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::pg_tls::{self, TlsMode};
-use super::{BatchStart, Op, Storage, StreamState, Visit};
+use super::{BatchStart, Committed, Op, Storage, StreamState, Visit};
 use crate::codec;
 use crate::error::{CorruptReason, Error, InvalidArgument, Result};
 use crate::options::{Options, SyncPolicy};
 
 /// The PostgreSQL schema version this library creates and the newest it reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// How long a writer keeps asking whether a batch whose COMMIT went unanswered was committed.
 const COMMIT_CHECK_PATIENCE: Duration = Duration::from_secs(10);
@@ -538,9 +543,11 @@ impl Database {
         };
         let found = version_of(&mut conn)?;
         let found = match found {
-            Some(v) => v,
+            // Version 1 lacks only the counter's `version` (a writer's cache check): readers
+            // need nothing of it, a writer migrates.
+            Some(v) if v >= SCHEMA_VERSION || read_only => v,
             None if read_only => return Err(InvalidArgument::NotAJournal(PathBuf::from(self.redacted())).into()),
-            None => {
+            Some(_) | None => {
                 let ddl = format!(
                     r#"
 SELECT pg_advisory_xact_lock(hashtext({lock_key}));
@@ -551,6 +558,14 @@ CREATE TABLE IF NOT EXISTS {counter} (
     next_offset bigint NOT NULL
 );
 INSERT INTO {counter} (id, next_offset) VALUES (1, 1) ON CONFLICT DO NOTHING;
+-- Version 2: every update of the counter (every batch, of any library version) bumps
+-- `version`, which a writer compares to what its own last commit left.
+ALTER TABLE {counter} ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
+CREATE OR REPLACE FUNCTION "{schema}"."{prefix}counter_version"() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN NEW.version := OLD.version + 1; RETURN NEW; END $$;
+DROP TRIGGER IF EXISTS "{prefix}counter_version" ON {counter};
+CREATE TRIGGER "{prefix}counter_version" BEFORE UPDATE ON {counter}
+    FOR EACH ROW EXECUTE FUNCTION "{schema}"."{prefix}counter_version"();
 CREATE TABLE IF NOT EXISTS {streams} (
     persistence_id text COLLATE "C" PRIMARY KEY,
     highest bigint NOT NULL,
@@ -576,6 +591,7 @@ CREATE TABLE IF NOT EXISTS {snapshots} (
     body bytea NOT NULL,
     PRIMARY KEY (persistence_id, sequence_nr)
 );
+UPDATE {version} SET version = {v} WHERE version < {v};
 INSERT INTO {version} (version) SELECT {v} WHERE NOT EXISTS (SELECT 1 FROM {version});
 "#,
                     lock_key = quote_literal(&format!("tidelog schema {}.{}", t.schema, t.prefix)),
@@ -595,7 +611,7 @@ INSERT INTO {version} (version) SELECT {v} WHERE NOT EXISTS (SELECT 1 FROM {vers
                 version_of(&mut conn)?.unwrap_or(SCHEMA_VERSION)
             }
         };
-        if found > SCHEMA_VERSION || found < 1 {
+        if !(1..=SCHEMA_VERSION).contains(&found) {
             return Err(Error::UnsupportedFormat {
                 path: PathBuf::from(self.redacted()),
                 found: found.max(0) as u32,
@@ -610,17 +626,56 @@ fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// The writer's transaction between `begin_batch` and `commit`.
+/// How many streams' marks a writer remembers between batches; past that it forgets them all
+/// (their next batches ask the database again).
+const KNOWN_STREAMS: usize = 1 << 16;
+
+/// How long the writer's connection may have been idle for a batch to be begun from [`Known`].
+/// A connection idle for longer may have died unnoticed (a restart, a terminated session); then
+/// the batch takes the lock first, a round trip that writes nothing and is retried on a new
+/// connection, instead of an autocommit write whose outcome would be unknown (and, with the
+/// server down, reported as such rather than as retryable). Under load batches follow each other
+/// well within it.
+const KNOWN_WHILE_BUSY: Duration = Duration::from_millis(20);
+
+/// What the writer knows from its own last commit. It is exact as long as the counter's
+/// `version` is still the one that commit left: every batch of every writer updates the counter
+/// row, and the row's trigger bumps `version` on every update.
+struct Known {
+    version: i64,
+    next_offset: u64,
+    marks: HashMap<String, StreamState>,
+}
+
+/// The writer's batch between `begin_batch` and `commit`.
 struct OpenBatch {
-    /// Marks of the batch's streams as read under the counter lock.
+    /// Marks of the batch's streams, as staged against.
     states: HashMap<String, StreamState>,
     next_offset: u64,
+    /// The counter version the batch was staged against; its write applies only at it.
+    version: i64,
+    /// Begun from [`Known`], without a round trip and without a transaction (rather than under
+    /// the counter lock).
+    optimistic: bool,
 }
 
 /// The writer's own connection (not pooled: readers can never starve the writer).
 struct WriterSide {
     conn: Option<Conn>,
+    /// A transaction is open on `conn`.
+    in_transaction: bool,
     batch: Option<OpenBatch>,
+    known: Option<Known>,
+    /// Whether no other writer committed between our last two batches (as the last begin under
+    /// the lock found). Only then is a batch begun from [`Known`]: in a busy cluster a batch
+    /// takes the lock at once instead of first failing its compare.
+    alone: bool,
+    /// Network round trips of the writer's batches (what the one-round-trip path saves).
+    round_trips: u64,
+    /// When the writer's connection last answered a batch.
+    last_answer: Option<std::time::Instant>,
+    /// [`KNOWN_WHILE_BUSY`] (tests set it longer).
+    busy_window: Duration,
 }
 
 pub(crate) struct PostgresStorage {
@@ -628,11 +683,57 @@ pub(crate) struct PostgresStorage {
     writer: Mutex<WriterSide>,
 }
 
+/// The write of a batch: the counter compare first, and the rows only if it matched. `$11` is
+/// the counter version the batch was staged against. Under the counter lock (a locked begin) it
+/// always matches. Begun from [`Known`] (autocommit, one round trip), the `UPDATE` takes the
+/// counter row lock; if another writer holds it, READ COMMITTED re-evaluates the `WHERE` on the
+/// row version that writer committed, whose `version` differs: then `c` is empty, nothing is
+/// written, and the statement returns no row. When `c` matched, no batch committed since our
+/// last, so the statement's snapshot holds exactly what the batch was staged against.
+fn write_batch_sql(sql: &Sql) -> String {
+    format!(
+        "WITH c AS (UPDATE {counter} SET next_offset = $10 WHERE id = 1 AND version = $11 RETURNING version), \
+         ev AS (INSERT INTO {events} (global_offset, persistence_id, sequence_nr, body) \
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[]) WHERE EXISTS (SELECT FROM c)), \
+         tg AS (INSERT INTO {tags} (tag, global_offset) \
+            SELECT * FROM unnest($5::text[], $6::bigint[]) WHERE EXISTS (SELECT FROM c)), \
+         st AS (INSERT INTO {streams} (persistence_id, highest, deleted_to) \
+            SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[]) WHERE EXISTS (SELECT FROM c) \
+            ON CONFLICT (persistence_id) DO UPDATE SET highest = EXCLUDED.highest, deleted_to = EXCLUDED.deleted_to) \
+         SELECT version FROM c",
+        events = sql.events,
+        tags = sql.tags,
+        streams = sql.streams,
+        counter = sql.counter
+    )
+}
+
+/// A stream's marks from `streams` (aliased `s`): its row holds `highest` as of its creation and
+/// its last `SetState`; writes since only add events, so the highest is the greater of that and
+/// its events' greatest sequence number (one backward step of the `(persistence_id,
+/// sequence_nr)` index). A batch then touches `streams` only for new streams and deletions.
+fn marks_sql(sql: &Sql) -> String {
+    format!(
+        "s.persistence_id, greatest(s.highest, coalesce((SELECT max(e.sequence_nr) FROM {} e \
+         WHERE e.persistence_id = s.persistence_id), 0)), s.deleted_to",
+        sql.events
+    )
+}
+
 impl PostgresStorage {
     pub(crate) fn open(db: Arc<Database>) -> PostgresStorage {
         PostgresStorage {
             db,
-            writer: Mutex::new(WriterSide { conn: None, batch: None }),
+            writer: Mutex::new(WriterSide {
+                conn: None,
+                in_transaction: false,
+                batch: None,
+                known: None,
+                alone: true,
+                round_trips: 0,
+                last_answer: None,
+                busy_window: KNOWN_WHILE_BUSY,
+            }),
         }
     }
 
@@ -646,28 +747,59 @@ impl PostgresStorage {
         Ok(side.conn.as_mut().expect("connected above"))
     }
 
-    /// Ends a failed transaction; a broken connection is dropped (the next batch reconnects).
+    /// Ends a failed batch (rolling back its transaction, if one is open); a broken connection
+    /// is dropped (the next batch reconnects). What the writer knew is forgotten.
     fn abandon(side: &mut WriterSide) {
         side.batch = None;
-        if let Some(conn) = side.conn.as_mut() {
-            if conn.client.is_closed() || conn.client.batch_execute("ROLLBACK").is_err() {
-                side.conn = None;
+        side.known = None;
+        if std::mem::take(&mut side.in_transaction) {
+            if let Some(conn) = side.conn.as_mut() {
+                side.round_trips += 1;
+                if conn.client.is_closed() || conn.client.batch_execute("ROLLBACK").is_err() {
+                    side.conn = None;
+                }
             }
         }
     }
 
+    /// Begins a batch from what our last commit left, without asking the database: only when
+    /// we were alone lately and know every stream of the batch.
+    fn begin_from_known(side: &mut WriterSide, persistence_ids: &[&str]) -> Option<BatchStart> {
+        if !side.alone || side.last_answer.is_none_or(|t| t.elapsed() >= side.busy_window) {
+            return None;
+        }
+        let known = side.known.as_ref()?;
+        let mut states = HashMap::with_capacity(persistence_ids.len());
+        for pid in persistence_ids {
+            states.insert((*pid).to_owned(), *known.marks.get(*pid)?);
+        }
+        let start = BatchStart {
+            next_global_offset: known.next_offset,
+            streams: states.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        };
+        side.batch = Some(OpenBatch {
+            states,
+            next_offset: known.next_offset,
+            version: known.version,
+            optimistic: true,
+        });
+        Some(start)
+    }
+
     fn begin(&self, side: &mut WriterSide, persistence_ids: &[&str]) -> Result<BatchStart> {
         let sql = &self.db.sql;
-        let conn = self.writer_conn(side)?;
+        self.writer_conn(side)?;
         // One round trip: start the transaction, take the counter row (every writer's batch
         // queues here, so offsets are assigned in commit order), then read the batch's stream
         // marks in a statement of its own, whose snapshot is taken after the lock was granted:
         // it sees every batch committed before ours. (A simple query: the ids are quoted
         // literals, `standard_conforming_strings` is on.)
         let mut query = format!(
-            "BEGIN; SELECT next_offset FROM {} WHERE id = 1 FOR UPDATE; \
-             SELECT persistence_id, highest, deleted_to FROM {} WHERE persistence_id IN (",
-            sql.counter, sql.streams
+            "BEGIN; SELECT next_offset, version FROM {} WHERE id = 1 FOR UPDATE; \
+             SELECT {} FROM {} s WHERE s.persistence_id IN (",
+            sql.counter,
+            marks_sql(sql),
+            sql.streams
         );
         for (i, pid) in persistence_ids.iter().enumerate() {
             if i > 0 {
@@ -679,16 +811,21 @@ impl PostgresStorage {
             query.push_str("NULL");
         }
         query.push(')');
+        side.in_transaction = true;
+        side.round_trips += 1;
+        let conn = side.conn.as_mut().expect("connected above");
         let messages = conn.client.simple_query(&query).map_err(|e| db_error("begin batch", e))?;
         let malformed = |what| self.db.corrupt("streams", 0, CorruptReason::Malformed(what));
-        let mut next_offset = None;
+        let mut counter = None;
         let mut states: HashMap<String, StreamState> = persistence_ids.iter().map(|p| ((*p).to_owned(), StreamState::default())).collect();
         for message in &messages {
             let SimpleQueryMessage::Row(row) = message else { continue };
-            let number = |i: usize| row.get(i).and_then(|v| v.parse::<u64>().ok());
-            if row.len() == 1 {
-                next_offset = Some(number(0).ok_or_else(|| malformed("the counter is not a number"))?);
+            if row.len() == 2 {
+                let next_offset = row.get(0).and_then(|v| v.parse::<u64>().ok());
+                let version = row.get(1).and_then(|v| v.parse::<i64>().ok());
+                counter = Some(next_offset.zip(version).ok_or_else(|| malformed("the counter is not a number"))?);
             } else {
+                let number = |i: usize| row.get(i).and_then(|v| v.parse::<u64>().ok());
                 let pid = row.get(0).ok_or_else(|| malformed("a stream without id"))?;
                 let (Some(highest_sequence_nr), Some(deleted_to)) = (number(1), number(2)) else {
                     return Err(malformed("a stream's marks are not numbers"));
@@ -702,21 +839,45 @@ impl PostgresStorage {
                 );
             }
         }
-        let next_offset = next_offset.ok_or_else(|| {
+        let (next_offset, version) = counter.ok_or_else(|| {
             self.db
                 .corrupt("counter", 0, CorruptReason::Malformed("the counter row is missing"))
         })?;
+        // Nobody else committed since our last batch: what we know stays exact (and the next
+        // batch may skip this round trip). Otherwise start over from what we just read.
+        match side.known.as_mut() {
+            Some(known) if known.version == version => {
+                side.alone = true;
+                known.marks.extend(states.iter().map(|(k, v)| (k.clone(), *v)));
+            }
+            known => {
+                side.alone = known.is_none();
+                side.known = Some(Known {
+                    version,
+                    next_offset,
+                    marks: states.clone(),
+                });
+            }
+        }
         let start = BatchStart {
             next_global_offset: next_offset,
             streams: states.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         };
-        side.batch = Some(OpenBatch { states, next_offset });
+        side.batch = Some(OpenBatch {
+            states,
+            next_offset,
+            version,
+            optimistic: false,
+        });
         Ok(start)
     }
 
-    /// Writes the batch and commits; `Ok` only once the server committed it.
-    fn write_and_commit(&self, side: &mut WriterSide, ops: &[Op<'_>], buffer: &[u8]) -> Result<()> {
+    /// Writes the batch and commits; `Done` only once the server committed it, `Stale` when a
+    /// batch begun from [`Known`] met a counter another writer had moved (nothing written).
+    fn write_and_commit(&self, side: &mut WriterSide, ops: &[Op<'_>], buffer: &[u8]) -> Result<Committed> {
         let sql = &self.db.sql;
+        // A batch begun from what we know has not used the connection yet (it may have broken).
+        self.writer_conn(side)?;
         let batch = side.batch.as_mut().expect("begin_batch before commit");
         let mut offsets: Vec<i64> = Vec::new();
         let mut pids: Vec<&str> = Vec::new();
@@ -726,6 +887,8 @@ impl PostgresStorage {
         let mut tag_offsets: Vec<i64> = Vec::new();
         let mut deletions: Vec<(&str, i64)> = Vec::new();
         let mut next_offset = batch.next_offset;
+        // Streams whose row the batch creates or sets.
+        let mut rows: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for op in ops {
             match op {
                 Op::Write(w) => {
@@ -743,6 +906,11 @@ impl PostgresStorage {
                         next_offset = next_offset.max(offset + 1);
                     }
                     let state = batch.states.entry(w.persistence_id.to_owned()).or_default();
+                    // A stream's first events create its row; later ones are found by the
+                    // events' index (`marks_sql`).
+                    if state.highest_sequence_nr == 0 {
+                        rows.insert(w.persistence_id);
+                    }
                     state.highest_sequence_nr = w.first_sequence_nr + w.events.len() as u64 - 1;
                 }
                 Op::SetState {
@@ -750,6 +918,7 @@ impl PostgresStorage {
                     highest,
                     deleted_to,
                 } => {
+                    rows.insert(persistence_id);
                     let state = batch.states.entry((*persistence_id).to_owned()).or_default();
                     // Only a stream with live events has anything to delete.
                     if *deleted_to > state.deleted_to && state.highest_sequence_nr > state.deleted_to {
@@ -762,43 +931,28 @@ impl PostgresStorage {
                 }
             }
         }
-        // Final marks, once per stream touched by an operation.
-        let touched: std::collections::HashSet<&str> = ops
-            .iter()
-            .map(|op| match op {
-                Op::Write(w) => w.persistence_id,
-                Op::SetState { persistence_id, .. } => persistence_id,
-            })
-            .collect();
-        let mut state_pids: Vec<&str> = Vec::with_capacity(touched.len());
-        let mut highs: Vec<i64> = Vec::with_capacity(touched.len());
-        let mut deleted: Vec<i64> = Vec::with_capacity(touched.len());
-        for pid in touched {
+        // Final marks of the rows the batch creates or sets.
+        let mut state_pids: Vec<&str> = Vec::with_capacity(rows.len());
+        let mut highs: Vec<i64> = Vec::with_capacity(rows.len());
+        let mut deleted: Vec<i64> = Vec::with_capacity(rows.len());
+        for pid in rows {
             let s = batch.states[pid];
             state_pids.push(pid);
             highs.push(to_i64(s.highest_sequence_nr, "sequence nr")?);
             deleted.push(to_i64(s.deleted_to, "sequence nr")?);
         }
         let next = to_i64(next_offset, "global offset")?;
-        let conn = side.conn.as_mut().expect("connected by begin_batch");
-        // One statement: the events, their tags, the marks and the counter.
-        let write = conn.statement(
-            "write_batch",
-            &format!(
-                "WITH ev AS (INSERT INTO {events} (global_offset, persistence_id, sequence_nr, body) \
-                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])), \
-                 tg AS (INSERT INTO {tags} (tag, global_offset) SELECT * FROM unnest($5::text[], $6::bigint[])), \
-                 st AS (INSERT INTO {streams} (persistence_id, highest, deleted_to) \
-                    SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[]) \
-                    ON CONFLICT (persistence_id) DO UPDATE SET highest = EXCLUDED.highest, deleted_to = EXCLUDED.deleted_to) \
-                 UPDATE {counter} SET next_offset = $10 WHERE id = 1",
-                events = sql.events,
-                tags = sql.tags,
-                streams = sql.streams,
-                counter = sql.counter
-            ),
-        )?;
-        let params: [&(dyn ToSql + Sync); 10] = [
+        let conn = side.conn.as_mut().expect("connected above");
+        // Deletions need statements of their own (they must see the rows this batch inserts),
+        // so a batch with them runs in a transaction even when begun from what we know.
+        if batch.optimistic && !deletions.is_empty() {
+            side.in_transaction = true;
+            side.round_trips += 1;
+            conn.client.batch_execute("BEGIN").map_err(|e| db_error("begin batch", e))?;
+        }
+        // One statement: the counter compare, the events, their tags, the marks.
+        let write = conn.statement("write_batch", &write_batch_sql(sql))?;
+        let params: [&(dyn ToSql + Sync); 11] = [
             &offsets,
             &pids,
             &seqs,
@@ -809,8 +963,30 @@ impl PostgresStorage {
             &highs,
             &deleted,
             &next,
+            &batch.version,
         ];
-        conn.client.execute(&write, &params).map_err(|e| db_error("write batch", e))?;
+        let first_event = offsets.first().map(|&o| (o, pids[0], bodies[0]));
+        side.round_trips += 1;
+        let written = match conn.client.query_opt(&write, &params) {
+            Ok(row) => row,
+            // Autocommit: the statement was its own transaction, which may have committed.
+            Err(e) if !side.in_transaction && conn.client.is_closed() => {
+                side.conn = None;
+                return self.settle_unknown(db_error("write batch", e), first_event, &batch.states);
+            }
+            Err(e) => return Err(db_error("write batch", e)),
+        };
+        let Some(row) = written else {
+            if !batch.optimistic {
+                return Err(self
+                    .db
+                    .corrupt("counter", 0, CorruptReason::Malformed("the counter changed under its lock")));
+            }
+            // Another writer committed since our last batch: nothing was written.
+            side.alone = false;
+            return Ok(Committed::Stale);
+        };
+        let version: i64 = row.get(0);
         if !deletions.is_empty() {
             let delete = conn.statement(
                 "delete_events",
@@ -822,71 +998,131 @@ impl PostgresStorage {
                 ),
             )?;
             for (pid, to) in &deletions {
+                side.round_trips += 1;
                 conn.client.execute(&delete, &[pid, to]).map_err(|e| db_error("delete events", e))?;
             }
         }
-        let first_event = offsets.first().map(|&o| (o, bodies[0]));
-        match conn.client.batch_execute("COMMIT") {
-            Ok(()) => Ok(()),
-            Err(e) if conn.client.is_closed() => {
-                // The connection died around COMMIT: the server may or may not have committed.
-                // Ask it, on a new connection, rather than guess (a retry would duplicate).
-                let error = db_error("commit", e);
-                side.conn = None;
-                // The server may be restarting: keep asking for a while (the writer has
-                // nothing better to do; the batches behind this one need the server too).
-                let deadline = std::time::Instant::now() + COMMIT_CHECK_PATIENCE;
-                loop {
-                    match self.committed(first_event, &batch.states) {
-                        Ok(true) => return Ok(()),
-                        Ok(false) => return Err(error),
-                        Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-                        Err(_) => {
-                            // Not retryable: a blind retry could store the events twice.
-                            return Err(Error::Database {
-                                operation: "commit",
-                                message: format!("{error}; whether the batch was committed is unknown (the server could not be asked)"),
-                                retryable: false,
-                            });
-                        }
-                    }
+        if side.in_transaction {
+            side.round_trips += 1;
+            match conn.client.batch_execute("COMMIT") {
+                Ok(()) => side.in_transaction = false,
+                Err(e) if conn.client.is_closed() => {
+                    // The connection died around COMMIT: the server may or may not have
+                    // committed. Ask it, on a new connection, rather than guess (a retry would
+                    // duplicate).
+                    side.conn = None;
+                    side.in_transaction = false;
+                    return self.settle_unknown(db_error("commit", e), first_event, &batch.states);
                 }
+                Err(e) => return Err(db_error("commit", e)),
             }
-            Err(e) => Err(db_error("commit", e)),
+        }
+        // Committed: this is now the database's state, as far as our streams go.
+        let known = side.known.get_or_insert_with(|| Known {
+            version,
+            next_offset,
+            marks: HashMap::new(),
+        });
+        known.version = version;
+        known.next_offset = next_offset;
+        if known.marks.len() + batch.states.len() > KNOWN_STREAMS {
+            known.marks.clear();
+        }
+        known.marks.extend(batch.states.drain());
+        side.last_answer = Some(std::time::Instant::now());
+        Ok(Committed::Done)
+    }
+
+    /// For a batch begun from [`Known`] that writes nothing: `Done` if the counter is still at
+    /// the version it was staged against (so were the marks its refusals were decided on).
+    fn known_still_current(&self, side: &mut WriterSide) -> Result<Committed> {
+        let sql = format!("SELECT version FROM {} WHERE id = 1", self.db.sql.counter);
+        let expected = side.batch.as_ref().expect("begun").version;
+        self.writer_conn(side)?;
+        side.round_trips += 1;
+        let conn = side.conn.as_mut().expect("connected above");
+        let stmt = conn.statement("counter_version", &sql)?;
+        let row = conn.client.query_one(&stmt, &[]).map_err(|e| db_error("read counter", e))?;
+        side.last_answer = Some(std::time::Instant::now());
+        if row.get::<_, i64>(0) == expected {
+            Ok(Committed::Done)
+        } else {
+            side.alone = false;
+            Ok(Committed::Stale)
         }
     }
 
-    /// Whether a batch whose COMMIT went unanswered was committed: its first event is stored
-    /// with the very body written (offset, sequence number, timestamp and CRC included), or,
-    /// for a batch without events, every touched stream has the marks it set.
-    fn committed(&self, first_event: Option<(i64, &[u8])>, states: &HashMap<String, StreamState>) -> Result<bool> {
-        let sql = &self.db.sql;
-        self.db.pool.read(|conn| match first_event {
-            Some((offset, body)) => {
-                let row = conn
-                    .client
-                    .query_opt(&format!("SELECT body FROM {} WHERE global_offset = $1", sql.events), &[&offset])
-                    .map_err(|e| db_error("check commit", e))?;
-                Ok(row.is_some_and(|r| r.get::<_, &[u8]>(0) == body))
+    /// The outcome of a batch whose connection died before it heard whether it committed.
+    /// The server may be restarting: keep asking for a while (the writer has nothing better to
+    /// do; the batches behind this one need the server too).
+    fn settle_unknown(
+        &self,
+        error: Error,
+        first_event: Option<(i64, &str, &[u8])>,
+        states: &HashMap<String, StreamState>,
+    ) -> Result<Committed> {
+        let deadline = std::time::Instant::now() + COMMIT_CHECK_PATIENCE;
+        loop {
+            match self.committed(first_event, states) {
+                Ok(true) => return Ok(Committed::Done),
+                // Definitely not committed, and never will be (the check moved the counter
+                // under its lock): stage the batch again.
+                Ok(false) => return Ok(Committed::Stale),
+                Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                Err(_) => {
+                    // Not retryable: a blind retry could store the events twice.
+                    return Err(Error::Database {
+                        operation: "commit",
+                        message: format!("{error}; whether the batch was committed is unknown (the server could not be asked)"),
+                        retryable: false,
+                    });
+                }
             }
-            None => {
-                for (pid, state) in states {
-                    let row = conn
-                        .client
+        }
+    }
+
+    /// Whether a batch whose outcome went unheard was committed: its first event is stored with
+    /// the very body written (offset, sequence number, timestamp and CRC included), or, for a
+    /// batch without events, every touched stream has the marks it set. The check first takes
+    /// and updates the counter row, in a transaction of its own. The lost session either ended
+    /// before that (its batch is visible now, or never will be) or has not yet taken the row:
+    /// then its write no longer matches the counter version, and applies nothing. So the answer
+    /// is final.
+    fn committed(&self, first_event: Option<(i64, &str, &[u8])>, states: &HashMap<String, StreamState>) -> Result<bool> {
+        let sql = &self.db.sql;
+        self.db.pool.read(|conn| {
+            let mut tx = conn.client.transaction().map_err(|e| db_error("check commit", e))?;
+            tx.execute(&format!("UPDATE {} SET next_offset = next_offset WHERE id = 1", sql.counter), &[])
+                .map_err(|e| db_error("check commit", e))?;
+            let stored = match first_event {
+                Some((offset, pid, body)) => {
+                    let row = tx
                         .query_opt(
-                            &format!("SELECT highest, deleted_to FROM {} WHERE persistence_id = $1", sql.streams),
-                            &[pid],
+                            &format!("SELECT body FROM {} WHERE global_offset = $1 AND persistence_id = $2", sql.events),
+                            &[&offset, &pid],
                         )
                         .map_err(|e| db_error("check commit", e))?;
-                    let found = row
-                        .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
-                        .unwrap_or((0, 0));
-                    if found != (state.highest_sequence_nr, state.deleted_to) {
-                        return Ok(false);
-                    }
+                    row.is_some_and(|r| r.get::<_, &[u8]>(0) == body)
                 }
-                Ok(true)
-            }
+                None => {
+                    let mut all = true;
+                    for (pid, state) in states {
+                        let row = tx
+                            .query_opt(
+                                &format!("SELECT {} FROM {} s WHERE s.persistence_id = $1", marks_sql(sql), sql.streams),
+                                &[pid],
+                            )
+                            .map_err(|e| db_error("check commit", e))?;
+                        let found = row
+                            .map(|r| (r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64))
+                            .unwrap_or((0, 0));
+                        all &= found == (state.highest_sequence_nr, state.deleted_to);
+                    }
+                    all
+                }
+            };
+            tx.commit().map_err(|e| db_error("check commit", e))?;
+            Ok(stored)
         })
     }
 
@@ -1048,7 +1284,11 @@ fn copy_malformed() -> Error {
 
 impl Storage for PostgresStorage {
     fn stream_state(&self, persistence_id: &str) -> Result<StreamState> {
-        let sql = format!("SELECT highest, deleted_to FROM {} WHERE persistence_id = $1", self.db.sql.streams);
+        let sql = format!(
+            "SELECT {} FROM {} s WHERE s.persistence_id = $1",
+            marks_sql(&self.db.sql),
+            self.db.sql.streams
+        );
         self.db.pool.read(|conn| {
             let stmt = conn.statement("stream_state", &sql)?;
             let row = conn
@@ -1056,8 +1296,8 @@ impl Storage for PostgresStorage {
                 .query_opt(&stmt, &[&persistence_id])
                 .map_err(|e| db_error("read stream state", e))?;
             Ok(row.map_or_else(StreamState::default, |r| StreamState {
-                highest_sequence_nr: r.get::<_, i64>(0) as u64,
-                deleted_to: r.get::<_, i64>(1) as u64,
+                highest_sequence_nr: r.get::<_, i64>(1) as u64,
+                deleted_to: r.get::<_, i64>(2) as u64,
             }))
         })
     }
@@ -1157,6 +1397,9 @@ impl Storage for PostgresStorage {
         if side.batch.is_some() {
             Self::abandon(&mut side);
         }
+        if let Some(start) = Self::begin_from_known(&mut side, persistence_ids) {
+            return Ok(Some(start));
+        }
         let reused = side.conn.is_some();
         match self.begin(&mut side, persistence_ids) {
             Ok(start) => Ok(Some(start)),
@@ -1177,6 +1420,17 @@ impl Storage for PostgresStorage {
     }
 
     fn commit(&self, ops: &[Op<'_>], buffer: &[u8]) -> Result<()> {
+        match self.commit_begun(ops, buffer)? {
+            Committed::Done => Ok(()),
+            Committed::Stale => Err(Error::Database {
+                operation: "commit",
+                message: "another writer committed since the batch was staged".into(),
+                retryable: true,
+            }),
+        }
+    }
+
+    fn commit_begun(&self, ops: &[Op<'_>], buffer: &[u8]) -> Result<Committed> {
         let mut side = self.writer.lock();
         if side.batch.is_none() {
             return Err(Error::Database {
@@ -1185,13 +1439,39 @@ impl Storage for PostgresStorage {
                 retryable: false,
             });
         }
+        if ops.is_empty() && side.batch.as_ref().is_some_and(|b| b.optimistic) {
+            // Nothing to write, but requests may have been refused (a sequence conflict) against
+            // what we know: that holds only if nobody committed since.
+            let result = self.known_still_current(&mut side);
+            if result.is_err() {
+                Self::abandon(&mut side);
+            }
+            side.batch = None;
+            return result;
+        }
         if ops.is_empty() {
-            Self::abandon(&mut side);
-            return Ok(());
+            // Nothing to write: end the transaction the batch opened.
+            side.batch = None;
+            if side.in_transaction {
+                let ended = side.conn.as_mut().map(|c| c.client.batch_execute("ROLLBACK"));
+                side.in_transaction = false;
+                side.round_trips += 1;
+                if !matches!(ended, Some(Ok(()))) {
+                    side.conn = None;
+                }
+            }
+            return Ok(Committed::Done);
         }
         let result = self.write_and_commit(&mut side, ops, buffer);
-        if result.is_err() {
-            Self::abandon(&mut side);
+        match &result {
+            // Keep what we know: its version tells the next begin that another writer came.
+            Ok(Committed::Stale) => {
+                let known = side.known.take();
+                Self::abandon(&mut side);
+                side.known = known;
+            }
+            Ok(Committed::Done) => {}
+            Err(_) => Self::abandon(&mut side),
         }
         side.batch = None;
         result
@@ -1206,15 +1486,31 @@ impl Storage for PostgresStorage {
         }
         let mut side = self.writer.lock();
         let sql = format!(
-            "BEGIN; SET LOCAL synchronous_commit = on; UPDATE {} SET next_offset = next_offset WHERE id = 1; COMMIT",
+            "BEGIN; SET LOCAL synchronous_commit = on; UPDATE {} SET next_offset = next_offset WHERE id = 1 RETURNING version; COMMIT",
             self.db.sql.counter
         );
         let conn = self.writer_conn(&mut side)?;
-        let result = conn.client.batch_execute(&sql).map_err(|e| db_error("flush", e));
-        if result.is_err() {
-            Self::abandon(&mut side);
+        let result = conn.client.simple_query(&sql).map_err(|e| db_error("flush", e));
+        side.round_trips += 1;
+        match result {
+            Ok(messages) => {
+                // The update bumped the counter's version: if it was ours just before, what we
+                // know still holds at the new one.
+                let version = messages.iter().find_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse::<i64>().ok()),
+                    _ => None,
+                });
+                match (side.known.as_mut(), version) {
+                    (Some(known), Some(v)) if known.version + 1 == v => known.version = v,
+                    _ => side.known = None,
+                }
+                Ok(())
+            }
+            Err(e) => {
+                Self::abandon(&mut side);
+                Err(e)
+            }
         }
-        result
     }
 
     fn shared(&self) -> bool {
@@ -1241,6 +1537,93 @@ impl Storage for PostgresStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appends one event to `pid` as the writer would: begin, stage against what `begin_batch`
+    /// reports, commit. Returns how the commit ended and the writer's round trips it took.
+    fn append_one(storage: &PostgresStorage, pid: &str) -> (Committed, u64) {
+        let before = storage.writer.lock().round_trips;
+        let start = storage.begin_batch(&[pid]).unwrap().expect("a shared backend begins batches");
+        let state = start.streams.iter().find(|(p, _)| p == pid).map(|(_, s)| *s).unwrap_or_default();
+        let events = [crate::NewEvent::new(b"x".to_vec())];
+        let mut buffer = Vec::new();
+        codec::encode_event(&mut buffer, &events[0], state.highest_sequence_nr + 1, start.next_global_offset, 1);
+        let body = 0..buffer.len();
+        let op = Op::Write(super::super::StagedWrite {
+            persistence_id: pid,
+            first_sequence_nr: state.highest_sequence_nr + 1,
+            first_global_offset: start.next_global_offset,
+            events: &events,
+            bodies: std::slice::from_ref(&body),
+        });
+        let committed = storage.commit_begun(&[op], &buffer).unwrap();
+        (committed, storage.writer.lock().round_trips - before)
+    }
+
+    /// Alone on its database, a writer's batch is one round trip once it knows the stream;
+    /// after another writer committed, its batch writes nothing (`Stale`) and the next begin
+    /// takes the lock and reads the marks again.
+    #[test]
+    fn a_writer_alone_commits_in_one_round_trip_and_falls_back_after_another_writer() {
+        let Ok(uri) = std::env::var("TIDELOG_TEST_POSTGRES") else {
+            eprintln!("SKIPPED (PostgreSQL): TIDELOG_TEST_POSTGRES is unset");
+            return;
+        };
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        let schema = format!(
+            "rt{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+                % 1_000_000_007
+        );
+        let uri = format!("{uri}{sep}tidelog_schema={schema}");
+        let options = Options::new();
+        let a = PostgresStorage::open(Database::open(&uri, &options).unwrap());
+        let b = PostgresStorage::open(Database::open(&uri, &options).unwrap());
+        // However slow this machine, the batches below count as back to back.
+        a.writer.lock().busy_window = Duration::from_secs(3600);
+        // The first batch knows nothing: under the lock (BEGIN + lock + marks, write, COMMIT).
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
+        // Then one round trip per batch: the compare-and-write statement in autocommit.
+        for _ in 0..5 {
+            assert_eq!(append_one(&a, "s"), (Committed::Done, 1));
+        }
+        // A stream it has not seen yet: under the lock again, then known.
+        assert_eq!(append_one(&a, "t"), (Committed::Done, 3));
+        assert_eq!(append_one(&a, "t"), (Committed::Done, 1));
+        // Another writer commits to "s": a's next batch, staged on what it knew, writes nothing;
+        // staged again under the lock it continues b's numbers.
+        assert_eq!(append_one(&b, "s").0, Committed::Done);
+        assert_eq!(append_one(&a, "s"), (Committed::Stale, 1));
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
+        // Nobody came in between: back to one round trip after one locked batch.
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 1));
+        let mut seqs = Vec::new();
+        let mut offsets = Vec::new();
+        a.scan_global(1, None, usize::MAX, &mut |e| {
+            if e.persistence_id == "s" {
+                seqs.push(e.sequence_nr);
+            }
+            offsets.push(e.global_offset);
+            true
+        })
+        .unwrap();
+        assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+        assert_eq!(offsets, (1..=12).collect::<Vec<_>>());
+        assert_eq!(a.next_global_offset().unwrap(), 13);
+        // After an idle spell the connection may have died unnoticed: the lock first.
+        a.writer.lock().busy_window = Duration::ZERO;
+        assert_eq!(append_one(&a, "s"), (Committed::Done, 3));
+        a.db.pool
+            .get()
+            .unwrap()
+            .client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
+    }
 
     #[test]
     fn redact_hides_passwords_in_userinfo_and_query() {
