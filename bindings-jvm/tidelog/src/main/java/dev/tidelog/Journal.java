@@ -2,7 +2,8 @@ package dev.tidelog;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
-import java.nio.ByteBuffer;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,8 +48,7 @@ public final class Journal implements AutoCloseable {
     /** Reads of at most this many events go through {@link #READ_BUFFER}. */
     private static final int SMALL_READ = 256;
     /** Each thread's buffer for small reads (see {@link #smallPage}). */
-    private static final ThreadLocal<ByteBuffer> READ_BUFFER =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN));
+    private static final ThreadLocal<byte[]> READ_BUFFER = ThreadLocal.withInitial(() -> new byte[64 << 10]);
     private static final AtomicLong IO_THREADS = new AtomicLong();
     static final ExecutorService IO = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "tidelog-io-" + IO_THREADS.incrementAndGet());
@@ -306,7 +306,7 @@ public final class Journal implements AutoCloseable {
      * @return the events
      */
     public List<Event> read(String persistenceId, long fromSequenceNr, long toSequenceNr, long max) {
-        List<Event> out = new ArrayList<>((int) Math.min(max, 16));
+        List<Event> out = new ArrayList<>((int) Math.min(max, SMALL_READ));
         replay(persistenceId, fromSequenceNr, toSequenceNr, max, out::add);
         return out;
     }
@@ -367,25 +367,43 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * A small page through the calling thread's direct buffer (no page array allocated and
-     * zeroed per call): the events are decoded out of it before {@code consumer} sees any, so a
-     * consumer that reads again on this thread cannot overwrite them. Returns the event count,
-     * or -1 when the page does not fit the buffer (the caller reads it as an array).
+     * A small page through the calling thread's buffer (no page array allocated and zeroed per
+     * call): the events are decoded out of it before {@code consumer} sees any, so a consumer
+     * that reads again on this thread cannot overwrite them. Returns the event count, or -1 when
+     * the page does not fit the buffer (the caller reads it as an array).
      */
     private int smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder, Consumer<Event> consumer) {
-        ByteBuffer buffer = READ_BUFFER.get();
+        byte[] buffer = READ_BUFFER.get();
         int length = NativeBridge.readPageInto(handle, NativeBridge.STREAM, persistenceId, from, to, want, PAGE_BYTES, buffer);
         if (length < 0) {
             return -1;
         }
-        buffer.clear().limit(length);
-        Event[] events = new Event[buffer.getInt(0)];
-        int[] k = {0};
-        int n = decoder.decode(buffer, null, e -> events[k[0]++] = e);
-        for (Event e : events) {
+        PageEvents events = new PageEvents((int) INT.get(buffer, 0));
+        int n = decoder.decode(buffer, 0, events);
+        if (decoder.end != length) {
+            throw new IllegalStateException("malformed page from the native library");
+        }
+        for (Event e : events.events) {
             consumer.accept(e);
         }
         return n;
+    }
+
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /** Collects a page's events before any consumer runs (see {@link #smallPage}). */
+    private static final class PageEvents implements Consumer<Event> {
+        final Event[] events;
+        int count;
+
+        PageEvents(int count) {
+            events = new Event[count];
+        }
+
+        @Override
+        public void accept(Event e) {
+            events[count++] = e;
+        }
     }
 
     /**
