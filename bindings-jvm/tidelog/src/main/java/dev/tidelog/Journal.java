@@ -2,11 +2,9 @@ package dev.tidelog;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -306,6 +304,17 @@ public final class Journal implements AutoCloseable {
      * @return the events
      */
     public List<Event> read(String persistenceId, long fromSequenceNr, long toSequenceNr, long max) {
+        if (max <= SMALL_READ && persistenceId != null && fromSequenceNr >= 0 && toSequenceNr >= 0 && max > 0) {
+            // One small page holds the whole read: no consumer call per event.
+            try {
+                Event[] events = smallPage(persistenceId, fromSequenceNr, toSequenceNr, max, new Wire.PageDecoder(persistenceId));
+                if (events != null) {
+                    return new ArrayList<>(Arrays.asList(events));
+                }
+            } finally {
+                Reference.reachabilityFence(this);
+            }
+        }
         List<Event> out = new ArrayList<>((int) Math.min(max, SMALL_READ));
         replay(persistenceId, fromSequenceNr, toSequenceNr, max, out::add);
         return out;
@@ -373,37 +382,28 @@ public final class Journal implements AutoCloseable {
      * the page does not fit the buffer (the caller reads it as an array).
      */
     private int smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder, Consumer<Event> consumer) {
+        Event[] events = smallPage(persistenceId, from, to, want, decoder);
+        if (events == null) {
+            return -1;
+        }
+        for (Event e : events) {
+            consumer.accept(e);
+        }
+        return events.length;
+    }
+
+    /** {@link #smallPage(String, long, long, long, Wire.PageDecoder, Consumer)}'s page as an array, or null when it does not fit. */
+    private Event[] smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder) {
         byte[] buffer = READ_BUFFER.get();
         int length = NativeBridge.readPageInto(handle, NativeBridge.STREAM, persistenceId, from, to, want, PAGE_BYTES, buffer);
         if (length < 0) {
-            return -1;
+            return null;
         }
-        PageEvents events = new PageEvents((int) INT.get(buffer, 0));
-        int n = decoder.decode(buffer, 0, events);
+        Event[] events = decoder.decodeAll(buffer, 0);
         if (decoder.end != length) {
             throw new IllegalStateException("malformed page from the native library");
         }
-        for (Event e : events.events) {
-            consumer.accept(e);
-        }
-        return n;
-    }
-
-    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-
-    /** Collects a page's events before any consumer runs (see {@link #smallPage}). */
-    private static final class PageEvents implements Consumer<Event> {
-        final Event[] events;
-        int count;
-
-        PageEvents(int count) {
-            events = new Event[count];
-        }
-
-        @Override
-        public void accept(Event e) {
-            events[count++] = e;
-        }
+        return events;
     }
 
     /**

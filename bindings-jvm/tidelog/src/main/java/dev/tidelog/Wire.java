@@ -176,6 +176,21 @@ final class Wire {
          * the event count and leaves {@link #end} after the page.
          */
         int decode(byte[] page, int at, java.util.function.Consumer<Event> sink) {
+            return decode(page, at, null, sink);
+        }
+
+        /**
+         * Decodes the event page at {@code page[at..]} into a new array (no call per event: the
+         * small reads' path); leaves {@link #end} after the page.
+         */
+        Event[] decodeAll(byte[] page, int at) {
+            Event[] events = new Event[(int) INT.get(page, at)];
+            decode(page, at, events, null);
+            return events;
+        }
+
+        /** Decodes into {@code into} (sized to the page's count) when not null, else to {@code sink}. */
+        private int decode(byte[] page, int at, Event[] into, java.util.function.Consumer<Event> sink) {
             int p = at;
             int count = (int) INT.get(page, p);
             p += 4;
@@ -236,7 +251,12 @@ final class Wire {
                 p += 4 + n;
                 lastSequenceNr = seq;
                 lastGlobalOffset = offset;
-                sink.accept(new Event(pid, seq, offset, ts, lastManifest, lastWriter, tags, metadata, payload));
+                Event event = new Event(pid, seq, offset, ts, lastManifest, lastWriter, tags, metadata, payload);
+                if (into != null) {
+                    into[i] = event;
+                } else {
+                    sink.accept(event);
+                }
             }
             end = p;
             return count;
