@@ -413,7 +413,9 @@ impl PageEncoder {
         // comparing or decoding the bytes again (measured: `bench/ffi-before-after.md`).
         for (field, s) in [pid, manifest, writer].into_iter().enumerate() {
             if s.is_empty() {
+                // Always length 0; and the next event's value compares with this one, not an older one.
                 put_u32(out, 0);
+                self.previous[field] = (out.len(), 0);
                 continue;
             }
             let (at, n) = self.previous[field];
