@@ -314,6 +314,10 @@ public final class Journal implements AutoCloseable {
             } finally {
                 Reference.reachabilityFence(this);
             }
+            // The page did not fit the thread's buffer: read it as an array (not through the buffer again).
+            List<Event> out = new ArrayList<>((int) max);
+            replay(persistenceId, fromSequenceNr, toSequenceNr, max, out::add, false);
+            return out;
         }
         List<Event> out = new ArrayList<>((int) Math.min(max, SMALL_READ));
         replay(persistenceId, fromSequenceNr, toSequenceNr, max, out::add);
@@ -342,6 +346,11 @@ public final class Journal implements AutoCloseable {
      * @return how many events were handed over
      */
     public long replay(String persistenceId, long fromSequenceNr, long toSequenceNr, long max, Consumer<Event> consumer) {
+        return replay(persistenceId, fromSequenceNr, toSequenceNr, max, consumer, true);
+    }
+
+    /** {@link #replay(String, long, long, long, Consumer)}; small pages through the thread's buffer only if {@code smallPages}. */
+    private long replay(String persistenceId, long fromSequenceNr, long toSequenceNr, long max, Consumer<Event> consumer, boolean smallPages) {
         Objects.requireNonNull(persistenceId, "persistenceId");
         nonNegative("fromSequenceNr", fromSequenceNr);
         nonNegative("toSequenceNr", toSequenceNr);
@@ -355,7 +364,7 @@ public final class Journal implements AutoCloseable {
                 long want = Math.min(remaining, PAGE_EVENTS);
                 int n;
                 int pageLength;
-                if (want <= SMALL_READ && (n = smallPage(persistenceId, next, toSequenceNr, want, decoder, consumer)) >= 0) {
+                if (smallPages && want <= SMALL_READ && (n = smallPage(persistenceId, next, toSequenceNr, want, decoder, consumer)) >= 0) {
                     pageLength = 0; // below PAGE_BYTES
                 } else {
                     byte[] page = NativeBridge.readPage(handle, NativeBridge.STREAM, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
