@@ -333,7 +333,9 @@ pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_u32(out, b.len() as u32);
-    out.extend_from_slice(b);
+    if !b.is_empty() {
+        out.extend_from_slice(b);
+    }
 }
 
 /// Builds an event page ("Event page") straight from the core's borrowed events.
@@ -365,6 +367,7 @@ impl PageEncoder {
     }
 
     /// Adds an event; returns false once the page is full (the event is included).
+    #[inline]
     pub fn push(&mut self, e: &EventRef<'_>) -> bool {
         let tags = (e.tags.len(), e.tags.iter());
         self.put(
@@ -387,6 +390,7 @@ impl PageEncoder {
 
     /// One event in the page's field order; `strings` are persistence id, manifest, writer id.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn put<'t>(
         &mut self,
         sequence_nr: u64,
@@ -398,14 +402,24 @@ impl PageEncoder {
         payload: &[u8],
     ) -> bool {
         let out = &mut self.out;
+        // One reservation for the fixed part, the strings, metadata and payload: the writes
+        // below then never grow the buffer (tags, rare, may).
+        let [pid, manifest, writer] = strings.map(str::as_bytes);
+        out.reserve(24 + 12 + pid.len() + manifest.len() + writer.len() + 4 + metadata.len() + 4 + 4 + payload.len());
         put_u64(out, sequence_nr);
         put_u64(out, global_offset);
         put_u64(out, timestamp);
         // A stream's events share these strings: decoders reuse the previous value instead of
         // comparing or decoding the bytes again (measured: `bench/ffi-before-after.md`).
-        for (field, s) in strings.into_iter().map(str::as_bytes).enumerate() {
+        for (field, s) in [pid, manifest, writer].into_iter().enumerate() {
+            if s.is_empty() {
+                // Always length 0; and the next event's value compares with this one, not an older one.
+                put_u32(out, 0);
+                self.previous[field] = (out.len(), 0);
+                continue;
+            }
             let (at, n) = self.previous[field];
-            if self.count > 0 && !s.is_empty() && n == s.len() && &out[at..at + n] == s {
+            if self.count > 0 && n == s.len() && &out[at..at + n] == s {
                 put_u32(out, SAME_AS_PREVIOUS);
             } else {
                 put_u32(out, s.len() as u32);

@@ -218,6 +218,26 @@ fn a_page_sends_a_string_once_while_the_next_events_repeat_it() {
     journal.close().unwrap();
 }
 
+#[test]
+fn a_string_after_an_empty_one_is_not_taken_for_a_repeat_of_an_older_one() {
+    let journal = Journal::open("unused", Options::new().backend(Backend::Memory)).unwrap();
+    let manifests = ["A", "", "A", "A"];
+    let events = manifests.iter().map(|m| NewEvent::new(b"x".to_vec()).manifest(*m)).collect();
+    journal.append("s", events).unwrap();
+    let page = wire::read_page(&journal, Scope::All { from_offset: 0 }, 10, 1 << 20).unwrap();
+    let mut r = Reader::new(&page);
+    let mut previous = None;
+    let mut decoded = Vec::new();
+    for _ in 0..r.u32().unwrap() {
+        let e = r.event(previous.as_ref()).unwrap();
+        decoded.push(e.manifest.to_vec());
+        previous = Some(e);
+    }
+    let expected: Vec<Vec<u8>> = manifests.iter().map(|m| m.as_bytes().to_vec()).collect();
+    assert_eq!(decoded, expected);
+    journal.close().unwrap();
+}
+
 /// A result record as a host reads it.
 fn result(r: &mut Reader) -> (i32, u64, u64, u64, String) {
     let code = r.u32().unwrap() as i32;

@@ -28,7 +28,8 @@ import org.lmdbjava.Txn;
  * per call: durable append (one event: {@code append} with SyncPolicy.always vs a write txn with
  * sync), non-durable append (SyncPolicy.never vs MDB_NOSYNC), read one event ({@code read(id, k, k,
  * 1)} vs {@code get} in its own read txn, value copied to a byte[]) and read 100 events ({@code
- * read(id, k, MAX, 100)} vs a cursor's 100 values copied to byte[]s). The two sides alternate
+ * read(id, k, MAX, 100)} vs a cursor's 100 values copied to byte[]s, each kept with its key; both
+ * callers then read every event's sequence number and payload). The two sides alternate
  * within every round (which goes first alternates too); each keeps its best round.
  * Usage: java ... PerCallBench [work-dir] (ROUNDS, DURABLE_CALLS from the environment).
  */
@@ -101,8 +102,10 @@ public final class PerCallBench {
             IntToDoubleFunction tlHundred = n -> timed(n, () -> {
                 for (int i = 0; i < n; i++) {
                     long k = Math.min(keys[i], STORED - 99);
-                    List<Event> events = fast.read(STREAM, k, Long.MAX_VALUE, 100);
-                    sink += events.size();
+                    // Both sides hand every event's sequence number and payload to the caller, who reads them.
+                    for (Event e : fast.read(STREAM, k, Long.MAX_VALUE, 100)) {
+                        sink += e.sequenceNr() + e.payload().length;
+                    }
                 }
             });
             IntToDoubleFunction lmDurable = n -> timed(n, () -> put(envDurable, dbDurable, key, value, nextKey, n));
@@ -121,23 +124,25 @@ public final class PerCallBench {
                 for (int i = 0; i < n; i++) {
                     long k = Math.min(keys[i], STORED - 99);
                     try (Txn<ByteBuffer> txn = env.txnRead(); Cursor<ByteBuffer> c = db.openCursor(txn)) {
-                        List<byte[]> values = new ArrayList<>(100);
+                        List<Entry> values = new ArrayList<>(100);
                         boolean found = c.get(key.clear().putLong(0, k).limit(8), GetOp.MDB_SET_RANGE);
                         while (found && values.size() < 100) {
                             ByteBuffer v = c.val();
                             byte[] copy = new byte[v.remaining()];
                             v.get(copy);
-                            values.add(copy);
+                            values.add(new Entry(c.key().getLong(0), copy));
                             found = c.next();
                         }
-                        sink += values.size();
+                        for (Entry e : values) {
+                            sink += e.sequenceNr() + e.payload().length;
+                        }
                     }
                 }
             });
 
             String[] names = {"durable append (1 event)", "non-durable append (1 event)", "read one event", "read 100 events"};
             String[] ours = {"`append` (SyncPolicy.always)", "`append` (SyncPolicy.never)", "`read(id, k, k, 1)`", "`read(id, k, MAX, 100)`"};
-            String[] theirs = {"`put` + commit, synced", "`put` + commit, MDB_NOSYNC", "`get` in a read txn, copied", "cursor from k, 100 values copied"};
+            String[] theirs = {"`put` + commit, synced", "`put` + commit, MDB_NOSYNC", "`get` in a read txn, copied", "cursor from k, 100 (key, value copy) pairs"};
             IntToDoubleFunction[][] runs = {{tlDurable, lmDurable}, {tlAppend, lmAppend}, {tlOne, lmOne}, {tlHundred, lmHundred}};
             int[] calls = {durableCalls, 20_000, oneCalls, 5_000};
             double[] targets = {1.0, 1.0, 1.5, 1.0};
@@ -175,6 +180,9 @@ public final class PerCallBench {
         }
         deleteTree(work);
     }
+
+    /** What the lmdbjava side hands its caller per event, as tidelog's {@code Event} does: the key (sequence number) and a copy of the value. */
+    private record Entry(long sequenceNr, byte[] payload) {}
 
     private static Env<ByteBuffer> lmdbEnv(Path dir, EnvFlags... flags) throws IOException {
         Files.createDirectories(dir);

@@ -25,8 +25,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray, JObject, JString, JValue};
-use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
+use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue};
+use jni::sys::{jboolean, jbyte, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria, Subscription};
 use tidelog_ffi::tail::{self, PageQueue};
@@ -527,10 +527,11 @@ thread_local! {
     static PAGE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// `static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, ByteBuffer into)`:
-/// `readPage` into the direct buffer `into` (from its start), for small reads: no Java array
-/// is allocated and zeroed per call. Returns the page's length, or minus it when the page does
-/// not fit `into` (nothing is written then).
+/// `static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, byte[] into)`:
+/// `readPage` into the Java array `into` (from its start), for small reads: the caller reuses one
+/// array per thread, so no array is allocated and zeroed per call, and it decodes from a heap array
+/// (cheaper in Java than a direct buffer). Returns the page's length, or minus it when the page
+/// does not fit `into` (nothing is written then).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_readPageInto<'l>(
@@ -543,19 +544,19 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPageInto<'l>(
     to: jlong,
     max: jlong,
     max_bytes: jint,
-    into: JByteBuffer<'l>,
+    into: JByteArray<'l>,
 ) -> jint {
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
         let key = string(env, &key)?;
         let scope = Scope::from_code(scope as u32, &key, from as u64, to as u64)?;
         let page = wire::read_page_into(&h.journal, scope, clamp_count(max), page_limit(max_bytes), PAGE.take())?;
-        let capacity = env.get_direct_buffer_capacity(&into)?;
+        let capacity = usize::try_from(env.get_array_length(&into)?).unwrap_or(0);
         let length = i32::try_from(page.len()).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?;
         if page.len() <= capacity {
-            let address = env.get_direct_buffer_address(&into)?;
-            // SAFETY: a direct buffer of `capacity` bytes; the page fits.
-            unsafe { std::ptr::copy_nonoverlapping(page.as_ptr(), address, page.len()) };
+            // SAFETY: u8 and i8 (jbyte) have the same size and alignment.
+            let bytes = unsafe { std::slice::from_raw_parts(page.as_ptr().cast::<jbyte>(), page.len()) };
+            env.set_byte_array_region(&into, 0, bytes)?;
             PAGE.set(page);
             Ok(length)
         } else {

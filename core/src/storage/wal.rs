@@ -719,6 +719,7 @@ impl TailData {
         stream.events.partition_point(|&i| self.events[i as usize].sequence_nr < from)
     }
 
+    #[inline(always)]
     fn decode(&self, e: &TailEvent) -> Result<crate::model::EventRef<'_>> {
         let pid = &self.names[e.stream as usize];
         codec::decode_event(pid, &self.arena[e.start..e.start + e.len])

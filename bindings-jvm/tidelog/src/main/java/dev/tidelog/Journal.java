@@ -2,10 +2,9 @@ package dev.tidelog;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -47,8 +46,7 @@ public final class Journal implements AutoCloseable {
     /** Reads of at most this many events go through {@link #READ_BUFFER}. */
     private static final int SMALL_READ = 256;
     /** Each thread's buffer for small reads (see {@link #smallPage}). */
-    private static final ThreadLocal<ByteBuffer> READ_BUFFER =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN));
+    private static final ThreadLocal<byte[]> READ_BUFFER = ThreadLocal.withInitial(() -> new byte[64 << 10]);
     private static final AtomicLong IO_THREADS = new AtomicLong();
     static final ExecutorService IO = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "tidelog-io-" + IO_THREADS.incrementAndGet());
@@ -306,7 +304,22 @@ public final class Journal implements AutoCloseable {
      * @return the events
      */
     public List<Event> read(String persistenceId, long fromSequenceNr, long toSequenceNr, long max) {
-        List<Event> out = new ArrayList<>((int) Math.min(max, 16));
+        if (max <= SMALL_READ && persistenceId != null && fromSequenceNr >= 0 && toSequenceNr >= 0 && max > 0) {
+            // One small page holds the whole read: no consumer call per event.
+            try {
+                Event[] events = smallPage(persistenceId, fromSequenceNr, toSequenceNr, max, new Wire.PageDecoder(persistenceId));
+                if (events != null) {
+                    return new ArrayList<>(Arrays.asList(events));
+                }
+            } finally {
+                Reference.reachabilityFence(this);
+            }
+            // The page did not fit the thread's buffer: read it as an array (not through the buffer again).
+            List<Event> out = new ArrayList<>((int) max);
+            replay(persistenceId, fromSequenceNr, toSequenceNr, max, out::add, false);
+            return out;
+        }
+        List<Event> out = new ArrayList<>((int) Math.min(max, SMALL_READ));
         replay(persistenceId, fromSequenceNr, toSequenceNr, max, out::add);
         return out;
     }
@@ -333,6 +346,11 @@ public final class Journal implements AutoCloseable {
      * @return how many events were handed over
      */
     public long replay(String persistenceId, long fromSequenceNr, long toSequenceNr, long max, Consumer<Event> consumer) {
+        return replay(persistenceId, fromSequenceNr, toSequenceNr, max, consumer, true);
+    }
+
+    /** {@link #replay(String, long, long, long, Consumer)}; small pages through the thread's buffer only if {@code smallPages}. */
+    private long replay(String persistenceId, long fromSequenceNr, long toSequenceNr, long max, Consumer<Event> consumer, boolean smallPages) {
         Objects.requireNonNull(persistenceId, "persistenceId");
         nonNegative("fromSequenceNr", fromSequenceNr);
         nonNegative("toSequenceNr", toSequenceNr);
@@ -346,7 +364,7 @@ public final class Journal implements AutoCloseable {
                 long want = Math.min(remaining, PAGE_EVENTS);
                 int n;
                 int pageLength;
-                if (want <= SMALL_READ && (n = smallPage(persistenceId, next, toSequenceNr, want, decoder, consumer)) >= 0) {
+                if (smallPages && want <= SMALL_READ && (n = smallPage(persistenceId, next, toSequenceNr, want, decoder, consumer)) >= 0) {
                     pageLength = 0; // below PAGE_BYTES
                 } else {
                     byte[] page = NativeBridge.readPage(handle, NativeBridge.STREAM, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
@@ -367,25 +385,34 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * A small page through the calling thread's direct buffer (no page array allocated and
-     * zeroed per call): the events are decoded out of it before {@code consumer} sees any, so a
-     * consumer that reads again on this thread cannot overwrite them. Returns the event count,
-     * or -1 when the page does not fit the buffer (the caller reads it as an array).
+     * A small page through the calling thread's buffer (no page array allocated and zeroed per
+     * call): the events are decoded out of it before {@code consumer} sees any, so a consumer
+     * that reads again on this thread cannot overwrite them. Returns the event count, or -1 when
+     * the page does not fit the buffer (the caller reads it as an array).
      */
     private int smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder, Consumer<Event> consumer) {
-        ByteBuffer buffer = READ_BUFFER.get();
-        int length = NativeBridge.readPageInto(handle, NativeBridge.STREAM, persistenceId, from, to, want, PAGE_BYTES, buffer);
-        if (length < 0) {
+        Event[] events = smallPage(persistenceId, from, to, want, decoder);
+        if (events == null) {
             return -1;
         }
-        buffer.clear().limit(length);
-        Event[] events = new Event[buffer.getInt(0)];
-        int[] k = {0};
-        int n = decoder.decode(buffer, null, e -> events[k[0]++] = e);
         for (Event e : events) {
             consumer.accept(e);
         }
-        return n;
+        return events.length;
+    }
+
+    /** {@link #smallPage(String, long, long, long, Wire.PageDecoder, Consumer)}'s page as an array, or null when it does not fit. */
+    private Event[] smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder) {
+        byte[] buffer = READ_BUFFER.get();
+        int length = NativeBridge.readPageInto(handle, NativeBridge.STREAM, persistenceId, from, to, want, PAGE_BYTES, buffer);
+        if (length < 0) {
+            return null;
+        }
+        Event[] events = decoder.decodeAll(buffer, 0);
+        if (decoder.end != length) {
+            throw new IllegalStateException("malformed page from the native library");
+        }
+        return events;
     }
 
     /**

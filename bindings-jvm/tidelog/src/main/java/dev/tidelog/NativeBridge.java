@@ -47,8 +47,8 @@ final class NativeBridge {
 
     static native byte[] readPage(long handle, int scope, String key, long from, long to, long max, int maxBytes);
 
-    /** {@link #readPage} into the direct buffer {@code into}: the page's length, or minus it when it does not fit (nothing written). */
-    static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, java.nio.ByteBuffer into);
+    /** {@link #readPage} into {@code into} (from its start): the page's length, or minus it when it does not fit (nothing written). */
+    static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, byte[] into);
 
     static native long highestSequenceNr(long handle, String persistenceId);
 

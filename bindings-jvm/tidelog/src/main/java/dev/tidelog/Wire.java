@@ -1,5 +1,7 @@
 package dev.tidelog;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The Java side of the wire format specified in {@code core/docs/wire.md} (version 1),
+ * The Java side of the wire format specified in {@code core/docs/wire.md} (version 2),
  * implemented once in Rust by the crate {@code tidelog-ffi}: one buffer per batch or page,
  * little-endian. Each method names the section it follows.
  */
@@ -131,7 +133,14 @@ final class Wire {
     /** The length that marks a string equal to the previous event's in an "Event page". */
     private static final int SAME_AS_PREVIOUS = -1;
 
-    /** Decodes an "Event page"; a persistence id, manifest or writer id the page repeats is the previous event's. */
+    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Decodes an "Event page" out of a {@code byte[]} (little-endian reads straight from the
+     * array, payloads copied out with {@code Arrays.copyOfRange}); a persistence id, manifest or
+     * writer id the page repeats is the previous event's.
+     */
     static final class PageDecoder {
         /** For a stream's pages: its persistence id, which every event of them carries (not decoded again). */
         private final String stream;
@@ -140,6 +149,8 @@ final class Wire {
         private String lastWriter;
         long lastSequenceNr;
         long lastGlobalOffset;
+        /** Where the last {@link #decode} stopped: the end of its page. */
+        int end;
 
         /** A decoder of pages of any events. */
         PageDecoder() {
@@ -153,91 +164,120 @@ final class Wire {
 
         /** Decodes {@code page}, handing each event to {@code sink}; returns the event count. */
         int decode(byte[] page, java.util.function.Consumer<Event> sink) {
-            return decode(ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN), page, sink);
+            int n = decode(page, 0, sink);
+            if (end != page.length) {
+                throw malformed();
+            }
+            return n;
         }
 
         /**
-         * Decodes the event page at {@code b}'s position, leaving {@code b} after it. {@code b}
-         * wraps all of {@code page}, or {@code page} is {@code null} (a direct buffer: bytes and
-         * strings are copied out of it).
+         * Decodes the event page at {@code page[at..]}, handing each event to {@code sink}; returns
+         * the event count and leaves {@link #end} after the page.
          */
-        int decode(ByteBuffer b, byte[] page, java.util.function.Consumer<Event> sink) {
-            int count = b.getInt();
+        int decode(byte[] page, int at, java.util.function.Consumer<Event> sink) {
+            return decode(page, at, null, sink);
+        }
+
+        /**
+         * Decodes the event page at {@code page[at..]} into a new array (no call per event: the
+         * small reads' path); leaves {@link #end} after the page.
+         */
+        Event[] decodeAll(byte[] page, int at) {
+            Event[] events = new Event[(int) INT.get(page, at)];
+            decode(page, at, events, null);
+            return events;
+        }
+
+        /** Decodes into {@code into} (sized to the page's count) when not null, else to {@code sink}. */
+        private int decode(byte[] page, int at, Event[] into, java.util.function.Consumer<Event> sink) {
+            int p = at;
+            int count = (int) INT.get(page, p);
+            p += 4;
             // Repeats refer to the previous event of the same page only.
             lastPid = lastManifest = lastWriter = null;
             for (int i = 0; i < count; i++) {
-                long seq = b.getLong();
-                long offset = b.getLong();
-                long ts = b.getLong();
-                String pid = lastPid = stream == null ? repeatable(b, page, lastPid) : skipRepeatable(b, stream);
-                String manifest = lastManifest = repeatable(b, page, lastManifest);
-                String writer = lastWriter = repeatable(b, page, lastWriter);
-                byte[] metadata = bytes(b, page);
-                int tagCount = b.getInt();
+                long seq = (long) LONG.get(page, p);
+                long offset = (long) LONG.get(page, p + 8);
+                long ts = (long) LONG.get(page, p + 16);
+                p += 24;
+                int n = (int) INT.get(page, p);
+                p += 4;
+                String pid;
+                if (n == SAME_AS_PREVIOUS) {
+                    pid = previous(stream != null ? stream : lastPid);
+                } else {
+                    pid = stream != null ? stream : string(page, p, n);
+                    p += n;
+                }
+                lastPid = pid;
+                n = (int) INT.get(page, p);
+                p += 4;
+                if (n == SAME_AS_PREVIOUS) {
+                    n = 0;
+                    lastManifest = previous(lastManifest);
+                } else {
+                    lastManifest = string(page, p, n);
+                }
+                p += n;
+                n = (int) INT.get(page, p);
+                p += 4;
+                if (n == SAME_AS_PREVIOUS) {
+                    n = 0;
+                    lastWriter = previous(lastWriter);
+                } else {
+                    lastWriter = string(page, p, n);
+                }
+                p += n;
+                n = (int) INT.get(page, p);
+                byte[] metadata = n == 0 ? EMPTY : Arrays.copyOfRange(page, p + 4, p + 4 + n);
+                p += 4 + n;
+                int tagCount = (int) INT.get(page, p);
+                p += 4;
                 List<String> tags;
                 if (tagCount == 0) {
                     tags = List.of();
                 } else {
                     String[] t = new String[tagCount];
                     for (int j = 0; j < tagCount; j++) {
-                        int n = b.getInt();
-                        t[j] = string(b, page, b.position(), n);
-                        b.position(b.position() + n);
+                        n = (int) INT.get(page, p);
+                        t[j] = string(page, p + 4, n);
+                        p += 4 + n;
                     }
                     tags = List.of(t);
                 }
-                byte[] payload = bytes(b, page);
+                n = (int) INT.get(page, p);
+                byte[] payload = n == 0 ? EMPTY : Arrays.copyOfRange(page, p + 4, p + 4 + n);
+                p += 4 + n;
                 lastSequenceNr = seq;
                 lastGlobalOffset = offset;
-                sink.accept(new Event(pid, seq, offset, ts, manifest, writer, tags, metadata, payload));
+                Event event = new Event(pid, seq, offset, ts, lastManifest, lastWriter, tags, metadata, payload);
+                if (into != null) {
+                    into[i] = event;
+                } else {
+                    sink.accept(event);
+                }
             }
+            end = p;
             return count;
         }
 
-        private static byte[] bytes(ByteBuffer b, byte[] page) {
-            int n = b.getInt();
-            if (n == 0) {
-                return EMPTY;
+        private static String string(byte[] page, int at, int n) {
+            if (n < 0) {
+                throw malformed();
             }
-            int at = b.position();
-            b.position(at + n);
-            if (page == null) {
-                byte[] out = new byte[n];
-                b.get(at, out);
-                return out;
-            }
-            return Arrays.copyOfRange(page, at, at + n);
+            return n == 0 ? "" : new String(page, at, n, StandardCharsets.UTF_8);
         }
 
-        private static String string(ByteBuffer b, byte[] page, int at, int n) {
-            if (page != null) {
-                return new String(page, at, n, StandardCharsets.UTF_8);
-            }
-            byte[] bytes = new byte[n];
-            b.get(at, bytes);
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
-
-        /** Skips a repeatable string known to be {@code value}. */
-        private static String skipRepeatable(ByteBuffer b, String value) {
-            int n = b.getInt();
-            if (n != SAME_AS_PREVIOUS) {
-                b.position(b.position() + n);
+        private static String previous(String value) {
+            if (value == null) {
+                throw malformed();
             }
             return value;
         }
 
-        private static String repeatable(ByteBuffer b, byte[] page, String previous) {
-            int n = b.getInt();
-            if (n == SAME_AS_PREVIOUS) {
-                if (previous == null) {
-                    throw new IllegalStateException("malformed page from the native library");
-                }
-                return previous;
-            }
-            int at = b.position();
-            b.position(at + n);
-            return n == 0 ? "" : string(b, page, at, n);
+        private static IllegalStateException malformed() {
+            return new IllegalStateException("malformed page from the native library");
         }
     }
 
@@ -316,10 +356,11 @@ final class Wire {
                 int length = b.getInt();
                 int end = b.position() + length;
                 List<Event> events = new ArrayList<>();
-                decoder.decode(b, batch, events::add);
-                if (b.position() != end) {
+                decoder.decode(batch, b.position(), events::add);
+                if (decoder.end != end) {
                     throw new IllegalStateException("malformed subscription batch from the native library");
                 }
+                b.position(end);
                 sink.accept(token, events, null);
             } else {
                 int n = b.getInt();
