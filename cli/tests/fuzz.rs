@@ -321,7 +321,12 @@ fn run_cases(name: &str, pristine: &Path, backend: Backend, cases: impl Iterator
         copy_dir(pristine, &case);
         mutate(&case);
         match check_case(&case, pristine, backend) {
-            Ok(outcome) => *tally.entry(outcome).or_default() += 1,
+            Ok(outcome) => {
+                if std::env::var("TIDELOG_FUZZ_SHOW").is_ok_and(|show| outcome.contains(&show)) {
+                    eprintln!("SHOW {name} ({}): {what}: {outcome}", backend.name());
+                }
+                *tally.entry(outcome).or_default() += 1
+            }
             Err(failure) => {
                 // Printed at once too: a long run shows its failures as they happen.
                 eprintln!(

@@ -348,9 +348,16 @@ impl Error {
             heed::Error::Io(io) => Error::io(operation, path(), io),
             heed::Error::Mdb(heed::MdbError::Other(code)) if code > 0 => Error::io(operation, path(), io::Error::from_raw_os_error(code)),
             // LMDB found its own structure damaged: a page it cannot find or whose contents are
-            // impossible, a file that is not an environment, database flags that changed.
+            // impossible, a file that is not an environment, database flags that changed. Also
+            // `KeyExist`: the journal only appends keys it knows are new (it never asks LMDB not
+            // to overwrite), so LMDB refusing one as not past its last key means a tree's keys
+            // contradict the journal's records: a damaged page (found by the fuzz suite).
             heed::Error::Mdb(
-                heed::MdbError::Corrupted | heed::MdbError::PageNotFound | heed::MdbError::Invalid | heed::MdbError::Incompatible,
+                heed::MdbError::Corrupted
+                | heed::MdbError::PageNotFound
+                | heed::MdbError::Invalid
+                | heed::MdbError::Incompatible
+                | heed::MdbError::KeyExist,
             ) => Error::Corrupt {
                 path: Some(path())
                     .filter(|p| !p.as_os_str().is_empty())
@@ -377,5 +384,28 @@ impl Error {
             offset,
             reason,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lmdb_errors_that_mean_a_damaged_tree_are_corrupt_and_os_errors_keep_their_kind() {
+        let kind = |e| Error::lmdb("commit", heed::Error::Mdb(e)).kind();
+        // KeyExist: an append of a key the journal knows is new, refused because a damaged
+        // page makes the tree's last key larger (TIDELOG_FUZZ_SEED=6176919243658456969, LMDB).
+        for damaged in [
+            heed::MdbError::Corrupted,
+            heed::MdbError::PageNotFound,
+            heed::MdbError::Invalid,
+            heed::MdbError::Incompatible,
+            heed::MdbError::KeyExist,
+        ] {
+            assert_eq!(kind(damaged), ErrorKind::Corrupt);
+        }
+        #[cfg(unix)]
+        assert_eq!(kind(heed::MdbError::Other(28 /* ENOSPC */)), ErrorKind::StorageFull);
     }
 }
