@@ -582,6 +582,17 @@ mod fast {
         ptr::null_mut()
     }
 
+    /// Runs the body of a fast function called with `env`: a panic must not unwind into V8, so
+    /// it becomes a `TypeError` with the message `panicked` (which names the function).
+    fn contained(
+        env: sys::napi_env,
+        panicked: &std::ffi::CStr,
+        body: impl FnOnce() -> sys::napi_value + std::panic::UnwindSafe,
+    ) -> sys::napi_value {
+        // SAFETY: every caller passes the env of the call it is running on the JS thread.
+        std::panic::catch_unwind(body).unwrap_or_else(|_| unsafe { throw_type_error(env, panicked) })
+    }
+
     /// Reads a JS string as UTF-8 (one napi call for ids under 256 bytes).
     unsafe fn string(env: sys::napi_env, value: sys::napi_value) -> Option<String> {
         let mut buf = [0u8; 256];
@@ -638,7 +649,7 @@ mod fast {
     }
 
     pub(super) unsafe extern "C" fn append_payload(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        let result = std::panic::catch_unwind(|| unsafe {
+        contained(env, c"tidelog: internal panic in appendPayload", || unsafe {
             let mut argc = 3usize;
             let mut argv = [ptr::null_mut(); 3];
             let mut data = ptr::null_mut();
@@ -678,8 +689,7 @@ mod fast {
             let mut undefined = ptr::null_mut();
             sys::napi_get_undefined(env, &mut undefined);
             undefined
-        });
-        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in appendPayload") })
+        })
     }
 
     // ---- synchronous calls, on the JS thread ----
@@ -770,7 +780,7 @@ mod fast {
     /// thread into the reused page buffer, then copied into `slab` at byte `at` when it fits
     /// there (returns its length: no JS allocation) or else into a new Buffer (returned).
     pub(super) unsafe extern "C" fn page_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        let result = std::panic::catch_unwind(|| unsafe {
+        contained(env, c"tidelog: internal panic in pageSync", || unsafe {
             let Some((argv, s)) = args::<7>(env, info) else {
                 return throw_type_error(env, c"pageSync(scope, key, from, to, max, slab, at) takes 7 arguments");
             };
@@ -808,13 +818,12 @@ mod fast {
                 return throw_type_error(env, c"tidelog: could not allocate the page Buffer");
             }
             value
-        });
-        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in pageSync") })
+        })
     }
 
     /// `highestSequenceNrSync(persistenceId, out)`: writes the value to `out[0..2]` (low, high).
     pub(super) unsafe extern "C" fn highest_sequence_nr_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        let result = std::panic::catch_unwind(|| unsafe {
+        contained(env, c"tidelog: internal panic in highestSequenceNrSync", || unsafe {
             let Some((argv, s)) = args::<2>(env, info) else {
                 return throw_type_error(env, c"highestSequenceNrSync(persistenceId, out) takes 2 arguments");
             };
@@ -829,8 +838,7 @@ mod fast {
                 Err(e) => return throw_tidelog(env, &e),
             }
             undefined(env)
-        });
-        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in highestSequenceNrSync") })
+        })
     }
 
     /// Writes a receipt to `out[0..6]`: first sequence nr, last sequence nr, first global offset.
@@ -849,7 +857,7 @@ mod fast {
     /// `appendPayloadSync(persistenceId, payload, out)`: one payload-only event, committed
     /// before it returns (flushed too under `sync: 'always'`); the receipt goes to `out[0..6]`.
     pub(super) unsafe extern "C" fn append_payload_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        let result = std::panic::catch_unwind(|| unsafe {
+        contained(env, c"tidelog: internal panic in appendPayloadSync", || unsafe {
             let Some((argv, s)) = args::<3>(env, info) else {
                 return throw_type_error(env, c"appendPayloadSync(persistenceId, payload, out) takes 3 arguments");
             };
@@ -864,14 +872,13 @@ mod fast {
             };
             let appended = s.journal.append(&persistence_id, vec![NewEvent::new(payload.to_vec())]);
             receipt(env, out, appended)
-        });
-        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in appendPayloadSync") })
+        })
     }
 
     /// `appendSync(request, out)`: an append request (`core/docs/wire.md`) committed before it
     /// returns; the receipt goes to `out[0..6]`.
     pub(super) unsafe extern "C" fn append_sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        let result = std::panic::catch_unwind(|| unsafe {
+        contained(env, c"tidelog: internal panic in appendSync", || unsafe {
             let Some((argv, s)) = args::<2>(env, info) else {
                 return throw_type_error(env, c"appendSync(request, out) takes 2 arguments");
             };
@@ -890,8 +897,7 @@ mod fast {
                 }
             };
             receipt(env, out, s.journal.append(&persistence_id, events))
-        });
-        result.unwrap_or_else(|_| unsafe { throw_type_error(env, c"tidelog: internal panic in appendSync") })
+        })
     }
 }
 
