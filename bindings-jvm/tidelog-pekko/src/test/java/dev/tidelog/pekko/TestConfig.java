@@ -65,7 +65,7 @@ final class TestConfig {
 
     /** The plugins on {@code backend} at {@link #location}. */
     static Config pluginsOn(dev.tidelog.Backend backend, Path dir) {
-        return backend == dev.tidelog.Backend.POSTGRES ? postgresPlugins(location(backend, dir)) : plugins(backend.name().toLowerCase(), dir);
+        return pluginsAt(backend.name().toLowerCase(), location(backend, dir));
     }
 
     /**
