@@ -668,9 +668,7 @@ impl LmdbStorage {
             // checked too): only a body that states tags needs decoding.
             if codec::stated_tag_count(body) > 0 {
                 if let Ok(event) = codec::decode_event("", body) {
-                    for tag in event.tags.iter() {
-                        dbs.tags.put(txn, &tag_key(tag, offset), &key)?;
-                    }
+                    put_tags(&dbs, txn, &key, offset, event.tags.iter())?;
                 }
             }
             Ok(())
@@ -798,6 +796,11 @@ fn put_event<'t>(
     dbs.events.put(txn, key, body)?;
     // Offsets only grow, so LMDB can append without searching.
     dbs.global.put_with_flags(txn, PutFlags::APPEND, &offset.to_be_bytes(), key)?;
+    put_tags(dbs, txn, key, offset, tags)
+}
+
+/// Indexes the event stored under `key` at `offset` by each of its tags.
+fn put_tags<'t>(dbs: &Dbs, txn: &mut RwTxn<'_>, key: &[u8; 16], offset: u64, tags: impl Iterator<Item = &'t str>) -> heed::Result<()> {
     for tag in tags {
         dbs.tags.put(txn, &tag_key(tag, offset), key)?;
     }
