@@ -2,8 +2,9 @@
 //! driven the same way.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 /// Events acknowledged over a wall-clock span.
@@ -59,6 +60,51 @@ where
         (events, start.elapsed().as_secs_f64())
     });
     Throughput { events, secs }
+}
+
+/// Like [`closed_loop`], but the writers are `writers` asynchronous tasks on a
+/// multi-threaded runtime of `threads` workers, the way an actor system runs
+/// its actors on a small dispatcher: each task awaits `append(writer, n)` in a
+/// loop, so an acknowledgement wakes a task, not an OS thread.
+pub fn closed_loop_tasks<F, Fut>(writers: usize, threads: usize, duration: Duration, append: F) -> Throughput
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = u64> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .build()
+        .expect("tokio runtime");
+    let stop = Arc::new(AtomicBool::new(false));
+    let append = Arc::new(append);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let (stop, append) = (stop.clone(), append.clone());
+            runtime.spawn(async move {
+                let mut n = 0u64;
+                let mut events = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    events += append(w, n).await;
+                    n += 1;
+                }
+                events
+            })
+        })
+        .collect();
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    let events: u64 = runtime.block_on(async {
+        let mut sum = 0;
+        for h in handles {
+            sum += h.await.expect("writer task panicked");
+        }
+        sum
+    });
+    Throughput {
+        events,
+        secs: start.elapsed().as_secs_f64(),
+    }
 }
 
 /// Keeps `in_flight` appends outstanding from one submitting thread for
@@ -120,6 +166,22 @@ mod tests {
         assert_eq!(t.events, 2 * calls.load(Ordering::Relaxed));
         assert_eq!(*seen.lock().unwrap(), (0..3).collect());
         assert!(t.secs > 0.0);
+    }
+
+    #[test]
+    fn closed_loop_tasks_counts_what_append_reports_across_tasks() {
+        let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+        let s = seen.clone();
+        let t = closed_loop_tasks(4, 2, Duration::from_millis(20), move |w, _| {
+            s.lock().unwrap().insert(w);
+            async move {
+                tokio::task::yield_now().await;
+                3
+            }
+        });
+        assert_eq!(t.events % 3, 0);
+        assert!(t.events >= 12, "every task appended at least once: {}", t.events);
+        assert_eq!(seen.lock().unwrap().len(), 4);
     }
 
     #[test]

@@ -32,9 +32,10 @@ const USAGE: &str = "usage: tidelog-bench [--quick] [--dir DIR] [--only 1,2,...]
   --only LIST  scenarios to run (1 durable appends, 2 latency, 3 non-durable,
                4 replay + 5 recovery, 6 close, 7 snapshots); default all
   --rounds N   interleaved rounds per scenario (default 1 quick, 3 full)
-  --profile BACKEND,SYNC,WRITERS
+  --profile BACKEND,SYNC,WRITERS[t]
                run one Tidelog workload alone (for perf/callgrind) instead of the
-               scenarios: BACKEND files|lmdb, SYNC always|interval (100 ms)|never, WRITERS 0 = 1,024 in flight
+               scenarios: BACKEND files|lmdb, SYNC always|interval (100 ms)|never, WRITERS 0 = 1,024 in flight,
+               a trailing t (64t) = writers as async tasks, one runtime worker per core
   --open-walk MIB
                time opening an LMDB journal of about MIB MiB (the page walk every open runs,
                against raw heed's open) instead of the scenarios";
@@ -44,7 +45,7 @@ struct Args {
     dir: Option<PathBuf>,
     only: Vec<u32>,
     rounds: Option<usize>,
-    profile: Option<(tidelog::Backend, tidelog::SyncPolicy, usize)>,
+    profile: Option<(tidelog::Backend, tidelog::SyncPolicy, usize, bool)>,
     open_walk: Option<u64>,
 }
 
@@ -101,8 +102,13 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                     "interval" => tidelog::SyncPolicy::Interval(std::time::Duration::from_millis(100)),
                     _ => return Err(format!("bad sync {sync:?}")),
                 };
-                let writers = writers.parse().map_err(|_| format!("bad writer count {writers:?}"))?;
-                parsed.profile = Some((backend, sync, writers));
+                // "64t": the writers are async tasks on a runtime with one worker per core.
+                let (count, tasks) = match writers.strip_suffix('t') {
+                    Some(count) => (count, true),
+                    None => (writers, false),
+                };
+                let count = count.parse().map_err(|_| format!("bad writer count {writers:?}"))?;
+                parsed.profile = Some((backend, sync, count, tasks));
             }
             "--open-walk" => {
                 parsed.open_walk = Some(value("--open-walk")?.parse().map_err(|_| "--open-walk needs a size in MiB")?);
@@ -173,8 +179,8 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    if let Some((backend, sync, writers)) = args.profile {
-        println!("{}", scenarios::profile(&cfg, backend, sync, writers).markdown());
+    if let Some((backend, sync, writers, tasks)) = args.profile {
+        println!("{}", scenarios::profile(&cfg, backend, sync, writers, tasks).markdown());
         return ExitCode::SUCCESS;
     }
 
@@ -250,7 +256,9 @@ mod tests {
         assert_eq!(a.only, vec![2, 5]);
         assert_eq!(a.rounds, Some(4));
         let p = parse(&["--profile", "lmdb,never,0"]).unwrap().profile.unwrap();
-        assert_eq!(p, (tidelog::Backend::Lmdb, tidelog::SyncPolicy::Never, 0));
+        assert_eq!(p, (tidelog::Backend::Lmdb, tidelog::SyncPolicy::Never, 0, false));
+        let p = parse(&["--profile", "files,always,64t"]).unwrap().profile.unwrap();
+        assert_eq!(p, (tidelog::Backend::Files, tidelog::SyncPolicy::Always, 64, true));
     }
 
     #[test]

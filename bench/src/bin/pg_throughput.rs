@@ -365,6 +365,12 @@ fn main() {
                         0 => {
                             let t = open_tidelog(&uri);
                             let r = measure(&t, *load, duration);
+                            let m = t.journal.metrics();
+                            eprintln!(
+                                "  tidelog: {:.1} events per commit, commit latency {:.0} us (mean)",
+                                m.events as f64 / m.batches.max(1) as f64,
+                                m.commit_latency_us.sum as f64 / m.commit_latency_us.count.max(1) as f64
+                            );
                             t.journal.close().unwrap();
                             r
                         }
