@@ -235,7 +235,9 @@ impl Journal {
             Err(crossbeam_channel::SendError(request)) => {
                 self.inner.pending.fetch_sub(1, Ordering::SeqCst);
                 drop(guard);
-                request.for_each_persistence_id(|pid| order.settle(pid));
+                request.for_each_persistence_id(|pid| {
+                    order.settle(pid);
+                });
                 order.wake();
                 request.fail(Error::Closed);
             }
@@ -247,10 +249,7 @@ impl Journal {
     /// saving two thread hand-offs. Order is kept: the writer lock is held and no
     /// earlier request is waiting. Not for the interval policy, whose flush timer
     /// lives on the writer thread.
-    fn submit_blocking(&self, mut request: Request) {
-        if let Request::Write { awaited, .. } = &mut request {
-            *awaited = true;
-        }
+    fn submit_blocking(&self, request: Request) {
         let inline = |request: Request| -> std::result::Result<(), Request> {
             if matches!(self.inner.options.sync, crate::options::SyncPolicy::Interval(_)) || self.inner.pending.load(Ordering::SeqCst) != 0
             {
@@ -334,7 +333,6 @@ impl Journal {
         Some(Request::Write {
             writes: Writes::One(write),
             reply,
-            awaited: false,
         })
     }
 
@@ -393,7 +391,6 @@ impl Journal {
             return Some(Request::Write {
                 writes: Writes::Many(writes),
                 reply: WriteReply::Many(Box::new(callback)),
-                awaited: false,
             });
         }
         let valid: Vec<AtomicWrite> = writes.into_iter().zip(&checks).filter(|(_, c)| c.is_ok()).map(|(w, _)| w).collect();
@@ -412,7 +409,6 @@ impl Journal {
         Some(Request::Write {
             writes: Writes::Many(valid),
             reply: WriteReply::Many(Box::new(merge)),
-            awaited: false,
         })
     }
 

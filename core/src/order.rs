@@ -75,9 +75,12 @@ impl IssueOrder {
     }
 
     /// Counts a write issued with [`IssueOrder::issue`] as settled. Call
-    /// [`IssueOrder::wake`] once after settling a batch.
-    pub(crate) fn settle(&self, persistence_id: &str) {
-        self.buckets[bucket_of(persistence_id)].settled.fetch_add(1, Ordering::SeqCst);
+    /// [`IssueOrder::wake`] once after settling a batch. Returns whether nothing
+    /// else is in flight for the id's bucket now: its writer, if it awaits this
+    /// outcome, has nothing more queued (the writer's linger counts on those).
+    pub(crate) fn settle(&self, persistence_id: &str) -> bool {
+        let bucket = &self.buckets[bucket_of(persistence_id)];
+        bucket.settled.fetch_add(1, Ordering::SeqCst) + 1 == bucket.issued.load(Ordering::SeqCst)
     }
 
     /// Wakes the operations waiting for settled writes, if any.
@@ -141,9 +144,9 @@ mod tests {
         order.issue("a");
         order.issue("a");
         assert_eq!(order.in_flight("a"), 2);
-        order.settle("a");
+        assert!(!order.settle("a"), "one more write of the id is in flight");
         assert_eq!(order.in_flight("a"), 1);
-        order.settle("a");
+        assert!(order.settle("a"), "the last write in flight drains the id");
         assert_eq!(order.in_flight("a"), 0);
     }
 

@@ -28,8 +28,7 @@ use crate::storage::{Committed, Op, StagedWrite, Storage};
 /// Work for the writer thread.
 pub(crate) enum Request {
     /// Atomic writes. A `first_sequence_nr` of 0 means "assign highest + 1" (`append`).
-    /// `awaited`: a caller thread blocks until the reply (`Journal::append`, `write`).
-    Write { writes: Writes, reply: WriteReply, awaited: bool },
+    Write { writes: Writes, reply: WriteReply },
     /// `delete_to`.
     Delete {
         persistence_id: String,
@@ -125,7 +124,9 @@ impl Request {
 
     /// Fails a request the writer received: settles it (see [`IssueOrder`]), then answers it.
     fn fail_issued(self, order: &IssueOrder, error: Error) {
-        self.for_each_persistence_id(|pid| order.settle(pid));
+        self.for_each_persistence_id(|pid| {
+            order.settle(pid);
+        });
         self.fail(error);
     }
 
@@ -219,6 +220,9 @@ pub(crate) struct Writer {
     needs_upkeep: bool,
     /// Whether the batch being committed was settled already (a panic after that must not settle it twice).
     batch_settled: bool,
+    /// Writes of the last batch committed that left their streams with nothing in flight: their callers
+    /// are likely waiting for the answer before writing again (an actor's persist, a blocking `append`).
+    drained_writes: usize,
     /// Several writers share the storage: each batch is staged against the state it reports.
     shared_storage: bool,
     /// Moving average of a commit's duration (staging, storage commit and flush), in µs.
@@ -282,6 +286,7 @@ impl Writer {
             last_sync: Instant::now(),
             needs_upkeep: false,
             batch_settled: false,
+            drained_writes: 0,
             commit_us: 0.0,
             shared_storage: storage.shared(),
             storage,
@@ -298,6 +303,7 @@ impl Writer {
             return;
         }
         self.batch_settled = false;
+        self.drained_writes = 0;
         let deleted = batch.iter().any(|r| matches!(r, Request::Delete { .. } | Request::SetState { .. }));
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_batch(batch))).is_err() {
             let error = Error::Io {
@@ -343,8 +349,12 @@ impl Writer {
     /// It polls for them first, yielding its core to the callers (at most
     /// [`MAX_LINGER_POLL`]), and only then parks until the last caller back wakes it:
     /// parked, the writer paid a wake-up latency per batch (tens of µs on a VM).
-    /// Only blocking callers are waited for (see below). A lone caller never waits
-    /// (it is the one expected), and a request arriving after the window is
+    /// Only the writes that left their stream with nothing in flight are waited for:
+    /// their callers (a blocking `append`, an actor awaiting its persist, however it
+    /// awaits) are the ones expected back. A pipelining submitter keeps more writes
+    /// queued for the same streams, so it is not waited for: waiting for it would stop
+    /// the writer and the submitter from working at the same time. A lone caller never
+    /// waits (it is the one expected), and a request arriving after the window is
     /// committed at once.
     pub(crate) fn run(writer: Arc<Mutex<Writer>>, requests: Receiver<Request>, pending: Arc<AtomicUsize>) {
         let mut batch = Vec::new();
@@ -412,13 +422,10 @@ impl Writer {
                 w.shared.order.wake();
                 break;
             }
-            let answered = batch.iter().filter(|r| matches!(r, Request::Write { awaited: true, .. })).count();
             w.commit_guarded(&mut batch);
+            let answered = w.drained_writes;
             let linger = Duration::from_secs_f64(w.commit_us / 2e6).min(MAX_LINGER);
-            // A lone caller is not waited for: it may commit its next write on its own thread. Callbacks
-            // (async callers) are not waited for either: a pipelining submitter, say, refills its window
-            // one request at a time, and waiting for it would stop the writer and the submitter from
-            // working at the same time.
+            // A lone caller is not waited for: it may commit its next write on its own thread.
             returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always).then(|| {
                 let now = Instant::now();
                 (
@@ -760,7 +767,9 @@ impl Writer {
                 Ok(begun) => begun,
                 Err(error) => {
                     for request in batch.iter() {
-                        request.for_each_persistence_id(|pid| self.shared.order.settle(pid));
+                        request.for_each_persistence_id(|pid| {
+                            self.shared.order.settle(pid);
+                        });
                     }
                     self.batch_settled = true;
                     self.shared.order.wake();
@@ -943,9 +952,13 @@ impl Writer {
 
         // The outcome of every request is final: later operations on its streams may run (before any caller
         // hears of it, so that a callback reading its own write does not wait for itself).
+        let mut drained_writes = 0;
         for request in batch.iter() {
-            request.for_each_persistence_id(|pid| self.shared.order.settle(pid));
+            let mut drained = true;
+            request.for_each_persistence_id(|pid| drained &= self.shared.order.settle(pid));
+            drained_writes += usize::from(drained && matches!(request, Request::Write { .. }));
         }
+        self.drained_writes = drained_writes;
         self.batch_settled = true;
         self.shared.order.wake();
 
