@@ -217,9 +217,21 @@ pub struct EventRef<'a> {
     pub metadata: &'a [u8],
     /// Payload bytes.
     pub payload: &'a [u8],
+    /// The stored body after its checksum (see [`EventRef::checked_body`]).
+    pub(crate) body: &'a [u8],
 }
 
-impl EventRef<'_> {
+impl<'a> EventRef<'a> {
+    /// The event's stored body from the sequence number on (`docs/format.md`, "Event body",
+    /// bytes 4..end), whose checksum and field lengths the read that produced this event has
+    /// checked: every field above, in their stored layout. A binding can hand it on as it is
+    /// (the wire's "Stream page", `docs/wire.md`) instead of taking the fields apart and
+    /// encoding them again.
+    #[inline]
+    pub fn checked_body(&self) -> &'a [u8] {
+        self.body
+    }
+
     /// Copies the event into an owned [`Event`].
     pub fn to_event(&self) -> Event {
         Event {

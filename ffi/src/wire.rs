@@ -14,7 +14,7 @@ use crate::queue::{Completion, Outcome};
 use crate::status;
 
 /// The version of `core/docs/wire.md` this crate implements.
-pub const WIRE_VERSION: u32 = 2;
+pub const WIRE_VERSION: u32 = 3;
 
 /// In an event page, the length of a persistence id, manifest or writer id equal to the
 /// previous event's value of the same field ("Event page"); never in a page's first event.
@@ -520,6 +520,35 @@ pub fn read_page_into(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes
         Scope::All { from_offset } => journal.scan_all(from_offset, max, visit),
     }?;
     Ok(page.finish())
+}
+
+/// A stream's events as a "Stream page" into `out` (cleared first), returned holding the page:
+/// `u32 count`, then per event `u32 n` and the `n` bytes of its checked stored body
+/// ([`EventRef::checked_body`]). Each event costs one copy: the core checked the body's CRC and
+/// field lengths, and nothing is taken apart or encoded again (the JVM's small stream reads,
+/// issue 25). A page ends after `max` events or after the event that reached `max_bytes`.
+pub fn read_stream_page_into(
+    journal: &Journal,
+    persistence_id: &str,
+    from: u64,
+    to: u64,
+    max: usize,
+    max_bytes: usize,
+    mut out: Vec<u8>,
+) -> tidelog::Result<Vec<u8>> {
+    out.clear();
+    put_u32(&mut out, 0);
+    let mut count = 0u32;
+    journal.scan(persistence_id, from, to, max.min(u32::MAX as usize), |e| {
+        let body = e.checked_body();
+        out.reserve(4 + body.len());
+        put_u32(&mut out, body.len() as u32);
+        out.extend_from_slice(body);
+        count += 1;
+        out.len() < max_bytes
+    })?;
+    out[..4].copy_from_slice(&count.to_le_bytes());
+    Ok(out)
 }
 
 /// One result record ("Result record"): `i32 status`, `u32 message length`,

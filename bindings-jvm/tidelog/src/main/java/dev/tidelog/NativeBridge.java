@@ -50,6 +50,9 @@ final class NativeBridge {
     /** {@link #readPage} into {@code into} (from its start): the page's length, or minus it when it does not fit (nothing written). */
     static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, byte[] into);
 
+    /** A "Stream page" of {@code persistenceId} into {@code into} (from its start): the page's length, or minus it when it does not fit (nothing written). */
+    static native int readStreamInto(long handle, String persistenceId, long from, long to, long max, int maxBytes, byte[] into);
+
     static native long highestSequenceNr(long handle, String persistenceId);
 
     // Subscriptions ("Subscriptions" in core/docs/wire.md); scopes as for readPage.
