@@ -308,3 +308,55 @@ fn string_and_snapshot_lists() {
     assert_eq!((r.u32().unwrap(), r.u64().unwrap(), r.u64().unwrap()), (1, 3, 99));
     r.finish().unwrap();
 }
+
+#[test]
+fn a_stream_page_holds_each_events_stored_body_after_its_checksum_and_stops_at_its_limits() {
+    let journal = Journal::open("unused", Options::new().backend(Backend::Memory)).unwrap();
+    let events = vec![
+        NewEvent::new(b"one".to_vec()).tag("t").manifest("M").metadata(b"md".to_vec()),
+        NewEvent::new(b"two".to_vec()),
+        NewEvent::new(b"three".to_vec()),
+    ];
+    journal.append("p", events).unwrap();
+    journal.append("q", vec![NewEvent::new(b"other".to_vec())]).unwrap();
+    let page = wire::read_stream_page_into(&journal, "p", 2, u64::MAX, 10, 1 << 20, Vec::new()).unwrap();
+    let mut expected = Vec::new();
+    journal
+        .scan("p", 2, u64::MAX, 10, |e| {
+            expected.push(e.checked_body().to_vec());
+            true
+        })
+        .unwrap();
+    let mut r = Reader::new(&page);
+    assert_eq!(r.u32().unwrap(), 2);
+    for body in &expected {
+        assert_eq!(r.bytes().unwrap(), body.as_slice());
+    }
+    r.finish().unwrap();
+    // The body's layout (core/docs/format.md, "Event body", from the sequence number on).
+    let first = &expected[0];
+    assert_eq!(u64::from_le_bytes(first[0..8].try_into().unwrap()), 2);
+    assert_eq!(u64::from_le_bytes(first[8..16].try_into().unwrap()), 2);
+    assert_eq!(&first[24..32], &[0; 8]);
+    assert_eq!(&first[32..], b"two");
+    // Tags, manifest and metadata in stored order.
+    let mut full = Vec::new();
+    journal
+        .scan("p", 1, 1, 1, |e| {
+            full = e.checked_body().to_vec();
+            true
+        })
+        .unwrap();
+    assert_eq!(&full[24..32], &[1, 0, 0, 0, 2, 0, 1, 0]);
+    assert_eq!(&full[32..], b"Mmd\x01\x00tone");
+    // At most `max` events; a page ends after the event that reached the byte limit; `to` bounds it.
+    let count = |page: &[u8]| u32::from_le_bytes(page[..4].try_into().unwrap());
+    assert_eq!(count(&wire::read_stream_page_into(&journal, "p", 1, u64::MAX, 1, 1 << 20, Vec::new()).unwrap()), 1);
+    assert_eq!(count(&wire::read_stream_page_into(&journal, "p", 1, u64::MAX, 10, 1, Vec::new()).unwrap()), 1);
+    assert_eq!(count(&wire::read_stream_page_into(&journal, "p", 1, 2, 10, 1 << 20, Vec::new()).unwrap()), 2);
+    // A reused buffer is cleared first.
+    let reused = wire::read_stream_page_into(&journal, "q", 1, u64::MAX, 10, 1 << 20, page).unwrap();
+    assert_eq!(count(&reused), 1);
+    assert!(reused.ends_with(b"other"));
+    journal.close().unwrap();
+}

@@ -4,7 +4,6 @@ import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -307,9 +306,9 @@ public final class Journal implements AutoCloseable {
         if (max <= SMALL_READ && persistenceId != null && fromSequenceNr >= 0 && toSequenceNr >= 0 && max > 0) {
             // One small page holds the whole read: no consumer call per event.
             try {
-                Event[] events = smallPage(persistenceId, fromSequenceNr, toSequenceNr, max);
+                List<Event> events = smallPage(persistenceId, fromSequenceNr, toSequenceNr, max);
                 if (events != null) {
-                    return new ArrayList<>(Arrays.asList(events));
+                    return events;
                 }
             } finally {
                 Reference.reachabilityFence(this);
@@ -365,15 +364,15 @@ public final class Journal implements AutoCloseable {
                 int n;
                 int pageLength;
                 long last;
-                Event[] small = smallPages && want <= SMALL_READ ? smallPage(persistenceId, next, toSequenceNr, want) : null;
+                List<Event> small = smallPages && want <= SMALL_READ ? smallPage(persistenceId, next, toSequenceNr, want) : null;
                 if (small != null) {
                     // Decoded before the consumer sees any: a consumer that reads again on this thread cannot overwrite them.
                     for (Event e : small) {
                         consumer.accept(e);
                     }
-                    n = small.length;
+                    n = small.size();
                     pageLength = 0; // below PAGE_BYTES
-                    last = n == 0 ? 0 : small[n - 1].sequenceNr();
+                    last = n == 0 ? 0 : small.get(n - 1).sequenceNr();
                 } else {
                     byte[] page = NativeBridge.readPage(handle, NativeBridge.STREAM, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
                     n = decoder.decode(page, consumer);
@@ -396,16 +395,16 @@ public final class Journal implements AutoCloseable {
     /**
      * A small page of the stream through the calling thread's buffer (no page array allocated
      * and zeroed per call; a "Stream page", each event's checked stored body as it is), decoded
-     * into an array; null when the page does not fit the buffer (the caller reads it as an array).
+     * into a new list; null when the page does not fit the buffer (the caller reads it as an array).
      */
-    private Event[] smallPage(String persistenceId, long from, long to, long want) {
+    private ArrayList<Event> smallPage(String persistenceId, long from, long to, long want) {
         byte[] buffer = READ_BUFFER.get();
         int length = NativeBridge.readStreamInto(handle, persistenceId, from, to, want, PAGE_BYTES, buffer);
         if (length < 0) {
             return null;
         }
         Wire.StreamPageDecoder decoder = new Wire.StreamPageDecoder(persistenceId);
-        Event[] events = decoder.decode(buffer);
+        ArrayList<Event> events = decoder.decode(buffer);
         if (decoder.end != length) {
             throw new IllegalStateException("malformed page from the native library");
         }

@@ -300,13 +300,16 @@ final class Wire {
             this.stream = stream;
         }
 
-        /** Decodes the stream page at {@code page[0..]} into a new array; leaves {@link #end} after the page. */
-        Event[] decode(byte[] page) {
+        /**
+         * Decodes the stream page at {@code page[0..]} into a new list (sized to it: the caller's
+         * list, with no copy); leaves {@link #end} after the page.
+         */
+        ArrayList<Event> decode(byte[] page) {
             int count = (int) INT.get(page, 0);
             if (count < 0) {
                 throw malformed();
             }
-            Event[] events = new Event[count];
+            ArrayList<Event> events = new ArrayList<>(count);
             int p = 4;
             String manifest = "";
             String writer = "";
@@ -329,13 +332,13 @@ final class Wire {
                 int d = (short) SHORT.get(page, p + 28) & 0xFFFF;
                 int tagCount = (short) SHORT.get(page, p + 30) & 0xFFFF;
                 p += 32;
-                if (m != manifestLength || !Arrays.equals(page, p, p + m, page, manifestAt, manifestAt + m)) {
+                if (m != manifestLength || m != 0 && !Arrays.equals(page, p, p + m, page, manifestAt, manifestAt + m)) {
                     manifest = string(page, p, m);
                 }
                 manifestAt = p;
                 manifestLength = m;
                 p += m;
-                if (w != writerLength || !Arrays.equals(page, p, p + w, page, writerAt, writerAt + w)) {
+                if (w != writerLength || w != 0 && !Arrays.equals(page, p, p + w, page, writerAt, writerAt + w)) {
                     writer = string(page, p, w);
                 }
                 writerAt = p;
@@ -360,7 +363,7 @@ final class Wire {
                 }
                 byte[] payload = p == bodyEnd ? EMPTY : Arrays.copyOfRange(page, p, bodyEnd);
                 p = bodyEnd;
-                events[i] = new Event(stream, seq, offset, ts, manifest, writer, tags, metadata, payload);
+                events.add(new Event(stream, seq, offset, ts, manifest, writer, tags, metadata, payload));
                 lastSequenceNr = seq;
             }
             end = p;
