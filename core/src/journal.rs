@@ -543,6 +543,20 @@ impl Journal {
         self.inner.storage.scan_stream(persistence_id, from.max(1), to, max, &mut visit)
     }
 
+    /// [`Journal::scan`] handing `visit` each event's checked stored body
+    /// ([`EventRef::checked_body`]) instead of the event: the same events, checks and errors,
+    /// for a binding that sends the bodies on as they are (the wire's "Stream page"). Events
+    /// still in the LMDB backend's log tail are visited without building an [`EventRef`].
+    pub fn scan_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, mut visit: impl FnMut(&[u8]) -> bool) -> Result<()> {
+        self.ensure_open()?;
+        validate_persistence_id(persistence_id)?;
+        if max == 0 || from > to {
+            return Ok(());
+        }
+        self.after_writes_in_flight(persistence_id)?;
+        self.inner.storage.scan_stream_bodies(persistence_id, from.max(1), to, max, &mut visit)
+    }
+
     /// Highest sequence number ever committed for the stream (0 if none).
     /// Survives [`Journal::delete_to`] and reopening.
     pub fn highest_sequence_nr(&self, persistence_id: &str) -> Result<u64> {

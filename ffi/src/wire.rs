@@ -524,7 +524,7 @@ pub fn read_page_into(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes
 
 /// A stream's events as a "Stream page" into `out` (cleared first), returned holding the page:
 /// `u32 count`, then per event `u32 n` and the `n` bytes of its checked stored body
-/// ([`EventRef::checked_body`]). Each event costs one copy: the core checked the body's CRC and
+/// ([`Journal::scan_bodies`]). Each event costs one copy: the core checked the body's CRC and
 /// field lengths, and nothing is taken apart or encoded again (the JVM's small stream reads,
 /// issue 25). A page ends after `max` events or after the event that reached `max_bytes`.
 pub fn read_stream_page_into(
@@ -539,8 +539,7 @@ pub fn read_stream_page_into(
     out.clear();
     put_u32(&mut out, 0);
     let mut count = 0u32;
-    journal.scan(persistence_id, from, to, max.min(u32::MAX as usize), |e| {
-        let body = e.checked_body();
+    journal.scan_bodies(persistence_id, from, to, max.min(u32::MAX as usize), |body| {
         out.reserve(4 + body.len());
         put_u32(&mut out, body.len() as u32);
         out.extend_from_slice(body);

@@ -26,7 +26,8 @@ use parking_lot::{Mutex, RwLock};
 
 use super::lmdb_pages;
 use super::wal::{Tail, WalWriter, CHECKPOINT_BYTES, DIRECT_BYTES, GROWTH};
-use super::{Op, Storage, StreamState, Visit};
+use super::{BodyVisit, Op, Storage, StreamState, Visit};
+use crate::model::EventRef;
 use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 use crate::layout::FORMAT_VERSION;
@@ -470,6 +471,38 @@ impl LmdbStorage {
                 return Ok(None);
             }
             f(txn, tail).map(Some)
+        })
+    }
+
+    /// The stream scan of [`Storage::scan_stream`], generic over the visitor so that a caller's
+    /// closure (the stored bodies' scan) is inlined into the loops.
+    fn scan_stream_with<V: FnMut(EventRef<'_>) -> bool + ?Sized>(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut V) -> Result<()> {
+        self.read_with_tail(|txn, tail| {
+            let mut seen = 0;
+            let mut from = from;
+            if let Some(stream) = self.stream(txn, persistence_id)? {
+                from = from.max(stream.deleted_to + 1);
+                if from > to {
+                    return Ok(());
+                }
+                let (start, end) = (event_key(stream.id, from), event_key(stream.id, to));
+                let iter = self.dbs.events.range(txn, &incl(&start, &end)).map_err(lmdb("read events"))?;
+                for item in iter.take(max) {
+                    let (key, body) = item.map_err(lmdb("read events"))?;
+                    let event = codec::decode_event(persistence_id, body).map_err(|r| self.corrupt(r))?;
+                    let (_, seq) = split_event_key(key).map_err(|r| self.corrupt(r))?;
+                    if event.sequence_nr != seq {
+                        return Err(self.corrupt(CorruptReason::Malformed("an event is stored under another sequence number")));
+                    }
+                    seen += 1;
+                    if !visit(event) {
+                        return Ok(());
+                    }
+                }
+            }
+            // The stream's newer events, still in the tail.
+            tail.scan_stream(persistence_id, from, to, max - seen, visit)?;
+            Ok(())
         })
     }
 
@@ -947,33 +980,12 @@ impl Storage for LmdbStorage {
     }
 
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
-        self.read_with_tail(|txn, tail| {
-            let mut seen = 0;
-            let mut from = from;
-            if let Some(stream) = self.stream(txn, persistence_id)? {
-                from = from.max(stream.deleted_to + 1);
-                if from > to {
-                    return Ok(());
-                }
-                let (start, end) = (event_key(stream.id, from), event_key(stream.id, to));
-                let iter = self.dbs.events.range(txn, &incl(&start, &end)).map_err(lmdb("read events"))?;
-                for item in iter.take(max) {
-                    let (key, body) = item.map_err(lmdb("read events"))?;
-                    let event = codec::decode_event(persistence_id, body).map_err(|r| self.corrupt(r))?;
-                    let (_, seq) = split_event_key(key).map_err(|r| self.corrupt(r))?;
-                    if event.sequence_nr != seq {
-                        return Err(self.corrupt(CorruptReason::Malformed("an event is stored under another sequence number")));
-                    }
-                    seen += 1;
-                    if !visit(event) {
-                        return Ok(());
-                    }
-                }
-            }
-            // The stream's newer events, still in the tail.
-            tail.scan_stream(persistence_id, from, to, max - seen, visit)?;
-            Ok(())
-        })
+        self.scan_stream_with(persistence_id, from, to, max, visit)
+    }
+
+    fn scan_stream_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut BodyVisit<'_>) -> Result<()> {
+        // The projection is inlined into both loops: no event is built or passed per call.
+        self.scan_stream_with(persistence_id, from, to, max, &mut |e: EventRef<'_>| visit(e.checked_body()))
     }
 
     fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()> {
