@@ -522,32 +522,44 @@ pub fn read_page_into(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes
     Ok(page.finish())
 }
 
-/// A stream's events as a "Stream page" into `out` (cleared first), returned holding the page:
-/// `u32 count`, then per event `u32 n` and the `n` bytes of its checked stored body
-/// ([`Journal::scan_bodies`]). Each event costs one copy: the core checked the body's CRC and
-/// field lengths, and nothing is taken apart or encoded again (the JVM's small stream reads,
-/// issue 25). A page ends after `max` events or after the event that reached `max_bytes`.
-pub fn read_stream_page_into(
+/// A stream's events as a "Stream page" written into `out` from its start: `u32 count`, then
+/// per event `u32 n` and the `n` bytes of its checked stored body ([`Journal::scan_bodies`]).
+/// Each event costs one copy, straight into the caller's buffer (the JVM's array): the core
+/// checked the body's CRC and field lengths, and nothing is taken apart or encoded again
+/// (issue 25). A page ends after `max` events or after the event that reached `max_bytes`.
+/// Returns the page's length, or `None` when it does not fit `out` (whose bytes are then
+/// unspecified).
+pub fn read_stream_page_to(
     journal: &Journal,
     persistence_id: &str,
     from: u64,
     to: u64,
     max: usize,
     max_bytes: usize,
-    mut out: Vec<u8>,
-) -> tidelog::Result<Vec<u8>> {
-    out.clear();
-    put_u32(&mut out, 0);
-    let mut count = 0u32;
+    out: &mut [u8],
+) -> tidelog::Result<Option<usize>> {
+    if out.len() < 4 {
+        return Ok(None);
+    }
+    let (mut at, mut count, mut fits) = (4, 0u32, true);
     journal.scan_bodies(persistence_id, from, to, max.min(u32::MAX as usize), |body| {
-        out.reserve(4 + body.len());
-        put_u32(&mut out, body.len() as u32);
-        out.extend_from_slice(body);
+        let end = at + 4 + body.len();
+        let Some(record) = out.get_mut(at..end) else {
+            fits = false;
+            return false;
+        };
+        let (length, rest) = record.split_at_mut(4);
+        length.copy_from_slice(&(body.len() as u32).to_le_bytes());
+        rest.copy_from_slice(body);
+        at = end;
         count += 1;
-        out.len() < max_bytes
+        at < max_bytes
     })?;
+    if !fits {
+        return Ok(None);
+    }
     out[..4].copy_from_slice(&count.to_le_bytes());
-    Ok(out)
+    Ok(Some(at))
 }
 
 /// One result record ("Result record"): `i32 status`, `u32 message length`,

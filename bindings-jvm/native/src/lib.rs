@@ -25,7 +25,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue};
+use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue, ReleaseMode};
 use jni::sys::{jboolean, jbyte, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria, Subscription};
@@ -556,9 +556,10 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPageInto<'l>(
 }
 
 /// `static native int readStreamInto(long handle, String pid, long from, long to, long max, int maxBytes, byte[] into)`:
-/// a "Stream page" (`core/docs/wire.md`) of the stream `pid` into `into` (from its start): each
-/// event's checked stored body copied as it is, for the small reads of `Journal.read`. Returns
-/// the page's length, or minus it when the page does not fit `into` (nothing is written then).
+/// a "Stream page" (`core/docs/wire.md`) of the stream `pid` written straight into `into` (from
+/// its start): each event's checked stored body copied once, for the small reads of
+/// `Journal.read`. Returns the page's length, or -1 when the page does not fit `into` (whose
+/// bytes are then unspecified).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_dev_tidelog_NativeBridge_readStreamInto<'l>(
@@ -575,8 +576,20 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readStreamInto<'l>(
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
         let pid = string(env, &pid)?;
-        let page = wire::read_stream_page_into(&h.journal, &pid, from as u64, to as u64, clamp_count(max), page_limit(max_bytes), PAGE.take())?;
-        copy_page(env, page, &into)
+        let (from, to, max, max_bytes) = (from as u64, to as u64, clamp_count(max), page_limit(max_bytes));
+        // The array itself, not a copy (HotSpot pins it): no page buffer and no second copy. Held
+        // only for the scan, which calls no JNI function and never waits on a Java thread (at
+        // most, as every read, on the journal's writer for a write to this stream in flight).
+        // SAFETY: nothing below uses `env` until `elements` is dropped (it borrows `env`).
+        let mut elements = unsafe { env.get_array_elements_critical(&into, ReleaseMode::CopyBack) }?;
+        // SAFETY: jbyte (i8) and u8 have the same size and alignment; `elements` outlives `out`.
+        let out = unsafe { std::slice::from_raw_parts_mut(elements.as_mut_ptr().cast::<u8>(), elements.len()) };
+        let written = wire::read_stream_page_to(&h.journal, &pid, from, to, max, max_bytes, out);
+        drop(elements);
+        match written? {
+            Some(length) => Ok(i32::try_from(length).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?),
+            None => Ok(-1),
+        }
     })
 }
 

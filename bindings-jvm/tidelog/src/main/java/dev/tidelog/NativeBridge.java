@@ -50,7 +50,7 @@ final class NativeBridge {
     /** {@link #readPage} into {@code into} (from its start): the page's length, or minus it when it does not fit (nothing written). */
     static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, byte[] into);
 
-    /** A "Stream page" of {@code persistenceId} into {@code into} (from its start): the page's length, or minus it when it does not fit (nothing written). */
+    /** A "Stream page" of {@code persistenceId} written into {@code into} (from its start): the page's length, or -1 when it does not fit. */
     static native int readStreamInto(long handle, String persistenceId, long from, long to, long max, int maxBytes, byte[] into);
 
     static native long highestSequenceNr(long handle, String persistenceId);
