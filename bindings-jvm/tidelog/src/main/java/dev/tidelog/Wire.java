@@ -327,11 +327,21 @@ final class Wire {
                 long seq = (long) LONG.get(page, p);
                 long offset = (long) LONG.get(page, p + 8);
                 long ts = (long) LONG.get(page, p + 16);
-                int m = (short) SHORT.get(page, p + 24) & 0xFFFF;
-                int w = (short) SHORT.get(page, p + 26) & 0xFFFF;
-                int d = (short) SHORT.get(page, p + 28) & 0xFFFF;
-                int tagCount = (short) SHORT.get(page, p + 30) & 0xFFFF;
+                // The four u16 lengths (manifest, writer id, metadata, tag count) in one read.
+                long lengths = (long) LONG.get(page, p + 24);
                 p += 32;
+                if (lengths == 0 && manifestLength == 0 && writerLength == 0) {
+                    // No manifest, writer id, metadata or tags: the rest is the payload (most events of a stream).
+                    byte[] payload = p == bodyEnd ? EMPTY : Arrays.copyOfRange(page, p, bodyEnd);
+                    p = bodyEnd;
+                    events.add(new Event(stream, seq, offset, ts, "", "", List.of(), EMPTY, payload));
+                    lastSequenceNr = seq;
+                    continue;
+                }
+                int m = (int) lengths & 0xFFFF;
+                int w = (int) (lengths >>> 16) & 0xFFFF;
+                int d = (int) (lengths >>> 32) & 0xFFFF;
+                int tagCount = (int) (lengths >>> 48);
                 if (m != manifestLength || m != 0 && !Arrays.equals(page, p, p + m, page, manifestAt, manifestAt + m)) {
                     manifest = string(page, p, m);
                 }
