@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use tidelog::{AtomicWrite, Error, Event, EventRef, Journal, NewEvent, Snapshot, SnapshotInfo, WriteReceipt};
+use tidelog::{AtomicWrite, BodyPage, Error, Event, EventRef, Journal, NewEvent, Snapshot, SnapshotInfo, WriteReceipt};
 
 use crate::queue::{Completion, Outcome};
 use crate::status;
@@ -523,7 +523,7 @@ pub fn read_page_into(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes
 }
 
 /// A stream's events as a "Stream page" written into `out` from its start: `u32 count`, then
-/// per event `u32 n` and the `n` bytes of its checked stored body ([`Journal::scan_bodies`]).
+/// per event `u32 n` and the `n` bytes of its checked stored body ([`Journal::copy_bodies`]).
 /// Each event costs one copy, straight into the caller's buffer (the JVM's array): the core
 /// checked the body's CRC and field lengths, and nothing is taken apart or encoded again
 /// (issue 25). A page ends after `max` events or after the event that reached `max_bytes`.
@@ -541,25 +541,13 @@ pub fn read_stream_page_to(
     if out.len() < 4 {
         return Ok(None);
     }
-    let (mut at, mut count, mut fits) = (4, 0u32, true);
-    journal.scan_bodies(persistence_id, from, to, max.min(u32::MAX as usize), |body| {
-        let end = at + 4 + body.len();
-        let Some(record) = out.get_mut(at..end) else {
-            fits = false;
-            return false;
-        };
-        let (length, rest) = record.split_at_mut(4);
-        length.copy_from_slice(&(body.len() as u32).to_le_bytes());
-        rest.copy_from_slice(body);
-        at = end;
-        count += 1;
-        at < max_bytes
-    })?;
-    if !fits {
-        return Ok(None);
+    let mut page = BodyPage::new(out, 4, max_bytes);
+    journal.copy_bodies(persistence_id, from, to, max, &mut page)?;
+    let (count, end) = (page.count(), page.end());
+    if end.is_some() {
+        page.buffer()[..4].copy_from_slice(&count.to_le_bytes());
     }
-    out[..4].copy_from_slice(&count.to_le_bytes());
-    Ok(Some(at))
+    Ok(end)
 }
 
 /// One result record ("Result record"): `i32 status`, `u32 message length`,

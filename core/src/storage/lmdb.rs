@@ -26,8 +26,8 @@ use parking_lot::{Mutex, RwLock};
 
 use super::lmdb_pages;
 use super::wal::{Tail, WalWriter, CHECKPOINT_BYTES, DIRECT_BYTES, GROWTH};
-use super::{BodyVisit, Op, Storage, StreamState, Visit};
-use crate::model::EventRef;
+use super::{Op, Storage, StreamState, Visit};
+use crate::model::{BodyPage, EventRef};
 use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 use crate::layout::FORMAT_VERSION;
@@ -983,9 +983,9 @@ impl Storage for LmdbStorage {
         self.scan_stream_with(persistence_id, from, to, max, visit)
     }
 
-    fn scan_stream_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut BodyVisit<'_>) -> Result<()> {
-        // The projection is inlined into both loops: no event is built or passed per call.
-        self.scan_stream_with(persistence_id, from, to, max, &mut |e: EventRef<'_>| visit(e.checked_body()))
+    fn copy_stream_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, page: &mut BodyPage<'_>) -> Result<()> {
+        // The copy is inlined into both loops: no event is built or passed through a call.
+        self.scan_stream_with(persistence_id, from, to, max, &mut |e: EventRef<'_>| page.push(e.checked_body()))
     }
 
     fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()> {

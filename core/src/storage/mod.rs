@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use crate::error::Result;
-use crate::model::{EventRef, NewEvent};
+use crate::model::{BodyPage, EventRef, NewEvent};
 
 pub(crate) mod files;
 pub(crate) mod lmdb;
@@ -70,9 +70,6 @@ pub(crate) enum Committed {
 /// Called for each event of a scan; return `false` to stop.
 pub(crate) type Visit<'v> = dyn FnMut(EventRef<'_>) -> bool + 'v;
 
-/// Called with each event's checked stored body ([`EventRef::checked_body`]); return `false` to stop.
-pub(crate) type BodyVisit<'v> = dyn FnMut(&[u8]) -> bool + 'v;
-
 /// What a journal's storage can do. The writer thread is the only caller of
 /// `commit`, `sync` and `close`; every other method may be called from any
 /// thread at any time.
@@ -83,10 +80,10 @@ pub(crate) trait Storage: Send + Sync {
     fn next_global_offset(&self) -> Result<u64>;
     /// Visits the stream's live events with `from <= seq <= to`, in order, at most `max`.
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()>;
-    /// [`Storage::scan_stream`] handing each event's checked stored body only (same checks):
-    /// a backend that holds the bodies in memory visits them without an [`EventRef`] per event.
-    fn scan_stream_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut BodyVisit<'_>) -> Result<()> {
-        self.scan_stream(persistence_id, from, to, max, &mut |e| visit(e.checked_body()))
+    /// [`Storage::scan_stream`] copying each event's checked stored body into `page` (same
+    /// checks): the LMDB backend inlines the copy into its scan loops.
+    fn copy_stream_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, page: &mut BodyPage<'_>) -> Result<()> {
+        self.scan_stream(persistence_id, from, to, max, &mut |e| page.push(e.checked_body()))
     }
     /// Visits live events with `global_offset >= from_offset` in offset order,
     /// only those carrying `tag` when given, at most `max`.
