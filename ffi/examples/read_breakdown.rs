@@ -64,7 +64,9 @@ fn main() {
     let mut array = vec![0u8; 64 << 10];
     let mut stream_page_len = 0;
     let stream_page = best(rounds, calls, |i| {
-        stream_page_len = wire::read_stream_page_to(&journal, "actor-1", keys[i], u64::MAX, 100, 4 << 20, &mut array).unwrap().unwrap();
+        stream_page_len = wire::read_stream_page_to(&journal, "actor-1", keys[i], u64::MAX, 100, 4 << 20, &mut array)
+            .unwrap()
+            .unwrap();
         black_box(&array);
     });
     let body = vec![7u8; 136];

@@ -312,7 +312,9 @@ fn string_and_snapshot_lists() {
 /// A stream page read into a buffer large enough, cut to its length.
 fn stream_page(journal: &Journal, pid: &str, from: u64, to: u64, max: usize, max_bytes: usize) -> Vec<u8> {
     let mut out = vec![0; 1 << 16];
-    let n = wire::read_stream_page_to(journal, pid, from, to, max, max_bytes, &mut out).unwrap().unwrap();
+    let n = wire::read_stream_page_to(journal, pid, from, to, max, max_bytes, &mut out)
+        .unwrap()
+        .unwrap();
     out.truncate(n);
     out
 }
@@ -366,10 +368,19 @@ fn a_stream_page_holds_each_events_stored_body_after_its_checksum_and_stops_at_i
     // A page that does not fit the buffer is None, also one that ends exactly one byte short.
     let full = stream_page(&journal, "p", 1, u64::MAX, 10, 1 << 20).len();
     let mut short = vec![0; full - 1];
-    assert_eq!(wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut short).unwrap(), None);
+    assert_eq!(
+        wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut short).unwrap(),
+        None
+    );
     let mut exact = vec![0; full];
-    assert_eq!(wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut exact).unwrap(), Some(full));
-    assert_eq!(wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut [0; 3]).unwrap(), None);
+    assert_eq!(
+        wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut exact).unwrap(),
+        Some(full)
+    );
+    assert_eq!(
+        wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut [0; 3]).unwrap(),
+        None
+    );
     // An unknown stream is an empty page.
     assert_eq!(stream_page(&journal, "nobody", 1, u64::MAX, 10, 1 << 20), 0u32.to_le_bytes());
     journal.close().unwrap();

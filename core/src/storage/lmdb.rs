@@ -27,11 +27,11 @@ use parking_lot::{Mutex, RwLock};
 use super::lmdb_pages;
 use super::wal::{Tail, WalWriter, CHECKPOINT_BYTES, DIRECT_BYTES, GROWTH};
 use super::{Op, Storage, StreamState, Visit};
-use crate::model::{BodyPage, EventRef};
 use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 use crate::layout::FORMAT_VERSION;
 use crate::metrics::Metrics;
+use crate::model::{BodyPage, EventRef};
 use crate::options::{Options, SyncPolicy};
 
 type Db = Database<Bytes, Bytes>;
@@ -476,7 +476,14 @@ impl LmdbStorage {
 
     /// The stream scan of [`Storage::scan_stream`], generic over the visitor so that a caller's
     /// closure (the stored bodies' scan) is inlined into the loops.
-    fn scan_stream_with<V: FnMut(EventRef<'_>) -> bool + ?Sized>(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut V) -> Result<()> {
+    fn scan_stream_with<V: FnMut(EventRef<'_>) -> bool + ?Sized>(
+        &self,
+        persistence_id: &str,
+        from: u64,
+        to: u64,
+        max: usize,
+        visit: &mut V,
+    ) -> Result<()> {
         self.read_with_tail(|txn, tail| {
             let mut seen = 0;
             let mut from = from;
