@@ -575,7 +575,13 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readStreamInto<'l>(
 ) -> jint {
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
-        let pid = string(env, &pid)?;
+        if pid.is_null() {
+            return Err(GlueError::Argument("null string".into()));
+        }
+        // Borrowed for the call (as `string` decodes it, without an owned copy).
+        // SAFETY: `pid` is a non-null java.lang.String (a `String` parameter).
+        let java = unsafe { env.get_string_unchecked(&pid) }?;
+        let pid = cesu8::from_java_cesu8(java.to_bytes()).map_err(|_| GlueError::NotUnicode)?;
         let (from, to, max, max_bytes) = (from as u64, to as u64, clamp_count(max), page_limit(max_bytes));
         // The array itself, not a copy (HotSpot pins it): no page buffer and no second copy. Held
         // only for the scan, which calls no JNI function and never waits on a Java thread (at
@@ -585,7 +591,10 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readStreamInto<'l>(
         // SAFETY: jbyte (i8) and u8 have the same size and alignment; `elements` outlives `out`.
         let out = unsafe { std::slice::from_raw_parts_mut(elements.as_mut_ptr().cast::<u8>(), elements.len()) };
         let written = wire::read_stream_page_to(&h.journal, &pid, from, to, max, max_bytes, out);
+        // Released before the string (whose release is a JNI call).
         drop(elements);
+        drop(pid);
+        drop(java);
         match written? {
             Some(length) => Ok(i32::try_from(length).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?),
             None => Ok(-1),
