@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue, ReleaseMode};
-use jni::sys::{jboolean, jbyte, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
+use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria, Subscription};
 use tidelog_ffi::tail::{self, PageQueue};
@@ -522,39 +522,6 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
     })
 }
 
-thread_local! {
-    /// The page buffer of `readPageInto`, reused call after call on each Java thread.
-    static PAGE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// `static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, byte[] into)`:
-/// `readPage` into the Java array `into` (from its start), for small reads: the caller reuses one
-/// array per thread, so no array is allocated and zeroed per call, and it decodes from a heap array
-/// (cheaper in Java than a direct buffer). Returns the page's length, or minus it when the page
-/// does not fit `into` (nothing is written then).
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_dev_tidelog_NativeBridge_readPageInto<'l>(
-    mut env: JNIEnv<'l>,
-    _class: JClass<'l>,
-    h: jlong,
-    scope: jint,
-    key: JString<'l>,
-    from: jlong,
-    to: jlong,
-    max: jlong,
-    max_bytes: jint,
-    into: JByteArray<'l>,
-) -> jint {
-    guard(&mut env, 0, |env| {
-        let h = unsafe { handle(h) };
-        let key = string(env, &key)?;
-        let scope = Scope::from_code(scope as u32, &key, from as u64, to as u64)?;
-        let page = wire::read_page_into(&h.journal, scope, clamp_count(max), page_limit(max_bytes), PAGE.take())?;
-        copy_page(env, page, &into)
-    })
-}
-
 /// `static native int readStreamInto(long handle, String pid, long from, long to, long max, int maxBytes, byte[] into)`:
 /// a "Stream page" (`core/docs/wire.md`) of the stream `pid` written straight into `into` (from
 /// its start): each event's checked stored body copied once, for the small reads of
@@ -600,21 +567,6 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readStreamInto<'l>(
             None => Ok(-1),
         }
     })
-}
-
-/// Copies `page` into the start of `into` and keeps it as the thread's page buffer; the page's
-/// length, or minus it when it does not fit (a large page is not kept: the buffer stays small).
-fn copy_page(env: &mut JNIEnv, page: Vec<u8>, into: &JByteArray) -> GlueResult<jint> {
-    let capacity = usize::try_from(env.get_array_length(into)?).unwrap_or(0);
-    let length = i32::try_from(page.len()).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?;
-    if page.len() > capacity {
-        return Ok(-length);
-    }
-    // SAFETY: u8 and i8 (jbyte) have the same size and alignment.
-    let bytes = unsafe { std::slice::from_raw_parts(page.as_ptr().cast::<jbyte>(), page.len()) };
-    env.set_byte_array_region(into, 0, bytes)?;
-    PAGE.set(page);
-    Ok(length)
 }
 
 /// `static native long highestSequenceNr(long handle, String pid)`.
