@@ -119,6 +119,7 @@ pub(crate) fn decode_event<'a>(persistence_id: &'a str, body: &'a [u8]) -> Resul
         tags,
         metadata,
         payload: &body[pos..],
+        body: &body[4..],
     })
 }
 

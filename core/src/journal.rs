@@ -12,7 +12,7 @@ use crate::completion::{Callback, Completion};
 use crate::error::{Error, InvalidArgument, Result};
 use crate::layout::{self, WriterLock};
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::model::{validate_persistence_id, AtomicWrite, Event, EventRef, NewEvent, WriteReceipt};
+use crate::model::{validate_persistence_id, AtomicWrite, BodyPage, Event, EventRef, NewEvent, WriteReceipt};
 use crate::options::{Backend, Options};
 use crate::snapshot::SnapshotStore;
 use crate::storage::{files::FileStorage, lmdb::LmdbStorage, memory::MemoryStorage, postgres, Storage, StreamState};
@@ -537,6 +537,20 @@ impl Journal {
         }
         self.after_writes_in_flight(persistence_id)?;
         self.inner.storage.scan_stream(persistence_id, from.max(1), to, max, &mut visit)
+    }
+
+    /// [`Journal::scan`] copying each event's checked stored body ([`EventRef::checked_body`])
+    /// into `page` instead of visiting the event: the same events, checks and errors, for a
+    /// binding that sends the bodies on as they are (the wire's "Stream page"). Stops after
+    /// `max` events, when the page is full, or when a body does not fit ([`BodyPage::end`]).
+    pub fn copy_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, page: &mut BodyPage<'_>) -> Result<()> {
+        self.ensure_open()?;
+        validate_persistence_id(persistence_id)?;
+        if max == 0 || from > to {
+            return Ok(());
+        }
+        self.after_writes_in_flight(persistence_id)?;
+        self.inner.storage.copy_stream_bodies(persistence_id, from.max(1), to, max, page)
     }
 
     /// Highest sequence number ever committed for the stream (0 if none).

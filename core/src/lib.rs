@@ -58,8 +58,8 @@ pub use journal::Journal;
 pub use layout::{detect_backend, FORMAT_VERSION};
 pub use metrics::{HistogramSnapshot, MetricsSnapshot};
 pub use model::{
-    validate_persistence_id, AtomicWrite, Event, EventRef, NewEvent, Snapshot, SnapshotCriteria, Tags, WriteReceipt, MAX_FIELD_LEN,
-    MAX_PERSISTENCE_ID_LEN, MAX_TAGS,
+    validate_persistence_id, AtomicWrite, BodyPage, Event, EventRef, NewEvent, Snapshot, SnapshotCriteria, Tags, WriteReceipt,
+    MAX_FIELD_LEN, MAX_PERSISTENCE_ID_LEN, MAX_TAGS,
 };
 pub use options::{Backend, Options, SyncPolicy};
 pub use snapshot::{SnapshotFile, SnapshotInfo, SnapshotStore};

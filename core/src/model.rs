@@ -217,9 +217,21 @@ pub struct EventRef<'a> {
     pub metadata: &'a [u8],
     /// Payload bytes.
     pub payload: &'a [u8],
+    /// The stored body after its checksum (see [`EventRef::checked_body`]).
+    pub(crate) body: &'a [u8],
 }
 
-impl EventRef<'_> {
+impl<'a> EventRef<'a> {
+    /// The event's stored body from the sequence number on (`docs/format.md`, "Event body",
+    /// bytes 4..end), whose checksum and field lengths the read that produced this event has
+    /// checked: every field above, in their stored layout. A binding can hand it on as it is
+    /// (the wire's "Stream page", `docs/wire.md`) instead of taking the fields apart and
+    /// encoding them again.
+    #[inline]
+    pub fn checked_body(&self) -> &'a [u8] {
+        self.body
+    }
+
     /// Copies the event into an owned [`Event`].
     pub fn to_event(&self) -> Event {
         Event {
@@ -233,6 +245,64 @@ impl EventRef<'_> {
             metadata: self.metadata.to_vec(),
             payload: self.payload.to_vec(),
         }
+    }
+}
+
+/// A caller's buffer that a stream read fills with the events' checked stored bodies
+/// ([`Journal::copy_bodies`](crate::Journal::copy_bodies)): from `start` on, per event a `u32`
+/// length (little-endian) and that many bytes of [`EventRef::checked_body`]. A concrete type (not
+/// a callback) so that the copy is inlined into the storage's scan loop.
+#[derive(Debug)]
+pub struct BodyPage<'a> {
+    out: &'a mut [u8],
+    at: usize,
+    count: u32,
+    max_bytes: usize,
+    fits: bool,
+}
+
+impl<'a> BodyPage<'a> {
+    /// Bodies written into `out` from `start` on; the page ends after the body that reached
+    /// `max_bytes` (counted from the start of `out`).
+    pub fn new(out: &'a mut [u8], start: usize, max_bytes: usize) -> Self {
+        BodyPage {
+            fits: start <= out.len(),
+            out,
+            at: start,
+            count: 0,
+            max_bytes,
+        }
+    }
+
+    /// Copies one body in; false once the page is full or the body did not fit.
+    #[inline]
+    pub(crate) fn push(&mut self, body: &[u8]) -> bool {
+        let end = self.at + 4 + body.len();
+        let Some(record) = self.out.get_mut(self.at..end) else {
+            self.fits = false;
+            return false;
+        };
+        let (length, rest) = record.split_at_mut(4);
+        length.copy_from_slice(&(body.len() as u32).to_le_bytes());
+        rest.copy_from_slice(body);
+        self.at = end;
+        self.count = self.count.wrapping_add(1);
+        end < self.max_bytes && self.count < u32::MAX
+    }
+
+    /// How many bodies it holds.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Where the last body ends, or `None` when one did not fit the buffer.
+    pub fn end(&self) -> Option<usize> {
+        self.fits.then_some(self.at)
+    }
+
+    /// The buffer, to finish the page (its header).
+    pub fn buffer(&mut self) -> &mut [u8] {
+        self.out
     }
 }
 

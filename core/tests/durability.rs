@@ -193,6 +193,25 @@ fn a_damaged_lmdb_event_is_reported_not_returned() {
             ..
         })
     ));
+    // The stored bodies' copy (the JVM's stream page) checks the same CRC before copying.
+    let mut buffer = vec![0u8; 4096];
+    let mut page = tidelog::BodyPage::new(&mut buffer, 0, usize::MAX);
+    assert!(matches!(
+        j.copy_bodies("p", 1, 2, 10, &mut page),
+        Err(Error::Corrupt {
+            reason: CorruptReason::Checksum { .. },
+            ..
+        })
+    ));
+    let mut page = tidelog::BodyPage::new(&mut buffer, 0, usize::MAX);
+    j.copy_bodies("p", 1, 1, 10, &mut page).unwrap();
+    assert_eq!(page.count(), 1);
+    assert!(buffer[..page_end(&buffer)].ends_with(b"first-event-payload"));
+}
+
+/// The end of the one body a [`tidelog::BodyPage`] holds from 0: its length prefix and itself.
+fn page_end(buffer: &[u8]) -> usize {
+    4 + u32::from_le_bytes(buffer[..4].try_into().unwrap()) as usize
 }
 
 #[test]

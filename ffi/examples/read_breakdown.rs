@@ -1,5 +1,5 @@
 //! Where a 100-event stream read spends its time in native code (issue 25): the core's scan
-//! alone, the scan plus the event page, and the checksum alone, over the same events as
+//! alone, the scan plus the event page, the scan plus the stream page, and the checksum alone, over the same events as
 //! `bench/jvm/src/PerCallBench.java` (10,000 events of 100 bytes in one stream, LMDB backend).
 //!   cargo run --release -p tidelog-ffi --example read_breakdown -- DIR
 use std::hint::black_box;
@@ -60,11 +60,20 @@ fn main() {
         buffer = wire::read_page_into(&journal, scope, 100, 4 << 20, std::mem::take(&mut buffer)).unwrap();
         black_box(buffer.len());
     });
+    let page_len = buffer.len();
+    let mut array = vec![0u8; 64 << 10];
+    let mut stream_page_len = 0;
+    let stream_page = best(rounds, calls, |i| {
+        stream_page_len = wire::read_stream_page_to(&journal, "actor-1", keys[i], u64::MAX, 100, 4 << 20, &mut array)
+            .unwrap()
+            .unwrap();
+        black_box(&array);
+    });
     let body = vec![7u8; 136];
     let crc = best(rounds, calls, |_| {
         for _ in 0..100 {
             black_box(crc32fast::hash(black_box(&body)));
         }
     });
-    println!("per 100-event read, µs: core scan of 1 event {one:.2}, core scan {scan:.2}, scan + event page {page:.2} (page {} bytes), 100 x crc32 of 136 B {crc:.2}", buffer.len());
+    println!("per 100-event read, µs: core scan of 1 event {one:.2}, core scan {scan:.2}, scan + event page {page:.2} (page {page_len} bytes), scan + stream page {stream_page:.2} (page {stream_page_len} bytes), 100 x crc32 of 136 B {crc:.2}");
 }

@@ -8,13 +8,13 @@
 
 use std::fmt;
 
-use tidelog::{AtomicWrite, Error, Event, EventRef, Journal, NewEvent, Snapshot, SnapshotInfo, WriteReceipt};
+use tidelog::{AtomicWrite, BodyPage, Error, Event, EventRef, Journal, NewEvent, Snapshot, SnapshotInfo, WriteReceipt};
 
 use crate::queue::{Completion, Outcome};
 use crate::status;
 
 /// The version of `core/docs/wire.md` this crate implements.
-pub const WIRE_VERSION: u32 = 2;
+pub const WIRE_VERSION: u32 = 3;
 
 /// In an event page, the length of a persistence id, manifest or writer id equal to the
 /// previous event's value of the same field ("Event page"); never in a page's first event.
@@ -520,6 +520,34 @@ pub fn read_page_into(journal: &Journal, scope: Scope<'_>, max: usize, max_bytes
         Scope::All { from_offset } => journal.scan_all(from_offset, max, visit),
     }?;
     Ok(page.finish())
+}
+
+/// A stream's events as a "Stream page" written into `out` from its start: `u32 count`, then
+/// per event `u32 n` and the `n` bytes of its checked stored body ([`Journal::copy_bodies`]).
+/// Each event costs one copy, straight into the caller's buffer (the JVM's array): the core
+/// checked the body's CRC and field lengths, and nothing is taken apart or encoded again
+/// (issue 25). A page ends after `max` events or after the event that reached `max_bytes`.
+/// Returns the page's length, or `None` when it does not fit `out` (whose bytes are then
+/// unspecified).
+pub fn read_stream_page_to(
+    journal: &Journal,
+    persistence_id: &str,
+    from: u64,
+    to: u64,
+    max: usize,
+    max_bytes: usize,
+    out: &mut [u8],
+) -> tidelog::Result<Option<usize>> {
+    if out.len() < 4 {
+        return Ok(None);
+    }
+    let mut page = BodyPage::new(out, 4, max_bytes);
+    journal.copy_bodies(persistence_id, from, to, max, &mut page)?;
+    let (count, end) = (page.count(), page.end());
+    if end.is_some() {
+        page.buffer()[..4].copy_from_slice(&count.to_le_bytes());
+    }
+    Ok(end)
 }
 
 /// One result record ("Result record"): `i32 status`, `u32 message length`,

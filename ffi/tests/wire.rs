@@ -308,3 +308,80 @@ fn string_and_snapshot_lists() {
     assert_eq!((r.u32().unwrap(), r.u64().unwrap(), r.u64().unwrap()), (1, 3, 99));
     r.finish().unwrap();
 }
+
+/// A stream page read into a buffer large enough, cut to its length.
+fn stream_page(journal: &Journal, pid: &str, from: u64, to: u64, max: usize, max_bytes: usize) -> Vec<u8> {
+    let mut out = vec![0; 1 << 16];
+    let n = wire::read_stream_page_to(journal, pid, from, to, max, max_bytes, &mut out)
+        .unwrap()
+        .unwrap();
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn a_stream_page_holds_each_events_stored_body_after_its_checksum_and_stops_at_its_limits() {
+    let journal = Journal::open("unused", Options::new().backend(Backend::Memory)).unwrap();
+    let events = vec![
+        NewEvent::new(b"one".to_vec()).tag("t").manifest("M").metadata(b"md".to_vec()),
+        NewEvent::new(b"two".to_vec()),
+        NewEvent::new(b"three".to_vec()),
+    ];
+    journal.append("p", events).unwrap();
+    journal.append("q", vec![NewEvent::new(b"other".to_vec())]).unwrap();
+    let page = stream_page(&journal, "p", 2, u64::MAX, 10, 1 << 20);
+    let mut expected = Vec::new();
+    journal
+        .scan("p", 2, u64::MAX, 10, |e| {
+            expected.push(e.checked_body().to_vec());
+            true
+        })
+        .unwrap();
+    let mut r = Reader::new(&page);
+    assert_eq!(r.u32().unwrap(), 2);
+    for body in &expected {
+        assert_eq!(r.bytes().unwrap(), body.as_slice());
+    }
+    r.finish().unwrap();
+    // The body's layout (core/docs/format.md, "Event body", from the sequence number on).
+    let first = &expected[0];
+    assert_eq!(u64::from_le_bytes(first[0..8].try_into().unwrap()), 2);
+    assert_eq!(u64::from_le_bytes(first[8..16].try_into().unwrap()), 2);
+    assert_eq!(&first[24..32], &[0; 8]);
+    assert_eq!(&first[32..], b"two");
+    // Tags, manifest and metadata in stored order.
+    let mut full = Vec::new();
+    journal
+        .scan("p", 1, 1, 1, |e| {
+            full = e.checked_body().to_vec();
+            true
+        })
+        .unwrap();
+    assert_eq!(&full[24..32], &[1, 0, 0, 0, 2, 0, 1, 0]);
+    assert_eq!(&full[32..], b"Mmd\x01\x00tone");
+    // At most `max` events; a page ends after the event that reached the byte limit; `to` bounds it.
+    let count = |page: &[u8]| u32::from_le_bytes(page[..4].try_into().unwrap());
+    assert_eq!(count(&stream_page(&journal, "p", 1, u64::MAX, 1, 1 << 20)), 1);
+    assert_eq!(count(&stream_page(&journal, "p", 1, u64::MAX, 10, 1)), 1);
+    assert_eq!(count(&stream_page(&journal, "p", 1, 2, 10, 1 << 20)), 2);
+    assert!(stream_page(&journal, "q", 1, u64::MAX, 10, 1 << 20).ends_with(b"other"));
+    // A page that does not fit the buffer is None, also one that ends exactly one byte short.
+    let full = stream_page(&journal, "p", 1, u64::MAX, 10, 1 << 20).len();
+    let mut short = vec![0; full - 1];
+    assert_eq!(
+        wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut short).unwrap(),
+        None
+    );
+    let mut exact = vec![0; full];
+    assert_eq!(
+        wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut exact).unwrap(),
+        Some(full)
+    );
+    assert_eq!(
+        wire::read_stream_page_to(&journal, "p", 1, u64::MAX, 10, 1 << 20, &mut [0; 3]).unwrap(),
+        None
+    );
+    // An unknown stream is an empty page.
+    assert_eq!(stream_page(&journal, "nobody", 1, u64::MAX, 10, 1 << 20), 0u32.to_le_bytes());
+    journal.close().unwrap();
+}

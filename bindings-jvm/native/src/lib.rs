@@ -25,8 +25,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue};
-use jni::sys::{jboolean, jbyte, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
+use jni::objects::{JByteArray, JClass, JLongArray, JObject, JString, JValue, ReleaseMode};
+use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use tidelog::{Error, ErrorKind, InvalidArgument, Journal, Options, SnapshotCriteria, Subscription};
 use tidelog_ffi::tail::{self, PageQueue};
@@ -522,24 +522,18 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPage<'l>(
     })
 }
 
-thread_local! {
-    /// The page buffer of `readPageInto`, reused call after call on each Java thread.
-    static PAGE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// `static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, byte[] into)`:
-/// `readPage` into the Java array `into` (from its start), for small reads: the caller reuses one
-/// array per thread, so no array is allocated and zeroed per call, and it decodes from a heap array
-/// (cheaper in Java than a direct buffer). Returns the page's length, or minus it when the page
-/// does not fit `into` (nothing is written then).
+/// `static native int readStreamInto(long handle, String pid, long from, long to, long max, int maxBytes, byte[] into)`:
+/// a "Stream page" (`core/docs/wire.md`) of the stream `pid` written straight into `into` (from
+/// its start): each event's checked stored body copied once, for the small reads of
+/// `Journal.read`. Returns the page's length, or -1 when the page does not fit `into` (whose
+/// bytes are then unspecified).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_dev_tidelog_NativeBridge_readPageInto<'l>(
+pub extern "system" fn Java_dev_tidelog_NativeBridge_readStreamInto<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     h: jlong,
-    scope: jint,
-    key: JString<'l>,
+    pid: JString<'l>,
     from: jlong,
     to: jlong,
     max: jlong,
@@ -548,20 +542,29 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readPageInto<'l>(
 ) -> jint {
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
-        let key = string(env, &key)?;
-        let scope = Scope::from_code(scope as u32, &key, from as u64, to as u64)?;
-        let page = wire::read_page_into(&h.journal, scope, clamp_count(max), page_limit(max_bytes), PAGE.take())?;
-        let capacity = usize::try_from(env.get_array_length(&into)?).unwrap_or(0);
-        let length = i32::try_from(page.len()).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?;
-        if page.len() <= capacity {
-            // SAFETY: u8 and i8 (jbyte) have the same size and alignment.
-            let bytes = unsafe { std::slice::from_raw_parts(page.as_ptr().cast::<jbyte>(), page.len()) };
-            env.set_byte_array_region(&into, 0, bytes)?;
-            PAGE.set(page);
-            Ok(length)
-        } else {
-            // A large page is not kept: the thread's buffer stays small.
-            Ok(-length)
+        if pid.is_null() {
+            return Err(GlueError::Argument("null string".into()));
+        }
+        // Borrowed for the call (as `string` decodes it, without an owned copy).
+        // SAFETY: `pid` is a non-null java.lang.String (a `String` parameter).
+        let java = unsafe { env.get_string_unchecked(&pid) }?;
+        let pid = cesu8::from_java_cesu8(java.to_bytes()).map_err(|_| GlueError::NotUnicode)?;
+        let (from, to, max, max_bytes) = (from as u64, to as u64, clamp_count(max), page_limit(max_bytes));
+        // The array itself, not a copy (HotSpot pins it): no page buffer and no second copy. Held
+        // only for the scan, which calls no JNI function and never waits on a Java thread (at
+        // most, as every read, on the journal's writer for a write to this stream in flight).
+        // SAFETY: nothing below uses `env` until `elements` is dropped (it borrows `env`).
+        let mut elements = unsafe { env.get_array_elements_critical(&into, ReleaseMode::CopyBack) }?;
+        // SAFETY: jbyte (i8) and u8 have the same size and alignment; `elements` outlives `out`.
+        let out = unsafe { std::slice::from_raw_parts_mut(elements.as_mut_ptr().cast::<u8>(), elements.len()) };
+        let written = wire::read_stream_page_to(&h.journal, &pid, from, to, max, max_bytes, out);
+        // Released before the string (whose release is a JNI call).
+        drop(elements);
+        drop(pid);
+        drop(java);
+        match written? {
+            Some(length) => Ok(i32::try_from(length).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?),
+            None => Ok(-1),
         }
     })
 }

@@ -31,6 +31,7 @@ use crate::codec;
 use crate::error::{CorruptReason, Error, Result};
 use crate::layout::FORMAT_VERSION;
 use crate::metrics::Metrics;
+use crate::model::{BodyPage, EventRef};
 use crate::options::{Options, SyncPolicy};
 
 type Db = Database<Bytes, Bytes>;
@@ -470,6 +471,45 @@ impl LmdbStorage {
                 return Ok(None);
             }
             f(txn, tail).map(Some)
+        })
+    }
+
+    /// The stream scan of [`Storage::scan_stream`], generic over the visitor so that a caller's
+    /// closure (the stored bodies' scan) is inlined into the loops.
+    fn scan_stream_with<V: FnMut(EventRef<'_>) -> bool + ?Sized>(
+        &self,
+        persistence_id: &str,
+        from: u64,
+        to: u64,
+        max: usize,
+        visit: &mut V,
+    ) -> Result<()> {
+        self.read_with_tail(|txn, tail| {
+            let mut seen = 0;
+            let mut from = from;
+            if let Some(stream) = self.stream(txn, persistence_id)? {
+                from = from.max(stream.deleted_to + 1);
+                if from > to {
+                    return Ok(());
+                }
+                let (start, end) = (event_key(stream.id, from), event_key(stream.id, to));
+                let iter = self.dbs.events.range(txn, &incl(&start, &end)).map_err(lmdb("read events"))?;
+                for item in iter.take(max) {
+                    let (key, body) = item.map_err(lmdb("read events"))?;
+                    let event = codec::decode_event(persistence_id, body).map_err(|r| self.corrupt(r))?;
+                    let (_, seq) = split_event_key(key).map_err(|r| self.corrupt(r))?;
+                    if event.sequence_nr != seq {
+                        return Err(self.corrupt(CorruptReason::Malformed("an event is stored under another sequence number")));
+                    }
+                    seen += 1;
+                    if !visit(event) {
+                        return Ok(());
+                    }
+                }
+            }
+            // The stream's newer events, still in the tail.
+            tail.scan_stream(persistence_id, from, to, max - seen, visit)?;
+            Ok(())
         })
     }
 
@@ -947,33 +987,12 @@ impl Storage for LmdbStorage {
     }
 
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()> {
-        self.read_with_tail(|txn, tail| {
-            let mut seen = 0;
-            let mut from = from;
-            if let Some(stream) = self.stream(txn, persistence_id)? {
-                from = from.max(stream.deleted_to + 1);
-                if from > to {
-                    return Ok(());
-                }
-                let (start, end) = (event_key(stream.id, from), event_key(stream.id, to));
-                let iter = self.dbs.events.range(txn, &incl(&start, &end)).map_err(lmdb("read events"))?;
-                for item in iter.take(max) {
-                    let (key, body) = item.map_err(lmdb("read events"))?;
-                    let event = codec::decode_event(persistence_id, body).map_err(|r| self.corrupt(r))?;
-                    let (_, seq) = split_event_key(key).map_err(|r| self.corrupt(r))?;
-                    if event.sequence_nr != seq {
-                        return Err(self.corrupt(CorruptReason::Malformed("an event is stored under another sequence number")));
-                    }
-                    seen += 1;
-                    if !visit(event) {
-                        return Ok(());
-                    }
-                }
-            }
-            // The stream's newer events, still in the tail.
-            tail.scan_stream(persistence_id, from, to, max - seen, visit)?;
-            Ok(())
-        })
+        self.scan_stream_with(persistence_id, from, to, max, visit)
+    }
+
+    fn copy_stream_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, page: &mut BodyPage<'_>) -> Result<()> {
+        // The copy is inlined into both loops: no event is built or passed through a call.
+        self.scan_stream_with(persistence_id, from, to, max, &mut |e: EventRef<'_>| page.push(e.checked_body()))
     }
 
     fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()> {

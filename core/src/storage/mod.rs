@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use crate::error::Result;
-use crate::model::{EventRef, NewEvent};
+use crate::model::{BodyPage, EventRef, NewEvent};
 
 pub(crate) mod files;
 pub(crate) mod lmdb;
@@ -80,6 +80,11 @@ pub(crate) trait Storage: Send + Sync {
     fn next_global_offset(&self) -> Result<u64>;
     /// Visits the stream's live events with `from <= seq <= to`, in order, at most `max`.
     fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<()>;
+    /// [`Storage::scan_stream`] copying each event's checked stored body into `page` (same
+    /// checks): the LMDB backend inlines the copy into its scan loops.
+    fn copy_stream_bodies(&self, persistence_id: &str, from: u64, to: u64, max: usize, page: &mut BodyPage<'_>) -> Result<()> {
+        self.scan_stream(persistence_id, from, to, max, &mut |e| page.push(e.checked_body()))
+    }
     /// Visits live events with `global_offset >= from_offset` in offset order,
     /// only those carrying `tag` when given, at most `max`.
     fn scan_global(&self, from_offset: u64, tag: Option<&str>, max: usize, visit: &mut Visit<'_>) -> Result<()>;

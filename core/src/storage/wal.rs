@@ -509,7 +509,15 @@ impl Tail {
 
     /// Visits the stream's tail events with `from <= seq <= to`, at most `max`;
     /// returns how many it visited and whether the visitor wants more.
-    pub(crate) fn scan_stream(&self, persistence_id: &str, from: u64, to: u64, max: usize, visit: &mut Visit<'_>) -> Result<(usize, bool)> {
+    /// Generic over the visitor so that a caller's own closure (the stored bodies' scan) is inlined.
+    pub(crate) fn scan_stream<V: FnMut(crate::model::EventRef<'_>) -> bool + ?Sized>(
+        &self,
+        persistence_id: &str,
+        from: u64,
+        to: u64,
+        max: usize,
+        visit: &mut V,
+    ) -> Result<(usize, bool)> {
         let data = self.data.read();
         let Some((_, stream)) = data.streams.get(persistence_id) else {
             return Ok((0, true));

@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * Where a JVM 100-event read spends its time (issue 25): the whole {@code Journal.read}, the
- * native call alone ({@code readPageInto} into a reused array), and the Java decoding
- * of one page alone. Same data as PerCallBench. In package dev.tidelog to reach NativeBridge.
+ * native call alone ({@code readStreamInto} into a reused array), and the Java decoding
+ * of one stream page alone (and, beside it, of the same events as an event page). Same data as PerCallBench. In package dev.tidelog to reach NativeBridge.
  * Usage: java ... dev.tidelog.ReadBreakdown [work-dir]
  */
 public final class ReadBreakdown {
@@ -39,7 +39,9 @@ public final class ReadBreakdown {
             }
             long handle = j.handle();
             byte[] buffer = new byte[64 << 10];
-            int pageLength = NativeBridge.readPageInto(handle, NativeBridge.STREAM, "actor-1", keys[0], Long.MAX_VALUE, 100, 4 << 20, buffer);
+            int pageLength = NativeBridge.readStreamInto(handle, "actor-1", keys[0], Long.MAX_VALUE, 100, 4 << 20, buffer);
+            // The same events as an "Event page" (what the small reads decoded before the stream page).
+            byte[] eventPage = NativeBridge.readPage(handle, NativeBridge.STREAM, "actor-1", keys[0], Long.MAX_VALUE, 100, 4 << 20);
             double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
             for (int r = 0; r < 15; r++) {
                 long t0 = System.nanoTime();
@@ -50,19 +52,17 @@ public final class ReadBreakdown {
                 }
                 long t1 = System.nanoTime();
                 for (long k : keys) {
-                    sink += NativeBridge.readPageInto(handle, NativeBridge.STREAM, "actor-1", k, Long.MAX_VALUE, 100, 4 << 20, buffer);
+                    sink += NativeBridge.readStreamInto(handle, "actor-1", k, Long.MAX_VALUE, 100, 4 << 20, buffer);
                 }
                 long t2 = System.nanoTime();
                 for (int i = 0; i < keys.length; i++) {
-                    List<Event> out = new ArrayList<>(100);
-                    new Wire.PageDecoder("actor-1").decode(buffer, 0, out::add);
-                    for (Event e : out) {
+                    for (Event e : new Wire.StreamPageDecoder("actor-1").decode(buffer)) {
                         sink += e.payload().length + e.sequenceNr();
                     }
                 }
                 long t3 = System.nanoTime();
                 for (int i = 0; i < keys.length; i++) {
-                    for (Event e : new Wire.PageDecoder("actor-1").decodeAll(buffer, 0)) {
+                    for (Event e : new Wire.PageDecoder("actor-1").decodeAll(eventPage, 0)) {
                         sink += e.payload().length + e.sequenceNr();
                     }
                 }
@@ -85,7 +85,7 @@ public final class ReadBreakdown {
                 best[1] = Math.min(best[1], (t2 - t1) / 1e3 / keys.length);
                 best[2] = Math.min(best[2], (t3 - t2) / 1e3 / keys.length);
             }
-            System.out.printf("per 100-event read, µs: Journal.read %.2f, native readPageInto alone %.2f, Java decoding of the page alone %.2f (into an array: %.2f; floor, 100 payload copies + Event objects: %.2f) (page %d bytes)%n",
+            System.out.printf("per 100-event read, µs: Journal.read %.2f, native readStreamInto alone %.2f, Java decoding of the stream page alone %.2f (of the same events as an event page: %.2f; floor, 100 payload copies + Event objects: %.2f) (page %d bytes)%n",
                     best[0], best[1], best[2], best[3], best[4], pageLength);
         }
     }

@@ -4,7 +4,6 @@ import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -307,9 +306,9 @@ public final class Journal implements AutoCloseable {
         if (max <= SMALL_READ && persistenceId != null && fromSequenceNr >= 0 && toSequenceNr >= 0 && max > 0) {
             // One small page holds the whole read: no consumer call per event.
             try {
-                Event[] events = smallPage(persistenceId, fromSequenceNr, toSequenceNr, max, new Wire.PageDecoder(persistenceId));
+                List<Event> events = smallPage(persistenceId, fromSequenceNr, toSequenceNr, max);
                 if (events != null) {
-                    return new ArrayList<>(Arrays.asList(events));
+                    return events;
                 }
             } finally {
                 Reference.reachabilityFence(this);
@@ -364,19 +363,28 @@ public final class Journal implements AutoCloseable {
                 long want = Math.min(remaining, PAGE_EVENTS);
                 int n;
                 int pageLength;
-                if (smallPages && want <= SMALL_READ && (n = smallPage(persistenceId, next, toSequenceNr, want, decoder, consumer)) >= 0) {
+                long last;
+                List<Event> small = smallPages && want <= SMALL_READ ? smallPage(persistenceId, next, toSequenceNr, want) : null;
+                if (small != null) {
+                    // Decoded before the consumer sees any: a consumer that reads again on this thread cannot overwrite them.
+                    for (Event e : small) {
+                        consumer.accept(e);
+                    }
+                    n = small.size();
                     pageLength = 0; // below PAGE_BYTES
+                    last = n == 0 ? 0 : small.get(n - 1).sequenceNr();
                 } else {
                     byte[] page = NativeBridge.readPage(handle, NativeBridge.STREAM, persistenceId, next, toSequenceNr, want, PAGE_BYTES);
                     n = decoder.decode(page, consumer);
                     pageLength = page.length;
+                    last = decoder.lastSequenceNr;
                 }
                 total += n;
                 remaining -= n;
-                if (n == 0 || (n < want && pageLength < PAGE_BYTES) || decoder.lastSequenceNr >= toSequenceNr) {
+                if (n == 0 || (n < want && pageLength < PAGE_BYTES) || last >= toSequenceNr) {
                     break;
                 }
-                next = decoder.lastSequenceNr + 1;
+                next = last + 1;
             } while (remaining > 0);
         } finally {
             Reference.reachabilityFence(this);
@@ -385,30 +393,18 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * A small page through the calling thread's buffer (no page array allocated and zeroed per
-     * call): the events are decoded out of it before {@code consumer} sees any, so a consumer
-     * that reads again on this thread cannot overwrite them. Returns the event count, or -1 when
-     * the page does not fit the buffer (the caller reads it as an array).
+     * A small page of the stream through the calling thread's buffer (no page array allocated
+     * and zeroed per call; a "Stream page", each event's checked stored body as it is), decoded
+     * into a new list; null when the page does not fit the buffer (the caller reads it as an array).
      */
-    private int smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder, Consumer<Event> consumer) {
-        Event[] events = smallPage(persistenceId, from, to, want, decoder);
-        if (events == null) {
-            return -1;
-        }
-        for (Event e : events) {
-            consumer.accept(e);
-        }
-        return events.length;
-    }
-
-    /** {@link #smallPage(String, long, long, long, Wire.PageDecoder, Consumer)}'s page as an array, or null when it does not fit. */
-    private Event[] smallPage(String persistenceId, long from, long to, long want, Wire.PageDecoder decoder) {
+    private ArrayList<Event> smallPage(String persistenceId, long from, long to, long want) {
         byte[] buffer = READ_BUFFER.get();
-        int length = NativeBridge.readPageInto(handle, NativeBridge.STREAM, persistenceId, from, to, want, PAGE_BYTES, buffer);
+        int length = NativeBridge.readStreamInto(handle, persistenceId, from, to, want, PAGE_BYTES, buffer);
         if (length < 0) {
             return null;
         }
-        Event[] events = decoder.decodeAll(buffer, 0);
+        Wire.StreamPageDecoder decoder = new Wire.StreamPageDecoder(persistenceId);
+        ArrayList<Event> events = decoder.decode(buffer);
         if (decoder.end != length) {
             throw new IllegalStateException("malformed page from the native library");
         }

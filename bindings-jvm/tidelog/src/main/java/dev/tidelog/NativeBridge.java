@@ -47,8 +47,8 @@ final class NativeBridge {
 
     static native byte[] readPage(long handle, int scope, String key, long from, long to, long max, int maxBytes);
 
-    /** {@link #readPage} into {@code into} (from its start): the page's length, or minus it when it does not fit (nothing written). */
-    static native int readPageInto(long handle, int scope, String key, long from, long to, long max, int maxBytes, byte[] into);
+    /** A "Stream page" of {@code persistenceId} written into {@code into} (from its start): the page's length, or -1 when it does not fit. */
+    static native int readStreamInto(long handle, String persistenceId, long from, long to, long max, int maxBytes, byte[] into);
 
     static native long highestSequenceNr(long handle, String persistenceId);
 

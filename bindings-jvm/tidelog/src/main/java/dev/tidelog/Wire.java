@@ -10,7 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The Java side of the wire format specified in {@code core/docs/wire.md} (version 2),
+ * The Java side of the wire format specified in {@code core/docs/wire.md} (version 3),
  * implemented once in Rust by the crate {@code tidelog-ffi}: one buffer per batch or page,
  * little-endian. Each method names the section it follows.
  */
@@ -278,6 +278,114 @@ final class Wire {
 
         private static IllegalStateException malformed() {
             return new IllegalStateException("malformed page from the native library");
+        }
+    }
+
+    private static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Decodes a "Stream page": per event its stored body from the sequence number on
+     * ({@code core/docs/format.md}, "Event body"), which the native side checked (CRC and field
+     * lengths) before copying it. A manifest or writer id with the previous event's bytes is the
+     * previous event's string (no new string per event of a stream).
+     */
+    static final class StreamPageDecoder {
+        private final String stream;
+        long lastSequenceNr;
+        /** Where the last {@link #decode} stopped: the end of its page. */
+        int end;
+
+        /** A decoder of {@code stream}'s pages. */
+        StreamPageDecoder(String stream) {
+            this.stream = stream;
+        }
+
+        /**
+         * Decodes the stream page at {@code page[0..]} into a new list (sized to it: the caller's
+         * list, with no copy); leaves {@link #end} after the page.
+         */
+        ArrayList<Event> decode(byte[] page) {
+            int count = (int) INT.get(page, 0);
+            if (count < 0) {
+                throw malformed();
+            }
+            ArrayList<Event> events = new ArrayList<>(count);
+            int p = 4;
+            String manifest = "";
+            String writer = "";
+            int manifestAt = 0;
+            int manifestLength = 0;
+            int writerAt = 0;
+            int writerLength = 0;
+            for (int i = 0; i < count; i++) {
+                int n = (int) INT.get(page, p);
+                p += 4;
+                int bodyEnd = p + n;
+                if (n < 32 || bodyEnd > page.length || bodyEnd < 0) {
+                    throw malformed();
+                }
+                long seq = (long) LONG.get(page, p);
+                long offset = (long) LONG.get(page, p + 8);
+                long ts = (long) LONG.get(page, p + 16);
+                // The four u16 lengths (manifest, writer id, metadata, tag count) in one read.
+                long lengths = (long) LONG.get(page, p + 24);
+                p += 32;
+                if (lengths == 0 && manifestLength == 0 && writerLength == 0) {
+                    // No manifest, writer id, metadata or tags: the rest is the payload (most events of a stream).
+                    byte[] payload = p == bodyEnd ? EMPTY : Arrays.copyOfRange(page, p, bodyEnd);
+                    p = bodyEnd;
+                    events.add(new Event(stream, seq, offset, ts, "", "", List.of(), EMPTY, payload));
+                    lastSequenceNr = seq;
+                    continue;
+                }
+                int m = (int) lengths & 0xFFFF;
+                int w = (int) (lengths >>> 16) & 0xFFFF;
+                int d = (int) (lengths >>> 32) & 0xFFFF;
+                int tagCount = (int) (lengths >>> 48);
+                if (m != manifestLength || m != 0 && !Arrays.equals(page, p, p + m, page, manifestAt, manifestAt + m)) {
+                    manifest = string(page, p, m);
+                }
+                manifestAt = p;
+                manifestLength = m;
+                p += m;
+                if (w != writerLength || w != 0 && !Arrays.equals(page, p, p + w, page, writerAt, writerAt + w)) {
+                    writer = string(page, p, w);
+                }
+                writerAt = p;
+                writerLength = w;
+                p += w;
+                byte[] metadata = d == 0 ? EMPTY : Arrays.copyOfRange(page, p, p + d);
+                p += d;
+                List<String> tags;
+                if (tagCount == 0) {
+                    tags = List.of();
+                } else {
+                    String[] t = new String[tagCount];
+                    for (int j = 0; j < tagCount; j++) {
+                        int length = (short) SHORT.get(page, p) & 0xFFFF;
+                        t[j] = string(page, p + 2, length);
+                        p += 2 + length;
+                    }
+                    tags = List.of(t);
+                }
+                if (p > bodyEnd) {
+                    throw malformed();
+                }
+                byte[] payload = p == bodyEnd ? EMPTY : Arrays.copyOfRange(page, p, bodyEnd);
+                p = bodyEnd;
+                events.add(new Event(stream, seq, offset, ts, manifest, writer, tags, metadata, payload));
+                lastSequenceNr = seq;
+            }
+            end = p;
+            return events;
+        }
+
+        private static String string(byte[] page, int at, int n) {
+            return n == 0 ? "" : new String(page, at, n, StandardCharsets.UTF_8);
+        }
+
+        private static IllegalStateException malformed() {
+            return new IllegalStateException("malformed stream page from the native library");
         }
     }
 

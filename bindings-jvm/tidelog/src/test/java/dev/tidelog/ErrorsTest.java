@@ -112,6 +112,32 @@ class ErrorsTest {
     }
 
     @Test
+    void aDamagedEventIsCorruptDataOnEveryReadNeverReturned() throws IOException {
+        try (Journal journal = Tidelog.open(dir, Options.builder().backend(Backend.LMDB).build())) {
+            journal.append("p", List.of(NewEvent.of("first-event-payload"), NewEvent.of("UNIQUE-MARKER-PAYLOAD")));
+        }
+        Path data = dir.resolve("lmdb").resolve("data.mdb");
+        byte[] bytes = Files.readAllBytes(data);
+        byte[] marker = "UNIQUE-MARKER-PAYLOAD".getBytes(StandardCharsets.UTF_8);
+        int at = -1;
+        for (int i = 0; at < 0 && i + marker.length <= bytes.length; i++) {
+            if (java.util.Arrays.equals(bytes, i, i + marker.length, marker, 0, marker.length)) {
+                at = i;
+            }
+        }
+        assertTrue(at >= 0, "payload on disk");
+        bytes[at + 3] ^= 0x01;
+        Files.write(data, bytes);
+        try (Journal journal = Tidelog.open(dir, Options.builder().backend(Backend.LMDB).build())) {
+            assertEquals("first-event-payload", journal.read("p", 1, 1, 1).get(0).payloadText());
+            // A small read (the stream page), a large one (event pages) and a replay all check every event's CRC.
+            assertEquals("CORRUPT", assertThrows(CorruptDataException.class, () -> journal.read("p", 1, 2, 10)).code());
+            assertEquals("CORRUPT", assertThrows(CorruptDataException.class, () -> journal.read("p")).code());
+            assertEquals("CORRUPT", assertThrows(CorruptDataException.class, () -> journal.replay("p", 2, 2, 1, e -> {})).code());
+        }
+    }
+
+    @Test
     void aNewerFormatIsUnsupported() throws IOException {
         try (Journal journal = Tidelog.open(dir, Options.defaults())) {
             journal.append("p", NewEvent.of("x"));
