@@ -69,7 +69,7 @@ impl Storage for MemoryStorage {
             return Ok(());
         }
         for (_, body) in stream.events.range(from..=to).take(max) {
-            let event = codec::decode_event(persistence_id, body).map_err(corrupt)?;
+            let event = codec::decode_verified_event(persistence_id, body).map_err(corrupt)?;
             if !visit(event) {
                 break;
             }
@@ -85,7 +85,7 @@ impl Storage for MemoryStorage {
                 break;
             }
             let body = &state.streams[pid].events[seq];
-            let event = codec::decode_event(pid, body).map_err(corrupt)?;
+            let event = codec::decode_verified_event(pid, body).map_err(corrupt)?;
             if tag.is_some_and(|t| !event.tags.contains(t)) {
                 continue;
             }

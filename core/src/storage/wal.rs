@@ -730,7 +730,8 @@ impl TailData {
     #[inline(always)]
     fn decode(&self, e: &TailEvent) -> Result<crate::model::EventRef<'_>> {
         let pid = &self.names[e.stream as usize];
-        codec::decode_event(pid, &self.arena[e.start..e.start + e.len])
+        // The arena holds bodies this writer encoded or parsed from records whose CRC was checked.
+        codec::decode_verified_event(pid, &self.arena[e.start..e.start + e.len])
             .map_err(|reason| Error::corrupt("lmdb/wal", e.global_offset, reason))
     }
 }
