@@ -263,7 +263,10 @@ mod tests {
         assert!(parse(&["--fast"]).is_err());
         assert!(parse(&["--profile", "files,always"]).is_err());
         assert!(parse(&["--profile", "sqlite,always,1"]).is_err());
-        assert_eq!(parse(&["--profile", "memory,always,0"]).unwrap().profile.unwrap().0, tidelog::Backend::Memory);
+        assert_eq!(
+            parse(&["--profile", "memory,always,0"]).unwrap().profile.unwrap().0,
+            tidelog::Backend::Memory
+        );
         assert_eq!(parse(&["--help"]).err(), Some(String::new()));
     }
 }

@@ -851,67 +851,65 @@ impl Writer {
 
             // Build the storage operations, borrowing the requests and the shared buffer.
             let mut ops: Vec<Op<'_>> = recycle(std::mem::take(&mut self.ops));
-            ops.extend(plan.iter()
-                .map(|p| match *p {
-                    Planned::Write {
-                        request,
-                        write,
+            ops.extend(plan.iter().map(|p| match *p {
+                Planned::Write {
+                    request,
+                    write,
+                    first_sequence_nr,
+                    first_global_offset,
+                    ref bodies,
+                } => {
+                    let Request::Write { writes, .. } = &batch[request] else {
+                        unreachable!("planned write of a write request")
+                    };
+                    let w = &writes[write];
+                    Op::Write(StagedWrite {
+                        persistence_id: &w.persistence_id,
                         first_sequence_nr,
                         first_global_offset,
-                        ref bodies,
-                    } => {
-                        let Request::Write { writes, .. } = &batch[request] else {
-                            unreachable!("planned write of a write request")
-                        };
-                        let w = &writes[write];
-                        Op::Write(StagedWrite {
-                            persistence_id: &w.persistence_id,
-                            first_sequence_nr,
-                            first_global_offset,
-                            events: &w.events,
-                            bodies: &self.bodies[bodies.clone()],
-                        })
-                    }
-                    Planned::Import { request, event, ref body } => {
-                        let Request::Import { events, .. } = &batch[request] else {
-                            unreachable!("planned import of an import request")
-                        };
-                        let e = &events[event];
-                        Op::Write(StagedWrite {
-                            persistence_id: &e.persistence_id,
-                            first_sequence_nr: e.sequence_nr,
-                            first_global_offset: e.global_offset,
-                            events: std::slice::from_ref(&e.event),
-                            bodies: &self.bodies[body.clone()],
-                        })
-                    }
-                    Planned::State {
-                        request,
+                        events: &w.events,
+                        bodies: &self.bodies[bodies.clone()],
+                    })
+                }
+                Planned::Import { request, event, ref body } => {
+                    let Request::Import { events, .. } = &batch[request] else {
+                        unreachable!("planned import of an import request")
+                    };
+                    let e = &events[event];
+                    Op::Write(StagedWrite {
+                        persistence_id: &e.persistence_id,
+                        first_sequence_nr: e.sequence_nr,
+                        first_global_offset: e.global_offset,
+                        events: std::slice::from_ref(&e.event),
+                        bodies: &self.bodies[body.clone()],
+                    })
+                }
+                Planned::State {
+                    request,
+                    highest,
+                    deleted_to,
+                } => {
+                    let persistence_id = match &batch[request] {
+                        Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
+                        Request::Import { events, .. } => {
+                            // The state entry precedes the first event of its stream in this import.
+                            let next_event = plan.iter().skip_while(|q| !std::ptr::eq(*q, p)).find_map(|q| match q {
+                                Planned::Import { event, .. } => Some(*event),
+                                _ => None,
+                            });
+                            events[next_event.expect("a state entry precedes an imported event")]
+                                .persistence_id
+                                .as_str()
+                        }
+                        _ => unreachable!("state entries come from delete, set-state or import"),
+                    };
+                    Op::SetState {
+                        persistence_id,
                         highest,
                         deleted_to,
-                    } => {
-                        let persistence_id = match &batch[request] {
-                            Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
-                            Request::Import { events, .. } => {
-                                // The state entry precedes the first event of its stream in this import.
-                                let next_event = plan.iter().skip_while(|q| !std::ptr::eq(*q, p)).find_map(|q| match q {
-                                    Planned::Import { event, .. } => Some(*event),
-                                    _ => None,
-                                });
-                                events[next_event.expect("a state entry precedes an imported event")]
-                                    .persistence_id
-                                    .as_str()
-                            }
-                            _ => unreachable!("state entries come from delete, set-state or import"),
-                        };
-                        Op::SetState {
-                            persistence_id,
-                            highest,
-                            deleted_to,
-                        }
                     }
-                }),
-            );
+                }
+            }));
 
             let wrote = !ops.is_empty();
             // A begun shared batch is always ended by `commit_begun`, with or without operations.
