@@ -9,7 +9,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::hash_map::Entry;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -212,11 +212,51 @@ pub(crate) struct Shared {
     pub wake_writer_at: AtomicUsize,
     /// The writer thread, for that wake-up.
     pub writer_thread: std::sync::OnceLock<std::thread::Thread>,
+    /// Writes whose callbacks were answered, left for the next submitting thread to free (see
+    /// [`Shared::free_spent`]); `spent_waiting` says there are some without taking the lock.
+    spent: Mutex<Vec<Writes>>,
+    spent_waiting: AtomicBool,
 }
+
+/// At most this many answered writes wait in [`Shared::spent`]; beyond it the writer frees them.
+const MAX_SPENT: usize = 1 << 16;
 
 impl Shared {
     pub(crate) fn failure(&self) -> Option<Error> {
         self.failed.get().map(|e| Error::Failed(e.clone()))
+    }
+
+    /// Called by the writer after a batch: leaves the answered writes in `spent` (emptied) for
+    /// the next submitter to free. Their payloads, event vectors and persistence ids were
+    /// allocated by a submitting thread; freed on the writer thread, each would go to that
+    /// thread's allocator arena under its lock while the submitter allocates the next ones
+    /// (the arena contention measured in `bench/RESULTS.md`, issue 25). Completions already
+    /// carry their writes back to their waiting thread; this is the same for callbacks.
+    pub(crate) fn return_spent(&self, spent: &mut Vec<Writes>) {
+        if spent.is_empty() {
+            return;
+        }
+        let mut waiting = self.spent.lock();
+        if waiting.len() < MAX_SPENT {
+            waiting.append(spent);
+            self.spent_waiting.store(true, Ordering::Release);
+        }
+        drop(waiting);
+        // Over the bound (no submitter came back for a long while): freed here.
+        spent.clear();
+    }
+
+    /// Frees the answered writes the writer left (see [`Shared::return_spent`]), if any: called
+    /// by submitting threads, usually the ones that allocated them.
+    pub(crate) fn free_spent(&self) {
+        if self.spent_waiting.load(Ordering::Acquire) {
+            let spent = {
+                let mut waiting = self.spent.lock();
+                self.spent_waiting.store(false, Ordering::Release);
+                std::mem::take(&mut *waiting)
+            };
+            drop(spent);
+        }
     }
 
     /// Called by a submitter after it queued a request, with `pending` as it is now: wakes the
@@ -270,6 +310,8 @@ pub(crate) struct Writer {
     spans: Vec<Range<usize>>,
     plan: Vec<Planned>,
     ops: Vec<Op<'static>>,
+    /// The writes of the batch's callback-answered requests, on their way to [`Shared::spent`].
+    spent: Vec<Writes>,
 }
 
 /// An empty vector of `Op`s with any lifetime, reusing `ops`'s allocation (an in-place collect:
@@ -341,6 +383,7 @@ impl Writer {
             spans: Vec::new(),
             plan: Vec::new(),
             ops: Vec::new(),
+            spent: Vec::new(),
             shared_storage: storage.shared(),
             storage,
         })
@@ -1052,10 +1095,21 @@ impl Writer {
             match request {
                 Request::Write {
                     reply: WriteReply::Many(reply),
+                    writes,
                     ..
                 } => {
                     let results: Vec<_> = request_outcomes.into_iter().map(resolve).collect();
                     deliver(|| reply(results));
+                    self.spent.push(writes);
+                }
+                Request::Write {
+                    reply: WriteReply::One(reply),
+                    writes,
+                    ..
+                } => {
+                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
+                    deliver(|| reply(r));
+                    self.spent.push(writes);
                 }
                 Request::Write { reply, writes, .. } => {
                     let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
@@ -1082,5 +1136,6 @@ impl Writer {
         drop(outcomes_left);
         self.outcomes = outcomes;
         self.spans = spans;
+        self.shared.return_spent(&mut self.spent);
     }
 }
