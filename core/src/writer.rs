@@ -1139,3 +1139,49 @@ impl Writer {
         self.shared.return_spent(&mut self.spent);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NewEvent;
+
+    fn write(pid: &str) -> Writes {
+        Writes::One(AtomicWrite {
+            persistence_id: pid.into(),
+            first_sequence_nr: 0,
+            events: vec![NewEvent::new(b"x".to_vec())],
+        })
+    }
+
+    #[test]
+    fn answered_writes_wait_for_the_next_submitter_and_are_freed_once() {
+        let shared = Shared::default();
+        let mut batch = vec![write("a"), write("b")];
+        shared.return_spent(&mut batch);
+        assert!(batch.is_empty(), "the writer keeps nothing");
+        assert_eq!(shared.spent.lock().len(), 2);
+        let mut next = vec![write("c")];
+        shared.return_spent(&mut next);
+        assert_eq!(shared.spent.lock().len(), 3, "batches accumulate until a submitter comes");
+        shared.free_spent();
+        assert!(shared.spent.lock().is_empty());
+        assert!(!shared.spent_waiting.load(Ordering::Acquire));
+        shared.free_spent();
+        assert!(shared.spent.lock().is_empty());
+    }
+
+    #[test]
+    fn answered_writes_beyond_the_bound_are_freed_by_the_writer() {
+        let shared = Shared::default();
+        let mut full: Vec<Writes> = (0..MAX_SPENT).map(|_| Writes::Many(Vec::new())).collect();
+        shared.return_spent(&mut full);
+        let mut more = vec![write("a")];
+        shared.return_spent(&mut more);
+        assert!(more.is_empty());
+        assert_eq!(
+            shared.spent.lock().len(),
+            MAX_SPENT,
+            "no submitter came: the waiting list stays bounded"
+        );
+    }
+}
