@@ -34,8 +34,8 @@ const USAGE: &str = "usage: tidelog-bench [--quick] [--dir DIR] [--only 1,2,...]
   --rounds N   interleaved rounds per scenario (default 1 quick, 3 full)
   --profile BACKEND,SYNC,WRITERS[t]
                run one Tidelog workload alone (for perf/callgrind) instead of the
-               scenarios: BACKEND files|lmdb, SYNC always|interval (100 ms)|never, WRITERS 0 = 1,024 in flight,
-               a trailing t (64t) = writers as async tasks, one runtime worker per core
+               scenarios: BACKEND files|lmdb|memory (no device: the CPU of the path alone), SYNC always|interval (100 ms)|never,
+               WRITERS 0 = 1,024 in flight, a trailing t (64t) = writers as async tasks, one runtime worker per core
   --open-walk MIB
                time opening an LMDB journal of about MIB MiB (the page walk every open runs,
                against raw heed's open) instead of the scenarios";
@@ -94,6 +94,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                 let backend = match backend {
                     "files" => tidelog::Backend::Files,
                     "lmdb" => tidelog::Backend::Lmdb,
+                    // No device: the per-append CPU of the shared path alone.
+                    "memory" => tidelog::Backend::Memory,
                     _ => return Err(format!("bad backend {backend:?}")),
                 };
                 let sync = match sync {
@@ -268,7 +270,11 @@ mod tests {
         assert!(parse(&["--dir"]).is_err());
         assert!(parse(&["--fast"]).is_err());
         assert!(parse(&["--profile", "files,always"]).is_err());
-        assert!(parse(&["--profile", "memory,always,1"]).is_err());
+        assert!(parse(&["--profile", "sqlite,always,1"]).is_err());
+        assert_eq!(
+            parse(&["--profile", "memory,always,0"]).unwrap().profile.unwrap().0,
+            tidelog::Backend::Memory
+        );
         assert_eq!(parse(&["--help"]).err(), Some(String::new()));
     }
 }

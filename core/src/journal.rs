@@ -231,13 +231,16 @@ impl Journal {
         let order = &self.inner.shared.order;
         request.for_each_persistence_id(|pid| order.issue(pid));
         match sender.send(request) {
-            Ok(()) => self.inner.shared.queued(self.inner.pending.load(Ordering::SeqCst)),
+            Ok(()) => {
+                self.inner.shared.queued(self.inner.pending.load(Ordering::SeqCst));
+                drop(guard);
+                // After queueing, so the writer has the request first; and not holding off `close`.
+                self.inner.shared.free_spent();
+            }
             Err(crossbeam_channel::SendError(request)) => {
                 self.inner.pending.fetch_sub(1, Ordering::SeqCst);
                 drop(guard);
-                request.for_each_persistence_id(|pid| {
-                    order.settle(pid);
-                });
+                request.for_each_persistence_id(|pid| order.settle(pid));
                 order.wake();
                 request.fail(Error::Closed);
             }

@@ -7,8 +7,9 @@
 //! A lone caller never waits for company: batches form only under load.
 
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::Entry;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,6 +112,32 @@ impl Request {
         }
     }
 
+    /// Starts loading into this core's cache what staging and answering a write will read:
+    /// its persistence ids, the start of its payloads, its callback. The submitting thread
+    /// wrote them on another core; touched one after another while staging, each would be a
+    /// cache miss the writer waits for, hundreds per batch. Issued while the batch is gathered,
+    /// they load in parallel.
+    fn prefetch(&self) {
+        /// Lines per payload: enough for small events, bounded for large ones.
+        const PAYLOAD_LINES: usize = 4;
+        /// Events per request: a large write's later events are prefetched by the hardware's streams.
+        const EVENTS: usize = 8;
+        let Request::Write { writes, reply, .. } = self else { return };
+        for write in writes.iter() {
+            prefetch(write.persistence_id.as_ptr());
+            for event in write.events.iter().take(EVENTS) {
+                for line in event.payload.chunks(64).take(PAYLOAD_LINES) {
+                    prefetch(line.as_ptr());
+                }
+            }
+        }
+        match reply {
+            WriteReply::One(callback) => prefetch((&**callback as *const (dyn FnOnce(Result<WriteReceipt>) + Send)).cast::<u8>()),
+            WriteReply::Many(callback) => prefetch((&**callback as *const (dyn FnOnce(Vec<Result<WriteReceipt>>) + Send)).cast::<u8>()),
+            WriteReply::Completion(_) => {}
+        }
+    }
+
     /// Calls `f` with the persistence id of each stream the request writes to, once per
     /// atomic write or event (the same walk for [`IssueOrder::issue`] and [`IssueOrder::settle`]).
     pub(crate) fn for_each_persistence_id(&self, mut f: impl FnMut(&str)) {
@@ -124,9 +151,7 @@ impl Request {
 
     /// Fails a request the writer received: settles it (see [`IssueOrder`]), then answers it.
     fn fail_issued(self, order: &IssueOrder, error: Error) {
-        self.for_each_persistence_id(|pid| {
-            order.settle(pid);
-        });
+        self.for_each_persistence_id(|pid| order.settle(pid));
         self.fail(error);
     }
 
@@ -147,6 +172,19 @@ impl Request {
             }
         }
     }
+}
+
+/// A hint to load `address`'s cache line; it never faults and changes no memory.
+#[inline(always)]
+fn prefetch(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` is a hint: it does not fault, whatever the address, and has no
+    // architectural effect (the SSE intrinsic is available on every x86_64).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 /// Runs a caller's completion; a panicking callback is contained so that the
@@ -173,11 +211,51 @@ pub(crate) struct Shared {
     pub wake_writer_at: AtomicUsize,
     /// The writer thread, for that wake-up.
     pub writer_thread: std::sync::OnceLock<std::thread::Thread>,
+    /// Writes whose callbacks were answered, left for the next submitting thread to free (see
+    /// [`Shared::free_spent`]); `spent_waiting` says there are some without taking the lock.
+    spent: Mutex<Vec<Writes>>,
+    spent_waiting: AtomicBool,
 }
+
+/// At most this many answered writes wait in [`Shared::spent`]; beyond it the writer frees them.
+const MAX_SPENT: usize = 1 << 16;
 
 impl Shared {
     pub(crate) fn failure(&self) -> Option<Error> {
         self.failed.get().map(|e| Error::Failed(e.clone()))
+    }
+
+    /// Called by the writer after a batch: leaves the answered writes in `spent` (emptied) for
+    /// the next submitter to free. Their payloads, event vectors and persistence ids were
+    /// allocated by a submitting thread; freed on the writer thread, each would go to that
+    /// thread's allocator arena under its lock while the submitter allocates the next ones
+    /// (the arena contention measured in `bench/RESULTS.md`, issue 25). Completions already
+    /// carry their writes back to their waiting thread; this is the same for callbacks.
+    pub(crate) fn return_spent(&self, spent: &mut Vec<Writes>) {
+        if spent.is_empty() {
+            return;
+        }
+        let mut waiting = self.spent.lock();
+        if waiting.len() < MAX_SPENT {
+            waiting.append(spent);
+            self.spent_waiting.store(true, Ordering::Release);
+        }
+        drop(waiting);
+        // Over the bound (no submitter came back for a long while): freed here.
+        spent.clear();
+    }
+
+    /// Frees the answered writes the writer left (see [`Shared::return_spent`]), if any: called
+    /// by submitting threads, usually the ones that allocated them.
+    pub(crate) fn free_spent(&self) {
+        if self.spent_waiting.load(Ordering::Acquire) {
+            let spent = {
+                let mut waiting = self.spent.lock();
+                self.spent_waiting.store(false, Ordering::Release);
+                std::mem::take(&mut *waiting)
+            };
+            drop(spent);
+        }
     }
 
     /// Called by a submitter after it queued a request, with `pending` as it is now: wakes the
@@ -223,10 +301,28 @@ pub(crate) struct Writer {
     /// Writes of the last batch committed that left their streams with nothing in flight: their callers
     /// are likely waiting for the answer before writing again (an actor's persist, a blocking `append`).
     drained_writes: usize,
+    /// Reused by [`IssueOrder::settle_all`].
+    settle_scratch: Vec<u16>,
     /// Several writers share the storage: each batch is staged against the state it reports.
     shared_storage: bool,
     /// Moving average of a commit's duration (staging, storage commit and flush), in µs.
     commit_us: f64,
+    /// A batch's outcomes, spans, plan and storage operations: reused, since a batch of
+    /// hundreds of writes makes each of them tens of KiB, which glibc would return to the
+    /// system and fault in again every batch.
+    outcomes: Vec<Outcome>,
+    spans: Vec<Range<usize>>,
+    plan: Vec<Planned>,
+    ops: Vec<Op<'static>>,
+    /// The writes of the batch's callback-answered requests, on their way to [`Shared::spent`].
+    spent: Vec<Writes>,
+}
+
+/// An empty vector of `Op`s with any lifetime, reusing `ops`'s allocation (an in-place collect:
+/// same type but for the lifetime, so the same layout).
+fn recycle<'a, 'b>(mut ops: Vec<Op<'a>>) -> Vec<Op<'b>> {
+    ops.clear();
+    ops.into_iter().map(|_| unreachable!("the vector is empty")).collect()
 }
 
 /// What staging decided for one atomic write (or other request) of a batch.
@@ -287,7 +383,13 @@ impl Writer {
             needs_upkeep: false,
             batch_settled: false,
             drained_writes: 0,
+            settle_scratch: Vec::new(),
             commit_us: 0.0,
+            outcomes: Vec::new(),
+            spans: Vec::new(),
+            plan: Vec::new(),
+            ops: Vec::new(),
+            spent: Vec::new(),
             shared_storage: storage.shared(),
             storage,
         })
@@ -383,6 +485,7 @@ impl Writer {
             };
             let mut events = first.event_count();
             let mut bytes = first.byte_estimate();
+            first.prefetch();
             batch.push(first);
             let gather_until = (!w.max_batch_delay.is_zero()).then(|| Instant::now() + w.max_batch_delay);
             while events < w.max_batch_events && bytes < w.max_batch_bytes {
@@ -413,6 +516,7 @@ impl Writer {
                 let Some(request) = next else { break };
                 events += request.event_count();
                 bytes += request.byte_estimate();
+                request.prefetch();
                 batch.push(request);
             }
             pending.fetch_sub(batch.len(), Ordering::SeqCst);
@@ -515,22 +619,30 @@ impl Writer {
     ) -> (Vec<Outcome>, Vec<Range<usize>>, Vec<Planned>) {
         let now = now_millis();
         // One flat list: `spans[r]` holds request r's outcomes.
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut spans = Vec::with_capacity(batch.len());
-        let mut plan = Vec::new();
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        let mut spans = std::mem::take(&mut self.spans);
+        let mut plan = std::mem::take(&mut self.plan);
+        outcomes.clear();
+        spans.clear();
+        plan.clear();
         for (r, request) in batch.iter().enumerate() {
             let first = outcomes.len();
             match request {
                 Request::Write { writes, .. } => {
                     for (w, write) in writes.iter().enumerate() {
                         let pid = write.persistence_id.as_str();
-                        let state = match staged.get(pid).copied().map(Ok).unwrap_or_else(|| self.stream(pid)) {
-                            Ok(s) => s,
-                            Err(e) => {
-                                outcomes.push(Outcome::Done(Err(e)));
-                                continue;
-                            }
+                        // One lookup in the batch's marks per write; the committed marks only for a stream's first.
+                        let slot = match staged.entry(pid) {
+                            Entry::Occupied(slot) => slot.into_mut(),
+                            Entry::Vacant(slot) => match self.stream(pid) {
+                                Ok(state) => slot.insert(state),
+                                Err(e) => {
+                                    outcomes.push(Outcome::Done(Err(e)));
+                                    continue;
+                                }
+                            },
                         };
+                        let state = *slot;
                         let expected = state.highest_sequence_nr + 1;
                         if write.first_sequence_nr != 0 && write.first_sequence_nr != expected {
                             Metrics::add(&self.metrics.sequence_conflicts, 1);
@@ -566,13 +678,7 @@ impl Writer {
                             first_global_offset: *next_offset,
                             bodies: first_body..self.bodies.len(),
                         });
-                        staged.insert(
-                            pid,
-                            StreamState {
-                                highest_sequence_nr: state.highest_sequence_nr + count,
-                                ..state
-                            },
-                        );
+                        slot.highest_sequence_nr = state.highest_sequence_nr + count;
                         *next_offset += count;
                     }
                 }
@@ -767,9 +873,7 @@ impl Writer {
                 Ok(begun) => begun,
                 Err(error) => {
                     for request in batch.iter() {
-                        request.for_each_persistence_id(|pid| {
-                            self.shared.order.settle(pid);
-                        });
+                        request.for_each_persistence_id(|pid| self.shared.order.settle(pid));
                     }
                     self.batch_settled = true;
                     self.shared.order.wake();
@@ -797,68 +901,66 @@ impl Writer {
                 .sum();
 
             // Build the storage operations, borrowing the requests and the shared buffer.
-            let ops: Vec<Op<'_>> = plan
-                .iter()
-                .map(|p| match *p {
-                    Planned::Write {
-                        request,
-                        write,
+            let mut ops: Vec<Op<'_>> = recycle(std::mem::take(&mut self.ops));
+            ops.extend(plan.iter().map(|p| match *p {
+                Planned::Write {
+                    request,
+                    write,
+                    first_sequence_nr,
+                    first_global_offset,
+                    ref bodies,
+                } => {
+                    let Request::Write { writes, .. } = &batch[request] else {
+                        unreachable!("planned write of a write request")
+                    };
+                    let w = &writes[write];
+                    Op::Write(StagedWrite {
+                        persistence_id: &w.persistence_id,
                         first_sequence_nr,
                         first_global_offset,
-                        ref bodies,
-                    } => {
-                        let Request::Write { writes, .. } = &batch[request] else {
-                            unreachable!("planned write of a write request")
-                        };
-                        let w = &writes[write];
-                        Op::Write(StagedWrite {
-                            persistence_id: &w.persistence_id,
-                            first_sequence_nr,
-                            first_global_offset,
-                            events: &w.events,
-                            bodies: &self.bodies[bodies.clone()],
-                        })
-                    }
-                    Planned::Import { request, event, ref body } => {
-                        let Request::Import { events, .. } = &batch[request] else {
-                            unreachable!("planned import of an import request")
-                        };
-                        let e = &events[event];
-                        Op::Write(StagedWrite {
-                            persistence_id: &e.persistence_id,
-                            first_sequence_nr: e.sequence_nr,
-                            first_global_offset: e.global_offset,
-                            events: std::slice::from_ref(&e.event),
-                            bodies: &self.bodies[body.clone()],
-                        })
-                    }
-                    Planned::State {
-                        request,
+                        events: &w.events,
+                        bodies: &self.bodies[bodies.clone()],
+                    })
+                }
+                Planned::Import { request, event, ref body } => {
+                    let Request::Import { events, .. } = &batch[request] else {
+                        unreachable!("planned import of an import request")
+                    };
+                    let e = &events[event];
+                    Op::Write(StagedWrite {
+                        persistence_id: &e.persistence_id,
+                        first_sequence_nr: e.sequence_nr,
+                        first_global_offset: e.global_offset,
+                        events: std::slice::from_ref(&e.event),
+                        bodies: &self.bodies[body.clone()],
+                    })
+                }
+                Planned::State {
+                    request,
+                    highest,
+                    deleted_to,
+                } => {
+                    let persistence_id = match &batch[request] {
+                        Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
+                        Request::Import { events, .. } => {
+                            // The state entry precedes the first event of its stream in this import.
+                            let next_event = plan.iter().skip_while(|q| !std::ptr::eq(*q, p)).find_map(|q| match q {
+                                Planned::Import { event, .. } => Some(*event),
+                                _ => None,
+                            });
+                            events[next_event.expect("a state entry precedes an imported event")]
+                                .persistence_id
+                                .as_str()
+                        }
+                        _ => unreachable!("state entries come from delete, set-state or import"),
+                    };
+                    Op::SetState {
+                        persistence_id,
                         highest,
                         deleted_to,
-                    } => {
-                        let persistence_id = match &batch[request] {
-                            Request::Delete { persistence_id, .. } | Request::SetState { persistence_id, .. } => persistence_id.as_str(),
-                            Request::Import { events, .. } => {
-                                // The state entry precedes the first event of its stream in this import.
-                                let next_event = plan.iter().skip_while(|q| !std::ptr::eq(*q, p)).find_map(|q| match q {
-                                    Planned::Import { event, .. } => Some(*event),
-                                    _ => None,
-                                });
-                                events[next_event.expect("a state entry precedes an imported event")]
-                                    .persistence_id
-                                    .as_str()
-                            }
-                            _ => unreachable!("state entries come from delete, set-state or import"),
-                        };
-                        Op::SetState {
-                            persistence_id,
-                            highest,
-                            deleted_to,
-                        }
                     }
-                })
-                .collect();
+                }
+            }));
 
             let wrote = !ops.is_empty();
             // A begun shared batch is always ended by `commit_begun`, with or without operations.
@@ -869,7 +971,8 @@ impl Writer {
             } else {
                 Ok(Committed::Done)
             };
-            drop(ops);
+            self.ops = recycle(ops);
+            self.plan = plan;
             match committed {
                 // Staged against marks another writer changed: nothing was written. Begin again (the
                 // storage now asks the database, under its lock, so this happens once) and re-stage.
@@ -952,19 +1055,39 @@ impl Writer {
 
         // The outcome of every request is final: later operations on its streams may run (before any caller
         // hears of it, so that a callback reading its own write does not wait for itself).
-        let mut drained_writes = 0;
-        for request in batch.iter() {
-            let mut drained = true;
-            request.for_each_persistence_id(|pid| drained &= self.shared.order.settle(pid));
-            drained_writes += usize::from(drained && matches!(request, Request::Write { .. }));
-        }
-        self.drained_writes = drained_writes;
+        self.drained_writes = self.shared.order.settle_all(
+            batch,
+            |request, settle| request.for_each_persistence_id(settle),
+            |request| matches!(request, Request::Write { .. }),
+            &mut self.settle_scratch,
+        );
         self.batch_settled = true;
         self.shared.order.wake();
 
-        let mut outcomes = outcomes.into_iter();
-        for (request, span) in batch.drain(..).zip(spans) {
-            let request_outcomes = outcomes.by_ref().take(span.len());
+        // Counted before any caller hears of its write (a caller may read the metrics next), once per batch.
+        let (mut appends, mut failed) = (0, 0);
+        for (request, span) in batch.iter().zip(&spans) {
+            if let Request::Write { .. } = request {
+                for outcome in &outcomes[span.clone()] {
+                    match (outcome, &result) {
+                        (Outcome::Staged { .. }, Ok(())) => appends += 1,
+                        (Outcome::Done(Err(Error::SequenceConflict { .. })), _) => {}
+                        (Outcome::Staged { .. }, Err(_)) | (Outcome::Done(Err(_)), _) => failed += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for (counter, n) in [(&self.metrics.appends, appends), (&self.metrics.failed_writes, failed)] {
+            if n > 0 {
+                Metrics::add(counter, n);
+            }
+        }
+
+        let (mut outcomes, mut spans) = (outcomes, spans);
+        let mut outcomes_left = outcomes.drain(..);
+        for (request, span) in batch.drain(..).zip(spans.drain(..)) {
+            let request_outcomes = outcomes_left.by_ref().take(span.len());
             let resolve = |o: Outcome| -> Result<WriteReceipt> {
                 match o {
                     Outcome::Done(r) => r,
@@ -983,15 +1106,24 @@ impl Writer {
             match request {
                 Request::Write {
                     reply: WriteReply::Many(reply),
+                    writes,
                     ..
                 } => {
                     let results: Vec<_> = request_outcomes.into_iter().map(resolve).collect();
-                    results.iter().for_each(|r| self.count_write(r));
                     deliver(|| reply(results));
+                    self.spent.push(writes);
+                }
+                Request::Write {
+                    reply: WriteReply::One(reply),
+                    writes,
+                    ..
+                } => {
+                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
+                    deliver(|| reply(r));
+                    self.spent.push(writes);
                 }
                 Request::Write { reply, writes, .. } => {
                     let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
-                    self.count_write(&r);
                     reply.answer(r, Some(writes));
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
@@ -1012,13 +1144,55 @@ impl Writer {
                 }
             }
         }
+        drop(outcomes_left);
+        self.outcomes = outcomes;
+        self.spans = spans;
+        self.shared.return_spent(&mut self.spent);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NewEvent;
+
+    fn write(pid: &str) -> Writes {
+        Writes::One(AtomicWrite {
+            persistence_id: pid.into(),
+            first_sequence_nr: 0,
+            events: vec![NewEvent::new(b"x".to_vec())],
+        })
     }
 
-    fn count_write(&self, result: &Result<WriteReceipt>) {
-        match result {
-            Ok(_) => Metrics::add(&self.metrics.appends, 1),
-            Err(Error::SequenceConflict { .. }) => {}
-            Err(_) => Metrics::add(&self.metrics.failed_writes, 1),
-        }
+    #[test]
+    fn answered_writes_wait_for_the_next_submitter_and_are_freed_once() {
+        let shared = Shared::default();
+        let mut batch = vec![write("a"), write("b")];
+        shared.return_spent(&mut batch);
+        assert!(batch.is_empty(), "the writer keeps nothing");
+        assert_eq!(shared.spent.lock().len(), 2);
+        let mut next = vec![write("c")];
+        shared.return_spent(&mut next);
+        assert_eq!(shared.spent.lock().len(), 3, "batches accumulate until a submitter comes");
+        shared.free_spent();
+        assert!(shared.spent.lock().is_empty());
+        assert!(!shared.spent_waiting.load(Ordering::Acquire));
+        shared.free_spent();
+        assert!(shared.spent.lock().is_empty());
+    }
+
+    #[test]
+    fn answered_writes_beyond_the_bound_are_freed_by_the_writer() {
+        let shared = Shared::default();
+        let mut full: Vec<Writes> = (0..MAX_SPENT).map(|_| Writes::Many(Vec::new())).collect();
+        shared.return_spent(&mut full);
+        let mut more = vec![write("a")];
+        shared.return_spent(&mut more);
+        assert!(more.is_empty());
+        assert_eq!(
+            shared.spent.lock().len(),
+            MAX_SPENT,
+            "no submitter came: the waiting list stays bounded"
+        );
     }
 }
