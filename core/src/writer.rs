@@ -213,12 +213,22 @@ pub(crate) struct Shared {
     pub writer_thread: std::sync::OnceLock<std::thread::Thread>,
     /// Writes whose callbacks were answered, left for the next submitting thread to free (see
     /// [`Shared::free_spent`]); `spent_waiting` says there are some without taking the lock.
-    spent: Mutex<Vec<Writes>>,
+    spent: Mutex<SpentWrites>,
     spent_waiting: AtomicBool,
 }
 
-/// At most this many answered writes wait in [`Shared::spent`]; beyond it the writer frees them.
+/// Answered writes waiting in [`Shared::spent`], and the bytes of their events.
+#[derive(Default)]
+struct SpentWrites {
+    writes: Vec<Writes>,
+    bytes: usize,
+}
+
+/// At most this many answered writes, and this many bytes of their events, wait in
+/// [`Shared::spent`]; beyond either the writer frees them (so large events are not held while no
+/// submitter comes back).
 const MAX_SPENT: usize = 1 << 16;
+const MAX_SPENT_BYTES: usize = 16 << 20;
 
 impl Shared {
     pub(crate) fn failure(&self) -> Option<Error> {
@@ -235,9 +245,16 @@ impl Shared {
         if spent.is_empty() {
             return;
         }
+        let bytes: usize = spent
+            .iter()
+            .flat_map(|w| w.iter())
+            .flat_map(|w| &w.events)
+            .map(|e| e.payload.len() + e.metadata.len())
+            .sum();
         let mut waiting = self.spent.lock();
-        if waiting.len() < MAX_SPENT {
-            waiting.append(spent);
+        if waiting.writes.len() < MAX_SPENT && waiting.bytes + bytes <= MAX_SPENT_BYTES {
+            waiting.writes.append(spent);
+            waiting.bytes += bytes;
             self.spent_waiting.store(true, Ordering::Release);
         }
         drop(waiting);
@@ -1170,15 +1187,15 @@ mod tests {
         let mut batch = vec![write("a"), write("b")];
         shared.return_spent(&mut batch);
         assert!(batch.is_empty(), "the writer keeps nothing");
-        assert_eq!(shared.spent.lock().len(), 2);
+        assert_eq!(shared.spent.lock().writes.len(), 2);
         let mut next = vec![write("c")];
         shared.return_spent(&mut next);
-        assert_eq!(shared.spent.lock().len(), 3, "batches accumulate until a submitter comes");
+        assert_eq!(shared.spent.lock().writes.len(), 3, "batches accumulate until a submitter comes");
         shared.free_spent();
-        assert!(shared.spent.lock().is_empty());
+        assert!(shared.spent.lock().writes.is_empty());
         assert!(!shared.spent_waiting.load(Ordering::Acquire));
         shared.free_spent();
-        assert!(shared.spent.lock().is_empty());
+        assert!(shared.spent.lock().writes.is_empty());
     }
 
     #[test]
@@ -1190,9 +1207,30 @@ mod tests {
         shared.return_spent(&mut more);
         assert!(more.is_empty());
         assert_eq!(
-            shared.spent.lock().len(),
+            shared.spent.lock().writes.len(),
             MAX_SPENT,
             "no submitter came: the waiting list stays bounded"
         );
+    }
+
+    #[test]
+    fn answered_writes_beyond_the_byte_bound_are_freed_by_the_writer() {
+        let shared = Shared::default();
+        let large = |pid: &str| {
+            Writes::One(AtomicWrite {
+                persistence_id: pid.into(),
+                first_sequence_nr: 0,
+                events: vec![NewEvent::new(vec![0u8; MAX_SPENT_BYTES / 2])],
+            })
+        };
+        let mut batch = vec![large("a"), large("b")];
+        shared.return_spent(&mut batch);
+        assert_eq!(shared.spent.lock().writes.len(), 2, "exactly at the bound: kept");
+        let mut more = vec![write("c")];
+        shared.return_spent(&mut more);
+        assert!(more.is_empty());
+        assert_eq!(shared.spent.lock().writes.len(), 2, "over the byte bound: freed by the writer");
+        shared.free_spent();
+        assert_eq!(shared.spent.lock().bytes, 0);
     }
 }
