@@ -294,6 +294,10 @@ const MAX_LINGER: Duration = Duration::from_millis(1);
 /// bounds the CPU a batch's linger costs to a fraction of a commit.
 const MAX_LINGER_POLL: Duration = Duration::from_micros(200);
 
+/// Each linger that ends before its callers are back halves the next one's window, down to
+/// 1/2^this of it; one that sees them all back restores it.
+const MAX_LINGER_SHRINK: u32 = 4;
+
 pub(crate) struct Writer {
     storage: Arc<dyn Storage>,
     shared: Arc<Shared>,
@@ -474,11 +478,16 @@ impl Writer {
     /// queued for the same streams, so it is not waited for: waiting for it would stop
     /// the writer and the submitter from working at the same time. A lone caller never
     /// waits (it is the one expected), and a request arriving after the window is
-    /// committed at once.
+    /// committed at once. A pipelining submitter spread over many streams, each with one
+    /// write in flight, looks like awaiting callers but comes back one request at a time:
+    /// so a linger that ends before its callers are back halves the next window (down to
+    /// 1/16), and one that sees them all back restores it.
     pub(crate) fn run(writer: Arc<Mutex<Writer>>, requests: Receiver<Request>, pending: Arc<AtomicUsize>) {
         let mut batch = Vec::new();
         // While lingering: the `pending` count awaited, the end of the window, the end of polling.
         let mut returning: Option<(usize, Instant, Instant)> = None;
+        // How many times the linger's window is halved: see `MAX_LINGER_SHRINK`.
+        let mut shrink = 0;
         let _ = writer.lock().shared.writer_thread.set(std::thread::current());
         loop {
             // Lingering, the writer holds its lock, so a returning blocking caller queues its request
@@ -489,6 +498,7 @@ impl Writer {
                     Ok(first) => (w, first),
                     Err(RecvTimeoutError::Timeout) => {
                         returning = None;
+                        shrink = (shrink + 1).min(MAX_LINGER_SHRINK);
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -536,6 +546,14 @@ impl Writer {
                 request.prefetch();
                 batch.push(request);
             }
+            if let Some((target, ..)) = returning {
+                // Taken requests still count in `pending` here, so it reached the target iff they all came back.
+                shrink = if pending.load(Ordering::SeqCst) >= target {
+                    0
+                } else {
+                    (shrink + 1).min(MAX_LINGER_SHRINK)
+                };
+            }
             pending.fetch_sub(batch.len(), Ordering::SeqCst);
             if w.past_close_deadline() {
                 batch.drain(..).for_each(|r| r.fail_issued(&w.shared.order, Error::Closed));
@@ -545,7 +563,7 @@ impl Writer {
             }
             w.commit_guarded(&mut batch);
             let answered = w.drained_writes;
-            let linger = Duration::from_secs_f64(w.commit_us / 2e6).min(MAX_LINGER);
+            let linger = Duration::from_secs_f64(w.commit_us / 2e6).min(MAX_LINGER) / (1 << shrink);
             // A lone caller is not waited for: it may commit its next write on its own thread.
             returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always).then(|| {
                 let now = Instant::now();
