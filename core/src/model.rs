@@ -223,8 +223,9 @@ pub struct EventRef<'a> {
 
 impl<'a> EventRef<'a> {
     /// The event's stored body from the sequence number on (`docs/format.md`, "Event body",
-    /// bytes 4..end), whose checksum and field lengths the read that produced this event has
-    /// checked: every field above, in their stored layout. A binding can hand it on as it is
+    /// bytes 4..end), whose field lengths the read that produced this event has checked, and its
+    /// checksum too (or, for a body held in memory since, the checksum of the record it came in):
+    /// every field above, in their stored layout. A binding can hand it on as it is
     /// (the wire's "Stream page", `docs/wire.md`) instead of taking the fields apart and
     /// encoding them again.
     #[inline]
