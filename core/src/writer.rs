@@ -467,8 +467,10 @@ impl Writer {
     /// right after it. Started at once, the next commit would carry only those that
     /// were quickest back, and the rest would wait a whole commit for the one after
     /// (with 8 such callers, batches of 4 alternate). So after answering a batch the
-    /// writer waits, for at most about half a commit's duration from that moment, until
+    /// writer waits, for at most about one commit's duration from that moment, until
     /// as many requests are queued as it just answered (plus those queued meanwhile).
+    /// Waiting pays while it is shorter than a commit: the alternative, two halves
+    /// alternating, commits half the callers per commit.
     /// It polls for them first, yielding its core to the callers (at most
     /// [`MAX_LINGER_POLL`]), and only then parks until the last caller back wakes it:
     /// parked, the writer paid a wake-up latency per batch (tens of µs on a VM).
@@ -563,7 +565,7 @@ impl Writer {
             }
             w.commit_guarded(&mut batch);
             let answered = w.drained_writes;
-            let linger = Duration::from_secs_f64(w.commit_us / 2e6).min(MAX_LINGER) / (1 << shrink);
+            let linger = Duration::from_secs_f64(w.commit_us / 1e6).min(MAX_LINGER) / (1 << shrink);
             // A lone caller is not waited for: it may commit its next write on its own thread.
             returning = (answered > 1 && !linger.is_zero() && w.sync == SyncPolicy::Always).then(|| {
                 let now = Instant::now();
