@@ -102,8 +102,10 @@ fn child_process() {
                 }
             }
         }
-        // Follows all events and one tag from offset 0 by polling; after `stop <end>` on stdin
-        // it reads on to `end`, then prints `all <offset>` and `tag <offset>` lines and `done`.
+        // Follows all events and one tag live from offset 0, with two subscriptions (which follow
+        // the database's committed counter, so they see the other processes' commits); after
+        // `stop <end>` on stdin each reads on until its position reaches `end`, then it prints
+        // `all <offset>` and `tag <offset>` lines and `done`.
         "tail" => {
             let end = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
             let setter = end.clone();
@@ -113,26 +115,20 @@ fn child_process() {
                 let value = line.trim().strip_prefix("stop ").and_then(|v| v.parse().ok()).unwrap_or(0);
                 setter.store(value, std::sync::atomic::Ordering::SeqCst);
             });
-            let (mut all, mut tagged) = (Vec::new(), Vec::new());
-            let (mut all_from, mut tag_from) = (0u64, 0u64);
-            loop {
-                let stop_at = end.load(std::sync::atomic::Ordering::SeqCst);
-                for e in journal.all_events(all_from, 500).unwrap() {
-                    all.push(e.global_offset);
-                    all_from = e.global_offset + 1;
-                }
-                for e in journal.events_by_tag(TAG, tag_from, 500).unwrap() {
-                    tagged.push(e.global_offset);
-                    tag_from = e.global_offset + 1;
-                }
-                if stop_at != u64::MAX && all_from >= stop_at && journal.all_events(all_from, 1).unwrap().is_empty() {
-                    // The tag feed is caught up once it has nothing more below the end.
-                    if journal.events_by_tag(TAG, tag_from, 1).unwrap().is_empty() {
-                        break;
+            let follow = |subscription: tidelog::Subscription| {
+                let end = end.clone();
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    while subscription.position() < end.load(std::sync::atomic::Ordering::SeqCst) {
+                        let batch = subscription.next_batch_timeout(500, Duration::from_millis(50)).unwrap();
+                        seen.extend(batch.iter().map(|e| e.global_offset));
                     }
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
+                    seen
+                })
+            };
+            let all = follow(journal.subscribe_all(0).unwrap());
+            let tagged = follow(journal.subscribe_tag(TAG, 0).unwrap());
+            let (all, tagged) = (all.join().unwrap(), tagged.join().unwrap());
             for o in all {
                 writeln!(out, "all {o}").unwrap();
             }
@@ -439,15 +435,16 @@ fn flushes_of_a_journal_without_synchronous_commits_keep_numbers_right() {
     other.close().unwrap();
 }
 
-/// Four writer processes on 16 shared streams and a fifth process tailing everything and one
-/// tag from offset 0 by polling: the tail sees every event exactly once, in offset order, and
-/// nothing is missing against a final full read; every acknowledged event is stored once.
+/// Four writer processes on 16 shared streams for 20 s (`TIDELOG_PG_SOAK_SECS`) and a fifth
+/// process following everything and one tag live from offset 0 (subscriptions): each sees
+/// every event exactly once, in offset order, and nothing is missing against a final full read;
+/// every acknowledged event is stored once.
 #[test]
 fn four_writer_processes_and_a_tailing_process_see_every_event_once_in_order() {
     if postgres_uri().is_none() {
         return;
     }
-    let seconds: u64 = std::env::var("TIDELOG_PG_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
+    let seconds: u64 = std::env::var("TIDELOG_PG_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let (_dir, uri) = fresh_journal_uri();
     let journal = open_at(&uri); // creates the schema before the children race to
     let mut tail = child("tail", &uri, 99).stdin(Stdio::piped()).spawn().unwrap();
@@ -510,6 +507,12 @@ fn four_writer_processes_and_a_tailing_process_see_every_event_once_in_order() {
         .map(|e| e.global_offset)
         .collect();
     assert!(!acks.is_empty());
+    eprintln!(
+        "{} events acknowledged to 4 writers in {seconds} s; the live tails saw {} and {} tagged",
+        acks.len(),
+        tailed_all.len(),
+        tailed_tag.len()
+    );
     assert_eq!(full.len(), acks.len(), "every stored event was acknowledged to one writer, once");
     assert_eq!(
         tailed_all, full_offsets,
