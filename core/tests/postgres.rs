@@ -444,7 +444,10 @@ fn four_writer_processes_and_a_tailing_process_see_every_event_once_in_order() {
     if postgres_uri().is_none() {
         return;
     }
-    let seconds: u64 = std::env::var("TIDELOG_PG_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let seconds: u64 = std::env::var("TIDELOG_PG_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     let (_dir, uri) = fresh_journal_uri();
     let journal = open_at(&uri); // creates the schema before the children race to
     let mut tail = child("tail", &uri, 99).stdin(Stdio::piped()).spawn().unwrap();

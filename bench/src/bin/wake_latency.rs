@@ -44,5 +44,8 @@ fn main() {
     }
     let round_trip = start.elapsed().as_secs_f64() / PASSES as f64 * 1e6;
     other.join().expect("the other thread");
-    println!("round trip between two parked threads: {round_trip:.1} µs (one wake-up: {:.1} µs)", round_trip / 2.0);
+    println!(
+        "round trip between two parked threads: {round_trip:.1} µs (one wake-up: {:.1} µs)",
+        round_trip / 2.0
+    );
 }
