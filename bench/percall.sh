@@ -5,8 +5,8 @@
 # append, non-durable append, read one event, read 100 events, tidelog (LMDB backend) and peer
 # alternating within every round, best of ROUNDS (default 7) rounds each; the table prints the
 # ratios (tidelog ÷ peer) beside the targets (read one ≤ 1.5×, the rest ≤ 1.0×).
-# Builds release builds first (niced, normal policy); run the measurement itself unniced, e.g.
-#   chrt -f 10 bash bench/percall.sh
+# Builds release builds first (niced, normal policy); run the measurement itself unniced, at the
+# normal policy, on a quiet machine (bench/README.md says why not under chrt -f).
 # Data goes to target/bench-percall (a real disk: the durable figures flush). SKIP_BUILD=1 measures
 # the builds already there (the Node addon, bench/python/.venv's wheel, the JVM jar and library).
 set -euo pipefail
