@@ -66,16 +66,19 @@ pub(crate) enum WriteReply {
 
 impl WriteReply {
     /// Answers a reply to one atomic write (`One` or `Completion`). `spent`, the request's
-    /// writes, goes back to a completion's waiting thread to be freed there.
-    pub(crate) fn answer(self, result: Result<WriteReceipt>, spent: Option<Writes>) {
+    /// writes, goes back to a completion's waiting thread to be freed there; a callback has no
+    /// such thread, so they are returned (the writer leaves them for the next submitter to free).
+    pub(crate) fn answer(self, result: Result<WriteReceipt>, spent: Option<Writes>) -> Option<Writes> {
         match self {
             WriteReply::One(reply) => deliver(|| reply(result)),
             WriteReply::Completion(sender) => {
                 // The receiver may be gone (its caller dropped the future): nothing to do then.
                 let _ = sender.send((result, spent));
+                return None;
             }
             WriteReply::Many(reply) => deliver(|| reply(vec![result])),
         }
+        spent
     }
 }
 
@@ -166,7 +169,9 @@ impl Request {
                 let results = writes.iter().map(|_| Err(error.clone())).collect();
                 deliver(|| reply(results))
             }
-            Request::Write { reply, writes, .. } => reply.answer(Err(error), Some(writes)),
+            Request::Write { reply, writes, .. } => {
+                reply.answer(Err(error), Some(writes));
+            }
             Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } | Request::Flush { reply } => {
                 deliver(|| reply(Err(error)))
             }
@@ -1154,18 +1159,9 @@ impl Writer {
                     deliver(|| reply(results));
                     self.spent.push(writes);
                 }
-                Request::Write {
-                    reply: WriteReply::One(reply),
-                    writes,
-                    ..
-                } => {
-                    let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
-                    deliver(|| reply(r));
-                    self.spent.push(writes);
-                }
                 Request::Write { reply, writes, .. } => {
                     let r = request_outcomes.into_iter().next().map(resolve).unwrap_or(Err(Error::Closed));
-                    reply.answer(r, Some(writes));
+                    self.spent.extend(reply.answer(r, Some(writes)));
                 }
                 Request::Delete { reply, .. } | Request::SetState { reply, .. } | Request::Import { reply, .. } => {
                     // One outcome each: a refusal decided while staging, or the batch's result.
