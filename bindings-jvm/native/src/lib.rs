@@ -167,6 +167,13 @@ fn guard<'l, T>(env: &mut JNIEnv<'l>, default: T, body: impl FnOnce(&mut JNIEnv<
 }
 
 fn string(env: &mut JNIEnv, s: &JString) -> GlueResult<String> {
+    with_string(env, s, |_, text| Ok(text.into_owned()))
+}
+
+/// Calls `f` with the text of the Java string `s`, borrowed from the JVM for the call (no owned
+/// copy unless it holds supplementary characters), and `env`. The string is released after `f`,
+/// so whatever `f` holds of the JVM (a critical array) is released first.
+fn with_string<R>(env: &mut JNIEnv, s: &JString, f: impl FnOnce(&mut JNIEnv, std::borrow::Cow<'_, str>) -> GlueResult<R>) -> GlueResult<R> {
     if s.is_null() {
         return Err(GlueError::Argument("null string".into()));
     }
@@ -176,10 +183,8 @@ fn string(env: &mut JNIEnv, s: &JString) -> GlueResult<String> {
     let java = unsafe { env.get_string_unchecked(s) }?;
     // Strict decoding: the jni crate's conversion turns a lone UTF-16 surrogate into U+FFFD, so
     // two different ids would share one stream.
-    match cesu8::from_java_cesu8(java.to_bytes()) {
-        Ok(text) => Ok(text.into_owned()),
-        Err(_) => Err(GlueError::NotUnicode),
-    }
+    let text = cesu8::from_java_cesu8(java.to_bytes()).map_err(|_| GlueError::NotUnicode)?;
+    f(env, text)
 }
 
 fn bytes(env: &mut JNIEnv, a: &JByteArray) -> GlueResult<Vec<u8>> {
@@ -542,27 +547,20 @@ pub extern "system" fn Java_dev_tidelog_NativeBridge_readStreamInto<'l>(
 ) -> jint {
     guard(&mut env, 0, |env| {
         let h = unsafe { handle(h) };
-        if pid.is_null() {
-            return Err(GlueError::Argument("null string".into()));
-        }
-        // Borrowed for the call (as `string` decodes it, without an owned copy).
-        // SAFETY: `pid` is a non-null java.lang.String (a `String` parameter).
-        let java = unsafe { env.get_string_unchecked(&pid) }?;
-        let pid = cesu8::from_java_cesu8(java.to_bytes()).map_err(|_| GlueError::NotUnicode)?;
         let (from, to, max, max_bytes) = (from as u64, to as u64, clamp_count(max), page_limit(max_bytes));
-        // The array itself, not a copy (HotSpot pins it): no page buffer and no second copy. Held
-        // only for the scan, which calls no JNI function and never waits on a Java thread (at
-        // most, as every read, on the journal's writer for a write to this stream in flight).
-        // SAFETY: nothing below uses `env` until `elements` is dropped (it borrows `env`).
-        let mut elements = unsafe { env.get_array_elements_critical(&into, ReleaseMode::CopyBack) }?;
-        // SAFETY: jbyte (i8) and u8 have the same size and alignment; `elements` outlives `out`.
-        let out = unsafe { std::slice::from_raw_parts_mut(elements.as_mut_ptr().cast::<u8>(), elements.len()) };
-        let written = wire::read_stream_page_to(&h.journal, &pid, from, to, max, max_bytes, out);
-        // Released before the string (whose release is a JNI call).
-        drop(elements);
-        drop(pid);
-        drop(java);
-        match written? {
+        // The id borrowed for the call, without an owned copy.
+        let written = with_string(env, &pid, |env, pid| {
+            // The array itself, not a copy (HotSpot pins it): no page buffer and no second copy. Held
+            // only for the scan, which calls no JNI function and never waits on a Java thread (at
+            // most, as every read, on the journal's writer for a write to this stream in flight).
+            // Released on return, before the string (whose release is a JNI call).
+            // SAFETY: nothing below uses `env` until `elements` is dropped (it borrows `env`).
+            let mut elements = unsafe { env.get_array_elements_critical(&into, ReleaseMode::CopyBack) }?;
+            // SAFETY: jbyte (i8) and u8 have the same size and alignment; `elements` outlives `out`.
+            let out = unsafe { std::slice::from_raw_parts_mut(elements.as_mut_ptr().cast::<u8>(), elements.len()) };
+            Ok(wire::read_stream_page_to(&h.journal, &pid, from, to, max, max_bytes, out)?)
+        })?;
+        match written {
             Some(length) => Ok(i32::try_from(length).map_err(|_| GlueError::Argument("page larger than 2 GiB".into()))?),
             None => Ok(-1),
         }
