@@ -9,6 +9,7 @@
 
 mod device;
 mod harness;
+mod ideal;
 mod open_walk;
 mod peers;
 mod report;

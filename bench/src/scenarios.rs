@@ -14,6 +14,7 @@ use tidelog::{AtomicWrite, Backend, Journal, MetricsSnapshot, NewEvent, Options,
 
 use crate::device::{self, Layout};
 use crate::harness::{closed_loop, closed_loop_tasks, pipelined, timed, Throughput};
+use crate::ideal::IdealGroupCommit;
 use crate::peers::{self, lmdb_key, RawLmdb, SqliteBatched, SqlitePerEvent, SqliteSync};
 use crate::report::{mbps, median, ms, percent, rate, ratio, us, Latency, Table};
 
@@ -31,6 +32,8 @@ const SQLITE_BATCHED: &str = "SQLite WAL FULL, group commit";
 const HEED: &str = "heed, txn per event";
 const RAW_APPEND: &str = "raw write+fdatasync, extending the file";
 const ROUND_TRIP: &str = "thread round trip, no I/O (channel + reply)";
+const IDEAL_THREADS: &str = "ideal group commit (no journal), threads";
+const IDEAL_TASKS: &str = "ideal group commit (no journal), async tasks";
 /// Events per append in the multi-event pipelined rows of scenario 1b.
 const MULTI_EVENTS: usize = 64;
 
@@ -286,6 +289,31 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                 commit_us.entry((system, w)).or_default().push(c);
                 own_bound.entry((system, w)).or_default().push(t.per_sec() * c / 1e6 / w as f64);
             }
+            // The ceiling of any group commit for these writers on this machine: every commit
+            // carries all of them, and costs only their wake-ups, one write and one fdatasync.
+            for tasks in [false, true] {
+                let ideal = Arc::new(IdealGroupCommit::start(&root, w, RECORD).expect("ideal group commit"));
+                let mut log = Vec::new();
+                log_samples(&mut log);
+                let t = if tasks {
+                    let ideal = ideal.clone();
+                    closed_loop_tasks(w, cores, cfg.run, move |_, _| {
+                        let durable = ideal.append_async();
+                        async move {
+                            durable.await;
+                            1
+                        }
+                    })
+                } else {
+                    closed_loop(w, cfg.run, |_, _| {
+                        ideal.append();
+                        1
+                    })
+                };
+                log_samples(&mut log);
+                let log_us = log.iter().sum::<u64>() as f64 / log.len() as f64 / 1000.0;
+                record_rate(if tasks { IDEAL_TASKS } else { IDEAL_THREADS }, t.per_sec(), log_us, w);
+            }
             let t = closed_loop(w, cfg.run, |i, n| {
                 sqlite.append(&pids[i], n + 1, &payload);
                 1
@@ -403,6 +431,8 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             "Tidelog LMDB",
             task_name(Backend::Files),
             task_name(Backend::Lmdb),
+            IDEAL_THREADS,
+            IDEAL_TASKS,
             SQLITE_PER_EVENT,
             SQLITE_BATCHED,
             HEED,
@@ -554,6 +584,16 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
     acceptance.note(format!(
         "Medians over {} interleaved round(s); from the tables of scenario 1a and 1b above.",
         cfg.rounds
+    ));
+    let mut ceilings = Vec::new();
+    for (system, how) in [(IDEAL_THREADS, "threads"), (IDEAL_TASKS, "async tasks")] {
+        for w in [64, 8].into_iter().filter(|w| cfg.writers.contains(w)) {
+            ceilings.push(format!("{w} {how} {:.0}%", 100.0 * med(&of_bound, &(system, w))));
+        }
+    }
+    acceptance.note(format!(
+        "The ceiling on this machine: the ideal group commit of scenario 1a (no journal: every commit carries every writer and costs only their wake-ups, one write and one fdatasync) reached {} of the same bound.",
+        ceilings.join(", ")
     ));
     vec![closed, piped, acceptance]
 }
