@@ -25,17 +25,10 @@ pub enum Layout {
 /// times; returns each write+fdatasync in nanoseconds.
 pub fn write_fdatasync(dir: &Path, name: &str, bytes: &[u8], count: usize, layout: Layout) -> std::io::Result<Vec<u64>> {
     let path = dir.join(name);
-    let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(&path)?;
-    if layout == Layout::Preallocated {
-        let zeros = vec![0u8; 1 << 20];
-        let mut left = bytes.len() * count + 4096;
-        while left > 0 {
-            let n = left.min(zeros.len());
-            file.write_all(&zeros[..n])?;
-            left -= n;
-        }
-        file.sync_all()?;
-    }
+    let file = match layout {
+        Layout::Preallocated => zeroed_file(&path, bytes.len() * count + 4096)?,
+        Layout::Append => OpenOptions::new().create(true).truncate(true).write(true).open(&path)?,
+    };
     let mut offset = 0u64;
     let samples = timed(count, |_| {
         file.write_all_at(bytes, offset).expect("device write");
@@ -45,6 +38,21 @@ pub fn write_fdatasync(dir: &Path, name: &str, bytes: &[u8], count: usize, layou
     drop(file);
     fs::remove_file(&path)?;
     Ok(samples)
+}
+
+/// Creates (or truncates) the file at `path`, fills it with `len` zeros and flushes it, data and
+/// size: overwriting it later changes no metadata, so an `fdatasync` flushes data only.
+pub fn zeroed_file(path: &Path, len: usize) -> std::io::Result<File> {
+    let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(path)?;
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        file.write_all(&zeros[..n])?;
+        left -= n;
+    }
+    file.sync_all()?;
+    Ok(file)
 }
 
 /// Sequential write bandwidth in bytes/s: `total` bytes written in 1 MiB

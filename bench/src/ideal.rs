@@ -10,14 +10,15 @@
 //! A writer is an OS thread blocked on a channel or an async task awaiting a oneshot, as in
 //! scenario 1a.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use crate::device::zeroed_file;
 
 /// How a queued writer is answered.
 enum Done {
@@ -55,12 +56,7 @@ impl IdealGroupCommit {
     /// Starts the committer for `writers` writers of `record` bytes each, logging to `dir`.
     pub fn start(dir: &Path, writers: usize, record: usize) -> std::io::Result<Self> {
         let path = dir.join("ideal-group-commit.log");
-        let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(&path)?;
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..LOG_BYTES >> 20 {
-            file.write_all(&zeros)?;
-        }
-        file.sync_all()?;
+        let file = zeroed_file(&path, LOG_BYTES as usize)?;
         let (requests, queue) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("ideal-committer".into())

@@ -12,6 +12,14 @@ pub fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Mean of samples in nanoseconds, in microseconds (0 for no samples).
+pub fn mean_us(nanos: &[u64]) -> f64 {
+    if nanos.is_empty() {
+        return 0.0;
+    }
+    nanos.iter().sum::<u64>() as f64 / nanos.len() as f64 / 1000.0
+}
+
 /// Median of a set of measurements (mean of the middle two for an even count).
 pub fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
@@ -175,6 +183,12 @@ mod tests {
         assert_eq!(percentile(&samples, 1.0), 1000);
         assert_eq!(percentile(&samples, 0.0), 1);
         assert_eq!(percentile(&[], 0.5), 0);
+    }
+
+    #[test]
+    fn mean_us_converts_nanoseconds() {
+        assert_eq!(mean_us(&[1_000, 2_000, 6_000]), 3.0);
+        assert_eq!(mean_us(&[]), 0.0);
         assert_eq!(percentile(&[7], 0.999), 7);
     }
 

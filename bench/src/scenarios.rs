@@ -16,7 +16,7 @@ use crate::device::{self, Layout};
 use crate::harness::{closed_loop, closed_loop_tasks, pipelined, timed, Throughput};
 use crate::ideal::IdealGroupCommit;
 use crate::peers::{self, lmdb_key, RawLmdb, SqliteBatched, SqlitePerEvent, SqliteSync};
-use crate::report::{mbps, median, ms, percent, rate, ratio, us, Latency, Table};
+use crate::report::{mbps, mean_us, median, ms, percent, rate, ratio, us, Latency, Table};
 
 /// Payload size of every event (issue 3: 100-byte payloads).
 pub const PAYLOAD: usize = 100;
@@ -207,7 +207,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             let task_pids: Arc<Vec<String>> = Arc::new((0..w).map(|i| format!("r{round}w{w}t-{i}")).collect());
             // This block's commit latencies: means, since throughput is events ÷ mean latency.
             let dev = device::write_fdatasync(&root, "device.bin", &record, cfg.device_samples, Layout::Preallocated).expect("device");
-            let dev_us = dev.iter().sum::<u64>() as f64 / dev.len() as f64 / 1000.0;
+            let dev_us = mean_us(&dev);
             fdatasync_us.push(dev_us);
             fdatasync_p50_us.push(median_nanos(&dev) / 1000.0);
             let base = writer_id;
@@ -215,7 +215,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
             let lmdb = timed(cfg.device_samples / 2, |i| {
                 heed.put_one(&lmdb_key(base + w as u64, i as u64), &body)
             });
-            let lmdb_us = lmdb.iter().sum::<u64>() as f64 / lmdb.len() as f64 / 1000.0;
+            let lmdb_us = mean_us(&lmdb);
             heed_commit_us.push(lmdb_us);
             let mut record_rate = |system: &'static str, per_sec: f64, commit_latency_us: f64, writers: usize| {
                 let bound = writers as f64 * 1e6 / commit_latency_us;
@@ -250,7 +250,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                 });
                 let (b, c) = batching(&before, &journal.metrics());
                 log_samples(&mut log);
-                let log_us = log.iter().sum::<u64>() as f64 / log.len() as f64 / 1000.0;
+                let log_us = mean_us(&log);
                 log_commit_us.entry(w).or_default().push(log_us);
                 // Both backends acknowledge after one flush of an appended record (LMDB's write-ahead log).
                 record_rate(name(*backend), t.per_sec(), log_us, w);
@@ -283,7 +283,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                 });
                 let (b, c) = batching(&before, &journal.metrics());
                 log_samples(&mut log);
-                let log_us = log.iter().sum::<u64>() as f64 / log.len() as f64 / 1000.0;
+                let log_us = mean_us(&log);
                 record_rate(system, t.per_sec(), log_us, w);
                 batch_size.entry((system, w)).or_default().push(b);
                 commit_us.entry((system, w)).or_default().push(c);
@@ -311,7 +311,7 @@ pub fn durable_appends(cfg: &Config) -> Vec<Table> {
                     })
                 };
                 log_samples(&mut log);
-                let log_us = log.iter().sum::<u64>() as f64 / log.len() as f64 / 1000.0;
+                let log_us = mean_us(&log);
                 record_rate(if tasks { IDEAL_TASKS } else { IDEAL_THREADS }, t.per_sec(), log_us, w);
             }
             let t = closed_loop(w, cfg.run, |i, n| {
